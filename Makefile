@@ -1,0 +1,49 @@
+# Sdelka CRM. `make run` and `make test` are the two commands of README.md.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export FLASK_APP := run.py
+
+.PHONY: run test bench lint install install-dev translations migrate init clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.runtime translations
+install-dev: $(VENV)/.dev translations
+
+translations: $(VENV)/.runtime
+	$(BIN)/pybabel compile -q -d app/translations
+
+# Migrations run with FAB's permission sync off: the tables may not exist yet.
+migrate: install
+	FAB_UPDATE_PERMS=False $(BIN)/flask db upgrade
+
+init: migrate
+	$(BIN)/flask sdelka init
+
+run: init
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/python run.py
+
+test: install-dev
+	$(BIN)/python -m pytest
+
+bench: install-dev
+	$(BIN)/python -m bench
+
+lint: install-dev
+	$(BIN)/ruff check app tests bench config.py run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

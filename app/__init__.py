@@ -1,0 +1,58 @@
+"""Application factory of Sdelka CRM."""
+import logging
+import os
+
+from flask import Flask
+from flask_appbuilder import AppBuilder, Model
+from flask_appbuilder.utils.legacy import get_sqla_class
+from flask_migrate import Migrate
+from flask_wtf.csrf import CSRFProtect
+
+# One metadata for FAB's security tables and ours, so Alembic sees every model.
+db = get_sqla_class()(model_class=Model)
+migrate = Migrate(
+    directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
+)
+# Global CSRF check: FAB refuses deletes by GET only when this is present,
+# and exempts its own JSON APIs from it.
+csrf = CSRFProtect()
+
+log = logging.getLogger(__name__)
+
+
+def create_app(overrides=None):
+    """Build the app. ``overrides`` replaces settings from config.py (tests)."""
+    app = Flask(__name__)
+    app.config.from_object("config")
+    if overrides:
+        app.config.update(overrides)
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+
+    from app import models  # noqa: F401  (registers the mappers before FAB)
+    from app.views.index import SdelkaIndexView
+
+    with app.app_context():
+        # Permissions are synchronised once, after every view is registered,
+        # by sync_roles (FAB would otherwise write them view by view, before
+        # the roles they belong to exist).
+        appbuilder = AppBuilder(
+            indexview=SdelkaIndexView,
+            update_perms=False,
+        )
+        appbuilder.init_app(app, db.session)
+        from app import views
+        from app.views import errors
+
+        views.register(appbuilder)
+        errors.register(app)
+        if app.config["FAB_UPDATE_PERMS"]:
+            from app.security import sync_roles
+
+            sync_roles(appbuilder.sm)
+
+    from app.cli import sdelka_cli
+
+    app.cli.add_command(sdelka_cli)
+    return app

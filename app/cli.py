@@ -1,0 +1,52 @@
+"""`flask sdelka ...` commands used by the Makefile and by admins."""
+import os
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from app import db
+from app.security import ADMIN, sync_roles
+from app.services import staff
+
+sdelka_cli = AppGroup("sdelka", help="Sdelka CRM administration.")
+
+
+@sdelka_cli.command("init")
+def init():
+    """Create roles and permissions, then the first admin if there is none."""
+    sm = current_app.appbuilder.sm
+    sync_roles(sm)
+    if sm.count_users():
+        click.echo("Roles and permissions are up to date; users already exist.")
+        return
+    password = os.environ.get("ADMIN_PASSWORD") or staff.generate_password()
+    user = sm.add_user(
+        username="admin",
+        first_name="Администратор",
+        last_name="Главный",
+        email=os.environ.get("ADMIN_EMAIL", "admin@example.com"),
+        role=sm.find_role(ADMIN),
+        password=password,
+    )
+    if not user:
+        raise click.ClickException("Could not create the admin user (see the log).")
+    click.echo("=" * 60)
+    click.echo("First administrator created; the password is shown only now.")
+    click.echo("  login:    admin")
+    click.echo(f"  password: {password}")
+    click.echo("=" * 60)
+
+
+@sdelka_cli.command("reset-password")
+@click.argument("username")
+def reset_password(username):
+    """Give USERNAME a new random password and print it once."""
+    sm = current_app.appbuilder.sm
+    user = sm.find_user(username=username)
+    if user is None:
+        raise click.ClickException(f"No user {username!r}.")
+    password = staff.set_new_password(user)
+    user.locked_until = None
+    db.session.commit()
+    click.echo(f"New password for {username}: {password}")

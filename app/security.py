@@ -1,0 +1,136 @@
+"""Roles, their default permissions, and the security manager.
+
+The four roles of the product are ordinary database roles, so the admin can
+edit them in FAB's role screen. Defaults are given only to permissions a
+role has never been offered (tracked in ``role_default_applied``), so a
+permission the admin took away stays away after an upgrade, while the
+permissions of a newly added screen reach the roles that should have them.
+"""
+import logging
+
+from flask import current_app
+from flask_appbuilder.security.sqla.manager import SecurityManager
+from sqlalchemy import select
+
+from app.models import Employee, RoleDefaultApplied
+from app.services import staff
+
+log = logging.getLogger(__name__)
+
+ADMIN = "Admin"
+HEAD_OF_SALES = "Head of sales"
+MANAGER = "Manager"
+READ_ONLY = "Read-only"
+ROLES = (ADMIN, HEAD_OF_SALES, MANAGER, READ_ONLY)
+
+# Row-level rule: without it a manager sees only own and public clients.
+ALL_CLIENTS = ("can_access_all", "Clients")
+
+READ = {"can_list", "can_show", "can_get", "can_info", "menu_access", "can_userinfo"}
+# Every signed-in employee: own profile and password, the menu and API docs.
+PROFILE = {
+    ("can_userinfo", "EmployeeView"),
+    ("userinfoedit", "EmployeeView"),
+    ("resetmypassword", "EmployeeView"),
+    ("can_this_form_get", "ProfileView"),
+    ("can_this_form_post", "ProfileView"),
+    ("can_this_form_get", "ChangePasswordView"),
+    ("can_this_form_post", "ChangePasswordView"),
+    ("can_get", "MenuApi"),
+    ("can_get", "OpenApi"),
+    ("can_show", "SwaggerView"),
+}
+ADMIN_ONLY = {
+    "RoleModelView", "UserGroupModelView", "ResetPasswordView", "GroupApi",
+    "RoleApi", "UserApi", "PermissionApi", "ViewMenuApi", "PermissionViewApi",
+    "List Roles", "List Groups", "Security",
+}
+STAFF = {"CompanyView", "Company requisites", "DepartmentView", "Departments",
+         "EmployeeView", "List Users", "Company"}
+MANAGER_READS = {"DepartmentView", "Departments", "Company"}
+
+
+def _head_of_sales(perm, view):
+    if view in STAFF:
+        return perm in READ
+    return view not in ADMIN_ONLY
+
+
+def _manager(perm, view):
+    if (perm, view) == ALL_CLIENTS:
+        return False
+    if view in STAFF:
+        return view in MANAGER_READS and perm in READ
+    return view not in ADMIN_ONLY
+
+
+def _read_only(perm, view):
+    return (perm in READ and view not in ADMIN_ONLY) or (perm, view) == ALL_CLIENTS
+
+
+DEFAULTS = {
+    ADMIN: lambda perm, view: True,
+    HEAD_OF_SALES: _head_of_sales,
+    MANAGER: _manager,
+    READ_ONLY: _read_only,
+}
+
+
+def grants_by_default(role_name, perm, view):
+    return (perm, view) in PROFILE or DEFAULTS[role_name](perm, view)
+
+
+def sync_roles(sm):
+    """Create missing roles and permissions; grant defaults to new ones."""
+    session = sm.session
+    for name in ROLES + (sm.auth_role_public,):
+        sm.add_role(name)
+    sm.appbuilder.add_permissions(update_perms=True)
+    sm.add_permission_view_menu(*ALL_CLIENTS)
+    applied = set(session.scalars(select(RoleDefaultApplied.permission_view_id)))
+    roles = {name: sm.find_role(name) for name in ROLES}
+    for pv in session.scalars(select(sm.permissionview_model)):
+        if pv.id in applied or pv.permission is None or pv.view_menu is None:
+            continue
+        for name, role in roles.items():
+            if grants_by_default(name, pv.permission.name, pv.view_menu.name):
+                if pv not in role.permissions:
+                    role.permissions.append(pv)
+        session.add(RoleDefaultApplied(permission_view_id=pv.id))
+    session.commit()
+
+
+class SdelkaSecurityManager(SecurityManager):
+    user_model = Employee
+    # FAB's user statistics chart loads Google Charts from the internet.
+    userstatschartview = None
+
+    def __init__(self, appbuilder):
+        from app.views.staff import ChangePasswordView, EmployeeView, ProfileView
+
+        self.userdbmodelview = EmployeeView
+        self.userinfoeditview = ProfileView
+        self.resetmypasswordview = ChangePasswordView
+        super().__init__(appbuilder)
+
+    def auth_user_db(self, username, password):
+        """FAB's check, plus a temporary lock after repeated failures."""
+        user = self.find_user(username=username) if username else None
+        if user is not None and staff.is_locked(user):
+            log.warning("Login refused, account %s is locked", username)
+            return None
+        authenticated = super().auth_user_db(username, password)
+        if authenticated is None and user is not None and user.is_active:
+            staff.record_failed_login(
+                user,
+                current_app.config["LOGIN_LOCK_ATTEMPTS"],
+                current_app.config["LOGIN_LOCK_MINUTES"],
+            )
+            self.session.commit()
+        elif authenticated is not None and authenticated.locked_until:
+            authenticated.locked_until = None
+            self.session.commit()
+        return authenticated
+
+    def has_all_clients_access(self):
+        return self.has_access(*ALL_CLIENTS)

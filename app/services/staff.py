@@ -1,0 +1,115 @@
+"""Employees, departments and login protection."""
+import datetime
+import secrets
+import string
+
+from flask_babel import lazy_gettext as _l
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.services import references
+
+MAX_DEPARTMENT_DEPTH = 3
+_ALPHABET = string.ascii_letters + string.digits + "!#%*+-=?@_"
+_CLASSES = (string.ascii_lowercase, string.ascii_uppercase, string.digits, "!#%*+-=?@_")
+
+
+class StaffError(ValueError):
+    pass
+
+
+def generate_password(length=14):
+    """A random password with every character class, easy to type."""
+    while True:
+        password = "".join(secrets.choice(_ALPHABET) for _ in range(length))
+        if all(any(c in cls for c in password) for cls in _CLASSES):
+            return password
+
+
+def hash_password(password):
+    return generate_password_hash(password, method="scrypt", salt_length=16)
+
+
+def set_new_password(user):
+    """Give ``user`` a fresh random password; returns it in clear, once."""
+    password = generate_password()
+    user.password = hash_password(password)
+    return password
+
+
+def password_matches(user, password):
+    return bool(user.password) and check_password_hash(user.password, password)
+
+
+def set_password(user, password):
+    user.password = hash_password(password)
+
+
+def check_can_delete(session, user, acting_user_id=None):
+    if acting_user_id is not None and user.id == acting_user_id:
+        raise StaffError(_l("You cannot delete yourself"))
+    found = references.usages(session, user)
+    if found:
+        raise StaffError(
+            _l(
+                "The employee owns records (%(where)s) and cannot be deleted; "
+                "deactivate them instead",
+                where=references.describe(found),
+            )
+        )
+
+
+def check_can_deactivate(user, acting_user_id):
+    if user.id == acting_user_id and not user.active:
+        raise StaffError(_l("You cannot deactivate yourself"))
+
+
+def check_department_parent(department):
+    """Refuse cycles and trees deeper than MAX_DEPARTMENT_DEPTH levels."""
+    depth, node = 1, department.parent
+    while node is not None:
+        # The identity map makes a loaded ancestor the very same object.
+        if node is department:
+            raise StaffError(_l("A department cannot be inside itself"))
+        depth += 1
+        node = node.parent
+    depth += _subtree_height(department) - 1
+    if depth > MAX_DEPARTMENT_DEPTH:
+        raise StaffError(
+            _l("Departments nest at most %(n)d levels deep", n=MAX_DEPARTMENT_DEPTH)
+        )
+
+
+def _subtree_height(department):
+    children = department.children or []
+    return 1 + max((_subtree_height(c) for c in children), default=0)
+
+
+def check_can_delete_department(session, department):
+    found = references.usages(session, department)
+    if found:
+        raise StaffError(
+            _l(
+                "The department cannot be deleted while it has %(where)s",
+                where=references.describe(found),
+            )
+        )
+
+
+# --- login lock ------------------------------------------------------------
+
+
+def _utcnow():
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+def is_locked(user, now=None):
+    now = now or _utcnow()
+    return bool(user.locked_until and user.locked_until > now)
+
+
+def record_failed_login(user, attempts, minutes, now=None):
+    """Lock the account for ``minutes`` once ``attempts`` failures pile up."""
+    now = now or _utcnow()
+    if (user.fail_login_count or 0) >= attempts:
+        user.locked_until = now + datetime.timedelta(minutes=minutes)
+        user.fail_login_count = 0

@@ -1,0 +1,114 @@
+"""Checks of Russian requisites and contact data.
+
+Each check returns the normalised value or raises ``ValidationError`` whose
+message is a lazy string, so forms, imports and the API share one wording.
+INN and OGRN use python-stdnum; KPP, BIK and the account control key are
+not in stdnum and follow the Bank of Russia rules.
+"""
+import re
+
+import phonenumbers
+from flask_babel import lazy_gettext as _l
+from stdnum.exceptions import ValidationError as StdnumError
+from stdnum.ru import inn as stdnum_inn
+from stdnum.ru import ogrn as stdnum_ogrn
+
+
+class ValidationError(ValueError):
+    pass
+
+
+_DIGITS = re.compile(r"\d+")
+_KPP = re.compile(r"\d{4}[\dA-Z]{2}\d{3}")
+_ACCOUNT_WEIGHTS = (7, 1, 3) * 8
+
+
+def _digits_only(value, length, message):
+    value = (value or "").strip().replace(" ", "")
+    if not _DIGITS.fullmatch(value) or len(value) not in length:
+        raise ValidationError(message)
+    return value
+
+
+def inn(value):
+    """INN of a company (10 digits) or of a person / sole proprietor (12)."""
+    value = _digits_only(value, (10, 12), _l("INN must have 10 or 12 digits"))
+    try:
+        return stdnum_inn.validate(value)
+    except StdnumError:
+        raise ValidationError(_l("INN check digit is wrong")) from None
+
+
+def ogrn(value):
+    """OGRN (13 digits) or OGRNIP of a sole proprietor (15)."""
+    value = _digits_only(value, (13, 15), _l("OGRN must have 13 or 15 digits"))
+    try:
+        return stdnum_ogrn.validate(value)
+    except StdnumError:
+        raise ValidationError(_l("OGRN check digit is wrong")) from None
+
+
+def kpp(value):
+    value = (value or "").strip().upper()
+    if not _KPP.fullmatch(value):
+        raise ValidationError(
+            _l("KPP must have 9 characters: 4 digits, 2 digits or letters, 3 digits")
+        )
+    return value
+
+
+def bik(value):
+    value = _digits_only(value, (9,), _l("BIK must have 9 digits"))
+    if not value.startswith("04"):
+        raise ValidationError(_l("A Russian BIK starts with 04"))
+    return value
+
+
+def _account_key_ok(prefix3, account):
+    digits = prefix3 + account
+    return sum(int(d) * w for d, w in zip(digits, _ACCOUNT_WEIGHTS)) % 10 == 0
+
+
+def settlement_account(value, bik_value=None):
+    """Settlement account (20 digits); with a BIK, its control key is checked."""
+    value = _digits_only(value, (20,), _l("An account number must have 20 digits"))
+    if bik_value and not _account_key_ok(bik_value[-3:], value):
+        raise ValidationError(_l("The account does not match the bank's BIK"))
+    return value
+
+
+def corr_account(value, bik_value=None):
+    """Correspondent account: 301… and keyed with '0' + BIK digits 5–6."""
+    value = _digits_only(value, (20,), _l("An account number must have 20 digits"))
+    if not value.startswith("301"):
+        raise ValidationError(_l("A correspondent account starts with 301"))
+    if bik_value and not _account_key_ok("0" + bik_value[4:6], value):
+        raise ValidationError(_l("The account does not match the bank's BIK"))
+    return value
+
+
+def postcode(value):
+    return _digits_only(value, (6,), _l("A postcode has 6 digits"))
+
+
+def oktmo(value):
+    return _digits_only(value, (8, 11), _l("OKTMO has 8 or 11 digits"))
+
+
+def okved(value):
+    value = (value or "").strip()
+    codes = [c.strip() for c in value.split(",") if c.strip()]
+    if not codes or not all(re.fullmatch(r"\d{2}(\.\d{1,2}){0,3}", c) for c in codes):
+        raise ValidationError(_l("OKVED codes look like 62.01, separated by commas"))
+    return ", ".join(codes)
+
+
+def phone(value, region="RU"):
+    """A phone number in E.164 (+79161234567); Russian numbers may be local."""
+    try:
+        number = phonenumbers.parse((value or "").strip(), region)
+    except phonenumbers.NumberParseException:
+        raise ValidationError(_l("Not a phone number")) from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(_l("Not a valid phone number"))
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -1,0 +1,26 @@
+"""Registers every screen in the menu. One module per area."""
+from flask_babel import lazy_gettext as _l
+
+
+def register(appbuilder):
+    from app.views.company import CompanyView
+    from app.views.staff import DepartmentView
+
+    appbuilder.add_view(
+        CompanyView, "Company requisites", label=_l("Company requisites"),
+        icon="fa-building", category="Company", category_label=_l("Company"),
+        category_icon="fa-building",
+    )
+    appbuilder.add_view(
+        DepartmentView, "Departments", label=_l("Departments"),
+        icon="fa-sitemap", category="Company",
+    )
+    _move_employees_to_company(appbuilder.menu)
+
+
+def _move_employees_to_company(menu):
+    """FAB files its user screen under "Security"; here users are staff."""
+    security, users, company = (menu.find(n) for n in ("Security", "List Users", "Company"))
+    security.childs.remove(users)
+    users.label = _l("Employees")
+    company.childs.append(users)

@@ -1,0 +1,63 @@
+"""Company requisites: one record, shown and edited in place."""
+from flask import redirect, url_for
+from flask_appbuilder import ModelView, expose, has_access
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import lazy_gettext as _l
+
+from app import db
+from app.models import Company
+from app.services import validation
+from app.services.company import get_company
+from app.views.fields import AccountOfBank, Normalised
+
+
+class CompanyView(ModelView):
+    route_base = "/company"
+    datamodel = SQLAInterface(Company)
+    base_permissions = ["can_show", "can_edit"]
+    # The menu opens "list", which here means "the single record".
+    method_permission_name = {"list": "show", "show": "show", "edit": "edit"}
+
+    show_title = _l("Company requisites")
+    edit_title = _l("Edit company requisites")
+    label_columns = {
+        "name": _l("Company name"),
+        "inn": _l("INN"),
+        "kpp": _l("KPP"),
+        "ogrn": _l("OGRN"),
+        "bank_name": _l("Bank"),
+        "bik": _l("BIK"),
+        "settlement_account": _l("Settlement account"),
+        "corr_account": _l("Correspondent account"),
+        "postcode": _l("Postcode"),
+        "director_name": _l("Director's full name"),
+        "director_position": _l("Director's position"),
+        "legal_address": _l("Legal address"),
+        "actual_address": _l("Actual address"),
+        "okved": _l("OKVED codes"),
+        "oktmo": _l("OKTMO"),
+    }
+    show_fieldsets = [
+        (_l("Company"), {"fields": ["name", "inn", "kpp", "ogrn", "okved", "oktmo"]}),
+        (_l("Bank"), {"fields": ["bank_name", "bik", "settlement_account", "corr_account"]}),
+        (_l("Addresses"), {"fields": ["postcode", "legal_address", "actual_address"]}),
+        (_l("Management"), {"fields": ["director_name", "director_position"]}),
+    ]
+    edit_fieldsets = show_fieldsets
+    validators_columns = {
+        "inn": [Normalised(validation.inn)],
+        "kpp": [Normalised(validation.kpp)],
+        "ogrn": [Normalised(validation.ogrn)],
+        "bik": [Normalised(validation.bik)],
+        "settlement_account": [AccountOfBank(validation.settlement_account)],
+        "corr_account": [AccountOfBank(validation.corr_account)],
+        "postcode": [Normalised(validation.postcode)],
+        "okved": [Normalised(validation.okved)],
+        "oktmo": [Normalised(validation.oktmo)],
+    }
+
+    @expose("/list/")
+    @has_access
+    def list(self):
+        company = get_company(db.session)
+        return redirect(url_for(".show", pk=company.id))

@@ -1,0 +1,21 @@
+"""Error pages in the app's layout and language instead of Werkzeug's."""
+from flask import render_template
+from flask_babel import lazy_gettext as _l
+
+MESSAGES = {
+    403: _l("Access denied: your role does not allow this page or action."),
+    404: _l("Page not found."),
+    429: _l("Too many attempts. Wait a minute and try again."),
+}
+
+
+def register(app):
+    def handler(error):
+        code = getattr(error, "code", 500)
+        return render_template(
+            "sdelka/error.html", code=code, message=MESSAGES[code],
+            base_template=app.appbuilder.base_template, appbuilder=app.appbuilder,
+        ), code
+
+    for code in MESSAGES:
+        app.register_error_handler(code, handler)

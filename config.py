@@ -1,0 +1,94 @@
+"""Settings of Sdelka CRM. Every value comes from an environment variable
+with a default that suits a single-machine SQLite install; README.md lists
+them all."""
+import os
+import secrets
+
+from flask_appbuilder.const import AUTH_DB
+
+BASE_DIR = os.path.abspath(os.path.dirname(__file__))
+INSTANCE_DIR = os.environ.get("INSTANCE_DIR", os.path.join(BASE_DIR, "instance"))
+
+
+def env_bool(name, default):
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def env_int(name, default):
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def _secret_key():
+    """SECRET_KEY from the environment, else a random one kept in instance/
+    so that sessions survive restarts without a secret in the repository."""
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    path = os.path.join(INSTANCE_DIR, "secret_key")
+    try:
+        with open(path, encoding="ascii") as fh:
+            return fh.read().strip()
+    except FileNotFoundError:
+        os.makedirs(INSTANCE_DIR, exist_ok=True)
+        key = secrets.token_hex(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(key)
+        return key
+
+
+SECRET_KEY = _secret_key()
+SQLALCHEMY_DATABASE_URI = os.environ.get(
+    "DATABASE_URL", "sqlite:///" + os.path.join(INSTANCE_DIR, "sdelka.db")
+)
+SQLALCHEMY_TRACK_MODIFICATIONS = False
+
+APP_NAME = os.environ.get("APP_NAME", "Сделка CRM")
+APP_TIMEZONE = os.environ.get("APP_TIMEZONE", "Europe/Moscow")
+
+# Alembic owns the schema; FAB must never create tables itself.
+FAB_CREATE_DB = False
+# Permissions are synchronised on start (and by `flask sdelka init`);
+# migration commands switch this off because the tables may not exist yet.
+FAB_UPDATE_PERMS = env_bool("FAB_UPDATE_PERMS", True)
+FAB_SECURITY_MANAGER_CLASS = "app.security.SdelkaSecurityManager"
+FAB_API_SWAGGER_UI = True
+FAB_ADD_SECURITY_VIEWS = True
+FAB_ADD_SECURITY_PERMISSION_VIEW = False
+FAB_ADD_SECURITY_VIEW_MENU_VIEW = False
+FAB_ADD_SECURITY_PERMISSION_VIEWS_VIEW = False
+
+AUTH_TYPE = AUTH_DB
+AUTH_ROLE_ADMIN = "Admin"
+AUTH_ROLE_PUBLIC = "Public"
+AUTH_USER_REGISTRATION = False
+
+# Login protection: per-IP rate limit (FAB + Flask-Limiter) and a per-account
+# lock after repeated failures (ours; FAB only counts failures).
+AUTH_RATE_LIMITED = env_bool("AUTH_RATE_LIMITED", True)
+RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per minute")
+RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+LOGIN_LOCK_ATTEMPTS = env_int("LOGIN_LOCK_ATTEMPTS", 5)
+LOGIN_LOCK_MINUTES = env_int("LOGIN_LOCK_MINUTES", 15)
+
+WTF_CSRF_ENABLED = True
+WTF_CSRF_TIME_LIMIT = None
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = os.environ.get("SESSION_COOKIE_SAMESITE", "Lax")
+PERMANENT_SESSION_LIFETIME = env_int("SESSION_LIFETIME_SECONDS", 12 * 3600)
+
+BABEL_DEFAULT_LOCALE = os.environ.get("DEFAULT_LOCALE", "ru")
+BABEL_DEFAULT_TIMEZONE = APP_TIMEZONE
+BABEL_TRANSLATION_DIRECTORIES = os.path.join(BASE_DIR, "app", "translations")
+LANGUAGES = {
+    "ru": {"flag": "ru", "name": "Русский"},
+    "en": {"flag": "gb", "name": "English"},
+}
+
+APP_THEME = ""

@@ -1,0 +1,146 @@
+"""Fixtures: an app per database backend with a freshly migrated schema,
+one user per role, and a test client that signs in and sends CSRF tokens.
+
+SQLite always; PostgreSQL too when TEST_DATABASE_URL is set (CI sets it),
+each run in a schema of its own that is dropped afterwards."""
+import os
+import re
+import uuid
+
+import pytest
+
+os.environ.setdefault("SECRET_KEY", "tests-only-secret")
+
+import flask_migrate  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from app import create_app, db  # noqa: E402
+from app.security import ADMIN, HEAD_OF_SALES, MANAGER, READ_ONLY, sync_roles  # noqa: E402
+
+PASSWORD = "Test-pass-123"
+ROLE_USERS = {"admin": ADMIN, "head": HEAD_OF_SALES, "manager": MANAGER, "auditor": READ_ONLY}
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+TEST_SETTINGS = {
+    "TESTING": True,
+    "FAB_UPDATE_PERMS": False,
+    "AUTH_RATE_LIMIT": "10000 per minute",
+}
+
+
+def unique(prefix):
+    return f"{prefix} {uuid.uuid4().hex[:8]}"
+
+
+def _postgres_schema():
+    base = os.environ["TEST_DATABASE_URL"]
+    schema = "t_" + uuid.uuid4().hex[:12]
+    engine = create_engine(base)
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base else "?"
+
+    def drop():
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+    return f"{base}{sep}options=-csearch_path%3D{schema}", drop
+
+
+def make_app(database_url, **settings):
+    return create_app({**TEST_SETTINGS, "SQLALCHEMY_DATABASE_URI": database_url, **settings})
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request, tmp_path_factory):
+    if request.param == "sqlite":
+        yield "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.db")
+        return
+    url, drop = _postgres_schema()
+    yield url
+    drop()
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    app = make_app(database_url)
+    with app.app_context():
+        flask_migrate.upgrade()
+        sm = app.appbuilder.sm
+        sync_roles(sm)
+        for username, role in ROLE_USERS.items():
+            sm.add_user(
+                username=username, first_name=username.title(), last_name="Тестов",
+                email=f"{username}@example.com", role=sm.find_role(role),
+                password=PASSWORD,
+            )
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+class Client:
+    """The test client plus sign-in and CSRF tokens, as a browser has them."""
+
+    _TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+    def __init__(self, app):
+        self.app = app
+        self.http = app.test_client()
+        self._token = None
+
+    def get(self, url, **kw):
+        return self.http.get(url, **kw)
+
+    def token(self):
+        if self._token is None:
+            page = self.http.get("/login/").text
+            if "csrf_token" not in page:  # signed in: the login page redirects
+                page = self.http.get("/changepassword/form").text
+            self._token = self._TOKEN.search(page).group(1)
+        return self._token
+
+    def post(self, url, data=None, follow=True, csrf=True, **kw):
+        data = dict(data or {})
+        if csrf:
+            data.setdefault("csrf_token", self.token())
+        return self.http.post(url, data=data, follow_redirects=follow, **kw)
+
+    def login(self, username, password=PASSWORD):
+        response = self.post("/login/", {"username": username, "password": password})
+        self._token = None  # the session changed
+        return response
+
+    def logout(self):
+        self.http.get("/logout/")
+        self._token = None
+
+
+@pytest.fixture
+def client(app):
+    return Client(app)
+
+
+@pytest.fixture
+def as_role(app):
+    """as_role("manager") -> a Client signed in as that role's test user."""
+
+    def sign_in(username):
+        c = Client(app)
+        response = c.login(username)
+        assert "/logout" in response.text, f"{username} could not sign in"
+        return c
+
+    return sign_in
+
+
+@pytest.fixture
+def session(app):
+    """A session of its own, outside any app context: a pushed context would
+    be shared by the test client's requests (and with it ``g``)."""
+    with app.app_context():
+        engine = db.engine
+    with Session(engine) as own:
+        yield own

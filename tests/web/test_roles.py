@@ -1,0 +1,94 @@
+"""Each role reaches exactly the staff screens it should, on the server."""
+import pytest
+from flask_appbuilder.security.sqla.models import Role
+
+from app.security import ALL_CLIENTS, ROLES
+
+DENIED = "Доступ запрещён"
+SCREENS = {
+    "/company/list/": {"admin", "head", "auditor"},
+    "/company/edit/1": {"admin"},
+    "/departments/list/": {"admin", "head", "manager", "auditor"},
+    "/departments/add": {"admin"},
+    "/employees/list/": {"admin", "head", "auditor"},
+    "/employees/add": {"admin"},
+    "/roles/list/": {"admin"},
+    "/employees/userinfo/": {"admin", "head", "manager", "auditor"},
+    "/profile/form": {"admin", "head", "manager", "auditor"},
+    "/changepassword/form": {"admin", "head", "manager", "auditor"},
+}
+
+
+@pytest.mark.parametrize("role", ["admin", "head", "manager", "auditor"])
+def test_screens_by_role(as_role, role):
+    client = as_role(role)
+    client.get("/company/list/")  # makes sure the single company row exists
+    for url, allowed in SCREENS.items():
+        response = client.get(url, follow_redirects=True)
+        if role in allowed:
+            assert response.status_code == 200, (role, url)
+        else:
+            assert response.status_code == 403, (role, url)
+            assert DENIED in response.text
+
+
+def test_roles_exist_and_admin_can_edit_them(as_role, session):
+    names = {r.name for r in session.query(Role)}
+    assert set(ROLES) <= names
+    page = as_role("admin").get("/roles/list/").text
+    for name in ROLES:
+        assert name in page
+
+
+def test_all_clients_permission_by_role(app):
+    sm = app.appbuilder.sm
+    with app.app_context():
+        granted = {
+            role: any(pv.permission.name == ALL_CLIENTS[0]
+                      and pv.view_menu.name == ALL_CLIENTS[1]
+                      for pv in sm.find_role(role).permissions)
+            for role in ROLES
+        }
+    assert granted == {"Admin": True, "Head of sales": True, "Manager": False,
+                       "Read-only": True}
+
+
+def test_read_only_role_has_no_write_permission(app):
+    with app.app_context():
+        role = app.appbuilder.sm.find_role("Read-only")
+        writes = [str(pv) for pv in role.permissions
+                  if pv.permission.name in ("can_add", "can_edit", "can_delete")]
+    assert writes == []
+
+
+def test_read_only_cannot_post(as_role, session):
+    client = as_role("auditor")
+    response = client.post("/departments/add", {"name": "Запрещённый"}, follow=False)
+    assert response.status_code == 403
+    from app.models import Department
+    assert session.query(Department).filter_by(name="Запрещённый").count() == 0
+
+
+def test_admin_edits_to_a_role_survive_a_resync(app):
+    from app.security import sync_roles
+
+    sm = app.appbuilder.sm
+    with app.app_context():
+        role = sm.find_role("Manager")
+        pv = sm.find_permission_view_menu("can_list", "DepartmentView")
+        role.permissions.remove(pv)
+        sm.session.commit()
+        try:
+            sync_roles(sm)
+            assert pv not in sm.find_role("Manager").permissions
+        finally:
+            sm.find_role("Manager").permissions.append(pv)
+            sm.session.commit()
+
+
+def test_menu_shows_only_allowed_items(as_role):
+    manager_page = as_role("manager").get("/").text
+    assert "Отделы" in manager_page
+    assert "Реквизиты компании" not in manager_page
+    admin_page = as_role("admin").get("/").text
+    assert "Реквизиты компании" in admin_page and "Сотрудники" in admin_page
