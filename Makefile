@@ -24,7 +24,7 @@ install: $(VENV)/.runtime translations
 install-dev: $(VENV)/.dev translations
 
 translations: $(VENV)/.runtime
-	$(BIN)/pybabel compile -q -d app/translations
+	$(BIN)/pybabel compile -d app/translations --statistics >/dev/null
 
 # Migrations run with FAB's permission sync off: the tables may not exist yet.
 migrate: install
