@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := run.py
 
-.PHONY: run test bench lint install install-dev translations migrate init clean
+.PHONY: run test bench lint install install-dev translations messages migrate init clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ install: $(VENV)/.runtime translations
 install-dev: $(VENV)/.dev translations
 
 translations: $(VENV)/.runtime
-	$(BIN)/pybabel compile -d app/translations --statistics >/dev/null
+	$(BIN)/pybabel compile -d app/translations
 
 # Migrations run with FAB's permission sync off: the tables may not exist yet.
 migrate: install
@@ -47,3 +47,9 @@ lint: install-dev
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
+
+# After changing user-facing strings: refresh the catalogues, then translate
+# the new entries in app/translations/ru/LC_MESSAGES/messages.po.
+messages: $(VENV)/.runtime
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -o app/translations/messages.pot --no-location --sort-output --project "Sdelka CRM" .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching

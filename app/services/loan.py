@@ -25,6 +25,12 @@ _SPACES = re.compile(r"[\s\u00a0\u2007\u202f]+")
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 
 
+def N_(message):
+    """Marks a message for the translation catalogue (pybabel -k N_); the
+    web layer translates ``LoanInputError.message`` when it shows it."""
+    return message
+
+
 class LoanKind(str, Enum):
     ANNUITY = "annuity"
     DIFFERENTIATED = "differentiated"
@@ -73,9 +79,9 @@ def parse_decimal(text, field="amount"):
         return text
     cleaned = _SPACES.sub("", str(text if text is not None else "")).replace(",", ".")
     if not cleaned:
-        raise LoanInputError(field, "A value is required.")
+        raise LoanInputError(field, N_("A value is required."))
     if len(cleaned) > 40 or not _NUMBER.fullmatch(cleaned):
-        raise LoanInputError(field, "Not a valid number.")
+        raise LoanInputError(field, N_("Not a valid number."))
     return Decimal(cleaned)
 
 
@@ -105,8 +111,8 @@ def compute_schedule(
     amount_k = _amount_kopecks(amount)
     rate_num, rate_den = _rate_ratio(annual_rate_percent)
     _check_months(months)
-    kind = _enum(LoanKind, kind, "kind", "Unknown repayment kind.")
-    basis = _enum(InterestBasis, interest_basis, "interest_basis", "Unknown interest basis.")
+    kind = _enum(LoanKind, kind, "kind", N_("Unknown repayment kind."))
+    basis = _enum(InterestBasis, interest_basis, "interest_basis", N_("Unknown interest basis."))
     dates, previous = _payment_dates(first_payment_date, months)
 
     # Each period grows a balance by the factor growth[k] / scale, so interest
@@ -230,32 +236,32 @@ def _as_decimal(value, field, message):
 
 
 def _amount_kopecks(amount):
-    amount = _as_decimal(amount, "amount", "Amount must be a number.")
+    amount = _as_decimal(amount, "amount", N_("Amount must be a number."))
     if amount <= 0:
-        raise LoanInputError("amount", "Amount must be greater than zero.")
+        raise LoanInputError("amount", N_("Amount must be greater than zero."))
     if amount > MAX_AMOUNT:
-        raise LoanInputError("amount", "Amount must not exceed 1 000 000 000 000.")
+        raise LoanInputError("amount", N_("Amount must not exceed 1 000 000 000 000."))
     numerator, denominator = amount.as_integer_ratio()
     if 100 % denominator:
-        raise LoanInputError("amount", "Amount must have at most 2 decimal places.")
+        raise LoanInputError("amount", N_("Amount must have at most 2 decimal places."))
     return numerator * (100 // denominator)
 
 
 def _rate_ratio(rate):
-    rate = _as_decimal(rate, "rate", "Rate must be a number.")
+    rate = _as_decimal(rate, "rate", N_("Rate must be a number."))
     if rate < 0 or rate > MAX_RATE:
-        raise LoanInputError("rate", "Rate must be between 0 and 100 percent.")
+        raise LoanInputError("rate", N_("Rate must be between 0 and 100 percent."))
     numerator, denominator = rate.as_integer_ratio()
     if 10**MAX_RATE_PLACES % denominator:
-        raise LoanInputError("rate", "Rate must have at most 6 decimal places.")
+        raise LoanInputError("rate", N_("Rate must have at most 6 decimal places."))
     return numerator, denominator
 
 
 def _check_months(months):
     if isinstance(months, bool) or not isinstance(months, int):
-        raise LoanInputError("months", "Term must be a whole number of months.")
+        raise LoanInputError("months", N_("Term must be a whole number of months."))
     if not 1 <= months <= MAX_MONTHS:
-        raise LoanInputError("months", "Term must be from 1 to 600 months.")
+        raise LoanInputError("months", N_("Term must be from 1 to 600 months."))
 
 
 def _enum(enum, value, field, message):
@@ -269,12 +275,17 @@ def _payment_dates(first, months):
     """Payment dates and the start of the first interest period."""
     # datetime is a date subclass, but mixing it in breaks day arithmetic.
     if not isinstance(first, date) or isinstance(first, datetime):
-        raise LoanInputError("first_date", "First payment date must be a date.")
+        raise LoanInputError("first_date", N_("First payment date must be a date."))
     start = first.year * 12 + first.month - 1
     if start - 1 < 12 or start + months - 1 > 9999 * 12 + 11:
-        raise LoanInputError("first_date", "First payment date is out of range.")
+        raise LoanInputError("first_date", N_("First payment date is out of range."))
     dates = [_month_shift(first, offset) for offset in range(months)]
     return dates, _month_shift(first, -1)
+
+
+def next_month(day):
+    """The same day a month later (clamped): the usual first payment date."""
+    return _month_shift(day, 1)
 
 
 def _month_shift(anchor, offset):
@@ -285,3 +296,79 @@ def _month_shift(anchor, offset):
     year, month = divmod(anchor.year * 12 + anchor.month - 1 + offset, 12)
     day = min(anchor.day, calendar.monthrange(year, month + 1)[1])
     return date(year, month + 1, day)
+
+
+FORM_FIELDS = ("amount", "rate", "months", "first_date", "kind", "interest_basis")
+
+
+def parse_form(data):
+    """Read the calculator's text inputs (a mapping of strings).
+
+    Returns ``(values, errors)``: the keyword arguments of
+    ``compute_schedule`` for the fields that parsed, and ``{field: message}``
+    for every field that did not, so a form can show all problems at once.
+    """
+    values, errors = {}, {}
+    def checked(parse, check):
+        def run(text):
+            value = parse(text)
+            check(value)
+            return value
+
+        return run
+
+    parsers = {
+        "amount": checked(lambda text: parse_decimal(text, "amount"), _amount_kopecks),
+        "rate": checked(lambda text: parse_decimal((text or "").replace("%", ""), "rate"),
+                        _rate_ratio),
+        "months": checked(_parse_months, _check_months),
+        "first_date": _parse_date,
+        "kind": lambda text: _enum(LoanKind, text or "annuity", "kind",
+                                   N_("Unknown repayment kind.")),
+        "interest_basis": lambda text: _enum(InterestBasis, text or "monthly",
+                                             "interest_basis",
+                                             N_("Unknown interest basis.")),
+    }
+    for field, parse in parsers.items():
+        try:
+            values[field] = parse(data.get(field))
+        except LoanInputError as exc:
+            errors[field] = exc.message
+    return values, errors
+
+
+def schedule_from_form(data):
+    """``(schedule or None, values, errors)`` for the calculator's inputs."""
+    values, errors = parse_form(data)
+    if errors:
+        return None, values, errors
+    try:
+        schedule = compute_schedule(
+            values["amount"], values["rate"], values["months"], values["first_date"],
+            values["kind"], values["interest_basis"],
+        )
+    except LoanInputError as exc:
+        return None, values, {exc.field: exc.message}
+    return schedule, values, {}
+
+
+def _parse_months(text):
+    text = (text or "").strip()
+    if not text:
+        raise LoanInputError("months", N_("A value is required."))
+    if not text.isdigit() or len(text) > 4:
+        raise LoanInputError("months", N_("Term must be a whole number of months."))
+    return int(text)
+
+
+def _parse_date(text):
+    """ISO (from a date input) or ДД.ММ.ГГГГ as people type it."""
+    text = (text or "").strip()
+    if not text:
+        raise LoanInputError("first_date", N_("A value is required."))
+    for fmt in ("%Y-%m-%d", "%d.%m.%Y"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise LoanInputError("first_date", N_("Enter the date as DD.MM.YYYY."))

@@ -3,6 +3,7 @@ from flask_babel import lazy_gettext as _l
 
 
 def register(appbuilder):
+    from app.views.calculator import CalculatorView
     from app.views.company import CompanyView
     from app.views.staff import DepartmentView
 
@@ -14,6 +15,10 @@ def register(appbuilder):
     appbuilder.add_view(
         DepartmentView, "Departments", label=_l("Departments"),
         icon="fa-sitemap", category="Company",
+    )
+    appbuilder.add_view(
+        CalculatorView, "Loan calculator", label=_l("Loan calculator"),
+        icon="fa-calculator",
     )
     _move_employees_to_company(appbuilder.menu)
 

@@ -1,0 +1,75 @@
+"""Loan calculator: the form, the schedule with its chart, and exports.
+
+Inputs travel as GET parameters: a calculation changes nothing, and a
+schedule can be bookmarked, exported or opened from a client's record with
+its amount and term already filled in."""
+import datetime
+
+from flask import Response, flash, redirect, request, url_for
+from flask_appbuilder import BaseView, expose, has_access
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+
+from app.services import charts, csv_io, loan
+
+KINDS = (("annuity", _l("Annuity (equal payments)")),
+         ("differentiated", _l("Differentiated (equal principal)")))
+BASES = (("monthly", _l("Rate / 12 each month")),
+         ("actual", _l("Actual days in the period / 365")))
+
+
+def _defaults():
+    today = datetime.date.today()
+    return {"first_date": loan.next_month(today).isoformat(),
+            "kind": "annuity", "interest_basis": "monthly"}
+
+
+class CalculatorView(BaseView):
+    route_base = "/calculator"
+    default_view = "index"
+    # One permission for the screen and its exports: reading a schedule.
+    method_permission_name = {"index": "show", "csv": "show"}
+
+    def _form_data(self):
+        data = _defaults()
+        data.update({f: request.args[f] for f in loan.FORM_FIELDS if f in request.args})
+        return data
+
+    @expose("/")
+    @has_access
+    def index(self):
+        data = self._form_data()
+        schedule, errors = None, {}
+        if request.args.get("calc"):
+            schedule, _, errors = loan.schedule_from_form(data)
+            errors = {field: gettext(message) for field, message in errors.items()}
+        chart = None
+        if schedule:
+            chart = charts.stacked_bars(
+                [(gettext("Principal"), "#337ab7", [r.principal for r in schedule.rows]),
+                 (gettext("Interest"), "#f0ad4e", [r.interest for r in schedule.rows])],
+                [r.date.strftime("%m.%Y") for r in schedule.rows],
+            )
+        return self.render_template(
+            "sdelka/calculator.html", data=data, errors=errors, schedule=schedule,
+            chart=chart, kinds=KINDS, bases=BASES,
+            export_args={f: data[f] for f in loan.FORM_FIELDS if f in data},
+        )
+
+    @expose("/csv")
+    @has_access
+    def csv(self):
+        schedule, values, errors = loan.schedule_from_form(self._form_data())
+        if errors:
+            flash(gettext("Fix the calculator's inputs before exporting."), "danger")
+            return redirect(url_for(".index", **{**request.args, "calc": 1}))
+        header = [gettext("No."), gettext("Date"), gettext("Payment"), gettext("Interest"),
+                  gettext("Principal"), gettext("Balance")]
+        rows = [(r.number, r.date, r.payment, r.interest, r.principal, r.balance)
+                for r in schedule.rows]
+        rows.append(("", gettext("Total"), schedule.total_payment, schedule.total_interest,
+                     schedule.total_principal, None))
+        body = csv_io.to_csv(header, rows, request.args.get("encoding", "utf-8"))
+        filename = f"schedule_{values['amount']}_{values['months']}.csv"
+        return Response(body, mimetype="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -1,0 +1,96 @@
+"""The loan calculator screen, its errors and its CSV export, per role."""
+import csv
+import io
+
+import pytest
+
+FORM = {"calc": "1", "amount": "100 000", "rate": "12", "months": "12",
+        "first_date": "2026-12-23", "kind": "annuity", "interest_basis": "monthly"}
+
+
+@pytest.mark.parametrize("role", ["admin", "head", "manager", "auditor"])
+def test_every_role_calculates_a_schedule(as_role, role):
+    page = as_role(role).get("/calculator/", query_string=FORM).text
+    assert "Ежемесячный платёж" in page
+    assert "8 884,88" in page
+    assert "6 618,53" in page  # overpayment
+    assert page.count("<tr><td>") == 12
+    assert "<svg" in page and "Основной долг" in page
+
+
+def test_calculator_is_in_the_menu_and_needs_sign_in(as_role, client):
+    assert "Кредитный калькулятор" in as_role("manager").get("/").text
+    assert client.get("/calculator/").status_code == 302
+
+
+def test_empty_form_shows_defaults_and_no_errors(as_role):
+    page = as_role("manager").get("/calculator/").text
+    assert "Рассчитать" in page and "Сбросить" in page
+    assert "has-error" not in page and 'id="schedule"' not in page
+
+
+def test_prefill_from_a_link_does_not_calculate(as_role):
+    page = as_role("manager").get("/calculator/?amount=250000&months=24").text
+    assert 'value="250000"' in page and 'value="24"' in page
+    assert 'id="schedule"' not in page and "has-error" not in page
+
+
+def test_comma_decimal_and_differentiated(as_role):
+    form = dict(FORM, amount="120000,00", kind="differentiated")
+    page = as_role("manager").get("/calculator/", query_string=form).text
+    assert "Первый платёж" in page and "11 200,00" in page and "7 800,00" in page
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("amount", "-5", "Сумма должна быть больше нуля."),
+    ("amount", "сто", "Это не число."),
+    ("amount", "1,005", "В сумме не больше двух знаков после запятой."),
+    ("rate", "101", "Ставка должна быть от 0 до 100 %."),
+    ("months", "0", "Срок должен быть от 1 до 600 месяцев."),
+    ("months", "601", "Срок должен быть от 1 до 600 месяцев."),
+    ("months", "1.5", "Срок — целое число месяцев."),
+    ("first_date", "31.02.2026", "Введите дату в виде ДД.ММ.ГГГГ."),
+    ("kind", "balloon", "Неизвестный вид погашения."),
+])
+def test_invalid_input_gets_a_message_by_the_field(as_role, field, value, message):
+    response = as_role("manager").get("/calculator/", query_string=dict(FORM, **{field: value}))
+    assert response.status_code == 200
+    assert message in response.text
+    assert 'id="schedule"' not in response.text
+
+
+def test_all_errors_are_shown_at_once(as_role):
+    page = as_role("manager").get("/calculator/", query_string=dict(
+        FORM, amount="", rate="x", months="0")).text
+    assert "Заполните поле." in page and "Это не число." in page
+    assert "Срок должен быть от 1 до 600 месяцев." in page
+
+
+def test_english_interface(as_role):
+    client = as_role("manager")
+    client.get("/lang/en")
+    page = client.get("/calculator/", query_string=dict(FORM, rate="101")).text
+    assert "Loan calculator" in page and "Rate must be between 0 and 100 percent." in page
+    client.get("/lang/ru")
+
+
+@pytest.mark.parametrize("encoding, codec", [("utf-8", "utf-8-sig"), ("cp1251", "cp1251")])
+def test_csv_export(as_role, encoding, codec):
+    response = as_role("manager").get("/calculator/csv",
+                                      query_string=dict(FORM, encoding=encoding))
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    if encoding == "utf-8":
+        assert response.data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(response.data.decode(codec)), delimiter=";"))
+    assert rows[0] == ["№", "Дата", "Платёж", "Проценты", "Основной долг", "Остаток долга"]
+    assert rows[1] == ["1", "23.12.2026", "8884,88", "1000,00", "7884,88", "92115,12"]
+    assert rows[12][0] == "12" and rows[12][5] == "0,00"
+    assert rows[13][1:5] == ["Итого", "106618,53", "6618,53", "100000,00"]
+
+
+def test_csv_export_with_bad_input_returns_to_the_form(as_role):
+    response = as_role("manager").get("/calculator/csv", query_string=dict(FORM, months="0"))
+    assert response.status_code == 302
+    assert "/calculator/" in response.location
