@@ -6,9 +6,8 @@ import string
 from flask_babel import lazy_gettext as _l
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.services import references
+from app.services import references, trees
 
-MAX_DEPARTMENT_DEPTH = 3
 _ALPHABET = string.ascii_letters + string.digits + "!#%*+-=?@_"
 _CLASSES = (string.ascii_lowercase, string.ascii_uppercase, string.digits, "!#%*+-=?@_")
 
@@ -64,24 +63,10 @@ def check_can_deactivate(user, acting_user_id):
 
 
 def check_department_parent(department):
-    """Refuse cycles and trees deeper than MAX_DEPARTMENT_DEPTH levels."""
-    depth, node = 1, department.parent
-    while node is not None:
-        # The identity map makes a loaded ancestor the very same object.
-        if node is department:
-            raise StaffError(_l("A department cannot be inside itself"))
-        depth += 1
-        node = node.parent
-    depth += _subtree_height(department) - 1
-    if depth > MAX_DEPARTMENT_DEPTH:
-        raise StaffError(
-            _l("Departments nest at most %(n)d levels deep", n=MAX_DEPARTMENT_DEPTH)
-        )
-
-
-def _subtree_height(department):
-    children = department.children or []
-    return 1 + max((_subtree_height(c) for c in children), default=0)
+    try:
+        trees.check_parent(department)
+    except trees.TreeError as exc:
+        raise StaffError(str(exc)) from None
 
 
 def check_can_delete_department(session, department):

@@ -131,7 +131,7 @@ def test_department_nesting_limited_to_three_levels(as_role, session):
     low = _department(session, unique("Уровень 3"), parent=mid)
     name = unique("Уровень 4")
     page = admin.post("/departments/add", {"name": name, "parent": str(low.id)}).text
-    assert "не глубже 3 уровней" in page
+    assert "Вложенность — не больше 3 уровней" in page
     assert session.scalar(select(Department).where(Department.name == name)) is None
 
 
@@ -141,7 +141,7 @@ def test_department_cannot_become_its_own_parent(as_role, session):
     child = _department(session, unique("Низ"), parent=top)
     page = admin.post(f"/departments/edit/{top.id}",
                       {"name": top.name, "parent": str(child.id)}).text
-    assert "Отдел не может входить сам в себя" in page
+    assert "Элемент не может быть вложен сам в себя" in page
     session.expire_all()
     assert session.get(Department, top.id).parent_id is None
 
