@@ -91,4 +91,10 @@ LANGUAGES = {
     "en": {"flag": "gb", "name": "English"},
 }
 
+# Files attached to notes. Several servers must share this folder.
+UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", os.path.join(INSTANCE_DIR, "uploads")) + "/"
+FILE_ALLOWED_EXTENSIONS = ("pdf", "doc", "docx", "xls", "xlsx", "odt", "ods", "txt", "csv",
+                           "png", "jpg", "jpeg", "zip")
+MAX_CONTENT_LENGTH = env_int("MAX_UPLOAD_MB", 20) * 1024 * 1024
+
 APP_THEME = ""

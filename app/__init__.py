@@ -26,6 +26,7 @@ def create_app(overrides=None):
     app.config.from_object("config")
     if overrides:
         app.config.update(overrides)
+    os.makedirs(app.config["UPLOAD_FOLDER"], exist_ok=True)
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     csrf.init_app(app)

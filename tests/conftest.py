@@ -5,6 +5,7 @@ SQLite always; PostgreSQL too when TEST_DATABASE_URL is set (CI sets it),
 each run in a schema of its own that is dropped afterwards."""
 import os
 import re
+import tempfile
 import uuid
 
 import pytest
@@ -49,7 +50,8 @@ def _postgres_schema():
 
 
 def make_app(database_url, **settings):
-    return create_app({**TEST_SETTINGS, "SQLALCHEMY_DATABASE_URI": database_url, **settings})
+    return create_app({**TEST_SETTINGS, "SQLALCHEMY_DATABASE_URI": database_url,
+                       "UPLOAD_FOLDER": tempfile.mkdtemp() + "/", **settings})
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -49,3 +49,41 @@ def min_length(n):
             raise ValidationError(_l("At least %(n)d characters", n=n))
 
     return check
+
+
+def enum_field(label, enum_cls, **kwargs):
+    """A drop-down of an enum's members with translated labels. FAB's own
+    EnumField looks members up by name and breaks on value-stored enums."""
+    from flask_appbuilder.fieldwidgets import Select2Widget
+    from wtforms import SelectField
+
+    from app.views.labels import ENUMS
+
+    def coerce(value):
+        return value if value is None or isinstance(value, enum_cls) else enum_cls(
+            type(next(iter(enum_cls)).value)(value))
+
+    return SelectField(
+        label, coerce=coerce, widget=Select2Widget(),
+        choices=[(member.value, text) for member, text in ENUMS[enum_cls].items()],
+        **kwargs,
+    )
+
+
+class EnumFieldsMixin:
+    """Gives every enum column of the model our drop-down in the add, edit
+    and search forms (FAB would build its EnumField there and fail)."""
+
+    def __init__(self, **kwargs):
+        from sqlalchemy import Enum
+
+        from app.views.labels import ENUMS, FIELDS
+
+        columns = self.datamodel.obj.__table__.columns
+        fields = {c.key: enum_field(FIELDS.get(c.key, c.key), c.type.enum_class)
+                  for c in columns
+                  if isinstance(c.type, Enum) and c.type.enum_class in ENUMS}
+        for attr in ("add_form_extra_fields", "edit_form_extra_fields",
+                     "search_form_extra_fields"):
+            setattr(self, attr, {**fields, **(getattr(self, attr) or {})})
+        super().__init__(**kwargs)

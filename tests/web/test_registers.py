@@ -1,0 +1,214 @@
+"""Register screens: CRUD per role and row-level access for managers."""
+import datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from app.models import (
+    Application,
+    Client,
+    Deal,
+    Employee,
+    Note,
+    ProcessingStatus,
+    PublicAccess,
+    Task,
+)
+from tests.conftest import unique
+
+REGISTER_LISTS = ["/clients/list/", "/contacts/list/", "/applications/list/", "/leads/list/",
+                  "/deals/list/", "/tasks/list/", "/notes/list/", "/projects/list/",
+                  "/counterparty-actions/list/", "/invoices/list/"]
+
+
+def _user_id(session, username):
+    return session.scalar(select(Employee.id).where(Employee.username == username))
+
+
+@pytest.fixture
+def world(session):
+    """Clients of the manager and of the head of sales, with every kind of
+    sharing, each with an application, a deal, a task and a note."""
+    manager, head = _user_id(session, "manager"), _user_id(session, "head")
+    tag = unique("мир")
+    specs = {
+        "own": dict(responsible_id=manager),
+        "other": dict(responsible_id=head),
+        "participant": dict(responsible_id=head),
+        "public_read": dict(responsible_id=head, public_access=PublicAccess.READ),
+        "public_write": dict(responsible_id=head, public_access=PublicAccess.WRITE),
+    }
+    clients = {}
+    for key, fields in specs.items():
+        client = Client(name=f"{tag} {key}", phone="+79160000000", **fields)
+        if key == "participant":
+            client.participants.append(session.get(Employee, manager))
+        session.add(client)
+        session.flush()
+        session.add_all([
+            Application(client=client, amount=Decimal("1000"), offer=f"{tag} {key}",
+                        responsible_id=fields["responsible_id"]),
+            Deal(client=client, title=f"{tag} {key}", responsible_id=fields["responsible_id"]),
+            Task(client=client, description=f"{tag} {key}", assignee_id=head, author_id=head),
+            Note(client=client, text=f"{tag} {key}"),
+        ])
+        clients[key] = client
+    session.commit()
+    return tag, {k: c.id for k, c in clients.items()}
+
+
+@pytest.mark.parametrize("role", ["admin", "head", "manager", "auditor"])
+def test_every_register_list_opens_for_every_role(as_role, role):
+    client = as_role(role)
+    for url in REGISTER_LISTS:
+        assert client.get(url).status_code == 200, (role, url)
+
+
+LISTS = {"/clients/list/": "ClientView", "/applications/list/": "ApplicationView",
+         "/deals/list/": "DealView", "/notes/list/": "NoteView", "/tasks/list/": "TaskView"}
+
+
+def test_manager_sees_own_participant_and_public_clients_only(as_role, world):
+    tag, _ = world
+    manager = as_role("manager")
+    for url, view in LISTS.items():
+        text = manager.get(f"{url}?psize_{view}=100").text
+        for key in ("own", "participant", "public_read", "public_write"):
+            assert f"{tag} {key}" in text, (url, key)
+        assert f"{tag} other" not in text, url
+
+
+def test_head_and_auditor_see_everything(as_role, world):
+    tag, _ = world
+    for role in ("head", "auditor", "admin"):
+        text = as_role(role).get("/deals/list/").text
+        assert f"{tag} other" in text and f"{tag} own" in text, role
+
+
+def test_hidden_client_is_not_shown_edited_or_deleted(as_role, world, session):
+    _, ids = world
+    manager = as_role("manager")
+    other = ids["other"]
+    assert manager.get(f"/clients/show/{other}").status_code == 404
+    assert manager.get(f"/clients/edit/{other}").status_code == 403
+    assert manager.post(f"/clients/delete/{other}").status_code == 403
+    assert session.get(Client, other) is not None
+    application = session.scalar(select(Application.id).where(Application.client_id == other))
+    assert manager.get(f"/applications/show/{application}").status_code == 404
+
+
+def test_public_read_client_is_read_only_for_others(as_role, world):
+    _, ids = world
+    manager = as_role("manager")
+    assert manager.get(f"/clients/show/{ids['public_read']}").status_code == 200
+    assert manager.get(f"/clients/edit/{ids['public_read']}").status_code == 403
+    assert manager.get(f"/clients/edit/{ids['public_write']}").status_code == 200
+    assert manager.get(f"/clients/edit/{ids['participant']}").status_code == 200
+
+
+def test_client_drop_down_offers_only_writable_or_visible_clients(as_role, world):
+    tag, ids = world
+    page = as_role("manager").get("/applications/add").text
+    assert f"{tag} own" in page and f"{tag} other" not in page
+
+
+def test_manager_cannot_attach_a_record_to_a_hidden_client(as_role, world, session):
+    _, ids = world
+    offer = unique("подлог")
+    as_role("manager").post("/applications/add", {
+        "client": str(ids["other"]), "date": "2026-11-20", "amount": "500",
+        "status": "in_processing", "offer": offer})
+    assert session.scalar(select(Application).where(Application.offer == offer)) is None
+
+
+def test_manager_cannot_attach_to_a_read_only_public_client(as_role, world, session):
+    _, ids = world
+    offer = unique("только чтение")
+    page = as_role("manager").post("/applications/add", {
+        "client": str(ids["public_read"]), "date": "2026-11-20", "amount": "500",
+        "status": "in_processing", "offer": offer}).text
+    assert "Вы не можете изменять записи этого клиента" in page
+    assert session.scalar(select(Application).where(Application.offer == offer)) is None
+
+
+def test_manager_adds_a_client_and_becomes_responsible(as_role, session):
+    name = unique("Петров")
+    page = as_role("manager").post("/clients/add", {
+        "kind": "person", "last_name": name, "first_name": "Пётр",
+        "phone": "8 (916) 555-44-33", "public_access": "private"}).text
+    client = session.scalar(select(Client).where(Client.last_name == name))
+    assert client is not None, page
+    assert client.name == f"{name} Пётр"
+    assert client.phone == "+79165554433"
+    assert client.responsible_id == _user_id(session, "manager")
+    assert f"{name} Пётр" in as_role("manager").get("/clients/list/").text
+
+
+def test_client_validation_messages(as_role, session):
+    name = unique("ООО Ошибка")
+    page = as_role("admin").post("/clients/add", {
+        "kind": "company", "name": name, "inn": "7707083894", "phone": "12",
+        "public_access": "private"}).text
+    assert "Неверное контрольное число ИНН" in page
+    assert session.scalar(select(Client).where(Client.name == name)) is None
+    page = as_role("admin").post("/clients/add", {"kind": "person",
+                                                  "public_access": "private"}).text
+    assert "Укажите название или ФИО клиента" in page
+
+
+def test_auditor_cannot_write(as_role, world, session):
+    _, ids = world
+    auditor = as_role("auditor")
+    assert auditor.get("/clients/add").status_code == 403
+    assert auditor.get(f"/clients/edit/{ids['own']}").status_code == 403
+    assert auditor.post(f"/clients/delete/{ids['own']}").status_code == 403
+    assert session.get(Client, ids["own"]) is not None
+
+
+def test_admin_creates_edits_and_deletes_an_application(as_role, world, session):
+    _, ids = world
+    admin = as_role("admin")
+    offer = unique("Оффер")
+    admin.post("/applications/add", {"client": str(ids["own"]), "date": "2026-11-20",
+                                     "amount": "150000.50", "status": "in_processing",
+                                     "offer": offer})
+    app_id = session.scalar(select(Application.id).where(Application.offer == offer))
+    assert app_id
+    admin.post(f"/applications/edit/{app_id}", {
+        "client": str(ids["own"]), "date": "2026-11-21", "amount": "150000.50",
+        "status": "completed", "offer": offer})
+    row = session.get(Application, app_id)
+    assert row.status is ProcessingStatus.COMPLETED and row.date == datetime.date(2026, 11, 21)
+    admin.post(f"/applications/delete/{app_id}")
+    session.expire_all()
+    assert session.get(Application, app_id) is None
+
+
+def test_applications_list_columns_and_quick_filters(as_role, world, session):
+    tag, ids = world
+    app_id = session.scalar(select(Application.id).where(Application.client_id == ids["own"]))
+    session.get(Application, app_id).status = ProcessingStatus.REFUSED
+    session.commit()
+    admin = as_role("admin")
+    page = admin.get("/applications/list/").text
+    for header in ("ID", "Оффер", "ФИО", "Телефон", "Сумма", "Регион", "Дата",
+                   "Цель кредита", "Статус"):
+        assert header in page, header
+    for label in ("Завершены", "Отказы", "В обработке"):  # seed 000's quick filters
+        assert label in page
+    refused = admin.get("/applications/list/?_flt_0_status=refused&psize_ApplicationView=100")
+    assert f"{tag} own" in refused.text and f"{tag} other" not in refused.text
+    for column in ("id", "offer", "client.name", "amount", "date", "status"):
+        response = admin.get(f"/applications/list/?_oc_ApplicationView={column}"
+                             "&_od_ApplicationView=asc")
+        assert response.status_code == 200, column
+
+
+def test_client_page_shows_related_tabs_with_preset_add(as_role, world):
+    tag, ids = world
+    page = as_role("manager").get(f"/clients/show/{ids['own']}").text
+    for tab in ("Заявки", "Сделки", "Задачи", "Заметки", "Проекты", "Контактные лица"):
+        assert tab in page, tab
+    assert f"{tag} own" in page
+    assert f"_flt_0_client={ids['own']}" in page
