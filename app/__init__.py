@@ -53,7 +53,21 @@ def create_app(overrides=None):
 
             sync_roles(appbuilder.sm)
 
+    _track_acting_user(app)
+
     from app.cli import sdelka_cli
 
     app.cli.add_command(sdelka_cli)
     return app
+
+
+def _track_acting_user(app):
+    """Tell the history service who acts in this request."""
+    from flask_login import current_user
+
+    from app.services import history
+
+    @app.before_request
+    def set_acting_user():
+        user_id = current_user.id if current_user and current_user.is_authenticated else None
+        history.acting_user_id.set(user_id)

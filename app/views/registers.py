@@ -2,14 +2,18 @@
 
 Every view mixes in RowAccessMixin, so a manager without access to all
 clients meets the same rule in lists, records, forms and drop-downs."""
+import datetime
+
 from flask import g
 from flask_appbuilder import ModelView
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField
 from wtforms.validators import Optional
 
+from app import db
 from app.models import (
     Application,
     Client,
@@ -25,7 +29,7 @@ from app.models import (
     Reminder,
     Task,
 )
-from app.services import validation
+from app.services import history, validation
 from app.views.fields import AccountOfBank, EnumFieldsMixin, Normalised
 from app.views.labels import ENUMS, FIELDS, enum_label
 from app.views.rowaccess import ROW_ACCESS, RowAccessMixin
@@ -265,6 +269,8 @@ class ClientView(RegisterView):
     related_views = [ApplicationView, DealView, TaskView, NoteView, ProjectView,
                      ContactPersonView, CounterpartyActionView, InvoiceView, LeadView]
 
+    show_template = "sdelka/client_show.html"
+
     def pre_add(self, item):
         _fill_name(item)
         super().pre_add(item)
@@ -272,6 +278,28 @@ class ClientView(RegisterView):
     def pre_update(self, item):
         _fill_name(item)
         super().pre_update(item)
+
+    def render_template(self, template, **kwargs):
+        if template == self.show_template:
+            kwargs["history"] = [_history_row(e) for e in
+                                 history.for_client(db.session, int(kwargs["pk"]))]
+        return super().render_template(template, **kwargs)
+
+
+HISTORY_ACTIONS = {"create": _l("created"), "update": _l("changed"),
+                   "delete": _l("deleted"), "print": _l("printed")}
+HISTORY_ENTITIES = {"client": _l("Client"), "application": _l("Application"),
+                    "lead": _l("Lead"), "deal": _l("Deal"), "task": _l("Task")}
+
+
+def _history_row(entry):
+    """A history entry with the words a person reads."""
+    entity = HISTORY_ENTITIES.get(entry.entity, entry.entity)
+    entry.what = f"{entity} №{entry.entity_id}: {HISTORY_ACTIONS.get(entry.action, entry.action)}"
+    entry.field_label = FIELDS.get(entry.field, entry.field or "")
+    entry.at_local = format_datetime(entry.at.replace(tzinfo=datetime.timezone.utc),
+                                     "dd.MM.yyyy HH:mm")
+    return entry
 
 
 def _fill_name(client):
