@@ -47,8 +47,13 @@ class RowAccessMixin:
 
     def _ensure_writable(self, pk):
         user_id = restricted_user_id()
-        if user_id is not None and not access.can_write(
-                db.session, self.datamodel.obj, pk, user_id):
+        if user_id is None:
+            return
+        try:
+            row_id = int(pk)  # PostgreSQL will not compare an id with text
+        except ValueError:
+            abort(404)
+        if not access.can_write(db.session, self.datamodel.obj, row_id, user_id):
             abort(403)
 
     @expose("/edit/<pk>", methods=["GET", "POST"])

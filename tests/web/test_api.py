@@ -1,0 +1,89 @@
+"""The REST API follows the same roles and row-level rules as the screens."""
+import pytest
+from sqlalchemy import select
+
+from app.models import Client, Employee, PublicAccess
+from tests.conftest import PASSWORD, unique
+from tests.conftest import Client as HttpClient
+
+
+@pytest.fixture
+def clients(session):
+    manager = session.scalar(select(Employee.id).where(Employee.username == "manager"))
+    head = session.scalar(select(Employee.id).where(Employee.username == "head"))
+    tag = unique("api")
+    rows = {
+        "own": Client(name=f"{tag} own", responsible_id=manager),
+        "other": Client(name=f"{tag} other", responsible_id=head),
+        "public_read": Client(name=f"{tag} read", responsible_id=head,
+                              public_access=PublicAccess.READ),
+    }
+    session.add_all(rows.values())
+    session.commit()
+    return tag, {k: v.id for k, v in rows.items()}
+
+
+def _jwt(app, username):
+    response = app.test_client().post("/api/v1/security/login", json={
+        "username": username, "password": PASSWORD, "provider": "db"})
+    assert response.status_code == 200, response.json
+    return {"Authorization": f"Bearer {response.json['access_token']}"}
+
+
+def test_openapi_lists_every_register(as_role):
+    spec = as_role("admin").get("/api/v1/_openapi").json
+    for resource in ("client", "application", "lead", "deal", "task", "note", "project",
+                     "contact", "counterparty_action", "invoice", "invoice_line"):
+        assert f"/api/v1/{resource}/" in spec["paths"], resource
+
+
+def test_api_needs_authentication(client):
+    assert client.get("/api/v1/client/").status_code == 401
+
+
+def test_manager_lists_only_visible_clients_with_a_jwt(app, clients):
+    tag, ids = clients
+    headers = _jwt(app, "manager")
+    http = app.test_client()
+    names = {row["name"] for row in http.get(
+        f"/api/v1/client/?q=(filters:!((col:name,opr:sw,value:'{tag}')),page_size:100)",
+        headers=headers).json["result"]}
+    assert names == {f"{tag} own", f"{tag} read"}
+    assert http.get(f"/api/v1/client/{ids['other']}", headers=headers).status_code == 404
+    assert http.put(f"/api/v1/client/{ids['public_read']}", json={"city": "Омск"},
+                    headers=headers).status_code == 403
+    assert http.delete(f"/api/v1/client/{ids['other']}", headers=headers).status_code == 404
+    response = http.put(f"/api/v1/client/{ids['own']}", json={"city": "Омск"}, headers=headers)
+    assert response.status_code == 200, response.json
+
+
+def test_manager_creates_via_api_with_validation(app, clients, session):
+    tag, ids = clients
+    http, headers = app.test_client(), _jwt(app, "manager")
+    bad = http.post("/api/v1/client/", json={"name": f"{tag} bad", "phone": "12"},
+                    headers=headers)
+    assert bad.status_code == 422 and "phone" in bad.json["message"]
+    good = http.post("/api/v1/client/", json={"name": f"{tag} new", "phone": "8 916 111-22-33"},
+                     headers=headers)
+    assert good.status_code == 201, good.json
+    created = session.get(Client, good.json["id"])
+    assert created.phone == "+79161112233"
+    assert created.responsible.username == "manager"
+    hidden = http.post("/api/v1/application/", json={"client": ids["other"], "amount": 5},
+                       headers=headers)
+    assert hidden.status_code in (403, 422)
+
+
+def test_read_only_role_reads_but_cannot_write(app, clients):
+    tag, ids = clients
+    http, headers = app.test_client(), _jwt(app, "auditor")
+    assert http.get(f"/api/v1/client/{ids['other']}", headers=headers).status_code == 200
+    assert http.post("/api/v1/client/", json={"name": "x"}, headers=headers).status_code == 403
+    assert http.delete(f"/api/v1/client/{ids['own']}", headers=headers).status_code == 403
+
+
+def test_browser_session_is_accepted(as_role, clients):
+    _, ids = clients
+    response = as_role("manager").get(f"/api/v1/client/{ids['own']}")
+    assert response.status_code == 200 and response.json["result"]["name"].endswith("own")
+    assert isinstance(HttpClient, type)
