@@ -3,14 +3,18 @@
 Inputs travel as GET parameters: a calculation changes nothing, and a
 schedule can be bookmarked, exported or opened from a client's record with
 its amount and term already filled in."""
+import base64
 import datetime
+from urllib.parse import quote
 
-from flask import Response, flash, redirect, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
-from app.services import charts, csv_io, loan
+from app import db
+from app.services import charts, csv_io, loan, printing
+from app.services.company import get_company
 
 KINDS = (("annuity", _l("Annuity (equal payments)")),
          ("differentiated", _l("Differentiated (equal principal)")))
@@ -28,12 +32,19 @@ class CalculatorView(BaseView):
     route_base = "/calculator"
     default_view = "index"
     # One permission for the screen and its exports: reading a schedule.
-    method_permission_name = {"index": "show", "csv": "show"}
+    method_permission_name = {"index": "show", "csv": "show", "pdf": "show"}
 
     def _form_data(self):
         data = _defaults()
         data.update({f: request.args[f] for f in loan.FORM_FIELDS if f in request.args})
         return data
+
+    def _schedule_or_redirect(self):
+        schedule, values, errors = loan.schedule_from_form(self._form_data())
+        if errors:
+            flash(gettext("Fix the calculator's inputs before exporting."), "danger")
+            return None, None, redirect(url_for(".index", **{**request.args, "calc": 1}))
+        return schedule, values, None
 
     @expose("/")
     @has_access
@@ -43,13 +54,7 @@ class CalculatorView(BaseView):
         if request.args.get("calc"):
             schedule, _, errors = loan.schedule_from_form(data)
             errors = {field: gettext(message) for field, message in errors.items()}
-        chart = None
-        if schedule:
-            chart = charts.stacked_bars(
-                [(gettext("Principal"), "#337ab7", [r.principal for r in schedule.rows]),
-                 (gettext("Interest"), "#f0ad4e", [r.interest for r in schedule.rows])],
-                [r.date.strftime("%m.%Y") for r in schedule.rows],
-            )
+        chart = _chart(schedule) if schedule else None
         return self.render_template(
             "sdelka/calculator.html", data=data, errors=errors, schedule=schedule,
             chart=chart, kinds=KINDS, bases=BASES,
@@ -59,10 +64,9 @@ class CalculatorView(BaseView):
     @expose("/csv")
     @has_access
     def csv(self):
-        schedule, values, errors = loan.schedule_from_form(self._form_data())
-        if errors:
-            flash(gettext("Fix the calculator's inputs before exporting."), "danger")
-            return redirect(url_for(".index", **{**request.args, "calc": 1}))
+        schedule, values, refusal = self._schedule_or_redirect()
+        if refusal:
+            return refusal
         header = [gettext("No."), gettext("Date"), gettext("Payment"), gettext("Interest"),
                   gettext("Principal"), gettext("Balance")]
         rows = [(r.number, r.date, r.payment, r.interest, r.principal, r.balance)
@@ -73,3 +77,31 @@ class CalculatorView(BaseView):
         filename = f"schedule_{values['amount']}_{values['months']}.csv"
         return Response(body, mimetype="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+    @expose("/pdf")
+    @has_access
+    def pdf(self):
+        schedule, values, refusal = self._schedule_or_redirect()
+        if refusal:
+            return refusal
+        # svglib draws SVG text with its own fonts: point it at the Cyrillic one.
+        svg = (_chart(schedule).replace('width="100%"', 'width="900" height="260"')
+               .replace('font-family="sans-serif"', 'font-family="roboto"'))
+        html = render_template(
+            "sdelka/pdf/loan_schedule.html", schedule=schedule, values=values,
+            kind_label=dict(KINDS)[values["kind"].value],
+            company=get_company(db.session),
+            chart_uri="data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode(),
+        )
+        body = printing.html_to_pdf(html)
+        filename = f"График платежей {values['amount']} ₽ на {values['months']} мес.pdf"
+        return Response(body, mimetype="application/pdf", headers={
+            "Content-Disposition": "attachment; filename*=UTF-8''" + quote(filename)})
+
+
+def _chart(schedule):
+    return charts.stacked_bars(
+        [(gettext("Principal"), "#337ab7", [r.principal for r in schedule.rows]),
+         (gettext("Interest"), "#f0ad4e", [r.interest for r in schedule.rows])],
+        [r.date.strftime("%m.%Y") for r in schedule.rows],
+    )

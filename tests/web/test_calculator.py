@@ -94,3 +94,22 @@ def test_csv_export_with_bad_input_returns_to_the_form(as_role):
     response = as_role("manager").get("/calculator/csv", query_string=dict(FORM, months="0"))
     assert response.status_code == 302
     assert "/calculator/" in response.location
+
+
+def test_pdf_export_has_cyrillic_text_and_the_schedule(as_role):
+    import io
+
+    from pypdf import PdfReader
+
+    response = as_role("manager").get("/calculator/pdf", query_string=FORM)
+    assert response.status_code == 200, response.text[:500]
+    assert response.mimetype == "application/pdf"
+    assert "filename*=UTF-8''" in response.headers["Content-Disposition"]
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
+    assert "График погашения кредита" in text
+    assert "8 884,88" in text and "6 618,53" in text and "Итого" in text
+
+
+def test_pdf_export_with_bad_input_returns_to_the_form(as_role):
+    response = as_role("manager").get("/calculator/pdf", query_string=dict(FORM, rate="x"))
+    assert response.status_code == 302

@@ -1,0 +1,722 @@
+"""Printing documents: user-written HTML templates rendered in a Jinja2
+sandbox, then converted to PDF with xhtml2pdf.
+
+Templates are written by users (SPEC §5), so a template may read only the
+context it is given, may not run for long or build huge values, and the PDF
+step may fetch nothing from the network and read no file but the app's own
+fonts and static files.
+
+Why so much machinery around ``ImmutableSandboxedEnvironment``: the sandbox
+blocks attribute walks (``''.__class__.__mro__``) and caps ``range``, but
+``'a' * 10**9``, ``s|replace('a', s)``, ``'{0}' * n`` formatted with a big
+value, or a ``{% set %}`` block that collects a million copies of a long
+string each allocate gigabytes in one step, and a loop that prints nothing
+never reaches the output stream where a time check could stop it. So:
+
+* every value an operation produces is checked (strings and lists by
+  length, ints by bits, Decimals by exponent), and the few operations whose
+  result can be far larger than their inputs are checked *before* they run;
+* every ``{% for %}`` iterates through a guard that checks the deadline, and
+  so do calls, attribute look-ups and operators;
+* every piece of output, including output captured by macros and
+  ``{% set %}`` blocks, is charged against a budget before it is joined.
+
+The checks are hooked in where Jinja offers hooks (``call``, ``getattr``,
+``call_binop``, the filter table) and, for loops and output, by wrapping
+nodes of the parsed template in internal filters (``_parse``).
+
+Messages are Russian literals: this module must not import Flask, so it
+cannot use the project's Babel catalogue; the web layer shows
+``TemplateError.message`` and ``PdfError`` as they are.
+"""
+import contextvars
+import decimal
+import functools
+import io
+import re
+import string
+import time
+import types
+from collections.abc import Mapping, MappingView, Sequence, Set
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from importlib.resources import files
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
+
+from jinja2 import Environment, Undefined, nodes, pass_context, pass_environment, pass_eval_context
+from jinja2.exceptions import SecurityError, TemplateSyntaxError
+from jinja2.filters import FILTERS, make_attrgetter
+from jinja2.nodes import EvalContext
+from jinja2.runtime import Context
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from xhtml2pdf import pisa
+from xhtml2pdf.config.resources import RenderLimitError, ResourceAccessPolicy
+from xhtml2pdf.default import DEFAULT_CSS
+
+from app.services.words import amount_in_words, to_decimal
+
+MAX_SOURCE = 500_000  # characters of template source
+MAX_RANGE = 100_000  # items in one range(), as Jinja's own sandbox
+MAX_INT_BITS = 4096  # about 1,200 decimal digits
+MAX_DECIMAL_EXPONENT = 1000  # int(Decimal("1e999999")) alone takes 30 s
+# Output is charged where it is produced, so text built by a macro and then
+# printed counts twice; the budget allows for that.
+OUTPUT_WORK_FACTOR = 8
+PDF_MAX_SECONDS = 20  # below gunicorn's default 30 s worker timeout
+
+MONEY_LIMIT = Decimal(10**15)
+_CTX = decimal.Context(prec=40, rounding=ROUND_HALF_UP)  # immune to the caller's context
+_MONTHS = (
+    "января", "февраля", "марта", "апреля", "мая", "июня",
+    "июля", "августа", "сентября", "октября", "ноября", "декабря",
+)
+
+
+class TemplateError(Exception):
+    """A template that cannot be rendered; ``line`` is the template line
+    when known. ``message`` is Russian and fit to show to the user."""
+
+    def __init__(self, message, line=None):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+class PdfError(Exception):
+    """The HTML could not be converted to PDF."""
+
+
+class _LimitError(Exception):
+    """A template went past a size or time limit (message in Russian)."""
+
+
+# --- amounts and dates, also exposed as template filters ---------------------
+
+def format_money(value):
+    """``Decimal("1234567.891")`` -> "1 234 567,89" (non-breaking spaces),
+    rounded half up; None or undefined -> ""."""
+    if value is None or isinstance(value, Undefined):
+        return ""
+    amount = to_decimal(value)
+    if abs(amount) >= MONEY_LIMIT:
+        raise ValueError("Сумма слишком велика")
+    amount = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP, context=_CTX)
+    sign = "-" if amount < 0 else ""
+    roubles, kopecks = divmod(int(_CTX.multiply(abs(amount), 100)), 100)
+    return f"{sign}{roubles:,}".replace(",", "\u00a0") + f",{kopecks:02d}"
+
+
+def format_date_ru(value, style="short"):
+    """A date as "23.11.2026", or with ``style="long"`` "23 ноября 2026 г.".
+    Accepts date, datetime or an ISO string; None or undefined -> ""."""
+    if value is None or isinstance(value, Undefined):
+        return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value.strip()[:10])
+    if isinstance(value, datetime):
+        value = value.date()
+    if not isinstance(value, date):
+        raise ValueError(f"Не дата: {value!r}")
+    if style == "short":
+        return value.strftime("%d.%m.%Y")
+    if style == "long":
+        return f"{value.day} {_MONTHS[value.month - 1]} {value.year} г."
+    raise ValueError(f"Неизвестный формат даты: {style!r} (есть short и long)")
+
+
+def _words_filter(value):
+    if value is None or isinstance(value, Undefined):
+        return ""
+    return amount_in_words(value)
+
+
+# --- limits of one render ------------------------------------------------------
+
+class _Budget:
+    """Deadline and size limits of the render in progress."""
+
+    def __init__(self, max_output, timeout_s):
+        self.max_len = max_output
+        self.timeout_s = timeout_s
+        self.deadline = time.monotonic() + timeout_s
+        self.work_left = max_output * OUTPUT_WORK_FACTOR
+
+    def tick(self):
+        if time.monotonic() > self.deadline:
+            raise _LimitError(
+                f"Шаблон выполняется слишком долго (дольше {self.timeout_s:g} с)"
+            )
+
+    def too_big(self):
+        return _LimitError(
+            f"Слишком большое значение в шаблоне (больше {self.max_len} символов)"
+        )
+
+    def check(self, value):
+        """Refuse a value whose text would be longer than the output may be."""
+        if _size(value, self.max_len) > self.max_len:
+            raise self.too_big()
+        return value
+
+    def check_result(self, value):
+        """Refuse a value no document needs: checked on everything operators,
+        calls and filters produce, so that inputs of later steps are bounded."""
+        if isinstance(value, (str, bytes, bytearray, list, tuple, dict)):
+            if len(value) > self.max_len:
+                raise self.too_big()
+        elif isinstance(value, int):
+            if value.bit_length() > MAX_INT_BITS:
+                raise _LimitError("Слишком большое число в шаблоне")
+        elif isinstance(value, Decimal) and value.is_finite() and value:
+            if abs(value.adjusted()) > MAX_DECIMAL_EXPONENT:
+                raise _LimitError("Слишком большое число в шаблоне")
+        return value
+
+    def charge(self, n):
+        self.work_left -= n
+        if self.work_left < 0:
+            raise _LimitError(
+                f"Документ получается слишком большим (больше {self.max_len} символов)"
+            )
+
+
+_BUDGET = contextvars.ContextVar("printing_budget", default=None)
+
+
+def _size(value, limit, depth=0):
+    """Roughly how many characters ``str(value)`` takes, counted only until
+    it passes ``limit``: a list of a million references to one long string
+    is small in memory but huge as text."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, (bytes, bytearray)):
+        return 4 * len(value)
+    if isinstance(value, int):
+        return value.bit_length() // 3 + 2
+    if isinstance(value, (range, Undefined)):
+        return 32
+    if isinstance(value, (Mapping, MappingView, Sequence, Set)):
+        if depth > 20:
+            raise _LimitError("Слишком глубоко вложенные данные в шаблоне")
+        items = value.items() if isinstance(value, Mapping) else value
+        total = 2
+        for item in items:
+            total += 2 + _size(item, limit - total, depth + 1)
+            if total > limit:
+                break
+        return total
+    return len(str(value))
+
+
+def _budget():
+    return _BUDGET.get()
+
+
+# --- what a template may do ----------------------------------------------------
+
+_PERCENT = re.compile(
+    r"%(?:\([^)]*\))?[#0\- +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?[diouxXeEfFgGcrsa%]"
+)
+_DIGITS = re.compile(r"\d+")
+# Methods refused outright: their result can dwarf their inputs (expandtabs,
+# translate, int.to_bytes) or is bytes (encode), and no document needs them.
+_REFUSED_METHODS = frozenset({"encode", "expandtabs", "translate", "to_bytes"})
+_WIDTH_METHODS = frozenset({"center", "ljust", "rjust", "zfill"})
+
+
+def _check_format_size(budget, fmt_len, fields, widths, args):
+    """A format string with ``fields`` placeholders of total ``widths`` over
+    ``args`` makes at most this much text: ``('{0}' * 10**5).format(s)``
+    repeats one argument many times."""
+    values = list(args.values()) if isinstance(args, Mapping) else list(args)
+    biggest = max((_size(v, budget.max_len) for v in values), default=0)
+    if fmt_len + fields * biggest + widths > budget.max_len:
+        raise budget.too_big()
+
+
+def _check_percent(budget, fmt, args):
+    directives = [m for m in _PERCENT.finditer(fmt) if not m.group(0).endswith("%%")]
+    if any("*" in (m.group(1) or "", m.group(2) or "") for m in directives):
+        raise SecurityError("ширина «*» в форматировании не поддерживается")
+    widths = sum(int(n) for m in directives for n in (m.group(1), m.group(2)) if n)
+    if not isinstance(args, (tuple, Mapping)):
+        args = (args,)
+    _check_format_size(budget, len(fmt), len(directives), widths, args)
+
+
+def _check_str_format(budget, fmt, args, kwargs):
+    fields = widths = 0
+    for _, field, spec, _ in string.Formatter().parse(fmt):
+        if field is None:
+            continue
+        if spec and "{" in spec:
+            raise SecurityError("вложенные поля в формате не поддерживаются")
+        fields += 1
+        widths += sum(int(n) for n in _DIGITS.findall(spec or ""))
+    _check_format_size(budget, len(fmt), fields, widths, [*args, *kwargs.values()])
+
+
+def _check_replace(budget, s, old, new, count=-1):
+    s, old, new = str(s), str(old), str(new)
+    hits = s.count(old) if old else len(s) + 1
+    if count is not None and count >= 0:
+        hits = min(hits, count)
+    if len(s) + hits * len(new) > budget.max_len:
+        raise budget.too_big()
+
+
+def _check_method(budget, method, args, kwargs):
+    """Checks a call of a str/bytes method before it runs."""
+    name = method.__name__
+    if name in _REFUSED_METHODS:
+        raise SecurityError(f"метод {name}() недоступен")
+    if name in _WIDTH_METHODS:
+        width = args[0] if args else kwargs.get("width", 0)
+        if isinstance(width, int) and width > budget.max_len:
+            raise budget.too_big()
+    elif name == "replace":
+        _check_replace(budget, method.__self__, *args[:3])
+    elif name == "join" and args:
+        items = list(args[0])
+        budget.check(items)
+        if len(method.__self__) * len(items) > budget.max_len:
+            raise budget.too_big()
+        args = (items, *args[1:])
+    return args
+
+
+def _check_binop(budget, operator, left, right):
+    sized = (str, bytes, bytearray, list, tuple)
+    if operator == "*":
+        for seq, n in ((left, right), (right, left)):
+            if isinstance(seq, sized) and isinstance(n, int):
+                if len(seq) * max(n, 0) > budget.max_len:
+                    raise budget.too_big()
+    elif operator == "**":
+        # Decimal powers are cheap (rounded to the context's precision) and
+        # their results are checked; an int power is computed exactly.
+        if isinstance(left, int) and isinstance(right, int):
+            if abs(right) * max(left.bit_length(), 1) > MAX_INT_BITS:
+                raise _LimitError("Слишком большое число в шаблоне")
+    elif operator == "+":
+        if isinstance(left, sized) and isinstance(right, sized):
+            if len(left) + len(right) > budget.max_len:
+                raise budget.too_big()
+    elif operator == "%" and isinstance(left, str):
+        _check_percent(budget, left, right)
+
+
+def _guarded(func, *, stringifies=True):
+    """A filter that checks the deadline, its inputs (when it turns them into
+    text) and its result."""
+
+    @functools.wraps(func)  # keeps jinja_pass_arg (pass_context & co.)
+    def wrapper(*args, **kwargs):
+        budget = _budget()
+        if budget is None:
+            return func(*args, **kwargs)
+        budget.tick()
+        if stringifies:
+            for arg in (*args, *kwargs.values()):
+                if not isinstance(arg, (Context, EvalContext, Environment)):
+                    budget.check(arg)
+        return budget.check_result(func(*args, **kwargs))
+
+    return wrapper
+
+
+@pass_eval_context
+def _join(eval_ctx, value, d="", attribute=None):
+    items = list(value)
+    if attribute is not None:
+        getter = make_attrgetter(eval_ctx.environment, attribute)
+        items = [getter(item) for item in items]
+    budget = _budget()
+    if budget is not None:
+        budget.check(items)
+        if len(str(d)) * len(items) > budget.max_len:
+            raise budget.too_big()
+    return FILTERS["join"](eval_ctx, items, d)
+
+
+@pass_eval_context
+def _replace(eval_ctx, s, old, new, count=None):
+    if _budget() is not None:
+        _check_replace(_budget(), s, old, new, count)
+    return FILTERS["replace"](eval_ctx, s, old, new, count)
+
+
+def _format(value, *args, **kwargs):
+    if _budget() is not None:
+        _check_percent(_budget(), str(value), kwargs or args)
+    return FILTERS["format"](value, *args, **kwargs)
+
+
+def _batch(value, linecount, fill_with=None):
+    if isinstance(linecount, int) and linecount > MAX_RANGE:
+        raise _LimitError(f"batch(): не больше {MAX_RANGE} элементов в строке")
+    return FILTERS["batch"](value, linecount, fill_with)
+
+
+@pass_environment
+def _sum(environment, iterable, attribute=None, start=0):
+    """Numbers only: summing lists or strings is quadratic."""
+    if not isinstance(start, (int, float, Decimal)):
+        raise SecurityError("sum() складывает только числа")
+    return FILTERS["sum"](environment, iterable, attribute, start)
+
+
+# Filters whose arguments are not turned into text, so their (possibly big)
+# lists need no size check on the way in.
+_STRUCTURAL = frozenset({
+    "abs", "attr", "batch", "count", "d", "default", "dictsort", "first", "float",
+    "groupby", "int", "items", "join", "last", "length", "list", "map", "max", "min",
+    "reject", "rejectattr", "round", "select", "selectattr", "sort", "sum", "unique",
+})
+# Kept from Jinja's defaults; dropped: center, indent, wordwrap, slice and
+# tojson (their width/count arguments multiply the output), pprint (object
+# reprs), random, urlize and xmlattr (no use in a printed document).
+_KEPT_FILTERS = _STRUCTURAL | {
+    "capitalize", "e", "escape", "filesizeformat", "forceescape", "format", "lower",
+    "replace", "reverse", "safe", "string", "striptags", "title", "trim", "truncate",
+    "upper", "urlencode", "wordcount",
+}
+_OVERRIDES = {"join": _join, "replace": _replace, "format": _format,
+              "batch": _batch, "sum": _sum}
+
+
+def _range(*args):
+    budget = _budget()
+    if budget is not None:
+        budget.tick()
+    rng = range(*args)
+    try:
+        too_long = len(rng) > MAX_RANGE
+    except OverflowError:
+        too_long = True
+    if too_long:
+        raise _LimitError(f"range(): не больше {MAX_RANGE} элементов")
+    return rng
+
+
+# Internal filters the parsed template is wrapped in (see _Sandbox._parse).
+# pass_context keeps Jinja from evaluating them once at compile time.
+
+@pass_context
+def _guard_iter(context, iterable):
+    budget = _budget()
+    for item in iterable:
+        if budget is not None:
+            budget.tick()
+        yield item
+
+
+@pass_context
+def _guard_value(context, value):
+    budget = _budget()
+    return value if budget is None else budget.check(value)
+
+
+@pass_context
+def _guard_output(context, value):
+    budget = _budget()
+    if budget is not None:
+        budget.tick()
+        size = _size(value, budget.max_len)
+        if size > budget.max_len:
+            raise budget.too_big()
+        budget.charge(size)
+    return value
+
+
+@pass_context
+def _guard_static(context, size):
+    budget = _budget()
+    if budget is not None:
+        budget.charge(size)
+    return ""
+
+
+def _filter(node, name):
+    return nodes.Filter(node, name, [], [], None, None, lineno=node.lineno)
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox plus the limits described in the module doc."""
+
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+
+    def __init__(self):
+        super().__init__(autoescape=True)
+        # Only range: lipsum, cycler, joiner, namespace and dict are removed;
+        # templates get their data from the context and dict literals.
+        self.globals = {"range": _range}
+        self.filters = {
+            name: _guarded(_OVERRIDES.get(name, FILTERS[name]),
+                           stringifies=name not in _STRUCTURAL)
+            for name in _KEPT_FILTERS
+        }
+        self.filters.update(
+            amount_in_words=_guarded(_words_filter),
+            date_ru=_guarded(format_date_ru),
+            money=_guarded(format_money),
+            _guard_iter=_guard_iter,
+            _guard_value=_guard_value,
+            _guard_output=_guard_output,
+            _guard_static=_guard_static,
+        )
+
+    def _parse(self, source, name, filename):
+        # Private Jinja hook (3.1.x): if an upgrade stops calling it, the loop
+        # and output guards vanish and test_render_time_is_capped fails.
+        tree = super()._parse(source, name, filename)
+        for loop in list(tree.find_all(nodes.For)):
+            loop.iter = _filter(loop.iter, "_guard_iter")
+        for concat in list(tree.find_all(nodes.Concat)):
+            concat.nodes = [_filter(n, "_guard_value") for n in concat.nodes]
+        for output in list(tree.find_all(nodes.Output)):
+            static = sum(len(n.data) for n in output.nodes
+                         if isinstance(n, nodes.TemplateData))
+            output.nodes = [n if isinstance(n, nodes.TemplateData)
+                            else _filter(n, "_guard_output") for n in output.nodes]
+            if static:
+                output.nodes.append(_filter(nodes.Const(static), "_guard_static"))
+        tree.set_environment(self)
+        return tree
+
+    def getattr(self, obj, attribute):
+        if (budget := _budget()) is not None:
+            budget.tick()
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj, argument):
+        if (budget := _budget()) is not None:
+            budget.tick()
+        return super().getitem(obj, argument)
+
+    def unsafe_undefined(self, obj, attribute):
+        """An error, not an empty value, so that probing shows up at once."""
+        raise SecurityError(
+            f"доступ к атрибуту {attribute!r} объекта {type(obj).__name__} запрещён"
+        )
+
+    def call_binop(self, context, operator, left, right):
+        budget = _budget()
+        if budget is None:
+            return super().call_binop(context, operator, left, right)
+        budget.tick()
+        _check_binop(budget, operator, left, right)
+        return budget.check_result(super().call_binop(context, operator, left, right))
+
+    def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 (Jinja's signature)
+        budget = _budget()
+        if budget is None:
+            return super().call(__context, __obj, *args, **kwargs)
+        budget.tick()
+        if isinstance(__obj, (types.BuiltinMethodType, types.MethodType)) and isinstance(
+            getattr(__obj, "__self__", None), (str, bytes, bytearray, int)
+        ):
+            args = _check_method(budget, __obj, args, kwargs)
+        return budget.check_result(super().call(__context, __obj, *args, **kwargs))
+
+    def wrap_str_format(self, value):
+        wrapped = super().wrap_str_format(value)
+        if wrapped is None:
+            return None
+        fmt = value.__self__
+
+        @functools.wraps(wrapped)
+        def checked(*args, **kwargs):
+            budget = _budget()
+            if budget is not None:
+                budget.tick()
+                if value.__name__ == "format_map":
+                    _check_str_format(budget, fmt, (), dict(args[0]) if args else {})
+                else:
+                    _check_str_format(budget, fmt, args, kwargs)
+            result = wrapped(*args, **kwargs)
+            return result if budget is None else budget.check_result(result)
+
+        return checked
+
+
+_ENV = _Sandbox()
+
+
+def _template_line(exc):
+    """The template line of the innermost template frame of ``exc``: Jinja
+    rewrites tracebacks so that template frames carry template lines."""
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _at(line):
+    return f" (строка {line})" if line else ""
+
+
+def render_template_string(source, context, *, max_output=2_000_000, timeout_s=2.0):
+    """Render a user's template with ``context`` as its only data.
+
+    Raises TemplateError for syntax errors, forbidden operations, limits
+    (output longer than ``max_output`` characters, more than ``timeout_s``
+    seconds) and any other failure of the template. An attribute missing
+    on a given object renders empty, as Jinja's default Undefined does.
+
+    The sandbox guards Python internals, not the app's objects: a template
+    may read any public attribute and call any public method of what it is
+    given. Pass plain values (dicts, strings, Decimals, dates), not ORM
+    objects, whose relationships would lead to users, password hashes and
+    lazy queries.
+    """
+    if len(source) > MAX_SOURCE:
+        raise TemplateError(f"Шаблон слишком большой (больше {MAX_SOURCE} символов)")
+    budget = _Budget(max_output, timeout_s)
+    token = _BUDGET.set(budget)
+    chunks = None
+    try:
+        template = _ENV.from_string(source)
+        chunks = template.generate(dict(context))
+        parts, size = [], 0
+        for chunk in chunks:
+            size += len(chunk)
+            if size > max_output:
+                raise _LimitError(
+                    f"Документ получается слишком большим (больше {max_output} символов)"
+                )
+            budget.tick()
+            parts.append(chunk)
+        return "".join(parts)
+    except TemplateSyntaxError as exc:
+        raise TemplateError(
+            f"Синтаксическая ошибка в шаблоне{_at(exc.lineno)}: {exc.message}", exc.lineno
+        ) from exc
+    except SecurityError as exc:
+        line = _template_line(exc)
+        raise TemplateError(f"Недопустимая операция в шаблоне{_at(line)}: {exc}", line) from exc
+    except _LimitError as exc:
+        line = _template_line(exc)
+        raise TemplateError(f"{exc}{_at(line)}", line) from exc
+    except MemoryError as exc:
+        raise TemplateError("Шаблону не хватило памяти") from exc
+    except Exception as exc:  # a user's template may fail in any way
+        line = _template_line(exc)
+        detail = str(exc) or type(exc).__name__
+        raise TemplateError(f"Ошибка в шаблоне{_at(line)}: {detail}", line) from exc
+    finally:
+        if chunks is not None:
+            chunks.close()
+        _BUDGET.reset(token)
+
+
+# --- HTML to PDF -----------------------------------------------------------------
+
+FONT_DIR = Path(str(files("font_roboto") / "files")).resolve()
+STATIC_DIR = (Path(__file__).resolve().parent.parent / "static").resolve()
+_ROOTS = (FONT_DIR, STATIC_DIR)
+_FACES = (
+    ("Roboto-Regular.ttf", "normal", "normal"),
+    ("Roboto-Bold.ttf", "bold", "normal"),
+    ("Roboto-Italic.ttf", "normal", "italic"),
+    ("Roboto-BoldItalic.ttf", "bold", "italic"),
+)
+# Registered under the names templates are likely to ask for, so that
+# "font-family: Arial" or "Times New Roman" prints Cyrillic too. Lower case:
+# xhtml2pdf 0.2.28 looks families up lower-cased but stores aliases as given.
+# "helvetica" is also its fallback for unknown families.
+_FAMILIES = (
+    'roboto, arial, helvetica, "helvetica neue", verdana, tahoma, calibri, '
+    '"segoe ui", "pt sans", sans-serif, times, "times new roman", georgia, '
+    'cambria, "pt serif", serif, courier, "courier new", consolas, monospace'
+)
+PRINT_CSS = "".join(
+    f'@font-face {{ font-family: {_FAMILIES}; src: url("{FONT_DIR / name}"); '
+    f"font-weight: {weight}; font-style: {style}; }}\n"
+    for name, weight, style in _FACES
+) + """
+@page { size: a4 portrait; margin: 2cm 1.5cm 2cm 2.5cm; }
+html, body, p, div, span, table, thead, tbody, tfoot, tr, td, th, ul, ol, li,
+h1, h2, h3, h4, h5, h6, pre, code, b, strong, i, em, small, blockquote {
+    font-family: roboto;
+}
+body { font-size: 11pt; }
+table { border-collapse: collapse; }
+td, th { padding: 2pt 4pt; vertical-align: top; }
+"""
+
+
+def _link_callback(uri, rel, base_url=None):
+    """Map a URI in the document to one of the app's own files, or to an
+    empty ``data:`` URI. xhtml2pdf fetches the original URI when this
+    returns "" or None, so every refusal is "data:,".
+
+    Allowed: inline ``data:`` URIs, the bundled font files by absolute path,
+    and files under app/static as "/static/x", "static/x" or "x" (and
+    ``base_url`` + any of those, so absolute links to the app itself work
+    offline). Refused: any other scheme or host, ``..`` anywhere, and paths
+    that resolve (after symlinks) outside those roots.
+    """
+    uri = str(uri or "").strip()
+    if uri.startswith("data:"):
+        return uri
+    if base_url and uri.startswith(base_url):
+        uri = "/" + uri[len(base_url):].lstrip("/")
+    parts = urlsplit(uri)
+    path = unquote(parts.path)
+    if parts.scheme or parts.netloc or not path or "\\" in path or "\x00" in path:
+        return "data:,"
+    if ".." in PurePosixPath(path).parts:
+        return "data:,"
+    for prefix in ("/static/", "static/"):
+        if path.startswith(prefix):
+            candidate = STATIC_DIR / path[len(prefix):]
+            break
+    else:
+        candidate = Path(path) if path.startswith("/") else STATIC_DIR / path
+    resolved = candidate.resolve()
+    if resolved.is_file() and any(resolved.is_relative_to(root) for root in _ROOTS):
+        return str(resolved)
+    return "data:,"
+
+
+def html_to_pdf(html, *, base_url=None):
+    """Convert rendered HTML to PDF bytes: A4, the bundled Cyrillic font,
+    nothing fetched from the network, no file read outside the app's font
+    and static folders (both the link_callback and xhtml2pdf's own resource
+    policy enforce this). Raises PdfError when xhtml2pdf reports errors.
+
+    xhtml2pdf renders one document at a time per process (a global lock),
+    and gives up after PDF_MAX_SECONDS.
+    """
+    if base_url and not base_url.endswith("/"):
+        base_url += "/"
+    policy = ResourceAccessPolicy.server(
+        base_dir=None,
+        extra_roots=_ROOTS,
+        allow_remote=False,
+        max_render_seconds=PDF_MAX_SECONDS,
+    )
+    out = io.BytesIO()
+    try:
+        result = pisa.CreatePDF(
+            html,
+            dest=out,
+            link_callback=functools.partial(_link_callback, base_url=base_url),
+            default_css=DEFAULT_CSS + PRINT_CSS,
+            encoding="utf-8",
+            resource_policy=policy,
+        )
+    except RenderLimitError as exc:
+        raise PdfError(f"PDF формируется слишком долго или документ слишком большой: {exc}") \
+            from exc
+    except Exception as exc:
+        raise PdfError(f"Не удалось сформировать PDF: {exc}") from exc
+    if result.err:
+        errors = "; ".join(str(msg) for mode, _, msg, _ in result.log if mode == "error")
+        raise PdfError(f"Не удалось сформировать PDF: {errors or 'ошибка xhtml2pdf'}")
+    return out.getvalue()
