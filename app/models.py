@@ -400,6 +400,7 @@ class Application(OwnedMixin, Model):
     client = relationship(Client, backref="applications")
     date = Column(Date, nullable=False, default=datetime.date.today)
     amount = Column(Numeric(14, 2), nullable=False, default=0)
+    term_months = Column(Integer)
     loan_purpose_id = Column(Integer, ForeignKey("loan_purpose.id"), index=True)
     loan_purpose = relationship(LoanPurpose)
     offer = Column(String(255))

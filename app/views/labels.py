@@ -61,6 +61,7 @@ FIELDS = {
     "position": _l("Position"),
     "date": _l("Date"),
     "amount": _l("Amount"),
+    "term_months": _l("Term, months"),
     "loan_purpose": _l("Loan purpose"),
     "offer": _l("Offer"),
     "currency": _l("Currency"),

@@ -4,14 +4,15 @@ Every view mixes in RowAccessMixin, so a manager without access to all
 clients meets the same rule in lists, records, forms and drop-downs."""
 import datetime
 
-from flask import g
+from flask import g, url_for
 from flask_appbuilder import ModelView
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 from wtforms import SelectField, StringField
-from wtforms.validators import Optional
+from wtforms.validators import NumberRange, Optional
 
 from app import db
 from app.models import (
@@ -132,9 +133,18 @@ class ApplicationView(RegisterView):
                     "date", "loan_purpose", "status"]
     order_columns = ["id", "offer", "client.name", "client.phone", "amount", "date",
                      "loan_purpose", "status"]
-    add_columns = edit_columns = ["client", "date", "amount", "loan_purpose", "offer",
-                                  "status", "origin", "responsible", "comment"]
+    add_columns = edit_columns = ["client", "date", "amount", "term_months", "loan_purpose",
+                                  "offer", "status", "origin", "responsible", "comment"]
     show_columns = ["id"] + add_columns + ["created_at", "updated_at"]
+    show_template = "sdelka/application_show.html"
+    validators_columns = {"amount": [NumberRange(min=0)],
+                          "term_months": [Optional(), NumberRange(min=1, max=600)]}
+
+    def render_template(self, template, **kwargs):
+        if template == self.show_template:
+            kwargs["calculator_url"] = _calculator_url(
+                db.session.get(Application, int(kwargs["pk"])))
+        return super().render_template(template, **kwargs)
     search_columns = ["id", "status", "date", "amount", "offer"]
     base_order = ("date", "desc")
 
@@ -281,9 +291,22 @@ class ClientView(RegisterView):
 
     def render_template(self, template, **kwargs):
         if template == self.show_template:
+            client_id = int(kwargs["pk"])
             kwargs["history"] = [_history_row(e) for e in
-                                 history.for_client(db.session, int(kwargs["pk"]))]
+                                 history.for_client(db.session, client_id)]
+            latest = db.session.scalars(
+                select(Application).where(Application.client_id == client_id)
+                .order_by(Application.date.desc(), Application.id.desc()).limit(1)).first()
+            kwargs["calculator_url"] = _calculator_url(latest) if latest else None
         return super().render_template(template, **kwargs)
+
+
+def _calculator_url(application):
+    """The loan calculator prefilled with an application's amount and term."""
+    args = {"amount": f"{application.amount:.2f}"}
+    if application.term_months:
+        args["months"] = application.term_months
+    return url_for("CalculatorView.index", **args)
 
 
 HISTORY_ACTIONS = {"create": _l("created"), "update": _l("changed"),

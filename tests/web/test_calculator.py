@@ -113,3 +113,29 @@ def test_pdf_export_has_cyrillic_text_and_the_schedule(as_role):
 def test_pdf_export_with_bad_input_returns_to_the_form(as_role):
     response = as_role("manager").get("/calculator/pdf", query_string=dict(FORM, rate="x"))
     assert response.status_code == 302
+
+
+def test_open_in_calculator_from_an_application_and_a_client(as_role, session):
+    import datetime
+    from decimal import Decimal
+
+    from sqlalchemy import select
+
+    from app.models import Application, Client, Employee
+
+    manager_id = session.scalar(select(Employee.id).where(Employee.username == "manager"))
+    client = Client(name="Калькуляторов", responsible_id=manager_id)
+    session.add(client)
+    session.flush()
+    application = Application(client=client, amount=Decimal("250000.50"), term_months=24,
+                              date=datetime.date(2026, 11, 1), responsible_id=manager_id)
+    session.add(application)
+    session.commit()
+    manager = as_role("manager")
+    for url in (f"/applications/show/{application.id}", f"/clients/show/{client.id}"):
+        page = manager.get(url).text
+        assert "Открыть в калькуляторе" in page
+        link = page.split('id="open-calculator" href="')[1].split('"')[0].replace("&amp;", "&")
+        assert "amount=250000.50" in link and "months=24" in link
+        prefilled = manager.get(link).text
+        assert 'value="250000.50"' in prefilled and 'value="24"' in prefilled
