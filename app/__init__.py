@@ -40,6 +40,7 @@ def create_app(overrides=None):
         # the roles they belong to exist).
         appbuilder = AppBuilder(
             indexview=SdelkaIndexView,
+            base_template="sdelka/base.html",
             update_perms=False,
         )
         appbuilder.init_app(app, db.session)

@@ -8,7 +8,7 @@ permissions of a newly added screen reach the roles that should have them.
 """
 import logging
 
-from flask import current_app
+from flask import current_app, g, has_app_context
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from sqlalchemy import select
 
@@ -134,3 +134,27 @@ class SdelkaSecurityManager(SecurityManager):
 
     def has_all_clients_access(self):
         return self.has_access(*ALL_CLIENTS)
+
+    # A page asks about permissions dozens of times (every menu item, every
+    # button); FAB queries the database each time. Load the user's whole
+    # permission set once per request instead.
+
+    def _request_permissions(self, user):
+        cached = g.get("_user_permissions")
+        if cached is None or cached[0] != user.id:
+            cached = (user.id, frozenset(self.get_user_permissions(user)))
+            g._user_permissions = cached
+        return cached[1]
+
+    def _has_view_access(self, user, permission_name, view_name):
+        if not has_app_context():
+            return super()._has_view_access(user, permission_name, view_name)
+        return (permission_name, view_name) in self._request_permissions(user)
+
+    def _get_user_permission_view_menus(self, user, permission_name, view_menus_name):
+        if user is None or not has_app_context():
+            return super()._get_user_permission_view_menus(
+                user, permission_name, view_menus_name)
+        names = {view for perm, view in self._request_permissions(user)
+                 if perm == permission_name}
+        return names & set(view_menus_name) if view_menus_name is not None else names

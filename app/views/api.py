@@ -6,7 +6,6 @@ the SameSite session cookie keep other sites out); scripts sign in with
 POST /api/v1/security/login and send the JWT."""
 from flask import g
 from flask_appbuilder.api import ModelRestApi
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext
 
 from app import db
@@ -25,7 +24,8 @@ from app.models import (
     Task,
 )
 from app.services import access, validation
-from app.views.rowaccess import ROW_ACCESS, restricted_user_id
+from app.views.datamodel import ListInterface
+from app.views.rowaccess import ROW_ACCESS, may_attach, restricted_user_id
 
 # Fields checked and normalised as on the screens.
 NORMALISED = {"phone": validation.phone, "phone2": validation.phone, "inn": validation.inn,
@@ -75,13 +75,7 @@ class RegisterApi(ModelRestApi):
             _refuse(422, errors)
 
     def _check_client(self, item):
-        user_id = restricted_user_id()
-        client_id = getattr(item, "client_id", None)
-        if user_id is None or client_id is None:
-            return
-        with db.session.no_autoflush:
-            allowed = access.can_write_client(db.session, client_id, user_id)
-        if not allowed:
+        if not may_attach(item):
             db.session.rollback()
             _refuse(403, gettext("You may not change records of this client"))
 
@@ -126,7 +120,7 @@ class RegisterApi(ModelRestApi):
 
 def _api(model, resource):
     return type(f"{model.__name__}Api", (RegisterApi,), {
-        "resource_name": resource, "datamodel": SQLAInterface(model),
+        "resource_name": resource, "datamodel": ListInterface(model),
     })
 
 

@@ -71,19 +71,28 @@ def enum_field(label, enum_cls, **kwargs):
 
 
 class EnumFieldsMixin:
-    """Gives every enum column of the model our drop-down in the add, edit
-    and search forms (FAB would build its EnumField there and fail)."""
+    """Form fields FAB gets wrong, fixed for every column of the model:
+    enum columns get our translated drop-down (FAB's EnumField looks members
+    up by name and fails), and NOT NULL booleans a plain check box (FAB makes
+    it required, so leaving it unticked could never be saved)."""
 
     def __init__(self, **kwargs):
-        from sqlalchemy import Enum
+        from sqlalchemy import Boolean, Enum
+        from wtforms import BooleanField
 
         from app.views.labels import ENUMS, FIELDS
 
         columns = self.datamodel.obj.__table__.columns
-        fields = {c.key: enum_field(FIELDS.get(c.key, c.key), c.type.enum_class)
+        labels = {**FIELDS, **(self.label_columns or {})}
+        fields = {c.key: enum_field(labels.get(c.key, c.key), c.type.enum_class)
                   for c in columns
                   if isinstance(c.type, Enum) and c.type.enum_class in ENUMS}
-        for attr in ("add_form_extra_fields", "edit_form_extra_fields",
-                     "search_form_extra_fields"):
-            setattr(self, attr, {**fields, **(getattr(self, attr) or {})})
+        form_fields = dict(fields)
+        form_fields.update({c.key: BooleanField(labels.get(c.key, c.key))
+                            for c in columns
+                            if isinstance(c.type, Boolean) and not c.nullable})
+        for attr, extra in (("add_form_extra_fields", form_fields),
+                            ("edit_form_extra_fields", form_fields),
+                            ("search_form_extra_fields", fields)):
+            setattr(self, attr, {**extra, **(getattr(self, attr) or {})})
         super().__init__(**kwargs)

@@ -4,15 +4,14 @@ Every view mixes in RowAccessMixin, so a manager without access to all
 clients meets the same rule in lists, records, forms and drop-downs."""
 import datetime
 
-from flask import g, url_for
-from flask_appbuilder import ModelView
+from flask import g, jsonify, request, url_for
+from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import SelectField, StringField
-from wtforms.validators import NumberRange, Optional
+from wtforms.validators import DataRequired, NumberRange, Optional
 
 from app import db
 from app.models import (
@@ -30,10 +29,12 @@ from app.models import (
     Reminder,
     Task,
 )
-from app.services import history, validation
+from app.services import clients, history, validation
+from app.views.datamodel import ListInterface
 from app.views.fields import AccountOfBank, EnumFieldsMixin, Normalised
 from app.views.labels import ENUMS, FIELDS, enum_label
-from app.views.rowaccess import ROW_ACCESS, RowAccessMixin
+from app.views.lookup import ClientLookupField
+from app.views.rowaccess import ROW_ACCESS, RowAccessMixin, restricted_user_id
 
 PHONE = [Normalised(validation.phone)]
 # Related drop-downs offer only records the user may see.
@@ -56,6 +57,24 @@ def _datetime(value):
 class RegisterView(EnumFieldsMixin, RowAccessMixin, ModelView):
     """Common settings of the register screens."""
 
+    def __init__(self, **kwargs):
+        what = self.datamodel.obj.__label__
+        for attr, title in (("list_title", what), ("show_title", _l("%(what)s: record", what=what)),
+                            ("add_title", _l("%(what)s: new record", what=what)),
+                            ("edit_title", _l("%(what)s: editing", what=what))):
+            if not self.__class__.__dict__.get(attr):
+                setattr(self, attr, title)
+        # The client is found by typing, never picked from all clients.
+        if "client" in (self.add_columns or []):
+            lookup = {"client": ClientLookupField(FIELDS["client"], [DataRequired()]
+                                                  if not self._client_optional() else [])}
+            self.add_form_extra_fields = {**lookup, **(self.add_form_extra_fields or {})}
+            self.edit_form_extra_fields = {**lookup, **(self.edit_form_extra_fields or {})}
+        super().__init__(**kwargs)
+
+    def _client_optional(self):
+        return self.datamodel.obj.__table__.columns["client_id"].nullable
+
     label_columns = FIELDS
     add_form_query_rel_fields = CLIENT_CHOICES
     edit_form_query_rel_fields = CLIENT_CHOICES
@@ -72,7 +91,7 @@ class RegisterView(EnumFieldsMixin, RowAccessMixin, ModelView):
 
 class ContactPersonView(RegisterView):
     route_base = "/contacts"
-    datamodel = SQLAInterface(ContactPerson)
+    datamodel = ListInterface(ContactPerson)
     list_title = _l("Contact persons")
     list_columns = ["name", "position", "phone", "email", "client"]
     add_columns = edit_columns = ["client", "name", "position", "phone", "email", "comment"]
@@ -83,7 +102,7 @@ class ContactPersonView(RegisterView):
 
 class NoteView(RegisterView):
     route_base = "/notes"
-    datamodel = SQLAInterface(Note)
+    datamodel = ListInterface(Note)
     list_title = _l("Notes")
     list_columns = ["created_at", "text", "author", "client"]
     add_columns = edit_columns = ["client", "deal", "text", "file"]
@@ -98,7 +117,7 @@ class NoteView(RegisterView):
 
 class ProjectView(RegisterView):
     route_base = "/projects"
-    datamodel = SQLAInterface(Project)
+    datamodel = ListInterface(Project)
     list_title = _l("Projects")
     list_columns = ["name", "client", "start_date", "end_date", "responsible", "is_closed"]
     add_columns = edit_columns = ["client", "name", "description", "start_date", "end_date",
@@ -109,7 +128,7 @@ class ProjectView(RegisterView):
 
 class CounterpartyActionView(RegisterView):
     route_base = "/counterparty-actions"
-    datamodel = SQLAInterface(CounterpartyAction)
+    datamodel = ListInterface(CounterpartyAction)
     list_title = _l("Work with counterparties")
     list_columns = ["planned_at", "action_type", "client", "responsible", "done_at", "result"]
     add_columns = edit_columns = ["client", "action_type", "planned_at", "responsible",
@@ -121,7 +140,7 @@ class CounterpartyActionView(RegisterView):
 
 class ApplicationView(RegisterView):
     route_base = "/applications"
-    datamodel = SQLAInterface(Application)
+    datamodel = ListInterface(Application)
     list_title = _l("Applications")
     list_template = "sdelka/applications_list.html"
     extra_args = {"quick_filters": (
@@ -151,7 +170,7 @@ class ApplicationView(RegisterView):
 
 class DealView(RegisterView):
     route_base = "/deals"
-    datamodel = SQLAInterface(Deal)
+    datamodel = ListInterface(Deal)
     list_title = _l("Deals")
     list_columns = ["id", "title", "client", "amount", "currency", "stage", "probability",
                     "expected_close", "status", "responsible"]
@@ -166,7 +185,7 @@ class DealView(RegisterView):
 
 class LeadView(RegisterView):
     route_base = "/leads"
-    datamodel = SQLAInterface(Lead)
+    datamodel = ListInterface(Lead)
     list_title = _l("Leads")
     list_columns = ["id", "title", "contact_name", "phone", "client", "amount", "origin",
                     "status", "responsible", "created_at"]
@@ -182,7 +201,7 @@ class LeadView(RegisterView):
 
 class TaskView(RegisterView):
     route_base = "/tasks"
-    datamodel = SQLAInterface(Task)
+    datamodel = ListInterface(Task)
     list_title = _l("Tasks")
     list_columns = ["id", "type", "client.id", "client.name", "status", "started_at",
                     "finished_at", "assignee", "planned_at"]
@@ -208,7 +227,7 @@ class TaskView(RegisterView):
 
 class InvoiceLineView(RegisterView):
     route_base = "/invoice-lines"
-    datamodel = SQLAInterface(InvoiceLine)
+    datamodel = ListInterface(InvoiceLine)
     list_title = _l("Invoice lines")
     list_columns = ["description", "quantity", "price", "discount_percent", "tax"]
     add_columns = edit_columns = ["invoice", "product", "description", "quantity", "price",
@@ -219,7 +238,7 @@ class InvoiceLineView(RegisterView):
 
 class InvoiceView(RegisterView):
     route_base = "/invoices"
-    datamodel = SQLAInterface(Invoice)
+    datamodel = ListInterface(Invoice)
     list_title = _l("Invoices")
     list_columns = ["number", "issue_date", "due_date", "client", "currency", "status",
                     "responsible"]
@@ -234,7 +253,7 @@ class InvoiceView(RegisterView):
 
 class ClientView(RegisterView):
     route_base = "/clients"
-    datamodel = SQLAInterface(Client)
+    datamodel = ListInterface(Client)
     list_title = _l("Clients")
     show_title = _l("Client")
     add_title = _l("Add client")
@@ -280,6 +299,13 @@ class ClientView(RegisterView):
                      ContactPersonView, CounterpartyActionView, InvoiceView, LeadView]
 
     show_template = "sdelka/client_show.html"
+    method_permission_name = {"lookup": "list"}
+
+    @expose("/lookup")
+    @has_access
+    def lookup(self):
+        found = clients.find(db.session, request.args.get("q"), restricted_user_id())
+        return jsonify(results=[{"id": c.id, "text": clients.label(c)} for c in found])
 
     def pre_add(self, item):
         _fill_name(item)

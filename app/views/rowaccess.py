@@ -40,6 +40,18 @@ class FilterRowAccess(BaseFilter):
 ROW_ACCESS = [["id", FilterRowAccess, False]]
 
 
+def may_attach(item):
+    """May the user attach ``item`` to its client (set by id or by object)?"""
+    user_id = restricted_user_id()
+    client = getattr(item, "client", None)
+    client_id = getattr(item, "client_id", None) or (client.id if client is not None else None)
+    if user_id is None or client_id is None:
+        return True
+    # The new item hangs off its client already; don't flush it early.
+    with db.session.no_autoflush:
+        return access.can_write_client(db.session, client_id, user_id)
+
+
 class RowAccessMixin:
     """Mix into a ModelView of Client or of a model with ``client_id``."""
 
@@ -69,15 +81,7 @@ class RowAccessMixin:
         return super().delete(pk)
 
     def _check_client(self, item):
-        user_id = restricted_user_id()
-        client_id = getattr(item, "client_id", None) or (
-            item.client.id if getattr(item, "client", None) is not None else None)
-        if user_id is None or client_id is None:
-            return
-        # The new item hangs off its client already; don't flush it early.
-        with db.session.no_autoflush:
-            allowed = access.can_write_client(db.session, client_id, user_id)
-        if not allowed:
+        if not may_attach(item):
             db.session.rollback()
             raise Exception(str(_l("You may not change records of this client")))
 

@@ -107,18 +107,38 @@ def test_public_read_client_is_read_only_for_others(as_role, world):
     assert manager.get(f"/clients/edit/{ids['participant']}").status_code == 200
 
 
-def test_client_drop_down_offers_only_writable_or_visible_clients(as_role, world):
+def test_client_lookup_finds_only_visible_clients(as_role, world):
     tag, ids = world
     page = as_role("manager").get("/applications/add").text
-    assert f"{tag} own" in page and f"{tag} other" not in page
+    assert 'class="form-control lookup"' in page and f"{tag} own" not in page
+    found = as_role("manager").get("/clients/lookup", query_string={"q": tag}).json
+    names = {row["text"].split(" (")[0] for row in found["results"]}
+    assert f"{tag} own" in names and f"{tag} public_read" in names
+    assert f"{tag} other" not in names
+    everything = as_role("head").get("/clients/lookup", query_string={"q": tag}).json
+    assert len(everything["results"]) == 5
+    by_phone = as_role("head").get("/clients/lookup", query_string={"q": "8 916 000"}).json
+    assert by_phone["results"]
+
+
+def test_lookup_needs_the_list_permission(client):
+    assert client.get("/clients/lookup?q=a").status_code == 302
+
+
+def test_edit_form_shows_the_current_client(as_role, world, session):
+    tag, ids = world
+    app_id = session.scalar(select(Application.id).where(Application.client_id == ids["own"]))
+    page = as_role("manager").get(f"/applications/edit/{app_id}").text
+    assert f'<option value="{ids["own"]}" selected>{tag} own' in page
 
 
 def test_manager_cannot_attach_a_record_to_a_hidden_client(as_role, world, session):
     _, ids = world
     offer = unique("подлог")
-    as_role("manager").post("/applications/add", {
+    page = as_role("manager").post("/applications/add", {
         "client": str(ids["other"]), "date": "2026-11-20", "amount": "500",
-        "status": "in_processing", "offer": offer})
+        "status": "in_processing", "offer": offer}).text
+    assert "Выберите клиента из списка" in page
     assert session.scalar(select(Application).where(Application.offer == offer)) is None
 
 
@@ -212,3 +232,17 @@ def test_client_page_shows_related_tabs_with_preset_add(as_role, world):
         assert tab in page, tab
     assert f"{tag} own" in page
     assert f"_flt_0_client={ids['own']}" in page
+
+
+def test_list_count_stops_at_the_limit(as_role, session, monkeypatch):
+    from app.views import datamodel
+
+    tag = unique("счёт")
+    session.add_all([Client(name=f"{tag} {i}") for i in range(5)])
+    session.commit()
+    monkeypatch.setattr(datamodel, "COUNT_LIMIT", 3)
+    page = as_role("admin").get("/clients/list/").text
+    assert "Количество записей:</strong> более 3" in page
+    monkeypatch.setattr(datamodel, "COUNT_LIMIT", 10_000)
+    page = as_role("admin").get("/clients/list/").text
+    assert "более" not in page.split("Количество записей:</strong>")[1][:30]

@@ -1,0 +1,39 @@
+import os
+
+import pytest
+from sqlalchemy import select
+
+from app.models import Application, Client, Employee
+from tests.conftest import PASSWORD, unique
+
+pytestmark = pytest.mark.browser
+
+
+def test_manager_finds_a_client_by_typing_and_saves_an_application(live_server, page,
+                                                                     session):
+    manager = session.scalar(select(Employee.id).where(Employee.username == "manager"))
+    name = unique("Браузеров")
+    session.add(Client(name=name, phone="+79161234567", responsible_id=manager))
+    session.commit()
+
+    page.goto(live_server + "/login/")
+    page.fill("input[name=username]", "manager")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("input[type=submit], button[type=submit]")
+    page.wait_for_selector("a[href*='logout']", state="attached")
+
+    page.goto(live_server + "/applications/add")
+    page.click("#client + .select2 .select2-selection")
+    page.fill(".select2-search__field", name[:12])
+    page.wait_for_selector(f".select2-results__option:has-text('{name}')")
+    page.click(f".select2-results__option:has-text('{name}')")
+    offer = unique("Оффер из браузера")
+    page.fill("input[name=offer]", offer)
+    page.fill("input[name=amount]", "300000")
+    if os.environ.get("SCREENSHOT_DIR"):
+        page.screenshot(path=os.path.join(os.environ["SCREENSHOT_DIR"], "application.png"),
+                        full_page=True)
+    page.click("button[type=submit]")
+    page.wait_for_selector(".alert-success")
+    application = session.scalar(select(Application).where(Application.offer == offer))
+    assert application is not None and application.client.name == name
