@@ -8,6 +8,7 @@ from flask.cli import AppGroup
 from app import db
 from app.security import ADMIN, sync_roles
 from app.services import staff
+from app.services.seed import seed_dictionaries
 
 sdelka_cli = AppGroup("sdelka", help="Sdelka CRM administration.")
 
@@ -17,6 +18,7 @@ def init():
     """Create roles and permissions, then the first admin if there is none."""
     sm = current_app.appbuilder.sm
     sync_roles(sm)
+    seed_dictionaries(db.session)
     if sm.count_users():
         click.echo("Roles and permissions are up to date; users already exist.")
         return

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from app.models import Employee, RoleDefaultApplied
 from app.services import staff
+from app.views.dictionaries import PERMISSION_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,9 @@ ADMIN_ONLY = {
 STAFF = {"CompanyView", "Company requisites", "DepartmentView", "Departments",
          "EmployeeView", "List Users", "Company"}
 MANAGER_READS = {"DepartmentView", "Departments", "Company"}
+# The admin and the head of sales maintain the dictionaries; managers pick
+# values from them.
+DICTIONARIES = PERMISSION_NAMES
 
 
 def _head_of_sales(perm, view):
@@ -61,6 +65,8 @@ def _manager(perm, view):
         return False
     if view in STAFF:
         return view in MANAGER_READS and perm in READ
+    if view in DICTIONARIES:
+        return perm in READ
     return view not in ADMIN_ONLY
 
 

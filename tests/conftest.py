@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from app import create_app, db  # noqa: E402
 from app.security import ADMIN, HEAD_OF_SALES, MANAGER, READ_ONLY, sync_roles  # noqa: E402
+from app.services.seed import seed_dictionaries  # noqa: E402
 
 PASSWORD = "Test-pass-123"
 ROLE_USERS = {"admin": ADMIN, "head": HEAD_OF_SALES, "manager": MANAGER, "auditor": READ_ONLY}
@@ -71,6 +72,7 @@ def app(database_url):
         flask_migrate.upgrade()
         sm = app.appbuilder.sm
         sync_roles(sm)
+        seed_dictionaries(db.session)
         for username, role in ROLE_USERS.items():
             sm.add_user(
                 username=username, first_name=username.title(), last_name="Тестов",

@@ -3,13 +3,14 @@ from flask_babel import lazy_gettext as _l
 
 
 def register(appbuilder):
-    from app.views import api, registers
+    from app.views import api, dictionaries, registers
     from app.views.calculator import CalculatorView
     from app.views.company import CompanyView
     from app.views.staff import DepartmentView
 
     registers.register(appbuilder)
     api.register(appbuilder)
+    dictionaries.register(appbuilder)
     appbuilder.add_view(
         CompanyView, "Company requisites", label=_l("Company requisites"),
         icon="fa-building", category="Company", category_label=_l("Company"),

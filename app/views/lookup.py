@@ -11,7 +11,6 @@ from app.models import Client
 from app.services import access, clients
 from app.views.rowaccess import restricted_user_id
 
-
 # Outside the f-string: Babel's extractor does not look inside f-strings.
 PLACEHOLDER = _l("Start typing a name or a phone")
 

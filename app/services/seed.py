@@ -1,0 +1,217 @@
+"""Default values of the dictionaries, in Russian, for a fresh installation.
+
+A dictionary is filled only while it is empty: once it has a single row it
+belongs to the admin, and re-running ``flask sdelka init`` after an upgrade
+never brings back a value the admin deleted or renamed."""
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from app.models import (
+    ActionType,
+    ClientOrigin,
+    ClientStatus,
+    ClientType,
+    Currency,
+    FunnelStage,
+    LoanPurpose,
+    MarketSegment,
+    Product,
+    RefusalReason,
+    Region,
+    StatusKind,
+    Tag,
+    TaskStatus,
+    TaskType,
+    Tax,
+)
+
+# Seed 000's order. Colours are pale so that rows coloured by them stay readable.
+TASK_STATUSES = (
+    # name, colour, kind, takes start and end dates
+    ("В работе", "#d9edf7", StatusKind.OPEN, False),
+    ("Завершена", "#c8e6c9", StatusKind.DONE, True),
+    ("Отказ", "#f4c7c3", StatusKind.REFUSED, False),
+    ("Встреча", "#fff3c4", StatusKind.OPEN, True),
+    ("Недозвон", "#e6e6e6", StatusKind.OPEN, False),
+    ("Переговоры", "#ffe0b2", StatusKind.OPEN, True),
+    ("Условный отказ", "#f8d7e8", StatusKind.REFUSED, False),
+    ("Брак: не актуально", "#d5d5d5", StatusKind.JUNK, False),
+    ("Брак: не тот регион", "#d5d5d5", StatusKind.JUNK, False),
+    ("Брак: дубль", "#d5d5d5", StatusKind.JUNK, False),
+)
+
+# Seed 004: five stages, each with the probability of closing the deal.
+FUNNEL_STAGES = (
+    ("Потенциальный клиент", 10),
+    ("Звонок", 20),
+    ("Коммерческое предложение", 40),
+    ("Встреча", 60),
+    ("Договор", 90),
+)
+
+# The 89 subjects of the Russian Federation with the codes of the tax service
+# (the first two digits of an INN), which also number the list.
+REGIONS = (
+    ("01", "Республика Адыгея"),
+    ("02", "Республика Башкортостан"),
+    ("03", "Республика Бурятия"),
+    ("04", "Республика Алтай"),
+    ("05", "Республика Дагестан"),
+    ("06", "Республика Ингушетия"),
+    ("07", "Кабардино-Балкарская Республика"),
+    ("08", "Республика Калмыкия"),
+    ("09", "Карачаево-Черкесская Республика"),
+    ("10", "Республика Карелия"),
+    ("11", "Республика Коми"),
+    ("12", "Республика Марий Эл"),
+    ("13", "Республика Мордовия"),
+    ("14", "Республика Саха (Якутия)"),
+    ("15", "Республика Северная Осетия — Алания"),
+    ("16", "Республика Татарстан"),
+    ("17", "Республика Тыва"),
+    ("18", "Удмуртская Республика"),
+    ("19", "Республика Хакасия"),
+    ("20", "Чеченская Республика"),
+    ("21", "Чувашская Республика"),
+    ("22", "Алтайский край"),
+    ("23", "Краснодарский край"),
+    ("24", "Красноярский край"),
+    ("25", "Приморский край"),
+    ("26", "Ставропольский край"),
+    ("27", "Хабаровский край"),
+    ("28", "Амурская область"),
+    ("29", "Архангельская область"),
+    ("30", "Астраханская область"),
+    ("31", "Белгородская область"),
+    ("32", "Брянская область"),
+    ("33", "Владимирская область"),
+    ("34", "Волгоградская область"),
+    ("35", "Вологодская область"),
+    ("36", "Воронежская область"),
+    ("37", "Ивановская область"),
+    ("38", "Иркутская область"),
+    ("39", "Калининградская область"),
+    ("40", "Калужская область"),
+    ("41", "Камчатский край"),
+    ("42", "Кемеровская область — Кузбасс"),
+    ("43", "Кировская область"),
+    ("44", "Костромская область"),
+    ("45", "Курганская область"),
+    ("46", "Курская область"),
+    ("47", "Ленинградская область"),
+    ("48", "Липецкая область"),
+    ("49", "Магаданская область"),
+    ("50", "Московская область"),
+    ("51", "Мурманская область"),
+    ("52", "Нижегородская область"),
+    ("53", "Новгородская область"),
+    ("54", "Новосибирская область"),
+    ("55", "Омская область"),
+    ("56", "Оренбургская область"),
+    ("57", "Орловская область"),
+    ("58", "Пензенская область"),
+    ("59", "Пермский край"),
+    ("60", "Псковская область"),
+    ("61", "Ростовская область"),
+    ("62", "Рязанская область"),
+    ("63", "Самарская область"),
+    ("64", "Саратовская область"),
+    ("65", "Сахалинская область"),
+    ("66", "Свердловская область"),
+    ("67", "Смоленская область"),
+    ("68", "Тамбовская область"),
+    ("69", "Тверская область"),
+    ("70", "Томская область"),
+    ("71", "Тульская область"),
+    ("72", "Тюменская область"),
+    ("73", "Ульяновская область"),
+    ("74", "Челябинская область"),
+    ("75", "Забайкальский край"),
+    ("76", "Ярославская область"),
+    ("77", "Москва"),
+    ("78", "Санкт-Петербург"),
+    ("79", "Еврейская автономная область"),
+    ("83", "Ненецкий автономный округ"),
+    ("86", "Ханты-Мансийский автономный округ — Югра"),
+    ("87", "Чукотский автономный округ"),
+    ("89", "Ямало-Ненецкий автономный округ"),
+    ("90", "Запорожская область"),
+    ("91", "Республика Крым"),
+    ("92", "Севастополь"),
+    ("93", "Донецкая Народная Республика"),
+    ("94", "Луганская Народная Республика"),
+    ("95", "Херсонская область"),
+)
+
+TAXES = (("Без НДС", 0), ("НДС 0%", 0), ("НДС 10%", 10), ("НДС 20%", 20))
+
+# name, ISO code, rate in roubles, is the base currency
+CURRENCIES = (
+    ("Российский рубль", "RUB", "1", True),
+    ("Доллар США", "USD", "80.00", False),
+    ("Евро", "EUR", "93.00", False),
+    ("Китайский юань", "CNY", "11.20", False),
+)
+
+TAGS = (("VIP", "#d4a017"), ("Новый", "#28a745"), ("Повторный", "#337ab7"))
+
+# name, price, unit
+PRODUCTS = (
+    ("Консультация", "5000.00", "услуга"),
+    ("Сопровождение сделки", "15000.00", "услуга"),
+)
+PRODUCT_TAX = "Без НДС"
+
+PLAIN = {
+    TaskType: ("Звонок", "Встреча", "Договор", "Письмо"),
+    ClientStatus: ("Потенциальный", "В работе", "Постоянный", "Неактивный"),
+    ClientType: ("Покупатель", "Поставщик", "Партнёр", "Конкурент"),
+    ClientOrigin: ("Сайт", "Входящий звонок", "Рекомендация", "Реклама", "Выставка",
+                   "Email-рассылка"),
+    MarketSegment: ("Розничные покупатели", "Оптовые покупатели",
+                    "Корпоративные клиенты"),
+    LoanPurpose: ("Потребительский кредит", "Ипотека", "Автокредит",
+                  "Рефинансирование", "Кредит на бизнес"),
+    RefusalReason: ("Дорого", "Выбрали конкурента", "Нет потребности",
+                    "Не дозвонились", "Отказ банка"),
+    ActionType: ("Звонок", "Отправка документов", "Встреча", "Письмо"),
+}
+
+
+def _rows(session):
+    """(model, [new rows]) of every dictionary, in the order they are filled
+    (taxes before the products that refer to them)."""
+    for model, names in PLAIN.items():
+        yield model, [model(name=name) for name in names]
+    yield TaskStatus, [TaskStatus(name=name, color=color, kind=kind, takes_dates=dates)
+                       for name, color, kind, dates in TASK_STATUSES]
+    yield FunnelStage, [FunnelStage(name=name, probability=p) for name, p in FUNNEL_STAGES]
+    yield Region, [Region(name=name, code=code, sort_order=int(code))
+                   for code, name in REGIONS]
+    yield Tax, [Tax(name=name, rate=Decimal(rate)) for name, rate in TAXES]
+    yield Currency, [Currency(name=name, code=code, rate=Decimal(rate), is_base=base)
+                     for name, code, rate, base in CURRENCIES]
+    yield Tag, [Tag(name=name, color=color) for name, color in TAGS]
+    # Looked up only now: the taxes above are flushed by then.
+    tax = session.scalar(select(Tax).where(Tax.name == PRODUCT_TAX).order_by(Tax.id))
+    yield Product, [Product(name=name, price=Decimal(price), unit=unit, tax=tax)
+                    for name, price, unit in PRODUCTS]
+
+
+def seed_dictionaries(session):
+    """Fill every empty dictionary with its defaults and commit. Returns the
+    models that were filled; a dictionary with any row is left alone."""
+    filled = []
+    for model, rows in _rows(session):
+        if session.scalar(select(func.count()).select_from(model)):
+            continue
+        for position, row in enumerate(rows, start=1):
+            if row.sort_order is None:
+                row.sort_order = position * 10  # gaps leave room to insert
+            row.is_active = True
+        session.add_all(rows)
+        session.flush()
+        filled.append(model)
+    session.commit()
+    return filled

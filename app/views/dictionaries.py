@@ -1,0 +1,515 @@
+"""Dictionary screens (справочники): one generated list/edit screen per
+dictionary, all built on DictionaryView."""
+import re
+
+from flask import url_for
+from flask_appbuilder import ModelView
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
+from flask_appbuilder.models.filters import BaseFilter
+from flask_appbuilder.models.sqla.filters import FilterEqual
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+from sqlalchemy import asc, desc
+from wtforms import BooleanField, DecimalField, SelectField, StringField
+from wtforms.validators import (
+    InputRequired,
+    NumberRange,
+    Optional,
+    Regexp,
+    StopValidation,
+    ValidationError,
+)
+
+from app import db
+from app.models import (
+    ActionType,
+    ClientGroup,
+    ClientOrigin,
+    ClientStatus,
+    ClientType,
+    Currency,
+    FunnelStage,
+    LoanPurpose,
+    MarketSegment,
+    Product,
+    RefusalReason,
+    Region,
+    StatusKind,
+    Tag,
+    TaskStatus,
+    TaskType,
+    Tax,
+)
+from app.services import dictionaries, trees
+
+LABELS = {
+    "name": _l("Name"),
+    "is_active": _l("Enabled"),
+    "sort_order": _l("Sort order"),
+    "parent": _l("Parent group"),
+    "children": _l("Nested groups"),
+    "color": _l("Colour"),
+    "kind": _l("Counted as"),
+    "takes_dates": _l("Takes start and end dates"),
+    "managers": _l("Managers"),
+    "probability": _l("Probability, %"),
+    "code": _l("Code"),
+    "rate": _l("Rate"),
+    "is_base": _l("Base currency"),
+    "price": _l("Price"),
+    "unit": _l("Unit"),
+    "tax": _l("Tax"),
+}
+DESCRIPTIONS = {
+    "is_active": _l("Untick instead of deleting a value that records already use"),
+    "sort_order": _l("Lists show smaller numbers first, then go by name"),
+    "parent": _l("Leave empty for a top-level group; groups nest at most three levels"),
+    "color": _l("#RRGGBB, for example #28a745"),
+    "kind": _l("How statistics count a task in this status"),
+    "takes_dates": _l("A task in this status gets a start and an end date"),
+    "probability": _l("Chance of closing the deal at this stage, 0–100"),
+}
+KINDS = {
+    StatusKind.OPEN: _l("In work"),
+    StatusKind.DONE: _l("Completed"),
+    StatusKind.REFUSED: _l("Refused"),
+    StatusKind.JUNK: _l("Junk"),
+}
+
+COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}\Z")
+
+
+# --- form pieces ---------------------------------------------------------------
+
+
+def _check(rule, *args):
+    """A service refusal as a message under the form field."""
+    try:
+        rule(*args)
+    except dictionaries.DictionaryError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+def _refuse_on_error(rule, *args):
+    """A service refusal in pre_add/pre_update/pre_delete becomes the
+    exception FAB flashes. The form was already copied onto the item (and a
+    parent's backref may have attached it), so roll back first."""
+    try:
+        rule(*args)
+    except dictionaries.DictionaryError as exc:
+        db.session.rollback()
+        raise Exception(str(exc)) from None
+
+
+def _flag(name, default=False):
+    # FAB puts InputRequired on NOT NULL columns, which an unticked box fails.
+    return BooleanField(LABELS[name], description=DESCRIPTIONS.get(name, ""),
+                        default=default)
+
+
+class ColourWidget(BS3TextFieldWidget):
+    input_type = "color"
+
+
+def _colour_field():
+    return StringField(
+        LABELS["color"], description=DESCRIPTIONS["color"], widget=ColourWidget(),
+        default="#ffffff",
+        validators=[InputRequired(), Regexp(COLOUR, message=_l(
+            "A colour is written as #RRGGBB, for example #28a745"))],
+    )
+
+
+class NumberField(DecimalField):
+    """A decimal typed the Russian way too ("1 234,5"), shown without
+    trailing zeros when ``places`` is None (a rate of 11.2345 stays exact)."""
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            valuelist = [re.sub(r"[\s\u00a0]", "", valuelist[0]).replace(",", ".")]
+        super().process_formdata(valuelist)
+
+    def _value(self):
+        if self.raw_data or self.places is not None or self.data is None:
+            return super()._value()
+        return format(self.data.normalize(), "f")
+
+
+def _number_field(label, *rules, places=2, description=""):
+    return NumberField(label, validators=[InputRequired(), *rules], places=places,
+                       description=description, widget=BS3TextFieldWidget())
+
+
+def _kind_field():
+    # FAB's own enum field looks members up by name; ours are stored by value.
+    return SelectField(
+        LABELS["kind"], description=DESCRIPTIONS["kind"], widget=Select2Widget(),
+        choices=[(kind.value, label) for kind, label in KINDS.items()],
+        coerce=StatusKind, default=StatusKind.OPEN,
+    )
+
+
+def _currency_code(form, field):
+    field.data = (field.data or "").strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", field.data):
+        raise StopValidation(_l("Three Latin letters of ISO 4217, for example RUB or USD"))
+
+
+def _single_base(form, field):
+    # On edit FAB puts the record's id on the form as _id.
+    _check(dictionaries.check_single_base, db.session, field.data, getattr(form, "_id", None))
+
+
+def _base_rate_is_one(form, field):
+    if form.is_base.data and field.data is not None and field.data != 1:
+        raise ValidationError(_l("The rate of the base currency is 1"))
+
+
+# --- list formatting -----------------------------------------------------------
+
+
+def _yes_no(value):
+    return _l("Yes") if value else _l("No")
+
+
+def _swatch(value):
+    """A square of the colour and its code. Only a well-formed code reaches
+    the style attribute; anything else is shown as escaped text."""
+    if not value or not COLOUR.match(value):
+        return value or ""
+    return Markup(
+        '<span style="display:inline-block;width:1.4em;height:1.4em;'
+        'vertical-align:middle;border:1px solid #999;background:{0}"></span> '
+        "<code>{0}</code>"
+    ).format(value)
+
+
+def _kind(value):
+    return KINDS.get(StatusKind(value), value) if value else ""
+
+
+def _number(value):
+    """11.200000 -> 11,2; 5000.00 -> 5 000 (no-break space)."""
+    if value is None:
+        return ""
+    return format(value.normalize(), ",f").replace(",", "\u00a0").replace(".", ",")
+
+
+def _money(value):
+    return "" if value is None else \
+        format(value, ",.2f").replace(",", "\u00a0").replace(".", ",")
+
+
+def _names(values):
+    return ", ".join(str(v) for v in values or ())
+
+
+def _blank_if_none(value):
+    return "" if value is None else value
+
+
+# --- branch filter ---------------------------------------------------------------
+
+
+class FilterInBranch(BaseFilter):
+    """Rows in the branch of a tree under the chosen node. On a tree's own
+    ``parent`` column: the node and everything below it; on a relation to a
+    tree (a client's group): rows whose group is in that branch."""
+
+    name = _l("In branch")
+    arg_name = "in_branch"
+
+    def apply(self, query, value):
+        try:
+            root_id = int(value)
+        except (TypeError, ValueError):
+            return query  # an empty choice filters nothing
+        tree = self.datamodel.get_related_model(self.column_name)
+        ids = trees.branch_ids(self.datamodel.session, tree, root_id)
+        if tree is self.model:
+            return query.filter(self.model.id.in_(ids))
+        (fk,) = getattr(self.model, self.column_name).property.local_columns
+        return query.filter(fk.in_(ids))
+
+
+def add_search_filter(filters, column, filter_class):
+    """Adds a filter of our own to a column of a FAB 5 ModelView; returns its
+    index, the digit of ``_flt_<index>_<column>`` in URLs. ModelView has no
+    ``search_filters`` (only ModelRestApi does): the search widget offers the
+    filters of ``_search_filters`` while the URL picks one by its position in
+    ``_all_filters``, so the filter goes at the same position in both."""
+    offered, by_position = filters._search_filters[column], filters._all_filters[column]
+    assert len(offered) == len(by_position)
+    offered.append(filter_class(column, filters.datamodel))
+    by_position.append(filter_class(column, filters.datamodel))
+    return len(by_position) - 1
+
+
+# --- views ---------------------------------------------------------------------------
+
+
+class DictionaryInterface(SQLAInterface):
+    """Rows with the same sort order follow in order of name."""
+
+    def apply_order_by(self, query, order_column, order_direction, **kwargs):
+        if order_column != "sort_order":
+            return super().apply_order_by(query, order_column, order_direction, **kwargs)
+        # FAB would put the id right after the sort order as a tie-breaker.
+        direction = asc if order_direction == "asc" else desc
+        return query.order_by(direction(self.obj.sort_order), direction(self.obj.name),
+                              direction(self.obj.id))
+
+
+class DictionaryView(ModelView):
+    """Common screen of a dictionary. A subclass names its model and its own
+    ``fields``; the columns of every form and list are built from them:
+    name, the fields, then the active flag and the sort order."""
+
+    model = None
+    fields = ()
+    # Relations are left out of the search unless a subclass adds them:
+    # every filter on a relation loads the whole related table.
+    search_fields = ()
+    show_fields = ()
+
+    label_columns = LABELS
+    description_columns = DESCRIPTIONS
+    base_order = ("sort_order", "asc")
+    page_size = 50
+    formatters_columns = {
+        "is_active": _yes_no, "takes_dates": _yes_no, "is_base": _yes_no,
+        "color": _swatch, "kind": _kind, "managers": _names, "children": _names,
+        "price": _money, "rate": _number,
+        "parent": _blank_if_none, "tax": _blank_if_none,
+    }
+    validators_columns = {
+        "probability": [NumberRange(min=0, max=100, message=_l(
+            "Probability is a percentage from 0 to 100"))],
+    }
+    extra_fields = {"is_active": lambda: _flag("is_active", default=True)}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.model is None:
+            return
+        cls.datamodel = DictionaryInterface(cls.model)
+        # FAB adds labels to these dicts in place: one copy per screen.
+        cls.label_columns = dict(cls.label_columns)
+        cls.formatters_columns = dict(cls.formatters_columns)
+        label = cls.model.__label__
+        cls.list_title = label
+        cls.show_title = _l("%(dictionary)s: record", dictionary=label)
+        cls.add_title = _l("%(dictionary)s: new record", dictionary=label)
+        cls.edit_title = _l("%(dictionary)s: editing", dictionary=label)
+        columns = ["name", *cls.fields, "is_active", "sort_order"]
+        cls.list_columns, cls.add_columns, cls.edit_columns = columns, columns[:], columns[:]
+        cls.show_columns = [*columns, *cls.show_fields]
+        cls.search_columns = ["name", *cls.search_fields, "is_active"]
+        cls.add_form_extra_fields = cls.edit_form_extra_fields = {
+            name: make() for name, make in cls.extra_fields.items() if name in columns
+        }
+
+    def __init__(self, **kwargs):
+        # FAB appends its own validators to these lists while building each
+        # form; a copy per instance keeps the class's lists as declared.
+        self.validators_columns = {col: list(rules)
+                                   for col, rules in self.validators_columns.items()}
+        super().__init__(**kwargs)
+
+    def pre_delete(self, item):
+        _refuse_on_error(dictionaries.check_can_delete, db.session, item)
+
+
+class TreeDictionaryView(DictionaryView):
+    """A dictionary grouped in a tree up to three levels deep; the list can
+    be narrowed to a branch: ``?_flt_<branch_filter>_parent=<id>``."""
+
+    fields = ("parent",)
+    search_fields = ("parent",)  # its own small table
+    show_fields = ("children",)
+    branch_filter = None
+
+    def _init_properties(self):
+        super()._init_properties()
+        self.branch_filter = add_search_filter(self._filters, "parent", FilterInBranch)
+        self.formatters_columns = dict(self.formatters_columns, parent=self._branch_link)
+
+    def _branch_link(self, parent):
+        """The parent group links to the list of its whole branch."""
+        if parent is None:
+            return ""
+        href = url_for(".list", **{f"_flt_{self.branch_filter}_parent": parent.id})
+        return Markup('<a href="{}" title="{}">{}</a>').format(
+            href, _l("Show the whole branch"), parent)
+
+    def pre_add(self, item):
+        _refuse_on_error(dictionaries.check_parent, item)
+
+    pre_update = pre_add
+
+
+class TaskTypeView(TreeDictionaryView):
+    route_base = "/task-types"
+    model = TaskType
+
+
+class ClientGroupView(TreeDictionaryView):
+    route_base = "/client-groups"
+    model = ClientGroup
+
+
+class TaskStatusView(DictionaryView):
+    route_base = "/task-statuses"
+    model = TaskStatus
+    fields = ("color", "kind", "takes_dates")
+    search_fields = ("kind", "takes_dates")
+    extra_fields = dict(DictionaryView.extra_fields, color=_colour_field,
+                        kind=_kind_field, takes_dates=lambda: _flag("takes_dates"))
+    search_form_extra_fields = {"kind": _kind_field()}
+
+
+class ClientStatusView(DictionaryView):
+    route_base = "/client-statuses"
+    model = ClientStatus
+
+
+class ClientTypeView(DictionaryView):
+    route_base = "/client-types"
+    model = ClientType
+
+
+class ClientOriginView(DictionaryView):
+    route_base = "/client-origins"
+    model = ClientOrigin
+
+
+class MarketSegmentView(DictionaryView):
+    route_base = "/market-segments"
+    model = MarketSegment
+    fields = ("managers",)
+    description_columns = dict(DESCRIPTIONS, managers=_l(
+        "Employees who work with clients of this segment"))
+    # Only active employees are offered for a new segment. Not on edit: a
+    # bound employee who left would make the saved choice invalid.
+    add_form_query_rel_fields = {"managers": [["active", FilterEqual, True]]}
+
+
+class FunnelStageView(DictionaryView):
+    route_base = "/funnel-stages"
+    model = FunnelStage
+    fields = ("probability",)
+
+
+class LoanPurposeView(DictionaryView):
+    route_base = "/loan-purposes"
+    model = LoanPurpose
+
+
+class RegionView(DictionaryView):
+    route_base = "/regions"
+    model = Region
+    fields = ("code",)
+    search_fields = ("code",)
+    label_columns = dict(LABELS, code=_l("Region code"))
+    validators_columns = dict(DictionaryView.validators_columns, code=[
+        Optional(), Regexp(r"^[0-9]{2,3}\Z", message=_l("Two or three digits, for example 77"))])
+
+
+class TaxView(DictionaryView):
+    route_base = "/taxes"
+    model = Tax
+    fields = ("rate",)
+    label_columns = dict(LABELS, rate=_l("Rate, %"))
+    extra_fields = dict(DictionaryView.extra_fields, rate=lambda: _number_field(
+        _l("Rate, %"),
+        NumberRange(min=0, max=100, message=_l("A tax rate is from 0 to 100 percent"))))
+
+
+CURRENCY_LABELS = dict(LABELS, rate=_l("Rate in the base currency"))
+CURRENCY_DESCRIPTIONS = dict(DESCRIPTIONS, **{
+    "code": _l("ISO 4217 letter code: RUB, USD, EUR"),
+    "rate": _l("How much one unit costs in the base currency"),
+    "is_base": _l("The currency the others are counted in; only one can be"),
+})
+
+
+class CurrencyView(DictionaryView):
+    route_base = "/currencies"
+    model = Currency
+    fields = ("code", "rate", "is_base")
+    search_fields = ("code", "is_base")
+    label_columns = CURRENCY_LABELS
+    description_columns = CURRENCY_DESCRIPTIONS
+    extra_fields = dict(
+        DictionaryView.extra_fields,
+        is_base=lambda: BooleanField(CURRENCY_LABELS["is_base"], validators=[_single_base],
+                                     description=CURRENCY_DESCRIPTIONS["is_base"]),
+        rate=lambda: _number_field(
+            CURRENCY_LABELS["rate"],
+            NumberRange(min=0.000001, message=_l("The rate must be greater than zero")),
+            _base_rate_is_one, places=None, description=CURRENCY_DESCRIPTIONS["rate"]),
+    )
+    validators_columns = dict(DictionaryView.validators_columns, code=[_currency_code])
+
+
+class ProductView(DictionaryView):
+    route_base = "/products"
+    model = Product
+    fields = ("price", "unit", "tax")
+    search_fields = ("unit", "tax")
+    extra_fields = dict(DictionaryView.extra_fields, price=lambda: _number_field(
+        LABELS["price"], NumberRange(min=0, message=_l("A price cannot be negative"))))
+    add_form_query_rel_fields = {"tax": [["is_active", FilterEqual, True]]}
+
+
+class TagView(DictionaryView):
+    route_base = "/tags"
+    model = Tag
+    fields = ("color",)
+    extra_fields = dict(DictionaryView.extra_fields, color=_colour_field)
+
+
+class RefusalReasonView(DictionaryView):
+    route_base = "/refusal-reasons"
+    model = RefusalReason
+
+
+class ActionTypeView(DictionaryView):
+    route_base = "/action-types"
+    model = ActionType
+
+
+# (view, menu name, icon). The menu names are also permission names: keep
+# them unique in the application and in English.
+MENU = (
+    (TaskTypeView, "Task types", "fa-sitemap"),
+    (TaskStatusView, "Task statuses", "fa-flag"),
+    (ClientStatusView, "Client statuses", "fa-user-circle"),
+    (ClientTypeView, "Client types", "fa-users"),
+    (ClientGroupView, "Client groups", "fa-object-group"),
+    (ClientOriginView, "Client origins", "fa-compass"),
+    (MarketSegmentView, "Market segments", "fa-pie-chart"),
+    (FunnelStageView, "Funnel stages", "fa-filter"),
+    (LoanPurposeView, "Loan purposes", "fa-credit-card"),
+    (RegionView, "Regions", "fa-map-marker"),
+    (ProductView, "Products and services", "fa-cube"),
+    (TaxView, "Taxes", "fa-percent"),
+    (CurrencyView, "Currencies", "fa-money"),
+    (TagView, "Tags", "fa-tag"),
+    (RefusalReasonView, "Refusal reasons", "fa-ban"),
+    (ActionTypeView, "Action types", "fa-bolt"),
+)
+CATEGORY = "Dictionaries"
+# Everything a role's permissions name for these screens (app/security.py).
+PERMISSION_NAMES = frozenset(
+    [view.__name__ for view, _, _ in MENU] + [name for _, name, _ in MENU] + [CATEGORY]
+)
+
+
+def register(appbuilder):
+    for view, name, icon in MENU:
+        appbuilder.add_view(
+            view, name, label=view.model.__label__, icon=icon,
+            category=CATEGORY, category_label=_l("Dictionaries"), category_icon="fa-book",
+        )
