@@ -7,6 +7,7 @@ import datetime
 from flask import g, jsonify, request, url_for
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -20,6 +21,7 @@ from app.models import (
     ContactPerson,
     CounterpartyAction,
     Deal,
+    DictionaryMixin,
     Invoice,
     InvoiceLine,
     Lead,
@@ -32,6 +34,7 @@ from app.models import (
 from app.services import clients, history, validation
 from app.views.datamodel import ListInterface
 from app.views.fields import AccountOfBank, EnumFieldsMixin, Normalised
+from app.views.filters import FilterInBranch, add_search_filter
 from app.views.labels import ENUMS, FIELDS, enum_label
 from app.views.lookup import ClientLookupField
 from app.views.rowaccess import ROW_ACCESS, RowAccessMixin, restricted_user_id
@@ -64,6 +67,12 @@ class RegisterView(EnumFieldsMixin, RowAccessMixin, ModelView):
                             ("edit_title", _l("%(what)s: editing", what=what))):
             if not self.__class__.__dict__.get(attr):
                 setattr(self, attr, title)
+        # New records offer only dictionary values still in use.
+        mapper = self.datamodel.obj.__mapper__
+        active_only = {rel.key: [["is_active", FilterEqual, True]]
+                       for rel in mapper.relationships
+                       if issubclass(rel.mapper.class_, DictionaryMixin)}
+        self.add_form_query_rel_fields = {**active_only, **(self.add_form_query_rel_fields or {})}
         # The client is found by typing, never picked from all clients.
         if "client" in (self.add_columns or []):
             lookup = {"client": ClientLookupField(FIELDS["client"], [DataRequired()]
@@ -71,6 +80,8 @@ class RegisterView(EnumFieldsMixin, RowAccessMixin, ModelView):
             self.add_form_extra_fields = {**lookup, **(self.add_form_extra_fields or {})}
             self.edit_form_extra_fields = {**lookup, **(self.edit_form_extra_fields or {})}
         super().__init__(**kwargs)
+        if "group" in (self.search_columns or []):
+            add_search_filter(self._filters, "group", FilterInBranch)
 
     def _client_optional(self):
         return self.datamodel.obj.__table__.columns["client_id"].nullable
@@ -262,7 +273,7 @@ class ClientView(RegisterView):
                     "funnel_stage", "responsible", "created_at"]
     order_columns = ["id", "name", "phone", "city", "created_at"]
     search_columns = ["name", "phone", "email", "inn", "city", "kind", "public_access",
-                      "created_at"]
+                      "group", "created_at"]
     base_order = ("id", "desc")
     person = ["last_name", "first_name", "middle_name", "birth_date", "passport_series",
               "passport_number", "passport_issued_by", "passport_issue_date"]

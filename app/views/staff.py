@@ -18,6 +18,7 @@ from app import db
 from app.models import Department, Employee
 from app.services import staff, validation
 from app.views.fields import Normalised, min_length
+from app.views.filters import FilterInBranch, add_search_filter
 
 
 def _raise_staff_error(check, *args):
@@ -97,6 +98,10 @@ class EmployeeView(UserDBModelView):
     ]
     add_form_extra_fields = {}
     formatters_columns = {"department": _blank_if_none}
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        add_search_filter(self._filters, "department", FilterInBranch)
     validators_columns = {
         "roles": [DataRequired(message=_l("Choose at least one role"))],
         "phone": [Normalised(validation.phone)],
@@ -144,6 +149,10 @@ class DepartmentView(ModelView):
     add_columns = edit_columns = ["name", "parent", "head"]
     search_columns = ["name", "parent", "head"]
     formatters_columns = {"parent": _blank_if_none, "head": _blank_if_none}
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        add_search_filter(self._filters, "parent", FilterInBranch)
     order_columns = ["name"]
     base_order = ("name", "asc")
 
