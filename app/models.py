@@ -170,6 +170,12 @@ class TreeMixin:
         return relationship(cls.__name__, remote_side=[cls.id], backref="children")
 
 
+def dictionary_models():
+    """Every dictionary model, in name order (screens, API, permissions)."""
+    return sorted((m.class_ for m in Model.registry.mappers
+                   if issubclass(m.class_, DictionaryMixin)), key=lambda c: c.__name__)
+
+
 class TaskType(DictionaryMixin, TreeMixin, Model):
     __tablename__ = "task_type"
     __label__ = _l("Task types")

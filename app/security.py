@@ -12,7 +12,7 @@ from flask import current_app, g, has_app_context
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from sqlalchemy import select
 
-from app.models import Employee, RoleDefaultApplied
+from app.models import Employee, RoleDefaultApplied, dictionary_models
 from app.services import staff
 from app.views.dictionaries import PERMISSION_NAMES
 
@@ -51,7 +51,7 @@ STAFF = {"CompanyView", "Company requisites", "DepartmentView", "Departments",
 MANAGER_READS = {"DepartmentView", "Departments", "Company"}
 # The admin and the head of sales maintain the dictionaries; managers pick
 # values from them.
-DICTIONARIES = PERMISSION_NAMES
+DICTIONARIES = PERMISSION_NAMES | {f"{m.__name__}Api" for m in dictionary_models()}
 
 
 def _head_of_sales(perm, view):

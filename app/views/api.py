@@ -6,6 +6,7 @@ the SameSite session cookie keep other sites out); scripts sign in with
 POST /api/v1/security/login and send the JWT."""
 from flask import g
 from flask_appbuilder.api import ModelRestApi
+from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext
 
 from app import db
@@ -22,8 +23,9 @@ from app.models import (
     Note,
     Project,
     Task,
+    dictionary_models,
 )
-from app.services import access, validation
+from app.services import access, dictionaries, validation
 from app.views.datamodel import ListInterface
 from app.views.rowaccess import ROW_ACCESS, may_attach, restricted_user_id
 
@@ -132,6 +134,47 @@ APIS = [_api(model, resource) for model, resource in (
 )]
 
 
+class DictionaryApi(ModelRestApi):
+    """A dictionary over the API, with the rules of its screen."""
+
+    allow_browser_login = True
+    page_size = 100
+
+    def _answer(self, handler, *args):
+        try:
+            return handler(*args)
+        except dictionaries.DictionaryError as exc:
+            db.session.rollback()
+            return self.response(422, message=str(exc))
+
+    def pre_add(self, item):
+        if hasattr(item, "parent"):
+            dictionaries.check_parent(item)
+        if hasattr(item, "is_base"):
+            dictionaries.check_single_base(db.session, item.is_base, item.id)
+
+    pre_update = pre_add
+
+    def pre_delete(self, item):
+        dictionaries.check_can_delete(db.session, item)
+
+    def post_headless(self):
+        return self._answer(super().post_headless)
+
+    def put_headless(self, pk):
+        return self._answer(super().put_headless, pk)
+
+    def delete_headless(self, pk):
+        return self._answer(super().delete_headless, pk)
+
+
+DICTIONARY_APIS = [
+    type(f"{model.__name__}Api", (DictionaryApi,), {
+        "resource_name": model.__tablename__, "datamodel": SQLAInterface(model)})
+    for model in dictionary_models()
+]
+
+
 def register(appbuilder):
-    for api in APIS:
+    for api in APIS + DICTIONARY_APIS:
         appbuilder.add_api(api)

@@ -103,7 +103,6 @@ class RegisterView(EnumFieldsMixin, RowAccessMixin, ModelView):
 class ContactPersonView(RegisterView):
     route_base = "/contacts"
     datamodel = ListInterface(ContactPerson)
-    list_title = _l("Contact persons")
     list_columns = ["name", "position", "phone", "email", "client"]
     add_columns = edit_columns = ["client", "name", "position", "phone", "email", "comment"]
     show_columns = add_columns
@@ -114,7 +113,6 @@ class ContactPersonView(RegisterView):
 class NoteView(RegisterView):
     route_base = "/notes"
     datamodel = ListInterface(Note)
-    list_title = _l("Notes")
     list_columns = ["created_at", "text", "author", "client"]
     add_columns = edit_columns = ["client", "deal", "text", "file"]
     show_columns = ["created_at", "author", "client", "deal", "text", "file"]
@@ -129,7 +127,6 @@ class NoteView(RegisterView):
 class ProjectView(RegisterView):
     route_base = "/projects"
     datamodel = ListInterface(Project)
-    list_title = _l("Projects")
     list_columns = ["name", "client", "start_date", "end_date", "responsible", "is_closed"]
     add_columns = edit_columns = ["client", "name", "description", "start_date", "end_date",
                                   "responsible", "is_closed"]
@@ -140,7 +137,6 @@ class ProjectView(RegisterView):
 class CounterpartyActionView(RegisterView):
     route_base = "/counterparty-actions"
     datamodel = ListInterface(CounterpartyAction)
-    list_title = _l("Work with counterparties")
     list_columns = ["planned_at", "action_type", "client", "responsible", "done_at", "result"]
     add_columns = edit_columns = ["client", "action_type", "planned_at", "responsible",
                                   "done_at", "result", "based_on"]
@@ -152,7 +148,6 @@ class CounterpartyActionView(RegisterView):
 class ApplicationView(RegisterView):
     route_base = "/applications"
     datamodel = ListInterface(Application)
-    list_title = _l("Applications")
     list_template = "sdelka/applications_list.html"
     extra_args = {"quick_filters": (
         (ProcessingStatus.COMPLETED, _l("Show completed")),
@@ -170,19 +165,19 @@ class ApplicationView(RegisterView):
     validators_columns = {"amount": [NumberRange(min=0)],
                           "term_months": [Optional(), NumberRange(min=1, max=600)]}
 
+    search_columns = ["id", "status", "date", "amount", "offer"]
+    base_order = ("date", "desc")
+
     def render_template(self, template, **kwargs):
         if template == self.show_template:
             kwargs["calculator_url"] = _calculator_url(
                 db.session.get(Application, int(kwargs["pk"])))
         return super().render_template(template, **kwargs)
-    search_columns = ["id", "status", "date", "amount", "offer"]
-    base_order = ("date", "desc")
 
 
 class DealView(RegisterView):
     route_base = "/deals"
     datamodel = ListInterface(Deal)
-    list_title = _l("Deals")
     list_columns = ["id", "title", "client", "amount", "currency", "stage", "probability",
                     "expected_close", "status", "responsible"]
     order_columns = ["id", "title", "amount", "probability", "expected_close", "status"]
@@ -197,7 +192,6 @@ class DealView(RegisterView):
 class LeadView(RegisterView):
     route_base = "/leads"
     datamodel = ListInterface(Lead)
-    list_title = _l("Leads")
     list_columns = ["id", "title", "contact_name", "phone", "client", "amount", "origin",
                     "status", "responsible", "created_at"]
     order_columns = ["id", "title", "amount", "status", "created_at"]
@@ -213,7 +207,6 @@ class LeadView(RegisterView):
 class TaskView(RegisterView):
     route_base = "/tasks"
     datamodel = ListInterface(Task)
-    list_title = _l("Tasks")
     list_columns = ["id", "type", "client.id", "client.name", "status", "started_at",
                     "finished_at", "assignee", "planned_at"]
     order_columns = ["id", "planned_at", "started_at", "finished_at"]
@@ -239,7 +232,6 @@ class TaskView(RegisterView):
 class InvoiceLineView(RegisterView):
     route_base = "/invoice-lines"
     datamodel = ListInterface(InvoiceLine)
-    list_title = _l("Invoice lines")
     list_columns = ["description", "quantity", "price", "discount_percent", "tax"]
     add_columns = edit_columns = ["invoice", "product", "description", "quantity", "price",
                                   "discount_percent", "tax"]
@@ -250,7 +242,6 @@ class InvoiceLineView(RegisterView):
 class InvoiceView(RegisterView):
     route_base = "/invoices"
     datamodel = ListInterface(Invoice)
-    list_title = _l("Invoices")
     list_columns = ["number", "issue_date", "due_date", "client", "currency", "status",
                     "responsible"]
     order_columns = ["number", "issue_date", "due_date", "status"]
@@ -265,7 +256,6 @@ class InvoiceView(RegisterView):
 class ClientView(RegisterView):
     route_base = "/clients"
     datamodel = ListInterface(Client)
-    list_title = _l("Clients")
     show_title = _l("Client")
     add_title = _l("Add client")
     edit_title = _l("Edit client")

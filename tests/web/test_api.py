@@ -87,3 +87,25 @@ def test_browser_session_is_accepted(as_role, clients):
     response = as_role("manager").get(f"/api/v1/client/{ids['own']}")
     assert response.status_code == 200 and response.json["result"]["name"].endswith("own")
     assert isinstance(HttpClient, type)
+
+
+def test_dictionaries_over_the_api(app, session):
+    from app.models import Client, ClientStatus
+
+    status = ClientStatus(name=unique("API-статус"))
+    session.add(status)
+    session.flush()
+    session.add(Client(name=unique("со статусом"), status_id=status.id))
+    session.commit()
+    http = app.test_client()
+    manager, admin = _jwt(app, "manager"), _jwt(app, "admin")
+    listing = http.get("/api/v1/task_status/?q=(page_size:100)", headers=manager).json
+    assert "Завершена" in {row["name"] for row in listing["result"]}
+    assert http.post("/api/v1/tag/", json={"name": "x"}, headers=manager).status_code == 403
+    created = http.post("/api/v1/tag/", json={"name": unique("тег")}, headers=admin)
+    assert created.status_code == 201, created.json
+    refused = http.delete(f"/api/v1/client_status/{status.id}", headers=admin)
+    assert refused.status_code == 422 and "Клиенты: 1" in refused.json["message"]
+    second_base = http.post("/api/v1/currency/", json={
+        "name": "Вторая", "code": "XTS", "rate": 1, "is_base": True}, headers=admin)
+    assert second_base.status_code == 422
