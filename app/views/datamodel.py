@@ -7,7 +7,8 @@ page up to it (sorting and filters narrow the rest)."""
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext
 from markupsafe import escape
-from sqlalchemy import func, select
+from sqlalchemy import asc, desc, func, select
+from sqlalchemy.orm import aliased
 
 COUNT_LIMIT = 10_000
 
@@ -31,3 +32,37 @@ class ListInterface(SQLAInterface):
         limited = inner.with_entities(*key).limit(COUNT_LIMIT + 1).subquery()
         count = self.session.execute(select(func.count()).select_from(limited)).scalar()
         return AtLeast(COUNT_LIMIT) if count > COUNT_LIMIT else count
+
+    def apply_order_by(self, query, order_column, order_direction, **kwargs):
+        """Sorting by a relation ("loan_purpose", "client.region") sorts by
+        the related record's name; FAB can only sort by plain columns."""
+        path = self._relation_path(order_column)
+        if not path:
+            return super().apply_order_by(query, order_column, order_direction, **kwargs)
+        current = self.obj
+        for relation in path:
+            target = aliased(relation.mapper.class_)
+            query = query.outerjoin(target, getattr(current, relation.key))
+            current = target
+        direction = desc if order_direction == "desc" else asc
+        return query.order_by(direction(getattr(current, _sort_key(current))),
+                              direction(self.obj.id))
+
+    def _relation_path(self, order_column):
+        """The many-to-one relations ``order_column`` names if it ends on one
+        ("loan_purpose", "client.region"); None for a plain column."""
+        mapper, path = self.obj.__mapper__, []
+        for part in (order_column or "").split("."):
+            relation = mapper.relationships.get(part)
+            if relation is None or relation.uselist:
+                return None
+            path.append(relation)
+            mapper = relation.mapper
+        return path or None
+
+
+def _sort_key(model):
+    for name in ("name", "title", "last_name", "number"):
+        if hasattr(model, name):
+            return name
+    return "id"

@@ -156,8 +156,8 @@ class ApplicationView(RegisterView):
     )}
     list_columns = ["id", "offer", "client.name", "client.phone", "amount", "client.region",
                     "date", "loan_purpose", "status"]
-    order_columns = ["id", "offer", "client.name", "client.phone", "amount", "date",
-                     "loan_purpose", "status"]
+    order_columns = ["id", "offer", "client.name", "client.phone", "amount", "client.region",
+                     "date", "loan_purpose", "status"]
     add_columns = edit_columns = ["client", "date", "amount", "term_months", "loan_purpose",
                                   "offer", "status", "origin", "responsible", "comment"]
     show_columns = ["id"] + add_columns + ["created_at", "updated_at"]

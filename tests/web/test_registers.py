@@ -246,3 +246,31 @@ def test_list_count_stops_at_the_limit(as_role, session, monkeypatch):
     monkeypatch.setattr(datamodel, "COUNT_LIMIT", 10_000)
     page = as_role("admin").get("/clients/list/").text
     assert "более" not in page.split("Количество записей:</strong>")[1][:30]
+
+
+def test_add_from_a_client_tab_presets_the_client(as_role, world, session):
+    tag, ids = world
+    manager = as_role("manager")
+    url = f"/applications/add?_flt_0_client={ids['own']}"
+    form = manager.get(url).text
+    assert 'name="client"' not in form  # the client comes from the tab
+    offer = unique("из вкладки")
+    manager.post(url, {"date": "2026-11-20", "amount": "700", "status": "in_processing",
+                       "offer": offer})
+    row = session.scalar(select(Application).where(Application.offer == offer))
+    assert row is not None and row.client_id == ids["own"]
+    # The same trick cannot reach a client the manager may not change.
+    offer = unique("чужая вкладка")
+    manager.post(f"/applications/add?_flt_0_client={ids['public_read']}", {
+        "date": "2026-11-20", "amount": "700", "status": "in_processing", "offer": offer})
+    assert session.scalar(select(Application).where(Application.offer == offer)) is None
+
+
+def test_applications_sort_by_every_column(as_role, world):
+    admin = as_role("admin")
+    for column in ("id", "offer", "client.name", "client.phone", "amount", "client.region",
+                   "date", "loan_purpose", "status"):
+        response = admin.get(f"/applications/list/?_oc_ApplicationView={column}"
+                             "&_od_ApplicationView=desc")
+        assert response.status_code == 200, column
+        assert "fa-chevron" in response.text, column
