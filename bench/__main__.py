@@ -1,11 +1,12 @@
 """`python -m bench`: run every benchmark and print its figures."""
-from bench import startup
+from bench import lists, startup
 from bench.common import database_urls, peak_rss_mb, report
 
 
 def main():
     for label, url in database_urls():
         startup.run(label, url)
+        lists.run(label, url)
     report("process", peak_rss_mb=peak_rss_mb())
 
 

@@ -147,7 +147,7 @@ class CounterpartyActionView(RegisterView):
 
 class ApplicationView(RegisterView):
     route_base = "/applications"
-    datamodel = ListInterface(Application)
+    datamodel = ListInterface(Application, eager=("client.region",))
     list_template = "sdelka/applications_list.html"
     extra_args = {"quick_filters": (
         (ProcessingStatus.COMPLETED, _l("Show completed")),

@@ -34,7 +34,10 @@ class FilterRowAccess(BaseFilter):
         user_id = restricted_user_id()
         if user_id is None:
             return query
-        return query.filter(access.clause(self.model, user_id, write=bool(value)))
+        # ListInterface says which form suits the query it builds.
+        driving = g.get("row_access_driving", False)
+        return query.filter(access.clause(self.model, user_id, write=bool(value),
+                                          driving=driving))
 
 
 ROW_ACCESS = [["id", FilterRowAccess, False]]
