@@ -18,6 +18,7 @@ from sqlalchemy.orm import aliased
 from app.models import (
     Client,
     Deal,
+    Employee,
     Invoice,
     InvoiceLine,
     Lead,
@@ -84,6 +85,16 @@ def clause(model, user_id, write=False, driving=False):
         key = next(c for c in table.c if c.name != "ab_user_id")
         own.append(exists().where(key == model.id, table.c.ab_user_id == user_id))
     return or_(*own, visible)
+
+
+def claim(session, item, user_id):
+    """A new record belongs to its creator unless someone else was chosen:
+    without a responsible it would vanish from its author's own list."""
+    if hasattr(item, "responsible_id") and item.responsible is None:
+        # The relationship, not the id: a form may have set it to None.
+        item.responsible = session.get(Employee, user_id)
+    if hasattr(item, "author_id") and item.author_id is None:
+        item.author_id = user_id
 
 
 def can_write(session, model, row_id, user_id):

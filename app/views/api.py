@@ -16,7 +16,6 @@ from app.models import (
     ContactPerson,
     CounterpartyAction,
     Deal,
-    Employee,
     Invoice,
     InvoiceLine,
     Lead,
@@ -48,8 +47,29 @@ def _refuse(status, message):
     raise Refusal(status, message)
 
 
-class RegisterApi(ModelRestApi):
+class GuardedApi(ModelRestApi):
+    """Lets the pre_* hooks refuse with a status and a message: FAB's own
+    handler would turn any exception raised there into a 500."""
+
     allow_browser_login = True
+
+    def _answer(self, handler, *args):
+        try:
+            return handler(*args)
+        except Refusal as refusal:
+            return self.response(refusal.status, message=refusal.message)
+
+    def post_headless(self):
+        return self._answer(super().post_headless)
+
+    def put_headless(self, pk):
+        return self._answer(super().put_headless, pk)
+
+    def delete_headless(self, pk):
+        return self._answer(super().delete_headless, pk)
+
+
+class RegisterApi(GuardedApi):
     base_filters = ROW_ACCESS
     add_query_rel_fields = RELATED
     edit_query_rel_fields = RELATED
@@ -90,10 +110,7 @@ class RegisterApi(ModelRestApi):
 
     def pre_add(self, item):
         self._normalise(item)
-        if hasattr(item, "responsible_id") and item.responsible_id is None:
-            item.responsible = db.session.get(Employee, g.user.id)
-        if hasattr(item, "author_id") and item.author_id is None:
-            item.author_id = g.user.id
+        access.claim(db.session, item, g.user.id)
         self._check_client(item)
 
     def pre_update(self, item):
@@ -103,21 +120,6 @@ class RegisterApi(ModelRestApi):
 
     def pre_delete(self, item):
         self._check_writable(item)
-
-    def _answer(self, handler, *args):
-        try:
-            return handler(*args)
-        except Refusal as refusal:
-            return self.response(refusal.status, message=refusal.message)
-
-    def post_headless(self):
-        return self._answer(super().post_headless)
-
-    def put_headless(self, pk):
-        return self._answer(super().put_headless, pk)
-
-    def delete_headless(self, pk):
-        return self._answer(super().delete_headless, pk)
 
 
 def _api(model, resource):
@@ -134,38 +136,28 @@ APIS = [_api(model, resource) for model, resource in (
 )]
 
 
-class DictionaryApi(ModelRestApi):
+class DictionaryApi(GuardedApi):
     """A dictionary over the API, with the rules of its screen."""
 
-    allow_browser_login = True
     page_size = 100
 
-    def _answer(self, handler, *args):
+    def _check(self, check, *args):
         try:
-            return handler(*args)
+            check(*args)
         except dictionaries.DictionaryError as exc:
             db.session.rollback()
-            return self.response(422, message=str(exc))
+            raise Refusal(422, str(exc)) from None
 
     def pre_add(self, item):
         if hasattr(item, "parent"):
-            dictionaries.check_parent(item)
+            self._check(dictionaries.check_parent, item)
         if hasattr(item, "is_base"):
-            dictionaries.check_single_base(db.session, item.is_base, item.id)
+            self._check(dictionaries.check_single_base, db.session, item.is_base, item.id)
 
     pre_update = pre_add
 
     def pre_delete(self, item):
-        dictionaries.check_can_delete(db.session, item)
-
-    def post_headless(self):
-        return self._answer(super().post_headless)
-
-    def put_headless(self, pk):
-        return self._answer(super().put_headless, pk)
-
-    def delete_headless(self, pk):
-        return self._answer(super().delete_headless, pk)
+        self._check(dictionaries.check_can_delete, db.session, item)
 
 
 DICTIONARY_APIS = [

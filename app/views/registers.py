@@ -4,7 +4,7 @@ Every view mixes in RowAccessMixin, so a manager without access to all
 clients meets the same rule in lists, records, forms and drop-downs."""
 import datetime
 
-from flask import g, jsonify, request, url_for
+from flask import jsonify, request, url_for
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_appbuilder.models.sqla.filters import FilterEqual
@@ -119,10 +119,6 @@ class NoteView(RegisterView):
     search_columns = ["text", "created_at"]
     base_order = ("created_at", "desc")
 
-    def pre_add(self, item):
-        super().pre_add(item)
-        item.author_id = g.user.id
-
 
 class ProjectView(RegisterView):
     route_base = "/projects"
@@ -223,10 +219,6 @@ class TaskView(RegisterView):
     }
     formatters_columns = dict(RegisterView.formatters_columns,
                               reminder_minutes=lambda v: ENUMS[Reminder][Reminder(v)])
-
-    def pre_add(self, item):
-        super().pre_add(item)
-        item.author_id = g.user.id
 
 
 class InvoiceLineView(RegisterView):

@@ -7,7 +7,6 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_babel import lazy_gettext as _l
 
 from app import db
-from app.models import Employee
 from app.security import ALL_CLIENTS
 from app.services import access
 
@@ -89,10 +88,7 @@ class RowAccessMixin:
             raise Exception(str(_l("You may not change records of this client")))
 
     def pre_add(self, item):
-        # A record nobody is responsible for would vanish from its author's list.
-        if hasattr(item, "responsible_id") and item.responsible is None:
-            # The relationship, not the id: the form set it to None explicitly.
-            item.responsible = db.session.get(Employee, g.user.id)
+        access.claim(db.session, item, g.user.id)
         self._check_client(item)
 
     def pre_update(self, item):
