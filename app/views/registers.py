@@ -8,6 +8,7 @@ from flask import jsonify, request, url_for
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_appbuilder.models.sqla.filters import FilterEqual
+from flask_appbuilder.widgets import ListWidget
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -30,6 +31,7 @@ from app.models import (
     Project,
     Reminder,
     Task,
+    utcnow,
 )
 from app.services import clients, history, validation
 from app.views.datamodel import ListInterface
@@ -200,11 +202,21 @@ class LeadView(RegisterView):
     validators_columns = {"phone": PHONE}
 
 
+class TaskListWidget(ListWidget):
+    """Rows in their status colour, overdue tasks marked (seed 001)."""
+
+    template = "sdelka/widgets/task_list.html"
+
+    def __init__(self, **kwargs):
+        super().__init__(now=utcnow(), **kwargs)
+
+
 class TaskView(RegisterView):
     route_base = "/tasks"
     datamodel = ListInterface(Task)
     list_columns = ["id", "type", "client.id", "client.name", "status", "started_at",
-                    "finished_at", "assignee", "planned_at"]
+                    "finished_at", "assignee", "planned_at", "deadline"]
+    list_widget = TaskListWidget
     order_columns = ["id", "planned_at", "started_at", "finished_at"]
     add_columns = edit_columns = ["type", "client", "deal", "assignee", "planned_at",
                                   "deadline", "started_at", "finished_at", "status",

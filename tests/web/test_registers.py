@@ -276,3 +276,26 @@ def test_applications_sort_by_every_column(as_role, world):
                              "&_od_ApplicationView=desc")
         assert response.status_code == 200, column
         assert "fa-chevron" in response.text, column
+
+
+def test_task_rows_take_their_status_colour_and_overdue_is_marked(as_role, session):
+    import datetime
+
+    from app.models import TaskStatus
+
+    done = session.scalar(select(TaskStatus).where(TaskStatus.name == "Завершена"))
+    in_work = session.scalar(select(TaskStatus).where(TaskStatus.name == "В работе"))
+    past = datetime.datetime(2020, 1, 1, 9, 0)
+    tag = unique("цвет")
+    late = Task(description=f"{tag} late", status=in_work, deadline=past)
+    finished = Task(description=f"{tag} done", status=done, deadline=past)
+    session.add_all([late, finished])
+    session.commit()
+    page = as_role("head").get("/tasks/list/?psize_TaskView=100").text
+    assert f'style="background-color: {done.color}"' in page
+
+    def row_of(task):
+        return page[page.rfind("<tr", 0, page.index(f"/tasks/show/{task.id}")):][:300]
+
+    assert "task-overdue" in row_of(late)
+    assert "task-overdue" not in row_of(finished)
