@@ -35,6 +35,8 @@ class ListInterface(SQLAInterface):
     def __init__(self, obj, eager=(), **kwargs):
         super().__init__(obj, **kwargs)
         self.eager = eager
+        # Set by the view: the relations its list shows (None: all of them).
+        self.listed = None
 
     def apply_all(self, query, *args, **kwargs):
         return super().apply_all(query, *args, **kwargs).options(*self._eager_options())
@@ -42,7 +44,8 @@ class ListInterface(SQLAInterface):
     def _eager_options(self):
         options = [selectinload(getattr(self.obj, rel.key))
                    for rel in self.obj.__mapper__.relationships
-                   if rel.direction.name == "MANYTOONE"]
+                   if rel.direction.name == "MANYTOONE"
+                   and (self.listed is None or rel.key in self.listed)]
         for path in self.eager:
             first, second = path.split(".")
             relation = getattr(self.obj, first)

@@ -82,6 +82,7 @@ class RegisterView(EnumFieldsMixin, RowAccessMixin, ModelView):
             self.add_form_extra_fields = {**lookup, **(self.add_form_extra_fields or {})}
             self.edit_form_extra_fields = {**lookup, **(self.edit_form_extra_fields or {})}
         super().__init__(**kwargs)
+        self.datamodel.listed = {column.split(".")[0] for column in self.list_columns}
         if "group" in (self.search_columns or []):
             add_search_filter(self._filters, "group", FilterInBranch)
 
