@@ -7,8 +7,10 @@ def register(appbuilder):
     from app.views.calculator import CalculatorView
     from app.views.company import CompanyView
     from app.views.staff import DepartmentView
+    from app.views.tasks import TaskWorkView
 
     registers.register(appbuilder)
+    appbuilder.add_view_no_menu(TaskWorkView)
     api.register(appbuilder)
     dictionaries.register(appbuilder)
     appbuilder.add_view(

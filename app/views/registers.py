@@ -218,6 +218,7 @@ class TaskView(RegisterView):
     list_columns = ["id", "type", "client.id", "client.name", "status", "started_at",
                     "finished_at", "assignee", "planned_at", "deadline"]
     list_widget = TaskListWidget
+    show_template = "sdelka/task_show.html"
     order_columns = ["id", "planned_at", "started_at", "finished_at"]
     add_columns = edit_columns = ["type", "client", "deal", "assignee", "planned_at",
                                   "deadline", "started_at", "finished_at", "status",

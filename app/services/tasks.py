@@ -1,0 +1,55 @@
+"""Working on a task (seed 000 step 7): status with its dates, the action,
+the assignee and a note, checked together and saved together."""
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.models import Employee, Note
+
+
+class TaskErrors(ValueError):
+    """``errors``: {field: message}; nothing was changed."""
+
+    def __init__(self, errors):
+        super().__init__(errors)
+        self.errors = errors
+
+
+def assignable(session, user, all_clients):
+    """Employees ``user`` may give a task to: anyone active for those who
+    see all clients, otherwise active colleagues of the same department."""
+    query = select(Employee).where(Employee.active.is_(True))
+    if not all_clients:
+        if user.department_id is None:
+            query = query.where(Employee.id == user.id)
+        else:
+            query = query.where(Employee.department_id == user.department_id)
+    return session.scalars(query.order_by(Employee.last_name, Employee.first_name)).all()
+
+
+def process(session, task, *, status, type_, assignee, started_at, finished_at, note,
+            author_id, allowed_assignees):
+    errors = {}
+    if status is None:
+        errors["status"] = _l("Choose a status")
+    elif status.takes_dates:
+        if started_at is None:
+            errors["started_at"] = _l("This status needs a start date and time")
+        if finished_at is None:
+            errors["finished_at"] = _l("This status needs an end date and time")
+        if started_at and finished_at and finished_at < started_at:
+            errors["finished_at"] = _l("The end cannot be before the start")
+    if assignee is not None and (not assignee.active or assignee not in allowed_assignees):
+        errors["assignee"] = _l("The task cannot be given to this employee")
+    if errors:
+        raise TaskErrors(errors)
+    task.status = status
+    if status.takes_dates:
+        task.started_at, task.finished_at = started_at, finished_at
+    task.type = type_ or task.type
+    task.assignee = assignee or task.assignee
+    note = (note or "").strip()
+    if note:
+        task.note = f"{task.note}\n{note}" if task.note else note
+        if task.client_id:
+            session.add(Note(client_id=task.client_id, text=note, author_id=author_id))
+    session.commit()
