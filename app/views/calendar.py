@@ -1,0 +1,88 @@
+"""The managers' calendar: managers as rows, days as columns, the number of
+tasks in each cell on a background that darkens with the count (seed 001)."""
+import datetime
+
+from flask import current_app, g, request, url_for
+from flask_appbuilder import BaseView, expose, has_access
+from flask_appbuilder.models.sqla.filters import (
+    FilterGreater,
+    FilterRelationOneToManyEqual,
+    FilterSmaller,
+)
+from sqlalchemy import select
+
+from app import db
+from app.models import Employee, Task, TaskStatus, TaskType
+from app.security import ALL_CLIENTS
+from app.services import access, calendar, tasks
+from app.views.rowaccess import restricted_user_id
+
+MAX_DAYS = 92
+
+
+def _ints(name):
+    return [int(v) for v in request.args.getlist(name) if v.isdigit()]
+
+
+def _filter_index(view, column, kind):
+    return next(i for i, f in enumerate(view._filters._all_filters[column])
+                if type(f) is kind)
+
+
+class CalendarView(BaseView):
+    route_base = "/calendar"
+    default_view = "index"
+    method_permission_name = {"index": "show"}
+
+    @expose("/")
+    @has_access
+    def index(self):
+        tz_name = current_app.config["APP_TIMEZONE"]
+        today = (datetime.datetime.now(datetime.timezone.utc)
+                 + calendar.utc_offset(tz_name, datetime.date.today())).date()
+        try:
+            start = datetime.date.fromisoformat(request.args.get("start", ""))
+        except ValueError:
+            start = today
+        days = min(max(request.args.get("days", type=int) or 30, 1), MAX_DAYS)
+        me = db.session.get(Employee, g.user.id)
+        all_access = self.appbuilder.sm.has_access(*ALL_CLIENTS)
+        managers = (db.session.scalars(select(Employee).where(Employee.active.is_(True))
+                                       .order_by(Employee.last_name)).all()
+                    if all_access else tasks.assignable(db.session, me, all_access))
+        chosen = set(_ints("manager"))
+        if chosen:
+            managers = [m for m in managers if m.id in chosen]
+        user_id = restricted_user_id()
+        grid = calendar.counts(
+            db.session, start=start, days=days, tz_name=tz_name,
+            assignee_ids=[m.id for m in managers], status_ids=_ints("status"),
+            type_ids=_ints("type"), client_id=request.args.get("client", type=int),
+            row_filter=None if user_id is None else access.clause(Task, user_id))
+        dates = [start + datetime.timedelta(days=i) for i in range(days)]
+        return self.render_template(
+            "sdelka/calendar.html", managers=managers, dates=dates, grid=grid,
+            top=max(grid.values(), default=0), start=start, days=days,
+            statuses=db.session.scalars(select(TaskStatus).order_by(TaskStatus.sort_order)),
+            types=db.session.scalars(select(TaskType).order_by(TaskType.name)),
+            chosen={"status": _ints("status"), "type": _ints("type"),
+                    "manager": list(chosen)},
+            cell_url=self._cell_url(tz_name))
+
+    def _cell_url(self, tz_name):
+        """Link of a cell: that manager's tasks of that day in the task list."""
+        from app.views.registers import TaskView
+
+        view = next(v for v in self.appbuilder.baseviews if isinstance(v, TaskView))
+        equal = _filter_index(view, "assignee", FilterRelationOneToManyEqual)
+        after = _filter_index(view, "planned_at", FilterGreater)
+        before = _filter_index(view, "planned_at", FilterSmaller)
+
+        def url(manager_id, day):
+            since, until = calendar.bounds(day, tz_name)
+            return url_for("TaskView.list", **{
+                f"_flt_{equal}_assignee": manager_id,
+                f"_flt_{after}_planned_at": since.strftime("%Y-%m-%d %H:%M:%S"),
+                f"_flt_{before}_planned_at": until.strftime("%Y-%m-%d %H:%M:%S")})
+
+        return url

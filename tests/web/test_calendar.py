@@ -1,0 +1,79 @@
+"""The managers' calendar screen (issue 5, point 3)."""
+import datetime
+
+from sqlalchemy import select
+
+from app.models import Client, Employee, Task, TaskStatus
+from tests.conftest import unique
+
+DAY = datetime.date(2032, 5, 10)
+
+
+def _tasks(session, username, count, status=None, hour=9):
+    user = session.scalar(select(Employee).where(Employee.username == username))
+    client = Client(name=unique("Календарный"), responsible_id=user.id)
+    session.add(client)
+    rows = [Task(client=client, description=unique("встреча"), assignee_id=user.id,
+                 author_id=user.id, status=status,
+                 planned_at=datetime.datetime.combine(DAY, datetime.time(hour)))
+            for _ in range(count)]
+    session.add_all(rows)
+    session.commit()
+    return user, rows
+
+
+def _row(page, manager_name):
+    return page.split(f'<th style="white-space:nowrap">{manager_name}</th>')[1].split("</tr>")[0]
+
+
+def _cell(page, manager_name):
+    row = _row(page, manager_name)
+    return [int(c.split('data-count="')[1].split('"')[0]) for c in row.split("<td")[1:]]
+
+
+def test_head_sees_every_manager_with_counts_and_intensity(as_role, session):
+    manager, _ = _tasks(session, "manager", 3)
+    head, _ = _tasks(session, "head", 1)
+    page = as_role("head").get(f"/calendar/?start={DAY.isoformat()}&days=7").text
+    assert "Календарь" in page
+    assert _cell(page, manager.full_name)[0] >= 3 and _cell(page, head.full_name)[0] >= 1
+    assert "rgba(51,122,183,1.00)" in page  # the busiest cell is the darkest
+
+
+def test_manager_sees_only_own_row(as_role, session):
+    _tasks(session, "head", 2)
+    page = as_role("manager").get(f"/calendar/?start={DAY.isoformat()}&days=3").text
+    head = session.scalar(select(Employee).where(Employee.username == "head"))
+    assert f'nowrap">{head.full_name}<' not in page and 'nowrap">Тестов Manager<' in page
+
+
+def test_a_cell_opens_that_managers_tasks_of_that_day(as_role, session):
+    manager, rows = _tasks(session, "manager", 2, hour=23)  # 02:00 next day in Moscow
+    page = as_role("head").get(f"/calendar/?start={DAY.isoformat()}&days=3").text
+    cells = _cell(page, manager.full_name)
+    assert cells[1] >= 2  # counted on the Moscow day after
+    link = _row(page, manager.full_name).split('href="')[2].split('"')[0].replace("&amp;", "&")
+    listing = as_role("head").get(link).text
+    for task in rows:
+        assert f"/tasks/show/{task.id}" in listing
+
+
+def test_filter_by_status(as_role, session):
+    done = session.scalar(select(TaskStatus).where(TaskStatus.name == "Завершена"))
+    manager = session.scalar(select(Employee).where(Employee.username == "manager"))
+    day = datetime.date(2033, 1, 17)
+    at = datetime.datetime.combine(day, datetime.time(10))
+    session.add_all([Task(description="готово", assignee_id=manager.id, status=done,
+                          planned_at=at),
+                     Task(description="в работе", assignee_id=manager.id, planned_at=at)])
+    session.commit()
+    url = f"/calendar/?start={day.isoformat()}&days=1"
+    assert _cell(as_role("head").get(url).text, manager.full_name) == [2]
+    assert _cell(as_role("head").get(f"{url}&status={done.id}").text,
+                 manager.full_name) == [1]
+
+
+def test_bad_parameters_fall_back_to_defaults(as_role):
+    response = as_role("manager").get("/calendar/?start=вчера&days=100000")
+    assert response.status_code == 200
+    assert response.text.count('class="text-center cell"') == 92
