@@ -80,7 +80,7 @@ class CalendarView(BaseView):
 
         def url(manager_id, day):
             since, until = calendar.bounds(day, tz_name)
-            return url_for("TaskView.list", **{
+            return url_for("TaskView.list", day=day.isoformat(), manager=manager_id, **{
                 f"_flt_{equal}_assignee": manager_id,
                 f"_flt_{after}_planned_at": since.strftime("%Y-%m-%d %H:%M:%S"),
                 f"_flt_{before}_planned_at": until.strftime("%Y-%m-%d %H:%M:%S")})

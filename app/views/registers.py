@@ -6,13 +6,13 @@ import datetime
 
 from flask import jsonify, request, url_for
 from flask_appbuilder import ModelView, expose, has_access
-from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, DateTimePickerWidget
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.widgets import ListWidget
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from wtforms import SelectField, StringField
+from wtforms import DateTimeField, SelectField, StringField
 from wtforms.validators import DataRequired, NumberRange, Optional
 
 from app import db
@@ -203,6 +203,15 @@ class LeadView(RegisterView):
     validators_columns = {"phone": PHONE}
 
 
+def _planned_default():
+    """09:00 of the calendar day a new task is added for (``?day=``), else now."""
+    try:
+        day = datetime.date.fromisoformat(request.args.get("day", ""))
+    except ValueError:
+        return utcnow().replace(second=0, microsecond=0)
+    return datetime.datetime.combine(day, datetime.time(9))
+
+
 class TaskListWidget(ListWidget):
     """Rows in their status colour, overdue tasks marked (seed 001)."""
 
@@ -218,6 +227,7 @@ class TaskView(RegisterView):
     list_columns = ["id", "type", "client.id", "client.name", "status", "started_at",
                     "finished_at", "assignee", "planned_at", "deadline"]
     list_widget = TaskListWidget
+    list_template = "sdelka/task_list_page.html"
     show_template = "sdelka/task_show.html"
     order_columns = ["id", "planned_at", "started_at", "finished_at"]
     add_columns = edit_columns = ["type", "client", "deal", "assignee", "planned_at",
@@ -226,11 +236,14 @@ class TaskView(RegisterView):
     show_columns = ["id"] + add_columns + ["author", "created_at"]
     search_columns = ["type", "status", "assignee", "planned_at", "description"]
     base_order = ("planned_at", "desc")
-    add_form_extra_fields = edit_form_extra_fields = {
+    edit_form_extra_fields = {
         "reminder_minutes": SelectField(
             FIELDS["reminder_minutes"], coerce=int, default=Reminder.DAY_1.value,
             choices=[(m.value, text) for m, text in ENUMS[Reminder].items()]),
     }
+    add_form_extra_fields = dict(edit_form_extra_fields, planned_at=DateTimeField(
+        FIELDS["planned_at"], [DataRequired()], default=_planned_default,
+        widget=DateTimePickerWidget(), format="%Y-%m-%d %H:%M:%S"))
     formatters_columns = dict(RegisterView.formatters_columns,
                               reminder_minutes=lambda v: ENUMS[Reminder][Reminder(v)])
 

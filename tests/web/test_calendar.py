@@ -77,3 +77,24 @@ def test_bad_parameters_fall_back_to_defaults(as_role):
     response = as_role("manager").get("/calendar/?start=вчера&days=100000")
     assert response.status_code == 200
     assert response.text.count('class="text-center cell"') == 92
+
+
+def test_new_task_from_a_cell_presets_manager_and_date(as_role, session):
+    manager = session.scalar(select(Employee).where(Employee.username == "manager"))
+    day = datetime.date(2034, 2, 6)
+    page = as_role("head").get(f"/calendar/?start={day.isoformat()}&days=1").text
+    link = _row(page, manager.full_name).split('href="')[1].split('"')[0].replace("&amp;", "&")
+    listing = as_role("head").get(link).text
+    add_link = listing.split('id="new-task-for-day"')[1].split('href="/tasks/add')[1] \
+        .split('"')[0].replace("&amp;", "&")
+    form = as_role("head").get("/tasks/add" + add_link).text
+    print(add_link)
+    assert 'name="assignee"' not in form, add_link  # fixed to the cell's manager
+    assert 'value="2034-02-06 09:00:00"' in form
+    description = unique("из календаря")
+    as_role("head").post("/tasks/add" + add_link, {
+        "planned_at": "2034-02-06 09:00:00", "description": description,
+        "reminder_minutes": "60"})
+    task = session.scalar(select(Task).where(Task.description == description))
+    assert task.assignee_id == manager.id
+    assert task.planned_at == datetime.datetime(2034, 2, 6, 9, 0)
