@@ -1,5 +1,5 @@
 """`python -m bench`: run every benchmark and print its figures."""
-from bench import lists, startup
+from bench import calendar, lists, startup
 from bench.common import database_urls, peak_rss_mb, report
 
 
@@ -7,6 +7,7 @@ def main():
     for label, url in database_urls():
         startup.run(label, url)
         lists.run(label, url)
+        calendar.run(label, url)
     report("process", peak_rss_mb=peak_rss_mb())
 
 

@@ -1,6 +1,7 @@
 """The managers' calendar: managers as rows, days as columns, the number of
 tasks in each cell on a background that darkens with the count (seed 001)."""
 import datetime
+from urllib.parse import urlencode
 
 from flask import current_app, g, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
@@ -78,9 +79,12 @@ class CalendarView(BaseView):
         after = _filter_index(view, "planned_at", FilterGreater)
         before = _filter_index(view, "planned_at", FilterSmaller)
 
+        base = url_for("TaskView.list")  # once: a grid has 1 500 cells
+
         def url(manager_id, day):
             since, until = calendar.bounds(day, tz_name)
-            return url_for("TaskView.list", day=day.isoformat(), manager=manager_id, **{
+            return base + "?" + urlencode({
+                "day": day.isoformat(), "manager": manager_id,
                 f"_flt_{equal}_assignee": manager_id,
                 f"_flt_{after}_planned_at": since.strftime("%Y-%m-%d %H:%M:%S"),
                 f"_flt_{before}_planned_at": until.strftime("%Y-%m-%d %H:%M:%S")})
