@@ -13,7 +13,7 @@ from flask_appbuilder.models.sqla.filters import (
 from sqlalchemy import select
 
 from app import db
-from app.models import Employee, Task, TaskStatus, TaskType
+from app.models import Client, Employee, Task, TaskStatus, TaskType
 from app.security import ALL_CLIENTS
 from app.services import access, calendar, tasks
 from app.views.rowaccess import restricted_user_id
@@ -51,18 +51,20 @@ class CalendarView(BaseView):
         managers = (db.session.scalars(select(Employee).where(Employee.active.is_(True))
                                        .order_by(Employee.last_name)).all()
                     if all_access else tasks.assignable(db.session, me, all_access))
-        chosen = set(_ints("manager"))
+        everyone, chosen = managers, set(_ints("manager"))
         if chosen:
             managers = [m for m in managers if m.id in chosen]
+        client = db.session.get(Client, request.args.get("client", type=int) or 0)
         user_id = restricted_user_id()
         grid = calendar.counts(
             db.session, start=start, days=days, tz_name=tz_name,
             assignee_ids=[m.id for m in managers], status_ids=_ints("status"),
-            type_ids=_ints("type"), client_id=request.args.get("client", type=int),
+            type_ids=_ints("type"), client_id=client.id if client else None,
             row_filter=None if user_id is None else access.clause(Task, user_id))
         dates = [start + datetime.timedelta(days=i) for i in range(days)]
         return self.render_template(
-            "sdelka/calendar.html", managers=managers, dates=dates, grid=grid,
+            "sdelka/calendar.html", managers=managers, everyone=everyone, client=client,
+            dates=dates, grid=grid,
             top=max(grid.values(), default=0), start=start, days=days,
             statuses=db.session.scalars(select(TaskStatus).order_by(TaskStatus.sort_order)),
             types=db.session.scalars(select(TaskType).order_by(TaskType.name)),

@@ -98,3 +98,14 @@ def test_new_task_from_a_cell_presets_manager_and_date(as_role, session):
     task = session.scalar(select(Task).where(Task.description == description))
     assert task.assignee_id == manager.id
     assert task.planned_at == datetime.datetime(2034, 2, 6, 9, 0)
+
+
+def test_filter_by_manager_and_client(as_role, session):
+    manager, rows = _tasks(session, "manager", 2, hour=12)
+    head, _ = _tasks(session, "head", 1, hour=12)
+    client_id = rows[0].client_id
+    page = as_role("head").get(f"/calendar/?start={DAY.isoformat()}&days=1"
+                               f"&manager={manager.id}&client={client_id}").text
+    assert f'nowrap">{head.full_name}<' not in page
+    assert _cell(page, manager.full_name) == [2]
+    assert f'<option value="{client_id}" selected>' in page
