@@ -42,6 +42,8 @@ from app.models import (
 )
 from app.services import dictionaries
 from app.views.filters import FilterInBranch, add_search_filter
+from app.views.labels import blank_if_none, money
+from app.views.refusal import refuse_on
 
 LABELS = {
     "name": _l("Name"),
@@ -89,17 +91,6 @@ def _check(rule, *args):
         rule(*args)
     except dictionaries.DictionaryError as exc:
         raise ValidationError(str(exc)) from None
-
-
-def _refuse_on_error(rule, *args):
-    """A service refusal in pre_add/pre_update/pre_delete becomes the
-    exception FAB flashes. The form was already copied onto the item (and a
-    parent's backref may have attached it), so roll back first."""
-    try:
-        rule(*args)
-    except dictionaries.DictionaryError as exc:
-        db.session.rollback()
-        raise Exception(str(exc)) from None
 
 
 def _flag(name, default=False):
@@ -196,20 +187,8 @@ def _number(value):
     return format(value.normalize(), ",f").replace(",", "\u00a0").replace(".", ",")
 
 
-def _money(value):
-    return "" if value is None else \
-        format(value, ",.2f").replace(",", "\u00a0").replace(".", ",")
-
-
 def _names(values):
     return ", ".join(str(v) for v in values or ())
-
-
-def _blank_if_none(value):
-    return "" if value is None else value
-
-
-# --- branch filter ---------------------------------------------------------------
 
 
 # --- views ---------------------------------------------------------------------------
@@ -246,8 +225,8 @@ class DictionaryView(ModelView):
     formatters_columns = {
         "is_active": _yes_no, "takes_dates": _yes_no, "is_base": _yes_no,
         "color": _swatch, "kind": _kind, "managers": _names, "children": _names,
-        "price": _money, "rate": _number,
-        "parent": _blank_if_none, "tax": _blank_if_none,
+        "price": money, "rate": _number,
+        "parent": blank_if_none, "tax": blank_if_none,
     }
     validators_columns = {
         "probability": [NumberRange(min=0, max=100, message=_l(
@@ -284,7 +263,7 @@ class DictionaryView(ModelView):
         super().__init__(**kwargs)
 
     def pre_delete(self, item):
-        _refuse_on_error(dictionaries.check_can_delete, db.session, item)
+        refuse_on(dictionaries.DictionaryError, dictionaries.check_can_delete, db.session, item)
 
 
 class TreeDictionaryView(DictionaryView):
@@ -310,7 +289,7 @@ class TreeDictionaryView(DictionaryView):
             href, _l("Show the whole branch"), parent)
 
     def pre_add(self, item):
-        _refuse_on_error(dictionaries.check_parent, item)
+        refuse_on(dictionaries.DictionaryError, dictionaries.check_parent, item)
 
     pre_update = pre_add
 

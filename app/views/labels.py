@@ -1,5 +1,8 @@
-"""Labels shared by the register screens, so a field reads the same on
-every screen, export and filter."""
+"""Labels and formatters shared by the screens, so a field reads the same
+on every screen, export and filter."""
+import datetime
+
+from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 
 from app.models import (
@@ -135,3 +138,28 @@ def enum_label(value):
         if isinstance(value, enum_cls):
             return labels[value]
     return value
+
+
+def blank_if_none(value):
+    return "" if value is None else value
+
+
+def money(value):
+    """1234567.5 -> 1 234 567,50 (no-break spaces)."""
+    return "" if value is None else f"{value:,.2f}".replace(",", "\u00a0").replace(".", ",")
+
+
+HISTORY_ACTIONS = {"create": _l("created"), "update": _l("changed"),
+                   "delete": _l("deleted"), "print": _l("printed")}
+HISTORY_ENTITIES = {"client": _l("Client"), "application": _l("Application"),
+                    "lead": _l("Lead"), "deal": _l("Deal"), "task": _l("Task")}
+
+
+def history_row(entry):
+    """A history entry with the words a person reads."""
+    entity = HISTORY_ENTITIES.get(entry.entity, entry.entity)
+    entry.what = f"{entity} №{entry.entity_id}: {HISTORY_ACTIONS.get(entry.action, entry.action)}"
+    entry.field_label = FIELDS.get(entry.field, entry.field or "")
+    entry.at_local = format_datetime(entry.at.replace(tzinfo=datetime.timezone.utc),
+                                     "dd.MM.yyyy HH:mm")
+    return entry

@@ -9,7 +9,6 @@ from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, DateTimePickerWidget
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.widgets import ListWidget
-from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import DateTimeField, SelectField, StringField
@@ -37,18 +36,15 @@ from app.services import clients, history, validation
 from app.views.datamodel import ListInterface
 from app.views.fields import AccountOfBank, EnumFieldsMixin, Normalised
 from app.views.filters import FilterInBranch, add_search_filter
-from app.views.labels import ENUMS, FIELDS, enum_label
+from app.views.labels import ENUMS, FIELDS, enum_label, history_row, money
 from app.views.lookup import ClientLookupField
+from app.views.refusal import refuse
 from app.views.rowaccess import ROW_ACCESS, RowAccessMixin, restricted_user_id
 
 PHONE = [Normalised(validation.phone)]
 # Related drop-downs offer only records the user may see.
 CLIENT_CHOICES = {name: ROW_ACCESS for name in
                   ("client", "deal", "application", "invoice", "based_on")}
-
-
-def _money(value):
-    return "" if value is None else f"{value:,.2f}".replace(",", "\u00a0").replace(".", ",")
 
 
 def _date(value):
@@ -94,7 +90,7 @@ class RegisterView(EnumFieldsMixin, RowAccessMixin, ModelView):
     edit_form_query_rel_fields = CLIENT_CHOICES
     page_size = 25
     formatters_columns = {
-        "amount": _money, "price": _money, "date": _date, "birth_date": _date,
+        "amount": money, "price": money, "date": _date, "birth_date": _date,
         "expected_close": _date, "issue_date": _date, "due_date": _date,
         "start_date": _date, "end_date": _date, "created_at": _datetime,
         "planned_at": _datetime, "deadline": _datetime, "started_at": _datetime,
@@ -338,7 +334,7 @@ class ClientView(RegisterView):
     def render_template(self, template, **kwargs):
         if template == self.show_template:
             client_id = int(kwargs["pk"])
-            kwargs["history"] = [_history_row(e) for e in
+            kwargs["history"] = [history_row(e) for e in
                                  history.for_client(db.session, client_id)]
             latest = db.session.scalars(
                 select(Application).where(Application.client_id == client_id)
@@ -355,28 +351,12 @@ def _calculator_url(application):
     return url_for("CalculatorView.index", **args)
 
 
-HISTORY_ACTIONS = {"create": _l("created"), "update": _l("changed"),
-                   "delete": _l("deleted"), "print": _l("printed")}
-HISTORY_ENTITIES = {"client": _l("Client"), "application": _l("Application"),
-                    "lead": _l("Lead"), "deal": _l("Deal"), "task": _l("Task")}
-
-
-def _history_row(entry):
-    """A history entry with the words a person reads."""
-    entity = HISTORY_ENTITIES.get(entry.entity, entry.entity)
-    entry.what = f"{entity} №{entry.entity_id}: {HISTORY_ACTIONS.get(entry.action, entry.action)}"
-    entry.field_label = FIELDS.get(entry.field, entry.field or "")
-    entry.at_local = format_datetime(entry.at.replace(tzinfo=datetime.timezone.utc),
-                                     "dd.MM.yyyy HH:mm")
-    return entry
-
-
 def _fill_name(client):
     if not (client.name or "").strip():
         client.name = " ".join(p for p in (client.last_name, client.first_name,
                                            client.middle_name) if p)
     if not client.name:
-        raise Exception(str(_l("Enter the client's name or full name")))
+        refuse(_l("Enter the client's name or full name"))
 
 
 REGISTER_VIEWS = (ClientView, ContactPersonView, ApplicationView, LeadView, DealView,

@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from app import db
 from app.security import ALL_CLIENTS
 from app.services import access
+from app.views.refusal import refuse
 
 
 def restricted_user_id():
@@ -84,8 +85,7 @@ class RowAccessMixin:
 
     def _check_client(self, item):
         if not may_attach(item):
-            db.session.rollback()
-            raise Exception(str(_l("You may not change records of this client")))
+            refuse(_l("You may not change records of this client"))
 
     def pre_add(self, item):
         access.claim(db.session, item, g.user.id)

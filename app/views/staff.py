@@ -19,22 +19,8 @@ from app.models import Department, Employee
 from app.services import staff, validation
 from app.views.fields import Normalised, min_length
 from app.views.filters import FilterInBranch, add_search_filter
-
-
-def _raise_staff_error(check, *args):
-    """Service refusals become the exception FAB flashes as an error. The
-    form has already been copied onto the item (and a new parent cascades it
-    into the session), so roll back first or a later flush would save it."""
-    try:
-        check(*args)
-    except staff.StaffError as exc:
-        db.session.rollback()
-        raise Exception(str(exc)) from None
-
-
-def _blank_if_none(value):
-    return "" if value is None else value
-
+from app.views.labels import blank_if_none
+from app.views.refusal import refuse_on
 
 EMPLOYEE_LABELS = {
     "username": _l("Login"),
@@ -97,7 +83,7 @@ class EmployeeView(UserDBModelView):
         (_l("Employee"), {"fields": ["username", "roles", "last_login"]}),
     ]
     add_form_extra_fields = {}
-    formatters_columns = {"department": _blank_if_none}
+    formatters_columns = {"department": blank_if_none}
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -125,10 +111,10 @@ class EmployeeView(UserDBModelView):
 
     def pre_update(self, item):
         super().pre_update(item)
-        _raise_staff_error(staff.check_can_deactivate, item, g.user.id)
+        refuse_on(staff.StaffError, staff.check_can_deactivate, item, g.user.id)
 
     def pre_delete(self, item):
-        _raise_staff_error(staff.check_can_delete, db.session, item, g.user.id)
+        refuse_on(staff.StaffError, staff.check_can_delete, db.session, item, g.user.id)
 
 
 class DepartmentView(ModelView):
@@ -148,7 +134,7 @@ class DepartmentView(ModelView):
     show_columns = ["name", "parent", "head", "children", "employees"]
     add_columns = edit_columns = ["name", "parent", "head"]
     search_columns = ["name", "parent", "head"]
-    formatters_columns = {"parent": _blank_if_none, "head": _blank_if_none}
+    formatters_columns = {"parent": blank_if_none, "head": blank_if_none}
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -157,12 +143,12 @@ class DepartmentView(ModelView):
     base_order = ("name", "asc")
 
     def pre_add(self, item):
-        _raise_staff_error(staff.check_department_parent, item)
+        refuse_on(staff.StaffError, staff.check_department_parent, item)
 
     pre_update = pre_add
 
     def pre_delete(self, item):
-        _raise_staff_error(staff.check_can_delete_department, db.session, item)
+        refuse_on(staff.StaffError, staff.check_can_delete_department, db.session, item)
 
 
 class ProfileForm(DynamicForm):

@@ -12,6 +12,7 @@ from app import db
 from app.models import Employee, Note, Task, TaskStatus, TaskType
 from app.security import ALL_CLIENTS
 from app.services import access, history, tasks
+from app.views.labels import history_row
 from app.views.rowaccess import restricted_user_id
 
 
@@ -88,11 +89,9 @@ class TaskWorkView(BaseView):
 
 def _timeline(client_id):
     """The client's history and notes, newest first."""
-    from app.views.registers import _history_row
-
     rows = [(e.at, e.user, f"{e.what} {e.field_label}: {e.old_value or ''} → "
              f"{e.new_value or ''}" if e.field else e.what)
-            for e in map(_history_row, history.for_client(db.session, client_id, limit=200))]
+            for e in map(history_row, history.for_client(db.session, client_id, limit=200))]
     notes = db.session.scalars(select(Note).where(Note.client_id == client_id)
                                .order_by(Note.created_at.desc()).limit(200)).all()
     rows += [(n.created_at, n.author, gettext("Note: %(text)s", text=n.text)) for n in notes]
