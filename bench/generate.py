@@ -56,16 +56,17 @@ def sizes():
 
 def database_url(label, url):
     """The bench database: a file in BENCH_DIR for SQLite (kept between runs),
-    the schema ``bench`` of BENCH_DATABASE_URL for PostgreSQL."""
+    the schema BENCH_SCHEMA (default ``bench``) of BENCH_DATABASE_URL for PostgreSQL."""
     if label == "sqlite":
         directory = os.environ.get("BENCH_DIR", "/tmp/sdelka-bench")
         os.makedirs(directory, exist_ok=True)
         return "sqlite:///" + os.path.join(directory, "bench.db")
+    schema = os.environ.get("BENCH_SCHEMA", "bench")
     engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(text("CREATE SCHEMA IF NOT EXISTS bench"))
+        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
     engine.dispose()
-    return url + ("&" if "?" in url else "?") + "options=-csearch_path%3Dbench"
+    return url + ("&" if "?" in url else "?") + f"options=-csearch_path%3D{schema}"
 
 
 def fill(engine, clients=1_000_000, applications=1_000_000, tasks=3_000_000, managers=50):
