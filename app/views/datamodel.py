@@ -52,8 +52,17 @@ class ListInterface(SQLAInterface):
             options.append(selectinload(relation).selectinload(
                 getattr(relation.property.mapper.class_, second)))
         return options
+    def get_related_interface(self, col_name):
+        # FAB builds a new interface on every call, dozens of times a page.
+        related = self.__dict__.setdefault("_related", {})
+        if col_name not in related:
+            related[col_name] = self.__class__(self.get_related_model(col_name))
+        return related[col_name]
+
     def query_count(self, query, filters=None, select_columns=None):
         page, page_size = g.get("list_page", (0, 0))
+        if not page_size:
+            return None  # unpaged, as the choices of a drop-down: the rows are the count
         limit = max(COUNT_LIMIT, (page + PAGES_AHEAD) * page_size)
         g.row_access_driving = True  # count from the set of visible clients
         inner = self._apply_inner_all(query, filters, select_columns=select_columns,
@@ -71,8 +80,9 @@ class ListInterface(SQLAInterface):
               page_size=None, *args, **kwargs):
         g.list_page = (page or 0, page_size or 0)
         try:
-            return super().query(filters, order_column, order_direction, page, page_size,
-                                 *args, **kwargs)
+            count, items = super().query(filters, order_column, order_direction, page,
+                                         page_size, *args, **kwargs)
+            return (len(items) if count is None else count), items
         finally:
             g.pop("list_page", None)
             g.pop("row_access_driving", None)

@@ -55,6 +55,10 @@ def _datetime(value):
     return "" if value is None else value.strftime("%d.%m.%Y %H:%M")
 
 
+class RegisterListWidget(ListWidget):
+    template = "sdelka/widgets/list.html"
+
+
 class RegisterView(EnumFieldsMixin, RowAccessMixin, ModelView):
     """Common settings of the register screens."""
 
@@ -86,6 +90,7 @@ class RegisterView(EnumFieldsMixin, RowAccessMixin, ModelView):
         return self.datamodel.obj.__table__.columns["client_id"].nullable
 
     label_columns = FIELDS
+    list_widget = RegisterListWidget
     add_form_query_rel_fields = CLIENT_CHOICES
     edit_form_query_rel_fields = CLIENT_CHOICES
     page_size = 25
@@ -208,7 +213,7 @@ def _planned_default():
     return datetime.datetime.combine(day, datetime.time(9))
 
 
-class TaskListWidget(ListWidget):
+class TaskListWidget(RegisterListWidget):
     """Rows in their status colour, overdue tasks marked (seed 001)."""
 
     template = "sdelka/widgets/task_list.html"

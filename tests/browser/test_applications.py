@@ -37,3 +37,27 @@ def test_manager_finds_a_client_by_typing_and_saves_an_application(live_server, 
     page.wait_for_selector(".alert-success")
     application = session.scalar(select(Application).where(Application.offer == offer))
     assert application is not None and application.client.name == name
+
+
+def test_manager_deletes_an_application_from_the_list_after_confirming(live_server, page,
+                                                                        session):
+    manager = session.scalar(select(Employee.id).where(Employee.username == "manager"))
+    client = Client(name=unique("Удаляев"), phone="+79161234568", responsible_id=manager)
+    application = Application(client=client, offer=unique("Удаляемый оффер"),
+                              responsible_id=manager)
+    session.add(application)
+    session.commit()
+    application_id, offer = application.id, application.offer
+
+    page.goto(live_server + "/login/")
+    page.fill("input[name=username]", "manager")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("input[type=submit], button[type=submit]")
+    page.wait_for_selector("a[href*='logout']", state="attached")
+
+    page.goto(live_server + f"/applications/list/?_flt_0_offer={offer}")
+    page.click(f"[data-delete-url$='/delete/{application_id}']")
+    page.click("#modal-confirm-ok")
+    page.wait_for_selector(".alert-success")
+    session.expire_all()
+    assert session.get(Application, application_id) is None

@@ -299,3 +299,26 @@ def test_task_rows_take_their_status_colour_and_overdue_is_marked(as_role, sessi
 
     assert "task-overdue" in row_of(late)
     assert "task-overdue" not in row_of(finished)
+
+
+def test_list_page_counts_only_its_own_rows(as_role, app):
+    """The search form's drop-downs need their rows, never a count."""
+    from sqlalchemy import event
+
+    from app import db
+
+    statements = []
+
+    def log(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", log)
+    try:
+        page = as_role("head").get("/tasks/list/")
+    finally:
+        event.remove(engine, "before_cursor_execute", log)
+    assert page.status_code == 200
+    counts = [s for s in statements if "count(" in s.lower()]
+    assert len(counts) == 1 and "FROM task" in counts[0]
