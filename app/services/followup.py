@@ -35,6 +35,11 @@ def is_open():
         select(TaskStatus.id).where(TaskStatus.kind == StatusKind.OPEN)))
 
 
+def _active_assignee():
+    """Deactivated employees get no reminders (they cannot sign in)."""
+    return Task.assignee_id.in_(select(Employee.id).where(Employee.active.is_(True)))
+
+
 def _task_rows(session, query):
     client, kind = aliased(Client), aliased(TaskType)
     query = (query.add_columns(client.name.label("client_name"), kind.name.label("type_name"))
@@ -55,7 +60,7 @@ def due_reminders(session, now, limit=1000):
                 for m in REMINDER_STEPS])
     query = (select(*_TASK_COLUMNS)
              .where(Task.planned_at > now, Task.planned_at <= now + LONGEST_REMINDER, due,
-                    Task.assignee_id.is_not(None), is_open(),
+                    _active_assignee(), is_open(),
                     or_(Task.reminder_sent_for.is_(None),
                         Task.reminder_sent_for != Task.planned_at))
              .order_by(Task.planned_at, Task.id).limit(limit))
@@ -74,7 +79,7 @@ def newly_overdue(session, now, lookback_days, limit=1000):
     query = (select(*_TASK_COLUMNS)
              .where(Task.deadline < now,
                     Task.deadline >= now - datetime.timedelta(days=lookback_days),
-                    Task.assignee_id.is_not(None), is_open(),
+                    _active_assignee(), is_open(),
                     or_(Task.overdue_marked_for.is_(None),
                         Task.overdue_marked_for != Task.deadline))
              .order_by(Task.deadline, Task.id).limit(limit))

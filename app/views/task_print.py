@@ -3,9 +3,11 @@ with the same row-level rule, to PDF (seed 001)."""
 import datetime
 from urllib.parse import quote
 
-from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, g, redirect, render_template, url_for
+from flask_appbuilder.exceptions import ApplyFilterException
 from flask_appbuilder.urltools import get_filter_args, get_order_args
 from flask_babel import format_datetime, gettext
+from sqlalchemy.exc import SQLAlchemyError
 
 from app import db
 from app.services import printing, task_print
@@ -37,12 +39,20 @@ def _filter_texts(view):
 def print_task_list(view):
     get_filter_args(view._filters)
     order_column, order_direction = get_order_args().get(view.__class__.__name__, ("", ""))
+    if order_column not in view.order_columns:
+        order_column = ""
     if not order_column and view.base_order:
         order_column, order_direction = view.base_order
     limit = current_app.config.get("TASK_PRINT_LIMIT", 300)
     joined = view._filters.get_joined_filters(view._base_filters)
-    total, tasks = view.datamodel.query(joined, order_column, order_direction,
-                                        page=0, page_size=limit)
+    try:
+        total, tasks = view.datamodel.query(joined, order_column, order_direction,
+                                            page=0, page_size=limit)
+    except (ApplyFilterException, SQLAlchemyError, ValueError, TypeError):  # a bad filter value
+        db.session.rollback()
+        flash(gettext("The list's filters are not valid; the list is shown without them."),
+              "danger")
+        return redirect(url_for("TaskView.list"))
     tz_name = current_app.config["APP_TIMEZONE"]
     lines = task_print.lines(db.session, tasks, tz_name)
     over = isinstance(total, AtLeast) or total > len(tasks)
@@ -60,7 +70,7 @@ def print_task_list(view):
     except printing.PdfError as exc:
         flash(gettext("The task list could not be printed: %(error)s", error=str(exc)),
               "danger")
-        return redirect(url_for("TaskView.list", **request.args))
+        return redirect(url_for("TaskView.list"))
     filename = gettext("Tasks") + datetime.date.today().strftime(" %d.%m.%Y") + ".pdf"
     return Response(body, mimetype="application/pdf", headers={
         "Content-Disposition": "inline; filename*=UTF-8''" + quote(filename)})

@@ -145,3 +145,12 @@ def test_queries_do_not_grow_with_the_tasks(as_role, printed, app, session):
                          description="ещё"))
     session.commit()
     assert count() <= before + 2
+
+
+@pytest.mark.parametrize("args", ["_oc_TaskView=nosuch&_od_TaskView=asc",
+                                  "_flt_0_assignee=abc", "_flt_1_planned_at=вчера"])
+def test_bad_list_arguments_never_give_a_500(as_role, args):
+    response = as_role("head").get("/tasks/print?" + args)
+    assert response.status_code in (200, 302)
+    if response.status_code == 302:
+        assert response.headers["Location"].endswith("/tasks/list/")
