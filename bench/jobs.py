@@ -3,6 +3,8 @@ the read-only questions the jobs ask, timed repeatedly; one real run of each
 job (it writes notifications and marks, so later runs are the idempotent
 ones); the bell's unread count; and the printed task list (300 tasks)."""
 import datetime
+import subprocess
+import sys
 
 from bench import generate, lists
 from bench.common import report, timed
@@ -13,6 +15,7 @@ NOW = datetime.datetime(2025, 6, 16, 6, 0)  # inside the generator's two years
 def run(label, url):
     url = generate.database_url(label, url)
     app = lists._build(url)
+    subprocess.run([sys.executable, "-m", "bench.generate", url], check=True)  # or reuse
     from app import db, jobs
     from app.models import Employee
     from app.services import calendar, followup, notifications

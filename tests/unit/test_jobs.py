@@ -372,3 +372,24 @@ def test_cli_lists_and_runs_jobs(app, clean_jobs):
     assert "overdue" in result.output
     result = runner.invoke(args=["jobs", "run", "nosuchjob"])
     assert result.exit_code != 0 and "reminders" in result.output
+
+
+def test_two_processes_with_schedulers_run_each_slot_once(app, database_url, clean_jobs,
+                                                          tmp_path):
+    """Two OS processes (as two servers) with real schedulers on one database."""
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "runs.txt"
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = {**os.environ, "PYTHONPATH": root}
+    processes = [subprocess.Popen([sys.executable, "-m", "tests.unit.jobs_process",
+                                   database_url, str(out), "6"], cwd=root, env=env)
+                 for _ in range(2)]
+    for process in processes:
+        assert process.wait(timeout=120) == 0
+    lines = out.read_text(encoding="ascii").split("\n")[:-1]
+    slots = [line.split()[1] for line in lines]
+    assert len(slots) >= 3, lines
+    assert len(slots) == len(set(slots)), lines  # no slot executed twice
