@@ -34,9 +34,10 @@ init: migrate
 	$(BIN)/flask sdelka init
 
 # gunicorn, not the development server: this is how the office runs it.
-# --preload builds the app once, so roles are synchronised once.
+# --preload builds the app once, so roles are synchronised once;
+# gunicorn.conf.py starts the scheduled jobs in each worker (see there).
 run: init
-	$(BIN)/gunicorn --preload --workers 2 --threads 4 --bind $(HOST):$(PORT) \
+	$(BIN)/gunicorn -c gunicorn.conf.py --preload --workers 2 --threads 4 --bind $(HOST):$(PORT) \
 		--access-logfile - run:app
 
 test: install-dev

@@ -98,3 +98,31 @@ FILE_ALLOWED_EXTENSIONS = ("pdf", "doc", "docx", "xls", "xlsx", "odt", "ods", "t
 MAX_CONTENT_LENGTH = env_int("MAX_UPLOAD_MB", 20) * 1024 * 1024
 
 APP_THEME = ""
+
+# --- Notifications, e-mail and scheduled jobs (app/jobs/) ---
+# E-mail is sent only when MAIL_SERVER is set.
+MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+MAIL_PORT = env_int("MAIL_PORT", 25)
+MAIL_USE_TLS = env_bool("MAIL_USE_TLS", False)  # STARTTLS
+MAIL_USE_SSL = env_bool("MAIL_USE_SSL", False)  # SMTPS
+MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Сделка CRM <noreply@localhost>")
+MAIL_TIMEOUT = env_int("MAIL_TIMEOUT", 10)
+# Links in e-mails point here.
+APP_BASE_URL = os.environ.get("APP_BASE_URL", "http://127.0.0.1:5000")
+
+# The scheduler runs in the gunicorn workers (gunicorn.conf.py) and in
+# `python run.py`; never in tests or `flask` commands. A database lease
+# lets each run execute once however many processes run it.
+JOBS_ENABLED = env_bool("JOBS_ENABLED", True)
+JOBS_DISABLED = os.environ.get("JOBS_DISABLED", "")  # e.g. "digest,overdue"
+# "name=schedule;name=schedule": a crontab line ("0 8 * * *", in APP_TIMEZONE)
+# or "every N seconds|minutes|hours".
+JOBS_SCHEDULES = os.environ.get("JOBS_SCHEDULES", "")
+JOBS_LEASE_SECONDS = env_int("JOBS_LEASE_SECONDS", 600)
+# Overdue tasks older than this are not announced (the list still shows them).
+JOBS_OVERDUE_LOOKBACK_DAYS = env_int("JOBS_OVERDUE_LOOKBACK_DAYS", 7)
+# Most tasks one "print task list" PDF holds (xhtml2pdf renders ~300 in 5 s;
+# 1000 pass its 20 s limit on a busy 2-core machine).
+TASK_PRINT_LIMIT = env_int("TASK_PRINT_LIMIT", 300)

@@ -57,8 +57,12 @@ def create_app(overrides=None):
     _track_acting_user(app)
 
     from app.cli import sdelka_cli
+    from app.jobs import load as load_jobs
+    from app.jobs.cli import jobs_cli
 
     app.cli.add_command(sdelka_cli)
+    app.cli.add_command(jobs_cli)
+    load_jobs()
     return app
 
 

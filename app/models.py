@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import declared_attr, relationship
 
@@ -601,11 +602,17 @@ class Task(Model):
     note = Column(Text)
     reminder_minutes = Column(Integer, nullable=False, default=Reminder.DAY_1.value)
     created_at = Column(DateTime, nullable=False, default=utcnow)
+    # Set by the jobs (app/jobs/): the planned time a reminder was sent for
+    # and the deadline the assignee was told is overdue. Moving the task
+    # re-arms them; they are never shown.
+    reminder_sent_for = Column(DateTime)
+    overdue_marked_for = Column(DateTime)
 
     __table_args__ = (
         Index("ix_task_planned_id", "planned_at", "id"),
         Index("ix_task_status_planned", "status_id", "planned_at"),
         Index("ix_task_assignee_planned", "assignee_id", "planned_at"),
+        Index("ix_task_deadline", "deadline"),
     )
 
     def __repr__(self):
@@ -686,3 +693,52 @@ class HistoryEntry(Model):
         Index("ix_history_entity", "entity", "entity_id"),
         Index("ix_history_client_at", "client_id", "at"),
     )
+
+
+# --- Notifications and jobs ----------------------------------------------------
+
+
+class Notification(Model):
+    """An in-app message to one employee (the bell in the top bar); also
+    e-mailed when SMTP is configured. ``key`` makes a message idempotent:
+    one user never gets two notifications with the same key."""
+
+    __tablename__ = "notification"
+    __label__ = _l("Notifications")
+
+    id = Column(Integer, primary_key=True)
+    user_id = Column(Integer, ForeignKey("ab_user.id", ondelete="CASCADE"), nullable=False)
+    user = relationship(Employee)
+    kind = Column(String(30), nullable=False, default="info")
+    text = Column(Text, nullable=False)
+    link = Column(String(500))
+    key = Column(String(150))
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    read_at = Column(DateTime)
+    emailed_at = Column(DateTime)
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "key", name="uq_notification_user_key"),
+        # The bell's count and the list: the user's unread ones, newest first.
+        Index("ix_notification_user_read", "user_id", "read_at"),
+        Index("ix_notification_user_created", "user_id", "created_at"),
+    )
+
+    def __repr__(self):
+        return (self.text or "")[:50]
+
+
+class JobLease(Model):
+    """Who runs a scheduled job now, and which scheduled run was taken, so
+    that each run executes once across processes and machines."""
+
+    __tablename__ = "job_lease"
+
+    name = Column(String(60), primary_key=True)
+    holder = Column(String(120))
+    lease_until = Column(DateTime)
+    # The scheduled time of the last run taken (UTC); manual runs leave it.
+    slot = Column(DateTime)
+    started_at = Column(DateTime)
+    finished_at = Column(DateTime)
+    result = Column(String(500))

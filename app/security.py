@@ -40,6 +40,9 @@ PROFILE = {
     ("can_get", "MenuApi"),
     ("can_get", "OpenApi"),
     ("can_show", "SwaggerView"),
+    # One's own notifications (the bell): read them, mark them read.
+    ("can_list", "NotificationView"),
+    ("can_read", "NotificationView"),
 }
 ADMIN_ONLY = {
     "RoleModelView", "UserGroupModelView", "ResetPasswordView", "GroupApi",

@@ -634,12 +634,12 @@ _FAMILIES = (
     '"segoe ui", "pt sans", sans-serif, times, "times new roman", georgia, '
     'cambria, "pt serif", serif, courier, "courier new", consolas, monospace'
 )
+PAGE_CSS = "@page { size: a4 portrait; margin: 2cm 1.5cm 2cm 2.5cm; }\n"
 PRINT_CSS = "".join(
     f'@font-face {{ font-family: {_FAMILIES}; src: url("{FONT_DIR / name}"); '
     f"font-weight: {weight}; font-style: {style}; }}\n"
     for name, weight, style in _FACES
-) + """
-@page { size: a4 portrait; margin: 2cm 1.5cm 2cm 2.5cm; }
+) + PAGE_CSS + """
 html, body, p, div, span, table, thead, tbody, tfoot, tr, td, th, ul, ol, li,
 h1, h2, h3, h4, h5, h6, pre, code, b, strong, i, em, small, blockquote {
     font-family: roboto;
@@ -684,11 +684,14 @@ def _link_callback(uri, rel, base_url=None):
     return "data:,"
 
 
-def html_to_pdf(html, *, base_url=None):
+def html_to_pdf(html, *, base_url=None, page_css=None):
     """Convert rendered HTML to PDF bytes: A4, the bundled Cyrillic font,
     nothing fetched from the network, no file read outside the app's font
     and static folders (both the link_callback and xhtml2pdf's own resource
     policy enforce this). Raises PdfError when xhtml2pdf reports errors.
+
+    ``page_css`` replaces the default ``@page`` rule (A4 portrait): xhtml2pdf
+    keeps the first ``@page`` it meets, so a document cannot override it.
 
     xhtml2pdf renders one document at a time per process (a global lock),
     and gives up after PDF_MAX_SECONDS.
@@ -707,7 +710,8 @@ def html_to_pdf(html, *, base_url=None):
             html,
             dest=out,
             link_callback=functools.partial(_link_callback, base_url=base_url),
-            default_css=DEFAULT_CSS + PRINT_CSS,
+            default_css=DEFAULT_CSS + (PRINT_CSS if page_css is None
+                                       else PRINT_CSS.replace(PAGE_CSS, page_css)),
             encoding="utf-8",
             resource_policy=policy,
         )

@@ -247,6 +247,16 @@ class TaskView(RegisterView):
         widget=DateTimePickerWidget(), format="%Y-%m-%d %H:%M:%S"))
     formatters_columns = dict(RegisterView.formatters_columns,
                               reminder_minutes=lambda v: ENUMS[Reminder][Reminder(v)])
+    # Whoever may read the list may print it.
+    method_permission_name = {"print_list": "list"}
+
+    @expose("/print")
+    @has_access
+    def print_list(self):
+        """The list as filtered and sorted on screen, to PDF (seed 001)."""
+        from app.views.task_print import print_task_list
+
+        return print_task_list(self)
 
 
 class InvoiceLineView(RegisterView):

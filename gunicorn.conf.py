@@ -1,0 +1,40 @@
+"""gunicorn settings read by `make run` (gunicorn -c gunicorn.conf.py).
+
+Scheduled jobs: with --preload the app is built once in the master, before
+the workers fork, and threads do not survive a fork. So each worker starts
+its own scheduler after it starts (post_worker_init). Every worker, and
+every other machine, fires the same runs; the job lease in the database
+lets exactly one of them execute each run (app/jobs/__init__.py), so the
+duplicates are harmless and a crashed worker does not stop the jobs."""
+
+
+def post_fork(server, worker):
+    # Connections opened by the master (migrations check, role sync) must not
+    # be shared by the workers: each worker opens its own.
+    from app import db
+
+    app = worker.app.wsgi()
+    with app.app_context():
+        db.engine.dispose(close=False)
+
+
+def post_worker_init(worker):
+    import logging
+
+    from app.jobs import start_scheduler
+
+    # What the jobs did (and which runs a worker skipped) goes to gunicorn's log.
+    jobs_log = logging.getLogger("app.jobs")
+    jobs_log.setLevel(logging.INFO)
+    for handler in worker.log.error_log.handlers:
+        if handler not in jobs_log.handlers:
+            jobs_log.addHandler(handler)
+    if start_scheduler(worker.wsgi) is not None:
+        worker.log.info("Scheduled jobs started in worker %s", worker.pid)
+
+
+def worker_exit(server, worker):
+    from app.jobs import stop_scheduler
+
+    if getattr(worker, "wsgi", None) is not None:
+        stop_scheduler(worker.wsgi)
