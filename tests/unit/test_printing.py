@@ -23,6 +23,10 @@ from app.services.printing import (
     render_template_string,
 )
 
+# A bomb is stopped, not run to its end (that takes minutes or the memory);
+# generous, so that a busy CI machine does not fail a render that was cut.
+BOUNDED_S = 5
+
 D = Decimal
 # Reachable from this module's globals: a payload that walks from an object
 # in the context to its module's globals would print it.
@@ -213,7 +217,7 @@ def test_size_bombs_are_refused_quickly(payload):
     started = time.monotonic()
     with pytest.raises(TemplateError) as info:
         render(payload)
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < BOUNDED_S
     assert info.value.line == 1
 
 
@@ -245,7 +249,7 @@ def test_render_time_is_capped(payload):
     started = time.monotonic()
     with pytest.raises(TemplateError, match="слишком долго"):
         render(payload, timeout_s=0.3)
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < BOUNDED_S
 
 
 def test_recursion_is_an_error():
