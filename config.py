@@ -98,3 +98,9 @@ FILE_ALLOWED_EXTENSIONS = ("pdf", "doc", "docx", "xls", "xlsx", "odt", "ods", "t
 MAX_CONTENT_LENGTH = env_int("MAX_UPLOAD_MB", 20) * 1024 * 1024
 
 APP_THEME = ""
+
+# Web-to-lead forms (public endpoint /webform/<key>): a master switch, the
+# per-address rate limit of submissions and the largest accepted body.
+WEBFORMS_ENABLED = env_bool("WEBFORMS_ENABLED", True)
+WEBFORM_RATE_LIMIT = os.environ.get("WEBFORM_RATE_LIMIT", "5 per minute")
+WEBFORM_MAX_BYTES = env_int("WEBFORM_MAX_BYTES", 16 * 1024)

@@ -24,7 +24,7 @@ from app.models import (
     Task,
     dictionary_models,
 )
-from app.services import access, dictionaries, validation
+from app.services import access, actions, assignment, deals, dictionaries, validation
 from app.views.datamodel import ListInterface
 from app.views.rowaccess import ROW_ACCESS, may_attach, restricted_user_id
 
@@ -108,18 +108,38 @@ class RegisterApi(GuardedApi):
             db.session.rollback()
             _refuse(403, gettext("This record is read-only for you"))
 
+    def _rules(self, item):
+        """The services' rules of a deal or an action, as on the screens."""
+        try:
+            if isinstance(item, Deal):
+                deals.prepare(db.session, item)
+            elif isinstance(item, CounterpartyAction):
+                actions.prepare(db.session, item)
+        except deals.DealError as exc:
+            db.session.rollback()
+            _refuse(422, {exc.field or "_schema": [str(exc)]})
+        except actions.ActionError as exc:
+            db.session.rollback()
+            _refuse(422, {"action_result": [str(exc)]})
+
     def pre_add(self, item):
         self._normalise(item)
+        if isinstance(item, Client):
+            assignment.default_responsible(db.session, item, g.user.id)
         access.claim(db.session, item, g.user.id)
         self._check_client(item)
+        self._rules(item)
 
     def pre_update(self, item):
         self._normalise(item)
         self._check_writable(item)
         self._check_client(item)
+        self._rules(item)
 
     def pre_delete(self, item):
         self._check_writable(item)
+        if isinstance(item, Deal):
+            deals.forget(db.session, item)
 
 
 def _api(model, resource):
