@@ -13,6 +13,11 @@ class ActionError(ValueError):
 def prepare(session, action):
     """Fill the client from the linked contact, lead or deal and check the
     result against the action type."""
+    with session.no_autoflush:
+        _prepare(session, action)
+
+
+def _prepare(session, action):
     if action.client is None and action.client_id is None:
         for link in (action.contact, action.deal, action.lead):
             if link is not None and link.client is not None:

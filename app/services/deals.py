@@ -22,20 +22,26 @@ class DealError(ValueError):
         self.field = field
 
 
-def _changed(deal, key):
-    state = inspect(deal)
-    if state.transient or state.pending:
-        return getattr(deal, key) is not None
-    return state.attrs[key].history.has_changes()
+TRACKED = (Deal.stage_id, Deal.probability, Deal.status, Deal.client_id)
 
 
-def _old_value(session, deal, column):
-    """The stored value of ``column`` of a persistent deal."""
-    state = inspect(deal)
-    if state.transient or state.pending or state.identity is None:
+def snapshot(session, deal_id):
+    """The stored values the rules compare with, read before a form or an
+    API body is copied onto the deal (FAB may flush it while copying)."""
+    if deal_id is None:
         return None
     with session.no_autoflush:
-        return session.scalar(select(column).where(Deal.id == state.identity[0]))
+        row = session.execute(select(*TRACKED).where(Deal.id == deal_id)).first()
+    return dict(zip((c.key for c in TRACKED), row)) if row else None
+
+
+def _changed(before, deal, column):
+    value = getattr(deal, column.key)
+    if column.key == "stage_id" and deal.stage is not None:
+        value = deal.stage.id
+    if before is None:
+        return value is not None
+    return before[column.key] != value
 
 
 def first_stage(session):
@@ -43,9 +49,20 @@ def first_stage(session):
                            .order_by(FunnelStage.sort_order, FunnelStage.id)).first()
 
 
-def prepare(session, deal):
+def prepare(session, deal, before=None):
     """Apply the stage and closing rules to ``deal`` (new or changed) and
-    move its client's funnel stage. Raises DealError; changes nothing then."""
+    move its client's funnel stage. ``before``: its ``snapshot`` taken
+    before the change (read now when not given). Raises DealError."""
+    # A form may have left the deal half-filled (no probability yet): no
+    # look-up here may flush it early.
+    with session.no_autoflush:
+        state = inspect(deal)
+        if before is None and state.persistent:
+            before = snapshot(session, state.identity[0])
+        _prepare(session, deal, before)
+
+
+def _prepare(session, deal, before):
     stage = deal.stage
     if stage is None and deal.stage_id is not None:
         stage = session.get(FunnelStage, deal.stage_id)
@@ -55,8 +72,8 @@ def prepare(session, deal):
     if deal.probability is not None and not 0 <= deal.probability <= 100:
         raise DealError(_l("Probability is a percentage from 0 to 100"), "probability")
     if stage is not None and (deal.probability is None or (
-            (_changed(deal, "stage") or _changed(deal, "stage_id"))
-            and not _changed(deal, "probability"))):
+            _changed(before, deal, Deal.stage_id)
+            and not _changed(before, deal, Deal.probability))):
         deal.probability = stage.probability
     if deal.probability is None:
         deal.probability = 0
@@ -70,9 +87,9 @@ def prepare(session, deal):
             deal.loss_reason = None
         else:
             deal.probability = 0
-        if deal.closed_at is None or _changed(deal, "status"):
+        if deal.closed_at is None or _changed(before, deal, Deal.status):
             deal.closed_at = utcnow()
-    old_client_id = _old_value(session, deal, Deal.client_id)
+    old_client_id = before["client_id"] if before else None
     client = deal.client or (session.get(Client, deal.client_id) if deal.client_id else None)
     if client is not None:
         sync_client_stage(session, client, deal)

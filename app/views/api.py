@@ -108,11 +108,17 @@ class RegisterApi(GuardedApi):
             db.session.rollback()
             _refuse(403, gettext("This record is read-only for you"))
 
+    def put_headless(self, pk):
+        if self.datamodel.obj is Deal and str(pk).isdigit():
+            # Read before the body is copied onto the deal (it may flush).
+            g.deal_before = deals.snapshot(db.session, int(pk))
+        return super().put_headless(pk)
+
     def _rules(self, item):
         """The services' rules of a deal or an action, as on the screens."""
         try:
             if isinstance(item, Deal):
-                deals.prepare(db.session, item)
+                deals.prepare(db.session, item, g.pop("deal_before", None))
             elif isinstance(item, CounterpartyAction):
                 actions.prepare(db.session, item)
         except deals.DealError as exc:

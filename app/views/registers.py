@@ -52,6 +52,15 @@ CLIENT_CHOICES = {name: ROW_ACCESS for name in
                    "contact")}
 
 
+class BlankKeepsIntegerField(IntegerField):
+    """Left empty, the record keeps its value (the service fills it in):
+    writing None would reach the database on FAB's next autoflush."""
+
+    def populate_obj(self, obj, name):
+        if self.data is not None:
+            super().populate_obj(obj, name)
+
+
 def _date(value):
     return "" if value is None else value.strftime("%d.%m.%Y")
 
@@ -261,9 +270,17 @@ class DealView(RegisterView):
         "participants": _l("Employees who may see and change the deal"),
     }
     add_form_extra_fields = edit_form_extra_fields = {
-        "probability": IntegerField(FIELDS["probability"], [Optional(), NumberRange(
+        "probability": BlankKeepsIntegerField(FIELDS["probability"], [Optional(), NumberRange(
             min=0, max=100, message=_l("Probability is a percentage from 0 to 100"))]),
     }
+
+    @expose("/edit/<pk>", methods=["GET", "POST"])
+    @has_access
+    def edit(self, pk):
+        # Read before FAB copies the form onto the deal (and may flush it).
+        if str(pk).isdigit():
+            g.deal_before = deals.snapshot(db.session, int(pk))
+        return super().edit(pk)
 
     def pre_add(self, item):
         super().pre_add(item)
@@ -271,7 +288,7 @@ class DealView(RegisterView):
 
     def pre_update(self, item):
         super().pre_update(item)
-        refuse_on(deals.DealError, deals.prepare, db.session, item)
+        refuse_on(deals.DealError, deals.prepare, db.session, item, g.pop("deal_before", None))
 
     def pre_delete(self, item):
         deals.forget(db.session, item)
