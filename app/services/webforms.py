@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
 from markupsafe import escape
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.models import ClientOrigin, FieldMode, Lead, LeadStatus
 from app.services import leads, validation
@@ -137,12 +137,16 @@ def clean(form, data):
     return values
 
 
+def default_origin(session):
+    """The dictionary's "Сайт" source. Compared in Python: SQLite's lower()
+    knows only Latin letters (and the dictionary is small)."""
+    return next((o for o in session.scalars(select(ClientOrigin).order_by(ClientOrigin.id))
+                 if (o.name or "").strip().lower() == ORIGIN_SOURCE_NAME), None)
+
+
 def site_origin(session, form):
     """The lead's source: the form's, else the dictionary's "Сайт"."""
-    if form.origin is not None:
-        return form.origin
-    return session.scalars(select(ClientOrigin).where(
-        func.lower(ClientOrigin.name) == ORIGIN_SOURCE_NAME).order_by(ClientOrigin.id)).first()
+    return form.origin if form.origin is not None else default_origin(session)
 
 
 def submit(session, form, data):

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import TooManyRequests
 
 from app import csrf, db
-from app.models import ClientOrigin, WebForm
+from app.models import WebForm
 from app.services import webforms
 from app.views.fields import EnumFieldsMixin
 from app.views.labels import FIELDS, enum_label
@@ -81,8 +81,7 @@ class WebFormView(EnumFieldsMixin, ModelView):
     def pre_add(self, item):
         item.key = webforms.new_key()
         if item.origin is None:
-            item.origin = db.session.scalars(select(ClientOrigin).where(
-                ClientOrigin.name.ilike(webforms.ORIGIN_SOURCE_NAME))).first()
+            item.origin = webforms.default_origin(db.session)
         self._check(item)
 
     def pre_update(self, item):
