@@ -194,11 +194,14 @@ def snippet(form, action_url):
     hidden_label = escape(str(_l("Leave this field empty")))
     thanks = _js(form.success_message or str(_l("Thank you! We will contact you soon.")))
     failed = _js(str(_l("Could not send the form, please try again later.")))
-    return f'''<form class="sdelka-lead-form" action="{escape(action_url)}" method="post" accept-charset="utf-8">
+    action = escape(action_url)
+    hidden = "position:absolute;left:-10000px;top:auto;width:1px;height:1px;overflow:hidden"
+    trap = f'<input type="text" name="{HONEYPOT}" tabindex="-1" autocomplete="off">'
+    return f'''<form class="sdelka-lead-form" action="{action}" method="post">
 {f"  <h3>{heading}</h3>" if heading else ""}
 {chr(10).join(rows)}
-  <p style="position:absolute;left:-10000px;top:auto;width:1px;height:1px;overflow:hidden" aria-hidden="true">
-    <label>{hidden_label}<input type="text" name="{HONEYPOT}" tabindex="-1" autocomplete="off"></label></p>
+  <p style="{hidden}" aria-hidden="true">
+    <label>{hidden_label}{trap}</label></p>
   <p><button type="submit">{submit_text}</button></p>
   <p class="sdelka-result" role="status"></p>
 </form>

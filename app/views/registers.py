@@ -10,9 +10,9 @@ from flask_appbuilder.actions import action
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, DateTimePickerWidget
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.widgets import ListWidget
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from flask_babel import gettext
 from wtforms import DateTimeField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, NumberRange, Optional
 

@@ -217,11 +217,11 @@ def test_conversion_form_refuses_a_missing_title_and_saves_nothing(as_role, sess
 def test_bulk_convert_action_reports_the_result(as_role, session):
     leads_ = [_lead(session, contact_name=unique("Массово")) for _ in range(2)]
     response = as_role("manager").post("/leads/action_post", {
-        "action": "convert_selected", "rowid": [str(l.id) for l in leads_]})
+        "action": "convert_selected", "rowid": [str(lead.id) for lead in leads_]})
     assert response.status_code == 200
     assert "Лиды переведены в сделки: 2" in response.text
     session.expire_all()
-    assert all(session.get(Lead, l.id).deal_id for l in leads_)
+    assert all(session.get(Lead, lead.id).deal_id for lead in leads_)
 
 
 def test_read_only_role_cannot_convert(as_role, session):
