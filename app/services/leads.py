@@ -150,13 +150,3 @@ def matching_client(session, phone=None, email=None):
     """The client a web visitor most likely is (same phone or e-mail)."""
     found = find_matching(session, phone=phone, email=email, limit=1)
     return found[0] if found else None
-
-
-def _notify_new_lead(session, lead):
-    """Tell the responsible manager about a new lead from the website."""
-    # merge: call notifications.notify(session, lead.responsible_id, text, link=f"/leads/show/{lead.id}", key=f"lead:{lead.id}")  # noqa: E501
-
-
-def created_from_web(session, lead):
-    """The one call site after a web lead is saved (flushed)."""
-    _notify_new_lead(session, lead)

@@ -23,13 +23,16 @@ from app.models import (
     ContactPerson,
     CounterpartyAction,
     Deal,
+    DealStatus,
     DictionaryMixin,
+    FunnelStage,
     Invoice,
     InvoiceLine,
     Lead,
     Note,
     ProcessingStatus,
     Project,
+    RefusalReason,
     Reminder,
     Task,
     utcnow,
@@ -292,6 +295,49 @@ class DealView(RegisterView):
 
     def pre_delete(self, item):
         deals.forget(db.session, item)
+
+    show_template = "sdelka/deal_show.html"
+    method_permission_name = {"move": "edit"}
+
+    @expose("/move/<int:pk>", methods=["POST"])
+    @has_access
+    def move(self, pk):
+        """The record page's quick change of stage and status (seed 003)."""
+        self._ensure_writable(pk)
+        deal = db.session.get(Deal, pk)
+        if deal is None:
+            return redirect(url_for(".list"))
+        before = deals.snapshot(db.session, pk)
+        form = request.form
+        try:
+            deal.stage = db.session.get(FunnelStage, int(form.get("stage") or 0)) or deal.stage
+            deal.status = DealStatus(form.get("status") or deal.status.value)
+            reason = form.get("loss_reason")
+            deal.loss_reason = db.session.get(RefusalReason, int(reason)) if reason and \
+                reason.isdigit() else None
+            deals.prepare(db.session, deal, before)
+        except (ValueError, deals.DealError) as exc:
+            db.session.rollback()
+            message = str(exc) if isinstance(exc, deals.DealError) else gettext(
+                "Choose a stage and a status from the lists")
+            flash(message, "danger")
+        else:
+            db.session.commit()
+            flash(gettext("The deal is at the stage «%(stage)s», %(probability)s %%",
+                          stage=deal.stage or "", probability=deal.probability), "success")
+        return redirect(url_for(".show", pk=pk))
+
+    def render_template(self, template, **kwargs):
+        if template == self.show_template:
+            kwargs["deal"] = db.session.get(Deal, int(kwargs["pk"]))
+            kwargs["stages"] = db.session.scalars(select(FunnelStage).where(
+                FunnelStage.is_active.is_(True)).order_by(FunnelStage.sort_order)).all()
+            kwargs["reasons"] = db.session.scalars(select(RefusalReason).where(
+                RefusalReason.is_active.is_(True)).order_by(RefusalReason.sort_order)).all()
+            kwargs["statuses"] = ENUMS[DealStatus]
+            kwargs["may_move"] = self.appbuilder.sm.has_access(
+                "can_edit", self.class_permission_name)
+        return super().render_template(template, **kwargs)
 
 
 class LeadView(RegisterView):

@@ -280,3 +280,50 @@ def test_deal_form_lost_without_reason_is_refused(as_role, session):
     assert saved.stage_id == _stages(session)[3].id
     assert saved.probability == _stages(session)[3].probability
     assert saved.client.funnel_stage_id == saved.stage_id
+
+
+def test_deal_moves_through_the_stages_to_won_on_its_page(as_role, session):
+    manager = _user(session, "manager")
+    client = Client(name=unique("Путь сделки"), responsible=manager)
+    deal = Deal(title=unique("Путь"), client=client, responsible=manager)
+    session.add(deal)
+    session.commit()
+    browser = as_role("manager")
+    assert "deal-move" in browser.get(f"/deals/show/{deal.id}").text
+    stages = _stages(session)
+    for stage in stages[1:]:
+        browser.post(f"/deals/move/{deal.id}", {"stage": stage.id, "status": "open"})
+        session.expire_all()
+        saved = session.get(Deal, deal.id)
+        assert saved.probability == stage.probability
+        assert saved.client.funnel_stage_id == stage.id
+    response = browser.post(f"/deals/move/{deal.id}", {"stage": stages[-1].id,
+                                                       "status": "lost"})
+    assert "Для проигранной сделки нужна причина проигрыша" in response.text
+    response = browser.post(f"/deals/move/{deal.id}", {"stage": stages[-1].id,
+                                                       "status": "won"})
+    session.expire_all()
+    saved = session.get(Deal, deal.id)
+    assert saved.status == DealStatus.WON and saved.probability == 100 and saved.closed_at
+    assert "deal-move" not in as_role("auditor").get(f"/deals/show/{deal.id}").text
+
+
+def test_deal_rules_over_the_api(as_role, session):
+    manager = _user(session, "manager")
+    client = Client(name=unique("API сделки"), responsible=manager)
+    session.add(client)
+    session.commit()
+    stages = _stages(session)
+    api = as_role("manager").http
+    created = api.post("/api/v1/deal/", json={"title": "API", "client": client.id,
+                                               "stage": stages[2].id})
+    assert created.status_code == 201, created.json
+    deal_id = created.json["id"]
+    assert session.get(Deal, deal_id).probability == stages[2].probability
+    refused = api.put(f"/api/v1/deal/{deal_id}", json={"status": "lost"})
+    assert refused.status_code == 422 and "loss_reason" in refused.json["message"]
+    moved = api.put(f"/api/v1/deal/{deal_id}", json={"stage": stages[3].id})
+    assert moved.status_code == 200
+    session.expire_all()
+    assert session.get(Deal, deal_id).probability == stages[3].probability
+    assert session.get(Client, client.id).funnel_stage_id == stages[3].id
