@@ -51,7 +51,7 @@ def find_matching(session, phone=None, inn=None, email=None, user_id=None, limit
     return session.scalars(query).all()
 
 
-def client_from_lead(lead, name=None):
+def client_from_lead(lead, name=None, responsible=None):
     """A new (unsaved) client with what the lead knows."""
     company = (lead.company_name or "").strip()
     name = (name or "").strip() or company or (lead.contact_name or "").strip() \
@@ -62,7 +62,8 @@ def client_from_lead(lead, name=None):
             else ClientKind.COMPANY
     client = Client(name=name[:255], kind=kind, phone=lead.phone, email=lead.email,
                     inn=lead.inn, origin=lead.origin, segment=lead.segment,
-                    responsible=lead.responsible, participants=list(lead.participants))
+                    responsible=responsible or lead.responsible,
+                    participants=list(lead.participants))
     if kind != ClientKind.PERSON and lead.contact_name:
         client.contacts.append(ContactPerson(name=lead.contact_name[:255], phone=lead.phone,
                                              email=lead.email))
@@ -79,14 +80,16 @@ def check_convertible(lead):
 def convert(session, lead, *, client=None, client_name=None, title=None, amount=None,
             stage=None, expected_close=None, responsible=None):
     """Turn ``lead`` into a deal of ``client`` (a new client from the lead's
-    data when None). Returns the deal. Adds and flushes, never commits."""
+    data when None). ``responsible``: who gets the deal (and a new client)
+    when the lead has nobody, usually the converting user. Returns the
+    deal. Adds and flushes, never commits."""
     check_convertible(lead)
+    responsible = lead.responsible or responsible
     if client is None:
-        client = client_from_lead(lead, client_name)
+        client = client_from_lead(lead, client_name, responsible)
         if not client.name:
             raise LeadError(_l("Enter the client's name or full name"))
         session.add(client)
-    responsible = responsible or lead.responsible
     title = (title or lead.title or "").strip()
     if not title:
         raise LeadError(_l("Enter the deal's title"))
@@ -113,7 +116,7 @@ class BulkResult:
     skipped: list = field(default_factory=list)  # [(lead, message)]
 
 
-def convert_many(session, leads, user_id=None):
+def convert_many(session, leads, user_id=None, responsible=None):
     """Convert each lead with its defaults: the first existing client that
     matches it (one the user may see), else a new one. A lead that fails is
     skipped with the reason; the others are kept."""
@@ -122,7 +125,8 @@ def convert_many(session, leads, user_id=None):
         savepoint = session.begin_nested()
         try:
             found = candidates(session, lead, user_id, limit=1) if lead.client is None else []
-            deal = convert(session, lead, client=lead.client or (found[0] if found else None))
+            deal = convert(session, lead, client=lead.client or (found[0] if found else None),
+                           responsible=responsible)
         except (LeadError, deals.DealError) as exc:
             savepoint.rollback()
             result.skipped.append((lead, str(exc)))

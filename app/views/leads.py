@@ -1,7 +1,7 @@
 """Lead → deal (seed 002 "Операции/Перевести Лид в Сделку"): a form
 prefilled from the lead; saving calls services/leads.convert in one
 transaction. The bulk action converts the selected leads with defaults."""
-from flask import flash, redirect, url_for
+from flask import flash, g, redirect, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -86,7 +86,7 @@ def convert_page(view, lead):
                 db.session, lead, client=client, client_name=form.client_name.data,
                 title=form.title.data, amount=form.amount.data,
                 stage=db.session.get(FunnelStage, form.stage.data),
-                expected_close=form.expected_close.data)
+                expected_close=form.expected_close.data, responsible=g.user)
         except (leads.LeadError, deals.DealError) as exc:
             db.session.rollback()
             flash(str(exc), "danger")
@@ -104,7 +104,7 @@ def convert_selected(items):
     items = [i for i in (items if isinstance(items, list) else [items]) if i is not None]
     if user_id is not None:
         items = [i for i in items if access.can_write(db.session, type(i), i.id, user_id)]
-    result = leads.convert_many(db.session, items, user_id)
+    result = leads.convert_many(db.session, items, user_id, responsible=g.user)
     db.session.commit()
     if result.converted:
         flash(gettext("Leads converted to deals: %(count)s (deals %(ids)s)",

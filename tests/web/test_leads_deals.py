@@ -327,3 +327,11 @@ def test_deal_rules_over_the_api(as_role, session):
     session.expire_all()
     assert session.get(Deal, deal_id).probability == stages[3].probability
     assert session.get(Client, client.id).funnel_stage_id == stages[3].id
+
+
+def test_unassigned_lead_goes_to_whoever_converts_it(session):
+    head = _user(session, "head")
+    lead = _lead(session, contact_name=unique("Ничей"), responsible=None)
+    deal = leads.convert(session, lead, responsible=head)
+    session.commit()
+    assert deal.responsible is head and deal.client.responsible is head
