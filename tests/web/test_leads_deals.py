@@ -335,3 +335,20 @@ def test_unassigned_lead_goes_to_whoever_converts_it(session):
     deal = leads.convert(session, lead, responsible=head)
     session.commit()
     assert deal.responsible is head and deal.client.responsible is head
+
+
+def test_lead_conversion_over_the_api(as_role, session):
+    lead = _lead(session, contact_name=unique("API лид"), phone="+79161230099")
+    api = as_role("manager").http
+    response = api.post(f"/api/v1/lead/{lead.id}/convert", json={"title": "Из API",
+                                                                  "amount": "99.5"})
+    assert response.status_code == 201, response.json
+    deal = session.get(Deal, response.json["deal"])
+    assert deal.title == "Из API" and deal.amount == Decimal("99.50")
+    assert deal.client_id == response.json["client"]
+    again = api.post(f"/api/v1/lead/{lead.id}/convert", json={})
+    assert again.status_code == 422
+    hidden = _lead(session, contact_name=unique("Чужой API"), responsible=_user(session, "head"))
+    assert api.post(f"/api/v1/lead/{hidden.id}/convert", json={}).status_code == 404
+    assert as_role("auditor").http.post(f"/api/v1/lead/{lead.id}/convert",
+                                        json={}).status_code in (401, 403)
