@@ -126,3 +126,8 @@ JOBS_OVERDUE_LOOKBACK_DAYS = env_int("JOBS_OVERDUE_LOOKBACK_DAYS", 7)
 # Most tasks one "print task list" PDF holds (xhtml2pdf renders ~300 in 5 s;
 # 1000 pass its 20 s limit on a busy 2-core machine).
 TASK_PRINT_LIMIT = env_int("TASK_PRINT_LIMIT", 300)
+# Web-to-lead forms (public endpoint /webform/<key>): a master switch, the
+# per-address rate limit of submissions and the largest accepted body.
+WEBFORMS_ENABLED = env_bool("WEBFORMS_ENABLED", True)
+WEBFORM_RATE_LIMIT = os.environ.get("WEBFORM_RATE_LIMIT", "5 per minute")
+WEBFORM_MAX_BYTES = env_int("WEBFORM_MAX_BYTES", 16 * 1024)

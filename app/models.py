@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import declared_attr, relationship
 
@@ -227,6 +228,8 @@ class MarketSegment(DictionaryMixin, Model):
     __label__ = _l("Market segments")
     managers = relationship(Employee, secondary=segment_manager,
                             backref="segments")
+    # Round-robin pointer: the manager who got the segment's last record.
+    last_assigned_id = Column(Integer)
 
 
 class FunnelStage(DictionaryMixin, Model):
@@ -287,6 +290,25 @@ class ActionType(DictionaryMixin, Model):
     __label__ = _l("Action types")
 
 
+class ActionResult(DictionaryMixin, Model):
+    """A result an action of one type may have (seed 002: Send → contract,
+    letter, invoice, commercial offer)."""
+
+    __tablename__ = "action_result"
+    __label__ = _l("Action results")
+    action_type_id = Column(Integer, ForeignKey("action_type.id"), nullable=False,
+                            index=True)
+    action_type = relationship(ActionType, backref="results")
+
+
+class MailingType(DictionaryMixin, Model):
+    """A mailing list (seed 002 "Тип рассылки"): clients and contact persons
+    are put on it in bulk and exported for a mailing service."""
+
+    __tablename__ = "mailing_type"
+    __label__ = _l("Mailing types")
+
+
 # --- Registers ---------------------------------------------------------------
 
 
@@ -304,6 +326,8 @@ class PublicAccess(str, enum.Enum):
 
 client_participant = _m2m("client_participant", "client", "ab_user")
 client_tag = _m2m("client_tag", "client", "tag")
+client_mailing = _m2m("client_mailing", "client", "mailing_type")
+contact_mailing = _m2m("contact_mailing", "contact_person", "mailing_type")
 
 
 class OwnedMixin:
@@ -347,7 +371,7 @@ class Client(OwnedMixin, Model):
     corr_account = Column(String(20))
     phone = Column(String(20), index=True)
     phone2 = Column(String(20))
-    email = Column(String(255))
+    email = Column(String(255), index=True)
     region_id = Column(Integer, ForeignKey("region.id"), index=True)
     region = relationship(Region)
     city = Column(String(100))
@@ -368,6 +392,10 @@ class Client(OwnedMixin, Model):
     tags = relationship(Tag, secondary=client_tag)
     public_access = Column(_enum(PublicAccess), nullable=False,
                            default=PublicAccess.PRIVATE, index=True)
+    mailing_types = relationship(MailingType, secondary=client_mailing)
+    # The client asked not to receive mailings: left out of every export.
+    mailing_opt_out = Column(Boolean, nullable=False, default=False,
+                             server_default=false())
     comments = Column(Text)
 
     # Row-level access collects a user's client ids from these alone
@@ -394,6 +422,9 @@ class ContactPerson(Model):
     phone = Column(String(20))
     email = Column(String(255))
     comment = Column(Text)
+    mailing_types = relationship(MailingType, secondary=contact_mailing)
+    mailing_opt_out = Column(Boolean, nullable=False, default=False,
+                             server_default=false())
 
     def __repr__(self):
         return self.name or ""
@@ -489,14 +520,21 @@ class Lead(OwnedMixin, Model):
     client_id = Column(Integer, ForeignKey("client.id"), index=True)
     client = relationship(Client, backref="leads")
     contact_name = Column(String(255))
+    company_name = Column(String(255))
+    inn = Column(String(12))
     phone = Column(String(20), index=True)
     email = Column(String(255))
     amount = Column(Numeric(14, 2))
     origin_id = Column(Integer, ForeignKey("client_origin.id"), index=True)
     origin = relationship(ClientOrigin)
+    segment_id = Column(Integer, ForeignKey("market_segment.id"), index=True)
+    segment = relationship(MarketSegment)
+    web_form_id = Column(Integer, ForeignKey("web_form.id", ondelete="SET NULL"), index=True)
+    web_form = relationship("WebForm")
     status = Column(_enum(LeadStatus), nullable=False, default=LeadStatus.NEW, index=True)
     deal_id = Column(Integer, ForeignKey("deal.id"), index=True)
     deal = relationship(Deal)
+    closed_at = Column(DateTime)
     participants = relationship(Employee, secondary=lead_participant)
     comment = Column(Text)
 
@@ -550,12 +588,22 @@ class CounterpartyAction(OwnedMixin, Model):
     __label__ = _l("Work with counterparties")
 
     id = Column(Integer, primary_key=True)
-    client_id = Column(Integer, ForeignKey("client.id"), nullable=False, index=True)
+    # A lead from the website may have no client yet.
+    client_id = Column(Integer, ForeignKey("client.id"), index=True)
     client = relationship(Client, backref="actions")
+    contact_id = Column(Integer, ForeignKey("contact_person.id", ondelete="SET NULL"),
+                        index=True)
+    contact = relationship(ContactPerson, backref="actions")
+    lead_id = Column(Integer, ForeignKey("lead.id", ondelete="SET NULL"), index=True)
+    lead = relationship(Lead, backref="actions")
+    deal_id = Column(Integer, ForeignKey("deal.id", ondelete="SET NULL"), index=True)
+    deal = relationship(Deal, backref="actions")
     action_type_id = Column(Integer, ForeignKey("action_type.id"), index=True)
     action_type = relationship(ActionType)
     planned_at = Column(DateTime)
     done_at = Column(DateTime)
+    action_result_id = Column(Integer, ForeignKey("action_result.id"), index=True)
+    action_result = relationship(ActionResult)
     result = Column(Text)
     based_on_id = Column(Integer, ForeignKey("counterparty_action.id"), index=True)
     based_on = relationship("CounterpartyAction", remote_side=[id])
@@ -668,6 +716,46 @@ class InvoiceLine(Model):
 
     def __repr__(self):
         return self.description or ""
+
+
+class FieldMode(str, enum.Enum):
+    OFF = "off"
+    OPTIONAL = "optional"
+    REQUIRED = "required"
+
+
+class WebForm(Model):
+    """A web-to-lead form (seed 003 "Контакты с сайта"): which fields the
+    public form asks, who gets its leads and which sites may post it."""
+
+    __tablename__ = "web_form"
+    __label__ = _l("Web forms")
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(150), nullable=False)
+    # Public, unguessable part of the form's address.
+    key = Column(String(32), nullable=False, unique=True)
+    is_enabled = Column(Boolean, nullable=False, default=True)
+    heading = Column(String(255))
+    field_name = Column(_enum(FieldMode), nullable=False, default=FieldMode.REQUIRED)
+    field_phone = Column(_enum(FieldMode), nullable=False, default=FieldMode.REQUIRED)
+    field_email = Column(_enum(FieldMode), nullable=False, default=FieldMode.OPTIONAL)
+    field_company = Column(_enum(FieldMode), nullable=False, default=FieldMode.OFF)
+    field_inn = Column(_enum(FieldMode), nullable=False, default=FieldMode.OFF)
+    field_message = Column(_enum(FieldMode), nullable=False, default=FieldMode.OPTIONAL)
+    # Sites (scheme://host[:port]) whose pages may post the form, one a line.
+    allowed_origins = Column(Text)
+    segment_id = Column(Integer, ForeignKey("market_segment.id"), index=True)
+    segment = relationship(MarketSegment)
+    default_manager_id = Column(Integer, ForeignKey("ab_user.id"), index=True)
+    default_manager = relationship(Employee)
+    origin_id = Column(Integer, ForeignKey("client_origin.id"), index=True)
+    origin = relationship(ClientOrigin)
+    success_message = Column(String(255))
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    def __repr__(self):
+        return self.name or ""
 
 
 class HistoryEntry(Model):

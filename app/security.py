@@ -48,6 +48,8 @@ ADMIN_ONLY = {
     "RoleModelView", "UserGroupModelView", "ResetPasswordView", "GroupApi",
     "RoleApi", "UserApi", "PermissionApi", "ViewMenuApi", "PermissionViewApi",
     "List Roles", "List Groups", "Security",
+    # Web-to-lead forms: their settings decide who may post leads (seed 003).
+    "WebFormView", "Web forms",
 }
 STAFF = {"CompanyView", "Company requisites", "DepartmentView", "Departments",
          "EmployeeView", "List Users", "Company"}

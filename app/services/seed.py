@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from app.models import (
+    ActionResult,
     ActionType,
     ClientOrigin,
     ClientStatus,
@@ -15,6 +16,7 @@ from app.models import (
     Currency,
     FunnelStage,
     LoanPurpose,
+    MailingType,
     MarketSegment,
     Product,
     RefusalReason,
@@ -176,6 +178,17 @@ PLAIN = {
     RefusalReason: ("Дорого", "Выбрали конкурента", "Нет потребности",
                     "Не дозвонились", "Отказ банка"),
     ActionType: ("Звонок", "Отправка документов", "Встреча", "Письмо"),
+    MailingType: ("Новости компании", "Акции и спецпредложения",
+                  "Приглашения на мероприятия"),
+}
+
+# Seed 002: each action has its own results ("Отправить" → договор, письмо,
+# счёт, коммерческое предложение).
+ACTION_RESULTS = {
+    "Звонок": ("Дозвонились", "Не дозвонились", "Перезвонить позже"),
+    "Отправка документов": ("Договор", "Письмо", "Счёт", "Коммерческое предложение"),
+    "Встреча": ("Состоялась", "Перенесена", "Отменена"),
+    "Письмо": ("Отправлено", "Получен ответ"),
 }
 
 
@@ -197,6 +210,10 @@ def _rows(session):
     tax = session.scalar(select(Tax).where(Tax.name == PRODUCT_TAX).order_by(Tax.id))
     yield Product, [Product(name=name, price=Decimal(price), unit=unit, tax=tax)
                     for name, price, unit in PRODUCTS]
+    types = {t.name: t for t in session.scalars(select(ActionType))}
+    yield ActionResult, [ActionResult(name=name, action_type=types[type_name])
+                         for type_name, names in ACTION_RESULTS.items()
+                         if type_name in types for name in names]
 
 
 def seed_dictionaries(session):

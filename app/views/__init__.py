@@ -3,7 +3,7 @@ from flask_babel import lazy_gettext as _l
 
 
 def register(appbuilder):
-    from app.views import api, dictionaries, followup, notifications, registers
+    from app.views import api, dictionaries, followup, notifications, registers, webform
     from app.views.calculator import CalculatorView
     from app.views.calendar import CalendarView
     from app.views.company import CompanyView
@@ -26,6 +26,7 @@ def register(appbuilder):
         DepartmentView, "Departments", label=_l("Departments"),
         icon="fa-sitemap", category="Company",
     )
+    webform.register(appbuilder)
     appbuilder.add_view(
         CalculatorView, "Loan calculator", label=_l("Loan calculator"),
         icon="fa-calculator",

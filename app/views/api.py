@@ -4,9 +4,12 @@ register, under the same permissions and row-level rules as the screens.
 Signed-in browsers may call it with their session (the JSON-only body and
 the SameSite session cookie keep other sites out); scripts sign in with
 POST /api/v1/security/login and send the JWT."""
-from flask import g
-from flask_appbuilder.api import ModelRestApi
+from decimal import Decimal, InvalidOperation
+
+from flask import g, request
+from flask_appbuilder.api import ModelRestApi, expose, protect, safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext
 
 from app import db
@@ -16,6 +19,7 @@ from app.models import (
     ContactPerson,
     CounterpartyAction,
     Deal,
+    FunnelStage,
     Invoice,
     InvoiceLine,
     Lead,
@@ -24,7 +28,7 @@ from app.models import (
     Task,
     dictionary_models,
 )
-from app.services import access, dictionaries, validation
+from app.services import access, actions, assignment, deals, dictionaries, leads, validation
 from app.views.datamodel import ListInterface
 from app.views.rowaccess import ROW_ACCESS, may_attach, restricted_user_id
 
@@ -108,18 +112,44 @@ class RegisterApi(GuardedApi):
             db.session.rollback()
             _refuse(403, gettext("This record is read-only for you"))
 
+    def put_headless(self, pk):
+        if self.datamodel.obj is Deal and str(pk).isdigit():
+            # Read before the body is copied onto the deal (it may flush).
+            g.deal_before = deals.snapshot(db.session, int(pk))
+        return super().put_headless(pk)
+
+    def _rules(self, item):
+        """The services' rules of a deal or an action, as on the screens."""
+        try:
+            if isinstance(item, Deal):
+                deals.prepare(db.session, item, g.pop("deal_before", None))
+            elif isinstance(item, CounterpartyAction):
+                actions.prepare(db.session, item)
+        except deals.DealError as exc:
+            db.session.rollback()
+            _refuse(422, {exc.field or "_schema": [str(exc)]})
+        except actions.ActionError as exc:
+            db.session.rollback()
+            _refuse(422, {"action_result": [str(exc)]})
+
     def pre_add(self, item):
         self._normalise(item)
+        if isinstance(item, Client):
+            assignment.default_responsible(db.session, item, g.user.id)
         access.claim(db.session, item, g.user.id)
         self._check_client(item)
+        self._rules(item)
 
     def pre_update(self, item):
         self._normalise(item)
         self._check_writable(item)
         self._check_client(item)
+        self._rules(item)
 
     def pre_delete(self, item):
         self._check_writable(item)
+        if isinstance(item, Deal):
+            deals.forget(db.session, item)
 
 
 def _api(model, resource):
@@ -128,9 +158,46 @@ def _api(model, resource):
     })
 
 
-APIS = [_api(model, resource) for model, resource in (
+class LeadApi(RegisterApi):
+    resource_name = "lead"
+    datamodel = ListInterface(Lead)
+    @expose("/<int:pk>/convert", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("put")
+    def convert(self, pk):
+        """Convert a lead to a deal (seed 002), as the lead's screen does.
+        Body (all optional): client (id; a new one from the lead if absent),
+        title, amount, stage (id). Answers 201 {"deal": id, "client": id}."""
+        lead = db.session.get(Lead, pk)
+        user_id = restricted_user_id()
+        if lead is None or (user_id is not None and not access.can_write(
+                db.session, Lead, pk, user_id)):
+            return self.response_404()
+        body = request.get_json(silent=True) or {}
+        try:
+            client = None
+            if body.get("client") is not None:
+                client = db.session.get(Client, int(body["client"]))
+                if client is None or (user_id is not None and not access.can_write_client(
+                        db.session, client.id, user_id)):
+                    return self.response(422, message={"client": [gettext(
+                        "Choose a client from the list")]})
+            stage = db.session.get(FunnelStage, int(body["stage"])) if body.get("stage") \
+                else None
+            amount = Decimal(str(body["amount"])) if body.get("amount") is not None else None
+            deal = leads.convert(db.session, lead, client=client, title=body.get("title"),
+                                 amount=amount, stage=stage, responsible=g.user)
+        except (ValueError, InvalidOperation, leads.LeadError, deals.DealError) as exc:
+            db.session.rollback()
+            return self.response(422, message=str(exc))
+        db.session.commit()
+        return self.response(201, deal=deal.id, client=deal.client_id)
+
+
+APIS = [LeadApi] + [_api(model, resource) for model, resource in (
     (Client, "client"), (ContactPerson, "contact"), (Application, "application"),
-    (Lead, "lead"), (Deal, "deal"), (Task, "task"), (Note, "note"), (Project, "project"),
+    (Deal, "deal"), (Task, "task"), (Note, "note"), (Project, "project"),
     (CounterpartyAction, "counterparty_action"), (Invoice, "invoice"),
     (InvoiceLine, "invoice_line"),
 )]

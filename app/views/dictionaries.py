@@ -2,8 +2,8 @@
 dictionary, all built on DictionaryView."""
 import re
 
-from flask import url_for
-from flask_appbuilder import ModelView
+from flask import Response, url_for
+from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -22,6 +22,7 @@ from wtforms.validators import (
 
 from app import db
 from app.models import (
+    ActionResult,
     ActionType,
     ClientGroup,
     ClientOrigin,
@@ -30,6 +31,7 @@ from app.models import (
     Currency,
     FunnelStage,
     LoanPurpose,
+    MailingType,
     MarketSegment,
     Product,
     RefusalReason,
@@ -40,7 +42,7 @@ from app.models import (
     TaskType,
     Tax,
 )
-from app.services import dictionaries
+from app.services import dictionaries, mailing
 from app.views.filters import FilterInBranch, add_search_filter
 from app.views.labels import blank_if_none, money
 from app.views.refusal import refuse_on
@@ -62,6 +64,8 @@ LABELS = {
     "price": _l("Price"),
     "unit": _l("Unit"),
     "tax": _l("Tax"),
+    "action_type": _l("Action"),
+    "results": _l("Results"),
 }
 DESCRIPTIONS = {
     "is_active": _l("Untick instead of deleting a value that records already use"),
@@ -225,6 +229,7 @@ class DictionaryView(ModelView):
     formatters_columns = {
         "is_active": _yes_no, "takes_dates": _yes_no, "is_base": _yes_no,
         "color": _swatch, "kind": _kind, "managers": _names, "children": _names,
+        "results": _names, "action_type": blank_if_none,
         "price": money, "rate": _number,
         "parent": blank_if_none, "tax": blank_if_none,
     }
@@ -423,6 +428,51 @@ class RefusalReasonView(DictionaryView):
 class ActionTypeView(DictionaryView):
     route_base = "/action-types"
     model = ActionType
+    show_fields = ("results",)
+
+
+class ActionResultView(DictionaryView):
+    """Results each action type allows (seed 002)."""
+
+    route_base = "/action-results"
+    model = ActionResult
+    fields = ("action_type",)
+    search_fields = ("action_type",)  # a small table
+    description_columns = dict(DESCRIPTIONS, action_type=_l(
+        "The action this result belongs to"))
+
+
+class MailingTypeView(DictionaryView):
+    """A mailing list: its page lists the recipients and exports them."""
+
+    route_base = "/mailing-types"
+    model = MailingType
+    show_template = "sdelka/mailing_type_show.html"
+    method_permission_name = {"export": "show"}
+    SHOWN = 500
+
+    def render_template(self, template, **kwargs):
+        if template == self.show_template:
+            from app.views.rowaccess import restricted_user_id
+
+            rows = mailing.recipients(db.session, int(kwargs["pk"]), restricted_user_id(),
+                                      limit=self.SHOWN + 1)
+            kwargs["recipients"] = rows[:self.SHOWN]
+            kwargs["more"] = len(rows) > self.SHOWN
+        return super().render_template(template, **kwargs)
+
+    @expose("/export/<int:pk>")
+    @has_access
+    def export(self, pk):
+        from app.views.rowaccess import restricted_user_id
+
+        item = db.session.get(MailingType, pk)
+        if item is None:
+            return Response(status=404)
+        data = mailing.export_csv(db.session, pk, restricted_user_id())
+        filename = f"mailing-{pk}.csv"
+        return Response(data, mimetype="text/csv; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 # (view, menu name, icon). The menu names are also permission names: keep
@@ -444,6 +494,8 @@ MENU = (
     (TagView, "Tags", "fa-tag"),
     (RefusalReasonView, "Refusal reasons", "fa-ban"),
     (ActionTypeView, "Action types", "fa-bolt"),
+    (ActionResultView, "Action results", "fa-check-square-o"),
+    (MailingTypeView, "Mailing types", "fa-envelope"),
 )
 CATEGORY = "Dictionaries"
 # Everything a role's permissions name for these screens (app/security.py).

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from app.models import (
     ClientKind,
     DealStatus,
+    FieldMode,
     InvoiceStatus,
     LeadStatus,
     ProcessingStatus,
@@ -105,6 +106,13 @@ FIELDS = {
     "price": _l("Price"),
     "discount_percent": _l("Discount, %"),
     "tax": _l("Tax"),
+    "company_name": _l("Company"),
+    "lead": _l("Lead"),
+    "contact": _l("Contact person"),
+    "action_result": _l("Result"),
+    "web_form": _l("Web form"),
+    "mailing_types": _l("Mailing types"),
+    "mailing_opt_out": _l("Opted out of mailings"),
 }
 
 ENUMS = {
@@ -123,6 +131,8 @@ ENUMS = {
                  LeadStatus.REJECTED: _l("Rejected")},
     InvoiceStatus: {InvoiceStatus.DRAFT: _l("Draft"), InvoiceStatus.ISSUED: _l("Issued"),
                     InvoiceStatus.PAID: _l("Paid"), InvoiceStatus.REJECTED: _l("Rejected")},
+    FieldMode: {FieldMode.OFF: _l("Not asked"), FieldMode.OPTIONAL: _l("Optional"),
+                FieldMode.REQUIRED: _l("Required")},
     Reminder: {Reminder.NEVER: _l("Never"), Reminder.MIN_5: _l("5 minutes before"),
                Reminder.MIN_15: _l("15 minutes before"), Reminder.MIN_30: _l("30 minutes before"),
                Reminder.HOUR_1: _l("1 hour before"), Reminder.HOUR_2: _l("2 hours before"),
@@ -150,7 +160,8 @@ def money(value):
 
 
 HISTORY_ACTIONS = {"create": _l("created"), "update": _l("changed"),
-                   "delete": _l("deleted"), "print": _l("printed")}
+                   "delete": _l("deleted"), "print": _l("printed"),
+                   "convert": _l("converted to a deal")}
 HISTORY_ENTITIES = {"client": _l("Client"), "application": _l("Application"),
                     "lead": _l("Lead"), "deal": _l("Deal"), "task": _l("Task")}
 

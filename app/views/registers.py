@@ -4,14 +4,16 @@ Every view mixes in RowAccessMixin, so a manager without access to all
 clients meets the same rule in lists, records, forms and drop-downs."""
 import datetime
 
-from flask import jsonify, request, url_for
+from flask import flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import ModelView, expose, has_access
+from flask_appbuilder.actions import action
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, DateTimePickerWidget
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.widgets import ListWidget
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from wtforms import DateTimeField, SelectField, StringField
+from wtforms import DateTimeField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, NumberRange, Optional
 
 from app import db
@@ -21,30 +23,45 @@ from app.models import (
     ContactPerson,
     CounterpartyAction,
     Deal,
+    DealStatus,
     DictionaryMixin,
+    FunnelStage,
     Invoice,
     InvoiceLine,
     Lead,
     Note,
     ProcessingStatus,
     Project,
+    RefusalReason,
     Reminder,
     Task,
     utcnow,
 )
-from app.services import clients, history, validation
+from app.services import access, actions, assignment, clients, deals, history, validation
+from app.views import leads as lead_pages
+from app.views.bulk import BulkAssignMixin, bulk_action
 from app.views.datamodel import ListInterface
 from app.views.fields import AccountOfBank, EnumFieldsMixin, Normalised
 from app.views.filters import FilterInBranch, add_search_filter
 from app.views.labels import ENUMS, FIELDS, enum_label, history_row, money
 from app.views.lookup import ClientLookupField
-from app.views.refusal import refuse
+from app.views.refusal import refuse, refuse_on
 from app.views.rowaccess import ROW_ACCESS, RowAccessMixin, restricted_user_id
 
 PHONE = [Normalised(validation.phone)]
 # Related drop-downs offer only records the user may see.
 CLIENT_CHOICES = {name: ROW_ACCESS for name in
-                  ("client", "deal", "application", "invoice", "based_on")}
+                  ("client", "deal", "application", "invoice", "based_on", "lead",
+                   "contact")}
+
+
+class BlankKeepsIntegerField(IntegerField):
+    """Left empty, the record keeps its value (the service fills it in):
+    writing None would reach the database on FAB's next autoflush."""
+
+    def populate_obj(self, obj, name):
+        if self.data is not None:
+            super().populate_obj(obj, name)
 
 
 def _date(value):
@@ -104,14 +121,89 @@ class RegisterView(EnumFieldsMixin, RowAccessMixin, ModelView):
     }
 
 
-class ContactPersonView(RegisterView):
+class BulkListMixin(BulkAssignMixin):
+    """The list offers the bulk operations for every filtered row too."""
+
+    list_template = "sdelka/bulk_list.html"
+    bulk_labels = {"segment": _l("Assign a market segment to all filtered"),
+                   "mailing": _l("Assign a mailing type to all filtered")}
+
+    def render_template(self, template, **kwargs):
+        if template == self.list_template:
+            links = []
+            if self.appbuilder.sm.has_access("can_bulk_assign", self.class_permission_name):
+                query = request.query_string.decode()
+                links = [(url_for(".bulk", kind=kind) + "?all=1" + ("&" + query if query else ""),
+                          self.bulk_labels[kind]) for kind in self.bulk_kinds]
+            kwargs["bulk_links"] = links
+        return super().render_template(template, **kwargs)
+
+
+class CounterpartyActionView(RegisterView):
+    """Work with a counterparty; a tab on clients, contacts, leads and deals."""
+
+    route_base = "/counterparty-actions"
+    datamodel = ListInterface(CounterpartyAction)
+    list_columns = ["planned_at", "action_type", "action_result", "client", "lead", "deal",
+                    "responsible", "done_at"]
+    add_columns = edit_columns = ["client", "contact", "lead", "deal", "action_type",
+                                  "action_result", "planned_at", "responsible", "done_at",
+                                  "result", "based_on"]
+    show_columns = add_columns
+    search_columns = ["planned_at", "done_at", "result"]
+    base_order = ("planned_at", "desc")
+    label_columns = dict(FIELDS, action_result=_l("Result"),
+                         result=_l("Comment on the result"))
+    description_columns = {"action_result": _l("One of the results the chosen action allows")}
+    show_template = "sdelka/action_show.html"
+    method_permission_name = {"next_step": "next_step"}
+
+    def pre_add(self, item):
+        refuse_on(actions.ActionError, actions.prepare, db.session, item)
+        super().pre_add(item)
+
+    def pre_update(self, item):
+        refuse_on(actions.ActionError, actions.prepare, db.session, item)
+        super().pre_update(item)
+
+    @action("next_step", _l("Create based on this one"), icon="fa-share", multiple=True,
+            single=False)
+    def next_step(self, items):
+        items = [i for i in (items if isinstance(items, list) else [items]) if i is not None]
+        user_id = restricted_user_id()
+        created = []
+        for item in items:
+            if user_id is None or access.can_write(db.session, CounterpartyAction, item.id,
+                                                   user_id):
+                created.append(actions.next_step(db.session, item, g.user.id))
+        db.session.commit()
+        if len(created) == 1:
+            flash(gettext("The next step is created from №%(id)s: adjust it and save",
+                          id=created[0].based_on_id), "success")
+            return redirect(url_for(".edit", pk=created[0].id))
+        flash(gettext("Next steps created: %(count)s", count=len(created)), "success")
+        return redirect(url_for(".list"))
+
+    def render_template(self, template, **kwargs):
+        if template == self.show_template:
+            kwargs["next_step_allowed"] = self.appbuilder.sm.has_access(
+                "can_next_step", self.class_permission_name)
+        return super().render_template(template, **kwargs)
+
+
+class ContactPersonView(BulkListMixin, RegisterView):
     route_base = "/contacts"
     datamodel = ListInterface(ContactPerson)
     list_columns = ["name", "position", "phone", "email", "client"]
-    add_columns = edit_columns = ["client", "name", "position", "phone", "email", "comment"]
+    add_columns = edit_columns = ["client", "name", "position", "phone", "email", "comment",
+                                  "mailing_types", "mailing_opt_out"]
     show_columns = add_columns
-    search_columns = ["name", "phone", "email", "position"]
+    search_columns = ["name", "phone", "email", "position", "mailing_opt_out"]
     validators_columns = {"phone": PHONE}
+    related_views = [CounterpartyActionView]
+    bulk_kinds = ("mailing",)
+    method_permission_name = {"bulk": "bulk_assign", "set_mailing": "bulk_assign"}
+    set_mailing = bulk_action("mailing", "set_mailing", _l("Assign a mailing type"))
 
 
 class NoteView(RegisterView):
@@ -132,17 +224,6 @@ class ProjectView(RegisterView):
                                   "responsible", "is_closed"]
     show_columns = add_columns
     search_columns = ["name", "start_date", "end_date", "is_closed"]
-
-
-class CounterpartyActionView(RegisterView):
-    route_base = "/counterparty-actions"
-    datamodel = ListInterface(CounterpartyAction)
-    list_columns = ["planned_at", "action_type", "client", "responsible", "done_at", "result"]
-    add_columns = edit_columns = ["client", "action_type", "planned_at", "responsible",
-                                  "done_at", "result", "based_on"]
-    show_columns = add_columns
-    search_columns = ["planned_at", "done_at", "result"]
-    base_order = ("planned_at", "desc")
 
 
 class ApplicationView(RegisterView):
@@ -176,6 +257,9 @@ class ApplicationView(RegisterView):
 
 
 class DealView(RegisterView):
+    """Deals (seed 003): the stage brings its probability, won / lost close
+    the deal, and the client's funnel stage follows (services/deals.py)."""
+
     route_base = "/deals"
     datamodel = ListInterface(Deal)
     list_columns = ["id", "title", "client", "amount", "currency", "stage", "probability",
@@ -187,21 +271,122 @@ class DealView(RegisterView):
     show_columns = ["id"] + add_columns + ["closed_at", "created_at"]
     search_columns = ["title", "status", "amount", "expected_close", "stage"]
     base_order = ("id", "desc")
+    related_views = [CounterpartyActionView]
+    description_columns = {
+        "probability": _l("Filled from the stage when the stage changes; you may correct it"),
+        "loss_reason": _l("Required when the deal is lost"),
+        "participants": _l("Employees who may see and change the deal"),
+    }
+    add_form_extra_fields = edit_form_extra_fields = {
+        "probability": BlankKeepsIntegerField(FIELDS["probability"], [Optional(), NumberRange(
+            min=0, max=100, message=_l("Probability is a percentage from 0 to 100"))]),
+    }
+
+    @expose("/edit/<pk>", methods=["GET", "POST"])
+    @has_access
+    def edit(self, pk):
+        # Read before FAB copies the form onto the deal (and may flush it).
+        if str(pk).isdigit():
+            g.deal_before = deals.snapshot(db.session, int(pk))
+        return super().edit(pk)
+
+    def pre_add(self, item):
+        super().pre_add(item)
+        refuse_on(deals.DealError, deals.prepare, db.session, item)
+
+    def pre_update(self, item):
+        super().pre_update(item)
+        refuse_on(deals.DealError, deals.prepare, db.session, item, g.pop("deal_before", None))
+
+    def pre_delete(self, item):
+        deals.forget(db.session, item)
+
+    show_template = "sdelka/deal_show.html"
+    method_permission_name = {"move": "edit"}
+
+    @expose("/move/<int:pk>", methods=["POST"])
+    @has_access
+    def move(self, pk):
+        """The record page's quick change of stage and status (seed 003)."""
+        self._ensure_writable(pk)
+        deal = db.session.get(Deal, pk)
+        if deal is None:
+            return redirect(url_for(".list"))
+        before = deals.snapshot(db.session, pk)
+        form = request.form
+        try:
+            deal.stage = db.session.get(FunnelStage, int(form.get("stage") or 0)) or deal.stage
+            deal.status = DealStatus(form.get("status") or deal.status.value)
+            reason = form.get("loss_reason")
+            deal.loss_reason = db.session.get(RefusalReason, int(reason)) if reason and \
+                reason.isdigit() else None
+            deals.prepare(db.session, deal, before)
+        except (ValueError, deals.DealError) as exc:
+            db.session.rollback()
+            message = str(exc) if isinstance(exc, deals.DealError) else gettext(
+                "Choose a stage and a status from the lists")
+            flash(message, "danger")
+        else:
+            db.session.commit()
+            flash(gettext("The deal is at the stage «%(stage)s», %(probability)s %%",
+                          stage=deal.stage or "", probability=deal.probability), "success")
+        return redirect(url_for(".show", pk=pk))
+
+    def render_template(self, template, **kwargs):
+        if template == self.show_template:
+            kwargs["deal"] = db.session.get(Deal, int(kwargs["pk"]))
+            kwargs["stages"] = db.session.scalars(select(FunnelStage).where(
+                FunnelStage.is_active.is_(True)).order_by(FunnelStage.sort_order)).all()
+            kwargs["reasons"] = db.session.scalars(select(RefusalReason).where(
+                RefusalReason.is_active.is_(True)).order_by(RefusalReason.sort_order)).all()
+            kwargs["statuses"] = ENUMS[DealStatus]
+            kwargs["may_move"] = self.appbuilder.sm.has_access(
+                "can_edit", self.class_permission_name)
+        return super().render_template(template, **kwargs)
 
 
 class LeadView(RegisterView):
+    """Leads (seed 002): participants see the lead; «Перевести в сделку»
+    opens the conversion form, the list converts selected leads at once."""
+
     route_base = "/leads"
     datamodel = ListInterface(Lead)
     list_columns = ["id", "title", "contact_name", "phone", "client", "amount", "origin",
                     "status", "responsible", "created_at"]
     order_columns = ["id", "title", "amount", "status", "created_at"]
-    add_columns = edit_columns = ["title", "client", "contact_name", "phone", "email",
-                                  "amount", "origin", "status", "responsible",
-                                  "participants", "comment"]
-    show_columns = ["id"] + add_columns + ["deal", "created_at"]
+    add_columns = edit_columns = ["title", "client", "contact_name", "company_name", "inn",
+                                  "phone", "email", "amount", "origin", "segment", "status",
+                                  "responsible", "participants", "comment"]
+    show_columns = ["id"] + add_columns + ["deal", "web_form", "closed_at", "created_at"]
     search_columns = ["title", "contact_name", "phone", "email", "status", "created_at"]
     base_order = ("id", "desc")
-    validators_columns = {"phone": PHONE}
+    validators_columns = {"phone": PHONE, "inn": [Normalised(validation.inn)]}
+    description_columns = {"participants": _l("Employees who may see and change the lead")}
+    related_views = [CounterpartyActionView]
+    show_template = "sdelka/lead_show.html"
+    method_permission_name = {"convert": "convert", "convert_selected": "convert"}
+
+    @expose("/convert/<int:pk>", methods=["GET", "POST"])
+    @has_access
+    def convert(self, pk):
+        self._ensure_writable(pk)
+        lead = db.session.get(Lead, pk)
+        if lead is None:
+            return redirect(url_for(".list"))
+        return lead_pages.convert_page(self, lead)
+
+    @action("convert_selected", _l("Convert to a deal"), _l("Convert the selected leads?"),
+            icon="fa-exchange", multiple=True, single=False)
+    def convert_selected(self, items):
+        return lead_pages.convert_selected(items)
+
+    def render_template(self, template, **kwargs):
+        if template == self.show_template:
+            lead = db.session.get(Lead, int(kwargs["pk"]))
+            may = self.appbuilder.sm.has_access("can_convert", self.class_permission_name)
+            kwargs["convert_url"] = (url_for(".convert", pk=lead.id) if may and lead
+                                     and lead.deal_id is None else None)
+        return super().render_template(template, **kwargs)
 
 
 def _planned_default():
@@ -283,7 +468,7 @@ class InvoiceView(RegisterView):
     related_views = [InvoiceLineView]
 
 
-class ClientView(RegisterView):
+class ClientView(BulkListMixin, RegisterView):
     route_base = "/clients"
     datamodel = ListInterface(Client)
     show_title = _l("Client")
@@ -293,7 +478,7 @@ class ClientView(RegisterView):
                     "funnel_stage", "responsible", "created_at"]
     order_columns = ["id", "name", "phone", "city", "created_at"]
     search_columns = ["name", "phone", "email", "inn", "city", "kind", "public_access",
-                      "group", "created_at"]
+                      "group", "segment", "mailing_opt_out", "created_at"]
     base_order = ("id", "desc")
     person = ["last_name", "first_name", "middle_name", "birth_date", "passport_series",
               "passport_number", "passport_issued_by", "passport_issue_date"]
@@ -301,7 +486,8 @@ class ClientView(RegisterView):
              "settlement_account", "corr_account"]
     contacts = ["phone", "phone2", "email", "region", "city", "address"]
     crm = ["status", "type", "origin", "segment", "group", "tags", "funnel_stage",
-           "responsible", "participants", "public_access", "comments"]
+           "responsible", "participants", "public_access", "mailing_types",
+           "mailing_opt_out", "comments"]
     add_fieldsets = edit_fieldsets = [
         (_l("Client"), {"fields": ["kind", "name"]}),
         (_l("Person"), {"fields": person, "expanded": True}),
@@ -315,6 +501,8 @@ class ClientView(RegisterView):
     description_columns = {
         "name": _l("A company's name; for a person leave empty to use the full name"),
         "public_access": _l("Who else sees the client besides the responsible and participants"),
+        "responsible": _l("Empty: one of the market segment's managers, else you"),
+        "mailing_opt_out": _l("The client asked not to receive mailings"),
     }
     validators_columns = {
         "phone": PHONE, "phone2": PHONE,
@@ -330,7 +518,11 @@ class ClientView(RegisterView):
                      ContactPersonView, CounterpartyActionView, InvoiceView, LeadView]
 
     show_template = "sdelka/client_show.html"
-    method_permission_name = {"lookup": "list"}
+    method_permission_name = {"lookup": "list", "bulk": "bulk_assign",
+                              "set_segment": "bulk_assign", "set_mailing": "bulk_assign"}
+    bulk_kinds = ("segment", "mailing")
+    set_segment = bulk_action("segment", "set_segment", _l("Assign a market segment"))
+    set_mailing = bulk_action("mailing", "set_mailing", _l("Assign a mailing type"))
 
     @expose("/lookup")
     @has_access
@@ -340,6 +532,7 @@ class ClientView(RegisterView):
 
     def pre_add(self, item):
         _fill_name(item)
+        assignment.default_responsible(db.session, item, g.user.id)
         super().pre_add(item)
 
     def pre_update(self, item):

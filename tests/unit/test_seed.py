@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app import db
 from app.models import (
+    ActionResult,
     ActionType,
     ClientGroup,
     ClientOrigin,
@@ -18,6 +19,7 @@ from app.models import (
     Currency,
     FunnelStage,
     LoanPurpose,
+    MailingType,
     MarketSegment,
     Product,
     RefusalReason,
@@ -34,7 +36,7 @@ from tests.conftest import _postgres_schema, make_app
 COUNTS = {
     TaskType: 4, TaskStatus: 10, ClientStatus: 4, ClientType: 4, ClientOrigin: 6,
     MarketSegment: 3, FunnelStage: 5, LoanPurpose: 5, Region: 89, Tax: 4, Currency: 4,
-    Tag: 3, RefusalReason: 5, ActionType: 4, Product: 2,
+    Tag: 3, RefusalReason: 5, ActionType: 4, Product: 2, ActionResult: 12, MailingType: 3,
 }
 
 
@@ -151,3 +153,11 @@ def test_admin_edits_survive_and_only_empty_dictionaries_are_filled(fresh_sessio
     assert "Недозвон" not in _names(fresh_session, TaskStatus)
     assert "Дорого" not in _names(fresh_session, RefusalReason)
     assert _names(fresh_session, Tag) == ["VIP", "Новый", "Повторный"]
+
+
+def test_action_results_belong_to_their_action_types(fresh_session):
+    seed_dictionaries(fresh_session)
+    sending = fresh_session.scalar(select(ActionType).where(
+        ActionType.name == "Отправка документов"))
+    assert {r.name for r in sending.results} == {
+        "Договор", "Письмо", "Счёт", "Коммерческое предложение"}

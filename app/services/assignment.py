@@ -1,0 +1,87 @@
+"""Who gets a new record of a market segment (seed 002): the managers bound
+to the segment take turns (round-robin), so web leads and new clients of a
+segment are shared evenly. One pointer per segment, kept in the database
+and read under a row lock, so two servers never hand out the same turn."""
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.models import Client, Employee, MarketSegment, segment_manager
+
+# More than this many clients at once: the filter should be narrower.
+BULK_LIMIT = 10000
+
+
+class AssignmentError(ValueError):
+    pass
+
+
+def _managers(session, segment_id):
+    """Active managers of the segment, in a stable order (by id)."""
+    return session.scalars(
+        select(Employee.id).join(segment_manager, segment_manager.c.ab_user_id == Employee.id)
+        .where(segment_manager.c.market_segment_id == segment_id,
+               Employee.active.is_(True))
+        .order_by(Employee.id)).all()
+
+
+def next_manager(session, segment):
+    """The id of the segment's manager whose turn it is, or None when the
+    segment has no active manager. Moves the segment's pointer."""
+    if segment is None:
+        return None
+    segment_id = segment if isinstance(segment, int) else segment.id
+    if segment_id is None:
+        return None
+    # FOR UPDATE on PostgreSQL (SQLite locks the whole database on write).
+    row = session.scalars(select(MarketSegment).where(MarketSegment.id == segment_id)
+                          .with_for_update()).first()
+    if row is None:
+        return None
+    managers = _managers(session, segment_id)
+    if not managers:
+        return None
+    last = row.last_assigned_id or 0
+    chosen = next((m for m in managers if m > last), managers[0])
+    row.last_assigned_id = chosen
+    return chosen
+
+
+def default_responsible(session, client, creator_id=None):
+    """A new client of a segment without a chosen responsible goes to one of
+    the segment's managers: its creator when they are one, otherwise the
+    manager whose turn it is. Nothing changes when a responsible is set."""
+    if client.responsible_id is not None or client.responsible is not None:
+        return
+    segment_id = client.segment.id if client.segment is not None else client.segment_id
+    if segment_id is None:
+        return
+    if creator_id is not None and creator_id in _managers(session, segment_id):
+        manager_id = creator_id
+    else:
+        manager_id = next_manager(session, segment_id)
+    if manager_id is not None:
+        client.responsible = session.get(Employee, manager_id)
+
+
+def assign_segment(session, client_ids, segment, reassign=False):
+    """Put the clients in ``segment``; with ``reassign`` each also gets the
+    segment's next manager as responsible. Goes through the ORM in batches,
+    so the history records every change. Returns the number of clients."""
+    client_ids = list(client_ids)
+    if len(client_ids) > BULK_LIMIT:
+        raise AssignmentError(_l(
+            "Too many clients at once (%(count)s); narrow the filter to %(limit)s or fewer",
+            count=len(client_ids), limit=BULK_LIMIT))
+    if reassign and not _managers(session, segment.id):
+        raise AssignmentError(_l("The segment has no active managers to hand clients to"))
+    done = 0
+    for start in range(0, len(client_ids), 500):
+        batch = client_ids[start:start + 500]
+        for client in session.scalars(select(Client).where(Client.id.in_(batch))
+                                      .order_by(Client.id)):
+            client.segment = segment
+            if reassign:
+                client.responsible = session.get(Employee, next_manager(session, segment))
+            done += 1
+        session.flush()
+    return done
