@@ -2,7 +2,6 @@
 with nothing planned, and the head of sales' daily digest. The questions
 are asked by app/services/followup.py; here they become notifications."""
 import datetime
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -10,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from app.jobs import job
 from app.security import HEAD_OF_SALES
 from app.services import calendar, followup
+from app.services.localtime import to_local
 from app.services.notifications import notify
 from app.services.printing import format_money
 
@@ -19,8 +19,7 @@ COUNT_LIMIT = 10_000
 
 def _local(moment, config):
     """A naive UTC time as local "ДД.ММ.ГГГГ ЧЧ:ММ"."""
-    zone = ZoneInfo(config.get("APP_TIMEZONE", "Europe/Moscow"))
-    return moment.replace(tzinfo=datetime.timezone.utc).astimezone(zone) \
+    return to_local(moment, config.get("APP_TIMEZONE", "Europe/Moscow")) \
         .strftime("%d.%m.%Y %H:%M")
 
 
@@ -67,8 +66,7 @@ def overdue(session, now, config):
 
 
 def _today(now, config):
-    zone = ZoneInfo(config.get("APP_TIMEZONE", "Europe/Moscow"))
-    return now.replace(tzinfo=datetime.timezone.utc).astimezone(zone).date()
+    return to_local(now, config.get("APP_TIMEZONE", "Europe/Moscow")).date()
 
 
 def _more(n):

@@ -4,12 +4,12 @@ for a whole page of tasks in a few grouped queries (never one per task)."""
 import dataclasses
 import datetime
 from collections import defaultdict
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app.models import Client, ContactPerson, StatusKind, Task, TaskStatus, TaskType
+from app.services.localtime import to_local
 
 CHUNK = 500  # ids per IN (...): well inside every database's limit
 
@@ -72,7 +72,6 @@ def last_completed_by_client(session, client_ids):
 def lines(session, tasks, tz_name):
     """The printable lines of ``tasks`` (already filtered, sorted and loaded
     with their type, status and assignee)."""
-    zone = ZoneInfo(tz_name)
     client_ids = {t.client_id for t in tasks if t.client_id}
     clients = {}
     for chunk in _chunks(client_ids):
@@ -82,18 +81,12 @@ def lines(session, tasks, tz_name):
     last_done = last_completed_by_client(session, client_ids)
     result = []
     for task in tasks:
-        planned = task.planned_at.replace(tzinfo=datetime.timezone.utc).astimezone(zone)
+        planned = to_local(task.planned_at, tz_name)
         status_open = task.status is None or task.status.kind == StatusKind.OPEN
         result.append(Line(task, planned, clients.get(task.client_id),
                            contacts.get(task.client_id, []), last_done.get(task.client_id),
                            status_open))
     return result
-
-
-def local(moment, tz_name):
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=datetime.timezone.utc).astimezone(ZoneInfo(tz_name))
 
 
 def address(client):

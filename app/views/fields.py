@@ -1,10 +1,14 @@
 """WTForms validators shared by the generated screens. Each wraps a check
 from app/services/validation.py, so every screen, import and API answers
 with the same message and stores the same normal form."""
+import datetime
+
 from flask_babel import lazy_gettext as _l
+from wtforms import DateTimeField
+from wtforms.utils import unset_value
 from wtforms.validators import StopValidation, ValidationError
 
-from app.services import validation
+from app.services import localtime, validation
 
 
 class Normalised:
@@ -70,14 +74,44 @@ def enum_field(label, enum_cls, **kwargs):
     )
 
 
+def office_zone():
+    from flask import current_app
+
+    return current_app.config.get("APP_TIMEZONE", "Europe/Moscow")
+
+
+class LocalDateTimeField(DateTimeField):
+    """A date and time typed and shown in the office's zone and kept in UTC,
+    as every stored time is. Its data (and a default) is local time."""
+
+    def process(self, formdata, data=unset_value, extra_filters=None):
+        # A value from the record is UTC; a default is local already.
+        if data is not unset_value and isinstance(data, datetime.datetime):
+            data = localtime.to_local(data, office_zone())
+        super().process(formdata, data, extra_filters)
+
+    def populate_obj(self, obj, name):
+        setattr(obj, name, localtime.to_utc(self.data, office_zone()))
+
+
+def local_datetime_field(label, required=False, **kwargs):
+    from flask_appbuilder.fieldwidgets import DateTimePickerWidget
+    from wtforms.validators import DataRequired, Optional
+
+    return LocalDateTimeField(label, [DataRequired() if required else Optional()],
+                              widget=DateTimePickerWidget(), format="%Y-%m-%d %H:%M:%S",
+                              **kwargs)
+
+
 class EnumFieldsMixin:
     """Form fields FAB gets wrong, fixed for every column of the model:
     enum columns get our translated drop-down (FAB's EnumField looks members
-    up by name and fails), and NOT NULL booleans a plain check box (FAB makes
-    it required, so leaving it unticked could never be saved)."""
+    up by name and fails), NOT NULL booleans a plain check box (FAB makes
+    it required, so leaving it unticked could never be saved), and dates
+    with a time are typed in the office's zone (LocalDateTimeField)."""
 
     def __init__(self, **kwargs):
-        from sqlalchemy import Boolean, Enum
+        from sqlalchemy import Boolean, DateTime, Enum
         from wtforms import BooleanField
 
         from app.views.labels import ENUMS, FIELDS
@@ -91,6 +125,9 @@ class EnumFieldsMixin:
         form_fields.update({c.key: BooleanField(labels.get(c.key, c.key))
                             for c in columns
                             if isinstance(c.type, Boolean) and not c.nullable})
+        form_fields.update({c.key: local_datetime_field(labels.get(c.key, c.key),
+                                                        required=not c.nullable)
+                            for c in columns if isinstance(c.type, DateTime)})
         for attr, extra in (("add_form_extra_fields", form_fields),
                             ("edit_form_extra_fields", form_fields),
                             ("search_form_extra_fields", fields)):

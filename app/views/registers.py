@@ -7,13 +7,13 @@ import datetime
 from flask import flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.actions import action
-from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, DateTimePickerWidget
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.widgets import ListWidget
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from wtforms import DateTimeField, IntegerField, SelectField, StringField
+from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, NumberRange, Optional
 
 from app import db
@@ -38,10 +38,17 @@ from app.models import (
     utcnow,
 )
 from app.services import access, actions, assignment, clients, deals, history, validation
+from app.services.localtime import to_local
 from app.views import leads as lead_pages
 from app.views.bulk import BulkAssignMixin, bulk_action
 from app.views.datamodel import ListInterface
-from app.views.fields import AccountOfBank, EnumFieldsMixin, Normalised
+from app.views.fields import (
+    AccountOfBank,
+    EnumFieldsMixin,
+    Normalised,
+    local_datetime_field,
+    office_zone,
+)
 from app.views.filters import FilterInBranch, add_search_filter
 from app.views.labels import ENUMS, FIELDS, enum_label, history_row, money
 from app.views.lookup import ClientLookupField
@@ -69,7 +76,7 @@ def _date(value):
 
 
 def _datetime(value):
-    return "" if value is None else value.strftime("%d.%m.%Y %H:%M")
+    return "" if value is None else to_local(value, office_zone()).strftime("%d.%m.%Y %H:%M")
 
 
 class RegisterListWidget(ListWidget):
@@ -394,7 +401,7 @@ def _planned_default():
     try:
         day = datetime.date.fromisoformat(request.args.get("day", ""))
     except ValueError:
-        return utcnow().replace(second=0, microsecond=0)
+        return to_local(utcnow(), office_zone()).replace(second=0, microsecond=0)
     return datetime.datetime.combine(day, datetime.time(9))
 
 
@@ -427,9 +434,8 @@ class TaskView(RegisterView):
             FIELDS["reminder_minutes"], coerce=int, default=Reminder.DAY_1.value,
             choices=[(m.value, text) for m, text in ENUMS[Reminder].items()]),
     }
-    add_form_extra_fields = dict(edit_form_extra_fields, planned_at=DateTimeField(
-        FIELDS["planned_at"], [DataRequired()], default=_planned_default,
-        widget=DateTimePickerWidget(), format="%Y-%m-%d %H:%M:%S"))
+    add_form_extra_fields = dict(edit_form_extra_fields, planned_at=local_datetime_field(
+        FIELDS["planned_at"], required=True, default=_planned_default))
     formatters_columns = dict(RegisterView.formatters_columns,
                               reminder_minutes=lambda v: ENUMS[Reminder][Reminder(v)])
     # Whoever may read the list may print it.

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app import db
 from app.services import printing, task_print
 from app.services.company import get_company
+from app.services.localtime import to_local
 from app.views.datamodel import AtLeast
 
 # A4 landscape with the page number in a footer frame (#footer of the template).
@@ -64,7 +65,7 @@ def print_task_list(view):
                                    "dd.MM.yyyy HH:mm"),
         printed_by=g.user.get_full_name(),
         address=task_print.address, phone=task_print.phone_text,
-        local=lambda moment: task_print.local(moment, tz_name))
+        local=lambda moment: to_local(moment, tz_name))
     try:
         body = printing.html_to_pdf(html, page_css=PAGE_CSS)
     except printing.PdfError as exc:

@@ -12,6 +12,8 @@ from app import db
 from app.models import Employee, Note, Task, TaskStatus, TaskType
 from app.security import ALL_CLIENTS
 from app.services import access, history, tasks
+from app.services.localtime import to_local, to_utc
+from app.views.fields import office_zone
 from app.views.labels import history_row
 from app.views.rowaccess import restricted_user_id
 
@@ -56,7 +58,10 @@ class TaskWorkView(BaseView):
         form.status.choices = [(s.id, s.name) for s in statuses]
         form.type.choices = [("", "—")] + [(t.id, t.name) for t in types]
         form.assignee.choices = [("", "—")] + [(p.id, p.full_name) for p in people]
+        zone = office_zone()
         if request.method == "GET":
+            form.started_at.data = to_local(task.started_at, zone)
+            form.finished_at.data = to_local(task.finished_at, zone)
             form.status.data = task.status_id
             form.type.data = task.type_id
             form.assignee.data = task.assignee_id
@@ -70,7 +75,8 @@ class TaskWorkView(BaseView):
                     type_=db.session.get(TaskType, form.type.data) if form.type.data else None,
                     assignee=db.session.get(Employee, form.assignee.data)
                     if form.assignee.data else None,
-                    started_at=form.started_at.data, finished_at=form.finished_at.data,
+                    started_at=to_utc(form.started_at.data, zone),
+                    finished_at=to_utc(form.finished_at.data, zone),
                     note=form.note.data, author_id=g.user.id, allowed_assignees=people)
             except tasks.TaskErrors as exc:
                 db.session.rollback()
@@ -95,4 +101,6 @@ def _timeline(client_id):
     notes = db.session.scalars(select(Note).where(Note.client_id == client_id)
                                .order_by(Note.created_at.desc()).limit(200)).all()
     rows += [(n.created_at, n.author, gettext("Note: %(text)s", text=n.text)) for n in notes]
-    return sorted(rows, key=lambda row: row[0], reverse=True)
+    zone = office_zone()
+    return [(to_local(at, zone), who, what)
+            for at, who, what in sorted(rows, key=lambda row: row[0], reverse=True)]

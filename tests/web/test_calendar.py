@@ -88,7 +88,6 @@ def test_new_task_from_a_cell_presets_manager_and_date(as_role, session):
     add_link = listing.split('id="new-task-for-day"')[1].split('href="/tasks/add')[1] \
         .split('"')[0].replace("&amp;", "&")
     form = as_role("head").get("/tasks/add" + add_link).text
-    print(add_link)
     assert 'name="assignee"' not in form, add_link  # fixed to the cell's manager
     assert 'value="2034-02-06 09:00:00"' in form
     description = unique("из календаря")
@@ -97,7 +96,10 @@ def test_new_task_from_a_cell_presets_manager_and_date(as_role, session):
         "reminder_minutes": "60"})
     task = session.scalar(select(Task).where(Task.description == description))
     assert task.assignee_id == manager.id
-    assert task.planned_at == datetime.datetime(2034, 2, 6, 9, 0)
+    # 09:00 in Moscow is 06:00 UTC, and the task counts in the cell of that day.
+    assert task.planned_at == datetime.datetime(2034, 2, 6, 6, 0)
+    page = as_role("head").get(f"/calendar/?start={day.isoformat()}&days=1").text
+    assert _cell(page, manager.full_name) == [1]
 
 
 def test_filter_by_manager_and_client(as_role, session):

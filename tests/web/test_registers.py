@@ -323,3 +323,19 @@ def test_list_page_counts_only_its_own_rows(as_role, app):
     assert page.status_code == 200
     counts = [s for s in statements if "count(" in s.lower() and "FROM notification" not in s]
     assert len(counts) == 1 and "FROM task" in counts[0]
+
+
+def test_times_are_shown_and_typed_in_the_office_zone(as_role, session):
+    """Kept in UTC, shown and edited in Moscow time (APP_TIMEZONE)."""
+    tag = unique("часовой пояс")
+    task = Task(description=tag, planned_at=datetime.datetime(2031, 5, 4, 6, 30))
+    session.add(task)
+    session.commit()
+    head = as_role("head")
+    assert "04.05.2031 09:30" in head.get(f"/tasks/show/{task.id}").text
+    edit = head.get(f"/tasks/edit/{task.id}").text
+    assert 'value="2031-05-04 09:30:00"' in edit
+    head.post(f"/tasks/edit/{task.id}", {"planned_at": "2031-05-04 12:00:00",
+                                         "description": tag, "reminder_minutes": "60"})
+    session.expire_all()
+    assert session.get(Task, task.id).planned_at == datetime.datetime(2031, 5, 4, 9, 0)

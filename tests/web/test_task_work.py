@@ -41,8 +41,10 @@ def test_manager_completes_own_task_with_dates_and_note(as_role, session, own_ta
     session.expire_all()
     task = session.get(Task, own_task.id)
     assert task.status.name == "Завершена" and task.type.name == "Встреча"
-    assert task.started_at == datetime.datetime(2026, 11, 20, 10, 0)
-    assert task.finished_at == datetime.datetime(2026, 11, 20, 11, 30)
+    # Typed in Moscow time, kept in UTC, shown in Moscow time again.
+    assert task.started_at == datetime.datetime(2026, 11, 20, 7, 0)
+    assert task.finished_at == datetime.datetime(2026, 11, 20, 8, 30)
+    assert 'value="2026-11-20T10:00"' in manager.get(f"/tasks/work/{own_task.id}").text
     assert "Клиент согласен" in task.note
     assert session.scalar(select(Note).where(Note.client_id == task.client_id,
                                              Note.text == "Клиент согласен"))
