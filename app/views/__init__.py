@@ -3,7 +3,7 @@ from flask_babel import lazy_gettext as _l
 
 
 def register(appbuilder):
-    from app.views import api, dictionaries, registers
+    from app.views import api, dictionaries, documents, registers
     from app.views.calculator import CalculatorView
     from app.views.calendar import CalendarView
     from app.views.company import CompanyView
@@ -13,6 +13,7 @@ def register(appbuilder):
     registers.register(appbuilder)
     appbuilder.add_view_no_menu(TaskWorkView)
     appbuilder.add_view(CalendarView, "Calendar", label=_l("Calendar"), icon="fa-calendar")
+    documents.register(appbuilder)
     api.register(appbuilder)
     dictionaries.register(appbuilder)
     appbuilder.add_view(

@@ -6,9 +6,10 @@ from flask_babel import lazy_gettext as _l
 
 from app import db
 from app.models import Company
-from app.services import validation
+from app.services import invoices, validation
 from app.services.company import get_company
 from app.views.fields import AccountOfBank, Normalised
+from app.views.refusal import refuse
 
 
 class CompanyView(ModelView):
@@ -36,12 +37,22 @@ class CompanyView(ModelView):
         "actual_address": _l("Actual address"),
         "okved": _l("OKVED codes"),
         "oktmo": _l("OKTMO"),
+        "invoice_prefix": _l("Invoice number prefix"),
+        "invoice_next_number": _l("Next invoice number"),
+        "invoice_terms": _l("Default payment terms of invoices"),
+    }
+    description_columns = {
+        "invoice_prefix": _l("Invoice numbers are the prefix and seven digits: INV0000001"),
+        "invoice_next_number": _l("The number the next new invoice gets; numbers already "
+                                  "used are skipped"),
     }
     show_fieldsets = [
         (_l("Company"), {"fields": ["name", "inn", "kpp", "ogrn", "okved", "oktmo"]}),
         (_l("Bank"), {"fields": ["bank_name", "bik", "settlement_account", "corr_account"]}),
         (_l("Addresses"), {"fields": ["postcode", "legal_address", "actual_address"]}),
         (_l("Management"), {"fields": ["director_name", "director_position"]}),
+        (_l("Invoices"), {"fields": ["invoice_prefix", "invoice_next_number",
+                                     "invoice_terms"]}),
     ]
     edit_fieldsets = show_fieldsets
     validators_columns = {
@@ -55,6 +66,13 @@ class CompanyView(ModelView):
         "okved": [Normalised(validation.okved)],
         "oktmo": [Normalised(validation.oktmo)],
     }
+
+    def pre_update(self, item):
+        try:
+            item.invoice_prefix, item.invoice_next_number = invoices.check_numbering(
+                item.invoice_prefix, item.invoice_next_number)
+        except invoices.InvoiceError as exc:
+            refuse(exc)
 
     @expose("/list/")
     @has_access

@@ -10,9 +10,11 @@ from app.models import (
     DealStatus,
     InvoiceStatus,
     LeadStatus,
+    PaymentTerm,
     ProcessingStatus,
     PublicAccess,
     Reminder,
+    TemplateEntity,
 )
 
 FIELDS = {
@@ -105,6 +107,20 @@ FIELDS = {
     "price": _l("Price"),
     "discount_percent": _l("Discount, %"),
     "tax": _l("Tax"),
+    "recipient": _l("Recipient"),
+    "payment_term": _l("Payment term"),
+    "exchange_rate": _l("Exchange rate"),
+    "order_number": _l("Order number"),
+    "subtotal": _l("Subtotal"),
+    "tax_amount": _l("Tax amount"),
+    "total": _l("Total"),
+    "rate_percent": _l("Interest rate, % per year"),
+    "entity": _l("Printed from"),
+    "body": _l("Template text (HTML)"),
+    "is_active": _l("Active"),
+    "template_name": _l("Template"),
+    "file_name": _l("File"),
+    "size": _l("Size, bytes"),
 }
 
 ENUMS = {
@@ -123,6 +139,13 @@ ENUMS = {
                  LeadStatus.REJECTED: _l("Rejected")},
     InvoiceStatus: {InvoiceStatus.DRAFT: _l("Draft"), InvoiceStatus.ISSUED: _l("Issued"),
                     InvoiceStatus.PAID: _l("Paid"), InvoiceStatus.REJECTED: _l("Rejected")},
+    PaymentTerm: {PaymentTerm.ON_RECEIPT: _l("On receipt"), PaymentTerm.DAYS_15: _l("15 days"),
+                  PaymentTerm.DAYS_30: _l("30 days"), PaymentTerm.DAYS_45: _l("45 days"),
+                  PaymentTerm.DATE: _l("On a date")},
+    TemplateEntity: {TemplateEntity.CLIENT: _l("Client"),
+                     TemplateEntity.APPLICATION: _l("Application"),
+                     TemplateEntity.DEAL: _l("Deal"), TemplateEntity.TASK: _l("Task"),
+                     TemplateEntity.INVOICE: _l("Invoice")},
     Reminder: {Reminder.NEVER: _l("Never"), Reminder.MIN_5: _l("5 minutes before"),
                Reminder.MIN_15: _l("15 minutes before"), Reminder.MIN_30: _l("30 minutes before"),
                Reminder.HOUR_1: _l("1 hour before"), Reminder.HOUR_2: _l("2 hours before"),
@@ -152,7 +175,8 @@ def money(value):
 HISTORY_ACTIONS = {"create": _l("created"), "update": _l("changed"),
                    "delete": _l("deleted"), "print": _l("printed")}
 HISTORY_ENTITIES = {"client": _l("Client"), "application": _l("Application"),
-                    "lead": _l("Lead"), "deal": _l("Deal"), "task": _l("Task")}
+                    "lead": _l("Lead"), "deal": _l("Deal"), "task": _l("Task"),
+                    "invoice": _l("Invoice")}
 
 
 def history_row(entry):

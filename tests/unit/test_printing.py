@@ -168,7 +168,7 @@ def test_names_outside_the_context_expose_nothing(payload):
 def test_security_message():
     with pytest.raises(TemplateError) as info:
         render("line 1\n{{ ''.__class__ }}")
-    assert info.value.message.startswith("Недопустимая операция в шаблоне")
+    assert info.value.message.startswith("Line 2: Forbidden operation in the template")
     assert info.value.line == 2
 
 
@@ -222,9 +222,9 @@ def test_output_size_is_capped():
         "{% for i in range(100000) %}{% for j in range(100000) %}"
         "{{ 'x' * 1000 }}{% endfor %}{% endfor %}"
     )
-    with pytest.raises(TemplateError, match="слишком большим"):
+    with pytest.raises(TemplateError, match="document gets too large"):
         render(source)
-    with pytest.raises(TemplateError, match="слишком большим"):
+    with pytest.raises(TemplateError, match="document gets too large"):
         render("{% for i in range(1000) %}{{ 'я' * 100 }}{% endfor %}", max_output=50_000)
     assert len(render("{% for i in range(1000) %}{{ 'я' * 10 }}{% endfor %}",
                       max_output=10_000)) == 10_000
@@ -243,7 +243,7 @@ def test_output_size_is_capped():
 )
 def test_render_time_is_capped(payload):
     started = time.monotonic()
-    with pytest.raises(TemplateError, match="слишком долго"):
+    with pytest.raises(TemplateError, match="runs too long"):
         render(payload, timeout_s=0.3)
     assert time.monotonic() - started < 1.5
 
@@ -268,11 +268,11 @@ def test_errors_report_the_line(source, line):
     with pytest.raises(TemplateError) as info:
         render(source)
     assert info.value.line == line
-    assert f"строка {line}" in info.value.message
+    assert info.value.message.startswith(f"Line {line}: ")
 
 
 def test_syntax_error_message():
-    with pytest.raises(TemplateError, match="^Синтаксическая ошибка в шаблоне"):
+    with pytest.raises(TemplateError, match="^Syntax error in the template"):
         render("{% endfor %}")
 
 
