@@ -18,7 +18,7 @@ are the sums of its lines.
 import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from app.models import (
     Company,
@@ -68,18 +68,26 @@ def check_numbering(prefix, next_number):
 
 def next_number(session):
     """Take the next invoice number (in the caller's transaction)."""
-    get_company(session)  # the counter row exists
     while True:
-        prefix, number = session.execute(
-            update(Company).where(Company.id == COMPANY_ID)
-            .values(invoice_next_number=Company.invoice_next_number + 1)
-            .returning(Company.invoice_prefix, Company.invoice_next_number - 1)
-        ).one()
+        with session.no_autoflush:  # the new invoice is saved by the caller
+            taken = session.execute(
+                update(Company).where(Company.id == COMPANY_ID)
+                .values(invoice_next_number=Company.invoice_next_number + 1)
+                .returning(Company.invoice_prefix, Company.invoice_next_number - 1)
+            ).first()
+        if taken is None:  # a fresh installation: the counter row first
+            session.execute(insert(Company).values(id=COMPANY_ID, name="",
+                                                   invoice_prefix="INV",
+                                                   invoice_next_number=1))
+            continue
+        prefix, number = taken
         if number > MAX_NUMBER:
             raise InvoiceError(N_("Invoice numbers with this prefix are used up; "
                                   "change the prefix in the company requisites"))
         candidate = format_number(prefix or "", number)
-        if not session.scalar(select(Invoice.id).where(Invoice.number == candidate)):
+        with session.no_autoflush:
+            used = session.scalar(select(Invoice.id).where(Invoice.number == candidate))
+        if not used:
             return candidate
 
 

@@ -12,7 +12,7 @@ from flask_appbuilder.widgets import ListWidget
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from wtforms import DateTimeField, SelectField, StringField
+from wtforms import DateTimeField, DecimalField, SelectField, StringField
 from wtforms.validators import DataRequired, NumberRange, Optional
 
 from app import db
@@ -249,9 +249,12 @@ class TaskView(RegisterView):
                               reminder_minutes=lambda v: ENUMS[Reminder][Reminder(v)])
 
 
-def _invoice_refusal(rule, *args):
+def _invoice_refusal(rule, *args, **kwargs):
+    """Run an invoice rule before FAB saves: the new row joins the session
+    only afterwards, so nothing may flush it early."""
     try:
-        return rule(*args)
+        with db.session.no_autoflush:
+            return rule(*args, **kwargs)
     except invoices.InvoiceError as exc:
         refuse(exc)
 
@@ -289,8 +292,11 @@ class InvoiceLineView(RegisterView):
         user_id = restricted_user_id()
         if line.invoice is None:
             refuse(_l("Choose the invoice"))
-        if user_id is not None and not access.can_write(db.session, Invoice, line.invoice.id,
-                                                        user_id):
+        if user_id is None:
+            return
+        with db.session.no_autoflush:
+            writable = access.can_write(db.session, Invoice, line.invoice.id, user_id)
+        if not writable:
             refuse(_l("You may not change records of this client"))
 
     def pre_add(self, item):
@@ -298,7 +304,8 @@ class InvoiceLineView(RegisterView):
         if item.discount_percent is None:
             item.discount_percent = 0
         _invoice_refusal(invoices.prepare_line, db.session, item)
-        item.sort_order = len(item.invoice.lines)
+        with db.session.no_autoflush:
+            item.sort_order = len(item.invoice.lines)
 
     def pre_update(self, item):
         self._check_invoice(item)
@@ -350,9 +357,12 @@ class InvoiceView(RegisterView):
                             "currency's rate"),
         "recipient": _l("Leave empty when the recipient is the buyer"),
     }
-    validators_columns = {"exchange_rate": [Optional(), NumberRange(min=0.000001)]}
     add_form_extra_fields = edit_form_extra_fields = {
         "recipient": ClientLookupField(_l("Recipient"), []),
+        # No default of 1: left empty, the currency's own rate is taken.
+        "exchange_rate": DecimalField(FIELDS["exchange_rate"],
+                                      [Optional(), NumberRange(min=0.000001)], places=None,
+                                      widget=BS3TextFieldWidget()),
     }
     formatters_columns = dict(RegisterView.formatters_columns, total=money, subtotal=money,
                               tax_amount=money, payment_term=enum_label)
