@@ -105,10 +105,11 @@ def due_date(issue_date, term, chosen=None):
     return (issue_date or datetime.date.today()) + datetime.timedelta(days=TERM_DAYS[term])
 
 
-def prepare(session, invoice, *, new):
+def prepare(session, invoice, *, new, check=True):
     """Fill what the server decides before an invoice is saved: number (new
-    ones), base currency and its rate, default terms, the due date."""
-    if not new:
+    ones), base currency and its rate, default terms, the due date. A saved
+    invoice must be a draft (``check=False``: the caller checked)."""
+    if not new and check:
         ensure_editable(session, invoice)
     if new:
         invoice.status = InvoiceStatus.DRAFT

@@ -28,6 +28,7 @@ from app.models import (
     InvoiceStatus,
     Lead,
     Note,
+    PaymentTerm,
     ProcessingStatus,
     Project,
     Reminder,
@@ -36,7 +37,7 @@ from app.models import (
 )
 from app.services import access, clients, documents, history, invoices, validation
 from app.views.datamodel import ListInterface
-from app.views.fields import AccountOfBank, EnumFieldsMixin, Normalised
+from app.views.fields import AccountOfBank, EnumFieldsMixin, Normalised, enum_field
 from app.views.filters import FilterInBranch, add_search_filter
 from app.views.labels import ENUMS, FIELDS, enum_label, history_row, money
 from app.views.lookup import ClientLookupField
@@ -359,6 +360,8 @@ class InvoiceView(RegisterView):
     }
     add_form_extra_fields = edit_form_extra_fields = {
         "recipient": ClientLookupField(_l("Recipient"), []),
+        "payment_term": enum_field(FIELDS["payment_term"], PaymentTerm,
+                                   default=PaymentTerm.DAYS_15),
         # No default of 1: left empty, the currency's own rate is taken.
         "exchange_rate": DecimalField(FIELDS["exchange_rate"],
                                       [Optional(), NumberRange(min=0.000001)], places=None,

@@ -269,3 +269,35 @@ def test_numbers_are_unique_under_concurrent_creation(app, session, buyer):
     assert len(numbers) == threads * per_thread == len(set(numbers))
     digits = sorted(int(n[-7:]) for n in numbers)
     assert digits == list(range(digits[0], digits[0] + len(digits)))  # no gaps
+
+
+def test_invoices_over_the_api_follow_the_same_rules(app, session, buyer):
+    from tests.web.test_api import _jwt
+
+    http, headers = app.test_client(), _jwt(app, "manager")
+    created = http.post("/api/v1/invoice/", json={"client": buyer.id,
+                                                   "issue_date": "2026-11-23"},
+                        headers=headers)
+    assert created.status_code == 201, created.json
+    invoice_id = created.json["id"]
+    assert http.post("/api/v1/invoice/", json={"client": buyer.id, "total": "1"},
+                     headers=headers).status_code == 422  # totals are not input
+    line = http.post("/api/v1/invoice_line/", json={
+        "invoice": invoice_id, "description": "Монтаж", "quantity": "2", "price": "999.99",
+        "discount_percent": "0"}, headers=headers)
+    assert line.status_code == 201, line.json
+    session.expire_all()
+    invoice = session.get(Invoice, invoice_id)
+    assert NUMBER.match(invoice.number) and invoice.due_date == datetime.date(2026, 12, 8)
+    assert invoice.total == Decimal("1999.98")
+    assert http.put(f"/api/v1/invoice/{invoice_id}", json={"status": "issued"},
+                    headers=headers).status_code == 200
+    refused = http.put(f"/api/v1/invoice/{invoice_id}", json={"order_number": "X"},
+                       headers=headers)
+    assert refused.status_code == 422
+    assert http.put(f"/api/v1/invoice/{invoice_id}", json={"status": "paid"},
+                    headers=headers).status_code == 200
+    refused = http.delete(f"/api/v1/client/{buyer.id}", headers=headers)
+    assert refused.status_code == 422
+    session.expire_all()
+    assert session.get(Invoice, invoice_id).status is InvoiceStatus.PAID
