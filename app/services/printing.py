@@ -60,6 +60,7 @@ from app.services.words import amount_in_words, to_decimal
 MAX_SOURCE = 500_000  # characters of template source
 MAX_RANGE = 100_000  # items in one range(), as Jinja's own sandbox
 MAX_INT_BITS = 4096  # about 1,200 decimal digits
+MAX_FORMAT_FIELDS = 10_000  # placeholders or arguments of one format operation
 MAX_DECIMAL_EXPONENT = 1000  # int(Decimal("1e999999")) alone takes 30 s
 # Output is charged where it is produced, so text built by a macro and then
 # printed counts twice; the budget allows for that.
@@ -286,13 +287,23 @@ def _check_format_size(budget, fmt_len, fields, widths, args):
     """A format string with ``fields`` placeholders of total ``widths`` over
     ``args`` makes at most this much text: ``('{0}' * 10**5).format(s)``
     repeats one argument many times."""
+    if fields > MAX_FORMAT_FIELDS or len(args) > MAX_FORMAT_FIELDS:
+        raise _too_many_fields()
     values = list(args.values()) if isinstance(args, Mapping) else list(args)
     biggest = max((_size(v, budget.max_len) for v in values), default=0)
     if fmt_len + fields * biggest + widths > budget.max_len:
         raise budget.too_big()
 
 
+def _too_many_fields():
+    return _LimitError(Message(N_("Too many fields in one format operation (over %(limit)s)"),
+                               limit=MAX_FORMAT_FIELDS))
+
+
 def _check_percent(budget, fmt, args):
+    # Counted before parsing: a two-million-field format takes seconds to scan.
+    if fmt.count("%") > 2 * MAX_FORMAT_FIELDS:
+        raise _too_many_fields()
     directives = [m for m in _PERCENT.finditer(fmt) if not m.group(0).endswith("%%")]
     if any("*" in (m.group(1) or "", m.group(2) or "") for m in directives):
         raise SecurityError(Message(N_("the width \"*\" is not supported in formatting")))
@@ -303,6 +314,8 @@ def _check_percent(budget, fmt, args):
 
 
 def _check_str_format(budget, fmt, args, kwargs):
+    if fmt.count("{") > 2 * MAX_FORMAT_FIELDS:
+        raise _too_many_fields()
     fields = widths = 0
     for _, field, spec, _ in string.Formatter().parse(fmt):
         if field is None:

@@ -143,6 +143,24 @@ def test_loops_and_common_constructs_still_work():
         "{{ x['__class__'] }}",
         "{{ ('{0.__class__}'|attr('format'))(x) }}",
         "{{ 'x'.encode() }}",
+        # issue 6: more walks towards globals, builtins, subclasses and os
+        "{{ ''.__class__.__base__.__subclasses__() }}",
+        "{{ ().__class__.__bases__[0].__subclasses__() }}",
+        "{{ x.__dict__ }}",
+        "{{ x.__init__ }}",
+        "{{ fn.__code__.co_consts }}",
+        "{{ fn.__closure__ }}",
+        "{{ amount.__class__.__module__ }}",
+        "{{ client.name.__class__.__mro__[1].__subclasses__() }}",
+        "{{ (client|attr('__class__')).__init__.__globals__ }}",
+        "{{ '{0.__init__.__globals__[SECRET_VALUE]}'.format(x) }}",
+        "{{ '{0.__class__.__mro__}'.format_map({}) }}",
+        "{{ '{x.__class__}'.format_map({'x': x}) }}",
+        "{{ '%(a)s'.__mod__ }}",
+        "{{ ''.join.__self__.__class__ }}",
+        "{{ range.__globals__ }}",
+        "{{ '{0:{1}}'.format(1, 999999999) }}",
+        "{{ '%*d' % (999999999, 1) }}",
     ],
 )
 def test_attribute_walks_are_refused(payload):
@@ -154,7 +172,16 @@ def test_attribute_walks_are_refused(payload):
 @pytest.mark.parametrize(
     "payload",
     ["{{ config }}", "{{ request }}", "{{ self }}", "{{ g }}", "{{ session }}",
-     "{{ range.__self__ }}", "{{ x.token.__len__ }}"],
+     "{{ range.__self__ }}", "{{ x.token.__len__ }}",
+     # issue 6: the usual SSTI entry points are simply absent
+     "{{ config.items() }}", "{{ config.SECRET_KEY }}", "{{ config.__class__.__init__ }}",
+     "{{ request.environ }}", "{{ request.application.__globals__ }}",
+     "{{ self.__init__.__globals__ }}", "{{ self._TemplateReference__context.keys() }}",
+     "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
+     "{{ lipsum.__globals__['os'].popen('id').read() }}", "{{ lipsum() }}", "{{ cycler(1) }}",
+     "{{ joiner() }}", "{{ url_for.__globals__ }}", "{{ get_flashed_messages.__globals__ }}",
+     "{{ __builtins__ }}", "{{ _ }}", "{{ gettext }}",
+     "{% import 'os' as os %}", "{% include '/etc/passwd' %}", "{% extends '/etc/passwd' %}"],
 )
 def test_names_outside_the_context_expose_nothing(payload):
     try:
@@ -207,6 +234,16 @@ def test_only_range_is_global():
         "{% set f = ('{0}' * 100000)|attr('format') %}{{ f('a' * 1000000) }}",
         "{{ range(10)|sum(start=[]) }}",
         "{{ 'x'|center(10**9) }}",
+        # issue 6: exponential strings and big numbers
+        "{% set s = 'ab' * 500 %}{% set s = s ~ s %}{% set s = s ~ s %}{% set s = s ~ s %}"
+        "{% set s = s ~ s %}{% set s = s ~ s %}{% set s = s ~ s %}{% set s = s ~ s %}"
+        "{% set s = s ~ s %}{% set s = s ~ s %}{% set s = s ~ s %}{% set s = s ~ s %}{{ s }}",
+        "{{ 9 ** (9 ** 9) }}",
+        "{{ ('{}' * 10**6).format(*range(10**5)) }}",
+        "{{ (10 ** 1000) * (10 ** 1000) * (10 ** 1000) * (10 ** 1000) * (10 ** 1000) }}",
+        "{{ 'x' ~ 'y' * 10**9 }}",
+        "{{ ('%s' * 10**6) % ((1,) * 10**6) }}",
+        "{{ '{}'.format('a' * 10**6) * 10 }}",
     ],
 )
 def test_size_bombs_are_refused_quickly(payload):

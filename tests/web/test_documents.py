@@ -283,3 +283,53 @@ def test_builtin_template_cannot_be_deleted(as_role, session):
     assert "Встроенный шаблон нельзя удалить" in page
     session.expire_all()
     assert session.get(DocumentTemplate, template_id) is not None
+
+
+def _leaves(value, path="context"):
+    """Every (path, value) of a context that is not a dict or list."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            assert isinstance(key, str), path
+            yield from _leaves(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _leaves(item, f"{path}[{index}]")
+    else:
+        yield path, value
+
+
+def test_context_is_plain_data_never_orm_objects(app, session, own_client):
+    """The sandbox guards Python internals, not our objects: the context must
+    hold no model instance (relationships lead to users and password hashes)."""
+    import datetime as dt
+
+    from app.models import Invoice, InvoiceLine
+    from app.services import documents
+
+    manager = session.scalar(select(Employee).where(Employee.username == "manager"))
+    application = Application(client_id=own_client.id, amount=Decimal("1000"), term_months=3,
+                              rate_percent=Decimal("12"), responsible_id=manager.id)
+    deal = Deal(title="Сделка", client_id=own_client.id, responsible_id=manager.id)
+    invoice = Invoice(client_id=own_client.id, number=unique("C")[:20], deal=deal,
+                      responsible_id=manager.id,
+                      lines=[InvoiceLine(description="Позиция", quantity=1, price=10)])
+    task = Task(client_id=own_client.id, deal=deal, application=application,
+                assignee_id=manager.id)
+    session.add_all([application, deal, invoice, task])
+    session.commit()
+    plain = (str, int, Decimal, dt.date, type(None), bool)
+    with app.app_context():
+        for entity, record in ((TemplateEntity.CLIENT, own_client),
+                               (TemplateEntity.APPLICATION, application),
+                               (TemplateEntity.DEAL, deal), (TemplateEntity.TASK, task),
+                               (TemplateEntity.INVOICE, invoice)):
+            context = documents.build_context(session, entity, record, manager)
+            for path, value in _leaves(context):
+                assert isinstance(value, plain), (path, type(value))
+            text = documents.render_html(
+                "{{ client.responsible }}|{{ employee.full_name }}|{{ client.password }}"
+                "{{ employee.password }}{{ client.responsible.password }}", context)
+            assert "scrypt" not in text and "pbkdf2" not in text
+        for entity in TemplateEntity:
+            for path, value in _leaves(documents.sample_context(session, entity, manager)):
+                assert isinstance(value, plain), (path, type(value))
