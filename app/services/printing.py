@@ -615,6 +615,13 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 _ENV = _Sandbox()
 
 
+@functools.lru_cache(maxsize=64)
+def _compiled(source):
+    """Compiling takes longer than rendering a short document: the same
+    template text is compiled once (a compiled template holds no data)."""
+    return _ENV.from_string(source)
+
+
 def _template_line(exc):
     """The template line of the innermost template frame of ``exc``: Jinja
     rewrites tracebacks so that template frames carry template lines."""
@@ -653,7 +660,7 @@ def render_template_string(source, context, *, max_output=2_000_000, timeout_s=2
     token = _BUDGET.set(budget)
     chunks = None
     try:
-        template = _ENV.from_string(source)
+        template = _compiled(source)
         chunks = template.generate(dict(context))
         parts, size = [], 0
         for chunk in chunks:
