@@ -333,3 +333,33 @@ def test_context_is_plain_data_never_orm_objects(app, session, own_client):
         for entity in TemplateEntity:
             for path, value in _leaves(documents.sample_context(session, entity, manager)):
                 assert isinstance(value, plain), (path, type(value))
+
+
+@pytest.mark.parametrize("role", ["admin", "head", "manager", "auditor"])
+def test_pages_open_for_every_role(as_role, session, own_client, client_template, role):
+    from app.models import Invoice
+
+    user = as_role(role)
+    invoice = Invoice(client_id=own_client.id, number=unique("P")[:20],
+                      responsible_id=_user_id(session, "manager"))
+    session.add(invoice)
+    session.commit()
+    pages = ["/templates/list/", f"/templates/show/{client_template.id}", "/documents/list/",
+             "/invoices/list/", f"/invoices/show/{invoice.id}",
+             f"/invoice-lines/list/?_flt_0_invoice={invoice.id}"]
+    if role in ("admin", "head"):
+        pages += ["/templates/add", f"/templates/edit/{client_template.id}"]
+    if role in ("admin", "head", "manager"):
+        pages += ["/invoices/add", f"/invoices/edit/{invoice.id}",
+                  f"/invoice-lines/add?_flt_0_invoice={invoice.id}"]
+    for page in pages:
+        response = user.get(page)
+        assert response.status_code == 200, (page, response.status_code)
+    if role == "admin":
+        user.get("/company/list/")  # creates the single row on first use
+        assert "Префикс номера счёта" in user.get("/company/edit/1").text
+    _print(user, "client", own_client.id, client_template.id)
+    document_id = session.scalar(select(PrintedDocument.id).where(
+        PrintedDocument.client_id == own_client.id).order_by(PrintedDocument.id.desc()))
+    assert user.get(f"/documents/show/{document_id}").status_code == 200
+    assert own_client.name in user.get("/documents/list/").text
