@@ -14,14 +14,14 @@ import io
 
 from flask import abort, flash, g, jsonify, request, send_file, url_for
 from flask_appbuilder import ModelView, expose, has_access
-from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from jinja2.exceptions import TemplateSyntaxError
 from sqlalchemy import exists, select
-from wtforms import TextAreaField
+from wtforms import BooleanField, TextAreaField
 from wtforms.validators import DataRequired
+from wtforms.widgets import TextArea
 
 from app import db
 from app.models import DocumentTemplate, Employee, PrintedDocument, TemplateEntity
@@ -32,16 +32,18 @@ from app.views.refusal import refuse, translated
 from app.views.rowaccess import ROW_ACCESS, restricted_user_id
 
 PREVIEW_CSP = ('<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-               'style-src \'unsafe-inline\'; img-src data:; font-src data:">')
+               'style-src \'unsafe-inline\'; img-src data:; font-src data:">'
+               # Close to the PDF's look: a sans-serif face, A4 margins.
+               '<style>body { font-family: Roboto, Arial, sans-serif; font-size: 11pt; '
+               'margin: 1cm; } table { border-collapse: collapse; }</style>')
 
 
-class CodeWidget(BS3TextAreaFieldWidget):
+class CodeWidget(TextArea):
     """A tall monospace textarea for the template's HTML."""
 
     def __call__(self, field, **kwargs):
-        kwargs.setdefault("rows", 24)
-        kwargs.setdefault("spellcheck", "false")
-        kwargs["style"] = "font-family: monospace; font-size: 12px;"
+        kwargs.update({"class": "form-control", "rows": 24, "spellcheck": "false",
+                       "style": "font-family: monospace; font-size: 12px;"})
         return super().__call__(field, **kwargs)
 
 
@@ -95,6 +97,7 @@ class DocumentTemplateView(EnumFieldsMixin, ModelView):
                           "created_at": _datetime}
     add_form_extra_fields = edit_form_extra_fields = {
         "body": TextAreaField(FIELDS["body"], [DataRequired()], widget=CodeWidget()),
+        "is_active": BooleanField(FIELDS["is_active"], default=True),
     }
     add_template = edit_template = "sdelka/template_edit.html"
     show_template = "sdelka/template_show.html"
