@@ -1,8 +1,12 @@
 """Company requisites: one record, shown and edited in place."""
 from flask import redirect, url_for
 from flask_appbuilder import ModelView, expose, has_access
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from wtforms import IntegerField, StringField
+from wtforms.validators import Optional
 
 from app import db
 from app.models import Company
@@ -67,10 +71,25 @@ class CompanyView(ModelView):
         "oktmo": [Normalised(validation.oktmo)],
     }
 
+    # Optional in the form: a form without them (an older client, a script)
+    # keeps the stored numbering.
+    edit_form_extra_fields = {
+        "invoice_prefix": StringField(_l("Invoice number prefix"), [Optional()],
+                                      widget=BS3TextFieldWidget()),
+        "invoice_next_number": IntegerField(_l("Next invoice number"), [Optional()],
+                                            widget=BS3TextFieldWidget()),
+    }
+
     def pre_update(self, item):
+        with db.session.no_autoflush:
+            stored = db.session.execute(
+                select(Company.invoice_prefix, Company.invoice_next_number)
+                .where(Company.id == item.id)).one()
+        prefix = stored[0] if item.invoice_prefix is None else item.invoice_prefix
+        number = stored[1] if item.invoice_next_number is None else item.invoice_next_number
         try:
             item.invoice_prefix, item.invoice_next_number = invoices.check_numbering(
-                item.invoice_prefix, item.invoice_next_number)
+                prefix, number)
         except invoices.InvoiceError as exc:
             refuse(exc)
 

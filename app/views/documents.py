@@ -60,8 +60,13 @@ def _visible(model, record_id):
         model.id == record_id, access.clause(model, user_id)))))
 
 
+MAX_ID = 2**31 - 1  # an INTEGER key; a bigger number is simply not found
+
+
 def _record(entity, record_id):
     """The record to print or preview, or None if absent or not visible."""
+    if not 0 < record_id <= MAX_ID:
+        return None
     model = documents.MODELS[entity]
     record = db.session.get(model, record_id)
     if record is None or not _visible(model, record_id):
@@ -126,7 +131,10 @@ class DocumentTemplateView(EnumFieldsMixin, ModelView):
             printing.render_template_string(item.body or "", documents.sample_context(
                 db.session, item.entity or TemplateEntity.CLIENT, _me()))
         except printing.TemplateError as exc:
-            if isinstance(exc.__cause__, TemplateSyntaxError):
+            # Syntax and size are the template's own faults; other errors
+            # may depend on a record's data and show when printing.
+            if isinstance(exc.__cause__, TemplateSyntaxError) or \
+                    len(item.body or "") > printing.MAX_SOURCE:
                 refuse(exc)
 
     def pre_delete(self, item):
@@ -144,7 +152,8 @@ class DocumentTemplateView(EnumFieldsMixin, ModelView):
         record_id = (request.form.get("record_id") or "").strip()
         me = _me()
         if record_id:
-            record = _record(entity, int(record_id)) if record_id.isdigit() else None
+            record = _record(entity, int(record_id)) if record_id.isdigit() \
+                and len(record_id) < 12 else None
             if record is None:
                 return jsonify(error=gettext("No such record, or you may not see it"),
                                line=None)
@@ -189,7 +198,7 @@ class DocumentView(ModelView):
     show_template = "sdelka/document_show.html"
     method_permission_name = {"print_document": "print"}
 
-    @expose("/print/<entity>/<int:pk>", methods=["GET", "POST"])
+    @expose("/print/<entity>/<int(max=2147483647):pk>", methods=["GET", "POST"])
     @has_access
     def print_document(self, entity, pk):
         entity = _entity(entity)
@@ -198,8 +207,9 @@ class DocumentView(ModelView):
             abort(404)
         templates = documents.templates_for(db.session, entity)
         if request.method == "POST":
-            template = db.session.get(DocumentTemplate, request.form.get("template", type=int)
-                                      or 0)
+            chosen = request.form.get("template", type=int) or 0
+            template = db.session.get(DocumentTemplate, chosen) if 0 < chosen <= MAX_ID \
+                else None
             if template is None or not template.is_active or template.entity is not entity:
                 flash(gettext("Choose a template"), "danger")
             else:
@@ -222,7 +232,7 @@ class DocumentView(ModelView):
             record=record, templates=templates, earlier=earlier,
             back=url_for(_SHOW[entity], pk=pk))
 
-    @expose("/pdf/<int:pk>")
+    @expose("/pdf/<int(max=2147483647):pk>")
     @has_access
     def pdf(self, pk):
         query = select(PrintedDocument).where(PrintedDocument.id == pk)

@@ -385,7 +385,9 @@ class InvoiceView(RegisterView):
     @expose("/edit/<pk>", methods=["GET", "POST"])
     @has_access
     def edit(self, pk):
-        invoice = db.session.get(Invoice, int(pk)) if str(pk).isdigit() else None
+        if not str(pk).isdigit() or int(pk) >= 2**31:
+            abort(404)
+        invoice = db.session.get(Invoice, int(pk))
         if invoice is not None and invoice.status is not InvoiceStatus.DRAFT:
             flash(gettext("Only a draft invoice can be changed; return it to draft first"),
                   "warning")
@@ -399,7 +401,7 @@ class InvoiceView(RegisterView):
             abort(404)
         return invoice
 
-    @expose("/status/<int:pk>", methods=["POST"])
+    @expose("/status/<int(max=2147483647):pk>", methods=["POST"])
     @has_access
     def set_status(self, pk):
         invoice = self._writable_invoice(pk)
@@ -416,7 +418,7 @@ class InvoiceView(RegisterView):
                           status=enum_label(invoice.status)), "success")
         return redirect(url_for(".show", pk=pk))
 
-    @expose("/duplicate/<int:pk>", methods=["POST"])
+    @expose("/duplicate/<int(max=2147483647):pk>", methods=["POST"])
     @has_access
     def duplicate(self, pk):
         source = db.session.get(Invoice, pk)

@@ -363,3 +363,22 @@ def test_pages_open_for_every_role(as_role, session, own_client, client_template
         PrintedDocument.client_id == own_client.id).order_by(PrintedDocument.id.desc()))
     assert user.get(f"/documents/show/{document_id}").status_code == 200
     assert own_client.name in user.get("/documents/list/").text
+
+
+@pytest.mark.parametrize("url", ["/documents/print/client/99999999999999999999",
+                                 "/documents/pdf/99999999999999999999",
+                                 "/documents/print/nothing/1",
+                                 "/invoices/edit/99999999999999999999"])
+def test_absurd_ids_are_not_found_not_500(as_role, url):
+    assert as_role("admin").get(url).status_code == 404
+
+
+def test_absurd_ids_in_forms_get_messages(as_role, own_client):
+    admin = as_role("admin")
+    answer = admin.post("/templates/preview", {"entity": "client", "body": "x",
+                                               "record_id": "9" * 30}).json
+    assert "Нет такой записи" in answer["error"]
+    page = _print(admin, "client", own_client.id, "9" * 30)
+    assert page.status_code == 200 and "Выберите шаблон" in page.text
+    assert admin.post("/invoices/status/99999999999999999999",
+                      {"status": "paid"}).status_code == 404
