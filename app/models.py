@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Table,
@@ -23,7 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
-from sqlalchemy.orm import declared_attr, relationship
+from sqlalchemy.orm import declared_attr, deferred, relationship
 
 
 def utcnow():
@@ -129,6 +130,10 @@ class Company(Model):
     actual_address = Column(String(500))
     okved = Column(String(64))
     oktmo = Column(String(11))
+    # Invoice numbering (seed 003): prefix + 7 digits, the next number to give.
+    invoice_prefix = Column(String(10), nullable=False, default="INV", server_default="INV")
+    invoice_next_number = Column(Integer, nullable=False, default=1, server_default="1")
+    invoice_terms = Column(Text)  # default payment terms of new invoices
 
     def __repr__(self):
         return self.name or ""
@@ -448,6 +453,7 @@ class Application(OwnedMixin, Model):
     date = Column(Date, nullable=False, default=datetime.date.today)
     amount = Column(Numeric(14, 2), nullable=False, default=0)
     term_months = Column(Integer)
+    rate_percent = Column(Numeric(6, 3))  # annual interest rate of the loan
     loan_purpose_id = Column(Integer, ForeignKey("loan_purpose.id"), index=True)
     loan_purpose = relationship(LoanPurpose)
     offer = Column(String(255))
@@ -674,6 +680,16 @@ class InvoiceStatus(str, enum.Enum):
     REJECTED = "rejected"
 
 
+class PaymentTerm(str, enum.Enum):
+    """When an invoice is due (seed 003): on receipt, in 15/30/45 days, a date."""
+
+    ON_RECEIPT = "receipt"
+    DAYS_15 = "15"
+    DAYS_30 = "30"
+    DAYS_45 = "45"
+    DATE = "date"
+
+
 class Invoice(OwnedMixin, Model):
     __tablename__ = "invoice"
     __label__ = _l("Invoices")
@@ -681,17 +697,29 @@ class Invoice(OwnedMixin, Model):
     id = Column(Integer, primary_key=True)
     number = Column(String(20), unique=True)
     issue_date = Column(Date, nullable=False, default=datetime.date.today)
+    payment_term = Column(_enum(PaymentTerm), nullable=False, default=PaymentTerm.DAYS_15,
+                          server_default=PaymentTerm.DAYS_15.value)
     due_date = Column(Date)
+    # The buyer.
     client_id = Column(Integer, ForeignKey("client.id"), nullable=False, index=True)
-    client = relationship(Client, backref="invoices")
+    client = relationship(Client, backref="invoices", foreign_keys=[client_id])
+    # The recipient (consignee), when not the buyer.
+    recipient_id = Column(Integer, ForeignKey("client.id"), index=True)
+    recipient = relationship(Client, foreign_keys=[recipient_id])
     deal_id = Column(Integer, ForeignKey("deal.id"), index=True)
     deal = relationship(Deal)
     currency_id = Column(Integer, ForeignKey("currency.id"), index=True)
     currency = relationship(Currency)
+    exchange_rate = Column(Numeric(14, 6), nullable=False, default=1, server_default="1")
+    order_number = Column(String(50))
     status = Column(_enum(InvoiceStatus), nullable=False, default=InvoiceStatus.DRAFT,
                     index=True)
     terms = Column(Text)
-    comment = Column(Text)
+    comment = Column(Text)  # notes for the client, printed on the invoice
+    # Computed by app/services/invoices.py from the lines, never typed in.
+    subtotal = Column(Numeric(14, 2), nullable=False, default=0, server_default="0")
+    tax_amount = Column(Numeric(14, 2), nullable=False, default=0, server_default="0")
+    total = Column(Numeric(14, 2), nullable=False, default=0, server_default="0")
 
     def __repr__(self):
         return self.number or f"#{self.id}"
@@ -713,6 +741,10 @@ class InvoiceLine(Model):
     discount_percent = Column(Numeric(5, 2), nullable=False, default=0)
     tax_id = Column(Integer, ForeignKey("tax.id"), index=True)
     tax = relationship(Tax)
+    # Computed: quantity x price less the discount, and the tax on it.
+    amount = Column(Numeric(14, 2), nullable=False, default=0, server_default="0")
+    tax_amount = Column(Numeric(14, 2), nullable=False, default=0, server_default="0")
+    sort_order = Column(Integer, nullable=False, default=0, server_default="0")
 
     def __repr__(self):
         return self.description or ""
@@ -753,9 +785,63 @@ class WebForm(Model):
     origin = relationship(ClientOrigin)
     success_message = Column(String(255))
     created_at = Column(DateTime, nullable=False, default=utcnow)
+class TemplateEntity(str, enum.Enum):
+    """What a document template is printed from."""
+
+    CLIENT = "client"
+    APPLICATION = "application"
+    DEAL = "deal"
+    TASK = "task"
+    INVOICE = "invoice"
+
+
+class DocumentTemplate(Model):
+    """A user-written HTML template with placeholders (SPEC §5)."""
+
+    __tablename__ = "document_template"
+    __label__ = _l("Templates")
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(150), nullable=False)
+    entity = Column(_enum(TemplateEntity), nullable=False, default=TemplateEntity.CLIENT,
+                    index=True)
+    body = Column(Text, nullable=False, default="")
+    is_active = Column(Boolean, nullable=False, default=True, server_default="1")
+    # Seeded templates carry a code so that seeding never adds them twice.
+    code = Column(String(40), unique=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
     def __repr__(self):
         return self.name or ""
+
+
+class PrintedDocument(Model):
+    """A PDF printed from a template, kept so it can be downloaded again."""
+
+    __tablename__ = "printed_document"
+    __label__ = _l("Documents")
+
+    id = Column(Integer, primary_key=True)
+    template_id = Column(Integer, ForeignKey("document_template.id", ondelete="SET NULL"),
+                         index=True)
+    template = relationship(DocumentTemplate)
+    template_name = Column(String(150), nullable=False)
+    entity = Column(_enum(TemplateEntity), nullable=False)
+    entity_id = Column(Integer, nullable=False)
+    client_id = Column(Integer, ForeignKey("client.id", ondelete="SET NULL"), index=True)
+    client = relationship(Client)
+    author_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"), index=True)
+    author = relationship(Employee)
+    created_at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    file_name = Column(String(255), nullable=False)
+    size = Column(Integer, nullable=False, default=0)
+    content = deferred(Column(LargeBinary, nullable=False))
+
+    __table_args__ = (Index("ix_printed_document_entity", "entity", "entity_id"),)
+
+    def __repr__(self):
+        return self.file_name or ""
 
 
 class HistoryEntry(Model):

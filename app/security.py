@@ -54,6 +54,13 @@ ADMIN_ONLY = {
 STAFF = {"CompanyView", "Company requisites", "DepartmentView", "Departments",
          "EmployeeView", "List Users", "Company"}
 MANAGER_READS = {"DepartmentView", "Departments", "Company"}
+# The admin and the head of sales write document templates; the others
+# print from them (and see them, to choose one).
+TEMPLATES = {"DocumentTemplateView", "Templates"}
+# Printing reads a record: whoever may read it may print it and download
+# what was printed (the print itself is only recorded in the history).
+PRINTING = {("can_print", "DocumentView"), ("can_pdf", "DocumentView"),
+            ("can_list", "DocumentView"), ("can_show", "DocumentView")}
 # The admin and the head of sales maintain the dictionaries; managers pick
 # values from them.
 DICTIONARIES = PERMISSION_NAMES | {f"{m.__name__}Api" for m in dictionary_models()}
@@ -70,13 +77,14 @@ def _manager(perm, view):
         return False
     if view in STAFF:
         return view in MANAGER_READS and perm in READ
-    if view in DICTIONARIES:
+    if view in DICTIONARIES or view in TEMPLATES:
         return perm in READ
     return view not in ADMIN_ONLY
 
 
 def _read_only(perm, view):
-    return (perm in READ and view not in ADMIN_ONLY) or (perm, view) == ALL_CLIENTS
+    return ((perm in READ and view not in ADMIN_ONLY) or (perm, view) == ALL_CLIENTS
+            or (perm, view) in PRINTING)
 
 
 DEFAULTS = {

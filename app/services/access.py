@@ -22,6 +22,7 @@ from app.models import (
     Invoice,
     InvoiceLine,
     Lead,
+    PrintedDocument,
     PublicAccess,
     Task,
     client_participant,
@@ -80,6 +81,8 @@ def clause(model, user_id, write=False, driving=False):
         own.append(model.responsible_id == user_id)
     if model is Task:
         own += [Task.assignee_id == user_id, Task.author_id == user_id]
+    if model is PrintedDocument:
+        own.append(PrintedDocument.author_id == user_id)
     if model in PARTICIPANTS and model is not Client:
         table = PARTICIPANTS[model]
         key = next(c for c in table.c if c.name != "ab_user_id")

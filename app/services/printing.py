@@ -25,9 +25,10 @@ The checks are hooked in where Jinja offers hooks (``call``, ``getattr``,
 ``call_binop``, the filter table) and, for loops and output, by wrapping
 nodes of the parsed template in internal filters (``_parse``).
 
-Messages are Russian literals: this module must not import Flask, so it
-cannot use the project's Babel catalogue; the web layer shows
-``TemplateError.message`` and ``PdfError`` as they are.
+This module must not import Flask, so its messages are English msgids
+marked with ``N_`` and carried in ``Message`` objects with their parameters;
+the web layer translates them with the project's Babel catalogue
+(``TemplateError.text(gettext)``, ``PdfError.text(gettext)``).
 """
 import contextvars
 import decimal
@@ -59,6 +60,7 @@ from app.services.words import amount_in_words, to_decimal
 MAX_SOURCE = 500_000  # characters of template source
 MAX_RANGE = 100_000  # items in one range(), as Jinja's own sandbox
 MAX_INT_BITS = 4096  # about 1,200 decimal digits
+MAX_FORMAT_FIELDS = 10_000  # placeholders or arguments of one format operation
 MAX_DECIMAL_EXPONENT = 1000  # int(Decimal("1e999999")) alone takes 30 s
 # Output is charged where it is produced, so text built by a macro and then
 # printed counts twice; the budget allows for that.
@@ -73,22 +75,79 @@ _MONTHS = (
 )
 
 
-class TemplateError(Exception):
+def N_(msgid):
+    """Marks a msgid for the catalogue (pybabel -k N_)."""
+    return msgid
+
+
+class Message:
+    """A msgid and its parameters, translated where it is shown. Parameters
+    may be Messages themselves. ``str()`` gives the English text."""
+
+    def __init__(self, msgid, **params):
+        self.msgid = msgid
+        self.params = params
+
+    def translate(self, gettext):
+        params = {key: value.translate(gettext) if isinstance(value, Message) else value
+                  for key, value in self.params.items()}
+        return gettext(self.msgid, **params) if params else gettext(self.msgid)
+
+    def __str__(self):
+        return self.translate(lambda msgid, **params: msgid % params if params else msgid)
+
+    def __repr__(self):
+        return f"Message({str(self)!r})"
+
+
+def _plain(text, **params):
+    return text % params if params else text
+
+
+def _detail(exc):
+    """The reason an exception gives: its Message, or its text."""
+    arg = exc.args[0] if exc.args else None
+    if isinstance(arg, Message):
+        return arg
+    return str(exc) or type(exc).__name__
+
+
+class _Translatable(Exception):
+    def __init__(self, message):
+        super().__init__(message)
+        self.reason = message
+
+    def text(self, gettext=_plain):
+        reason = self.reason
+        return reason.translate(gettext) if isinstance(reason, Message) else str(reason)
+
+
+class TemplateError(_Translatable):
     """A template that cannot be rendered; ``line`` is the template line
-    when known. ``message`` is Russian and fit to show to the user."""
+    when known. ``text(gettext)`` is the message to show, with the line."""
 
     def __init__(self, message, line=None):
         super().__init__(message)
-        self.message = message
         self.line = line
 
+    @property
+    def message(self):
+        """The English text, with the line."""
+        return self.text()
 
-class PdfError(Exception):
+    def text(self, gettext=_plain):
+        reason = super().text(gettext)
+        if self.line:
+            return gettext(N_("Line %(line)s: %(reason)s"), line=self.line, reason=reason)
+        return reason
+
+
+class PdfError(_Translatable):
     """The HTML could not be converted to PDF."""
 
 
 class _LimitError(Exception):
-    """A template went past a size or time limit (message in Russian)."""
+    """A template went past a size or time limit (its argument a Message)."""
 
 
 # --- amounts and dates, also exposed as template filters ---------------------
@@ -100,7 +159,7 @@ def format_money(value):
         return ""
     amount = to_decimal(value)
     if abs(amount) >= MONEY_LIMIT:
-        raise ValueError("Сумма слишком велика")
+        raise ValueError(Message(N_("The amount is too large")))
     amount = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP, context=_CTX)
     sign = "-" if amount < 0 else ""
     roubles, kopecks = divmod(int(_CTX.multiply(abs(amount), 100)), 100)
@@ -117,12 +176,13 @@ def format_date_ru(value, style="short"):
     if isinstance(value, datetime):
         value = value.date()
     if not isinstance(value, date):
-        raise ValueError(f"Не дата: {value!r}")
+        raise ValueError(Message(N_("Not a date: %(value)s"), value=repr(value)))
     if style == "short":
         return value.strftime("%d.%m.%Y")
     if style == "long":
         return f"{value.day} {_MONTHS[value.month - 1]} {value.year} г."
-    raise ValueError(f"Неизвестный формат даты: {style!r} (есть short и long)")
+    raise ValueError(Message(N_("Unknown date style %(style)s (there are short and long)"),
+                             style=repr(style)))
 
 
 def _words_filter(value):
@@ -144,14 +204,14 @@ class _Budget:
 
     def tick(self):
         if time.monotonic() > self.deadline:
-            raise _LimitError(
-                f"Шаблон выполняется слишком долго (дольше {self.timeout_s:g} с)"
-            )
+            raise _LimitError(Message(
+                N_("The template runs too long (over %(seconds)s s)"),
+                seconds=f"{self.timeout_s:g}"))
 
     def too_big(self):
-        return _LimitError(
-            f"Слишком большое значение в шаблоне (больше {self.max_len} символов)"
-        )
+        return _LimitError(Message(
+            N_("Too large a value in the template (over %(limit)s characters)"),
+            limit=self.max_len))
 
     def check(self, value):
         """Refuse a value whose text would be longer than the output may be."""
@@ -167,18 +227,16 @@ class _Budget:
                 raise self.too_big()
         elif isinstance(value, int):
             if value.bit_length() > MAX_INT_BITS:
-                raise _LimitError("Слишком большое число в шаблоне")
+                raise _LimitError(Message(N_("Too large a number in the template")))
         elif isinstance(value, Decimal) and value.is_finite() and value:
             if abs(value.adjusted()) > MAX_DECIMAL_EXPONENT:
-                raise _LimitError("Слишком большое число в шаблоне")
+                raise _LimitError(Message(N_("Too large a number in the template")))
         return value
 
     def charge(self, n):
         self.work_left -= n
         if self.work_left < 0:
-            raise _LimitError(
-                f"Документ получается слишком большим (больше {self.max_len} символов)"
-            )
+            raise _LimitError(_too_long(self.max_len))
 
 
 _BUDGET = contextvars.ContextVar("printing_budget", default=None)
@@ -198,7 +256,7 @@ def _size(value, limit, depth=0):
         return 32
     if isinstance(value, (Mapping, MappingView, Sequence, Set)):
         if depth > 20:
-            raise _LimitError("Слишком глубоко вложенные данные в шаблоне")
+            raise _LimitError(Message(N_("Too deeply nested data in the template")))
         items = value.items() if isinstance(value, Mapping) else value
         total = 2
         for item in items:
@@ -229,16 +287,26 @@ def _check_format_size(budget, fmt_len, fields, widths, args):
     """A format string with ``fields`` placeholders of total ``widths`` over
     ``args`` makes at most this much text: ``('{0}' * 10**5).format(s)``
     repeats one argument many times."""
+    if fields > MAX_FORMAT_FIELDS or len(args) > MAX_FORMAT_FIELDS:
+        raise _too_many_fields()
     values = list(args.values()) if isinstance(args, Mapping) else list(args)
     biggest = max((_size(v, budget.max_len) for v in values), default=0)
     if fmt_len + fields * biggest + widths > budget.max_len:
         raise budget.too_big()
 
 
+def _too_many_fields():
+    return _LimitError(Message(N_("Too many fields in one format operation (over %(limit)s)"),
+                               limit=MAX_FORMAT_FIELDS))
+
+
 def _check_percent(budget, fmt, args):
+    # Counted before parsing: a two-million-field format takes seconds to scan.
+    if fmt.count("%") > 2 * MAX_FORMAT_FIELDS:
+        raise _too_many_fields()
     directives = [m for m in _PERCENT.finditer(fmt) if not m.group(0).endswith("%%")]
     if any("*" in (m.group(1) or "", m.group(2) or "") for m in directives):
-        raise SecurityError("ширина «*» в форматировании не поддерживается")
+        raise SecurityError(Message(N_("the width \"*\" is not supported in formatting")))
     widths = sum(int(n) for m in directives for n in (m.group(1), m.group(2)) if n)
     if not isinstance(args, (tuple, Mapping)):
         args = (args,)
@@ -246,12 +314,14 @@ def _check_percent(budget, fmt, args):
 
 
 def _check_str_format(budget, fmt, args, kwargs):
+    if fmt.count("{") > 2 * MAX_FORMAT_FIELDS:
+        raise _too_many_fields()
     fields = widths = 0
     for _, field, spec, _ in string.Formatter().parse(fmt):
         if field is None:
             continue
         if spec and "{" in spec:
-            raise SecurityError("вложенные поля в формате не поддерживаются")
+            raise SecurityError(Message(N_("nested fields are not supported in a format")))
         fields += 1
         widths += sum(int(n) for n in _DIGITS.findall(spec or ""))
     _check_format_size(budget, len(fmt), fields, widths, [*args, *kwargs.values()])
@@ -270,7 +340,7 @@ def _check_method(budget, method, args, kwargs):
     """Checks a call of a str/bytes method before it runs."""
     name = method.__name__
     if name in _REFUSED_METHODS:
-        raise SecurityError(f"метод {name}() недоступен")
+        raise SecurityError(Message(N_("the method %(name)s() is not available"), name=name))
     if name in _WIDTH_METHODS:
         width = args[0] if args else kwargs.get("width", 0)
         if isinstance(width, int) and width > budget.max_len:
@@ -298,7 +368,7 @@ def _check_binop(budget, operator, left, right):
         # their results are checked; an int power is computed exactly.
         if isinstance(left, int) and isinstance(right, int):
             if abs(right) * max(left.bit_length(), 1) > MAX_INT_BITS:
-                raise _LimitError("Слишком большое число в шаблоне")
+                raise _LimitError(Message(N_("Too large a number in the template")))
     elif operator == "+":
         if isinstance(left, sized) and isinstance(right, sized):
             if len(left) + len(right) > budget.max_len:
@@ -355,7 +425,8 @@ def _format(value, *args, **kwargs):
 
 def _batch(value, linecount, fill_with=None):
     if isinstance(linecount, int) and linecount > MAX_RANGE:
-        raise _LimitError(f"batch(): не больше {MAX_RANGE} элементов в строке")
+        raise _LimitError(Message(N_("batch(): at most %(limit)s items in a row"),
+                                  limit=MAX_RANGE))
     return FILTERS["batch"](value, linecount, fill_with)
 
 
@@ -363,7 +434,7 @@ def _batch(value, linecount, fill_with=None):
 def _sum(environment, iterable, attribute=None, start=0):
     """Numbers only: summing lists or strings is quadratic."""
     if not isinstance(start, (int, float, Decimal)):
-        raise SecurityError("sum() складывает только числа")
+        raise SecurityError(Message(N_("sum() adds up numbers only")))
     return FILTERS["sum"](environment, iterable, attribute, start)
 
 
@@ -396,7 +467,7 @@ def _range(*args):
     except OverflowError:
         too_long = True
     if too_long:
-        raise _LimitError(f"range(): не больше {MAX_RANGE} элементов")
+        raise _LimitError(Message(N_("range(): at most %(limit)s items"), limit=MAX_RANGE))
     return rng
 
 
@@ -497,9 +568,9 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 
     def unsafe_undefined(self, obj, attribute):
         """An error, not an empty value, so that probing shows up at once."""
-        raise SecurityError(
-            f"доступ к атрибуту {attribute!r} объекта {type(obj).__name__} запрещён"
-        )
+        raise SecurityError(Message(
+            N_("access to the attribute %(attribute)s of a %(type)s object is forbidden"),
+            attribute=repr(attribute), type=type(obj).__name__))
 
     def call_binop(self, context, operator, left, right):
         budget = _budget()
@@ -544,6 +615,13 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 _ENV = _Sandbox()
 
 
+@functools.lru_cache(maxsize=64)
+def _compiled(source):
+    """Compiling takes longer than rendering a short document: the same
+    template text is compiled once (a compiled template holds no data)."""
+    return _ENV.from_string(source)
+
+
 def _template_line(exc):
     """The template line of the innermost template frame of ``exc``: Jinja
     rewrites tracebacks so that template frames carry template lines."""
@@ -556,8 +634,9 @@ def _template_line(exc):
     return line
 
 
-def _at(line):
-    return f" (строка {line})" if line else ""
+def _too_long(limit):
+    return Message(N_("The document gets too large (over %(limit)s characters)"),
+                   limit=limit)
 
 
 def render_template_string(source, context, *, max_output=2_000_000, timeout_s=2.0):
@@ -575,39 +654,38 @@ def render_template_string(source, context, *, max_output=2_000_000, timeout_s=2
     lazy queries.
     """
     if len(source) > MAX_SOURCE:
-        raise TemplateError(f"Шаблон слишком большой (больше {MAX_SOURCE} символов)")
+        raise TemplateError(Message(N_("The template is too large (over %(limit)s characters)"),
+                                    limit=MAX_SOURCE))
     budget = _Budget(max_output, timeout_s)
     token = _BUDGET.set(budget)
     chunks = None
     try:
-        template = _ENV.from_string(source)
+        template = _compiled(source)
         chunks = template.generate(dict(context))
         parts, size = [], 0
         for chunk in chunks:
             size += len(chunk)
             if size > max_output:
-                raise _LimitError(
-                    f"Документ получается слишком большим (больше {max_output} символов)"
-                )
+                raise _LimitError(_too_long(max_output))
             budget.tick()
             parts.append(chunk)
         return "".join(parts)
     except TemplateSyntaxError as exc:
-        raise TemplateError(
-            f"Синтаксическая ошибка в шаблоне{_at(exc.lineno)}: {exc.message}", exc.lineno
-        ) from exc
+        raise TemplateError(Message(N_("Syntax error in the template: %(detail)s"),
+                                    detail=exc.message or ""), exc.lineno) from exc
     except SecurityError as exc:
         line = _template_line(exc)
-        raise TemplateError(f"Недопустимая операция в шаблоне{_at(line)}: {exc}", line) from exc
+        raise TemplateError(Message(N_("Forbidden operation in the template: %(detail)s"),
+                                    detail=_detail(exc)), line) from exc
     except _LimitError as exc:
         line = _template_line(exc)
-        raise TemplateError(f"{exc}{_at(line)}", line) from exc
+        raise TemplateError(_detail(exc), line) from exc
     except MemoryError as exc:
-        raise TemplateError("Шаблону не хватило памяти") from exc
+        raise TemplateError(Message(N_("The template ran out of memory"))) from exc
     except Exception as exc:  # a user's template may fail in any way
         line = _template_line(exc)
-        detail = str(exc) or type(exc).__name__
-        raise TemplateError(f"Ошибка в шаблоне{_at(line)}: {detail}", line) from exc
+        raise TemplateError(Message(N_("Error in the template: %(detail)s"),
+                                    detail=_detail(exc)), line) from exc
     finally:
         if chunks is not None:
             chunks.close()
@@ -716,11 +794,13 @@ def html_to_pdf(html, *, base_url=None, page_css=None):
             resource_policy=policy,
         )
     except RenderLimitError as exc:
-        raise PdfError(f"PDF формируется слишком долго или документ слишком большой: {exc}") \
-            from exc
+        raise PdfError(Message(N_("The PDF takes too long or the document is too large: "
+                                  "%(detail)s"), detail=str(exc))) from exc
     except Exception as exc:
-        raise PdfError(f"Не удалось сформировать PDF: {exc}") from exc
+        raise PdfError(Message(N_("Could not make the PDF: %(detail)s"),
+                               detail=str(exc))) from exc
     if result.err:
         errors = "; ".join(str(msg) for mode, _, msg, _ in result.log if mode == "error")
-        raise PdfError(f"Не удалось сформировать PDF: {errors or 'ошибка xhtml2pdf'}")
+        raise PdfError(Message(N_("Could not make the PDF: %(detail)s"),
+                               detail=errors or "xhtml2pdf"))
     return out.getvalue()

@@ -4,6 +4,7 @@ A dictionary is filled only while it is empty: once it has a single row it
 belongs to the admin, and re-running ``flask sdelka init`` after an upgrade
 never brings back a value the admin deleted or renamed."""
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -14,6 +15,7 @@ from app.models import (
     ClientStatus,
     ClientType,
     Currency,
+    DocumentTemplate,
     FunnelStage,
     LoanPurpose,
     MailingType,
@@ -26,6 +28,7 @@ from app.models import (
     TaskStatus,
     TaskType,
     Tax,
+    TemplateEntity,
 )
 
 # Seed 000's order. Colours are pale so that rows coloured by them stay readable.
@@ -230,5 +233,35 @@ def seed_dictionaries(session):
         session.add_all(rows)
         session.flush()
         filled.append(model)
+    seed_templates(session)
     session.commit()
     return filled
+
+
+SEED_TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "seed_templates"
+# code, name, entity, file in app/seed_templates/
+TEMPLATES = (
+    ("loan_agreement", "Кредитный договор", TemplateEntity.APPLICATION, "loan_agreement.html"),
+    ("invoice", "Счёт на оплату", TemplateEntity.INVOICE, "invoice.html"),
+    ("commercial_offer", "Коммерческое предложение", TemplateEntity.DEAL,
+     "commercial_offer.html"),
+)
+
+
+def seed_templates(session):
+    """Add each built-in document template whose code is not in the table
+    yet (the code is unique, so seeding twice adds nothing). A built-in
+    template cannot be deleted, only deactivated, so the admin's choice
+    survives re-seeding. Returns the codes added."""
+    present = set(session.scalars(select(DocumentTemplate.code)
+                                  .where(DocumentTemplate.code.is_not(None))))
+    added = []
+    for code, name, entity, filename in TEMPLATES:
+        if code in present:
+            continue
+        body = (SEED_TEMPLATES_DIR / filename).read_text(encoding="utf-8")
+        session.add(DocumentTemplate(code=code, name=name, entity=entity, body=body,
+                                     is_active=True))
+        added.append(code)
+    session.flush()
+    return added

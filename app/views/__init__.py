@@ -3,7 +3,15 @@ from flask_babel import lazy_gettext as _l
 
 
 def register(appbuilder):
-    from app.views import api, dictionaries, followup, notifications, registers, webform
+    from app.views import (
+        api,
+        dictionaries,
+        documents,
+        followup,
+        notifications,
+        registers,
+        webform,
+    )
     from app.views.calculator import CalculatorView
     from app.views.calendar import CalendarView
     from app.views.company import CompanyView
@@ -15,6 +23,7 @@ def register(appbuilder):
     appbuilder.add_view(CalendarView, "Calendar", label=_l("Calendar"), icon="fa-calendar")
     notifications.register(appbuilder)
     followup.register(appbuilder)
+    documents.register(appbuilder)
     api.register(appbuilder)
     dictionaries.register(appbuilder)
     appbuilder.add_view(

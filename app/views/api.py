@@ -11,6 +11,7 @@ from flask_appbuilder.api import ModelRestApi, expose, protect, safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext
+from sqlalchemy import inspect, select
 
 from app import db
 from app.models import (
@@ -22,14 +23,25 @@ from app.models import (
     FunnelStage,
     Invoice,
     InvoiceLine,
+    InvoiceStatus,
     Lead,
     Note,
     Project,
     Task,
     dictionary_models,
 )
-from app.services import access, actions, assignment, deals, dictionaries, leads, validation
+from app.services import (
+    access,
+    actions,
+    assignment,
+    deals,
+    dictionaries,
+    invoices,
+    leads,
+    validation,
+)
 from app.views.datamodel import ListInterface
+from app.views.refusal import translated
 from app.views.rowaccess import ROW_ACCESS, may_attach, restricted_user_id
 
 # Fields checked and normalised as on the screens.
@@ -139,23 +151,104 @@ class RegisterApi(GuardedApi):
         access.claim(db.session, item, g.user.id)
         self._check_client(item)
         self._rules(item)
+        self._invoice_rules(item, new=True)
 
     def pre_update(self, item):
         self._normalise(item)
         self._check_writable(item)
         self._check_client(item)
         self._rules(item)
+        self._invoice_rules(item, new=False)
 
     def pre_delete(self, item):
         self._check_writable(item)
         if isinstance(item, Deal):
             deals.forget(db.session, item)
+        model = self.datamodel.obj
+        if model is Client:
+            self._invoice_rule(invoices.check_client_deletable, db.session, item.id)
+        elif model is Invoice:
+            self._invoice_rule(invoices.ensure_deletable, db.session, item)
+        elif model is InvoiceLine:
+            self._invoice_rule(invoices.ensure_editable, db.session, item.invoice)
+
+    # Invoices follow the rules of their screens (services/invoices.py).
+
+    def _invoice_rule(self, rule, *args, **kwargs):
+        try:
+            with db.session.no_autoflush:
+                rule(*args, **kwargs)
+        except invoices.InvoiceError as exc:
+            db.session.rollback()
+            _refuse(422, translated(exc))
+
+    def _invoice_rules(self, item, new):
+        model = self.datamodel.obj
+        if model is Invoice:
+            if new:
+                self._invoice_rule(invoices.prepare, db.session, item, new=True)
+                return
+            # The checks above may have flushed the request's changes, so
+            # the stored state is read outside this transaction.
+            stored, changed = _committed_changes(item)
+            if stored.status is not InvoiceStatus.DRAFT and changed - {"status"}:
+                db.session.rollback()
+                _refuse(422, gettext("Only a draft invoice can be changed; "
+                                     "return it to draft first"))
+            if "status" in changed:
+                self._invoice_rule(invoices.set_status, db.session, item, item.status)
+            if stored.status is InvoiceStatus.DRAFT:
+                self._invoice_rule(invoices.prepare, db.session, item, new=False, check=False)
+        elif model is InvoiceLine:
+            if item.invoice is not None:
+                self._check_writable_invoice(item.invoice)
+            self._invoice_rule(invoices.prepare_line, db.session, item)
+
+    def _check_writable_invoice(self, invoice):
+        user_id = restricted_user_id()
+        with db.session.no_autoflush:
+            if user_id is not None and not access.can_write(db.session, Invoice, invoice.id,
+                                                            user_id):
+                db.session.rollback()
+                _refuse(403, gettext("This record is read-only for you"))
+
+    def post_add(self, item):
+        if self.datamodel.obj is InvoiceLine:
+            _recalculate(item.invoice_id)
+
+    post_update = post_delete = post_add
+
+
+def _committed_changes(item):
+    """(stored row, names of changed columns) of an invoice, the stored row
+    read on a connection of its own: what was committed before this request."""
+    table = Invoice.__table__
+    with db.engine.connect() as conn:
+        stored = conn.execute(select(table).where(table.c.id == item.id)).one()
+    mapper = inspect(Invoice)
+    changed = {prop.key for prop in mapper.column_attrs
+               if prop.key not in ("created_at", "updated_at")
+               and getattr(item, prop.key) != getattr(stored, prop.columns[0].name)}
+    return stored, changed
+
+
+def _recalculate(invoice_id):
+    invoice = db.session.get(Invoice, invoice_id)
+    if invoice is not None:
+        invoices.recalculate(db.session, invoice)
+        db.session.commit()
+
+
+# Computed by the server, never taken from a request.
+READ_ONLY_COLUMNS = {Invoice: ["number", "subtotal", "tax_amount", "total"],
+                     InvoiceLine: ["amount", "tax_amount"]}
 
 
 def _api(model, resource):
-    return type(f"{model.__name__}Api", (RegisterApi,), {
-        "resource_name": resource, "datamodel": ListInterface(model),
-    })
+    attrs = {"resource_name": resource, "datamodel": ListInterface(model)}
+    if model in READ_ONLY_COLUMNS:
+        attrs["add_exclude_columns"] = attrs["edit_exclude_columns"] = READ_ONLY_COLUMNS[model]
+    return type(f"{model.__name__}Api", (RegisterApi,), attrs)
 
 
 class LeadApi(RegisterApi):

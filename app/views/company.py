@@ -1,14 +1,19 @@
 """Company requisites: one record, shown and edited in place."""
 from flask import redirect, url_for
 from flask_appbuilder import ModelView, expose, has_access
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from wtforms import IntegerField, StringField
+from wtforms.validators import Optional
 
 from app import db
 from app.models import Company
-from app.services import validation
+from app.services import invoices, validation
 from app.services.company import get_company
 from app.views.fields import AccountOfBank, Normalised
+from app.views.refusal import refuse
 
 
 class CompanyView(ModelView):
@@ -36,12 +41,22 @@ class CompanyView(ModelView):
         "actual_address": _l("Actual address"),
         "okved": _l("OKVED codes"),
         "oktmo": _l("OKTMO"),
+        "invoice_prefix": _l("Invoice number prefix"),
+        "invoice_next_number": _l("Next invoice number"),
+        "invoice_terms": _l("Default payment terms of invoices"),
+    }
+    description_columns = {
+        "invoice_prefix": _l("Invoice numbers are the prefix and seven digits: INV0000001"),
+        "invoice_next_number": _l("The number the next new invoice gets; numbers already "
+                                  "used are skipped"),
     }
     show_fieldsets = [
         (_l("Company"), {"fields": ["name", "inn", "kpp", "ogrn", "okved", "oktmo"]}),
         (_l("Bank"), {"fields": ["bank_name", "bik", "settlement_account", "corr_account"]}),
         (_l("Addresses"), {"fields": ["postcode", "legal_address", "actual_address"]}),
         (_l("Management"), {"fields": ["director_name", "director_position"]}),
+        (_l("Invoices"), {"fields": ["invoice_prefix", "invoice_next_number",
+                                     "invoice_terms"]}),
     ]
     edit_fieldsets = show_fieldsets
     validators_columns = {
@@ -55,6 +70,28 @@ class CompanyView(ModelView):
         "okved": [Normalised(validation.okved)],
         "oktmo": [Normalised(validation.oktmo)],
     }
+
+    # Optional in the form: a form without them (an older client, a script)
+    # keeps the stored numbering.
+    edit_form_extra_fields = {
+        "invoice_prefix": StringField(_l("Invoice number prefix"), [Optional()],
+                                      widget=BS3TextFieldWidget()),
+        "invoice_next_number": IntegerField(_l("Next invoice number"), [Optional()],
+                                            widget=BS3TextFieldWidget()),
+    }
+
+    def pre_update(self, item):
+        with db.session.no_autoflush:
+            stored = db.session.execute(
+                select(Company.invoice_prefix, Company.invoice_next_number)
+                .where(Company.id == item.id)).one()
+        prefix = stored[0] if item.invoice_prefix is None else item.invoice_prefix
+        number = stored[1] if item.invoice_next_number is None else item.invoice_next_number
+        try:
+            item.invoice_prefix, item.invoice_next_number = invoices.check_numbering(
+                prefix, number)
+        except invoices.InvoiceError as exc:
+            refuse(exc)
 
     @expose("/list/")
     @has_access

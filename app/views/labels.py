@@ -11,9 +11,11 @@ from app.models import (
     FieldMode,
     InvoiceStatus,
     LeadStatus,
+    PaymentTerm,
     ProcessingStatus,
     PublicAccess,
     Reminder,
+    TemplateEntity,
 )
 
 FIELDS = {
@@ -113,6 +115,20 @@ FIELDS = {
     "web_form": _l("Web form"),
     "mailing_types": _l("Mailing types"),
     "mailing_opt_out": _l("Opted out of mailings"),
+    "recipient": _l("Recipient"),
+    "payment_term": _l("Payment term"),
+    "exchange_rate": _l("Exchange rate"),
+    "order_number": _l("Order number"),
+    "subtotal": _l("Subtotal"),
+    "tax_amount": _l("Tax amount"),
+    "total": _l("Total"),
+    "rate_percent": _l("Interest rate, % per year"),
+    "entity": _l("Printed from"),
+    "body": _l("Template text (HTML)"),
+    "is_active": _l("Active"),
+    "template_name": _l("Template"),
+    "file_name": _l("File"),
+    "size": _l("Size, bytes"),
 }
 
 ENUMS = {
@@ -133,6 +149,13 @@ ENUMS = {
                     InvoiceStatus.PAID: _l("Paid"), InvoiceStatus.REJECTED: _l("Rejected")},
     FieldMode: {FieldMode.OFF: _l("Not asked"), FieldMode.OPTIONAL: _l("Optional"),
                 FieldMode.REQUIRED: _l("Required")},
+    PaymentTerm: {PaymentTerm.ON_RECEIPT: _l("On receipt"), PaymentTerm.DAYS_15: _l("15 days"),
+                  PaymentTerm.DAYS_30: _l("30 days"), PaymentTerm.DAYS_45: _l("45 days"),
+                  PaymentTerm.DATE: _l("On a date")},
+    TemplateEntity: {TemplateEntity.CLIENT: _l("Client"),
+                     TemplateEntity.APPLICATION: _l("Application"),
+                     TemplateEntity.DEAL: _l("Deal"), TemplateEntity.TASK: _l("Task"),
+                     TemplateEntity.INVOICE: _l("Invoice")},
     Reminder: {Reminder.NEVER: _l("Never"), Reminder.MIN_5: _l("5 minutes before"),
                Reminder.MIN_15: _l("15 minutes before"), Reminder.MIN_30: _l("30 minutes before"),
                Reminder.HOUR_1: _l("1 hour before"), Reminder.HOUR_2: _l("2 hours before"),
@@ -163,7 +186,8 @@ HISTORY_ACTIONS = {"create": _l("created"), "update": _l("changed"),
                    "delete": _l("deleted"), "print": _l("printed"),
                    "convert": _l("converted to a deal")}
 HISTORY_ENTITIES = {"client": _l("Client"), "application": _l("Application"),
-                    "lead": _l("Lead"), "deal": _l("Deal"), "task": _l("Task")}
+                    "lead": _l("Lead"), "deal": _l("Deal"), "task": _l("Task"),
+                    "invoice": _l("Invoice")}
 
 
 def history_row(entry):

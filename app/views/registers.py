@@ -4,7 +4,7 @@ Every view mixes in RowAccessMixin, so a manager without access to all
 clients meets the same rule in lists, records, forms and drop-downs."""
 import datetime
 
-from flask import flash, g, jsonify, redirect, request, url_for
+from flask import abort, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.actions import action
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
@@ -13,7 +13,7 @@ from flask_appbuilder.widgets import ListWidget
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from wtforms import IntegerField, SelectField, StringField
+from wtforms import DecimalField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, NumberRange, Optional
 
 from app import db
@@ -28,8 +28,10 @@ from app.models import (
     FunnelStage,
     Invoice,
     InvoiceLine,
+    InvoiceStatus,
     Lead,
     Note,
+    PaymentTerm,
     ProcessingStatus,
     Project,
     RefusalReason,
@@ -37,7 +39,17 @@ from app.models import (
     Task,
     utcnow,
 )
-from app.services import access, actions, assignment, clients, deals, history, validation
+from app.services import (
+    access,
+    actions,
+    assignment,
+    clients,
+    deals,
+    documents,
+    history,
+    invoices,
+    validation,
+)
 from app.services.localtime import to_local
 from app.views import leads as lead_pages
 from app.views.bulk import BulkAssignMixin, bulk_action
@@ -46,13 +58,14 @@ from app.views.fields import (
     AccountOfBank,
     EnumFieldsMixin,
     Normalised,
+    enum_field,
     local_datetime_field,
     office_zone,
 )
 from app.views.filters import FilterInBranch, add_search_filter
 from app.views.labels import ENUMS, FIELDS, enum_label, history_row, money
 from app.views.lookup import ClientLookupField
-from app.views.refusal import refuse, refuse_on
+from app.views.refusal import refuse, refuse_on, translated
 from app.views.rowaccess import ROW_ACCESS, RowAccessMixin, restricted_user_id
 
 PHONE = [Normalised(validation.phone)]
@@ -246,12 +259,14 @@ class ApplicationView(RegisterView):
                     "date", "loan_purpose", "status"]
     order_columns = ["id", "offer", "client.name", "client.phone", "amount", "client.region",
                      "date", "loan_purpose", "status"]
-    add_columns = edit_columns = ["client", "date", "amount", "term_months", "loan_purpose",
-                                  "offer", "status", "origin", "responsible", "comment"]
+    add_columns = edit_columns = ["client", "date", "amount", "term_months", "rate_percent",
+                                  "loan_purpose", "offer", "status", "origin", "responsible",
+                                  "comment"]
     show_columns = ["id"] + add_columns + ["created_at", "updated_at"]
     show_template = "sdelka/application_show.html"
     validators_columns = {"amount": [NumberRange(min=0)],
-                          "term_months": [Optional(), NumberRange(min=1, max=600)]}
+                          "term_months": [Optional(), NumberRange(min=1, max=600)],
+                          "rate_percent": [Optional(), NumberRange(min=0, max=100)]}
 
     search_columns = ["id", "status", "date", "amount", "offer"]
     base_order = ("date", "desc")
@@ -276,6 +291,7 @@ class DealView(RegisterView):
                                   "probability", "expected_close", "status", "loss_reason",
                                   "responsible", "participants", "comment"]
     show_columns = ["id"] + add_columns + ["closed_at", "created_at"]
+    show_template = "sdelka/deal_show.html"
     search_columns = ["title", "status", "amount", "expected_close", "stage"]
     base_order = ("id", "desc")
     related_views = [CounterpartyActionView]
@@ -308,7 +324,6 @@ class DealView(RegisterView):
     def pre_delete(self, item):
         deals.forget(db.session, item)
 
-    show_template = "sdelka/deal_show.html"
     method_permission_name = {"move": "edit"}
 
     @expose("/move/<int:pk>", methods=["POST"])
@@ -450,28 +465,202 @@ class TaskView(RegisterView):
         return print_task_list(self)
 
 
+def _invoice_refusal(rule, *args, **kwargs):
+    """Run an invoice rule before FAB saves: the new row joins the session
+    only afterwards, so nothing may flush it early."""
+    try:
+        with db.session.no_autoflush:
+            return rule(*args, **kwargs)
+    except invoices.InvoiceError as exc:
+        refuse(exc)
+
+
 class InvoiceLineView(RegisterView):
+    """Lines of an invoice, edited in the "Lines" tab of the invoice: only
+    while the invoice is a draft; amounts and the invoice's totals are
+    computed on the server after every change."""
+
     route_base = "/invoice-lines"
     datamodel = ListInterface(InvoiceLine)
-    list_columns = ["description", "quantity", "price", "discount_percent", "tax"]
+    list_title = _l("Invoice lines")
+    list_columns = ["description", "quantity", "price", "discount_percent", "tax", "amount",
+                    "tax_amount"]
     add_columns = edit_columns = ["invoice", "product", "description", "quantity", "price",
                                   "discount_percent", "tax"]
-    show_columns = add_columns
+    show_columns = add_columns + ["amount", "tax_amount"]
     search_columns = ["description"]
+    base_order = ("sort_order", "asc")
+    description_columns = {
+        "description": _l("Left empty, the name of the chosen product or service"),
+        "price": _l("Left at zero, the price of the chosen product or service"),
+        "tax": _l("Charged on top of the amount after the discount"),
+    }
+    validators_columns = {"quantity": [NumberRange(min=0.001)],
+                          "price": [Optional(), NumberRange(min=0)],
+                          "discount_percent": [Optional(), NumberRange(min=0, max=100)]}
+    add_form_extra_fields = edit_form_extra_fields = {
+        "description": StringField(FIELDS["description"], [Optional()],
+                                   widget=BS3TextFieldWidget()),
+    }
+    formatters_columns = dict(RegisterView.formatters_columns, amount=money, tax_amount=money)
+
+    def _check_invoice(self, line):
+        user_id = restricted_user_id()
+        if line.invoice is None:
+            refuse(_l("Choose the invoice"))
+        if user_id is None:
+            return
+        with db.session.no_autoflush:
+            writable = access.can_write(db.session, Invoice, line.invoice.id, user_id)
+        if not writable:
+            refuse(_l("You may not change records of this client"))
+
+    def pre_add(self, item):
+        self._check_invoice(item)
+        if item.discount_percent is None:
+            item.discount_percent = 0
+        _invoice_refusal(invoices.prepare_line, db.session, item)
+        with db.session.no_autoflush:
+            item.sort_order = len(item.invoice.lines)
+
+    def pre_update(self, item):
+        self._check_invoice(item)
+        if item.discount_percent is None:
+            item.discount_percent = 0
+        _invoice_refusal(invoices.prepare_line, db.session, item)
+
+    def pre_delete(self, item):
+        _invoice_refusal(invoices.ensure_editable, db.session, item.invoice)
+
+    def post_add(self, item):
+        self._recalculate(item.invoice_id)
+
+    post_update = post_add
+
+    def post_delete(self, item):
+        self._recalculate(item.invoice_id)
+
+    def _recalculate(self, invoice_id):
+        invoice = db.session.get(Invoice, invoice_id)
+        if invoice is not None:
+            invoices.recalculate(db.session, invoice)
+            db.session.commit()
 
 
 class InvoiceView(RegisterView):
+    """Invoices of seed 003: numbered on creation, edited while drafts,
+    moved through the statuses, duplicated, printed."""
+
     route_base = "/invoices"
     datamodel = ListInterface(Invoice)
-    list_columns = ["number", "issue_date", "due_date", "client", "currency", "status",
+    label_columns = dict(FIELDS, client=_l("Buyer"), comment=_l("Notes for the client"))
+    list_columns = ["number", "issue_date", "due_date", "client", "total", "currency", "status",
                     "responsible"]
-    order_columns = ["number", "issue_date", "due_date", "status"]
-    add_columns = edit_columns = ["client", "deal", "issue_date", "due_date", "currency",
-                                  "status", "responsible", "terms", "comment"]
-    show_columns = ["number"] + add_columns
-    search_columns = ["number", "issue_date", "due_date", "status"]
+    order_columns = ["number", "issue_date", "due_date", "status", "total"]
+    add_columns = edit_columns = ["client", "recipient", "deal", "issue_date", "payment_term",
+                                  "due_date", "currency", "exchange_rate", "order_number",
+                                  "responsible", "terms", "comment"]
+    show_columns = ["number", "status"] + add_columns + ["subtotal", "tax_amount", "total"]
+    search_columns = ["number", "issue_date", "due_date", "status", "order_number"]
     base_order = ("issue_date", "desc")
     related_views = [InvoiceLineView]
+    show_template = "sdelka/invoice_show.html"
+    description_columns = {
+        "number": _l("Given on saving: the prefix and the next number set in the company "
+                     "requisites"),
+        "due_date": _l("Only for the payment term \"On a date\"; otherwise computed"),
+        "exchange_rate": _l("Roubles for one unit of the currency; empty takes the "
+                            "currency's rate"),
+        "recipient": _l("Leave empty when the recipient is the buyer"),
+    }
+    add_form_extra_fields = edit_form_extra_fields = {
+        "recipient": ClientLookupField(_l("Recipient"), []),
+        "payment_term": enum_field(FIELDS["payment_term"], PaymentTerm,
+                                   default=PaymentTerm.DAYS_15),
+        # No default of 1: left empty, the currency's own rate is taken.
+        "exchange_rate": DecimalField(FIELDS["exchange_rate"],
+                                      [Optional(), NumberRange(min=0.000001)], places=None,
+                                      widget=BS3TextFieldWidget()),
+    }
+    formatters_columns = dict(RegisterView.formatters_columns, total=money, subtotal=money,
+                              tax_amount=money, payment_term=enum_label)
+    method_permission_name = {"set_status": "edit", "duplicate": "add"}
+
+    def pre_add(self, item):
+        super().pre_add(item)
+        _invoice_refusal(invoices.prepare, db.session, item, new=True)
+
+    def pre_update(self, item):
+        super().pre_update(item)
+        _invoice_refusal(invoices.prepare, db.session, item, new=False)
+
+    def pre_delete(self, item):
+        _invoice_refusal(invoices.ensure_deletable, db.session, item)
+
+    @expose("/edit/<pk>", methods=["GET", "POST"])
+    @has_access
+    def edit(self, pk):
+        if not str(pk).isdigit() or int(pk) >= 2**31:
+            abort(404)
+        invoice = db.session.get(Invoice, int(pk))
+        if invoice is not None and invoice.status is not InvoiceStatus.DRAFT:
+            flash(gettext("Only a draft invoice can be changed; return it to draft first"),
+                  "warning")
+            return redirect(url_for(".show", pk=pk))
+        return super().edit(pk)
+
+    def _writable_invoice(self, pk):
+        self._ensure_writable(pk)
+        invoice = db.session.get(Invoice, pk)
+        if invoice is None:
+            abort(404)
+        return invoice
+
+    @expose("/status/<int(max=2147483647):pk>", methods=["POST"])
+    @has_access
+    def set_status(self, pk):
+        invoice = self._writable_invoice(pk)
+        try:
+            invoices.set_status(db.session, invoice, request.form.get("status", ""))
+        except ValueError:
+            flash(gettext("Unknown status"), "danger")
+        except invoices.InvoiceError as exc:
+            db.session.rollback()
+            flash(translated(exc), "danger")
+        else:
+            db.session.commit()
+            flash(gettext("Invoice %(number)s: %(status)s", number=invoice.number,
+                          status=enum_label(invoice.status)), "success")
+        return redirect(url_for(".show", pk=pk))
+
+    @expose("/duplicate/<int(max=2147483647):pk>", methods=["POST"])
+    @has_access
+    def duplicate(self, pk):
+        source = db.session.get(Invoice, pk)
+        user_id = restricted_user_id()
+        if source is None or (user_id is not None and not db.session.scalar(
+                select(Invoice.id).where(Invoice.id == pk,
+                                         access.clause(Invoice, user_id)))):
+            abort(404)
+        try:
+            copy = invoices.duplicate(db.session, source, g.user.id)
+        except invoices.InvoiceError as exc:
+            db.session.rollback()
+            flash(translated(exc), "danger")
+            return redirect(url_for(".show", pk=pk))
+        db.session.commit()
+        flash(gettext("Invoice %(number)s created as a copy of %(source)s",
+                      number=copy.number, source=source.number), "success")
+        return redirect(url_for(".show", pk=copy.id))
+
+    def render_template(self, template, **kwargs):
+        if template == self.show_template:
+            invoice = db.session.get(Invoice, int(kwargs["pk"]))
+            kwargs["invoice"] = invoice
+            kwargs["statuses"] = ENUMS[InvoiceStatus]
+            kwargs["money"] = money
+            kwargs["draft"] = invoice is not None and invoice.status is InvoiceStatus.DRAFT
+        return super().render_template(template, **kwargs)
 
 
 class ClientView(BulkListMixin, RegisterView):
@@ -545,11 +734,15 @@ class ClientView(BulkListMixin, RegisterView):
         _fill_name(item)
         super().pre_update(item)
 
+    def pre_delete(self, item):
+        _invoice_refusal(invoices.check_client_deletable, db.session, item.id)
+
     def render_template(self, template, **kwargs):
         if template == self.show_template:
             client_id = int(kwargs["pk"])
             kwargs["history"] = [history_row(e) for e in
                                  history.for_client(db.session, client_id)]
+            kwargs["earlier"] = documents.documents_of_client(db.session, client_id)
             latest = db.session.scalars(
                 select(Application).where(Application.client_id == client_id)
                 .order_by(Application.date.desc(), Application.id.desc()).limit(1)).first()

@@ -1,0 +1,459 @@
+"""Printing documents from templates (SPEC §5): the data a template sees,
+the list of placeholders shown in the editor, rendering to HTML and PDF,
+storing the printed file and recording the print in the client's history.
+
+The context is built from plain values (dicts, lists, strings, Decimals,
+dates), never ORM objects: a template in the sandbox can then reach only
+what is listed here, not relationships that lead to users, password hashes
+or lazy queries.
+"""
+import datetime
+import re
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from app.models import (
+    Application,
+    Client,
+    Deal,
+    DocumentTemplate,
+    Invoice,
+    PrintedDocument,
+    Task,
+    TemplateEntity,
+    utcnow,
+)
+from app.services import history, loan, printing
+from app.services.company import get_company
+from app.services.printing import N_, Message
+
+MODELS = {TemplateEntity.CLIENT: Client, TemplateEntity.APPLICATION: Application,
+          TemplateEntity.DEAL: Deal, TemplateEntity.TASK: Task,
+          TemplateEntity.INVOICE: Invoice}
+ENTITY_OF = {model: entity for entity, model in MODELS.items()}
+
+
+class DocumentError(Exception):
+    """A document that cannot be printed; the argument is a Message."""
+
+    def __init__(self, msgid, **params):
+        self.message = Message(msgid, **params)
+        super().__init__(self.message)
+
+
+def _value(label, value):
+    """An enum as its label, a related row as its text, else the value."""
+    if value is None:
+        return ""
+    if hasattr(value, "value") and hasattr(value, "name") and label is not None:
+        return str(label(value))
+    return value
+
+
+def percent(value):
+    """Decimal("15.900") -> "15,9"; None -> ""."""
+    if value is None:
+        return ""
+    text = format(Decimal(value).normalize(), "f")
+    return text.replace(".", ",")
+
+
+def _text(row):
+    return "" if row is None else str(row)
+
+
+# --- the context, one plain dict per record --------------------------------------------
+
+COMPANY_FIELDS = ("name", "inn", "kpp", "ogrn", "bank_name", "bik", "settlement_account",
+                  "corr_account", "postcode", "director_name", "director_position",
+                  "legal_address", "actual_address", "okved", "oktmo")
+CLIENT_FIELDS = ("id", "name", "last_name", "first_name", "middle_name", "birth_date",
+                 "passport_series", "passport_number", "passport_issued_by",
+                 "passport_issue_date", "inn", "ogrn", "kpp", "legal_address", "bank_name",
+                 "bik", "settlement_account", "corr_account", "phone", "phone2", "email",
+                 "city", "address")
+
+
+def _plain(row, fields):
+    return {name: ("" if getattr(row, name) is None else getattr(row, name))
+            for name in fields}
+
+
+def company_dict(company):
+    return _plain(company, COMPANY_FIELDS)
+
+
+def employee_dict(user):
+    if user is None:
+        return {"full_name": "", "last_name": "", "first_name": "", "middle_name": "",
+                "position": "", "phone": "", "email": ""}
+    return {"full_name": user.full_name, "last_name": user.last_name or "",
+            "first_name": user.first_name or "", "middle_name": user.middle_name or "",
+            "position": user.position or "", "phone": user.phone or "",
+            "email": user.email or ""}
+
+
+def client_dict(client, label=None):
+    if client is None:
+        return None
+    data = _plain(client, CLIENT_FIELDS)
+    data.update(kind=_value(label, client.kind), region=_text(client.region),
+                responsible=client.responsible.full_name if client.responsible else "")
+    return data
+
+
+def application_dict(application, label=None):
+    return {"id": application.id, "date": application.date, "amount": application.amount,
+            "term_months": application.term_months or "",
+            "rate_percent": percent(application.rate_percent),
+            "loan_purpose": _text(application.loan_purpose), "offer": application.offer or "",
+            "status": _value(label, application.status), "comment": application.comment or ""}
+
+
+def schedule_dict(application, first_payment=None):
+    """The repayment schedule of an application (loan.compute_schedule), or
+    None when the amount, term or rate is missing."""
+    if not (application.amount and application.term_months
+            and application.rate_percent is not None):
+        return None
+    first = first_payment or loan.next_month(application.date or datetime.date.today())
+    try:
+        schedule = loan.compute_schedule(application.amount, application.rate_percent,
+                                         application.term_months, first)
+    except loan.LoanInputError:
+        return None
+    return {
+        "rows": [{"number": r.number, "date": r.date, "payment": r.payment,
+                  "interest": r.interest, "principal": r.principal, "balance": r.balance}
+                 for r in schedule.rows],
+        "monthly_payment": schedule.monthly_payment, "total_payment": schedule.total_payment,
+        "total_interest": schedule.total_interest,
+        "total_principal": schedule.total_principal,
+    }
+
+
+def deal_dict(deal, label=None):
+    return {"id": deal.id, "title": deal.title, "amount": deal.amount,
+            "currency": deal.currency.code if deal.currency else "",
+            "stage": _text(deal.stage), "probability": deal.probability,
+            "expected_close": deal.expected_close or "", "status": _value(label, deal.status),
+            "comment": deal.comment or "",
+            "responsible": deal.responsible.full_name if deal.responsible else ""}
+
+
+def task_dict(task, label=None):
+    return {"id": task.id, "type": _text(task.type), "status": _text(task.status),
+            "description": task.description or "", "planned_at": task.planned_at,
+            "deadline": task.deadline or "", "started_at": task.started_at or "",
+            "finished_at": task.finished_at or "", "result": task.result or "",
+            "note": task.note or "",
+            "assignee": task.assignee.full_name if task.assignee else "",
+            "author": task.author.full_name if task.author else ""}
+
+
+def invoice_dict(invoice, label=None):
+    lines = []
+    ordered = sorted(invoice.lines, key=lambda x: (x.sort_order, x.id or 0))
+    for number, line in enumerate(ordered, 1):
+        lines.append({
+            "number": number, "description": line.description,
+            "unit": line.product.unit if line.product else "",
+            "quantity": line.quantity.normalize() if isinstance(line.quantity, Decimal)
+            else line.quantity,
+            "price": line.price, "discount_percent": line.discount_percent,
+            "tax": _text(line.tax), "tax_rate": line.tax.rate if line.tax else Decimal(0),
+            "amount": line.amount, "tax_amount": line.tax_amount,
+            "total": (line.amount or 0) + (line.tax_amount or 0)})
+    currency = invoice.currency
+    return {
+        "number": invoice.number or "", "issue_date": invoice.issue_date,
+        "due_date": invoice.due_date or "", "payment_term": _value(label, invoice.payment_term),
+        "currency": currency.code if currency else "RUB",
+        "currency_name": currency.name if currency else "",
+        "exchange_rate": invoice.exchange_rate, "order_number": invoice.order_number or "",
+        "status": _value(label, invoice.status), "terms": invoice.terms or "",
+        "notes": invoice.comment or "", "subtotal": invoice.subtotal,
+        "tax_amount": invoice.tax_amount, "total": invoice.total, "lines": lines,
+        "recipient": client_dict(invoice.recipient, label),
+        "deal": invoice.deal.title if invoice.deal else "",
+    }
+
+
+def build_context(session, entity, record, user, *, label=None, today=None):
+    """Everything a template of ``entity`` sees for ``record``."""
+    entity = TemplateEntity(entity)
+    context = {
+        "company": company_dict(get_company(session)),
+        "employee": employee_dict(user),
+        "today": today or datetime.date.today(),
+        "client": None, "application": None, "deal": None, "task": None,
+        "invoice": None, "schedule": None,
+    }
+    client = record if entity is TemplateEntity.CLIENT else getattr(record, "client", None)
+    context["client"] = client_dict(client, label)
+    if entity is TemplateEntity.APPLICATION:
+        context["application"] = application_dict(record, label)
+        context["schedule"] = schedule_dict(record)
+    elif entity is TemplateEntity.DEAL:
+        context["deal"] = deal_dict(record, label)
+    elif entity is TemplateEntity.TASK:
+        context["task"] = task_dict(record, label)
+        if record.deal is not None:
+            context["deal"] = deal_dict(record.deal, label)
+        if record.application is not None:
+            context["application"] = application_dict(record.application, label)
+            context["schedule"] = schedule_dict(record.application)
+    elif entity is TemplateEntity.INVOICE:
+        context["invoice"] = invoice_dict(record, label)
+        if record.deal is not None:
+            context["deal"] = deal_dict(record.deal, label)
+    return context
+
+
+def sample_context(session, entity, user, *, today=None):
+    """Made-up data for the preview when no record is chosen."""
+    today = today or datetime.date.today()
+    client = {
+        "id": 1, "name": "Иванов Иван Иванович", "kind": "Физическое лицо",
+        "last_name": "Иванов", "first_name": "Иван", "middle_name": "Иванович",
+        "birth_date": datetime.date(1985, 4, 12), "passport_series": "4510",
+        "passport_number": "123456", "passport_issued_by": "ОВД района Арбат г. Москвы",
+        "passport_issue_date": datetime.date(2010, 5, 20), "inn": "772812345678",
+        "ogrn": "", "kpp": "", "legal_address": "", "bank_name": "", "bik": "",
+        "settlement_account": "", "corr_account": "", "phone": "+79161234567",
+        "phone2": "", "email": "ivanov@example.ru", "region": "Москва", "city": "Москва",
+        "address": "ул. Тверская, д. 1, кв. 2", "responsible": employee_dict(user)["full_name"],
+    }
+    application = {"id": 1, "date": today, "amount": Decimal("300000.00"), "term_months": 12,
+                   "rate_percent": "15,9", "loan_purpose": "Потребительский кредит",
+                   "offer": "Кредит наличными", "status": "В обработке", "comment": ""}
+    schedule = None
+    try:
+        rows = loan.compute_schedule(Decimal("300000"), Decimal("15.9"), 12,
+                                     loan.next_month(today))
+        schedule = {
+            "rows": [{"number": r.number, "date": r.date, "payment": r.payment,
+                      "interest": r.interest, "principal": r.principal,
+                      "balance": r.balance} for r in rows.rows],
+            "monthly_payment": rows.monthly_payment, "total_payment": rows.total_payment,
+            "total_interest": rows.total_interest, "total_principal": rows.total_principal}
+    except loan.LoanInputError:
+        pass
+    deal = {"id": 1, "title": "Поставка оборудования", "amount": Decimal("150000.00"),
+            "currency": "RUB", "stage": "Коммерческое предложение", "probability": 40,
+            "expected_close": today + datetime.timedelta(days=30), "status": "Открыта",
+            "comment": "", "responsible": employee_dict(user)["full_name"]}
+    lines = [
+        {"number": 1, "description": "Консультация", "unit": "услуга",
+         "quantity": Decimal(2), "price": Decimal("5000.00"),
+         "discount_percent": Decimal(0), "tax": "НДС 20%", "tax_rate": Decimal(20),
+         "amount": Decimal("10000.00"), "tax_amount": Decimal("2000.00"),
+         "total": Decimal("12000.00")},
+        {"number": 2, "description": "Сопровождение сделки", "unit": "услуга",
+         "quantity": Decimal(1), "price": Decimal("15000.00"),
+         "discount_percent": Decimal(10), "tax": "НДС 20%", "tax_rate": Decimal(20),
+         "amount": Decimal("13500.00"), "tax_amount": Decimal("2700.00"),
+         "total": Decimal("16200.00")},
+    ]
+    invoice = {"number": "INV0000001", "issue_date": today,
+               "due_date": today + datetime.timedelta(days=15), "payment_term": "15 дней",
+               "currency": "RUB", "currency_name": "Российский рубль",
+               "exchange_rate": Decimal(1), "order_number": "З-17", "status": "Черновик",
+               "terms": "Оплата в течение 15 дней с даты выставления счёта.",
+               "notes": "Спасибо за покупку!", "subtotal": Decimal("23500.00"),
+               "tax_amount": Decimal("4700.00"), "total": Decimal("28200.00"),
+               "lines": lines, "recipient": None, "deal": deal["title"]}
+    task = {"id": 1, "type": "Звонок", "status": "В работе",
+            "description": "Согласовать условия договора",
+            "planned_at": datetime.datetime.combine(today, datetime.time(10)),
+            "deadline": "", "started_at": "", "finished_at": "", "result": "", "note": "",
+            "assignee": employee_dict(user)["full_name"],
+            "author": employee_dict(user)["full_name"]}
+    entity = TemplateEntity(entity)
+    return {
+        "company": company_dict(get_company(session)), "employee": employee_dict(user),
+        "today": today, "client": client,
+        "application": application if entity in (TemplateEntity.APPLICATION,
+                                                  TemplateEntity.TASK) else None,
+        "schedule": schedule if entity in (TemplateEntity.APPLICATION,
+                                           TemplateEntity.TASK) else None,
+        "deal": deal if entity in (TemplateEntity.DEAL, TemplateEntity.TASK,
+                                   TemplateEntity.INVOICE) else None,
+        "task": task if entity is TemplateEntity.TASK else None,
+        "invoice": invoice if entity is TemplateEntity.INVOICE else None,
+    }
+
+
+# --- placeholders listed in the editor --------------------------------------------------
+
+PLACEHOLDERS = (
+    (N_("Company requisites"), (
+        ("company.name", N_("Company name")), ("company.inn", N_("INN")),
+        ("company.kpp", N_("KPP")), ("company.ogrn", N_("OGRN")),
+        ("company.bank_name", N_("Bank")), ("company.bik", N_("BIK")),
+        ("company.settlement_account", N_("Settlement account")),
+        ("company.corr_account", N_("Correspondent account")),
+        ("company.legal_address", N_("Legal address")),
+        ("company.actual_address", N_("Actual address")),
+        ("company.postcode", N_("Postcode")),
+        ("company.director_name", N_("Director's full name")),
+        ("company.director_position", N_("Director's position")),
+        ("company.okved", N_("OKVED codes")), ("company.oktmo", N_("OKTMO")),
+    )),
+    (N_("Client"), (
+        ("client.name", N_("Name or full name")), ("client.kind", N_("Kind")),
+        ("client.last_name", N_("Last name")), ("client.first_name", N_("First name")),
+        ("client.middle_name", N_("Middle name")),
+        ("client.birth_date|date_ru", N_("Birth date")),
+        ("client.passport_series", N_("Passport series")),
+        ("client.passport_number", N_("Passport number")),
+        ("client.passport_issued_by", N_("Passport issued by")),
+        ("client.passport_issue_date|date_ru", N_("Passport issue date")),
+        ("client.inn", N_("INN")), ("client.ogrn", N_("OGRN")), ("client.kpp", N_("KPP")),
+        ("client.legal_address", N_("Legal address")), ("client.bank_name", N_("Bank")),
+        ("client.bik", N_("BIK")), ("client.settlement_account", N_("Settlement account")),
+        ("client.corr_account", N_("Correspondent account")),
+        ("client.phone", N_("Phone")), ("client.email", N_("Email")),
+        ("client.region", N_("Region")), ("client.city", N_("City")),
+        ("client.address", N_("Address")), ("client.responsible", N_("Responsible")),
+    )),
+    (N_("Application"), (
+        ("application.id", N_("Number")), ("application.date|date_ru", N_("Date")),
+        ("application.amount|money", N_("Loan amount")),
+        ("application.term_months", N_("Term, months")),
+        ("application.rate_percent", N_("Annual interest rate")),
+        ("application.loan_purpose", N_("Loan purpose")), ("application.offer", N_("Offer")),
+        ("schedule.rows", N_("Payment schedule rows: number, date, payment, interest, "
+                             "principal, balance")),
+        ("schedule.monthly_payment|money", N_("Monthly payment")),
+        ("schedule.total_payment|money", N_("Total of payments")),
+        ("schedule.total_interest|money", N_("Overpayment (interest)")),
+    )),
+    (N_("Deal"), (
+        ("deal.title", N_("Title")), ("deal.amount|money", N_("Amount")),
+        ("deal.currency", N_("Currency")), ("deal.stage", N_("Stage")),
+        ("deal.expected_close|date_ru", N_("Expected close")),
+        ("deal.responsible", N_("Responsible")),
+    )),
+    (N_("Task"), (
+        ("task.id", N_("Number")), ("task.type", N_("Type")), ("task.status", N_("Status")),
+        ("task.description", N_("Description")), ("task.planned_at|date_ru", N_("Planned")),
+        ("task.assignee", N_("Assignee")), ("task.result", N_("Result")),
+    )),
+    (N_("Invoice"), (
+        ("invoice.number", N_("Number")), ("invoice.issue_date|date_ru", N_("Issue date")),
+        ("invoice.due_date|date_ru", N_("Due date")), ("invoice.currency", N_("Currency")),
+        ("invoice.order_number", N_("Order number")), ("invoice.terms", N_("Terms")),
+        ("invoice.notes", N_("Notes for the client")),
+        ("invoice.lines", N_("Lines: number, description, unit, quantity, price, "
+                             "discount_percent, tax, amount, tax_amount, total")),
+        ("invoice.subtotal|money", N_("Subtotal")), ("invoice.tax_amount|money", N_("Tax")),
+        ("invoice.total|money", N_("Total")),
+        ("invoice.recipient.name", N_("Recipient, when not the buyer")),
+    )),
+    (N_("Other"), (
+        ("employee.full_name", N_("Current employee: full name")),
+        ("employee.position", N_("Current employee: position")),
+        ("employee.phone", N_("Current employee: phone")),
+        ("today|date_ru", N_("Today's date as DD.MM.YYYY")),
+        ("today|date_ru('long')", N_("Today's date with the month in words")),
+    )),
+    (N_("Filters"), (
+        ("x|money", N_("Amount with two decimals: 1 234,50")),
+        ("x|amount_in_words", N_("Amount in Russian words with roubles and kopecks")),
+        ("x|date_ru", N_("Date as DD.MM.YYYY; date_ru('long') spells the month")),
+        ("{% for line in invoice.lines %}…{% endfor %}", N_("Repeat for every line")),
+        ("{% if client.inn %}…{% endif %}", N_("Show only when filled")),
+    )),
+)
+
+
+# --- rendering and printing ------------------------------------------------------------
+
+def render_html(template_body, context):
+    """HTML of a template; TemplateError with line and reason on failure."""
+    return printing.render_template_string(template_body, context)
+
+
+def render_pdf(template_body, context):
+    return printing.html_to_pdf(render_html(template_body, context))
+
+
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+
+
+def record_title(entity, record):
+    """How the record is named in a file name: "INV0000001 от 23.11.2026"."""
+    entity = TemplateEntity(entity)
+    if entity is TemplateEntity.INVOICE:
+        return f"{record.number or record.id} от {record.issue_date:%d.%m.%Y}"
+    if entity is TemplateEntity.CLIENT:
+        return record.name or f"№{record.id}"
+    if entity is TemplateEntity.DEAL:
+        return record.title or f"№{record.id}"
+    client = getattr(record, "client", None)
+    return f"№{record.id}" + (f" {client.name}" if client is not None else "")
+
+
+def file_name(template_name, entity, record, today=None):
+    """"Счёт на оплату INV0000001 от 23.11.2026.pdf": no path or quote
+    characters, at most 150 characters."""
+    base = f"{template_name} {record_title(entity, record)}"
+    base = _UNSAFE.sub(" ", base)
+    base = re.sub(r"\s+", " ", base).strip(" .") or "document"
+    return base[:150].rstrip(" .") + ".pdf"
+
+
+def templates_for(session, entity):
+    return session.scalars(select(DocumentTemplate).where(
+        DocumentTemplate.entity == TemplateEntity(entity),
+        DocumentTemplate.is_active.is_(True)).order_by(DocumentTemplate.name)).all()
+
+
+def client_id_of(entity, record):
+    return record.id if TemplateEntity(entity) is TemplateEntity.CLIENT \
+        else getattr(record, "client_id", None)
+
+
+def print_document(session, template, record, user, *, label=None):
+    """Render ``template`` for ``record`` to PDF, keep the file, record the
+    print in the client's history. Returns the PrintedDocument (not yet
+    committed). Raises TemplateError or PdfError."""
+    entity = template.entity
+    if ENTITY_OF.get(type(record)) is not entity:
+        raise DocumentError(N_("This template is for another kind of record"))
+    context = build_context(session, entity, record, user, label=label)
+    pdf = render_pdf(template.body, context)
+    client_id = client_id_of(entity, record)
+    document = PrintedDocument(
+        template_id=template.id, template_name=template.name, entity=entity,
+        entity_id=record.id, client_id=client_id,
+        author_id=user.id if user is not None else None, created_at=utcnow(),
+        file_name=file_name(template.name, entity, record), size=len(pdf), content=pdf)
+    session.add(document)
+    history.record(session, entity.value, record.id, client_id, "print",
+                   f"{template.name}: {document.file_name}")
+    session.flush()
+    return document
+
+
+def documents_of(session, entity, record_id, limit=100):
+    """Printed documents of a record, newest first (content not loaded)."""
+    return session.scalars(select(PrintedDocument).where(
+        PrintedDocument.entity == TemplateEntity(entity),
+        PrintedDocument.entity_id == record_id)
+        .order_by(PrintedDocument.created_at.desc(), PrintedDocument.id.desc())
+        .limit(limit)).all()
+
+
+def documents_of_client(session, client_id, limit=200):
+    return session.scalars(select(PrintedDocument).where(
+        PrintedDocument.client_id == client_id)
+        .order_by(PrintedDocument.created_at.desc(), PrintedDocument.id.desc())
+        .limit(limit)).all()
+
+
+def load_record(session, entity, record_id):
+    return session.get(MODELS[TemplateEntity(entity)], record_id)
+

@@ -1,0 +1,266 @@
+"""Invoices (seed 003): numbering, due dates, line and invoice totals, the
+status rules, duplication.
+
+Numbers are the company's prefix and seven digits (INV0000001). The next
+number lives in the company row; taking one is a single
+``UPDATE company SET invoice_next_number = invoice_next_number + 1
+... RETURNING``, which locks the row until the transaction ends on
+PostgreSQL (and the whole database on SQLite), so two invoices created at
+the same moment never get the same number; ``invoice.number`` is unique as
+well. A number already used (the admin moved the counter back) is skipped.
+
+Totals are computed here in Decimal, never taken from the browser: a line's
+amount is quantity x price less its discount, rounded to kopecks half up;
+its tax is that amount x the tax rate, rounded the same way (tax is charged
+on top of the price, as in seed 003); the invoice's subtotal, tax and total
+are the sums of its lines.
+"""
+import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import insert, select, update
+
+from app.models import (
+    Company,
+    Currency,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    PaymentTerm,
+)
+from app.services.company import COMPANY_ID, get_company
+from app.services.printing import N_, Message
+
+DIGITS = 7
+KOPECK = Decimal("0.01")
+HUNDRED = Decimal(100)
+TERM_DAYS = {PaymentTerm.ON_RECEIPT: 0, PaymentTerm.DAYS_15: 15, PaymentTerm.DAYS_30: 30,
+             PaymentTerm.DAYS_45: 45}
+MAX_PREFIX = 10
+MAX_NUMBER = 10**DIGITS - 1
+
+
+class InvoiceError(Exception):
+    """A refused invoice operation; the argument is a translatable Message."""
+
+    def __init__(self, msgid, **params):
+        self.message = Message(msgid, **params)
+        super().__init__(self.message)
+
+
+# --- numbering ------------------------------------------------------------------
+
+def format_number(prefix, number):
+    return f"{prefix}{number:0{DIGITS}d}"
+
+
+def check_numbering(prefix, next_number):
+    """The admin's settings: a short prefix of letters, digits, "-" or "/",
+    and a start that fits seven digits."""
+    prefix = (prefix or "").strip()
+    if len(prefix) > MAX_PREFIX or not all(c.isalnum() or c in "-/_" for c in prefix):
+        raise InvoiceError(N_("The prefix may have up to 10 letters, digits, \"-\", \"/\" "
+                              "or \"_\""))
+    if next_number is None or not 1 <= int(next_number) <= MAX_NUMBER:
+        raise InvoiceError(N_("The next number must be from 1 to 9999999"))
+    return prefix, int(next_number)
+
+
+def next_number(session):
+    """Take the next invoice number (in the caller's transaction)."""
+    while True:
+        with session.no_autoflush:  # the new invoice is saved by the caller
+            taken = session.execute(
+                update(Company).where(Company.id == COMPANY_ID)
+                .values(invoice_next_number=Company.invoice_next_number + 1)
+                .returning(Company.invoice_prefix, Company.invoice_next_number - 1)
+            ).first()
+        if taken is None:  # a fresh installation: the counter row first
+            session.execute(insert(Company).values(id=COMPANY_ID, name="",
+                                                   invoice_prefix="INV",
+                                                   invoice_next_number=1))
+            continue
+        prefix, number = taken
+        if number > MAX_NUMBER:
+            raise InvoiceError(N_("Invoice numbers with this prefix are used up; "
+                                  "change the prefix in the company requisites"))
+        candidate = format_number(prefix or "", number)
+        with session.no_autoflush:
+            used = session.scalar(select(Invoice.id).where(Invoice.number == candidate))
+        if not used:
+            return candidate
+
+
+# --- dates and defaults ------------------------------------------------------------
+
+def due_date(issue_date, term, chosen=None):
+    """The due date of a payment term; a chosen date for PaymentTerm.DATE."""
+    term = PaymentTerm(term) if term else PaymentTerm.DAYS_15
+    if term is PaymentTerm.DATE:
+        if chosen is None:
+            raise InvoiceError(N_("Choose the due date"))
+        if issue_date and chosen < issue_date:
+            raise InvoiceError(N_("The due date cannot be before the issue date"))
+        return chosen
+    return (issue_date or datetime.date.today()) + datetime.timedelta(days=TERM_DAYS[term])
+
+
+def prepare(session, invoice, *, new, check=True):
+    """Fill what the server decides before an invoice is saved: number (new
+    ones), base currency and its rate, default terms, the due date. A saved
+    invoice must be a draft (``check=False``: the caller checked)."""
+    if not new and check:
+        ensure_editable(session, invoice)
+    if new:
+        invoice.status = InvoiceStatus.DRAFT
+        invoice.number = next_number(session)
+        company = get_company(session)
+        if not (invoice.terms or "").strip() and company.invoice_terms:
+            invoice.terms = company.invoice_terms
+    if invoice.currency is None:
+        invoice.currency = session.scalar(select(Currency).where(Currency.is_base.is_(True))
+                                          .order_by(Currency.id))
+    if invoice.exchange_rate is None or invoice.exchange_rate <= 0:
+        invoice.exchange_rate = invoice.currency.rate if invoice.currency else Decimal(1)
+    if invoice.currency is not None and invoice.currency.is_base:
+        invoice.exchange_rate = Decimal(1)
+    invoice.issue_date = invoice.issue_date or datetime.date.today()
+    invoice.due_date = due_date(invoice.issue_date, invoice.payment_term, invoice.due_date)
+
+
+# --- status rules ----------------------------------------------------------------------
+
+def stored_status(session, invoice):
+    """The status in the database (a form may have changed the object)."""
+    if invoice.id is None:
+        return InvoiceStatus.DRAFT
+    with session.no_autoflush:
+        return session.scalar(select(Invoice.status).where(Invoice.id == invoice.id))
+
+
+def ensure_editable(session, invoice):
+    if stored_status(session, invoice) is not InvoiceStatus.DRAFT:
+        raise InvoiceError(N_("Only a draft invoice can be changed; return it to draft first"))
+
+
+def ensure_deletable(session, invoice):
+    if stored_status(session, invoice) not in (InvoiceStatus.DRAFT, InvoiceStatus.REJECTED):
+        raise InvoiceError(N_("An issued or paid invoice cannot be deleted; "
+                              "mark it rejected instead"))
+
+
+def set_status(session, invoice, status):
+    """Seed 003: any status may be chosen from the list (draft, issued,
+    paid, rejected); an invoice is issued only with lines and a total."""
+    status = InvoiceStatus(status)
+    if status in (InvoiceStatus.ISSUED, InvoiceStatus.PAID) and not invoice.lines:
+        raise InvoiceError(N_("Add at least one line before issuing the invoice"))
+    invoice.status = status
+
+
+def check_client_deletable(session, client_id):
+    """A client with invoices (as buyer or recipient) cannot be deleted."""
+    used = session.scalar(select(Invoice.id).where(
+        (Invoice.client_id == client_id) | (Invoice.recipient_id == client_id)).limit(1))
+    if used:
+        raise InvoiceError(N_("The client has invoices and cannot be deleted"))
+
+
+# --- lines and totals --------------------------------------------------------------------
+
+def _money(value):
+    return Decimal(value).quantize(KOPECK, rounding=ROUND_HALF_UP)
+
+
+def line_amounts(quantity, price, discount_percent, tax_rate):
+    """(amount, tax) of one line, each rounded to kopecks half up."""
+    quantity, price = Decimal(quantity or 0), Decimal(price or 0)
+    discount = Decimal(discount_percent or 0)
+    if quantity <= 0:
+        raise InvoiceError(N_("The quantity must be greater than zero"))
+    if price < 0:
+        raise InvoiceError(N_("The price cannot be negative"))
+    if not 0 <= discount <= 100:
+        raise InvoiceError(N_("The discount must be from 0 to 100"))
+    amount = _money(quantity * price * (HUNDRED - discount) / HUNDRED)
+    tax = _money(amount * Decimal(tax_rate or 0) / HUNDRED)
+    return amount, tax
+
+
+def prepare_line(session, line):
+    """Fill a line from its product (name, price, tax) where left empty,
+    check the invoice is a draft, compute the line's amounts."""
+    invoice = line.invoice
+    if invoice is None:
+        raise InvoiceError(N_("Choose the invoice"))
+    ensure_editable(session, invoice)
+    if line.id is not None:
+        with session.no_autoflush:
+            old_invoice = session.scalar(select(InvoiceLine.invoice_id)
+                                         .where(InvoiceLine.id == line.id))
+        if old_invoice is not None and old_invoice != invoice.id:
+            ensure_editable(session, session.get(Invoice, old_invoice))
+    product = line.product
+    if product is not None:
+        if not (line.description or "").strip():
+            line.description = product.name
+        if line.price is None or (line.id is None and not line.price):
+            line.price = product.price
+        if line.tax is None and line.id is None:
+            line.tax = product.tax
+    if not (line.description or "").strip():
+        raise InvoiceError(N_("Choose a product or service, or describe the line"))
+    if line.quantity is None:
+        line.quantity = Decimal(1)
+    line.amount, line.tax_amount = line_amounts(
+        line.quantity, line.price, line.discount_percent,
+        line.tax.rate if line.tax is not None else 0)
+
+
+def totals(lines):
+    """(subtotal, tax, total) of computed lines."""
+    subtotal = sum((Decimal(line.amount or 0) for line in lines), Decimal("0.00"))
+    tax = sum((Decimal(line.tax_amount or 0) for line in lines), Decimal("0.00"))
+    return _money(subtotal), _money(tax), _money(subtotal + tax)
+
+
+def recalculate(session, invoice):
+    """Recompute every line and the invoice's totals from the database."""
+    session.flush()
+    session.refresh(invoice, ["lines"])
+    for line in invoice.lines:
+        line.amount, line.tax_amount = line_amounts(
+            line.quantity, line.price, line.discount_percent,
+            line.tax.rate if line.tax is not None else 0)
+    invoice.subtotal, invoice.tax_amount, invoice.total = totals(invoice.lines)
+
+
+def duplicate(session, invoice, user_id=None):
+    """A new draft with a new number, today's date and the same lines."""
+    copy = Invoice(
+        client_id=invoice.client_id, recipient_id=invoice.recipient_id,
+        deal_id=invoice.deal_id, currency_id=invoice.currency_id,
+        exchange_rate=invoice.exchange_rate, order_number=invoice.order_number,
+        payment_term=invoice.payment_term, terms=invoice.terms, comment=invoice.comment,
+        responsible_id=user_id or invoice.responsible_id,
+        issue_date=datetime.date.today(), status=InvoiceStatus.DRAFT,
+    )
+    copy.number = next_number(session)
+    term = invoice.payment_term or PaymentTerm.DAYS_15
+    if term is PaymentTerm.DATE:
+        copy.payment_term = PaymentTerm.DATE
+        shift = (invoice.due_date - invoice.issue_date) if invoice.due_date else \
+            datetime.timedelta(days=15)
+        copy.due_date = copy.issue_date + shift
+    else:
+        copy.due_date = due_date(copy.issue_date, term)
+    for position, line in enumerate(sorted(invoice.lines, key=lambda x: (x.sort_order, x.id))):
+        copy.lines.append(InvoiceLine(
+            product_id=line.product_id, description=line.description, quantity=line.quantity,
+            price=line.price, discount_percent=line.discount_percent, tax_id=line.tax_id,
+            amount=line.amount, tax_amount=line.tax_amount, sort_order=position))
+    copy.subtotal, copy.tax_amount, copy.total = invoice.subtotal, invoice.tax_amount, \
+        invoice.total
+    session.add(copy)
+    session.flush()
+    return copy
