@@ -45,7 +45,8 @@ def find_matching(session, phone=None, inn=None, email=None, user_id=None, limit
         conditions.append(Client.email.in_({email, email.lower()}))
     if not conditions:
         return []
-    query = select(Client).where(or_(*conditions)).order_by(Client.id).limit(limit)
+    # Newest first: of several clients with one phone, the latest is likeliest.
+    query = select(Client).where(or_(*conditions)).order_by(Client.id.desc()).limit(limit)
     if user_id is not None:
         query = query.where(access.clause(Client, user_id))
     return session.scalars(query).all()
