@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import declared_attr, relationship
 
@@ -374,6 +375,9 @@ class Client(OwnedMixin, Model):
     __table_args__ = (
         Index("ix_client_responsible_id_id", "responsible_id", "id"),
         Index("ix_client_public_access_id", "public_access", "id"),
+        # The sales funnel: clients created in a period by stage, index only.
+        Index("ix_client_created_responsible_stage", "created_at", "responsible_id",
+              "funnel_stage_id"),
     )
 
     def __repr__(self):
@@ -428,6 +432,9 @@ class Application(OwnedMixin, Model):
     __table_args__ = (
         Index("ix_application_date_id", "date", "id"),
         Index("ix_application_status_date", "status", "date"),
+        # Statistics: completed applications of a period per employee, index only.
+        Index("ix_application_status_date_responsible", "status", "date",
+              "responsible_id", "amount"),
     )
 
     def __repr__(self):
@@ -472,6 +479,12 @@ class Deal(OwnedMixin, Model):
     closed_at = Column(DateTime)
     participants = relationship(Employee, secondary=deal_participant)
     comment = Column(Text)
+
+    # Statistics: deals won in a period, and deals created in a period.
+    __table_args__ = (
+        Index("ix_deal_status_closed", "status", "closed_at"),
+        Index("ix_deal_created_at", "created_at"),
+    )
 
     def __repr__(self):
         return self.title or ""
@@ -606,6 +619,9 @@ class Task(Model):
         Index("ix_task_planned_id", "planned_at", "id"),
         Index("ix_task_status_planned", "status_id", "planned_at"),
         Index("ix_task_assignee_planned", "assignee_id", "planned_at"),
+        # Statistics: tasks of a period per assignee, status and type, index only.
+        Index("ix_task_planned_assignee_status", "planned_at", "assignee_id", "status_id",
+              "type_id"),
     )
 
     def __repr__(self):
@@ -686,3 +702,30 @@ class HistoryEntry(Model):
         Index("ix_history_entity", "entity", "entity_id"),
         Index("ix_history_client_at", "client_id", "at"),
     )
+
+
+# --- Plans -------------------------------------------------------------------
+
+
+class SalesPlan(Model):
+    """A manager's plan for one month, set by the head of sales (seed 002).
+    ``month`` is the first day of the month."""
+
+    __tablename__ = "sales_plan"
+    __label__ = _l("Sales plans")
+
+    id = Column(Integer, primary_key=True)
+    manager_id = Column(Integer, ForeignKey("ab_user.id"), nullable=False)
+    manager = relationship(Employee, foreign_keys=[manager_id])
+    month = Column(Date, nullable=False, index=True)
+    deals = Column(Integer, nullable=False, default=0)
+    revenue = Column(Numeric(14, 2), nullable=False, default=0)
+    calls = Column(Integer, nullable=False, default=0)
+    comment = Column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("manager_id", "month", name="uq_sales_plan_manager_month"),
+    )
+
+    def __repr__(self):
+        return f"{self.manager} {self.month:%m.%Y}" if self.month else ""

@@ -3,13 +3,14 @@ from flask_babel import lazy_gettext as _l
 
 
 def register(appbuilder):
-    from app.views import api, dictionaries, registers
+    from app.views import api, dictionaries, registers, stats
     from app.views.calculator import CalculatorView
     from app.views.calendar import CalendarView
     from app.views.company import CompanyView
     from app.views.staff import DepartmentView
     from app.views.tasks import TaskWorkView
 
+    stats.register(appbuilder)
     registers.register(appbuilder)
     appbuilder.add_view_no_menu(TaskWorkView)
     appbuilder.add_view(CalendarView, "Calendar", label=_l("Calendar"), icon="fa-calendar")

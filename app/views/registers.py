@@ -35,7 +35,13 @@ from app.models import (
 from app.services import clients, history, validation
 from app.views.datamodel import ListInterface
 from app.views.fields import AccountOfBank, EnumFieldsMixin, Normalised
-from app.views.filters import FilterInBranch, add_search_filter
+from app.views.filters import (
+    FilterInBranch,
+    FilterInDepartment,
+    FilterInPeriod,
+    FilterStatusKind,
+    add_search_filter,
+)
 from app.views.labels import ENUMS, FIELDS, enum_label, history_row, money
 from app.views.lookup import ClientLookupField
 from app.views.refusal import refuse
@@ -81,10 +87,15 @@ class RegisterView(EnumFieldsMixin, RowAccessMixin, ModelView):
         self.datamodel.listed = {column.split(".")[0] for column in self.list_columns}
         if "group" in (self.search_columns or []):
             add_search_filter(self._filters, "group", FilterInBranch)
+        for column, filter_classes in self.extra_filters.items():
+            for filter_class in filter_classes:
+                add_search_filter(self._filters, column, filter_class)
 
     def _client_optional(self):
         return self.datamodel.obj.__table__.columns["client_id"].nullable
 
+    # Filters of our own by column; the statistics link to lists through them.
+    extra_filters = {}
     label_columns = FIELDS
     add_form_query_rel_fields = CLIENT_CHOICES
     edit_form_query_rel_fields = CLIENT_CHOICES
@@ -160,7 +171,8 @@ class ApplicationView(RegisterView):
     validators_columns = {"amount": [NumberRange(min=0)],
                           "term_months": [Optional(), NumberRange(min=1, max=600)]}
 
-    search_columns = ["id", "status", "date", "amount", "offer"]
+    search_columns = ["id", "status", "date", "amount", "offer", "responsible"]
+    extra_filters = {"date": [FilterInPeriod], "responsible": [FilterInDepartment]}
     base_order = ("date", "desc")
 
     def render_template(self, template, **kwargs):
@@ -180,7 +192,10 @@ class DealView(RegisterView):
                                   "probability", "expected_close", "status", "loss_reason",
                                   "responsible", "participants", "comment"]
     show_columns = ["id"] + add_columns + ["closed_at", "created_at"]
-    search_columns = ["title", "status", "amount", "expected_close", "stage"]
+    search_columns = ["title", "status", "amount", "expected_close", "stage", "responsible",
+                      "closed_at", "created_at"]
+    extra_filters = {"closed_at": [FilterInPeriod], "created_at": [FilterInPeriod],
+                     "responsible": [FilterInDepartment]}
     base_order = ("id", "desc")
 
 
@@ -231,6 +246,8 @@ class TaskView(RegisterView):
                                   "description", "result", "note", "reminder_minutes"]
     show_columns = ["id"] + add_columns + ["author", "created_at"]
     search_columns = ["type", "status", "assignee", "planned_at", "description"]
+    extra_filters = {"planned_at": [FilterInPeriod], "status": [FilterStatusKind],
+                     "assignee": [FilterInDepartment]}
     base_order = ("planned_at", "desc")
     edit_form_extra_fields = {
         "reminder_minutes": SelectField(
@@ -278,7 +295,8 @@ class ClientView(RegisterView):
                     "funnel_stage", "responsible", "created_at"]
     order_columns = ["id", "name", "phone", "city", "created_at"]
     search_columns = ["name", "phone", "email", "inn", "city", "kind", "public_access",
-                      "group", "created_at"]
+                      "group", "created_at", "funnel_stage", "responsible"]
+    extra_filters = {"created_at": [FilterInPeriod], "responsible": [FilterInDepartment]}
     base_order = ("id", "desc")
     person = ["last_name", "first_name", "middle_name", "birth_date", "passport_series",
               "passport_number", "passport_issued_by", "passport_issue_date"]
