@@ -323,13 +323,14 @@ def employee_rows(session, period, scope, tz_name, sort="name", descending=False
 
 def dashboard(session, period, scope, tz_name, sort="name", descending=False, today=None):
     """Everything the dashboard shows; the chart's seven days end on the
-    period's last day, or today if the period runs on into the future."""
+    period's last day, or today if the period runs on past today."""
     groups = task_groups(session, period, scope, tz_name)
     totals = TaskFigures()
     for (_, kind), n in groups.items():
         totals.add(kind, n)
     rows = employee_rows(session, period, scope, tz_name, sort, descending, groups)
-    last = min(period.end, today or local_today(tz_name))
+    today = today or local_today(tz_name)
+    last = period.end if period.start > today else min(period.end, today)
     return Dashboard(period, scope, totals, rows, applications_per_day(session, last, scope),
                      sum((r.profit for r in rows), ZERO))
 
@@ -486,8 +487,10 @@ def plan_vs_fact(session, month, scope, tz_name, call_types=()):
 
 
 def plan_conflict(session, plan):
-    """Another plan of the same manager and month, if any."""
+    """Another plan of the same manager and month, if any. A form sets the
+    relationship, not the id: either may be there."""
     month = month_start(plan.month)
+    manager_id = plan.manager.id if plan.manager is not None else plan.manager_id
     return session.scalar(select(SalesPlan.id).where(
-        and_(SalesPlan.manager_id == plan.manager_id, SalesPlan.month == month,
+        and_(SalesPlan.manager_id == manager_id, SalesPlan.month == month,
              SalesPlan.id != (plan.id or 0))))

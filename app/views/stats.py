@@ -3,6 +3,7 @@ monthly plans, each with CSV and PDF exports. The figures come from
 app/services/stats.py; this module reads the form, links every figure to
 the list that counts it and renders."""
 import datetime
+from decimal import Decimal
 from urllib.parse import quote, urlencode
 
 from flask import Response, current_app, flash, render_template, request, url_for
@@ -192,6 +193,16 @@ def _call_types():
             if n.strip()]
 
 
+def pdf_cell(value):
+    """A table cell of a PDF report: money with kopecks, percentages with
+    one decimal, a dash for nothing."""
+    if value is None:
+        return "—"
+    if isinstance(value, Decimal):
+        return money(value) if value.as_tuple().exponent == -2 else _percent(value)
+    return str(value)
+
+
 def _percent(value):
     return "—" if value is None else f"{value}".replace(".", ",") + " %"
 
@@ -268,7 +279,7 @@ class StatsView(BaseView):
             employees=employee_table(board), plan_rows=plan_table(plans),
             chart_uri=charts.pdf_image_uri(days_chart(board.days), 700, 240),
             scope_label=scope_label(board.scope), period_label=period_label(board.period),
-            plan_month=stats.month_start(board.period.end), money=money)
+            plan_month=stats.month_start(board.period.end), money=money, cell=pdf_cell)
         return _download(printing.html_to_pdf(html),
                          f"{gettext('Statistics')} {period_label(board.period)}.pdf",
                          "application/pdf")
@@ -378,7 +389,7 @@ class FunnelView(BaseView):
             period_label=period_label(report.period),
             chart_uri=charts.pdf_image_uri(funnel_chart(report), 900, height),
             deals_uri=charts.pdf_image_uri(deals_chart(report), 900, height),
-            chart_height=round(height * 480 / 900))
+            chart_height=round(height * 480 / 900), cell=pdf_cell)
         return _download(printing.html_to_pdf(html),
                          f"{gettext('Sales funnel')} {period_label(report.period)}.pdf",
                          "application/pdf")
@@ -433,7 +444,9 @@ class SalesPlanView(ModelView):
 
     def _check(self, item):
         item.month = stats.month_start(item.month)
-        if stats.plan_conflict(db.session, item):
+        with db.session.no_autoflush:  # the new plan must not be saved to look
+            conflict = stats.plan_conflict(db.session, item)
+        if conflict:
             refuse(_l("%(name)s already has a plan for %(month)s",
                       name=item.manager, month=item.month.strftime("%m.%Y")))
 
