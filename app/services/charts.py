@@ -6,13 +6,17 @@ from decimal import Decimal
 from html import escape
 
 
-def stacked_bars(series, labels, width=900, height=260, tick_every=None, links=None):
+def stacked_bars(series, labels, width=900, height=260, tick_every=None, links=None,
+                 whole=False):
     """SVG of stacked bars. ``series`` is [(name, colour, values)], all the
     same length as ``labels``; values are non-negative numbers. ``links``:
-    an address per bar (or None), opened by clicking the bar."""
+    an address per bar (or None), opened by clicking the bar. ``whole``:
+    the values are counts, so the scale's marks are whole numbers."""
     count = len(labels)
     totals = [sum(Decimal(s[2][i]) for s in series) for i in range(count)]
     top = max(totals, default=0) or 1
+    if whole:
+        top = max(4, -(-int(top) // 4) * 4)
     left, bottom, legend = 70, 30, 24
     plot_w, plot_h = width - left - 10, height - bottom - legend - 10
     step = plot_w / max(count, 1)
@@ -57,12 +61,12 @@ def stacked_bars(series, labels, width=900, height=260, tick_every=None, links=N
     return "".join(parts)
 
 
-def funnel(stages, width=900, row_height=34, links=None):
+def funnel(stages, width=600, row_height=34, links=None):
     """SVG of a sales funnel: one centred bar per stage, as wide as its
     share of the largest, with the stage's name on the left and its figure
     on the right. ``stages`` is [(name, value, caption)]; ``caption`` is the
     text drawn next to the bar (the value when empty)."""
-    label_w, figure_w, gap = 220, 180, 4
+    label_w, figure_w, gap = 190, 150, 4
     plot_w = width - label_w - figure_w
     height = max(len(stages), 1) * row_height + 8
     top = max((Decimal(v) for _, v, _ in stages), default=0) or 1

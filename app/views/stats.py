@@ -216,7 +216,8 @@ def days_chart(days, links=None):
     return charts.stacked_bars(
         [(labels[status], colour, [counts.get(status, 0) for _, counts in days])
          for status, colour in STATUS_COLOURS],
-        [day.strftime("%d.%m") for day, _ in days], width=700, height=240, links=links)
+        [day.strftime("%d.%m") for day, _ in days], width=700, height=240, links=links,
+        whole=True)
 
 
 class StatsView(BaseView):
@@ -286,7 +287,7 @@ class StatsView(BaseView):
 
 
 def employee_table(board):
-    header = [gettext("Employee"), gettext("Tasks"), gettext("Completed"),
+    header = [gettext("Employee"), gettext("Tasks"), gettext("Done"),
               gettext("In processing"), gettext("Client refusals"), gettext("Junk"),
               gettext("Won deals, ₽"), gettext("Completed applications, ₽"),
               gettext("Profit, ₽")]
@@ -387,9 +388,9 @@ class FunnelView(BaseView):
             "sdelka/pdf/funnel.html", report=report, company=get_company(db.session),
             table=funnel_table(report), scope_label=scope_label(report.scope),
             period_label=period_label(report.period),
-            chart_uri=charts.pdf_image_uri(funnel_chart(report), 900, height),
-            deals_uri=charts.pdf_image_uri(deals_chart(report), 900, height),
-            chart_height=round(height * 480 / 900), cell=pdf_cell)
+            chart_uri=charts.pdf_image_uri(funnel_chart(report), 600, height),
+            deals_uri=charts.pdf_image_uri(deals_chart(report), 600, height),
+            chart_height=round(height * 400 / 600), cell=pdf_cell)
         return _download(printing.html_to_pdf(html),
                          f"{gettext('Sales funnel')} {period_label(report.period)}.pdf",
                          "application/pdf")
