@@ -480,10 +480,13 @@ class Deal(OwnedMixin, Model):
     participants = relationship(Employee, secondary=deal_participant)
     comment = Column(Text)
 
-    # Statistics: deals won in a period, and deals created in a period.
+    # Statistics, index only: deals won in a period per employee, and deals
+    # created in a period by funnel stage.
     __table_args__ = (
-        Index("ix_deal_status_closed", "status", "closed_at"),
-        Index("ix_deal_created_at", "created_at"),
+        Index("ix_deal_status_closed", "status", "closed_at", "responsible_id", "amount",
+              "currency_id"),
+        Index("ix_deal_created_stage", "created_at", "responsible_id", "stage_id", "status",
+              "amount", "currency_id"),
     )
 
     def __repr__(self):
@@ -619,8 +622,9 @@ class Task(Model):
         Index("ix_task_planned_id", "planned_at", "id"),
         Index("ix_task_status_planned", "status_id", "planned_at"),
         Index("ix_task_assignee_planned", "assignee_id", "planned_at"),
-        # Statistics: tasks of a period per assignee, status and type, index only.
-        Index("ix_task_planned_assignee_status", "planned_at", "assignee_id", "status_id",
+        # Statistics: tasks of a period per assignee by status and type, index
+        # only and already in assignee order.
+        Index("ix_task_assignee_planned_status", "assignee_id", "planned_at", "status_id",
               "type_id"),
     )
 

@@ -39,22 +39,26 @@ def upgrade():
                               ['created_at', 'responsible_id', 'funnel_stage_id'], unique=False)
 
     with op.batch_alter_table('deal', schema=None) as batch_op:
-        batch_op.create_index('ix_deal_created_at', ['created_at'], unique=False)
-        batch_op.create_index('ix_deal_status_closed', ['status', 'closed_at'], unique=False)
+        batch_op.create_index('ix_deal_created_stage',
+                              ['created_at', 'responsible_id', 'stage_id', 'status', 'amount',
+                               'currency_id'], unique=False)
+        batch_op.create_index('ix_deal_status_closed',
+                              ['status', 'closed_at', 'responsible_id', 'amount', 'currency_id'],
+                              unique=False)
 
     with op.batch_alter_table('task', schema=None) as batch_op:
-        batch_op.create_index('ix_task_planned_assignee_status',
-                              ['planned_at', 'assignee_id', 'status_id', 'type_id'],
+        batch_op.create_index('ix_task_assignee_planned_status',
+                              ['assignee_id', 'planned_at', 'status_id', 'type_id'],
                               unique=False)
 
 
 def downgrade():
     with op.batch_alter_table('task', schema=None) as batch_op:
-        batch_op.drop_index('ix_task_planned_assignee_status')
+        batch_op.drop_index('ix_task_assignee_planned_status')
 
     with op.batch_alter_table('deal', schema=None) as batch_op:
         batch_op.drop_index('ix_deal_status_closed')
-        batch_op.drop_index('ix_deal_created_at')
+        batch_op.drop_index('ix_deal_created_stage')
 
     with op.batch_alter_table('client', schema=None) as batch_op:
         batch_op.drop_index('ix_client_created_responsible_stage')
