@@ -25,7 +25,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 
 from app.models import (
     Application,
@@ -160,6 +160,7 @@ class TaskFigures:
     open: int = 0  # in processing
     refused: int = 0  # client refusals
     junk: int = 0
+    calls: int = 0  # done tasks of the call types, when asked for
 
 
 def _of_kind(kind):
@@ -167,27 +168,29 @@ def _of_kind(kind):
                 else_=0)
 
 
-def _task_query(scope, since, until, type_ids):
-    """Tasks planned in [since, until) of the scope's assignees, one row per
-    assignee: total, done, refused, junk (the rest are in processing)."""
-    query = (select(Task.assignee_id, func.count(), func.sum(_of_kind(StatusKind.DONE)),
-                    func.sum(_of_kind(StatusKind.REFUSED)), func.sum(_of_kind(StatusKind.JUNK)))
-             .where(Task.planned_at >= since, Task.planned_at < until)
-             .group_by(Task.assignee_id))
-    if type_ids is not None:
-        query = query.where(Task.type_id.in_(sorted(type_ids)))
-    return query
+def _task_query(since, until, call_types):
+    """Tasks planned in [since, until), one row per assignee: total, done,
+    refused, junk (the rest are in processing) and done calls."""
+    done_ids = select(TaskStatus.id).where(TaskStatus.kind == StatusKind.DONE)
+    calls = (case((and_(Task.type_id.in_(sorted(call_types)), Task.status_id.in_(done_ids)), 1),
+                  else_=0) if call_types else literal(0))
+    return (select(Task.assignee_id, func.count(), func.sum(_of_kind(StatusKind.DONE)),
+                   func.sum(_of_kind(StatusKind.REFUSED)), func.sum(_of_kind(StatusKind.JUNK)),
+                   func.sum(calls))
+            .where(Task.planned_at >= since, Task.planned_at < until)
+            .group_by(Task.assignee_id))
 
 
-def task_groups(session, period, scope, tz_name, type_ids=None):
+def task_groups(session, period, scope, tz_name, call_types=()):
     """{assignee id: TaskFigures} of the tasks planned in the period.
 
     Index-only on ix_task_assignee_planned_status: one range of planned_at
     per assignee, already in assignee order, so nothing is sorted. Everyone
     is the list of employees (an IN the database walks, which PostgreSQL
-    can do without a skip-scan) plus the tasks nobody is assigned to."""
+    can do without a skip-scan) plus the tasks nobody is assigned to.
+    ``call_types``: ids of the task types whose done tasks are calls."""
     since, until = period.utc_bounds(tz_name)
-    base = _task_query(scope, since, until, type_ids)
+    base = _task_query(since, until, call_types)
     if scope.employee_ids is None:
         queries = [base.where(Task.assignee_id.in_(select(Employee.id))),
                    base.where(Task.assignee_id.is_(None))]
@@ -195,10 +198,10 @@ def task_groups(session, period, scope, tz_name, type_ids=None):
         queries = [base.where(scope.where(Task.assignee_id))]
     groups = {}
     for query in queries:
-        for who, total, done, refused, junk in session.execute(query):
+        for who, total, done, refused, junk, calls in session.execute(query):
             done, refused, junk = int(done or 0), int(refused or 0), int(junk or 0)
             groups[who] = TaskFigures(total, done, total - done - refused - junk, refused,
-                                      junk)
+                                      junk, int(calls or 0))
     return groups
 
 
@@ -209,7 +212,7 @@ def task_totals(session, period, scope, tz_name):
 def _sum_figures(figures):
     total = TaskFigures()
     for f in figures:
-        for name in ("total", "done", "open", "refused", "junk"):
+        for name in ("total", "done", "open", "refused", "junk", "calls"):
             setattr(total, name, getattr(total, name) + getattr(f, name))
     return total
 
@@ -307,16 +310,16 @@ class Dashboard:
     rows: list
     days: list
     profit: Decimal
+    plans: list | None = None
 
 
 def employee_rows(session, period, scope, tz_name, sort="name", descending=False,
-                  groups=None):
+                  figures=None):
     """One row per employee in the scope (the active ones, and anyone with
     figures in the period); tasks nobody is assigned to form a row of
-    their own when the scope is everyone."""
-    groups = task_groups(session, period, scope, tz_name) if groups is None else groups
-    applications = completed_applications(session, period, scope)
-    deals = won_deals(session, period, scope, tz_name)
+    their own when the scope is everyone. ``figures``: (tasks,
+    applications, deals) of the period when already counted."""
+    groups, applications, deals = figures or _figures(session, period, scope, tz_name)
     ids = set(groups) | set(applications) | set(deals)
     people = _where(select(Employee).where(or_(Employee.active.is_(True),
                                                Employee.id.in_(sorted(ids - {None})))),
@@ -335,16 +338,32 @@ def employee_rows(session, period, scope, tz_name, sort="name", descending=False
     return sorted(rows.values(), key=lambda r: (key(r), r.name), reverse=descending)
 
 
-def dashboard(session, period, scope, tz_name, sort="name", descending=False, today=None):
+def _figures(session, period, scope, tz_name, call_types=()):
+    return (task_groups(session, period, scope, tz_name, call_types),
+            completed_applications(session, period, scope),
+            won_deals(session, period, scope, tz_name))
+
+
+def dashboard(session, period, scope, tz_name, sort="name", descending=False, today=None,
+              call_types=None):
     """Everything the dashboard shows; the chart's seven days end on the
-    period's last day, or today if the period runs on past today."""
-    groups = task_groups(session, period, scope, tz_name)
-    totals = _sum_figures(groups.values())
-    rows = employee_rows(session, period, scope, tz_name, sort, descending, groups)
+    period's last day, or today if the period runs on past today. With
+    ``call_types`` (task type names) also plan vs fact for the month of the
+    period's end, from the same figures when the period is that month."""
+    type_ids = call_type_ids(session, call_types or ())
+    figures = _figures(session, period, scope, tz_name, type_ids)
+    totals = _sum_figures(figures[0].values())
+    rows = employee_rows(session, period, scope, tz_name, sort, descending, figures)
     today = today or local_today(tz_name)
     last = period.end if period.start > today else min(period.end, today)
+    plans = None
+    if call_types is not None:
+        month = Period(month_start(period.end), month_end(period.end), "month")
+        same = (month.start, month.end) == (period.start, period.end)
+        plans = plan_vs_fact(session, period.end, scope, tz_name, call_types,
+                             figures if same else None)
     return Dashboard(period, scope, totals, rows, applications_per_day(session, last, scope),
-                     sum((r.profit for r in rows), ZERO))
+                     sum((r.profit for r in rows), ZERO), plans)
 
 
 # --- Sales funnel ---------------------------------------------------------------
@@ -469,21 +488,18 @@ class PlanRow:
         return self._pct(self.calls, "calls")
 
 
-def plan_vs_fact(session, month, scope, tz_name, call_types=()):
+def plan_vs_fact(session, month, scope, tz_name, call_types=(), figures=None):
     """Plan and fact of each manager with a plan for ``month`` (any day of
     it) or with facts in it: won deals, revenue (profit earned) and
-    completed calls (tasks of the call types)."""
+    completed calls (done tasks of the call types, by name). ``figures``:
+    that month's (tasks with calls, applications, deals) if counted."""
     period = Period(month_start(month), month_end(month), "month")
     plans = {p.manager_id: p for p in session.scalars(_where(
         select(SalesPlan).where(SalesPlan.month == period.start),
         scope.where(SalesPlan.manager_id)))}
-    deals = won_deals(session, period, scope, tz_name)
-    applications = completed_applications(session, period, scope)
-    calls = {}
-    type_ids = call_type_ids(session, call_types)
-    if type_ids:
-        for who, figures in task_groups(session, period, scope, tz_name, type_ids).items():
-            calls[who] = figures.done
+    tasks, applications, deals = figures or _figures(
+        session, period, scope, tz_name, call_type_ids(session, call_types))
+    calls = {who: f.calls for who, f in tasks.items() if f.calls}
     ids = (set(plans) | set(deals) | set(applications) | set(calls)) - {None}
     names = {e.id: e.full_name or e.username
              for e in session.scalars(select(Employee).where(Employee.id.in_(sorted(ids))))}

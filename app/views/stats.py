@@ -92,10 +92,13 @@ class Links:
         self.days = f"{period.start.isoformat()}..{period.end.isoformat()}"
         self.task, self.application = self.views[TaskView], self.views[ApplicationView]
         self.deal, self.client = self.views[DealView], self.views[ClientView]
+        self._names, self._bases = {}, {}  # a table has hundreds of links
 
-    @staticmethod
-    def _arg(view, column, kind, value):
-        return f"_flt_{_filter_index(view, column, kind)}_{column}", value
+    def _arg(self, view, column, kind, value):
+        key = (id(view), column, kind)
+        if key not in self._names:
+            self._names[key] = f"_flt_{_filter_index(view, column, kind)}_{column}"
+        return self._names[key], value
 
     def _who(self, view, column, employee_id):
         if employee_id is not None:
@@ -107,7 +110,9 @@ class Links:
         return []
 
     def _url(self, endpoint, args):
-        return url_for(endpoint) + "?" + urlencode(args)
+        if endpoint not in self._bases:
+            self._bases[endpoint] = url_for(endpoint)
+        return self._bases[endpoint] + "?" + urlencode(args)
 
     def tasks(self, employee_id=None, kind=None):
         view = self.task
@@ -231,9 +236,9 @@ class StatsView(BaseView):
         sort = request.args.get("sort", "name")
         sort = sort if sort in stats.SORT_KEYS else "name"
         descending = request.args.get("desc") == "1"
-        board = stats.dashboard(db.session, period, scope, _tz(), sort, descending, today)
-        plans = stats.plan_vs_fact(db.session, period.end, scope, _tz(), _call_types())
-        return board, plans, sort, descending
+        board = stats.dashboard(db.session, period, scope, _tz(), sort, descending, today,
+                                call_types=_call_types())
+        return board, board.plans, sort, descending
 
     @expose("/")
     @has_access
