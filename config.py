@@ -49,6 +49,9 @@ SQLALCHEMY_TRACK_MODIFICATIONS = False
 
 APP_NAME = os.environ.get("APP_NAME", "Сделка CRM")
 APP_TIMEZONE = os.environ.get("APP_TIMEZONE", "Europe/Moscow")
+# Statistics: completed tasks of these types (and their sub-types) are the
+# "calls" of the monthly plans; comma-separated task type names.
+STATS_CALL_TASK_TYPES = os.environ.get("STATS_CALL_TASK_TYPES", "Звонок")
 
 # Alembic owns the schema; FAB must never create tables itself.
 FAB_CREATE_DB = False

@@ -408,6 +408,9 @@ class Client(OwnedMixin, Model):
     __table_args__ = (
         Index("ix_client_responsible_id_id", "responsible_id", "id"),
         Index("ix_client_public_access_id", "public_access", "id"),
+        # The sales funnel: clients created in a period by stage, index only.
+        Index("ix_client_created_responsible_stage", "created_at", "responsible_id",
+              "funnel_stage_id"),
     )
 
     def __repr__(self):
@@ -466,6 +469,9 @@ class Application(OwnedMixin, Model):
     __table_args__ = (
         Index("ix_application_date_id", "date", "id"),
         Index("ix_application_status_date", "status", "date"),
+        # Statistics: completed applications of a period per employee, index only.
+        Index("ix_application_status_date_responsible", "status", "date",
+              "responsible_id", "amount"),
     )
 
     def __repr__(self):
@@ -510,6 +516,15 @@ class Deal(OwnedMixin, Model):
     closed_at = Column(DateTime)
     participants = relationship(Employee, secondary=deal_participant)
     comment = Column(Text)
+
+    # Statistics, index only: deals won in a period per employee, and deals
+    # created in a period by funnel stage.
+    __table_args__ = (
+        Index("ix_deal_status_closed", "status", "closed_at", "responsible_id", "amount",
+              "currency_id"),
+        Index("ix_deal_created_stage", "created_at", "responsible_id", "stage_id", "status",
+              "amount", "currency_id"),
+    )
 
     def __repr__(self):
         return self.title or ""
@@ -667,6 +682,10 @@ class Task(Model):
         Index("ix_task_status_planned", "status_id", "planned_at"),
         Index("ix_task_assignee_planned", "assignee_id", "planned_at"),
         Index("ix_task_deadline", "deadline"),
+        # Statistics: tasks of a period per assignee by status and type, index
+        # only and already in assignee order.
+        Index("ix_task_assignee_planned_status", "assignee_id", "planned_at", "status_id",
+              "type_id"),
     )
 
     def __repr__(self):
@@ -916,3 +935,28 @@ class JobLease(Model):
     started_at = Column(DateTime)
     finished_at = Column(DateTime)
     result = Column(String(500))
+# --- Plans -------------------------------------------------------------------
+
+
+class SalesPlan(Model):
+    """A manager's plan for one month, set by the head of sales (seed 002).
+    ``month`` is the first day of the month."""
+
+    __tablename__ = "sales_plan"
+    __label__ = _l("Sales plans")
+
+    id = Column(Integer, primary_key=True)
+    manager_id = Column(Integer, ForeignKey("ab_user.id"), nullable=False)
+    manager = relationship(Employee, foreign_keys=[manager_id])
+    month = Column(Date, nullable=False, index=True)
+    deals = Column(Integer, nullable=False, default=0)
+    revenue = Column(Numeric(14, 2), nullable=False, default=0)
+    calls = Column(Integer, nullable=False, default=0)
+    comment = Column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("manager_id", "month", name="uq_sales_plan_manager_month"),
+    )
+
+    def __repr__(self):
+        return f"{self.manager} {self.month:%m.%Y}" if self.month else ""

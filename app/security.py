@@ -64,6 +64,8 @@ PRINTING = {("can_print", "DocumentView"), ("can_pdf", "DocumentView"),
 # The admin and the head of sales maintain the dictionaries; managers pick
 # values from them.
 DICTIONARIES = PERMISSION_NAMES | {f"{m.__name__}Api" for m in dictionary_models()}
+# The head of sales sets the monthly plans; managers read their own.
+PLANS = {"SalesPlanView"}
 
 
 def _head_of_sales(perm, view):
@@ -77,7 +79,7 @@ def _manager(perm, view):
         return False
     if view in STAFF:
         return view in MANAGER_READS and perm in READ
-    if view in DICTIONARIES or view in TEMPLATES:
+    if view in DICTIONARIES or view in TEMPLATES or view in PLANS:
         return perm in READ
     return view not in ADMIN_ONLY
 

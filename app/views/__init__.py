@@ -10,6 +10,7 @@ def register(appbuilder):
         followup,
         notifications,
         registers,
+        stats,
         webform,
     )
     from app.views.calculator import CalculatorView
@@ -18,6 +19,7 @@ def register(appbuilder):
     from app.views.staff import DepartmentView
     from app.views.tasks import TaskWorkView
 
+    stats.register(appbuilder)
     registers.register(appbuilder)
     appbuilder.add_view_no_menu(TaskWorkView)
     appbuilder.add_view(CalendarView, "Calendar", label=_l("Calendar"), icon="fa-calendar")

@@ -3,7 +3,6 @@
 Inputs travel as GET parameters: a calculation changes nothing, and a
 schedule can be bookmarked, exported or opened from a client's record with
 its amount and term already filled in."""
-import base64
 import datetime
 from urllib.parse import quote
 
@@ -84,14 +83,11 @@ class CalculatorView(BaseView):
         schedule, values, refusal = self._schedule_or_redirect()
         if refusal:
             return refusal
-        # svglib draws SVG text with its own fonts: point it at the Cyrillic one.
-        svg = (_chart(schedule).replace('width="100%"', 'width="900" height="260"')
-               .replace('font-family="sans-serif"', 'font-family="roboto"'))
         html = render_template(
             "sdelka/pdf/loan_schedule.html", schedule=schedule, values=values,
             kind_label=dict(KINDS)[values["kind"].value],
             company=get_company(db.session),
-            chart_uri="data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode(),
+            chart_uri=charts.pdf_image_uri(_chart(schedule), 900, 260),
         )
         body = printing.html_to_pdf(html)
         filename = f"График платежей {values['amount']} ₽ на {values['months']} мес.pdf"

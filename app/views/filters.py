@@ -1,8 +1,13 @@
 """Filters of our own for FAB list screens."""
+import datetime
+
+from flask import current_app
 from flask_appbuilder.models.filters import BaseFilter
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import DateTime, or_, select
 
-from app.services import trees
+from app.models import Department, Employee, StatusKind, TaskStatus
+from app.services import stats, trees
 
 
 class FilterInBranch(BaseFilter):
@@ -37,3 +42,81 @@ def add_search_filter(filters, column, filter_class):
     offered.append(filter_class(column, filters.datamodel))
     by_position.append(filter_class(column, filters.datamodel))
     return len(by_position) - 1
+
+
+def parse_days(value):
+    """"2025-06-01..2025-06-30" or "01.06.2025..30.06.2025" (one day alone
+    also) -> (first, last) local dates, or None."""
+    parts = [p.strip() for p in str(value or "").split("..")]
+    if len(parts) == 1:
+        parts *= 2
+    if len(parts) != 2:
+        return None
+    days = []
+    for part in parts:
+        for fmt in ("%Y-%m-%d", "%d.%m.%Y"):
+            try:
+                days.append(datetime.datetime.strptime(part, fmt).date())
+                break
+            except ValueError:
+                continue
+        else:
+            return None
+    return tuple(days) if days[0] <= days[1] else None
+
+
+class FilterInPeriod(BaseFilter):
+    """Rows of the local days from … to … (both included): a date column
+    compares dates, a timestamp column (UTC) the local midnights in
+    APP_TIMEZONE, exactly as the statistics count them."""
+
+    name = _l("In period")
+    arg_name = "in_period"
+
+    def apply(self, query, value):
+        days = parse_days(value)
+        if days is None:
+            return query
+        column = getattr(self.model, self.column_name)
+        first, last = days
+        if isinstance(column.type, DateTime):
+            tz_name = current_app.config["APP_TIMEZONE"]
+            since = stats.utc_midnight(first, tz_name)
+            until = stats.utc_midnight(last + datetime.timedelta(days=1), tz_name)
+            return query.filter(column >= since, column < until)
+        return query.filter(column >= first, column <= last)
+
+
+class FilterStatusKind(BaseFilter):
+    """Tasks whose status is of a kind (open = in processing, which takes
+    tasks without a status too; done; refused; junk)."""
+
+    name = _l("Status kind")
+    arg_name = "status_kind"
+
+    def apply(self, query, value):
+        try:
+            kind = StatusKind(value)
+        except ValueError:
+            return query
+        of_kind = self.model.status_id.in_(select(TaskStatus.id).where(TaskStatus.kind == kind))
+        if kind is StatusKind.OPEN:
+            of_kind = or_(of_kind, self.model.status_id.is_(None))
+        return query.filter(of_kind)
+
+
+class FilterInDepartment(BaseFilter):
+    """Rows whose employee (assignee, responsible) works in the department
+    or one of its sub-departments."""
+
+    name = _l("In department")
+    arg_name = "in_department"
+
+    def apply(self, query, value):
+        try:
+            root_id = int(value)
+        except (TypeError, ValueError):
+            return query
+        ids = trees.branch_ids(self.datamodel.session, Department, root_id)
+        (fk,) = getattr(self.model, self.column_name).property.local_columns
+        return query.filter(fk.in_(select(Employee.id).where(Employee.department_id.in_(ids))))

@@ -62,7 +62,13 @@ from app.views.fields import (
     local_datetime_field,
     office_zone,
 )
-from app.views.filters import FilterInBranch, add_search_filter
+from app.views.filters import (
+    FilterInBranch,
+    FilterInDepartment,
+    FilterInPeriod,
+    FilterStatusKind,
+    add_search_filter,
+)
 from app.views.labels import ENUMS, FIELDS, enum_label, history_row, money
 from app.views.lookup import ClientLookupField
 from app.views.refusal import refuse, refuse_on, translated
@@ -122,10 +128,15 @@ class RegisterView(EnumFieldsMixin, RowAccessMixin, ModelView):
         self.datamodel.listed = {column.split(".")[0] for column in self.list_columns}
         if "group" in (self.search_columns or []):
             add_search_filter(self._filters, "group", FilterInBranch)
+        for column, filter_classes in self.extra_filters.items():
+            for filter_class in filter_classes:
+                add_search_filter(self._filters, column, filter_class)
 
     def _client_optional(self):
         return self.datamodel.obj.__table__.columns["client_id"].nullable
 
+    # Filters of our own by column; the statistics link to lists through them.
+    extra_filters = {}
     label_columns = FIELDS
     list_widget = RegisterListWidget
     add_form_query_rel_fields = CLIENT_CHOICES
@@ -268,7 +279,8 @@ class ApplicationView(RegisterView):
                           "term_months": [Optional(), NumberRange(min=1, max=600)],
                           "rate_percent": [Optional(), NumberRange(min=0, max=100)]}
 
-    search_columns = ["id", "status", "date", "amount", "offer"]
+    search_columns = ["id", "status", "date", "amount", "offer", "responsible"]
+    extra_filters = {"date": [FilterInPeriod], "responsible": [FilterInDepartment]}
     base_order = ("date", "desc")
 
     def render_template(self, template, **kwargs):
@@ -292,7 +304,10 @@ class DealView(RegisterView):
                                   "responsible", "participants", "comment"]
     show_columns = ["id"] + add_columns + ["closed_at", "created_at"]
     show_template = "sdelka/deal_show.html"
-    search_columns = ["title", "status", "amount", "expected_close", "stage"]
+    search_columns = ["title", "status", "amount", "expected_close", "stage", "responsible",
+                      "closed_at", "created_at"]
+    extra_filters = {"closed_at": [FilterInPeriod], "created_at": [FilterInPeriod],
+                     "responsible": [FilterInDepartment]}
     base_order = ("id", "desc")
     related_views = [CounterpartyActionView]
     description_columns = {
@@ -443,6 +458,8 @@ class TaskView(RegisterView):
                                   "description", "result", "note", "reminder_minutes"]
     show_columns = ["id"] + add_columns + ["author", "created_at"]
     search_columns = ["type", "status", "assignee", "planned_at", "description"]
+    extra_filters = {"planned_at": [FilterInPeriod], "status": [FilterStatusKind],
+                     "assignee": [FilterInDepartment]}
     base_order = ("planned_at", "desc")
     edit_form_extra_fields = {
         "reminder_minutes": SelectField(
@@ -673,7 +690,9 @@ class ClientView(BulkListMixin, RegisterView):
                     "funnel_stage", "responsible", "created_at"]
     order_columns = ["id", "name", "phone", "city", "created_at"]
     search_columns = ["name", "phone", "email", "inn", "city", "kind", "public_access",
-                      "group", "segment", "mailing_opt_out", "created_at"]
+                      "group", "segment", "mailing_opt_out", "created_at", "funnel_stage",
+                      "responsible"]
+    extra_filters = {"created_at": [FilterInPeriod], "responsible": [FilterInDepartment]}
     base_order = ("id", "desc")
     person = ["last_name", "first_name", "middle_name", "birth_date", "passport_series",
               "passport_number", "passport_issued_by", "passport_issue_date"]

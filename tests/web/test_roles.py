@@ -90,5 +90,5 @@ def test_menu_shows_only_allowed_items(as_role):
     manager_page = as_role("manager").get("/").text
     assert "Отделы" in manager_page
     assert "Реквизиты компании" not in manager_page
-    admin_page = as_role("admin").get("/").text
+    admin_page = as_role("admin").get("/", follow_redirects=True).text
     assert "Реквизиты компании" in admin_page and "Сотрудники" in admin_page

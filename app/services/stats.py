@@ -1,0 +1,530 @@
+"""Statistics (SPEC §7, seed 000 step 9, seeds 002–004): task figures, the
+applications of the last days, figures per employee, the sales funnel and
+plan against fact.
+
+Every function takes a session, a ``Period`` (local days) and a ``Scope``
+(whose figures) and runs grouped queries: the database returns one row per
+group, never the records themselves. The web screens, the exports and the
+scheduled jobs call the same functions.
+
+What counts where (the lists linked from the dashboard filter the same way):
+
+- a task belongs to the day it is planned for (``planned_at``) and to its
+  assignee; its status kind splits it into completed (done), in processing
+  (open, or no status yet), client refusals (refused) and junk;
+- an application belongs to its date and its responsible employee;
+- a won deal counts on the day it was closed (``closed_at``); amounts of
+  deals in another currency are converted at the currency's rate;
+- profit earned = won deals + completed applications of the period;
+- the funnel counts clients and deals created in the period by their
+  current stage.
+"""
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, case, func, literal, or_, select
+
+from app.models import (
+    Application,
+    Client,
+    Currency,
+    Deal,
+    DealStatus,
+    Department,
+    Employee,
+    FunnelStage,
+    ProcessingStatus,
+    SalesPlan,
+    StatusKind,
+    Task,
+    TaskStatus,
+    TaskType,
+)
+from app.services import trees
+
+PERIOD_KINDS = ("today", "week", "month", "quarter", "custom")
+MAX_DAYS = 2 * 366
+ZERO = Decimal("0.00")
+
+
+class StatsError(ValueError):
+    """A period or scope that cannot be used; the message is translatable."""
+
+
+# --- Period and scope ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """Local calendar days from ``start`` to ``end``, both included."""
+
+    start: datetime.date
+    end: datetime.date
+    kind: str = "custom"
+
+    @property
+    def days(self):
+        return (self.end - self.start).days + 1
+
+    def utc_bounds(self, tz_name):
+        """[since, until) in naive UTC: local midnight of the first day and of
+        the day after the last one, as stored timestamps are compared."""
+        return utc_midnight(self.start, tz_name), utc_midnight(
+            self.end + datetime.timedelta(days=1), tz_name)
+
+
+def utc_midnight(day, tz_name):
+    local = datetime.datetime.combine(day, datetime.time(), tzinfo=ZoneInfo(tz_name))
+    return local.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+
+
+def local_today(tz_name, now=None):
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    return now.astimezone(ZoneInfo(tz_name)).date()
+
+
+def month_start(day):
+    return day.replace(day=1)
+
+
+def month_end(day):
+    following = (day.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+    return following - datetime.timedelta(days=1)
+
+
+def make_period(kind, today, start=None, end=None):
+    """The period of a choice on the dashboard; ``start``/``end`` (dates)
+    only for "custom". Raises StatsError with a message for the user."""
+    if kind == "today":
+        return Period(today, today, kind)
+    if kind == "week":
+        return Period(today - datetime.timedelta(days=6), today, kind)
+    if kind == "month":
+        return Period(month_start(today), month_end(today), kind)
+    if kind == "quarter":
+        first = today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
+        return Period(first, month_end(first.replace(month=first.month + 2)), kind)
+    if kind != "custom":
+        raise StatsError(_l("Unknown period"))
+    if start is None or end is None:
+        raise StatsError(_l("Enter both dates of the period"))
+    if end < start:
+        raise StatsError(_l("The period cannot end before it starts"))
+    if (end - start).days + 1 > MAX_DAYS:
+        raise StatsError(_l("A period is at most %(n)d days long", n=MAX_DAYS))
+    return Period(start, end, kind)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose figures: everyone (``employee_ids`` None), one manager, or the
+    employees of a department and its sub-departments."""
+
+    employee_ids: frozenset | None = None
+    manager_id: int | None = None
+    department_id: int | None = None
+
+    def where(self, column):
+        """SQL condition on an employee column (None: no condition)."""
+        return None if self.employee_ids is None else column.in_(sorted(self.employee_ids))
+
+
+def make_scope(session, *, manager_id=None, department_id=None):
+    if manager_id:
+        if session.get(Employee, manager_id) is None:
+            raise StatsError(_l("No such employee"))
+        return Scope(frozenset({manager_id}), manager_id=manager_id)
+    if department_id:
+        if session.get(Department, department_id) is None:
+            raise StatsError(_l("No such department"))
+        branch = trees.branch_ids(session, Department, department_id)
+        ids = session.scalars(select(Employee.id).where(Employee.department_id.in_(branch)))
+        return Scope(frozenset(ids), department_id=department_id)
+    return Scope()
+
+
+def _where(query, *conditions):
+    return query.where(*(c for c in conditions if c is not None))
+
+
+# --- Tasks -----------------------------------------------------------------------
+
+
+@dataclass
+class TaskFigures:
+    total: int = 0
+    done: int = 0
+    open: int = 0  # in processing
+    refused: int = 0  # client refusals
+    junk: int = 0
+    calls: int = 0  # done tasks of the call types, when asked for
+
+
+def _status_ids(session):
+    """{kind: [status ids]}: the task statuses are a short dictionary, and
+    a literal list is cheaper per row than a subquery (PostgreSQL)."""
+    ids = {kind: [] for kind in StatusKind}
+    for status_id, kind in session.execute(select(TaskStatus.id, TaskStatus.kind)):
+        ids[StatusKind(kind)].append(status_id)
+    return ids
+
+
+def _task_query(since, until, status_ids, call_types):
+    """Tasks planned in [since, until), one row per assignee: total, done,
+    refused, junk (the rest are in processing) and done calls."""
+    def of(condition):
+        return func.sum(case((condition, 1), else_=0))
+
+    done = Task.status_id.in_(status_ids[StatusKind.DONE])
+    calls = (of(and_(Task.type_id.in_(sorted(call_types)), done)) if call_types
+             else literal(0))
+    return (select(Task.assignee_id, func.count(), of(done),
+                   of(Task.status_id.in_(status_ids[StatusKind.REFUSED])),
+                   of(Task.status_id.in_(status_ids[StatusKind.JUNK])), calls)
+            .where(Task.planned_at >= since, Task.planned_at < until)
+            .group_by(Task.assignee_id))
+
+
+def task_groups(session, period, scope, tz_name, call_types=()):
+    """{assignee id: TaskFigures} of the tasks planned in the period.
+
+    Index-only on ix_task_assignee_planned_status: one range of planned_at
+    per assignee, already in assignee order, so nothing is sorted. Everyone
+    is the list of employees (an IN the database walks, which PostgreSQL
+    can do without a skip-scan) plus the tasks nobody is assigned to.
+    ``call_types``: ids of the task types whose done tasks are calls."""
+    since, until = period.utc_bounds(tz_name)
+    base = _task_query(since, until, _status_ids(session), call_types)
+    if scope.employee_ids is None:
+        queries = [base.where(Task.assignee_id.in_(select(Employee.id))),
+                   base.where(Task.assignee_id.is_(None))]
+    else:
+        queries = [base.where(scope.where(Task.assignee_id))]
+    groups = {}
+    for query in queries:
+        for who, total, done, refused, junk, calls in session.execute(query):
+            done, refused, junk = int(done or 0), int(refused or 0), int(junk or 0)
+            groups[who] = TaskFigures(total, done, total - done - refused - junk, refused,
+                                      junk, int(calls or 0))
+    return groups
+
+
+def task_totals(session, period, scope, tz_name):
+    return _sum_figures(task_groups(session, period, scope, tz_name).values())
+
+
+def _sum_figures(figures):
+    total = TaskFigures()
+    for f in figures:
+        for name in ("total", "done", "open", "refused", "junk", "calls"):
+            setattr(total, name, getattr(total, name) + getattr(f, name))
+    return total
+
+
+# --- Applications and deals ------------------------------------------------------
+
+
+def applications_per_day(session, end, scope, days=7):
+    """[(day, {status value: count})] for ``days`` days up to ``end``."""
+    start = end - datetime.timedelta(days=days - 1)
+    query = _where(
+        select(Application.date, Application.status, func.count())
+        # Every status named: the (status, date, responsible) index answers.
+        .where(Application.status.in_(list(ProcessingStatus)),
+               Application.date >= start, Application.date <= end)
+        .group_by(Application.date, Application.status),
+        scope.where(Application.responsible_id))
+    found = {}
+    for day, status, n in session.execute(query):
+        day = day if isinstance(day, datetime.date) else datetime.date.fromisoformat(str(day))
+        found.setdefault(day, {})[ProcessingStatus(status).value] = n
+    return [(start + datetime.timedelta(days=i),
+             found.get(start + datetime.timedelta(days=i), {})) for i in range(days)]
+
+
+def _base_amount():
+    """A deal's amount in the base currency (currency rate, 1 when none)."""
+    return Deal.amount * func.coalesce(Currency.rate, 1)
+
+
+def _money(value):
+    return Decimal(value or 0).quantize(Decimal("0.01"))
+
+
+def completed_applications(session, period, scope):
+    """{responsible id: (count, sum)} of applications completed in the period."""
+    query = _where(
+        select(Application.responsible_id, func.count(), func.sum(Application.amount))
+        .where(Application.status == ProcessingStatus.COMPLETED,
+               Application.date >= period.start, Application.date <= period.end)
+        .group_by(Application.responsible_id),
+        scope.where(Application.responsible_id))
+    return {who: (n, _money(total)) for who, n, total in session.execute(query)}
+
+
+def won_deals(session, period, scope, tz_name):
+    """{responsible id: (count, sum in the base currency)} of deals won
+    (closed) in the period."""
+    since, until = period.utc_bounds(tz_name)
+    query = _where(
+        select(Deal.responsible_id, func.count(), func.sum(_base_amount()))
+        .outerjoin(Currency, Deal.currency_id == Currency.id)
+        .where(Deal.status == DealStatus.WON, Deal.closed_at >= since, Deal.closed_at < until)
+        .group_by(Deal.responsible_id),
+        scope.where(Deal.responsible_id))
+    return {who: (n, _money(total)) for who, n, total in session.execute(query)}
+
+
+# --- Per employee ---------------------------------------------------------------
+
+
+@dataclass
+class EmployeeRow:
+    employee_id: int | None
+    name: str
+    tasks: TaskFigures = field(default_factory=TaskFigures)
+    applications: int = 0
+    applications_sum: Decimal = ZERO
+    deals: int = 0
+    deals_sum: Decimal = ZERO
+
+    @property
+    def profit(self):
+        return self.applications_sum + self.deals_sum
+
+
+SORT_KEYS = {
+    "name": lambda r: (r.name or "").lower(),
+    "total": lambda r: r.tasks.total,
+    "done": lambda r: r.tasks.done,
+    "open": lambda r: r.tasks.open,
+    "refused": lambda r: r.tasks.refused,
+    "junk": lambda r: r.tasks.junk,
+    "deals": lambda r: r.deals_sum,
+    "applications": lambda r: r.applications_sum,
+    "profit": lambda r: r.profit,
+}
+
+
+@dataclass
+class Dashboard:
+    period: Period
+    scope: Scope
+    totals: TaskFigures
+    rows: list
+    days: list
+    profit: Decimal
+    plans: list | None = None
+
+
+def employee_rows(session, period, scope, tz_name, sort="name", descending=False,
+                  figures=None):
+    """One row per employee in the scope (the active ones, and anyone with
+    figures in the period); tasks nobody is assigned to form a row of
+    their own when the scope is everyone. ``figures``: (tasks,
+    applications, deals) of the period when already counted."""
+    groups, applications, deals = figures or _figures(session, period, scope, tz_name)
+    ids = set(groups) | set(applications) | set(deals)
+    people = _where(select(Employee).where(or_(Employee.active.is_(True),
+                                               Employee.id.in_(sorted(ids - {None})))),
+                    scope.where(Employee.id))
+    rows = {e.id: EmployeeRow(e.id, e.full_name or e.username)
+            for e in session.scalars(people)}
+    if None in ids:
+        rows[None] = EmployeeRow(None, str(_l("Nobody assigned")))
+    for who, figures in groups.items():
+        rows[who].tasks = figures
+    for who, (n, total) in applications.items():
+        rows[who].applications, rows[who].applications_sum = n, total
+    for who, (n, total) in deals.items():
+        rows[who].deals, rows[who].deals_sum = n, total
+    key = SORT_KEYS.get(sort, SORT_KEYS["name"])
+    return sorted(rows.values(), key=lambda r: (key(r), r.name), reverse=descending)
+
+
+def _figures(session, period, scope, tz_name, call_types=()):
+    return (task_groups(session, period, scope, tz_name, call_types),
+            completed_applications(session, period, scope),
+            won_deals(session, period, scope, tz_name))
+
+
+def dashboard(session, period, scope, tz_name, sort="name", descending=False, today=None,
+              call_types=None):
+    """Everything the dashboard shows; the chart's seven days end on the
+    period's last day, or today if the period runs on past today. With
+    ``call_types`` (task type names) also plan vs fact for the month of the
+    period's end, from the same figures when the period is that month."""
+    type_ids = call_type_ids(session, call_types or ())
+    figures = _figures(session, period, scope, tz_name, type_ids)
+    totals = _sum_figures(figures[0].values())
+    rows = employee_rows(session, period, scope, tz_name, sort, descending, figures)
+    today = today or local_today(tz_name)
+    last = period.end if period.start > today else min(period.end, today)
+    plans = None
+    if call_types is not None:
+        month = Period(month_start(period.end), month_end(period.end), "month")
+        same = (month.start, month.end) == (period.start, period.end)
+        plans = plan_vs_fact(session, period.end, scope, tz_name, call_types,
+                             figures if same else None)
+    return Dashboard(period, scope, totals, rows, applications_per_day(session, last, scope),
+                     sum((r.profit for r in rows), ZERO), plans)
+
+
+# --- Sales funnel ---------------------------------------------------------------
+
+
+@dataclass
+class StageRow:
+    stage_id: int | None
+    name: str
+    probability: int = 0
+    clients: int = 0
+    clients_reached: int = 0
+    clients_conversion: Decimal | None = None
+    deals: int = 0
+    deals_sum: Decimal = ZERO
+    deals_won: int = 0
+    deals_reached: int = 0
+    deals_conversion: Decimal | None = None
+
+
+@dataclass
+class Funnel:
+    period: Period
+    scope: Scope
+    stages: list
+    without_stage: StageRow
+
+    @property
+    def clients(self):
+        return sum(s.clients for s in self.stages) + self.without_stage.clients
+
+    @property
+    def deals(self):
+        return sum(s.deals for s in self.stages) + self.without_stage.deals
+
+    @property
+    def deals_sum(self):
+        return sum((s.deals_sum for s in self.stages), self.without_stage.deals_sum)
+
+
+def percent(part, whole):
+    if not whole:
+        return None
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"))
+
+
+def funnel(session, period, scope, tz_name):
+    """Clients and deals created in the period, by their current funnel
+    stage in the stages' order (names as the admin edited them). "Reached"
+    counts those at the stage or further; conversion is the share of the
+    previous stage's reached that reached this one."""
+    since, until = period.utc_bounds(tz_name)
+    clients = dict(session.execute(_where(
+        select(Client.funnel_stage_id, func.count())
+        .where(Client.created_at >= since, Client.created_at < until)
+        .group_by(Client.funnel_stage_id),
+        scope.where(Client.responsible_id))).all())
+    deals = {stage: (n, _money(total), won or 0) for stage, n, total, won in session.execute(
+        _where(select(Deal.stage_id, func.count(), func.sum(_base_amount()),
+                      func.sum(case((Deal.status == DealStatus.WON, 1), else_=0)))
+               .outerjoin(Currency, Deal.currency_id == Currency.id)
+               .where(Deal.created_at >= since, Deal.created_at < until)
+               .group_by(Deal.stage_id),
+               scope.where(Deal.responsible_id)))}
+    stages = []
+    for stage in session.scalars(select(FunnelStage).order_by(FunnelStage.sort_order,
+                                                               FunnelStage.id)):
+        if not stage.is_active and stage.id not in clients and stage.id not in deals:
+            continue
+        n, total, won = deals.get(stage.id, (0, ZERO, 0))
+        stages.append(StageRow(stage.id, stage.name, stage.probability,
+                               clients.get(stage.id, 0), deals=n, deals_sum=total,
+                               deals_won=won))
+    reached_clients = reached_deals = 0
+    for row in reversed(stages):
+        reached_clients += row.clients
+        reached_deals += row.deals
+        row.clients_reached, row.deals_reached = reached_clients, reached_deals
+    for previous, row in zip(stages, stages[1:]):
+        row.clients_conversion = percent(row.clients_reached, previous.clients_reached)
+        row.deals_conversion = percent(row.deals_reached, previous.deals_reached)
+    n, total, won = deals.get(None, (0, ZERO, 0))
+    without = StageRow(None, str(_l("No stage")), clients=clients.get(None, 0), deals=n,
+                       deals_sum=total, deals_won=won)
+    return Funnel(period, scope, stages, without)
+
+
+# --- Plans ------------------------------------------------------------------------
+
+
+def call_type_ids(session, names):
+    """Task types that count as calls: those named so, with their sub-types."""
+    roots = session.scalars(select(TaskType.id).where(TaskType.name.in_(list(names))))
+    ids = set()
+    for root in roots:
+        ids |= trees.branch_ids(session, TaskType, root)
+    return ids
+
+
+@dataclass
+class PlanRow:
+    manager_id: int
+    name: str
+    plan: SalesPlan | None
+    deals: int = 0
+    revenue: Decimal = ZERO
+    calls: int = 0
+
+    def _pct(self, fact, attr):
+        return percent(fact, getattr(self.plan, attr)) if self.plan else None
+
+    @property
+    def deals_pct(self):
+        return self._pct(self.deals, "deals")
+
+    @property
+    def revenue_pct(self):
+        return self._pct(self.revenue, "revenue")
+
+    @property
+    def calls_pct(self):
+        return self._pct(self.calls, "calls")
+
+
+def plan_vs_fact(session, month, scope, tz_name, call_types=(), figures=None):
+    """Plan and fact of each manager with a plan for ``month`` (any day of
+    it) or with facts in it: won deals, revenue (profit earned) and
+    completed calls (done tasks of the call types, by name). ``figures``:
+    that month's (tasks with calls, applications, deals) if counted."""
+    period = Period(month_start(month), month_end(month), "month")
+    plans = {p.manager_id: p for p in session.scalars(_where(
+        select(SalesPlan).where(SalesPlan.month == period.start),
+        scope.where(SalesPlan.manager_id)))}
+    tasks, applications, deals = figures or _figures(
+        session, period, scope, tz_name, call_type_ids(session, call_types))
+    calls = {who: f.calls for who, f in tasks.items() if f.calls}
+    ids = (set(plans) | set(deals) | set(applications) | set(calls)) - {None}
+    names = {e.id: e.full_name or e.username
+             for e in session.scalars(select(Employee).where(Employee.id.in_(sorted(ids))))}
+    rows = []
+    for who in ids:
+        row = PlanRow(who, names.get(who, ""), plans.get(who))
+        row.deals, deals_sum = deals.get(who, (0, ZERO))
+        row.revenue = deals_sum + applications.get(who, (0, ZERO))[1]
+        row.calls = calls.get(who, 0)
+        rows.append(row)
+    return sorted(rows, key=lambda r: (r.plan is None, r.name.lower()))
+
+
+def plan_conflict(session, plan):
+    """Another plan of the same manager and month, if any. A form sets the
+    relationship, not the id: either may be there."""
+    month = month_start(plan.month)
+    manager_id = plan.manager.id if plan.manager is not None else plan.manager_id
+    return session.scalar(select(SalesPlan.id).where(
+        and_(SalesPlan.manager_id == manager_id, SalesPlan.month == month,
+             SalesPlan.id != (plan.id or 0))))
