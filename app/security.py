@@ -45,6 +45,7 @@ ADMIN_ONLY = {
     "RoleModelView", "UserGroupModelView", "ResetPasswordView", "GroupApi",
     "RoleApi", "UserApi", "PermissionApi", "ViewMenuApi", "PermissionViewApi",
     "List Roles", "List Groups", "Security",
+    "CustomFieldView", "Custom fields", "Settings",
 }
 STAFF = {"CompanyView", "Company requisites", "DepartmentView", "Departments",
          "EmployeeView", "List Users", "Company"}

@@ -33,6 +33,7 @@ from app.models import (
     utcnow,
 )
 from app.services import clients, history, validation
+from app.views.custom_fields import CustomFieldsMixin
 from app.views.datamodel import ListInterface
 from app.views.fields import AccountOfBank, EnumFieldsMixin, Normalised
 from app.views.filters import FilterInBranch, add_search_filter
@@ -59,7 +60,7 @@ class RegisterListWidget(ListWidget):
     template = "sdelka/widgets/list.html"
 
 
-class RegisterView(EnumFieldsMixin, RowAccessMixin, ModelView):
+class RegisterView(CustomFieldsMixin, EnumFieldsMixin, RowAccessMixin, ModelView):
     """Common settings of the register screens."""
 
     def __init__(self, **kwargs):
