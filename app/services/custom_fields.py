@@ -363,7 +363,8 @@ def text_of(session, field, value, names=None):
 def stage(session, record, values):
     """Save ``values`` ({code: value}, already parsed) of ``record`` when
     the session commits: the record may not have its id yet."""
-    session.info.setdefault("custom_staged", []).append((record, dict(values)))
+    if values and type(record) in ENTITY_OF:
+        session.info.setdefault("custom_staged", []).append((record, dict(values)))
 
 
 def _rows(field, record_id, value):
