@@ -447,3 +447,24 @@ def matching(model, field, condition):
     (a condition on the field's value column), an index range."""
     return model.id.in_(select(CustomValue.record_id).where(
         CustomValue.field_id == field.id, condition))
+
+
+def definition_by_code(session, entity, code):
+    """The active definition ``code`` of the entity, or None."""
+    return next((d for d in fields_of(session, entity) if d.code == code), None)
+
+
+def sortable(definition):
+    """A list sorts by one value per record: not by a multiple choice."""
+    return CustomFieldType(definition.type) not in (CustomFieldType.MULTI_CHOICE,
+                                                    CustomFieldType.LONG_TEXT)
+
+
+def texts(session, entity, ids, definitions):
+    """{record id: {code: text}} for a list page, in one query."""
+    values = load(session, entity, ids, definitions)
+    names = {d.code: dictionary_rows(session, d) for d in definitions
+             if CustomFieldType(d.type) == CustomFieldType.DICTIONARY}
+    return {record_id: {d.code: text_of(session, d, row.get(d.code), names.get(d.code))
+                        for d in definitions}
+            for record_id, row in values.items()}

@@ -2,6 +2,8 @@
 that puts active fields into a register's add, edit and show screens under
 «Дополнительно» — read from the database on each request, so a new field
 appears without a restart."""
+import copy
+
 from flask import flash, g, has_request_context, redirect, request, url_for
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.fieldwidgets import (
@@ -11,10 +13,18 @@ from flask_appbuilder.fieldwidgets import (
     Select2ManyWidget,
     Select2Widget,
 )
+from flask_appbuilder.models.filters import BaseFilter
+from flask_appbuilder.models.sqla.filters import (
+    FilterContains,
+    FilterEqual,
+    FilterGreater,
+    FilterSmaller,
+)
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.widgets import ShowWidget
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import false
 from wtforms import (
     BooleanField,
     DateField,
@@ -29,6 +39,7 @@ from app import db
 from app.models import CustomField, CustomFieldType, dictionary_models
 from app.services import custom_fields
 from app.services.custom_fields import ENTITY_OF
+from app.views.datamodel import CUSTOM_PREFIX
 from app.views.fields import EnumFieldsMixin
 from app.views.labels import ENTITY_LABELS, enum_label
 from app.views.refusal import refuse
@@ -90,7 +101,130 @@ def form_field(definition):
 
 
 def field_name(definition):
-    return f"cf_{definition.code}"
+    return f"{CUSTOM_PREFIX}{definition.code}"
+
+
+# --- Search by custom fields --------------------------------------------------
+
+
+def _single(value):
+    """FAB hands a filter every value of its argument."""
+    if isinstance(value, (list, tuple)):
+        return value[0] if value else None
+    return value
+
+
+class CustomFilter(BaseFilter):
+    """A condition on a custom field's value, run as an index range of
+    ``custom_value`` (services/custom_fields.matching)."""
+
+    # Bound per field by ``filters_for``: FAB rebuilds filters from their
+    # class and column alone.
+    definition = None
+
+    def condition(self, column, value):
+        raise NotImplementedError
+
+    def parsed(self, value):
+        return custom_fields.parse(db.session, self.definition, value)
+
+    def apply(self, query, value):
+        value = _single(value)
+        try:
+            parsed = self.parsed(value)
+        except custom_fields.CustomValueError:
+            return query.filter(false())  # no record holds a value that can't be
+        if parsed is None or parsed == []:
+            return query
+        if isinstance(parsed, list):
+            parsed = parsed[0]
+        if isinstance(parsed, bool):
+            parsed = int(parsed)
+        column = custom_fields.value_column(self.definition)
+        return query.filter(custom_fields.matching(self.model, self.definition,
+                                                   self.condition(column, parsed)))
+
+
+class CustomEqual(CustomFilter):
+    name, arg_name = FilterEqual.name, "eq"
+
+    def condition(self, column, value):
+        return column == value
+
+
+class CustomGreater(CustomFilter):
+    name, arg_name = FilterGreater.name, "gt"
+
+    def condition(self, column, value):
+        return column > value
+
+
+class CustomSmaller(CustomFilter):
+    name, arg_name = FilterSmaller.name, "lt"
+
+    def condition(self, column, value):
+        return column < value
+
+
+class CustomContains(CustomFilter):
+    name, arg_name = FilterContains.name, "ct"
+
+    def parsed(self, value):
+        return (value or "").strip() or None
+
+    def condition(self, column, value):
+        return column.ilike(f"%{value}%")
+
+
+ORDERED = {CustomFieldType.INTEGER, CustomFieldType.DECIMAL, CustomFieldType.MONEY,
+           CustomFieldType.DATE}
+TEXTUAL = {CustomFieldType.TEXT, CustomFieldType.LONG_TEXT}
+
+
+def filters_for(definition, datamodel):
+    kind = CustomFieldType(definition.type)
+    classes = ([CustomContains, CustomEqual] if kind in TEXTUAL
+               else [CustomEqual, CustomGreater, CustomSmaller] if kind in ORDERED
+               else [CustomEqual])
+    return [type(cls.__name__, (cls,), {"definition": definition})(field_name(definition),
+                                                                   datamodel)
+            for cls in classes]
+
+
+def search_field(definition):
+    """The search form's input: typed as in CSV, a list for the choices."""
+    kind = CustomFieldType(definition.type)
+    label = label_of(definition)
+    if kind in (CustomFieldType.CHOICE, CustomFieldType.MULTI_CHOICE):
+        return SelectField(label, [Optional()], widget=Select2Widget(), choices=[
+            (c, c) for c in custom_fields.choices_of(definition)])
+    if kind == CustomFieldType.BOOLEAN:
+        return SelectField(label, [Optional()], widget=Select2Widget(),
+                           choices=[("да", _l("Yes")), ("нет", _l("No"))])
+    if kind == CustomFieldType.DICTIONARY:
+        def choices():
+            rows = custom_fields.dictionary_rows(db.session, definition)
+            return [(str(row_id), name) for row_id, name in rows.items()]
+
+        return SelectField(label, [Optional()], widget=Select2Widget(), choices=choices)
+    if kind == CustomFieldType.DATE:
+        return StringField(label, [Optional()], widget=DatePickerWidget())
+    return StringField(label, [Optional()], widget=BS3TextFieldWidget())
+
+
+def with_custom_filters(base, datamodel, definitions):
+    """A copy of a view's FAB filters that also knows the custom fields."""
+    filters = copy.copy(base)
+    filters.filters, filters.values = [], []
+    filters._search_filters = dict(getattr(base, "_search_filters", {}))
+    filters._all_filters = dict(base._all_filters)
+    filters.search_columns = list(base.search_columns or [])
+    for definition in definitions:
+        name = field_name(definition)
+        filters._search_filters[name] = filters._all_filters[name] = filters_for(
+            definition, datamodel)
+        filters.search_columns.append(name)
+    return filters
 
 
 class CustomShowWidget(ShowWidget):
@@ -145,6 +279,72 @@ class CustomFieldsMixin:
     @edit_form.setter
     def edit_form(self, form):
         self._edit_form = form
+
+    def _searched(self):
+        return [d for d in self.custom_definitions() if d.in_filters]
+
+    # FAB keeps one filters object and one search form per view; with custom
+    # fields to search by, each request gets its own, built on them.
+    @property
+    def _filters(self):
+        base = self.__dict__.get("_plain_filters")
+        searched = self._searched() if base is not None and has_request_context() else []
+        if not searched:
+            return base
+        cache = g.setdefault("custom_search_filters", {})
+        key = self.__class__.__name__
+        if key not in cache:
+            cache[key] = with_custom_filters(base, self.datamodel, searched)
+        return cache[key]
+
+    @_filters.setter
+    def _filters(self, filters):
+        self._plain_filters = filters
+
+    @property
+    def search_form(self):
+        base = self.__dict__.get("_search_form")
+        searched = self._searched() if base is not None and has_request_context() else []
+        if not searched:
+            return base
+        key = ("search", id(base), custom_fields.signature(searched))
+        forms = self.__dict__.setdefault("_custom_forms", {})
+        if key not in forms:
+            forms[key] = type(base.__name__, (base,),
+                              {field_name(d): search_field(d) for d in searched})
+        return forms[key]
+
+    @search_form.setter
+    def search_form(self, form):
+        self._search_form = form
+
+    def _get_search_widget(self, form=None, exclude_cols=None, widgets=None):
+        widgets = super()._get_search_widget(form, exclude_cols, widgets)
+        searched = self._searched()
+        if searched:
+            widgets["search"].template_args["include_cols"] = (
+                list(self.search_columns) + [field_name(d) for d in searched])
+        return widgets
+
+    def _get_list_widget(self, filters, **kwargs):
+        """Custom fields chosen as columns join the list, sortable."""
+        widgets = super()._get_list_widget(filters, **kwargs)
+        listed = [d for d in self.custom_definitions() if d.in_list]
+        if not listed or "list" not in widgets:
+            return widgets
+        args = widgets["list"].template_args
+        pks = [int(pk) for pk in args["pks"]]
+        texts = custom_fields.texts(db.session, self.custom_entity, pks, listed)
+        names = {field_name(d): d for d in listed}
+        args["include_columns"] = list(args["include_columns"]) + list(names)
+        args["label_columns"] = {**args["label_columns"],
+                                 **{name: label_of(d) for name, d in names.items()}}
+        args["order_columns"] = list(args["order_columns"]) + [
+            name for name, d in names.items() if custom_fields.sortable(d)]
+        args["value_columns"] = [
+            dict(row, **{name: texts.get(pk, {}).get(d.code, "") for name, d in names.items()})
+            for row, pk in zip(args["value_columns"], pks)]
+        return widgets
 
     def _custom_fieldsets(self, columns, fieldsets):
         names = [field_name(d) for d in self.custom_definitions()]

@@ -185,3 +185,60 @@ def test_inactive_fields_leave_the_screens(as_role, define):
     hidden = define(label_ru=unique("Скрытое поле"), type=CustomFieldType.TEXT,
                     is_active=False)
     assert hidden.label_ru not in as_role("manager").get("/clients/add").text
+
+
+def _filter_index(app, view_name, column, arg_name):
+    view = next(v for v in app.appbuilder.baseviews if v.__class__.__name__ == view_name)
+    with app.test_request_context():
+        from flask import g
+
+        g.user = None
+        return None if view is None else [f.arg_name for f in view._filters
+                                          .get_search_filters()[column]].index(arg_name)
+
+
+def test_list_columns_filters_and_sort_by_custom_fields(as_role, session, define, app):
+    income = define(label_ru=unique("Доход"), type=CustomFieldType.MONEY,
+                    in_list=True, in_filters=True)
+    since = define(label_ru=unique("Клиент с"), type=CustomFieldType.DATE,
+                   in_list=True, in_filters=True)
+    tag = unique("Фильтров")
+    manager = _manager_id(session)
+    rows = [("А", "50000.00", "2025-01-10", manager), ("Б", "150000.00", "2025-06-01", manager),
+            ("В", "90000.00", "2026-02-01", manager), ("Г", "250000.00", "2026-03-01", None)]
+    ids = {}
+    for letter, amount, day, owner in rows:
+        client = Client(name=f"{tag} {letter}", responsible_id=owner)
+        session.add(client)
+        session.flush()
+        ids[letter] = client.id
+        session.add_all([
+            CustomValue(field_id=income.id, record_id=client.id, number_value=amount),
+            CustomValue(field_id=since.id, record_id=client.id,
+                        date_value=__import__("datetime").date.fromisoformat(day))])
+    session.commit()
+    name_filter = f"_flt_2_name={tag}"  # "contains" on the name keeps the test's rows
+
+    page = as_role("head").get(f"/clients/list/?{name_filter}").text
+    assert income.label_ru in page and "150000.00" in page and "01.06.2025" in page
+
+    def listed(query, role="head"):
+        text = as_role(role).get(f"/clients/list/?{name_filter}&{query}").text
+        return [letter for letter, _, _, _ in sorted(rows, key=lambda r: text.find(
+            f"/clients/show/{ids[r[0]]}")) if f"/clients/show/{ids[letter]}" in text]
+
+    column = f"cf_{income.code}"
+    assert listed(f"_oc_ClientView={column}&_od_ClientView=asc") == ["А", "В", "Б", "Г"]
+    assert listed(f"_oc_ClientView={column}&_od_ClientView=desc") == ["Г", "Б", "В", "А"]
+    greater = _filter_index(app, "ClientView", column, "gt")
+    assert sorted(listed(f"_flt_{greater}_{column}=100 000")) == ["Б", "Г"]
+    assert sorted(listed(f"_flt_{greater}_{column}=100000", role="manager")) == ["Б"]
+    day = f"cf_{since.code}"
+    after = _filter_index(app, "ClientView", day, "gt")
+    before = _filter_index(app, "ClientView", day, "lt")
+    assert sorted(listed(f"_flt_{after}_{day}=2025-05-01&_flt_{before}_{day}=01.02.2026"
+                         )) == ["Б"]
+    equal = _filter_index(app, "ClientView", column, "eq")
+    assert listed(f"_flt_{equal}_{column}=много") == []
+    search = as_role("head").get("/clients/list/").text
+    assert f'"{column}"' in search and f'"{day}"' in search
