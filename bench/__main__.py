@@ -1,5 +1,5 @@
 """`python -m bench`: run every benchmark and print its figures."""
-from bench import calendar, lists, startup
+from bench import calendar, custom_fields, lists, startup
 from bench.common import database_urls, peak_rss_mb, report
 
 
@@ -8,6 +8,7 @@ def main():
         startup.run(label, url)
         lists.run(label, url)
         calendar.run(label, url)
+        custom_fields.run(label, url)
     report("process", peak_rss_mb=peak_rss_mb())
 
 
