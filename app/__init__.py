@@ -70,7 +70,7 @@ def _track_acting_user(app):
     """Tell the history service who acts in this request."""
     from flask_login import current_user
 
-    from app.services import history
+    from app.services import custom_fields, history  # noqa: F401  (session events)
 
     @app.before_request
     def set_acting_user():

@@ -960,3 +960,75 @@ class SalesPlan(Model):
 
     def __repr__(self):
         return f"{self.manager} {self.month:%m.%Y}" if self.month else ""
+# --- Custom fields (the admin's own fields on records) -------------------------
+
+
+class CustomFieldType(str, enum.Enum):
+    TEXT = "text"
+    LONG_TEXT = "long_text"
+    INTEGER = "integer"
+    DECIMAL = "decimal"
+    MONEY = "money"
+    DATE = "date"
+    BOOLEAN = "boolean"
+    CHOICE = "choice"
+    MULTI_CHOICE = "multi_choice"
+    DICTIONARY = "dictionary"
+
+
+class CustomField(Model):
+    """A field the admin added to an entity. Its values live in
+    ``custom_value``, so defining a field never changes the schema."""
+
+    __tablename__ = "custom_field"
+    __label__ = _l("Custom fields")
+
+    id = Column(Integer, primary_key=True)
+    entity = Column(String(20), nullable=False)
+    code = Column(String(40), nullable=False)
+    label_ru = Column(String(100), nullable=False)
+    label_en = Column(String(100))
+    type = Column(_enum(CustomFieldType), nullable=False, default=CustomFieldType.TEXT)
+    required = Column(Boolean, nullable=False, default=False)
+    default = Column(String(255))
+    help_text = Column(String(255))
+    # One choice per line, for the "choice" types.
+    choices = Column(Text)
+    # The dictionary model's class name, for the "dictionary" type.
+    dictionary = Column(String(60))
+    sort_order = Column(Integer, nullable=False, default=0)
+    is_active = Column(Boolean, nullable=False, default=True)
+    in_list = Column(Boolean, nullable=False, default=False)
+    in_filters = Column(Boolean, nullable=False, default=False)
+
+    __table_args__ = (UniqueConstraint("entity", "code", name="uq_custom_field_entity_code"),)
+
+    def __repr__(self):
+        return self.label_ru or self.code or ""
+
+
+class CustomValue(Model):
+    """One value of a custom field for one record (a row per choice of a
+    multiple choice). Each kind of value has its column, indexed with the
+    field first, so a filter or a sort on any field is an index range."""
+
+    __tablename__ = "custom_value"
+
+    id = Column(Integer, primary_key=True)
+    field_id = Column(Integer, ForeignKey("custom_field.id", ondelete="CASCADE"),
+                      nullable=False)
+    field = relationship(CustomField)
+    record_id = Column(Integer, nullable=False)
+    # Short text, a choice, a dictionary row's name.
+    text_value = Column(String(255))
+    long_value = Column(Text)
+    # Integers, decimals, money, yes/no (1/0), a dictionary row's id.
+    number_value = Column(Numeric(18, 4))
+    date_value = Column(Date)
+
+    __table_args__ = (
+        Index("ix_custom_value_record", "record_id", "field_id"),
+        Index("ix_custom_value_number", "field_id", "number_value", "record_id"),
+        Index("ix_custom_value_date", "field_id", "date_value", "record_id"),
+        Index("ix_custom_value_text", "field_id", "text_value", "record_id"),
+    )

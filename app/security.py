@@ -50,6 +50,7 @@ ADMIN_ONLY = {
     "List Roles", "List Groups", "Security",
     # Web-to-lead forms: their settings decide who may post leads (seed 003).
     "WebFormView", "Web forms",
+    "CustomFieldView", "Custom fields", "Settings",
 }
 STAFF = {"CompanyView", "Company requisites", "DepartmentView", "Departments",
          "EmployeeView", "List Users", "Company"}

@@ -1,5 +1,5 @@
 """`python -m bench`: run every benchmark and print its figures."""
-from bench import calendar, documents, jobs, lists, startup, stats
+from bench import calendar, custom_fields, documents, jobs, lists, startup, stats
 from bench.common import database_urls, peak_rss_mb, report
 
 
@@ -10,6 +10,7 @@ def main():
         calendar.run(label, url)
         jobs.run(label, url)
         stats.run(label, url)
+        custom_fields.run(label, url)
     documents.run()  # no database: the renderer alone
     report("process", peak_rss_mb=peak_rss_mb())
 

@@ -48,7 +48,7 @@ def text_of(value):
     return str(value)
 
 
-def _client_id(obj):
+def client_id_of(obj):
     return obj.id if isinstance(obj, Client) else getattr(obj, "client_id", None)
 
 
@@ -129,7 +129,7 @@ def _write(session, flush_context):
         return
     now, user_id = utcnow(), acting_user_id.get()
     rows = [
-        {"entity": TRACKED[type(obj)], "entity_id": obj.id, "client_id": _client_id(obj),
+        {"entity": TRACKED[type(obj)], "entity_id": obj.id, "client_id": client_id_of(obj),
          "user_id": user_id, "at": now, "action": action, "field": field,
          "old_value": old, "new_value": str(obj) if action == "create" else new}
         for obj, action, field, old, new in pending

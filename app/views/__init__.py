@@ -16,6 +16,7 @@ def register(appbuilder):
     from app.views.calculator import CalculatorView
     from app.views.calendar import CalendarView
     from app.views.company import CompanyView
+    from app.views.custom_fields import CustomFieldView
     from app.views.staff import DepartmentView
     from app.views.tasks import TaskWorkView
 
@@ -41,6 +42,10 @@ def register(appbuilder):
     appbuilder.add_view(
         CalculatorView, "Loan calculator", label=_l("Loan calculator"),
         icon="fa-calculator",
+    )
+    appbuilder.add_view(
+        CustomFieldView, "Custom fields", label=_l("Custom fields"), icon="fa-plus-square",
+        category="Settings", category_label=_l("Settings"), category_icon="fa-cogs",
     )
     _move_employees_to_company(appbuilder.menu)
 

@@ -11,8 +11,13 @@ from flask import g
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext
 from markupsafe import escape
-from sqlalchemy import asc, desc, func, select
+from sqlalchemy import and_, asc, desc, func, select
 from sqlalchemy.orm import aliased, selectinload
+
+from app.models import CustomValue
+from app.services import custom_fields
+
+CUSTOM_PREFIX = "cf_"
 
 COUNT_LIMIT = 250
 PAGES_AHEAD = 5
@@ -89,7 +94,12 @@ class ListInterface(SQLAInterface):
 
     def apply_order_by(self, query, order_column, order_direction, **kwargs):
         """Sorting by a relation ("loan_purpose", "client.region") sorts by
-        the related record's name; FAB can only sort by plain columns."""
+        the related record's name; FAB can only sort by plain columns. A
+        custom field ("cf_<code>") sorts by its value, records without one
+        last."""
+        direction = desc if order_direction == "desc" else asc
+        if (order_column or "").startswith(CUSTOM_PREFIX):
+            return self._order_by_custom(query, order_column[len(CUSTOM_PREFIX):], direction)
         path = self._relation_path(order_column)
         if not path:
             return super().apply_order_by(query, order_column, order_direction, **kwargs)
@@ -98,9 +108,19 @@ class ListInterface(SQLAInterface):
             target = aliased(relation.mapper.class_)
             query = query.outerjoin(target, getattr(current, relation.key))
             current = target
-        direction = desc if order_direction == "desc" else asc
         return query.order_by(direction(getattr(current, _sort_key(current))),
                               direction(self.obj.id))
+
+    def _order_by_custom(self, query, code, direction):
+        entity = custom_fields.ENTITY_OF.get(self.obj)
+        definition = entity and custom_fields.definition_by_code(self.session, entity, code)
+        if not definition or not custom_fields.sortable(definition):
+            return query.order_by(direction(self.obj.id))
+        value = aliased(CustomValue)
+        column = getattr(value, custom_fields.COLUMN[definition.type])
+        query = query.outerjoin(value, and_(value.record_id == self.obj.id,
+                                            value.field_id == definition.id))
+        return query.order_by(direction(column).nulls_last(), direction(self.obj.id))
 
     def _relation_path(self, order_column):
         """The many-to-one relations ``order_column`` names if it ends on one

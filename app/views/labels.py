@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.models import (
     ClientKind,
+    CustomFieldType,
     DealStatus,
     FieldMode,
     InvoiceStatus,
@@ -160,7 +161,23 @@ ENUMS = {
                Reminder.MIN_15: _l("15 minutes before"), Reminder.MIN_30: _l("30 minutes before"),
                Reminder.HOUR_1: _l("1 hour before"), Reminder.HOUR_2: _l("2 hours before"),
                Reminder.DAY_1: _l("1 day before")},
+    CustomFieldType: {
+        CustomFieldType.TEXT: _l("Short text"),
+        CustomFieldType.LONG_TEXT: _l("Long text"),
+        CustomFieldType.INTEGER: _l("Whole number"),
+        CustomFieldType.DECIMAL: _l("Decimal number"),
+        CustomFieldType.MONEY: _l("Money"),
+        CustomFieldType.DATE: _l("Date"),
+        CustomFieldType.BOOLEAN: _l("Yes / no"),
+        CustomFieldType.CHOICE: _l("One choice from a list"),
+        CustomFieldType.MULTI_CHOICE: _l("Several choices from a list"),
+        CustomFieldType.DICTIONARY: _l("Link to a dictionary"),
+    },
 }
+# What a custom field may belong to (services/custom_fields.ENTITIES).
+ENTITY_LABELS = {"client": _l("Clients"), "contact": _l("Contact persons"),
+                 "application": _l("Applications"), "lead": _l("Leads"),
+                 "deal": _l("Deals"), "task": _l("Tasks"), "invoice": _l("Invoices")}
 
 
 def enum_label(value):

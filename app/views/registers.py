@@ -53,6 +53,7 @@ from app.services import (
 from app.services.localtime import to_local
 from app.views import leads as lead_pages
 from app.views.bulk import BulkAssignMixin, bulk_action
+from app.views.custom_fields import CustomFieldsMixin
 from app.views.datamodel import ListInterface
 from app.views.fields import (
     AccountOfBank,
@@ -102,7 +103,7 @@ class RegisterListWidget(ListWidget):
     template = "sdelka/widgets/list.html"
 
 
-class RegisterView(EnumFieldsMixin, RowAccessMixin, ModelView):
+class RegisterView(CustomFieldsMixin, EnumFieldsMixin, RowAccessMixin, ModelView):
     """Common settings of the register screens."""
 
     def __init__(self, **kwargs):

@@ -1,0 +1,470 @@
+"""Custom fields: the admin's own fields on clients, contacts, applications,
+leads, deals, tasks and invoices (seed 003 «Пользовательские поля»).
+
+A definition is a row of ``custom_field``; values are rows of
+``custom_value``, one per value (one per choice of a multiple choice), in the
+column of their kind. Every value column is indexed after the field, so a
+filter or a sort on any field is an index range on SQLite and PostgreSQL
+alike, and defining a field never alters the schema.
+
+Values are staged on the session with their record and written when the
+session commits, in the same transaction, with a history row per change, so
+a screen, the API and an import save them the same way."""
+import dataclasses
+import datetime
+import re
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, event, func, insert, select
+from sqlalchemy.orm import Session
+
+from app.models import (
+    Application,
+    Client,
+    ContactPerson,
+    CustomField,
+    CustomFieldType,
+    CustomValue,
+    Deal,
+    HistoryEntry,
+    Invoice,
+    Lead,
+    Task,
+    dictionary_models,
+    utcnow,
+)
+from app.services import history
+
+ENTITIES = {"client": Client, "contact": ContactPerson, "application": Application,
+            "lead": Lead, "deal": Deal, "task": Task, "invoice": Invoice}
+ENTITY_OF = {model: name for name, model in ENTITIES.items()}
+COLUMN = {
+    CustomFieldType.TEXT: "text_value",
+    CustomFieldType.CHOICE: "text_value",
+    CustomFieldType.MULTI_CHOICE: "text_value",
+    CustomFieldType.LONG_TEXT: "long_value",
+    CustomFieldType.INTEGER: "number_value",
+    CustomFieldType.DECIMAL: "number_value",
+    CustomFieldType.MONEY: "number_value",
+    CustomFieldType.BOOLEAN: "number_value",
+    CustomFieldType.DICTIONARY: "number_value",
+    CustomFieldType.DATE: "date_value",
+}
+TEXT_LIMIT = 255
+LONG_TEXT_LIMIT = 10_000
+# Numeric(18, 4): what the column holds.
+NUMBER_LIMIT = Decimal(10) ** 14
+YES = {"да", "yes", "true", "1", "д", "y", "+"}
+NO = {"нет", "no", "false", "0", "н", "n", "-"}
+CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+TRANSLIT = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+                    ["a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "y", "k", "l", "m",
+                     "n", "o", "p", "r", "s", "t", "u", "f", "kh", "ts", "ch", "sh", "shch",
+                     "", "y", "", "e", "yu", "ya"]))
+
+
+class CustomValueError(ValueError):
+    """A value or a definition that cannot be accepted; ``message`` is for
+    the user."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+# --- Definitions --------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Definition:
+    """A definition as plain data: safe to keep past its session (forms
+    built from it are cached between requests)."""
+
+    id: int
+    entity: str
+    code: str
+    label_ru: str
+    label_en: str | None
+    type: CustomFieldType
+    required: bool
+    default: str | None
+    help_text: str | None
+    choices: str | None
+    dictionary: str | None
+    sort_order: int
+    is_active: bool
+    in_list: bool
+    in_filters: bool
+
+
+def fields_of(session, entity, active=True):
+    """The entity's definitions in screen order, as ``Definition``."""
+    query = select(CustomField).where(CustomField.entity == entity)
+    if active:
+        query = query.where(CustomField.is_active.is_(True))
+    names = [f.name for f in dataclasses.fields(Definition)]
+    return [Definition(**{name: getattr(row, name) for name in names})
+            for row in session.scalars(query.order_by(CustomField.sort_order,
+                                                      CustomField.id))]
+
+
+def signature(fields):
+    """What a form built from these fields depends on: a new definition or
+    an edited one makes a new form, without a restart."""
+    return tuple(fields)
+
+
+def choices_of(field):
+    return [line.strip() for line in (field.choices or "").splitlines() if line.strip()]
+
+
+def dictionary_of(field):
+    return {m.__name__: m for m in dictionary_models()}.get(field.dictionary or "")
+
+
+def dictionary_rows(session, field):
+    """{id: name} of the field's dictionary, active rows first by order."""
+    model = dictionary_of(field)
+    if model is None:
+        return {}
+    return dict(session.execute(select(model.id, model.name)
+                                .order_by(model.sort_order, model.name)).all())
+
+
+def make_code(label, taken):
+    """A code for the API and templates from the label: «Ежемесячный доход»
+    → ``ezhemesyachnyy_dokhod``."""
+    text = "".join(TRANSLIT.get(ch, ch) for ch in (label or "").lower())
+    code = re.sub(r"[^a-z0-9]+", "_", text).strip("_")[:36] or "field"
+    if not code[0].isalpha():
+        code = "f_" + code
+    candidate, n = code, 2
+    while candidate in taken:
+        candidate, n = f"{code}_{n}", n + 1
+    return candidate
+
+
+def values_count(session, field_id):
+    """How many records hold a value of the field."""
+    return session.scalar(select(func.count(func.distinct(CustomValue.record_id)))
+                          .where(CustomValue.field_id == field_id)) or 0
+
+
+def check_definition(session, field):
+    """Refuse a definition that can't work; fill the code. Changing the
+    entity or the type of a field that holds values is refused: the values
+    would not mean the same any more."""
+    if field.entity not in ENTITIES:
+        raise CustomValueError(_l("Choose what the field belongs to"))
+    if not (field.label_ru or "").strip():
+        raise CustomValueError(_l("Enter the Russian label"))
+    with session.no_autoflush:
+        others = set(session.scalars(select(CustomField.code).where(
+            CustomField.entity == field.entity, CustomField.id != (field.id or 0))))
+    if field.code:
+        if not CODE.match(field.code):
+            raise CustomValueError(_l("The code takes Latin lower-case letters, digits and "
+                                      "_, starting with a letter"))
+        if field.code in others:
+            raise CustomValueError(_l("Another field of this entity has this code"))
+    else:
+        field.code = make_code(field.label_en or field.label_ru, others)
+    if field.type in (CustomFieldType.CHOICE, CustomFieldType.MULTI_CHOICE):
+        if not choices_of(field):
+            raise CustomValueError(_l("List the choices, one per line"))
+        if any(len(c) > TEXT_LIMIT for c in choices_of(field)):
+            raise CustomValueError(_l("A choice is longer than 255 characters"))
+    if field.type == CustomFieldType.DICTIONARY and dictionary_of(field) is None:
+        raise CustomValueError(_l("Choose the dictionary"))
+    if field.default not in (None, ""):
+        try:
+            parse(session, field, field.default)
+        except CustomValueError as error:
+            raise CustomValueError(_l("Default value: %(error)s", error=error.message))
+    if field.id:
+        with session.no_autoflush:  # the stored row, not the edited one
+            stored = session.execute(select(CustomField.entity, CustomField.type)
+                                     .where(CustomField.id == field.id)).first()
+        changed = stored and (stored.entity != field.entity
+                              or CustomFieldType(stored.type) != field.type)
+        count = values_count(session, field.id) if changed else 0
+        if count:
+            raise CustomValueError(_l(
+                "%(count)s records hold values of this field: its entity and type can "
+                "only change while it is empty. Add a new field instead", count=count))
+
+
+def delete_field(session, field):
+    """Delete a field with its values; the number of records that held one."""
+    count = values_count(session, field.id)
+    session.execute(delete(CustomValue).where(CustomValue.field_id == field.id))
+    session.delete(field)
+    return count
+
+
+# --- Values -------------------------------------------------------------------
+
+
+def parse(session, field, raw):
+    """A value from text (CSV, the API, a default) or from a typed value;
+    None for blank."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    kind = CustomFieldType(field.type)
+    if kind == CustomFieldType.MULTI_CHOICE:
+        items = raw if isinstance(raw, (list, tuple, set)) else str(raw).split(";")
+        chosen = [_choice(field, item) for item in items if str(item).strip()]
+        return sorted(set(chosen), key=choices_of(field).index) or None
+    if kind == CustomFieldType.CHOICE:
+        return _choice(field, raw)
+    if kind in (CustomFieldType.TEXT, CustomFieldType.LONG_TEXT):
+        text = str(raw).strip()
+        limit = TEXT_LIMIT if kind == CustomFieldType.TEXT else LONG_TEXT_LIMIT
+        if len(text) > limit:
+            raise CustomValueError(_l("At most %(n)s characters", n=limit))
+        return text
+    if kind == CustomFieldType.BOOLEAN:
+        if isinstance(raw, bool):
+            return raw
+        word = str(raw).strip().lower()
+        if word in YES or word in NO:
+            return word in YES
+        raise CustomValueError(_l("Enter «да» or «нет»"))
+    if kind == CustomFieldType.DATE:
+        return _date(raw)
+    if kind == CustomFieldType.DICTIONARY:
+        return _dictionary_id(session, field, raw)
+    return _number(kind, raw)
+
+
+def _choice(field, raw):
+    wanted = str(raw).strip().lower()
+    for choice in choices_of(field):
+        if choice.lower() == wanted:
+            return choice
+    raise CustomValueError(_l("Choose one of: %(choices)s",
+                              choices="; ".join(choices_of(field))))
+
+
+def _date(raw):
+    if isinstance(raw, datetime.datetime):
+        return raw.date()
+    if isinstance(raw, datetime.date):
+        return raw
+    text = str(raw).strip()
+    for pattern in ("%d.%m.%Y", "%Y-%m-%d"):
+        try:
+            return datetime.datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise CustomValueError(_l("Enter a date as ДД.ММ.ГГГГ"))
+
+
+def _number(kind, raw):
+    if isinstance(raw, bool):
+        raise CustomValueError(_l("Enter a number"))
+    if isinstance(raw, (int, Decimal)):
+        number = Decimal(raw)
+    else:
+        text = re.sub(r"[\s\u00a0]", "", str(raw)).replace(",", ".")
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            number = None
+        if number is None or not number.is_finite():
+            raise CustomValueError(_l("Enter a whole number") if kind == CustomFieldType.INTEGER
+                                   else _l("Enter a number"))
+    if abs(number) >= NUMBER_LIMIT:
+        raise CustomValueError(_l("The number is too large"))
+    if kind == CustomFieldType.INTEGER:
+        if number != number.to_integral_value():
+            raise CustomValueError(_l("Enter a whole number"))
+        return int(number)
+    if kind == CustomFieldType.MONEY:
+        return number.quantize(Decimal("0.01"))
+    if number != number.quantize(Decimal("0.0001")):
+        raise CustomValueError(_l("At most four digits after the decimal point"))
+    return number
+
+
+def _dictionary_id(session, field, raw):
+    rows = dictionary_rows(session, field)
+    if isinstance(raw, int) and raw in rows:
+        return raw
+    wanted = str(raw).strip().lower()
+    for row_id, name in rows.items():
+        if name.lower() == wanted or str(row_id) == wanted:
+            return row_id
+    raise CustomValueError(_l("No such value in the dictionary"))
+
+
+def default_of(session, field):
+    try:
+        return parse(session, field, field.default)
+    except CustomValueError:
+        return None
+
+
+def load(session, entity, ids, fields=None):
+    """{record id: {code: value}} of the records ``ids``, in one query."""
+    fields = fields if fields is not None else fields_of(session, entity)
+    result = {record_id: {} for record_id in ids}
+    if not ids or not fields:
+        return result
+    by_id = {f.id: f for f in fields}
+    rows = session.execute(select(CustomValue).where(
+        CustomValue.field_id.in_(by_id), CustomValue.record_id.in_(list(ids)))
+        .order_by(CustomValue.id)).scalars()
+    for row in rows:
+        field = by_id[row.field_id]
+        value = _stored(field, row)
+        values = result.setdefault(row.record_id, {})
+        if field.type == CustomFieldType.MULTI_CHOICE:
+            values.setdefault(field.code, []).append(value)
+        else:
+            values[field.code] = value
+    return result
+
+
+def _stored(field, row):
+    value = getattr(row, COLUMN[CustomFieldType(field.type)])
+    kind = CustomFieldType(field.type)
+    if kind == CustomFieldType.BOOLEAN:
+        return bool(value)
+    if kind in (CustomFieldType.INTEGER, CustomFieldType.DICTIONARY):
+        return int(value)
+    if kind == CustomFieldType.MONEY:
+        return value.quantize(Decimal("0.01"))
+    if kind == CustomFieldType.DECIMAL:
+        return value.normalize() if value == value.to_integral_value() else value
+    return value
+
+
+def text_of(session, field, value, names=None):
+    """The value as a person reads it (history, CSV, print)."""
+    if value is None or value == []:
+        return ""
+    kind = CustomFieldType(field.type)
+    if kind == CustomFieldType.MULTI_CHOICE:
+        return "; ".join(value)
+    if kind == CustomFieldType.BOOLEAN:
+        return "да" if value else "нет"
+    if kind == CustomFieldType.DATE:
+        return value.strftime("%d.%m.%Y")
+    if kind == CustomFieldType.MONEY:
+        return f"{value:.2f}"
+    if kind == CustomFieldType.DICTIONARY:
+        names = names if names is not None else dictionary_rows(session, field)
+        return names.get(value, str(value))
+    return str(value)
+
+
+def stage(session, record, values):
+    """Save ``values`` ({code: value}, already parsed) of ``record`` when
+    the session commits: the record may not have its id yet."""
+    if values and type(record) in ENTITY_OF:
+        session.info.setdefault("custom_staged", []).append((record, dict(values)))
+
+
+def _rows(field, record_id, value):
+    column = COLUMN[CustomFieldType(field.type)]
+    items = value if isinstance(value, list) else [value]
+    return [{"field_id": field.id, "record_id": record_id,
+             column: (int(item) if isinstance(item, bool) else item)} for item in items]
+
+
+def _write(session, record, values):
+    entity = ENTITY_OF[type(record)]
+    fields = {f.code: f for f in fields_of(session, entity, active=False)}
+    wanted = {fields[code]: value for code, value in values.items() if code in fields}
+    if not wanted:
+        return
+    old = load(session, entity, [record.id], list(wanted))[record.id]
+    rows, changes = [], []
+    for field, value in wanted.items():
+        value = None if value in ("", []) else value
+        before = old.get(field.code)
+        if before == value:
+            continue
+        changes.append((field, before, value))
+        if value is not None:
+            rows += _rows(field, record.id, value)
+    if not changes:
+        return
+    session.execute(delete(CustomValue).where(
+        CustomValue.record_id == record.id,
+        CustomValue.field_id.in_([field.id for field, _, _ in changes])))
+    if rows:
+        session.execute(insert(CustomValue), rows)
+    if type(record) in history.TRACKED:
+        now, user_id = utcnow(), history.acting_user_id.get()
+        session.execute(insert(HistoryEntry), [
+            {"entity": entity, "entity_id": record.id,
+             "client_id": history.client_id_of(record), "user_id": user_id, "at": now,
+             "action": "update", "field": field.label_ru,
+             "old_value": text_of(session, field, before) or None,
+             "new_value": text_of(session, field, value) or None}
+            for field, before, value in changes])
+
+
+@event.listens_for(Session, "before_commit")
+def _save_staged(session):
+    staged = session.info.pop("custom_staged", None)
+    if not staged:
+        return
+    session.flush()
+    for record, values in staged:
+        if record.id is not None:
+            _write(session, record, values)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_staged(session):
+    session.info.pop("custom_staged", None)
+
+
+@event.listens_for(Session, "before_flush")
+def _delete_values_of_deleted(session, flush_context, instances):
+    for record in session.deleted:
+        entity = ENTITY_OF.get(type(record))
+        if entity and record.id is not None:
+            session.execute(delete(CustomValue).where(
+                CustomValue.record_id == record.id,
+                CustomValue.field_id.in_(select(CustomField.id)
+                                         .where(CustomField.entity == entity))))
+
+
+# --- Queries --------------------------------------------------------------------
+
+
+def value_column(field):
+    return getattr(CustomValue, COLUMN[CustomFieldType(field.type)])
+
+
+def matching(model, field, condition):
+    """SQL: rows of ``model`` whose value of ``field`` meets ``condition``
+    (a condition on the field's value column), an index range."""
+    return model.id.in_(select(CustomValue.record_id).where(
+        CustomValue.field_id == field.id, condition))
+
+
+def definition_by_code(session, entity, code):
+    """The active definition ``code`` of the entity, or None."""
+    return next((d for d in fields_of(session, entity) if d.code == code), None)
+
+
+def sortable(definition):
+    """A list sorts by one value per record: not by a multiple choice."""
+    return CustomFieldType(definition.type) not in (CustomFieldType.MULTI_CHOICE,
+                                                    CustomFieldType.LONG_TEXT)
+
+
+def texts(session, entity, ids, definitions):
+    """{record id: {code: text}} for a list page, in one query."""
+    values = load(session, entity, ids, definitions)
+    names = {d.code: dictionary_rows(session, d) for d in definitions
+             if CustomFieldType(d.type) == CustomFieldType.DICTIONARY}
+    return {record_id: {d.code: text_of(session, d, row.get(d.code), names.get(d.code))
+                        for d in definitions}
+            for record_id, row in values.items()}
