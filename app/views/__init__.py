@@ -3,7 +3,7 @@ from flask_babel import lazy_gettext as _l
 
 
 def register(appbuilder):
-    from app.views import api, dictionaries, registers
+    from app.views import api, dictionaries, imports, registers
     from app.views.calculator import CalculatorView
     from app.views.calendar import CalendarView
     from app.views.company import CompanyView
@@ -15,6 +15,7 @@ def register(appbuilder):
     appbuilder.add_view(CalendarView, "Calendar", label=_l("Calendar"), icon="fa-calendar")
     api.register(appbuilder)
     dictionaries.register(appbuilder)
+    imports.register(appbuilder)
     appbuilder.add_view(
         CompanyView, "Company requisites", label=_l("Company requisites"),
         icon="fa-building", category="Company", category_label=_l("Company"),

@@ -5,6 +5,8 @@ from flask_babel import lazy_gettext as _l
 MESSAGES = {
     403: _l("Access denied: your role does not allow this page or action."),
     404: _l("Page not found."),
+    413: _l("The file is too large. Split it into smaller files or ask the administrator "
+            "to raise the limit."),
     429: _l("Too many attempts. Wait a minute and try again."),
 }
 

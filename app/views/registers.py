@@ -34,6 +34,7 @@ from app.models import (
 )
 from app.services import clients, history, validation
 from app.views.datamodel import ListInterface
+from app.views.export import CsvMixin
 from app.views.fields import AccountOfBank, EnumFieldsMixin, Normalised
 from app.views.filters import FilterInBranch, add_search_filter
 from app.views.labels import ENUMS, FIELDS, enum_label, history_row, money
@@ -55,7 +56,7 @@ def _datetime(value):
     return "" if value is None else value.strftime("%d.%m.%Y %H:%M")
 
 
-class RegisterView(EnumFieldsMixin, RowAccessMixin, ModelView):
+class RegisterView(CsvMixin, EnumFieldsMixin, RowAccessMixin, ModelView):
     """Common settings of the register screens."""
 
     def __init__(self, **kwargs):
@@ -271,6 +272,7 @@ class InvoiceView(RegisterView):
 class ClientView(RegisterView):
     route_base = "/clients"
     datamodel = ListInterface(Client)
+    csv_duplicate_keys = ("phone", "inn")
     show_title = _l("Client")
     add_title = _l("Add client")
     edit_title = _l("Edit client")
