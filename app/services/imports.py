@@ -306,10 +306,11 @@ def make_field(model, name, label, enum_labels=None):
     if isinstance(kind_of, Enum):
         spec.kind, spec.enum = "enum", kind_of.enum_class
         words = {}
+        labels = (enum_labels or {}).get(kind_of.enum_class, {})
         for member in kind_of.enum_class:
             words[normalise(member.value)] = member
             words[normalise(member.name)] = member
-            for text in label_variants((enum_labels or {}).get(member, member.value)):
+            for text in label_variants(labels.get(member, member.value)):
                 words[normalise(text)] = member
         spec.enum_words = words
     elif isinstance(kind_of, Boolean):
@@ -413,6 +414,9 @@ def template_header(entity, render=str):
 
 
 # --- converting cells ------------------------------------------------------------------
+
+
+_GUARDED = ("=", "+", "-", "@")
 
 
 class Bad(ValueError):
@@ -681,6 +685,8 @@ class Importer:
             if "\x00" in text:
                 row.errors.append((spec.label, _l("Contains zero bytes")))
                 continue
+            if text[0] == "'" and text[1:2] in _GUARDED:
+                text = text[1:]  # the export's guard against formulas
             try:
                 values[spec.name] = convert(spec, text, self.tz)
             except Bad as exc:

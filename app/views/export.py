@@ -6,6 +6,7 @@ row-level rule of a Manager applies) and the list's sort, without paging,
 and streams the rows from a server-side cursor (``yield_per``): a million
 rows leave the process's memory where it was. The method has its own FAB
 permission, ``can_export`` on the view."""
+import copy
 import datetime
 import enum
 import zoneinfo
@@ -44,7 +45,8 @@ class CsvMixin:
         return cls.route_base.strip("/").replace("/", "-")
 
     def _labels(self):
-        return {**FIELDS, **(self.label_columns or {})}
+        # FAB fills in "Id" for the key; the file says "ID" as the lists do.
+        return {**FIELDS, **(self.label_columns or {}), "id": FIELDS["id"]}
 
     # -- export ---------------------------------------------------------------
 
@@ -70,7 +72,9 @@ class CsvMixin:
     @has_access
     def export(self):
         encoding = "cp1251" if request.args.get("encoding") == "cp1251" else "utf-8"
-        filters = self._filters.copy()
+        # A copy of the list's filters (Filters.copy() would drop the search
+        # columns, and with them every filter of the request).
+        filters = copy.copy(self._filters)
         get_filter_args(filters)
         order_column, direction = get_order_args().get(self.__class__.__name__, ("", ""))
         if not order_column and self.base_order:
