@@ -1,5 +1,5 @@
 """`python -m bench`: run every benchmark and print its figures."""
-from bench import calendar, lists, startup
+from bench import calendar, imports, lists, startup
 from bench.common import database_urls, peak_rss_mb, report
 
 
@@ -8,6 +8,10 @@ def main():
         startup.run(label, url)
         lists.run(label, url)
         calendar.run(label, url)
+    # Imports write: a database of their own (a fresh SQLite file, the schema
+    # BENCH_IMPORT_SCHEMA on PostgreSQL), never the generated list dataset.
+    for label, url in imports.database_urls():
+        imports.run(label, url, imports.sizes())
     report("process", peak_rss_mb=peak_rss_mb())
 
 

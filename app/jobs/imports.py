@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import threading
+import time
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -53,6 +54,19 @@ def read_progress(job):
             return json.load(fh)
     except (OSError, ValueError):
         return None
+
+
+def _progress_writer(path, every=0.5):
+    """Writes the progress file at most every ``every`` seconds, and last."""
+    last = [0.0]
+
+    def write(report, final=False):
+        now = time.monotonic()
+        if final or now - last[0] >= every:
+            last[0] = now
+            _write_progress(path, report)
+
+    return write
 
 
 def _write_progress(path, report):
@@ -105,10 +119,9 @@ def process(session, job_id, worker):
             raise imports.FileProblem(f"unknown entity {job.entity}")
         importer = imports.Importer(session, entity, options, error_path=error_path,
                                     encoding=job.encoding, header=header)
-        path = progress_path(job)
         report = importer.run(data_rows(job.stored_path, job.encoding, job.delimiter),
                               dry_run=job.dry_run,
-                              progress=lambda r: _write_progress(path, r))
+                              progress=_progress_writer(progress_path(job)))
     except Exception as exc:  # noqa: BLE001  (the journal must say what happened)
         log.exception("Import %s failed", job_id)
         session.rollback()

@@ -45,8 +45,19 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 import charset_normalizer
 from babel.support import Translations
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, Date, DateTime, Enum, Integer, Numeric, String, Text, insert
-from sqlalchemy import select
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.models import (
@@ -56,6 +67,7 @@ from app.models import (
     DictionaryMixin,
     Employee,
     ProcessingStatus,
+    PublicAccess,
     Region,
 )
 from app.services import access, validation
@@ -431,6 +443,8 @@ NO = {"нет", "no", "false", "0", "ложь", "-", "n", "н", "off"}
 
 def parse_decimal(text):
     """"1 234 567,50", "1,234,567.5", "1234,5 руб." -> Decimal."""
+    if text.isdigit():
+        return Decimal(text)
     value = _CURRENCY.sub("", _SPACES.sub("", text))
     if "," in value and "." in value:
         if value.rfind(",") > value.rfind("."):
@@ -492,6 +506,37 @@ def parse_datetime(text, tz):
     else:
         local = datetime.datetime(date.year, date.month, date.day)
     return local.replace(tzinfo=tz).astimezone(datetime.timezone.utc).replace(tzinfo=None)
+
+
+def converter(spec, tz):
+    """``convert`` for one field, specialised once per import; values of a
+    few distinct words (enums, yes/no) are remembered."""
+    if spec.kind in ("enum", "bool"):
+        memo = {}
+
+        def remembered(text):
+            found = memo.get(text)
+            if found is None:
+                found = convert(spec, text, tz)
+                if len(memo) < 1000:
+                    memo[text] = found
+            return found
+
+        return remembered
+    if spec.kind == "date":
+        return parse_date
+    if spec.kind in ("dict", "employee", "client", "record"):
+        return str.strip
+    if spec.kind in ("str", "text") and spec.check is None:
+        limit = spec.max_length
+
+        def text_of(text):
+            if limit and len(text) > limit:
+                raise Bad(_l("Longer than %(n)s characters", n=limit))
+            return text
+
+        return text_of
+    return lambda text: convert(spec, text, tz)
 
 
 def convert(spec, text, tz):
@@ -604,6 +649,11 @@ class Importer:
         self._errors_out = None
         self._maps = {}
         self._first_new_id = None
+        self._plan = [(index, spec.name, spec.label, converter(spec, self.tz))
+                      for index, spec in self.columns]
+        self._required = [spec for spec in entity.fields if spec.required
+                          and spec.name in self.mapped and not self._has_default(spec)]
+        self._names = {}
 
     # -- public -------------------------------------------------------------------
 
@@ -672,25 +722,28 @@ class Importer:
 
     def _convert(self, line, cells):
         row = Row(line, cells)
-        if len(cells) != self.width and not (
-                len(cells) > self.width and not any(c.strip() for c in cells[self.width:])):
+        width = self.width
+        if len(cells) != width and not (
+                len(cells) > width and not any(c.strip() for c in cells[width:])):
             row.errors.append(("", _l("The row has %(n)s fields, the header has %(m)s",
-                                      n=len(cells), m=self.width)))
+                                      n=len(cells), m=width)))
             return row
         values = row.values
-        for index, spec in self.columns:
-            text = cells[index].strip() if index < len(cells) else ""
-            if not text:
+        nul = "\x00" in "".join(cells)
+        for index, name, label, parse in self._plan:
+            text = cells[index]
+            if not text or text.isspace():
                 continue
-            if "\x00" in text:
-                row.errors.append((spec.label, _l("Contains zero bytes")))
+            text = text.strip()
+            if nul and "\x00" in text:
+                row.errors.append((label, _l("Contains zero bytes")))
                 continue
             if text[0] == "'" and text[1:2] in _GUARDED:
                 text = text[1:]  # the export's guard against formulas
             try:
-                values[spec.name] = convert(spec, text, self.tz)
+                values[name] = parse(text)
             except Bad as exc:
-                row.errors.append((spec.label, exc.args[0]))
+                row.errors.append((label, exc.args[0]))
         return row
 
     def _handle(self, batch):
@@ -753,12 +806,19 @@ class Importer:
 
     def _resolve_dictionary(self, spec, batch):
         known = self._maps[spec.target]
+        names = self._names.setdefault(spec.target, {})
         for row in batch:
             name = row.values.get(spec.name)
             if name is None:
                 continue
+            found = names.get(name)
+            if found is not None:
+                row.values[spec.name] = found
+                continue
             key = normalise(name)
             found = known.get(key)
+            if found is not None and len(names) < 10000:
+                names[name] = found
             if found is None and self.options.create_missing \
                     and spec.target in self.options.may_create and len(name) <= 150:
                 values = {"name": name.strip(), "is_active": True, "sort_order": 0}
@@ -862,10 +922,10 @@ class Importer:
                     values["responsible"] = user_id
             if hasattr(model, "author_id") and values.get("author") is None:
                 values["author"] = user_id
-            for spec in self.entity.fields:
-                if spec.required and values.get(spec.name) is None and values.get("id") is None \
-                        and not self._has_default(spec) and spec.name in self.mapped:
-                    row.errors.append((spec.label, _l("This field is required")))
+            if values.get("id") is None:
+                for spec in self._required:
+                    if values.get(spec.name) is None:
+                        row.errors.append((spec.label, _l("This field is required")))
 
     def _duplicates(self, batch):
         """Rows that repeat an existing record (or an earlier row of the file)
@@ -1032,32 +1092,102 @@ class Importer:
                                  self.session.execute(select(model.name, model.id))}
 
     def _insert(self, rows):
+        """Core multi-row INSERTs (executemany / insertmanyvalues), not the
+        ORM's unit of work: one statement per table and batch."""
         if not rows:
             return
         model = self.entity.model
+        now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+        stamps = {"created_at": now, "updated_at": now} \
+            if "created_at" in model.__table__.columns else {}
         if not self.entity.alma:
-            records = [self._record(r.values) for r in rows]
+            records = [{**self._record(r.values), **stamps} for r in rows]
             for group in _same_keys(records):
-                self.session.execute(insert(model), group)
+                self.session.execute(insert(model.__table__), group)
             return
-        clients, applications = [], []
-        today = datetime.date.today()
+        self._insert_alma(rows, now)
+
+    CLIENT_COLUMNS = ("kind", "name", "last_name", "first_name", "middle_name", "birth_date",
+                      "region_id", "city", "phone", "comments", "responsible_id",
+                      "public_access", "created_at", "updated_at")
+    APPLICATION_COLUMNS = ("client_id", "date", "amount", "status", "responsible_id",
+                           "created_at", "updated_at")
+
+    def _insert_alma(self, rows, now):
+        """The hot path of the AlmaCRM format: plain tuples straight to the
+        driver (COPY on PostgreSQL, executemany on SQLite), no per-value
+        processing by SQLAlchemy. Values are already converted and checked."""
+        sqlite = self.session.get_bind().dialect.name == "sqlite"
+        day = (lambda d: d.isoformat() if d is not None else None) if sqlite else (lambda d: d)
+        stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now
         user_id = self.options.user_id
+        person, private = ClientKind.PERSON.value, PublicAccess.PRIVATE.value
+        clients = []
         for row in rows:
             v = row.values
-            clients.append({
-                "kind": ClientKind.PERSON, "name": v["name"], "last_name": v.get("last_name"),
-                "first_name": v.get("first_name"), "middle_name": v.get("middle_name"),
-                "birth_date": v.get("birth_date"), "region_id": v.get("region"),
-                "city": v.get("city"), "phone": v.get("phone"), "comments": v.get("comments"),
-                "responsible_id": v.get("responsible", user_id),
-            })
-        ids = self.session.execute(
-            insert(Client).returning(Client.id, sort_by_parameter_order=True), clients
-        ).scalars().all()
+            get = v.get
+            clients.append((person, v["name"], get("last_name"), get("first_name"),
+                            get("middle_name"), day(get("birth_date")), get("region"),
+                            get("city"), get("phone"), get("comments"),
+                            get("responsible", user_id), private, stamp, stamp))
+        ids = self._driver_insert("client", self.CLIENT_COLUMNS, clients, with_ids=True)
+        today = datetime.date.today()
+        in_processing = ProcessingStatus.IN_PROCESSING.value
+        applications = []
         for row, client_id in zip(rows, ids):
-            applications.append(self._application(row.values, client_id, today))
-        self.session.execute(insert(Application), applications)
+            v = row.values
+            amount = v.get("amount") or Decimal(0)
+            status = v.get("status")
+            applications.append((
+                client_id, day(v.get("date") or today), str(amount) if sqlite else amount,
+                status.value if status is not None else in_processing,
+                v.get("responsible", user_id), stamp, stamp))
+        self._driver_insert("application", self.APPLICATION_COLUMNS, applications)
+
+    def _driver_insert(self, table, columns, tuples, with_ids=False):
+        """INSERT ``tuples`` through the DB-API; with ``with_ids`` the new
+        ids in order: PostgreSQL takes them from the sequence first; SQLite
+        holds its only write lock in this transaction, so the new rowids are
+        the last len(tuples) ones."""
+        connection = self.session.connection()
+        ids = None
+        if connection.dialect.name == "postgresql":
+            if with_ids:
+                ids = connection.exec_driver_sql(
+                    f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
+                    f"FROM generate_series(1, {len(tuples)})").scalars().all()
+                columns = ("id", *columns)
+                tuples = [(i, *t) for i, t in zip(ids, tuples)]
+            cursor = connection.connection.driver_connection.cursor()
+            try:
+                with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                    for values in tuples:
+                        copy.write_row(values)
+            finally:
+                cursor.close()
+            return ids
+        marks = ", ".join("?" for _ in columns)
+        connection.exec_driver_sql(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", tuples)
+        if with_ids:
+            last = connection.exec_driver_sql(f"SELECT max(id) FROM {table}").scalar()
+            ids = list(range(last - len(tuples) + 1, last + 1))
+        return ids
+
+    def _insert_with_ids(self, table, records):
+        """Insert ``records`` and return their ids in order.
+
+        SQLite cannot order RETURNING rows of a multi-row INSERT (SQLAlchemy
+        then sends one statement per row), but the transaction holds the
+        database's only write lock, so the new ids are the last len(records)
+        ones: rowids count up from the largest."""
+        if self.session.get_bind().dialect.name == "sqlite":
+            self.session.execute(insert(table), records)
+            last = self.session.scalar(select(func.max(table.c.id)))
+            return list(range(last - len(records) + 1, last + 1))
+        return self.session.execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), records
+        ).scalars().all()
 
     def _application(self, v, client_id, today):
         return {"client_id": client_id, "date": v.get("date") or today,
@@ -1088,7 +1218,7 @@ class Importer:
                     setattr(obj, key, value)
         self.session.flush()
         if applications:
-            self.session.execute(insert(Application), applications)
+            self.session.execute(insert(Application.__table__), applications)
 
     # -- the file of bad rows -----------------------------------------------------------
 

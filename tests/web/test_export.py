@@ -70,7 +70,7 @@ def test_cp1251_dates_money_and_formula_injection(app, as_role, session):
     assert row[header.index("Дата рождения")] == "02.03.1985"
     assert row[header.index("Фамилия")] == "Ёлкин"
     assert row[header.index("Комментарии")] == "цена 5 € — ? ?"  # replaced, not an error
-    rows = parse(admin.get(f"/applications/export/?_flt_0_offer=%40SUM"))
+    rows = parse(admin.get("/applications/export/?_flt_0_offer=%40SUM"))
     header = rows[0]
     mine = [r for r in rows[1:] if r[header.index("ID клиента")] == str(client.id)]
     assert mine[0][header.index("Сумма")] == "1234567,50"

@@ -3,8 +3,11 @@ mapping, dry run, real run, duplicates, errors file, AlmaCRM, templates,
 the journal, background jobs and their atomic claim."""
 import io
 import json
+import os
 import re
+import tempfile
 import threading
+import time
 import uuid
 
 import pytest
@@ -336,11 +339,6 @@ def test_any_bytes_give_a_report_never_a_500_or_a_partial_write(app, data):
 
 
 def _queued_job(app, body):
-    from app.jobs.imports import data_rows  # noqa: F401
-
-    import os
-    import tempfile
-
     path = os.path.join(tempfile.mkdtemp(), "big.csv")
     with open(path, "wb") as fh:
         fh.write(body.encode("cp1251"))
@@ -429,8 +427,6 @@ def test_background_thread_processes_the_upload(app, as_role, session):
         run(admin, app, job_id, action="run")
     finally:
         app.config.update(IMPORT_BACKGROUND_BYTES=1024 * 1024)
-    import time
-
     for _ in range(100):
         if admin.get(f"/import/job/{job_id}/status").get_json()["finished"]:
             break
