@@ -20,6 +20,7 @@ import threading
 import time
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app.models import ImportJob, dictionary_models, utcnow
@@ -32,15 +33,40 @@ def worker_name(kind="worker"):
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}:{kind}"[:100]
 
 
-def claim(session, job_id, worker):
-    """True if this worker took the queued job; False if another did."""
-    result = session.execute(
-        update(ImportJob)
-        .where(ImportJob.id == job_id, ImportJob.status == "queued")
-        .values(status="running", worker=worker, started_at=utcnow(), rows_done=0)
-    )
-    session.commit()
-    return result.rowcount == 1
+def claim(session, job_id, worker, attempts=20):
+    """True if this worker took the queued job; False if another did (or
+    the database stayed locked by another writer: the job stays queued)."""
+    for attempt in range(attempts):
+        try:
+            result = session.execute(
+                update(ImportJob)
+                .where(ImportJob.id == job_id, ImportJob.status == "queued")
+                .values(status="running", worker=worker, started_at=utcnow(), rows_done=0)
+            )
+            session.commit()
+            return result.rowcount == 1
+        except OperationalError:
+            session.rollback()
+            time.sleep(0.2)
+    log.warning("Import %s: could not claim it, the database stays locked", job_id)
+    return False
+
+
+def _take_write_lock(session, job_id, attempts=100):
+    """Begin the import's transaction with a write. On SQLite a transaction
+    that reads first and writes later fails with "database is locked" when
+    another connection wrote in between; starting with a write takes the
+    lock up front (waiting for other writers), so the import cannot lose it."""
+    for attempt in range(attempts):
+        try:
+            session.execute(update(ImportJob).where(ImportJob.id == job_id)
+                            .values(rows_done=0))
+            return
+        except OperationalError:
+            session.rollback()
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.1)
 
 
 def progress_path(job):
@@ -106,6 +132,7 @@ def process(session, job_id, worker):
     another worker had it."""
     if not claim(session, job_id, worker):
         return None
+    _take_write_lock(session, job_id)
     job = session.get(ImportJob, job_id)
     entity = imports.get_entity(job.entity)
     options, header = options_of(job)

@@ -1,5 +1,6 @@
 """Error pages in the app's layout and language instead of Werkzeug's."""
-from flask import render_template
+from flask import g, render_template
+from flask_login import current_user
 from flask_babel import lazy_gettext as _l
 
 MESSAGES = {
@@ -14,6 +15,10 @@ MESSAGES = {
 def register(app):
     def handler(error):
         code = getattr(error, "code", 500)
+        if "user" not in g:
+            # Raised before FAB's own before_request (e.g. a too large upload
+            # refused while the CSRF check reads the form): the menu needs it.
+            g.user = current_user._get_current_object()
         return render_template(
             "sdelka/error.html", code=code, message=MESSAGES[code],
             base_template=app.appbuilder.base_template, appbuilder=app.appbuilder,

@@ -2,6 +2,7 @@
 mapping, dry run, real run, duplicates, errors file, AlmaCRM, templates,
 the journal, background jobs and their atomic claim."""
 import io
+import itertools
 import json
 import os
 import re
@@ -24,8 +25,12 @@ from tests.conftest import unique
 ALMA = "Дата;Фамилия;Имя;Отчество;регион;город;сумма;телефон;дата рождения;статус;комментарии"
 
 
+_PHONES = itertools.count(1)
+
+
 def phone():
-    return "+7916" + str(uuid.uuid4().int)[:7]
+    """A phone number no other test row uses (the database is new each run)."""
+    return f"+7903{next(_PHONES):07d}"
 
 
 def upload(http, key, body, name="data.csv", encoding="cp1251", follow=False):
@@ -72,6 +77,14 @@ def inn10():
     digits = [int(d) for d in str(uuid.uuid4().int)[:9]]
     check = sum(w * d for w, d in zip((2, 4, 10, 3, 5, 9, 4, 6, 8), digits)) % 11 % 10
     return "".join(map(str, digits)) + str(check)
+
+
+def wait(http, job_id, seconds=60):
+    for _ in range(seconds * 10):
+        if http.get(f"/import/job/{job_id}/status").get_json()["finished"]:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the import did not finish")
 
 
 def alma_rows(n, surname, status="В обработке"):
@@ -427,9 +440,30 @@ def test_background_thread_processes_the_upload(app, as_role, session):
         run(admin, app, job_id, action="run")
     finally:
         app.config.update(IMPORT_BACKGROUND_BYTES=1024 * 1024)
-    for _ in range(100):
-        if admin.get(f"/import/job/{job_id}/status").get_json()["finished"]:
-            break
-        time.sleep(0.1)
+    wait(admin, job_id)
     assert job(app, job_id).status == "done"
     assert count(session, Client, Client.last_name == surname) == 30
+
+
+def test_upload_over_the_limit_gets_a_clear_message(app, as_role):
+    admin = as_role("admin")
+    app.config.update(IMPORT_MAX_MB=1)
+    try:
+        response = upload(admin, "clients", b"a;b\n" + b"x" * (2 * 1024 * 1024))
+    finally:
+        app.config.update(IMPORT_MAX_MB=200)
+    assert response.status_code == 413 and "Файл слишком большой" in response.text
+
+
+def test_a_10_mb_field_is_reported_not_a_500(app, as_role, session):
+    admin = as_role("admin")
+    surname = unique("Длиннополев").replace(" ", "")
+    body = (f"{ALMA}\n" + alma_rows(1, surname)[0] + "\n").encode("cp1251") + \
+        b'15.01.2026;"' + b"x" * (10 * 1024 * 1024) + b'";;;;;;;;;\n'
+    job_id = job_id_of(upload(admin, imports.ALMA_KEY, body))
+    run(admin, app, job_id, action="run", mode="good")  # 10 MB: in the background
+    wait(admin, job_id)
+    response = admin.get(f"/import/job/{job_id}/report")
+    assert "import-file-error" in response.text and "1048576" in response.text
+    assert job(app, job_id).status == "failed"
+    assert count(session, Client, Client.last_name == surname) == 0
