@@ -1,7 +1,7 @@
 """Error pages in the app's layout and language instead of Werkzeug's."""
 from flask import g, render_template
-from flask_login import current_user
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 MESSAGES = {
     403: _l("Access denied: your role does not allow this page or action."),
