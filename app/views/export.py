@@ -89,13 +89,24 @@ class CsvMixin:
         header = [labels.get(c, c) for c in columns]
         tz = zoneinfo.ZoneInfo(current_app.config["APP_TIMEZONE"])
         scales = self._scales(columns)
-        rows = (self._row(item, columns, tz, scales) for item in query)
+        rows = self._rows(query, columns, tz, scales)
         filename = f"{self.csv_key()}-{datetime.date.today():%Y-%m-%d}.csv"
         charset = "windows-1251" if encoding == "cp1251" else "utf-8"
         response = Response(stream_with_context(csv_io.stream_csv(header, rows, encoding)),
                             mimetype=f"text/csv; charset={charset}")
         response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
+
+    def _rows(self, query, columns, tz, scales):
+        """The rows, read while the response streams. stream_with_context
+        runs this in a fresh app context, whose session Flask-SQLAlchemy
+        closes when the stream ends; the query (built in the request, with
+        its row-level rule) is moved onto that session, or it would reopen
+        the request's finished one and leave its transaction open."""
+        from app import db
+
+        for item in query.with_session(db.session()):
+            yield self._row(item, columns, tz, scales)
 
     def _eager(self, columns):
         mapper = self.datamodel.obj.__mapper__
