@@ -525,6 +525,20 @@ def converter(spec, tz):
         return remembered
     if spec.kind == "date":
         return parse_date
+    if spec.kind == "decimal":
+        general = lambda text: convert(spec, text, tz)  # noqa: E731
+        digits = len(str(int(spec.maximum))) if spec.maximum is not None else 12
+
+        def amount(text):
+            # Most amounts are whole numbers, perhaps with spaces: "150 000".
+            plain = text.replace(" ", "").replace("\u00a0", "")
+            if plain.isdigit() and len(plain) <= digits and plain.isascii():
+                number = Decimal(plain)
+                if spec.maximum is None or number <= spec.maximum:
+                    return number
+            return general(text)
+
+        return amount
     if spec.kind in ("dict", "employee", "client", "record"):
         return str.strip
     if spec.kind in ("str", "text") and spec.check is None:
@@ -895,32 +909,34 @@ class Importer:
         the owner of new records."""
         model = self.entity.model
         user_id = self.options.user_id
+        restricted = self.options.restricted
+        named = model is Client or self.entity.alma
+        owned = hasattr(model, "responsible_id")
+        authored = hasattr(model, "author_id")
+        today = datetime.date.today()
         for row in batch:
             if row.errors:
                 continue
             values = row.values
-            if model is Client or self.entity.alma:
-                if not values.get("name"):
-                    name = " ".join(values[p] for p in ("last_name", "first_name", "middle_name")
-                                    if values.get(p))
-                    if name:
-                        values["name"] = name[:255]
-                    elif values.get("id") is None:
-                        row.errors.append((_l("Name"), _l(
-                            "Enter the client's name or full name")))
-                        continue
+            if named and not values.get("name"):
+                name = " ".join(values[p] for p in ("last_name", "first_name", "middle_name")
+                                if values.get(p))
+                if name:
+                    values["name"] = name[:255]
+                elif values.get("id") is None:
+                    row.errors.append((_l("Name"), _l("Enter the client's name or full name")))
+                    continue
             if self.entity.alma:
                 birth = values.get("birth_date")
-                if birth is not None and birth > datetime.date.today():
+                if birth is not None and birth > today:
                     row.errors.append((self.entity.field("birth_date").label,
                                        _l("A birth date cannot be in the future")))
                     continue
-            if hasattr(model, "responsible_id") and (
-                    self.options.restricted or values.get("responsible") is None):
+            if owned and (restricted or values.get("responsible") is None):
                 # A manager's imported records are theirs (row-level access).
-                if values.get("id") is None or self.options.restricted:
+                if restricted or values.get("id") is None:
                     values["responsible"] = user_id
-            if hasattr(model, "author_id") and values.get("author") is None:
+            if authored and values.get("author") is None:
                 values["author"] = user_id
             if values.get("id") is None:
                 for spec in self._required:
