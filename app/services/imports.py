@@ -58,6 +58,7 @@ from sqlalchemy import (
     insert,
     select,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.models import (
@@ -668,6 +669,7 @@ class Importer:
         self._required = [spec for spec in entity.fields if spec.required
                           and spec.name in self.mapped and not self._has_default(spec)]
         self._names = {}
+        self._analysed_at = 0
 
     # -- public -------------------------------------------------------------------
 
@@ -952,6 +954,8 @@ class Importer:
         keys = [k for k in entity.duplicate_keys if k in self.mapped]
         if entity.model is Client and not entity.alma:
             keys = [k for k in ("phone", "inn") if k in self.mapped]
+        if keys:
+            self._fresh_statistics()
         for key in keys:
             column = getattr(model, key)
             pending = [r for r in batch if not r.errors and r.existing_id is None
@@ -969,10 +973,12 @@ class Importer:
             else:
                 found = {}
                 for chunk in _chunks(sorted({r.values[key] for r in pending})):
+                    # No ORDER BY: it would let the planner walk the primary
+                    # key instead of the phone index. The oldest record wins.
                     for value, row_id in self.session.execute(
-                            select(column, model.id).where(column.in_(chunk))
-                            .order_by(model.id)):
-                        found.setdefault(value, row_id)
+                            select(column, model.id).where(column.in_(chunk))):
+                        if row_id < found.get(value, row_id + 1):
+                            found[value] = row_id
                 lookup = lambda r: found.get(r.values[key])  # noqa: E731
             seen = {}
             for row in pending:
@@ -983,6 +989,19 @@ class Importer:
                     seen[row.values[key] if key != "name" else normalise(row.values[key])] = row
                     continue
                 self._duplicate(row, key, existing, in_file)
+
+    def _fresh_statistics(self):
+        """PostgreSQL plans the duplicate look-ups from the table's
+        statistics; a large import into a small table makes them stale, and
+        "phone IN (…500 values)" would then read the whole table. Refresh
+        them each time the rows this import wrote double (ANALYZE samples,
+        and sees this transaction's own rows)."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return
+        written = self.report.created
+        if written >= max(5000, 2 * self._analysed_at):
+            self.session.execute(sql_text(f"ANALYZE {self.entity.model.__tablename__}"))
+            self._analysed_at = written
 
     def _duplicate(self, row, key, existing, in_file):
         choice = self.options.on_duplicate
