@@ -7,7 +7,7 @@ import io
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from app.models import Application, Client, Employee, ProcessingStatus, PublicAccess
 from app.views.dictionaries import MENU
@@ -170,8 +170,7 @@ def test_round_trip_export_then_import_gives_the_same_records(app, as_role, sess
     response = admin.get(f"/clients/export/?_flt_0_name={prefix}&encoding=cp1251")
     exported = response.data
     response.close()
-    session.execute(delete(Client).where(Client.name.startswith(prefix)))
-    session.commit()
+    purge(session, Client.name.startswith(prefix))
     job_id = job_id_of(upload(admin, "clients", exported, "clients.csv"))
     # The records are gone: their IDs are not imported (an ID updates a record).
     run(admin, app, job_id, action="run", map_0="")

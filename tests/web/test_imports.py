@@ -96,13 +96,22 @@ def alma_rows(n, surname, status="В обработке"):
 
 
 def purge(session, *where):
-    """Delete the clients a test made (and their applications): other tests
-    count the clients of the shared database."""
-    from sqlalchemy import delete
+    """Delete the clients a test made, their applications and history:
+    other tests count the clients of the shared database, and SQLite reuses
+    the ids of deleted rows."""
+    from sqlalchemy import delete, or_
 
-    ids = select(Client.id).where(*where).scalar_subquery()
-    session.execute(delete(Application).where(Application.client_id.in_(ids)))
-    session.execute(delete(Client).where(*where))
+    from app.models import HistoryEntry
+
+    ids = session.scalars(select(Client.id).where(*where)).all()
+    app_ids = session.scalars(select(Application.id).where(
+        Application.client_id.in_(ids))).all()
+    session.execute(delete(HistoryEntry).where(or_(
+        HistoryEntry.client_id.in_(ids),
+        (HistoryEntry.entity == "client") & HistoryEntry.entity_id.in_(ids),
+        (HistoryEntry.entity == "application") & HistoryEntry.entity_id.in_(app_ids))))
+    session.execute(delete(Application).where(Application.id.in_(app_ids)))
+    session.execute(delete(Client).where(Client.id.in_(ids)))
     session.commit()
 
 
