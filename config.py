@@ -99,6 +99,13 @@ UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", os.path.join(INSTANCE_DIR, "uplo
 FILE_ALLOWED_EXTENSIONS = ("pdf", "doc", "docx", "xls", "xlsx", "odt", "ods", "txt", "csv",
                            "png", "jpg", "jpeg", "zip")
 MAX_CONTENT_LENGTH = env_int("MAX_UPLOAD_MB", 20) * 1024 * 1024
+# CSV imports: largest file, and the size above which the import runs in the
+# background (progress bar, report in the «Импорты» journal).
+IMPORT_MAX_MB = env_int("IMPORT_MAX_MB", 200)
+IMPORT_BACKGROUND_BYTES = env_int("IMPORT_BACKGROUND_KB", 1024) * 1024
+# Start a background import in a thread of the process that took the upload
+# (the scheduler's process_pending picks up anything left queued).
+IMPORT_THREAD = env_bool("IMPORT_THREAD", True)
 
 APP_THEME = ""
 

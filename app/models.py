@@ -1032,3 +1032,44 @@ class CustomValue(Model):
         Index("ix_custom_value_date", "field_id", "date_value", "record_id"),
         Index("ix_custom_value_text", "field_id", "text_value", "record_id"),
     )
+# --- Imports --------------------------------------------------------------
+
+
+class ImportJob(Model):
+    """One CSV import: the journal entry, its stored file, its options, its
+    progress and its final report (seed 004: background import with a
+    status report). Workers claim a queued job with an atomic UPDATE."""
+
+    __tablename__ = "import_job"
+    __label__ = _l("Imports")
+
+    id = Column(Integer, primary_key=True)
+    user_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"), index=True)
+    user = relationship(Employee)
+    created_at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    entity = Column(String(40), nullable=False)
+    file_name = Column(String(255), nullable=False)
+    stored_path = Column(String(500), nullable=False)
+    file_size = Column(Integer, nullable=False, default=0)
+    encoding = Column(String(20))
+    delimiter = Column(String(1))
+    # JSON: column mapping, duplicates choice, mode, "create missing values".
+    options = Column(Text)
+    # uploaded → queued → running → checked (after a dry run) | done | failed
+    status = Column(String(20), nullable=False, default="uploaded", index=True)
+    dry_run = Column(Boolean, nullable=False, default=False)
+    worker = Column(String(100))
+    started_at = Column(DateTime)
+    finished_at = Column(DateTime)
+    total_rows = Column(Integer, nullable=False, default=0)
+    rows_done = Column(Integer, nullable=False, default=0)
+    created = Column(Integer, nullable=False, default=0)
+    updated = Column(Integer, nullable=False, default=0)
+    skipped = Column(Integer, nullable=False, default=0)
+    error_count = Column(Integer, nullable=False, default=0)
+    # JSON: the report (problems with row numbers and fields, duplicates).
+    report = Column(Text)
+    error_file = Column(String(500))
+
+    def __repr__(self):
+        return self.file_name or f"#{self.id}"

@@ -8,6 +8,7 @@ def register(appbuilder):
         dictionaries,
         documents,
         followup,
+        imports,
         notifications,
         registers,
         stats,
@@ -29,6 +30,7 @@ def register(appbuilder):
     documents.register(appbuilder)
     api.register(appbuilder)
     dictionaries.register(appbuilder)
+    imports.register(appbuilder)
     appbuilder.add_view(
         CompanyView, "Company requisites", label=_l("Company requisites"),
         icon="fa-building", category="Company", category_label=_l("Company"),

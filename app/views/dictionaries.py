@@ -43,6 +43,7 @@ from app.models import (
     Tax,
 )
 from app.services import dictionaries, mailing
+from app.views.export import CsvMixin
 from app.views.filters import FilterInBranch, add_search_filter
 from app.views.labels import blank_if_none, money
 from app.views.refusal import refuse_on
@@ -210,7 +211,7 @@ class DictionaryInterface(SQLAInterface):
                               direction(self.obj.id))
 
 
-class DictionaryView(ModelView):
+class DictionaryView(CsvMixin, ModelView):
     """Common screen of a dictionary. A subclass names its model and its own
     ``fields``; the columns of every form and list are built from them:
     name, the fields, then the active flag and the sort order."""
@@ -238,6 +239,7 @@ class DictionaryView(ModelView):
             "Probability is a percentage from 0 to 100"))],
     }
     extra_fields = {"is_active": lambda: _flag("is_active", default=True)}
+    csv_enum_labels = {StatusKind: KINDS}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -55,6 +55,7 @@ from app.views import leads as lead_pages
 from app.views.bulk import BulkAssignMixin, bulk_action
 from app.views.custom_fields import CustomFieldsMixin
 from app.views.datamodel import ListInterface
+from app.views.export import CsvMixin
 from app.views.fields import (
     AccountOfBank,
     EnumFieldsMixin,
@@ -103,7 +104,7 @@ class RegisterListWidget(ListWidget):
     template = "sdelka/widgets/list.html"
 
 
-class RegisterView(CustomFieldsMixin, EnumFieldsMixin, RowAccessMixin, ModelView):
+class RegisterView(CustomFieldsMixin, CsvMixin, EnumFieldsMixin, RowAccessMixin, ModelView):
     """Common settings of the register screens."""
 
     def __init__(self, **kwargs):
@@ -684,6 +685,7 @@ class InvoiceView(RegisterView):
 class ClientView(BulkListMixin, RegisterView):
     route_base = "/clients"
     datamodel = ListInterface(Client)
+    csv_duplicate_keys = ("phone", "inn")
     show_title = _l("Client")
     add_title = _l("Add client")
     edit_title = _l("Edit client")

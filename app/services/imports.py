@@ -1,0 +1,1296 @@
+"""CSV import of every entity and of the AlmaCRM client format (SPEC §9).
+
+The pipeline, all of it streaming so memory does not grow with the file:
+
+1. ``sniff``: the encoding (a UTF-8 BOM, strict UTF-8, else charset-normalizer
+   among the Cyrillic code pages, cp1251 first of all) and the delimiter
+   (``;`` or ``,``) from the first 64 KB.
+2. ``auto_map``: each header is matched to a field by its label in Russian
+   or English, its field name, or an alias; the user may change the mapping.
+3. ``Importer.run``: rows are read one by one, converted (dates ДД.ММ.ГГГГ,
+   amounts with spaces and commas, phones to E.164, INN checks, enums by
+   label), and handled in batches of ``BATCH`` rows: dictionary values and
+   employees come from maps loaded once, referenced clients and duplicates
+   (normalised phone, INN; a dictionary's name) from one indexed query per
+   batch, and new rows go in with one multi-row INSERT per table.
+
+The whole file is one transaction. A dry run is the same run rolled back,
+so its counts and problems are exactly those of the real run, duplicates
+within the file included (earlier rows are already in the database when
+later ones are checked). "All or nothing" rolls back when any row is bad;
+"apply good rows" keeps the good ones and writes the bad ones, with an
+error column, to a CSV the user downloads. A row is converted completely
+before anything of it is written, and a batch the database refuses is
+retried row by row in savepoints, so no half record is ever left.
+
+History: rows created by an import get no per-record history entry (it
+would double the writes of a 50 000 rows/s import); the import journal
+(``ImportJob``: who, when, which file, counts) is the record of them.
+Updated records go through the ORM, so the history service records every
+changed field as for an edit on screen.
+
+No Flask request here: the views and the background worker pass the user,
+the options and the labels in."""
+import codecs
+import csv
+import datetime
+import io
+import os
+import re
+import unicodedata
+import zoneinfo
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+import charset_normalizer
+from babel.support import Translations
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy import text as sql_text
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.models import (
+    Application,
+    Client,
+    ClientKind,
+    DictionaryMixin,
+    Employee,
+    ProcessingStatus,
+    PublicAccess,
+    Region,
+)
+from app.services import access, validation
+from app.services.csv_io import codec as export_codec
+
+BATCH = 1000
+SNIFF_BYTES = 64 * 1024
+# A single field longer than this is refused with a clear message (a 10 MB
+# field in a CSV is a broken file, not data).
+MAX_FIELD_CHARS = 1024 * 1024
+MAX_PROBLEMS = 1000
+MAX_TEXT = 100_000
+csv.field_size_limit(MAX_FIELD_CHARS)
+
+TRANSLATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "translations")
+
+ALMA_KEY = "almacrm"
+ALMA_HEADER = ("Дата", "Фамилия", "Имя", "Отчество", "регион", "город", "сумма", "телефон",
+               "дата рождения", "статус", "комментарии")
+# Processing statuses as AlmaCRM and people write them (seed 000: "status may
+# take string values").
+STATUS_WORDS = {
+    ProcessingStatus.IN_PROCESSING: ("в обработке", "в работе", "обработка", "новая", "новый",
+                                     "new", "in processing", "in_processing", "ожидание"),
+    ProcessingStatus.COMPLETED: ("завершена", "завершено", "завершен", "выполнена",
+                                 "выполнено", "одобрена", "одобрено", "выдан", "выдано",
+                                 "completed", "done"),
+    ProcessingStatus.REFUSED: ("отказ", "отказано", "отклонена", "отклонено", "refused",
+                               "rejected"),
+}
+
+
+# Importable entities by key, registered by the list screens at start-up
+# (their add form's columns and labels), and the screen each belongs to.
+ENTITIES = {}
+ENTITY_VIEWS = {}
+# Lists that offer the AlmaCRM import, and the screens whose "add" it needs.
+ALMA_TARGETS = {"clients", "applications"}
+ALMA_VIEWS = ("ClientView", "ApplicationView")
+
+
+def get_entity(key):
+    """The entity of ``key`` or None."""
+    if key == ALMA_KEY and ALMA_KEY not in ENTITIES:
+        ENTITIES[ALMA_KEY] = alma_entity()
+    return ENTITIES.get(key)
+
+
+class FileProblem(ValueError):
+    """The file cannot be read further; the message says why and where."""
+
+
+# --- reading the file ------------------------------------------------------------------
+
+
+def detect_encoding(head):
+    """The codec of a file from its first bytes."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        head.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        # A character cut by the end of the sample is still UTF-8.
+        if exc.start >= len(head) - 3 and exc.reason == "unexpected end of data":
+            return "utf-8"
+    match = charset_normalizer.from_bytes(
+        head, cp_isolation=["cp1251", "koi8_r", "cp866", "mac_cyrillic"]).best()
+    return match.encoding if match is not None else "cp1251"
+
+
+def detect_delimiter(text):
+    """';' or ',' (or a tab): whichever the header line holds most of."""
+    line = text.lstrip("\r\n").split("\n", 1)[0]
+    counts = {d: line.count(d) for d in (";", ",", "\t")}
+    best = max(counts, key=lambda d: (counts[d], d == ";"))
+    return best if counts[best] else ";"
+
+
+def sniff(path):
+    """(encoding, delimiter) of a stored file."""
+    with open(path, "rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    encoding = detect_encoding(head)
+    text = head.decode(encoding, errors="replace")
+    return encoding, detect_delimiter(text)
+
+
+def records(path, encoding, delimiter):
+    """(line number, cells) of every record; the number is the line the
+    record starts on, as a text editor and a spreadsheet count it."""
+    with open(path, "rb") as raw:
+        text = io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline="")
+        reader = csv.reader(text, delimiter=delimiter)
+        previous = 0
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise FileProblem(_csv_message(str(exc), previous + 1)) from None
+            except UnicodeDecodeError:
+                raise FileProblem(_l(
+                    "Line %(line)s: the file is not in the %(encoding)s encoding; save it "
+                    "as UTF-8 or Windows-1251", line=previous + 1, encoding=encoding)) from None
+            start, previous = previous + 1, reader.line_num
+            yield start, row
+
+
+def _csv_message(text, line):
+    if "field larger than field limit" in text:
+        return _l("Line %(line)s: a field is longer than %(n)s characters; the file cannot "
+                  "be read further", line=line, n=MAX_FIELD_CHARS)
+    if "NUL" in text:
+        return _l("Line %(line)s: the file contains zero bytes; it is not a text CSV file",
+                  line=line)
+    return _l("Line %(line)s: the file is not valid CSV (%(error)s)", line=line, error=text)
+
+
+def read_header(path, encoding, delimiter):
+    """The first non-empty record, or FileProblem."""
+    for line, row in records(path, encoding, delimiter):
+        if any("\x00" in c for c in row):
+            raise FileProblem(_l("Line %(line)s: the file contains zero bytes; it is not a "
+                                 "text CSV file", line=line))
+        if any(c.strip() for c in row):
+            return [c.strip() for c in row]
+    raise FileProblem(_l("The file is empty: it has no header line"))
+
+
+def count_rows(path):
+    """Lines in the file (an estimate of records, for the progress bar)."""
+    lines = 0
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            lines += block.count(b"\n")
+    return max(lines, 1)
+
+
+# --- entities and their fields ----------------------------------------------------------
+
+
+def _msgid(label):
+    args = getattr(label, "_args", None)
+    return args[0] if args else str(label)
+
+
+_catalogues = {}
+
+
+def label_variants(label):
+    """A label in every interface language (the English msgid and Russian)."""
+    msgid = _msgid(label)
+    if "ru" not in _catalogues:
+        _catalogues["ru"] = Translations.load(TRANSLATIONS_DIR, ["ru"])
+    return {msgid, _catalogues["ru"].gettext(msgid)}
+
+
+def normalise(text):
+    text = unicodedata.normalize("NFKC", str(text)).lower().replace("ё", "е")
+    return " ".join(re.sub(r"[^\w%]+", " ", text).split())
+
+
+@dataclass
+class Field:
+    name: str
+    label: object
+    kind: str  # str text int decimal date datetime bool enum dict employee client record
+    column: str
+    required: bool = False
+    max_length: int = None
+    target: type = None
+    enum: type = None
+    enum_words: dict = None
+    places: int = 2
+    minimum: Decimal = None
+    maximum: Decimal = None
+    check: object = None
+    aliases: tuple = ()
+
+
+@dataclass
+class Entity:
+    key: str
+    label: object
+    model: type
+    fields: list
+    # Fields whose normalised value marks a duplicate of an existing record.
+    duplicate_keys: tuple = ()
+    alma: bool = False
+
+    def field(self, name):
+        return next((f for f in self.fields if f.name == name), None)
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_COLOUR = re.compile(r"#[0-9A-Fa-f]{6}")
+
+
+def _email(value):
+    if not _EMAIL.fullmatch(value):
+        raise validation.ValidationError(_l("Not an e-mail address"))
+    return value
+
+
+def _colour(value):
+    if not _COLOUR.fullmatch(value):
+        raise validation.ValidationError(_l("A colour is written as #RRGGBB, for example #28a745"))
+    return value.lower()
+
+
+CHECKS = {"phone": validation.phone, "phone2": validation.phone, "inn": validation.inn,
+          "ogrn": validation.ogrn, "kpp": validation.kpp, "bik": validation.bik,
+          "email": _email, "color": _colour}
+NON_NEGATIVE = {"amount", "price", "quantity", "rate", "sort_order"}
+PERCENT = {"probability", "discount_percent"}
+
+
+def make_field(model, name, label, enum_labels=None):
+    """The import field of a model's column or many-to-one relation, or None
+    for what cannot come from a CSV cell (collections, files, ids of others)."""
+    mapper = model.__mapper__
+    if name in mapper.relationships:
+        rel = mapper.relationships[name]
+        if rel.uselist:
+            return None
+        column = next(iter(rel.local_columns))
+        target = rel.mapper.class_
+        if issubclass(target, DictionaryMixin):
+            kind = "dict"
+        elif issubclass(target, Employee):
+            kind = "employee"
+        elif target is Client:
+            kind = "client"
+        else:
+            kind = "record"
+        return Field(name, label, kind, column.key, required=not column.nullable,
+                     target=target)
+    if name not in mapper.columns:
+        return None
+    column = mapper.columns[name]
+    kind_of = column.type
+    required = not column.nullable and column.default is None and not column.primary_key
+    spec = Field(name, label, "str", column.key, required=required, check=CHECKS.get(name))
+    if type(kind_of).__name__ in ("FileColumn", "ImageColumn"):
+        return None
+    if isinstance(kind_of, Enum):
+        spec.kind, spec.enum = "enum", kind_of.enum_class
+        words = {}
+        labels = (enum_labels or {}).get(kind_of.enum_class, {})
+        for member in kind_of.enum_class:
+            words[normalise(member.value)] = member
+            words[normalise(member.name)] = member
+            for text in label_variants(labels.get(member, member.value)):
+                words[normalise(text)] = member
+        spec.enum_words = words
+    elif isinstance(kind_of, Boolean):
+        spec.kind = "bool"
+    elif isinstance(kind_of, DateTime):
+        spec.kind = "datetime"
+    elif isinstance(kind_of, Date):
+        spec.kind = "date"
+    elif isinstance(kind_of, Numeric):
+        spec.kind, spec.places = "decimal", kind_of.scale or 0
+        spec.maximum = Decimal(10) ** ((kind_of.precision or 14) - spec.places) - 1
+    elif isinstance(kind_of, Integer):
+        spec.kind, spec.maximum = "int", Decimal(2 ** 31 - 1)
+    elif isinstance(kind_of, Text):
+        spec.kind, spec.max_length = "text", MAX_TEXT
+    elif isinstance(kind_of, String):
+        spec.max_length = kind_of.length
+    if name in NON_NEGATIVE:
+        spec.minimum = Decimal(0)
+    if name in PERCENT:
+        spec.minimum, spec.maximum = Decimal(0), Decimal(100)
+    if name == "term_months":
+        spec.minimum, spec.maximum = Decimal(1), Decimal(600)
+    if name == "id":
+        spec.kind, spec.required = "id", False
+    return spec
+
+
+def entity_for(key, model, columns, labels, enum_labels=None, duplicate_keys=()):
+    """An importable entity from a screen's columns and labels."""
+    fields = []
+    for name in ["id", *columns]:
+        if any(f.name == name for f in fields):
+            continue
+        spec = make_field(model, name, labels.get(name, name), enum_labels)
+        if spec is not None and spec.kind == "client" and "client.id" in labels:
+            # An exported record carries its client's ID as well as the name.
+            spec.aliases = tuple(label_variants(labels["client.id"]))
+        if spec is not None:
+            fields.append(spec)
+    if model is Client:
+        fields = [f if f.name != "name" else _replace(f, required=False) for f in fields]
+    if issubclass(model, DictionaryMixin) and not duplicate_keys:
+        duplicate_keys = ("name",)
+    return Entity(key, model.__label__, model, fields, duplicate_keys)
+
+
+def _replace(spec, **changes):
+    return Field(**{**spec.__dict__, **changes})
+
+
+def alma_entity():
+    """The AlmaCRM client format of seed 000: a person and an application."""
+    def f(name, label, model, **kw):
+        spec = make_field(model, name, label)
+        return _replace(spec, **kw)
+
+    fields = [
+        f("date", "Дата", Application, required=False),
+        f("last_name", "Фамилия", Client),
+        f("first_name", "Имя", Client),
+        f("middle_name", "Отчество", Client),
+        f("region", "регион", Client),
+        f("city", "город", Client),
+        f("amount", "сумма", Application, required=False),
+        f("phone", "телефон", Client),
+        f("birth_date", "дата рождения", Client),
+        f("status", "статус", Application, required=False,
+          enum_words={normalise(w): m for m, words in STATUS_WORDS.items() for w in words}),
+        f("comments", "комментарии", Client, aliases=("комментарий",)),
+    ]
+    return Entity(ALMA_KEY, _l("Clients and applications (AlmaCRM format)"), Client, fields,
+                  duplicate_keys=("phone",), alma=True)
+
+
+def is_alma_header(header):
+    return [normalise(h) for h in header] == [normalise(h) for h in ALMA_HEADER]
+
+
+def auto_map(entity, header):
+    """The field name of each header cell, or None."""
+    names = {}
+    for spec in entity.fields:
+        for text in (spec.name, *label_variants(spec.label), *spec.aliases):
+            names.setdefault(normalise(text), spec.name)
+    mapping, used = [], set()
+    for cell in header:
+        name = names.get(normalise(cell))
+        if name in used:
+            name = None
+        used.add(name)
+        mapping.append(name)
+    return mapping
+
+
+def template_header(entity, render=str):
+    """The header of an entity's template file, in the interface language."""
+    if entity.alma:
+        return list(ALMA_HEADER)
+    return [render(f.label) for f in entity.fields if f.name != "id"]
+
+
+# --- converting cells ------------------------------------------------------------------
+
+
+_GUARDED = ("=", "+", "-", "@")
+
+
+class Bad(ValueError):
+    pass
+
+
+_SPACES = re.compile(r"[\s\u00a0\u202f\u2009'’]")
+_CURRENCY = re.compile(r"(руб\.?|р\.|₽|rub)$", re.I)
+YES = {"да", "yes", "true", "1", "истина", "+", "y", "д", "x", "on"}
+NO = {"нет", "no", "false", "0", "ложь", "-", "n", "н", "off"}
+
+
+def parse_decimal(text):
+    """"1 234 567,50", "1,234,567.5", "1234,5 руб." -> Decimal."""
+    if text.isdigit():
+        return Decimal(text)
+    value = _CURRENCY.sub("", _SPACES.sub("", text))
+    if "," in value and "." in value:
+        if value.rfind(",") > value.rfind("."):
+            value = value.replace(".", "").replace(",", ".")
+        else:
+            value = value.replace(",", "")
+    elif value.count(",") > 1:
+        value = value.replace(",", "")
+    else:
+        value = value.replace(",", ".")
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise Bad(_l("Not a number: %(value)s", value=text[:50])) from None
+    if not number.is_finite():
+        raise Bad(_l("Not a number: %(value)s", value=text[:50]))
+    return number
+
+
+def parse_date(text):
+    """ДД.ММ.ГГГГ (also Д.М.ГГГГ, ДД.ММ.ГГ, ДД/ММ/ГГГГ and ISO ГГГГ-ММ-ДД)."""
+    value = text.strip()
+    try:
+        if len(value) == 10 and value[2] == value[5] and value[2] in "./-":
+            day, month, year = int(value[:2]), int(value[3:5]), int(value[6:])
+        elif len(value) >= 10 and value[4] == "-" and value[7] == "-":
+            year, month, day = int(value[:4]), int(value[5:7]), int(value[8:10])
+        else:
+            parts = re.split(r"[./-]", value)
+            if len(parts) != 3:
+                raise ValueError
+            day, month, year = (int(p) for p in parts)
+            if len(parts[2]) == 2:
+                year += 2000 if year < 50 else 1900
+        if not 1900 <= year <= 2100:
+            raise ValueError
+        return datetime.date(year, month, day)
+    except (ValueError, IndexError):
+        raise Bad(_l("Not a date: %(value)s (expected ДД.ММ.ГГГГ)", value=text[:50])) from None
+
+
+def parse_datetime(text, tz):
+    """ДД.ММ.ГГГГ ЧЧ:ММ[:СС] in the app's time zone -> naive UTC."""
+    value = text.strip()
+    day, _, clock = value.partition(" ")
+    if "T" in day:
+        day, _, clock = day.partition("T")
+    date = parse_date(day)
+    hour = minute = second = 0
+    if clock.strip():
+        try:
+            parts = [int(p) for p in clock.strip().split(":")]
+            hour, minute = parts[0], parts[1] if len(parts) > 1 else 0
+            second = parts[2] if len(parts) > 2 else 0
+            local = datetime.datetime(date.year, date.month, date.day, hour, minute, second)
+        except (ValueError, IndexError):
+            raise Bad(_l("Not a date and time: %(value)s (expected ДД.ММ.ГГГГ ЧЧ:ММ)",
+                         value=text[:50])) from None
+    else:
+        local = datetime.datetime(date.year, date.month, date.day)
+    return local.replace(tzinfo=tz).astimezone(datetime.timezone.utc).replace(tzinfo=None)
+
+
+def converter(spec, tz):
+    """``convert`` for one field, specialised once per import; values of a
+    few distinct words (enums, yes/no) are remembered."""
+    if spec.kind in ("enum", "bool"):
+        memo = {}
+
+        def remembered(text):
+            found = memo.get(text)
+            if found is None:
+                found = convert(spec, text, tz)
+                if len(memo) < 1000:
+                    memo[text] = found
+            return found
+
+        return remembered
+    if spec.kind == "date":
+        return parse_date
+    if spec.kind == "decimal":
+        general = lambda text: convert(spec, text, tz)  # noqa: E731
+        digits = len(str(int(spec.maximum))) if spec.maximum is not None else 12
+
+        def amount(text):
+            # Most amounts are whole numbers, perhaps with spaces: "150 000".
+            plain = text.replace(" ", "").replace("\u00a0", "")
+            if plain.isdigit() and len(plain) <= digits and plain.isascii():
+                number = Decimal(plain)
+                if spec.maximum is None or number <= spec.maximum:
+                    return number
+            return general(text)
+
+        return amount
+    if spec.kind in ("dict", "employee", "client", "record"):
+        return str.strip
+    if spec.kind in ("str", "text") and spec.check is None:
+        limit = spec.max_length
+
+        def text_of(text):
+            if limit and len(text) > limit:
+                raise Bad(_l("Longer than %(n)s characters", n=limit))
+            return text
+
+        return text_of
+    return lambda text: convert(spec, text, tz)
+
+
+def convert(spec, text, tz):
+    """The stored value of one non-empty cell, or Bad."""
+    kind = spec.kind
+    if kind in ("str", "text"):
+        if spec.check is not None:
+            try:
+                text = spec.check(text)
+            except validation.ValidationError as exc:
+                raise Bad(exc.args[0]) from None
+        if spec.max_length and len(text) > spec.max_length:
+            raise Bad(_l("Longer than %(n)s characters", n=spec.max_length))
+        return text
+    if kind == "date":
+        return parse_date(text)
+    if kind == "datetime":
+        return parse_datetime(text, tz)
+    if kind in ("decimal", "int", "id"):
+        number = parse_decimal(text)
+        if kind != "decimal" and number != number.to_integral_value():
+            raise Bad(_l("Not a whole number: %(value)s", value=text[:50]))
+        if spec.minimum is not None and number < spec.minimum:
+            raise Bad(_l("Must not be less than %(n)s", n=spec.minimum))
+        if spec.maximum is not None and number > spec.maximum:
+            raise Bad(_l("Too large: %(value)s", value=text[:50]))
+        if kind == "decimal":
+            return number.quantize(Decimal(1).scaleb(-spec.places), rounding=ROUND_HALF_UP)
+        return int(number)
+    if kind == "bool":
+        word = text.strip().lower()
+        if word in YES:
+            return True
+        if word in NO:
+            return False
+        raise Bad(_l("Expected yes or no: %(value)s", value=text[:50]))
+    if kind == "enum":
+        member = spec.enum_words.get(normalise(text))
+        if member is None:
+            raise Bad(_l("Unknown value: %(value)s", value=text[:50]))
+        return member
+    return text.strip()  # dict, employee, client, record: resolved by batch
+
+
+# --- the run ---------------------------------------------------------------------------
+
+
+@dataclass
+class Options:
+    mapping: list  # field name (or None) of each column
+    user_id: int = None
+    # The user sees only own and public clients (no "access to all clients").
+    restricted: bool = False
+    on_duplicate: str = "skip"  # skip | update | create
+    mode: str = "all"  # all (one transaction) | good (apply good rows)
+    create_missing: bool = False
+    # Dictionary models the user may add values to.
+    may_create: frozenset = frozenset()
+    timezone: str = "Europe/Moscow"
+    error_label: str = "Ошибка"
+
+
+@dataclass
+class Report:
+    total: int = 0
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    errors: int = 0
+    problems: list = field(default_factory=list)  # {row, field, message}
+    duplicates: list = field(default_factory=list)  # {row, field, value, id, action}
+    file_error: str = None
+    applied: bool = False
+    dry_run: bool = False
+
+    def problem(self, row, label, message):
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append({"row": row, "field": str(label) if label else "",
+                                  "message": str(message)})
+
+    def as_dict(self):
+        return dict(self.__dict__)
+
+
+@dataclass
+class Row:
+    line: int
+    cells: list
+    values: dict = field(default_factory=dict)
+    errors: list = field(default_factory=list)  # (label, message)
+    existing_id: int = None
+    action: str = "create"
+
+
+class Importer:
+    def __init__(self, session, entity, options, error_path=None, encoding="utf-8-sig",
+                 header=None):
+        self.session = session
+        self.entity = entity
+        self.options = options
+        self.tz = zoneinfo.ZoneInfo(options.timezone)
+        self.columns = [(i, entity.field(name)) for i, name in enumerate(options.mapping)
+                        if name and entity.field(name) is not None]
+        self.mapped = {spec.name for _, spec in self.columns}
+        self.width = len(options.mapping)
+        self.report = Report()
+        self.error_path = error_path
+        self.error_encoding = encoding if encoding != "utf-8" else "utf-8-sig"
+        self.header = header or []
+        self._errors_out = None
+        self._maps = {}
+        self._first_new_id = None
+        self._plan = [(index, spec.name, spec.label, converter(spec, self.tz))
+                      for index, spec in self.columns]
+        self._required = [spec for spec in entity.fields if spec.required
+                          and spec.name in self.mapped and not self._has_default(spec)]
+        self._names = {}
+        self._analysed_at = 0
+
+    # -- public -------------------------------------------------------------------
+
+    def run(self, rows, dry_run=False, progress=None):
+        """Import ``rows`` ((line, cells) pairs); commit is the caller's."""
+        report = self.report
+        report.dry_run = dry_run
+        self._check_mapping()
+        if report.file_error:
+            return report
+        self._load_maps()
+        self._first_new_id = (self.session.scalar(
+            select(self.entity.model.id).order_by(self.entity.model.id.desc()).limit(1))
+            or 0)
+        outer = self.session.begin_nested()
+        try:
+            batch = []
+            for line, cells in rows:
+                if not any(c.strip() for c in cells):
+                    continue
+                report.total += 1
+                batch.append(self._convert(line, cells))
+                if len(batch) >= BATCH:
+                    self._handle(batch)
+                    batch = []
+                    if progress:
+                        progress(report)
+            if batch:
+                self._handle(batch)
+        except FileProblem as exc:
+            report.file_error = str(exc)
+        finally:
+            if self._errors_out is not None:
+                self._errors_out.close()
+        keep = not dry_run and not report.file_error and (
+            self.options.mode == "good" or not report.errors)
+        if keep:
+            outer.commit()
+        else:
+            outer.rollback()
+        report.applied = keep
+        if progress:
+            progress(report)
+        return report
+
+    # -- steps --------------------------------------------------------------------
+
+    def _check_mapping(self):
+        missing = [spec for spec in self.entity.fields if spec.required
+                   and spec.name not in self.mapped and not self._has_default(spec)]
+        if self.entity.model is Client and not self.entity.alma and not (
+                self.mapped & {"name", "last_name", "first_name"}):
+            missing.append(self.entity.field("name"))
+        if self.entity.alma and not self.mapped & {"last_name", "first_name"}:
+            missing.append(self.entity.field("last_name"))
+        if missing:
+            self.report.file_error = str(_l(
+                "No column is mapped to the required fields: %(fields)s",
+                fields=", ".join(str(s.label) for s in missing if s is not None)))
+
+    def _has_default(self, spec):
+        column = self.entity.model.__table__.columns.get(spec.column)
+        if spec.name in ("responsible", "author"):
+            return True
+        return column is not None and column.default is not None
+
+    def _convert(self, line, cells):
+        row = Row(line, cells)
+        width = self.width
+        if len(cells) != width and not (
+                len(cells) > width and not any(c.strip() for c in cells[width:])):
+            row.errors.append(("", _l("The row has %(n)s fields, the header has %(m)s",
+                                      n=len(cells), m=width)))
+            return row
+        values = row.values
+        nul = "\x00" in "".join(cells)
+        for index, name, label, parse in self._plan:
+            text = cells[index]
+            if not text or text.isspace():
+                continue
+            text = text.strip()
+            if nul and "\x00" in text:
+                row.errors.append((label, _l("Contains zero bytes")))
+                continue
+            if text[0] == "'" and text[1:2] in _GUARDED:
+                text = text[1:]  # the export's guard against formulas
+            try:
+                values[name] = parse(text)
+            except Bad as exc:
+                row.errors.append((label, exc.args[0]))
+        return row
+
+    def _handle(self, batch):
+        self._resolve(batch)
+        self._complete(batch)
+        self._duplicates(batch)
+        good = [row for row in batch if not row.errors]
+        self._write(good)
+        for row in batch:
+            if row.errors:
+                self.report.errors += 1
+                for label, message in row.errors:
+                    self.report.problem(row.line, label, message)
+                self._write_error_row(row)
+
+    # -- references ---------------------------------------------------------------
+
+    def _load_maps(self):
+        """Dictionary values and employees by name: small tables, read once."""
+        for _, spec in self.columns:
+            if spec.kind == "dict" and spec.target not in self._maps:
+                rows = self.session.execute(select(spec.target.id, spec.target.name,
+                                                   spec.target.is_active))
+                found = {}
+                for row_id, name, active in rows:
+                    key = normalise(name)
+                    if key not in found or (active and not found[key][1]):
+                        found[key] = (row_id, active)
+                self._maps[spec.target] = {k: v[0] for k, v in found.items()}
+            if spec.kind == "employee" and Employee not in self._maps:
+                people = {}
+                for e in self.session.execute(select(
+                        Employee.id, Employee.username, Employee.email, Employee.last_name,
+                        Employee.first_name, Employee.middle_name)):
+                    names = [e.username, e.email,
+                             " ".join(p for p in (e.last_name, e.first_name, e.middle_name) if p),
+                             " ".join(p for p in (e.last_name, e.first_name) if p),
+                             " ".join(p for p in (e.first_name, e.last_name) if p)]
+                    for name in names:
+                        if name:
+                            people.setdefault(normalise(name), e.id)
+                self._maps[Employee] = people
+
+    def _resolve(self, batch):
+        for _, spec in self.columns:
+            if spec.kind == "dict":
+                self._resolve_dictionary(spec, batch)
+            elif spec.kind == "employee":
+                people = self._maps[Employee]
+                for row in batch:
+                    name = row.values.get(spec.name)
+                    if name is not None:
+                        found = people.get(normalise(name))
+                        if found is None:
+                            row.errors.append((spec.label, _l("No employee %(name)s",
+                                                              name=name[:100])))
+                        row.values[spec.name] = found
+            elif spec.kind in ("client", "record"):
+                self._resolve_records(spec, batch)
+
+    def _resolve_dictionary(self, spec, batch):
+        known = self._maps[spec.target]
+        names = self._names.setdefault(spec.target, {})
+        for row in batch:
+            name = row.values.get(spec.name)
+            if name is None:
+                continue
+            found = names.get(name)
+            if found is not None:
+                row.values[spec.name] = found
+                continue
+            key = normalise(name)
+            found = known.get(key)
+            if found is not None and len(names) < 10000:
+                names[name] = found
+            if found is None and self.options.create_missing \
+                    and spec.target in self.options.may_create and len(name) <= 150:
+                values = {"name": name.strip(), "is_active": True, "sort_order": 0}
+                if spec.target is Region:
+                    values["code"] = None
+                found = self.session.execute(
+                    insert(spec.target).returning(spec.target.id), [values]).scalar()
+                known[key] = found
+            if found is None:
+                row.errors.append((spec.label, _l("Unknown value «%(name)s» of %(what)s",
+                                                  name=name[:100], what=spec.target.__label__)))
+            row.values[spec.name] = found
+
+    def _resolve_records(self, spec, batch):
+        """Referenced records by id ("15", "№15") or by name/title/number;
+        a restricted user may only attach to clients they may change."""
+        target = spec.target
+        wanted_ids, wanted_names = set(), set()
+        for row in batch:
+            value = row.values.get(spec.name)
+            if value is None:
+                continue
+            digits = value.lstrip("№#").strip()
+            if digits.isdigit() and len(digits) < 10:
+                row.values[spec.name] = ("id", int(digits))
+                wanted_ids.add(int(digits))
+            else:
+                row.values[spec.name] = ("name", value)
+                wanted_names.add(value)
+        if not wanted_ids and not wanted_names:
+            return
+        name_column = next((getattr(target, n) for n in ("number", "title", "name")
+                            if hasattr(target, n)), None)
+        allowed = None
+        if self.options.restricted:
+            allowed = access.clause(target, self.options.user_id, write=True, driving=True)
+        by_id, by_name = {}, {}
+        for chunk in _chunks(sorted(wanted_ids)):
+            query = select(target.id).where(target.id.in_(chunk))
+            if allowed is not None:
+                query = query.where(allowed)
+            by_id.update((i, i) for i in self.session.scalars(query))
+        if wanted_names and name_column is not None:
+            for chunk in _chunks(sorted(wanted_names)):
+                query = select(name_column, target.id).where(name_column.in_(chunk))
+                if allowed is not None:
+                    query = query.where(allowed)
+                for name, row_id in self.session.execute(query):
+                    by_name.setdefault(name, []).append(row_id)
+        for row in batch:
+            ref = row.values.get(spec.name)
+            if ref is None:
+                continue
+            how, value = ref
+            if how == "id":
+                found = by_id.get(value)
+            else:
+                ids = by_name.get(value, [])
+                found = ids[0] if len(ids) == 1 else None
+                if len(ids) > 1:
+                    row.errors.append((spec.label, _l(
+                        "Several records are called «%(name)s»: give the ID", name=value[:100])))
+                    continue
+            if found is None:
+                row.errors.append((spec.label, _l(
+                    "No %(what)s «%(name)s» that you may change", what=target.__label__,
+                    name=str(value)[:100])))
+            row.values[spec.name] = found
+
+    # -- record rules ---------------------------------------------------------------
+
+    def _complete(self, batch):
+        """Rules a screen applies on save: a person's name from the full name,
+        the owner of new records."""
+        model = self.entity.model
+        user_id = self.options.user_id
+        restricted = self.options.restricted
+        named = model is Client or self.entity.alma
+        owned = hasattr(model, "responsible_id")
+        authored = hasattr(model, "author_id")
+        today = datetime.date.today()
+        for row in batch:
+            if row.errors:
+                continue
+            values = row.values
+            if named and not values.get("name"):
+                name = " ".join(values[p] for p in ("last_name", "first_name", "middle_name")
+                                if values.get(p))
+                if name:
+                    values["name"] = name[:255]
+                elif values.get("id") is None:
+                    row.errors.append((_l("Name"), _l("Enter the client's name or full name")))
+                    continue
+            if self.entity.alma:
+                birth = values.get("birth_date")
+                if birth is not None and birth > today:
+                    row.errors.append((self.entity.field("birth_date").label,
+                                       _l("A birth date cannot be in the future")))
+                    continue
+            if owned and (restricted or values.get("responsible") is None):
+                # A manager's imported records are theirs (row-level access).
+                if restricted or values.get("id") is None:
+                    values["responsible"] = user_id
+            if authored and values.get("author") is None:
+                values["author"] = user_id
+            if values.get("id") is None:
+                for spec in self._required:
+                    if values.get(spec.name) is None:
+                        row.errors.append((spec.label, _l("This field is required")))
+
+    def _duplicates(self, batch):
+        """Rows that repeat an existing record (or an earlier row of the file)
+        by a duplicate key, and updates by ID."""
+        entity, model = self.entity, self.entity.model
+        if not entity.alma and "id" in self.mapped:
+            self._by_id(batch)
+        keys = [k for k in entity.duplicate_keys if k in self.mapped]
+        if entity.model is Client and not entity.alma:
+            keys = [k for k in ("phone", "inn") if k in self.mapped]
+        if keys:
+            self._fresh_statistics()
+        for key in keys:
+            column = getattr(model, key)
+            pending = [r for r in batch if not r.errors and r.existing_id is None
+                       and r.values.get(key)]
+            if key == "name" and issubclass(model, DictionaryMixin):
+                known = self._maps.get(model)
+                if known is None:
+                    known = {normalise(n): i for n, i in
+                             self.session.execute(select(model.name, model.id))}
+                    self._maps[model] = known
+                found = {normalise(r.values[key]): known.get(normalise(r.values[key]))
+                         for r in pending}
+                found = {k: v for k, v in found.items() if v is not None}
+                lookup = lambda r: found.get(normalise(r.values[key]))  # noqa: E731
+            else:
+                found = {}
+                for chunk in _chunks(sorted({r.values[key] for r in pending})):
+                    # No ORDER BY: it would let the planner walk the primary
+                    # key instead of the phone index. The oldest record wins.
+                    for value, row_id in self.session.execute(
+                            select(column, model.id).where(column.in_(chunk))):
+                        if row_id < found.get(value, row_id + 1):
+                            found[value] = row_id
+                lookup = lambda r: found.get(r.values[key])  # noqa: E731
+            seen = {}
+            for row in pending:
+                existing = lookup(row)
+                in_file = seen.get(row.values[key] if key != "name"
+                                   else normalise(row.values[key]))
+                if existing is None and in_file is None:
+                    seen[row.values[key] if key != "name" else normalise(row.values[key])] = row
+                    continue
+                self._duplicate(row, key, existing, in_file)
+
+    def _fresh_statistics(self):
+        """PostgreSQL plans the duplicate look-ups from the table's
+        statistics; a large import into a small table makes them stale, and
+        "phone IN (…500 values)" would then read the whole table. Refresh
+        them each time the rows this import wrote double (ANALYZE samples,
+        and sees this transaction's own rows)."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return
+        written = self.report.created
+        if written >= max(5000, 2 * self._analysed_at):
+            self.session.execute(sql_text(f"ANALYZE {self.entity.model.__tablename__}"))
+            self._analysed_at = written
+
+    def _duplicate(self, row, key, existing, in_file):
+        choice = self.options.on_duplicate
+        spec = self.entity.field(key)
+        entry = {"row": row.line, "field": str(spec.label), "value": str(row.values[key]),
+                 "id": existing, "in_file": bool(in_file) or (
+                     existing is not None and existing > self._first_new_id),
+                 "visible": True}
+        if existing is not None and self.options.restricted:
+            entry["visible"] = self._may_see(existing)
+        if in_file is not None and existing is None:
+            # The same value twice in one batch: the first is not written yet.
+            entry["line"] = in_file.line
+            if choice != "create":
+                choice = "skip"
+        elif choice == "update" and self.options.restricted \
+                and not self._may_change(existing):
+            row.errors.append((spec.label, _l(
+                "A duplicate of a client you may not change")))
+            entry["action"] = "error"
+            self._remember(entry)
+            return
+        if choice == "skip":
+            row.action = "skip"
+        elif choice == "update":
+            row.action, row.existing_id = "update", existing
+        entry["action"] = choice
+        self._remember(entry)
+
+    def _remember(self, entry):
+        if len(self.report.duplicates) < MAX_PROBLEMS:
+            self.report.duplicates.append(entry)
+
+    def _may_see(self, client_id):
+        return bool(self.session.scalar(select(Client.id).where(
+            Client.id == client_id, access.clause(Client, self.options.user_id))))
+
+    def _may_change(self, row_id):
+        return access.can_write(self.session, self.entity.model, row_id,
+                                self.options.user_id)
+
+    def _by_id(self, batch):
+        model = self.entity.model
+        ids = {r.values["id"] for r in batch if not r.errors and r.values.get("id")}
+        found = set()
+        for chunk in _chunks(sorted(ids)):
+            query = select(model.id).where(model.id.in_(chunk))
+            if self.options.restricted and not issubclass(model, DictionaryMixin):
+                query = query.where(access.clause(model, self.options.user_id, write=True,
+                                                  driving=True))
+            found.update(self.session.scalars(query))
+        for row in batch:
+            row_id = row.values.get("id")
+            if row.errors or not row_id:
+                continue
+            if row_id in found:
+                row.action, row.existing_id = "update", row_id
+            else:
+                row.errors.append((self.entity.field("id").label, _l(
+                    "No record with ID %(id)s that you may change", id=row_id)))
+
+    # -- writing ------------------------------------------------------------------
+
+    def _record(self, values):
+        """Column values of a record: every mapped column (so that all rows
+        of a batch share one INSERT), defaults for empty NOT NULL columns."""
+        out = {}
+        table = self.entity.model.__table__
+        for spec in self.entity.fields:
+            if spec.name == "id" or spec.name not in self.mapped:
+                continue
+            value = values.get(spec.name)
+            if value is None:
+                column = table.columns.get(spec.column)
+                if column is not None and not column.nullable:
+                    value = _default(column)
+            out[spec.column] = value
+        for extra in ("responsible", "author"):
+            if extra in values and not self.entity.field(extra):
+                out[f"{extra}_id"] = values[extra]
+        if "name" in values and hasattr(self.entity.model, "name"):
+            out["name"] = values["name"]
+        return out
+
+    def _write(self, rows):
+        creates = [r for r in rows if r.action == "create"]
+        updates = [r for r in rows if r.action == "update"]
+        self.report.skipped += sum(1 for r in rows if r.action == "skip")
+        if not creates and not updates:
+            return
+        try:
+            with self.session.begin_nested():
+                self._insert(creates)
+                self._update(updates)
+            self.report.created += len(creates)
+            self.report.updated += len(updates)
+            self._refresh_dictionary()
+        except SQLAlchemyError:
+            # Find the rows the database refuses, one savepoint each.
+            for row in creates + updates:
+                try:
+                    with self.session.begin_nested():
+                        if row.action == "create":
+                            self._insert([row])
+                        else:
+                            self._update([row])
+                except SQLAlchemyError as exc:
+                    message = str(getattr(exc, "orig", exc)).splitlines()[0][:200]
+                    row.errors.append(("", _l("The database refused the row: %(error)s",
+                                              error=message)))
+                    continue
+                if row.action == "create":
+                    self.report.created += 1
+                else:
+                    self.report.updated += 1
+
+    def _refresh_dictionary(self):
+        """New values of a dictionary are found by later rows (a parent group
+        defined earlier in the same file)."""
+        model = self.entity.model
+        if issubclass(model, DictionaryMixin) and model in self._maps:
+            self._maps[model] = {normalise(n): i for n, i in
+                                 self.session.execute(select(model.name, model.id))}
+
+    def _insert(self, rows):
+        """Core multi-row INSERTs (executemany / insertmanyvalues), not the
+        ORM's unit of work: one statement per table and batch."""
+        if not rows:
+            return
+        model = self.entity.model
+        now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+        stamps = {"created_at": now, "updated_at": now} \
+            if "created_at" in model.__table__.columns else {}
+        if not self.entity.alma:
+            records = [{**self._record(r.values), **stamps} for r in rows]
+            for group in _same_keys(records):
+                self.session.execute(insert(model.__table__), group)
+            return
+        self._insert_alma(rows, now)
+
+    CLIENT_COLUMNS = ("kind", "name", "last_name", "first_name", "middle_name", "birth_date",
+                      "region_id", "city", "phone", "comments", "responsible_id",
+                      "public_access", "created_at", "updated_at")
+    APPLICATION_COLUMNS = ("client_id", "date", "amount", "status", "responsible_id",
+                           "created_at", "updated_at")
+
+    def _insert_alma(self, rows, now):
+        """The hot path of the AlmaCRM format: plain tuples straight to the
+        driver (COPY on PostgreSQL, executemany on SQLite), no per-value
+        processing by SQLAlchemy. Values are already converted and checked."""
+        sqlite = self.session.get_bind().dialect.name == "sqlite"
+        day = (lambda d: d.isoformat() if d is not None else None) if sqlite else (lambda d: d)
+        stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now
+        user_id = self.options.user_id
+        person, private = ClientKind.PERSON.value, PublicAccess.PRIVATE.value
+        clients = []
+        for row in rows:
+            v = row.values
+            get = v.get
+            clients.append((person, v["name"], get("last_name"), get("first_name"),
+                            get("middle_name"), day(get("birth_date")), get("region"),
+                            get("city"), get("phone"), get("comments"),
+                            get("responsible", user_id), private, stamp, stamp))
+        ids = self._driver_insert("client", self.CLIENT_COLUMNS, clients, with_ids=True)
+        today = datetime.date.today()
+        in_processing = ProcessingStatus.IN_PROCESSING.value
+        applications = []
+        for row, client_id in zip(rows, ids):
+            v = row.values
+            amount = v.get("amount") or Decimal(0)
+            status = v.get("status")
+            applications.append((
+                client_id, day(v.get("date") or today), str(amount) if sqlite else amount,
+                status.value if status is not None else in_processing,
+                v.get("responsible", user_id), stamp, stamp))
+        self._driver_insert("application", self.APPLICATION_COLUMNS, applications)
+
+    def _driver_insert(self, table, columns, tuples, with_ids=False):
+        """INSERT ``tuples`` through the DB-API; with ``with_ids`` the new
+        ids in order: PostgreSQL takes them from the sequence first; SQLite
+        holds its only write lock in this transaction, so the new rowids are
+        the last len(tuples) ones."""
+        connection = self.session.connection()
+        ids = None
+        if connection.dialect.name == "postgresql":
+            if with_ids:
+                ids = connection.exec_driver_sql(
+                    f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
+                    f"FROM generate_series(1, {len(tuples)})").scalars().all()
+                columns = ("id", *columns)
+                tuples = [(i, *t) for i, t in zip(ids, tuples)]
+            cursor = connection.connection.driver_connection.cursor()
+            try:
+                with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                    for values in tuples:
+                        copy.write_row(values)
+            finally:
+                cursor.close()
+            return ids
+        marks = ", ".join("?" for _ in columns)
+        connection.exec_driver_sql(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", tuples)
+        if with_ids:
+            last = connection.exec_driver_sql(f"SELECT max(id) FROM {table}").scalar()
+            ids = list(range(last - len(tuples) + 1, last + 1))
+        return ids
+
+    def _insert_with_ids(self, table, records):
+        """Insert ``records`` and return their ids in order.
+
+        SQLite cannot order RETURNING rows of a multi-row INSERT (SQLAlchemy
+        then sends one statement per row), but the transaction holds the
+        database's only write lock, so the new ids are the last len(records)
+        ones: rowids count up from the largest."""
+        if self.session.get_bind().dialect.name == "sqlite":
+            self.session.execute(insert(table), records)
+            last = self.session.scalar(select(func.max(table.c.id)))
+            return list(range(last - len(records) + 1, last + 1))
+        return self.session.execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), records
+        ).scalars().all()
+
+    def _application(self, v, client_id, today):
+        return {"client_id": client_id, "date": v.get("date") or today,
+                "amount": v.get("amount") or Decimal(0),
+                "status": v.get("status") or ProcessingStatus.IN_PROCESSING,
+                "responsible_id": v.get("responsible", self.options.user_id),
+                "comment": None}
+
+    def _update(self, rows):
+        """Through the ORM, so the history service records every change."""
+        if not rows:
+            return
+        model = self.entity.model
+        objects = {o.id: o for o in self.session.scalars(
+            select(model).where(model.id.in_([r.existing_id for r in rows])))}
+        applications = []
+        for row in rows:
+            obj = objects[row.existing_id]
+            record = self._record(row.values)
+            if self.entity.alma:
+                record = {k: v for k, v in record.items() if k in Client.__table__.columns}
+                applications.append(self._application(row.values, obj.id,
+                                                       datetime.date.today()))
+            if self.options.restricted:
+                record.pop("responsible_id", None)
+            for key, value in record.items():
+                if value is not None and getattr(obj, key) != value:
+                    setattr(obj, key, value)
+        self.session.flush()
+        if applications:
+            self.session.execute(insert(Application.__table__), applications)
+
+    # -- the file of bad rows -----------------------------------------------------------
+
+    def _write_error_row(self, row):
+        if self.error_path is None:
+            return
+        if self._errors_out is None:
+            self._errors_out = open(self.error_path, "w", encoding=export_codec(
+                "cp1251" if self.error_encoding == "cp1251" else "utf-8"),
+                errors="sdelka_substitute", newline="")
+            self._error_writer = csv.writer(self._errors_out, delimiter=";",
+                                            lineterminator="\r\n")
+            self._error_writer.writerow(
+                [str(self.options.error_label), *self.header])
+        text = "; ".join(f"{label}: {message}" if str(label) else str(message)
+                         for label, message in row.errors)
+        self._error_writer.writerow([f"{row.line}: {text}", *row.cells])
+
+
+def _chunks(values, size=500):
+    values = list(values)
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _same_keys(records):
+    """Records grouped by their key sets (one multi-row INSERT each)."""
+    groups = {}
+    for record in records:
+        groups.setdefault(tuple(sorted(record)), []).append(record)
+    return groups.values()
+
+
+def _default(column):
+    """The Python-side default of a column, evaluated (None if it has none)."""
+    default = column.default
+    if default is None or not getattr(default, "is_scalar", False) and \
+            not getattr(default, "is_callable", False):
+        return None
+    return default.arg(None) if default.is_callable else default.arg

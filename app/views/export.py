@@ -1,0 +1,184 @@
+"""«Экспорт CSV» and «Импорт» on every list screen (registers and
+dictionaries), SPEC §9.
+
+Export reuses the list's own filters joined with the base filters (so the
+row-level rule of a Manager applies) and the list's sort, without paging,
+and streams the rows from a server-side cursor (``yield_per``): a million
+rows leave the process's memory where it was. The method has its own FAB
+permission, ``can_export`` on the view."""
+import copy
+import datetime
+import enum
+import zoneinfo
+from decimal import Decimal
+
+from flask import Response, current_app, g, request, stream_with_context, url_for
+from flask_appbuilder import expose, has_access
+from flask_appbuilder.urltools import get_filter_args, get_order_args
+from sqlalchemy.orm import selectinload
+
+from app.services import csv_io, imports
+from app.views.labels import ENUMS, FIELDS
+
+YIELD_PER = 1000
+
+
+class CsvMixin:
+    """Mix into a ModelView. ``csv_enum_labels`` names enum values in the
+    file; ``csv_duplicate_keys`` are the fields that mark a duplicate."""
+
+    list_template = "sdelka/list.html"
+    export_columns = None
+    csv_enum_labels = ENUMS
+    csv_duplicate_keys = ()
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        key = self.csv_key()
+        imports.ENTITIES[key] = imports.entity_for(
+            key, self.datamodel.obj, self.add_columns or [], self._labels(),
+            self.csv_enum_labels, self.csv_duplicate_keys)
+        imports.ENTITY_VIEWS[key] = self.class_permission_name
+
+    @classmethod
+    def csv_key(cls):
+        return cls.route_base.strip("/").replace("/", "-")
+
+    def _labels(self):
+        # FAB fills in "Id" for the key; the file says "ID" as the lists do.
+        return {**FIELDS, **(self.label_columns or {}), "id": FIELDS["id"]}
+
+    # -- export ---------------------------------------------------------------
+
+    def csv_columns(self):
+        """The record's fields as its page shows them, ID first; collections
+        (tags, participants) are left out. A record of a client also gets
+        the client's ID, so the file imports back unambiguously."""
+        if self.export_columns:
+            return list(self.export_columns)
+        mapper = self.datamodel.obj.__mapper__
+        columns = ["id"]
+        for name in self.show_columns or self.list_columns:
+            relation = mapper.relationships.get(name)
+            if relation is not None and relation.uselist:
+                continue
+            if name == "client" and "client.id" not in columns:
+                columns.append("client.id")
+            if name not in columns:
+                columns.append(name)
+        return columns
+
+    @expose("/export/")
+    @has_access
+    def export(self):
+        encoding = "cp1251" if request.args.get("encoding") == "cp1251" else "utf-8"
+        # A copy of the list's filters (Filters.copy() would drop the search
+        # columns, and with them every filter of the request).
+        filters = copy.copy(self._filters)
+        get_filter_args(filters)
+        order_column, direction = get_order_args().get(self.__class__.__name__, ("", ""))
+        if not order_column and self.base_order:
+            order_column, direction = self.base_order
+        joined = filters.get_joined_filters(self._base_filters)
+        columns = self.csv_columns()
+        datamodel = self.datamodel
+        query = datamodel.apply_all(datamodel.session.query(datamodel.obj), joined,
+                                    order_column, direction)
+        query = query.options(*self._eager(columns)).yield_per(YIELD_PER)
+        labels = self._labels()
+        header = [labels.get(c, c) for c in columns]
+        tz = zoneinfo.ZoneInfo(current_app.config["APP_TIMEZONE"])
+        scales = self._scales(columns)
+        rows = self._rows(query, columns, tz, scales)
+        filename = f"{self.csv_key()}-{datetime.date.today():%Y-%m-%d}.csv"
+        charset = "windows-1251" if encoding == "cp1251" else "utf-8"
+        response = Response(stream_with_context(csv_io.stream_csv(header, rows, encoding)),
+                            mimetype=f"text/csv; charset={charset}")
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+    def _rows(self, query, columns, tz, scales):
+        """The rows, read while the response streams. stream_with_context
+        runs this in a fresh app context, whose session Flask-SQLAlchemy
+        closes when the stream ends; the query (built in the request, with
+        its row-level rule) is moved onto that session, or it would reopen
+        the request's finished one and leave its transaction open."""
+        from app import db
+
+        for item in query.with_session(db.session()):
+            yield self._row(item, columns, tz, scales)
+
+    def _eager(self, columns):
+        mapper = self.datamodel.obj.__mapper__
+        options = []
+        for column in columns:
+            parts = column.split(".")
+            relation = mapper.relationships.get(parts[0])
+            if relation is None or relation.uselist:
+                continue
+            option = selectinload(getattr(self.datamodel.obj, parts[0]))
+            if len(parts) > 1:
+                second = relation.mapper.relationships.get(parts[1])
+                if second is not None and not second.uselist:
+                    option = option.selectinload(getattr(relation.mapper.class_, parts[1]))
+            options.append(option)
+        return options
+
+    def _scales(self, columns):
+        scales = {}
+        for column in columns:
+            model = self.datamodel.obj
+            *path, name = column.split(".")
+            for part in path:
+                model = model.__mapper__.relationships[part].mapper.class_
+            col = model.__table__.columns.get(name)
+            if col is not None and getattr(col.type, "scale", None) is not None:
+                scales[column] = col.type.scale
+        return scales
+
+    def _row(self, item, columns, tz, scales):
+        out = []
+        for column in columns:
+            value = item
+            for part in column.split("."):
+                value = getattr(value, part, None) if value is not None else None
+            out.append(self._cell(value, scales.get(column), tz))
+        return out
+
+    def _cell(self, value, scale, tz):
+        if isinstance(value, enum.Enum) and not isinstance(value, int):
+            return str(self.csv_enum_labels.get(type(value), {}).get(value, value.value))
+        if isinstance(value, datetime.datetime):
+            local = value.replace(tzinfo=datetime.timezone.utc).astimezone(tz)
+            return local.strftime("%d.%m.%Y %H:%M")
+        if isinstance(value, Decimal) and scale is not None and scale != 2:
+            return format(value.quantize(Decimal(1).scaleb(-scale)), "f").replace(".", ",")
+        if isinstance(value, int) and not isinstance(value, bool):
+            return int(value)
+        if value is not None and not isinstance(value, (str, bool, Decimal, datetime.date)):
+            return str(value)
+        return value
+
+    # -- buttons on the list --------------------------------------------------------
+
+    def csv_links(self):
+        sm = self.appbuilder.sm
+        name = self.class_permission_name
+        links = {}
+        if sm.has_access("can_export", name):
+            args = request.args.to_dict(flat=True)
+            links["export_utf8"] = url_for(f"{self.endpoint}.export", **args, encoding="utf-8")
+            links["export_cp1251"] = url_for(f"{self.endpoint}.export", **args,
+                                             encoding="cp1251")
+        if sm.has_access("can_add", name) and sm.has_access("can_upload", "ImportView"):
+            links["import"] = url_for("ImportView.upload", key=self.csv_key())
+            links["template"] = url_for("ImportView.template", key=self.csv_key())
+            if self.csv_key() in imports.ALMA_TARGETS and \
+                    all(sm.has_access("can_add", v) for v in imports.ALMA_VIEWS):
+                links["alma"] = url_for("ImportView.upload", key=imports.ALMA_KEY)
+        return links
+
+    def render_template(self, template, **kwargs):
+        if template == self.list_template and getattr(g, "user", None) is not None:
+            kwargs["csv_links"] = self.csv_links()
+        return super().render_template(template, **kwargs)

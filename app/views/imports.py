@@ -1,0 +1,358 @@
+"""CSV import screens: upload, mapping of columns to fields, dry run and
+real run, the report with its progress bar, the file of bad rows, the
+template files, and the «Импорты» journal. The work is done by
+app/services/imports.py, through the job runner of app/jobs/imports.py
+(in this request for a small file, in the background for a large one)."""
+import json
+import os
+import uuid
+
+from flask import (
+    Request,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    request,
+    send_file,
+    url_for,
+)
+from flask_appbuilder import BaseView, ModelView, expose, has_access
+from flask_appbuilder.models.filters import BaseFilter
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from werkzeug.utils import secure_filename
+
+from app import db
+from app.jobs import imports as jobs
+from app.models import ImportJob, dictionary_models
+from app.security import ALL_CLIENTS
+from app.services import csv_io, imports
+
+STATUSES = {
+    "uploaded": _l("Uploaded, columns not yet confirmed"),
+    "queued": _l("Waiting for a worker"),
+    "running": _l("Running"),
+    "checked": _l("Dry run finished"),
+    "done": _l("Imported"),
+    "failed": _l("Not imported"),
+}
+DUPLICATE_CHOICES = (("skip", _l("Skip the row")),
+                     ("update", _l("Update the existing record")),
+                     ("create", _l("Create a new record anyway")))
+MODES = (("all", _l("All or nothing: import only if every row is correct")),
+         ("good", _l("Import the correct rows; download the rest with the errors")))
+
+
+def _sees_all():
+    return current_app.appbuilder.sm.has_access(*ALL_CLIENTS)
+
+
+def _may_import(key):
+    sm = current_app.appbuilder.sm
+    if key == imports.ALMA_KEY:
+        return all(sm.has_access("can_add", v) for v in imports.ALMA_VIEWS)
+    view = imports.ENTITY_VIEWS.get(key)
+    return view is not None and sm.has_access("can_add", view)
+
+
+def _job(job_id):
+    job = db.session.get(ImportJob, job_id)
+    if job is None:
+        abort(404)
+    if job.user_id != g.user.id and not _sees_all():
+        abort(403)
+    return job
+
+
+def _folder():
+    folder = os.path.join(current_app.config["UPLOAD_FOLDER"], "imports")
+    os.makedirs(folder, exist_ok=True)
+    return folder
+
+
+class ImportView(BaseView):
+    route_base = "/import"
+    default_view = "journal"
+    method_permission_name = {name: "upload" for name in (
+        "upload", "mapping", "run", "report", "status", "errors", "template", "journal")}
+
+    @expose("/")
+    @has_access
+    def journal(self):
+        return redirect(url_for("ImportJobView.list"))
+
+    @expose("/<key>/", methods=["GET", "POST"])
+    @has_access
+    def upload(self, key):
+        entity = imports.get_entity(key)
+        if entity is None:
+            abort(404)
+        if not _may_import(key):
+            abort(403)
+        error = None
+        if request.method == "POST":
+            job, error = self._store(key)
+            if job is not None:
+                return redirect(url_for(".mapping", job_id=job.id))
+        return self.render_template(
+            "sdelka/import_upload.html", entity=entity, key=key, error=error,
+            limit_mb=current_app.config["IMPORT_MAX_MB"],
+            alma=key in imports.ALMA_TARGETS and _may_import(imports.ALMA_KEY),
+            alma_header=";".join(imports.ALMA_HEADER))
+
+    def _store(self, key):
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            return None, _l("Choose a CSV file")
+        path = os.path.join(_folder(), f"{uuid.uuid4().hex}.csv")
+        upload.save(path)
+        try:
+            encoding, delimiter = imports.sniff(path)
+            header = imports.read_header(path, encoding, delimiter)
+        except imports.FileProblem as exc:
+            os.remove(path)
+            return None, str(exc)
+        if key in imports.ALMA_TARGETS and imports.is_alma_header(header) \
+                and _may_import(imports.ALMA_KEY):
+            key = imports.ALMA_KEY
+        entity = imports.get_entity(key)
+        job = ImportJob(
+            user_id=g.user.id, entity=key, file_name=secure_filename(upload.filename) or
+            "import.csv", stored_path=path, file_size=os.path.getsize(path),
+            encoding=encoding, delimiter=delimiter, status="uploaded",
+            total_rows=max(imports.count_rows(path) - 1, 0),
+            options=json.dumps({"header": header,
+                                "mapping": imports.auto_map(entity, header)},
+                               ensure_ascii=False),
+        )
+        db.session.add(job)
+        db.session.commit()
+        return job, None
+
+    @expose("/job/<int:job_id>/", methods=["GET", "POST"])
+    @has_access
+    def mapping(self, job_id):
+        job = _job(job_id)
+        entity = imports.get_entity(job.entity)
+        stored = json.loads(job.options or "{}")
+        header = stored.get("header", [])
+        errors = []
+        if request.method == "POST":
+            if job.status in ("queued", "running", "done"):
+                flash(gettext("This import has already run"), "warning")
+                return redirect(url_for(".report", job_id=job.id))
+            choices = {f.name for f in entity.fields}
+            mapping = []
+            for index in range(len(header)):
+                name = request.form.get(f"map_{index}") or None
+                mapping.append(name if name in choices else None)
+            taken = [n for n in mapping if n]
+            if len(taken) != len(set(taken)):
+                errors.append(_l("Each field may take only one column"))
+            stored.update(
+                mapping=mapping,
+                on_duplicate=_choice(request.form.get("on_duplicate"), DUPLICATE_CHOICES),
+                mode=_choice(request.form.get("mode"), MODES),
+                create_missing=bool(request.form.get("create_missing")),
+            )
+            if not errors:
+                self._queue(job, stored, dry_run=request.form.get("action") != "run")
+                return redirect(url_for(".report", job_id=job.id))
+        samples = self._samples(job, len(header))
+        return self.render_template(
+            "sdelka/import_mapping.html", job=job, entity=entity, header=header,
+            mapping=stored.get("mapping", []), samples=samples, errors=errors,
+            options=stored, duplicate_choices=DUPLICATE_CHOICES, modes=MODES,
+            may_create=bool(self._may_create()), status_label=STATUSES.get(job.status))
+
+    @expose("/job/<int:job_id>/run", methods=["POST"])
+    @has_access
+    def run(self, job_id):
+        """After a dry run: the real run with the same choices."""
+        job = _job(job_id)
+        if job.status in ("queued", "running", "done"):
+            flash(gettext("This import has already run"), "warning")
+        else:
+            self._queue(job, json.loads(job.options or "{}"), dry_run=False)
+        return redirect(url_for(".report", job_id=job.id))
+
+    def _may_create(self):
+        sm = current_app.appbuilder.sm
+        return [m.__name__ for m in dictionary_models()
+                if sm.has_access("can_add", f"{m.__name__}View")]
+
+    def _queue(self, job, stored, dry_run):
+        stored.update(restricted=not _sees_all(), may_create=self._may_create(),
+                      timezone=current_app.config["APP_TIMEZONE"],
+                      error_label=gettext("Error"))
+        job.options = json.dumps(stored, ensure_ascii=False)
+        job.dry_run = dry_run
+        job.status = "queued"
+        job.rows_done = job.created = job.updated = job.skipped = job.error_count = 0
+        job.report = job.error_file = job.worker = None
+        job.started_at = job.finished_at = None
+        db.session.commit()
+        app = current_app._get_current_object()
+        if job.file_size > current_app.config["IMPORT_BACKGROUND_BYTES"]:
+            if current_app.config["IMPORT_THREAD"]:
+                jobs.start_background(app, job.id)
+        else:
+            db.session.close()  # SQLite: no open read while the import writes
+            jobs.run_now(app, job.id)
+
+    def _samples(self, job, width, count=3):
+        out = []
+        try:
+            for _, cells in jobs.data_rows(job.stored_path, job.encoding, job.delimiter):
+                if any(c.strip() for c in cells):
+                    out.append([c[:60] for c in cells[:width]])
+                if len(out) >= count:
+                    break
+        except (imports.FileProblem, OSError):
+            pass
+        return out
+
+    @expose("/job/<int:job_id>/report")
+    @has_access
+    def report(self, job_id):
+        job = _job(job_id)
+        report = json.loads(job.report) if job.report else None
+        return self.render_template(
+            "sdelka/import_report.html", job=job, report=report,
+            entity=imports.get_entity(job.entity), status_label=STATUSES.get(job.status),
+            progress=self._progress(job))
+
+    def _progress(self, job):
+        data = {"status": job.status, "status_label": str(STATUSES.get(job.status, "")),
+                "total": job.total_rows, "rows_done": job.rows_done,
+                "errors": job.error_count, "created": job.created, "updated": job.updated,
+                "skipped": job.skipped,
+                "finished": job.status not in ("queued", "running")}
+        if job.status == "running":
+            data.update(jobs.read_progress(job) or {})
+        data["percent"] = (100 if data["finished"] else
+                           min(99, int(100 * data["rows_done"] / max(data["total"], 1))))
+        return data
+
+    @expose("/job/<int:job_id>/status")
+    @has_access
+    def status(self, job_id):
+        return jsonify(self._progress(_job(job_id)))
+
+    @expose("/job/<int:job_id>/errors.csv")
+    @has_access
+    def errors(self, job_id):
+        job = _job(job_id)
+        if not job.error_file or not os.path.exists(job.error_file):
+            abort(404)
+        base = os.path.splitext(job.file_name)[0]
+        return send_file(job.error_file, mimetype="text/csv", as_attachment=True,
+                         download_name=f"{base}-errors.csv")
+
+    @expose("/template/<key>.csv")
+    @has_access
+    def template(self, key):
+        entity = imports.get_entity(key)
+        if entity is None:
+            abort(404)
+        header = imports.template_header(entity, render=str)
+        rows = []
+        encoding = "utf-8"
+        if entity.alma:
+            encoding = "cp1251"  # the format as AlmaCRM writes it
+            rows = [["15.01.2026", "Иванов", "Иван", "Иванович", "Московская область",
+                     "Подольск", "150 000,00", "+7 916 123-45-67", "02.03.1985",
+                     "В обработке", "Перезвонить после 18:00"]]
+        body = csv_io.to_csv(header, rows, encoding)
+        response = current_app.response_class(body, mimetype="text/csv")
+        response.headers["Content-Disposition"] = f'attachment; filename="{key}-template.csv"'
+        return response
+
+
+def _choice(value, choices):
+    allowed = [c for c, _ in choices]
+    return value if value in allowed else allowed[0]
+
+
+class FilterOwnImports(BaseFilter):
+    name = _l("My imports")
+    arg_name = "own"
+
+    def apply(self, query, value):
+        if _sees_all():
+            return query
+        user = getattr(g, "user", None)
+        return query.filter(ImportJob.user_id == (user.id if user else -1))
+
+
+def _entity_label(key):
+    entity = imports.get_entity(key)
+    return entity.label if entity is not None else key
+
+
+def _status_label(status):
+    return STATUSES.get(status, status)
+
+
+class ImportJobView(ModelView):
+    """The «Импорты» journal: who imported which file when, with what result."""
+
+    route_base = "/imports"
+    datamodel = SQLAInterface(ImportJob)
+    base_permissions = ["can_list", "can_show"]
+    base_filters = [["id", FilterOwnImports, True]]
+    base_order = ("id", "desc")
+    list_title = _l("Imports")
+    show_title = _l("Import")
+    list_columns = ["created_at", "user", "entity", "file_name", "status", "total_rows",
+                    "created", "updated", "skipped", "error_count"]
+    show_columns = list_columns + ["finished_at", "worker"]
+    search_columns = ["created_at", "status", "file_name"]
+    label_columns = {
+        "created_at": _l("Uploaded"), "user": _l("Employee"), "entity": _l("Into"),
+        "file_name": _l("File"), "status": _l("Status"),
+        "total_rows": _l("Rows"), "created": _l("Created"), "updated": _l("Updated"),
+        "skipped": _l("Skipped"), "error_count": _l("Rows with errors"),
+        "finished_at": _l("Finished"), "worker": _l("Worker"),
+    }
+    formatters_columns = {
+        "entity": _entity_label, "status": _status_label,
+        "created_at": lambda v: v.strftime("%d.%m.%Y %H:%M") if v else "",
+        "finished_at": lambda v: v.strftime("%d.%m.%Y %H:%M") if v else "",
+    }
+
+
+    @expose("/show/<pk>")
+    @has_access
+    def show(self, pk):
+        """A journal entry opens its report."""
+        try:
+            return redirect(url_for("ImportView.report", job_id=int(pk)))
+        except ValueError:
+            abort(404)
+
+
+class ImportRequest(Request):
+    """Uploads to the import screens may be larger (IMPORT_MAX_MB) than
+    other uploads (MAX_UPLOAD_MB); the limit is known before the CSRF check
+    reads the form."""
+
+    @property
+    def max_content_length(self):
+        if self.path.startswith("/import/") and current_app:
+            return current_app.config["IMPORT_MAX_MB"] * 1024 * 1024
+        return Request.max_content_length.fget(self)
+
+    @max_content_length.setter
+    def max_content_length(self, value):
+        Request.max_content_length.fset(self, value)
+
+
+def register(appbuilder):
+    current_app.request_class = ImportRequest
+    appbuilder.add_view(ImportJobView, "Imports", label=_l("Imports"), icon="fa-upload")
+    appbuilder.add_view_no_menu(ImportView)

@@ -1,0 +1,209 @@
+"""CSV import and export at scale.
+
+Imports generated AlmaCRM files (cp1251, ';', a person and an application
+per row, with phone validation and the duplicate check) through the same
+job runner the screens use, into a database of its own: a fresh SQLite file,
+and the schema BENCH_IMPORT_SCHEMA (default ``bench_imports``) of
+BENCH_DATABASE_URL, dropped and recreated, never the shared list dataset.
+Each size runs in a child process, so its peak RSS is its own: it stays
+flat from 100 000 to 1 000 000 rows. Then the 1 000 000 clients are
+exported as CSV through the list's export endpoint, measuring the RSS
+growth while the stream is read.
+
+``python -m bench.imports`` (sizes: BENCH_IMPORT_ROWS, default
+"100000,1000000")."""
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+from bench.common import report
+
+ALMA = "Дата;Фамилия;Имя;Отчество;регион;город;сумма;телефон;дата рождения;статус;комментарии"
+SURNAMES = ("Иванов", "Петров", "Сидоров", "Кузнецов", "Смирнов", "Попов", "Васильев",
+            "Соколов", "Михайлов", "Новиков", "Фёдоров", "Морозов")
+NAMES = ("Иван", "Пётр", "Сергей", "Алексей", "Дмитрий", "Андрей", "Николай", "Михаил")
+PATRONYMICS = ("Иванович", "Петрович", "Сергеевич", "Алексеевич", "")
+REGIONS = ("Москва", "Санкт-Петербург", "Московская область", "Свердловская область",
+           "Республика Татарстан", "Краснодарский край")
+CITIES = ("Москва", "Подольск", "Казань", "Екатеринбург", "Краснодар", "Химки")
+STATUSES = ("В обработке", "Завершена", "Отказ", "одобрена")
+
+
+def generate(path, rows, seed=1):
+    """An AlmaCRM file of ``rows`` rows; about 1% repeat an earlier phone."""
+    rng = random.Random(seed)
+    with open(path, "w", encoding="cp1251", newline="") as out:
+        out.write(ALMA + "\r\n")
+        lines = []
+        for i in range(rows):
+            number = rows + (i if rng.random() > 0.01 or i == 0 else rng.randrange(i))
+            phone = f"8 9{16 + number // 10_000_000:02d} {number % 10_000_000:07d}"
+            lines.append(
+                f"{rng.randrange(1, 29):02d}.{rng.randrange(1, 13):02d}.2026;"
+                f"{rng.choice(SURNAMES)};{rng.choice(NAMES)};{rng.choice(PATRONYMICS)};"
+                f"{rng.choice(REGIONS)};{rng.choice(CITIES)};"
+                f"\"{rng.randrange(10, 5000) * 1000:,}\"".replace(",", " ")
+                + f";{phone};{rng.randrange(1, 29):02d}.{rng.randrange(1, 13):02d}."
+                f"{rng.randrange(1950, 2005)};{rng.choice(STATUSES)};комментарий {i}\r\n")
+            if len(lines) >= 10000:
+                out.write("".join(lines))
+                lines = []
+        out.write("".join(lines))
+
+
+def database_urls():
+    from bench.common import database_urls
+
+    for label, url in database_urls():
+        if label == "postgresql":
+            from sqlalchemy import create_engine, text
+
+            schema = os.environ.get("BENCH_IMPORT_SCHEMA", "bench_imports")
+            engine = create_engine(url)
+            with engine.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            engine.dispose()
+            url += ("&" if "?" in url else "?") + f"options=-csearch_path%3D{schema}"
+        yield label, url
+
+
+def _app(url):
+    import flask_migrate
+
+    from app import create_app, db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "FAB_UPDATE_PERMS": False,
+                      "WTF_CSRF_ENABLED": False, "AUTH_RATE_LIMITED": False,
+                      "UPLOAD_FOLDER": tempfile.mkdtemp() + "/"})
+    from app.security import ADMIN, sync_roles
+    from app.services.seed import seed_dictionaries
+
+    with app.app_context():
+        flask_migrate.upgrade()
+        sync_roles(app.appbuilder.sm)
+        seed_dictionaries(db.session)
+        sm = app.appbuilder.sm
+        if not sm.find_user(username="bench-importer"):
+            sm.add_user(username="bench-importer", first_name="Импорт", last_name="Бенчев",
+                        email="bench-importer@example.com", role=sm.find_role(ADMIN),
+                        password="Bench-pass-123")
+    return app
+
+
+def one(url, rows):
+    """Child process: generate, queue and run one import; print JSON."""
+    from sqlalchemy import func, select
+
+    from app import db
+    from app.jobs import imports as jobs
+    from app.models import Application, Client, Employee, ImportJob
+    from app.services import imports
+
+    app = _app(url)
+    path = os.path.join(tempfile.mkdtemp(), "alma.csv")
+    generate(path, rows)
+    size = os.path.getsize(path)
+    start = time.perf_counter()
+    with app.app_context():
+        encoding, delimiter = imports.sniff(path)
+        header = imports.read_header(path, encoding, delimiter)
+        entity = imports.get_entity(imports.ALMA_KEY)
+        user_id = db.session.scalar(select(Employee.id).where(
+            Employee.username == "bench-importer"))
+        job = ImportJob(user_id=user_id, entity=imports.ALMA_KEY, file_name="alma.csv",
+                        stored_path=path, file_size=size, encoding=encoding,
+                        delimiter=delimiter, status="queued", total_rows=rows,
+                        options=json.dumps({"header": header, "restricted": False,
+                                            "on_duplicate": "skip", "mode": "good",
+                                            "mapping": imports.auto_map(entity, header)}))
+        db.session.add(job)
+        db.session.commit()
+        job_id = job.id
+        db.session.remove()
+    cpu = time.process_time()
+    status = jobs.run_now(app, job_id, worker="bench")
+    seconds = time.perf_counter() - start
+    cpu = time.process_time() - cpu
+    with app.app_context():
+        job = db.session.get(ImportJob, job_id)
+        clients = db.session.scalar(select(func.count()).select_from(Client))
+        applications = db.session.scalar(select(func.count()).select_from(Application))
+        result = {"status": status, "rows": rows, "seconds": seconds, "cpu_seconds": cpu,
+                  "created": job.created,
+                  "skipped": job.skipped, "errors": job.error_count, "clients": clients,
+                  "applications": applications, "file_mb": size / 1e6,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+        db.session.remove()
+    if os.environ.get("BENCH_EXPORT") == "1":
+        result.update(_export(app))
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def _rss_mb():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _export(app):
+    """Read the export of every client as a browser would, chunk by chunk."""
+    client = app.test_client()
+    client.post("/login/", data={"username": "bench-importer", "password": "Bench-pass-123"})
+    before = _rss_mb()
+    peak, size, start = before, 0, time.perf_counter()
+    response = client.get("/clients/export/?encoding=cp1251", buffered=False)
+    for n, chunk in enumerate(response.response):
+        size += len(chunk)
+        if n % 200 == 0:
+            peak = max(peak, _rss_mb())
+    response.close()
+    seconds = time.perf_counter() - start
+    return {"export_seconds": seconds, "export_mb": size / 1e6,
+            "export_rss_before_mb": before, "export_rss_peak_mb": peak}
+
+
+def run(label, url, sizes):
+    for rows in sizes:
+        env = dict(os.environ, BENCH_EXPORT="1" if rows == max(sizes) else "0")
+        done = subprocess.run([sys.executable, "-m", "bench.imports", "--one", url, str(rows)],
+                              capture_output=True, text=True, env=env)
+        line = next((ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")), None)
+        if line is None:
+            print(done.stdout[-2000:], done.stderr[-4000:], flush=True)
+            continue
+        r = json.loads(line[7:])
+        report(f"[{label}] import AlmaCRM {rows} rows ({r['file_mb']:.1f} MB cp1251)",
+               rows_per_s=r["rows"] / r["seconds"], seconds=r["seconds"],
+               rows_per_cpu_s=r["rows"] / r["cpu_seconds"],
+               created=r["created"], duplicates_skipped=r["skipped"], errors=r["errors"],
+               peak_rss_mb=r["peak_rss_mb"])
+        if "export_seconds" in r:
+            report(f"[{label}] export {r['clients']} clients as CSV (streamed)",
+                   rows_per_s=r["clients"] / r["export_seconds"],
+                   seconds=r["export_seconds"], mb=r["export_mb"],
+                   rss_before_mb=r["export_rss_before_mb"],
+                   rss_peak_mb=r["export_rss_peak_mb"])
+
+
+def sizes():
+    return [int(s) for s in os.environ.get("BENCH_IMPORT_ROWS", "100000,1000000").split(",")]
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--one":
+        one(sys.argv[2], int(sys.argv[3]))
+        return
+    for label, url in database_urls():
+        run(label, url, sizes())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+import os
+import tempfile
+
+import pytest
+from sqlalchemy import func, select
+
+from app.models import Client
+from tests.conftest import PASSWORD, unique
+
+pytestmark = pytest.mark.browser
+
+ALMA = "Дата;Фамилия;Имя;Отчество;регион;город;сумма;телефон;дата рождения;статус;комментарии"
+
+
+def sign_in(page, live_server, username):
+    page.goto(live_server + "/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("input[type=submit], button[type=submit]")
+    page.wait_for_selector("a[href*='logout']", state="attached")
+
+
+def test_manager_imports_an_alma_file_in_the_background_and_exports_it(
+        app, live_server, page, session):
+    surname = unique("Браузеров").replace(" ", "")
+    rows = [f"15.01.2026;{surname};Иван{i};;Москва;Москва;1 000;+7905{i:07d};;В обработке;"
+            for i in range(300)]
+    path = os.path.join(tempfile.mkdtemp(), "alma.csv")
+    with open(path, "w", encoding="cp1251", newline="") as fh:
+        fh.write("\r\n".join([ALMA, *rows]) + "\r\n")
+    app.config.update(IMPORT_BACKGROUND_BYTES=1000)  # this file goes to the background
+    try:
+        sign_in(page, live_server, "manager")
+        page.goto(live_server + "/clients/list/")
+        page.click("#csv-import")
+        page.set_input_files("input[name=file]", path)
+        page.click("#import-upload button[type=submit]")
+        page.wait_for_selector("#import-mapping")
+        assert page.locator("#map_0").input_value() == "date"
+        page.click("#import-dry")
+        page.wait_for_selector("#import-now")  # the page polled and reloaded
+        assert page.locator("#count-created").inner_text() == "300"
+        page.click("#import-now")
+        page.wait_for_selector("#import-done")
+    finally:
+        app.config.update(IMPORT_BACKGROUND_BYTES=1024 * 1024)
+    assert session.scalar(select(func.count()).select_from(Client)
+                          .where(Client.last_name == surname)) == 300
+    session.rollback()
+    page.goto(live_server + f"/clients/list/?_flt_0_name={surname}")
+    page.click("#csv-export")
+    with page.expect_download() as download:
+        page.click("#csv-export-cp1251")
+    data = open(download.value.path(), "rb").read().decode("cp1251")
+    assert len([line for line in data.splitlines() if surname in line]) == 300
+    from tests.web.test_imports import purge
+
+    purge(session, Client.last_name == surname)

@@ -1,0 +1,494 @@
+"""The import flow through the screens, as Admin and as Manager: upload,
+mapping, dry run, real run, duplicates, errors file, AlmaCRM, templates,
+the journal, background jobs and their atomic claim."""
+import io
+import itertools
+import json
+import os
+import re
+import tempfile
+import threading
+import time
+import uuid
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from app import db
+from app.jobs import imports as jobs
+from app.models import Application, Client, ImportJob, ProcessingStatus, Region
+from app.services import imports
+from tests.conftest import unique
+
+ALMA = "Дата;Фамилия;Имя;Отчество;регион;город;сумма;телефон;дата рождения;статус;комментарии"
+
+
+_PHONES = itertools.count(1)
+
+
+def phone():
+    """A phone number no other test row uses (the database is new each run)."""
+    return f"+7903{next(_PHONES):07d}"
+
+
+def upload(http, key, body, name="data.csv", encoding="cp1251", follow=False):
+    data = body.encode(encoding) if isinstance(body, str) else body
+    return http.post(f"/import/{key}/", {"file": (io.BytesIO(data), name)}, follow=follow,
+                     content_type="multipart/form-data")
+
+
+def job_id_of(response):
+    match = re.search(r"/import/job/(\d+)/", response.headers.get("Location", ""))
+    assert match, response.get_data(as_text=True)[:2000]
+    return int(match.group(1))
+
+
+def mapping_form(app, job_id, **options):
+    with app.app_context():
+        job = db.session.get(ImportJob, job_id)
+        mapping = json.loads(job.options)["mapping"]
+        db.session.remove()
+    form = {f"map_{i}": name or "" for i, name in enumerate(mapping)}
+    form.update({"on_duplicate": "skip", "mode": "all"}, **options)
+    return form
+
+
+def run(http, app, job_id, action="run", **options):
+    form = mapping_form(app, job_id, **options)
+    form["action"] = action
+    response = http.post(f"/import/job/{job_id}/", form)
+    assert response.status_code == 200, response.text[:2000]
+    return response
+
+
+def job(app, job_id):
+    with app.app_context():
+        found = db.session.get(ImportJob, job_id)
+        db.session.expunge(found)
+        db.session.remove()
+    found.report_data = json.loads(found.report) if found.report else None
+    return found
+
+
+def inn10():
+    """A random company INN with a correct check digit."""
+    digits = [int(d) for d in str(uuid.uuid4().int)[:9]]
+    check = sum(w * d for w, d in zip((2, 4, 10, 3, 5, 9, 4, 6, 8), digits)) % 11 % 10
+    return "".join(map(str, digits)) + str(check)
+
+
+def wait(http, job_id, seconds=60):
+    for _ in range(seconds * 10):
+        if http.get(f"/import/job/{job_id}/status").get_json()["finished"]:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the import did not finish")
+
+
+def alma_rows(n, surname, status="В обработке"):
+    rows = []
+    for i in range(n):
+        rows.append(f"15.01.2026;{surname};Иван{i};Петрович;Московская область;Подольск;"
+                    f"\"150 000,{i % 10}0\";{phone()};02.03.1985;{status};коммент {i}")
+    return rows
+
+
+def purge(session, *where):
+    """Delete the clients a test made, their applications and history:
+    other tests count the clients of the shared database, and SQLite reuses
+    the ids of deleted rows."""
+    from sqlalchemy import delete, or_
+
+    from app.models import HistoryEntry
+
+    ids = session.scalars(select(Client.id).where(*where)).all()
+    app_ids = session.scalars(select(Application.id).where(
+        Application.client_id.in_(ids))).all()
+    session.execute(delete(HistoryEntry).where(or_(
+        HistoryEntry.client_id.in_(ids),
+        (HistoryEntry.entity == "client") & HistoryEntry.entity_id.in_(ids),
+        (HistoryEntry.entity == "application") & HistoryEntry.entity_id.in_(app_ids))))
+    session.execute(delete(Application).where(Application.id.in_(app_ids)))
+    session.execute(delete(Client).where(Client.id.in_(ids)))
+    session.commit()
+
+
+def count(session, model, *where):
+    value = session.scalar(select(func.count()).select_from(model).where(*where))
+    session.rollback()
+    return value
+
+
+def test_alma_file_imports_clients_with_applications(app, as_role, session):
+    admin = as_role("admin")
+    surname = unique("Алмаев").replace(" ", "")
+    body = "\r\n".join([ALMA, *alma_rows(3, surname),
+                        f"01.02.2026;{surname};Олег;;Тверская область;Тверь;1 500,5;"
+                        f"8 (916) 555-11-22;;Отказ;"]) + "\r\n"
+    response = upload(admin, "clients", body, "alma.csv")
+    job_id = job_id_of(response)
+    assert job(app, job_id).entity == imports.ALMA_KEY  # recognised by its header
+    page = admin.get(f"/import/job/{job_id}/").text
+    assert "cp1251" in page or "windows-1251" in page.lower()
+    run(admin, app, job_id, action="dry")
+    checked = job(app, job_id)
+    assert checked.status == "checked" and checked.created == 4 and checked.error_count == 0
+    assert count(session, Client, Client.last_name == surname) == 0  # a dry run saves nothing
+    response = admin.post(f"/import/job/{job_id}/run")
+    assert "import-done" in response.text
+    done = job(app, job_id)
+    assert done.status == "done" and done.created == 4
+    clients = session.scalars(select(Client).where(Client.last_name == surname)
+                              .order_by(Client.id)).all()
+    assert len(clients) == 4
+    first = clients[0]
+    assert first.name == f"{surname} Иван0 Петрович" and first.region.name == "Московская область"
+    assert first.birth_date.isoformat() == "1985-03-02" and first.city == "Подольск"
+    assert first.comments == "коммент 0"
+    oleg = clients[-1]
+    assert oleg.phone == "+79165551122"
+    apps = session.scalars(select(Application).where(Application.client_id == oleg.id)).all()
+    assert len(apps) == 1 and str(apps[0].amount) == "1500.50"
+    assert apps[0].status == ProcessingStatus.REFUSED and apps[0].date.isoformat() == "2026-02-01"
+    assert session.scalar(select(Application.amount).where(
+        Application.client_id == first.id)) == pytest.approx(150000)
+    session.rollback()
+
+
+def test_errors_are_reported_by_line_and_field_and_nothing_is_half_written(app, as_role,
+                                                                          session):
+    admin = as_role("admin")
+    surname = unique("Ошибкин").replace(" ", "")
+    good = alma_rows(2, surname)
+    body = "\r\n".join([ALMA, good[0],
+                        f"32.13.2026;{surname};Пётр;;;;-5;12345;01.01.2090;Непонятно;",
+                        good[1], f"{surname};лишь;три"]) + "\r\n"
+    job_id = job_id_of(upload(admin, imports.ALMA_KEY, body))
+    run(admin, app, job_id, action="run", mode="all")
+    failed = job(app, job_id)
+    assert failed.status == "failed" and failed.error_count == 2
+    assert count(session, Client, Client.last_name == surname) == 0  # all or nothing
+    problems = failed.report_data["problems"]
+    fields = {(p["row"], p["field"]) for p in problems}
+    assert {(3, "Дата"), (3, "сумма"), (3, "телефон"), (3, "статус")} <= fields
+    assert any(p["row"] == 5 and "3" in p["message"] for p in problems)  # column count
+    page = admin.get(f"/import/job/{job_id}/report").text
+    assert "Непонятно" in page and "import-errors-file" in page
+    errors = admin.get(f"/import/job/{job_id}/errors.csv")
+    text = errors.data.decode("cp1251")
+    assert text.splitlines()[0].startswith("Ошибка;Дата;Фамилия")
+    assert "Непонятно" in text and len([ln for ln in text.splitlines() if ln]) == 3
+    # The same file, keeping the good rows.
+    run(admin, app, job_id, action="run", mode="good")
+    kept = job(app, job_id)
+    assert kept.status == "done" and kept.created == 2 and kept.error_count == 2
+    assert count(session, Client, Client.last_name == surname) == 2
+    assert count(session, Application, Application.client_id.in_(
+        select(Client.id).where(Client.last_name == surname))) == 2
+
+
+def test_duplicates_by_phone_skip_update_or_create(app, as_role, session):
+    admin = as_role("admin")
+    surname = unique("Дублев").replace(" ", "")
+    number = phone()
+    first = f"15.01.2026;{surname};Анна;;;;1000;{number};;В обработке;первый"
+    job_id = job_id_of(upload(admin, imports.ALMA_KEY, f"{ALMA}\n{first}\n"))
+    run(admin, app, job_id)
+    existing = session.scalar(select(Client.id).where(Client.last_name == surname))
+    session.rollback()
+    again = f"16.01.2026;{surname};Анна;;;Казань;2000;{number[:2]} {number[2:]};;Завершена;второй"
+    twice = f"{ALMA}\n{again}\n{again}\n"
+    job_id = job_id_of(upload(admin, imports.ALMA_KEY, twice))
+    run(admin, app, job_id, action="dry", on_duplicate="skip")
+    dry = job(app, job_id)
+    assert dry.skipped == 2 and dry.created == 0
+    dupes = dry.report_data["duplicates"]
+    assert dupes[0]["id"] == existing and dupes[0]["row"] == 2
+    page = admin.get(f"/import/job/{job_id}/report").text
+    assert f"/clients/show/{existing}" in page
+    run(admin, app, job_id, on_duplicate="update")
+    assert count(session, Client, Client.last_name == surname) == 1
+    client = session.get(Client, existing)
+    assert client.city == "Казань" and client.comments == "второй"
+    assert count(session, Application, Application.client_id == existing) == 3
+    session.rollback()
+    job_id = job_id_of(upload(admin, imports.ALMA_KEY, f"{ALMA}\n{again}\n"))
+    run(admin, app, job_id, on_duplicate="create")
+    assert count(session, Client, Client.last_name == surname) == 2
+
+
+def test_duplicates_within_one_file_are_found(app, as_role, session):
+    admin = as_role("admin")
+    surname = unique("Двойнов").replace(" ", "")
+    number = phone()
+    row = f"15.01.2026;{surname};Анна;;;;1000;{number};;В обработке;"
+    job_id = job_id_of(upload(admin, imports.ALMA_KEY, f"{ALMA}\n{row}\n{row}\n"))
+    run(admin, app, job_id, on_duplicate="skip")
+    done = job(app, job_id)
+    assert done.created == 1 and done.skipped == 1
+    assert done.report_data["duplicates"][0]["row"] == 3
+    assert count(session, Client, Client.last_name == surname) == 1
+
+
+def test_generic_client_import_maps_english_and_russian_headers(app, as_role, session):
+    admin = as_role("admin")
+    name = unique("ООО Импорт")
+    inn, number = inn10(), phone()
+    region = unique("Неизвестный край")
+    body = ("Name,Kind,INN,Phone,Регион,Email\r\n"
+            f"\"{name}, филиал\",Company,{inn},{number[:2]} {number[2:]},{region},a@b.ru\r\n"
+            f"{name} 2,Компания,{inn[:-1]}{(int(inn[-1]) + 1) % 10},,,\r\n")
+    job_id = job_id_of(upload(admin, "clients", body, encoding="utf-8"))
+    form = mapping_form(app, job_id)
+    assert [form[f"map_{i}"] for i in range(6)] == ["name", "kind", "inn", "phone", "region",
+                                                   "email"]
+    run(admin, app, job_id, action="dry")
+    dry = job(app, job_id)
+    messages = " ".join(p["message"] for p in dry.report_data["problems"])
+    assert region in messages and dry.error_count == 2  # INN check digit too
+    run(admin, app, job_id, action="run", mode="good", create_missing="1")
+    done = job(app, job_id)
+    assert done.created == 1 and done.error_count == 1
+    client = session.scalar(select(Client).where(Client.name == f"{name}, филиал"))
+    assert client.kind.value == "company" and client.phone == number
+    assert client.region.name == region and client.inn == inn
+    session.rollback()
+
+
+def test_manager_imports_own_clients_and_cannot_import_dictionaries(app, as_role, session):
+    manager = as_role("manager")
+    surname = unique("Менеджеров").replace(" ", "")
+    body = "\r\n".join([ALMA, *alma_rows(2, surname)]) + "\r\n"
+    job_id = job_id_of(upload(manager, "applications", body))
+    run(manager, app, job_id)
+    assert job(app, job_id).created == 2
+    owners = set(session.scalars(select(Client.responsible_id).where(Client.last_name == surname)))
+    manager_id = session.scalar(select(ImportJob.user_id).where(ImportJob.id == job_id))
+    session.rollback()
+    assert owners == {manager_id}
+    listed = manager.get(f"/clients/list/?_flt_0_name={surname}").text
+    assert surname in listed
+    assert upload(manager, "regions", "Название\nНовый\n").status_code == 403
+    assert manager.get("/regions/list/").status_code == 200
+    # The admin's journal entries are not the manager's.
+    admin = as_role("admin")
+    other = job_id_of(upload(admin, imports.ALMA_KEY, f"{ALMA}\n"))
+    assert manager.get(f"/import/job/{other}/report").status_code == 403
+    journal = manager.get("/imports/list/").text
+    assert "data.csv" in journal
+
+
+def test_manager_may_not_attach_to_clients_of_others(app, as_role, session):
+    admin = as_role("admin")
+    foreign = Client(name=unique("Чужой"), responsible_id=None)
+    session.add(foreign)
+    session.commit()
+    manager = as_role("manager")
+    job_id = job_id_of(upload(manager, "applications", f"Client ID;Amount\n{foreign.id};100\n",
+                              encoding="utf-8"))
+    run(manager, app, job_id)
+    failed = job(app, job_id)
+    assert failed.status == "failed" and failed.error_count == 1
+    assert count(session, Application, Application.client_id == foreign.id) == 0
+    job_id = job_id_of(upload(admin, "applications", f"Client ID;Amount\n{foreign.id};100\n",
+                              encoding="utf-8"))
+    run(admin, app, job_id)
+    assert count(session, Application, Application.client_id == foreign.id) == 1
+
+
+def test_dictionary_import_by_name_with_duplicates(app, as_role, session):
+    admin = as_role("admin")
+    name = unique("Регион")
+    body = f"Название;Код региона;Действует\n{name};999;да\nМосква;77;да\n"
+    job_id = job_id_of(upload(admin, "regions", body, encoding="utf-8"))
+    run(admin, app, job_id, on_duplicate="skip")
+    done = job(app, job_id)
+    assert (done.created, done.skipped) == (1, 1)
+    assert session.scalar(select(Region.code).where(Region.name == name)) == "999"
+    session.rollback()
+
+
+def test_templates_for_every_entity(app, as_role):
+    admin = as_role("admin")
+    alma = admin.get(f"/import/template/{imports.ALMA_KEY}.csv")
+    assert alma.data.decode("cp1251").splitlines()[0] == ALMA
+    for key in ("clients", "applications", "deals", "tasks", "regions", "task-statuses"):
+        response = admin.get(f"/import/template/{key}.csv")
+        assert response.status_code == 200 and response.data.startswith(b"\xef\xbb\xbf")
+        header = response.data.decode("utf-8-sig").splitlines()[0]
+        # The template maps back onto the entity by itself.
+        entity = imports.get_entity(key)
+        assert all(imports.auto_map(entity, header.split(";")))
+
+
+def test_bad_uploads_get_a_message(app, as_role):
+    admin = as_role("admin")
+    response = upload(admin, "clients", b"", follow=True)
+    assert response.status_code == 200 and "import-error" in response.text
+    response = upload(admin, "clients", b"\x00\x00\x00;\x00\n", follow=True)
+    assert response.status_code == 200 and "import-error" in response.text
+    assert admin.get("/import/nothing/").status_code == 404
+
+
+def test_unmapped_required_field_is_a_file_problem(app, as_role):
+    admin = as_role("admin")
+    job_id = job_id_of(upload(admin, "applications", "Сумма\n100\n", encoding="utf-8"))
+    response = run(admin, app, job_id, action="dry")
+    assert "import-file-error" in response.text and job(app, job_id).status == "failed"
+
+
+def test_readonly_role_cannot_import(app, as_role):
+    auditor = as_role("auditor")
+    assert upload(auditor, "clients", f"{ALMA}\n").status_code in (302, 403)
+    assert "csv-import" not in auditor.get("/clients/list/").text
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.binary(max_size=400))
+def test_any_bytes_give_a_report_never_a_500_or_a_partial_write(app, data):
+    from tests.conftest import Client as WebClient
+
+    http = WebClient(app)
+    http.login("admin")
+    with app.app_context():
+        before = db.session.scalar(select(func.count()).select_from(Client))
+        db.session.remove()
+    response = upload(http, "clients", data)
+    assert response.status_code in (200, 302)
+    if response.status_code == 302:
+        job_id = job_id_of(response)
+        page = run(http, app, job_id, action="run", mode="all")
+        assert page.status_code == 200
+        done = job(app, job_id)
+        with app.app_context():
+            after = db.session.scalar(select(func.count()).select_from(Client))
+            db.session.remove()
+        assert after - before == (done.created if done.status == "done" else 0)
+
+
+# --- background jobs ------------------------------------------------------------------
+
+
+def _queued_job(app, body):
+    path = os.path.join(tempfile.mkdtemp(), "big.csv")
+    with open(path, "wb") as fh:
+        fh.write(body.encode("cp1251"))
+    encoding, delimiter = imports.sniff(path)
+    header = imports.read_header(path, encoding, delimiter)
+    entity = imports.get_entity(imports.ALMA_KEY)
+    with app.app_context():
+        admin_id = db.session.scalar(select(ImportJob.user_id).limit(1)) or 1
+        job = ImportJob(user_id=admin_id, entity=imports.ALMA_KEY, file_name="big.csv",
+                        stored_path=path, file_size=len(body), encoding=encoding,
+                        delimiter=delimiter, status="queued", total_rows=body.count("\n"),
+                        options=json.dumps({"header": header, "restricted": False,
+                                            "mapping": imports.auto_map(entity, header)}))
+        db.session.add(job)
+        db.session.commit()
+        job_id = job.id
+        db.session.remove()
+    return job_id
+
+
+def test_only_one_of_two_workers_claims_a_job(app, session):
+    surname = unique("Параллелев").replace(" ", "")
+    job_id = _queued_job(app, "\n".join([ALMA, *alma_rows(20, surname)]) + "\n")
+    results = {}
+    barrier = threading.Barrier(2)
+
+    def work(name):
+        barrier.wait()
+        results[name] = jobs.run_now(app, job_id, worker=name)
+
+    threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(results.values(), key=str) == [None, "done"]
+    assert count(session, Client, Client.last_name == surname) == 20
+    finished = job(app, job_id)
+    assert finished.worker == next(k for k, v in results.items() if v == "done")
+    # Nobody can claim it again.
+    assert jobs.process_pending(app) == [] or job_id not in jobs.process_pending(app)
+    assert count(session, Client, Client.last_name == surname) == 20
+    purge(session, Client.last_name == surname)
+
+
+def test_claim_is_atomic(app, session):
+    job_id = _queued_job(app, ALMA + "\n")
+    with app.app_context():
+        engine = db.engine
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as one, Session(engine) as two:
+        assert jobs.claim(one, job_id, "one") is True
+        assert jobs.claim(two, job_id, "two") is False
+    assert job(app, job_id).worker == "one"
+
+
+def test_large_upload_runs_in_the_background_with_progress(app, as_role, session):
+    admin = as_role("admin")
+    surname = unique("Фонов").replace(" ", "")
+    body = "\r\n".join([ALMA, *alma_rows(1200, surname)]) + "\r\n"
+    app.config.update(IMPORT_BACKGROUND_BYTES=1000, IMPORT_THREAD=False)
+    try:
+        job_id = job_id_of(upload(admin, imports.ALMA_KEY, body))
+        page = run(admin, app, job_id, action="run")
+        assert "import-progress" in page.text  # queued: the page polls
+        status = admin.get(f"/import/job/{job_id}/status").get_json()
+        assert status["status"] == "queued" and status["finished"] is False
+        assert status["total"] == 1200
+        # The scheduled job takes what no upload thread took.
+        result = app.test_cli_runner().invoke(args=["jobs", "run", "imports"])
+        assert result.exit_code == 0 and "1 queued imports processed" in result.output
+    finally:
+        app.config.update(IMPORT_BACKGROUND_BYTES=1024 * 1024, IMPORT_THREAD=True)
+    status = admin.get(f"/import/job/{job_id}/status").get_json()
+    assert status["finished"] and status["rows_done"] == 1200 and status["percent"] == 100
+    assert count(session, Client, Client.last_name == surname) == 1200
+    journal = admin.get("/imports/list/").text
+    assert "data.csv" in journal
+    purge(session, Client.last_name == surname)
+
+
+def test_background_thread_processes_the_upload(app, as_role, session):
+    admin = as_role("admin")
+    surname = unique("Потоков").replace(" ", "")
+    body = "\r\n".join([ALMA, *alma_rows(30, surname)]) + "\r\n"
+    app.config.update(IMPORT_BACKGROUND_BYTES=100)
+    try:
+        job_id = job_id_of(upload(admin, imports.ALMA_KEY, body))
+        run(admin, app, job_id, action="run")
+    finally:
+        app.config.update(IMPORT_BACKGROUND_BYTES=1024 * 1024)
+    wait(admin, job_id)
+    assert job(app, job_id).status == "done"
+    assert count(session, Client, Client.last_name == surname) == 30
+    purge(session, Client.last_name == surname)
+
+
+def test_upload_over_the_limit_gets_a_clear_message(app, as_role):
+    admin = as_role("admin")
+    app.config.update(IMPORT_MAX_MB=1)
+    try:
+        response = upload(admin, "clients", b"a;b\n" + b"x" * (2 * 1024 * 1024))
+    finally:
+        app.config.update(IMPORT_MAX_MB=200)
+    assert response.status_code == 413 and "Файл слишком большой" in response.text
+
+
+def test_a_10_mb_field_is_reported_not_a_500(app, as_role, session):
+    admin = as_role("admin")
+    surname = unique("Длиннополев").replace(" ", "")
+    body = (f"{ALMA}\n" + alma_rows(1, surname)[0] + "\n").encode("cp1251") + \
+        b'15.01.2026;"' + b"x" * (10 * 1024 * 1024) + b'";;;;;;;;;\n'
+    job_id = job_id_of(upload(admin, imports.ALMA_KEY, body))
+    run(admin, app, job_id, action="run", mode="good")  # 10 MB: in the background
+    wait(admin, job_id)
+    response = admin.get(f"/import/job/{job_id}/report")
+    assert "import-file-error" in response.text and "1048576" in response.text
+    assert job(app, job_id).status == "failed"
+    assert count(session, Client, Client.last_name == surname) == 0
