@@ -450,7 +450,7 @@ class MailingTypeView(DictionaryView):
     route_base = "/mailing-types"
     model = MailingType
     show_template = "sdelka/mailing_type_show.html"
-    method_permission_name = {"export": "show"}
+    method_permission_name = {"recipients": "show"}
     SHOWN = 500
 
     def render_template(self, template, **kwargs):
@@ -463,9 +463,11 @@ class MailingTypeView(DictionaryView):
             kwargs["more"] = len(rows) > self.SHOWN
         return super().render_template(template, **kwargs)
 
-    @expose("/export/<int:pk>")
+    @expose("/recipients/<int:pk>")
     @has_access
-    def export(self, pk):
+    def recipients(self, pk):
+        """The recipients as CSV for a mailing service (the list's own CSV
+        export is ``export``, of the mailing types)."""
         from app.views.rowaccess import restricted_user_id
 
         item = db.session.get(MailingType, pk)

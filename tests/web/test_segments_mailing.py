@@ -115,7 +115,7 @@ def test_mailing_types_in_bulk_and_the_export(as_role, session):
     assert emails == sorted([rows[0].email, rows[1].email]) + ["contact@example.com"]
     page = browser.get(f"/mailing-types/show/{kind.id}")
     assert rows[0].email in page.text and rows[2].email not in page.text
-    export = browser.get(f"/mailing-types/export/{kind.id}")
+    export = browser.get(f"/mailing-types/recipients/{kind.id}")
     assert export.status_code == 200 and export.mimetype == "text/csv"
     text = export.data.decode("utf-8-sig")
     assert text.splitlines()[0].startswith("Эл. почта;")
@@ -134,7 +134,7 @@ def test_manager_exports_only_clients_they_see(as_role, session):
                     responsible=_user(session, "head"), mailing_types=[kind])
     session.add_all([mine, theirs])
     session.commit()
-    text = as_role("manager").get(f"/mailing-types/export/{kind.id}").data.decode("utf-8-sig")
+    text = as_role("manager").get(f"/mailing-types/recipients/{kind.id}").data.decode("utf-8-sig")
     assert "mine@example.com" in text and "theirs@example.com" not in text
 
 
