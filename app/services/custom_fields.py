@@ -16,7 +16,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, event, func, insert, select
+from sqlalchemy import delete, event, exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -442,11 +442,22 @@ def value_column(field):
     return getattr(CustomValue, COLUMN[CustomFieldType(field.type)])
 
 
-def matching(model, field, condition):
+# Past this many matching values a filter tests each listed row instead.
+DENSE = 5_000
+
+
+def matching(session, model, field, condition):
     """SQL: rows of ``model`` whose value of ``field`` meets ``condition``
-    (a condition on the field's value column), an index range."""
-    return model.id.in_(select(CustomValue.record_id).where(
-        CustomValue.field_id == field.id, condition))
+    (a condition on the field's value column). Few matches: their records,
+    an index range, drive the query. Many: each row the list walks is tested
+    in the (record, field) index, so a page stops after its rows instead of
+    building a set of most of the table (as services/access.py chooses)."""
+    where = (CustomValue.field_id == field.id, condition)
+    found = session.scalar(select(func.count()).select_from(
+        select(CustomValue.id).where(*where).limit(DENSE + 1).subquery()))
+    if found > DENSE:
+        return exists().where(CustomValue.record_id == model.id, *where)
+    return model.id.in_(select(CustomValue.record_id).where(*where))
 
 
 def definition_by_code(session, entity, code):

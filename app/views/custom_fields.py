@@ -140,9 +140,9 @@ class CustomFilter(BaseFilter):
             parsed = parsed[0]
         if isinstance(parsed, bool):
             parsed = int(parsed)
-        column = custom_fields.value_column(self.definition)
-        return query.filter(custom_fields.matching(self.model, self.definition,
-                                                   self.condition(column, parsed)))
+        condition = self.condition(custom_fields.value_column(self.definition), parsed)
+        return query.filter(custom_fields.matching(db.session, self.model, self.definition,
+                                                   condition))
 
 
 class CustomEqual(CustomFilter):

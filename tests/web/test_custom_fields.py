@@ -242,3 +242,33 @@ def test_list_columns_filters_and_sort_by_custom_fields(as_role, session, define
     assert listed(f"_flt_{equal}_{column}=много") == []
     search = as_role("head").get("/clients/list/").text
     assert f'"{column}"' in search and f'"{day}"' in search
+
+
+def test_a_filter_matching_many_values_tests_each_row(as_role, session, define, app,
+                                                      monkeypatch):
+    """Past DENSE matches the filter walks the list (EXISTS) instead of
+    collecting the matching records (IN); both give the same rows."""
+    from app.services import custom_fields
+
+    income = define(label_ru=unique("Доход"), type=CustomFieldType.MONEY, in_filters=True)
+    tag = unique("Плотных")
+    ids = []
+    for n in range(4):
+        client = Client(name=f"{tag} {n}")
+        session.add(client)
+        session.flush()
+        ids.append(client.id)
+        session.add(CustomValue(field_id=income.id, record_id=client.id,
+                                number_value=1000 * (n + 1)))
+    session.commit()
+    column = f"cf_{income.code}"
+    greater = _filter_index(app, "ClientView", column, "gt")
+    url = f"/clients/list/?_flt_2_name={tag}&_flt_{greater}_{column}=1500"
+
+    def shown():
+        page = as_role("head").get(url).text
+        return [i for i in ids if f"/clients/show/{i}" in page]
+
+    assert shown() == ids[1:]
+    monkeypatch.setattr(custom_fields, "DENSE", 1)
+    assert shown() == ids[1:]
