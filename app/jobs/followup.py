@@ -38,14 +38,8 @@ def _about(row):
 @job("reminders", "* * * * *", _l("Task reminders to assignees"))
 def reminders(session, now, config):
     rows = followup.due_reminders(session, now)
-    sent = 0
-    for row in rows:
-        text = gettext("Reminder: %(task)s — planned for %(when)s",
-                       task=_about(row), when=_local(row.planned_at, config))
-        stamp = row.planned_at.strftime("%Y%m%d%H%M")
-        if notify(session, row.assignee_id, text, link=f"/tasks/work/{row.id}",
-                  key=f"reminder:{row.id}:{stamp}", kind="reminder"):
-            sent += 1
+    sent = _announce(session, rows, "reminder", "planned_at", config,
+                     _l("Reminder: %(task)s — planned for %(when)s"))
     followup.mark_reminded(session, rows)
     return f"{sent} reminders sent, {len(rows)} tasks due"
 
@@ -53,16 +47,23 @@ def reminders(session, now, config):
 @job("overdue", "*/5 * * * *", _l("Tell assignees about overdue tasks"))
 def overdue(session, now, config):
     rows = followup.newly_overdue(session, now, config.get("JOBS_OVERDUE_LOOKBACK_DAYS", 7))
-    sent = 0
-    for row in rows:
-        text = gettext("Overdue: %(task)s — the deadline was %(when)s",
-                       task=_about(row), when=_local(row.deadline, config))
-        stamp = row.deadline.strftime("%Y%m%d%H%M")
-        if notify(session, row.assignee_id, text, link=f"/tasks/work/{row.id}",
-                  key=f"overdue:{row.id}:{stamp}", kind="overdue"):
-            sent += 1
+    sent = _announce(session, rows, "overdue", "deadline", config,
+                     _l("Overdue: %(task)s — the deadline was %(when)s"))
     followup.mark_overdue(session, rows)
     return f"{sent} overdue notices sent, {len(rows)} tasks newly overdue"
+
+
+def _announce(session, rows, kind, moment, config, message):
+    """Tell each task's assignee once per ``moment`` (its planned time or
+    deadline: moving the task announces it again); how many were told."""
+    sent = 0
+    for row in rows:
+        when = getattr(row, moment)
+        text = str(message) % {"task": _about(row), "when": _local(when, config)}
+        if notify(session, row.assignee_id, text, link=f"/tasks/work/{row.id}",
+                  key=f"{kind}:{row.id}:{when:%Y%m%d%H%M}", kind=kind):
+            sent += 1
+    return sent
 
 
 def _today(now, config):

@@ -148,8 +148,11 @@ def test_reminders_job_sends_once_and_again_after_a_move(app, session, clean_job
     result = jobs.run(app, "reminders", now=now)
     assert "reminders sent" in result
     manager = _user(session, "manager")
-    links = {n.link for n in _notes(session, manager.id, "reminder")}
+    notes = _notes(session, manager.id, "reminder")
+    links = {n.link for n in notes}
     assert f"/tasks/work/{soon.id}" in links
+    [note] = [n for n in notes if n.link == f"/tasks/work/{soon.id}"]
+    assert note.text.startswith("Напоминание: ") and "запланировано на" in note.text
     for task in (later, never, done, past):
         assert f"/tasks/work/{task.id}" not in links
     assert any(soon.description in m.get_content() for m in sent_mail)
