@@ -44,6 +44,7 @@ from app.models import (
     TaskType,
 )
 from app.services import trees
+from app.services.localtime import to_utc
 
 PERIOD_KINDS = ("today", "week", "month", "quarter", "custom")
 MAX_DAYS = 2 * 366
@@ -77,8 +78,7 @@ class Period:
 
 
 def utc_midnight(day, tz_name):
-    local = datetime.datetime.combine(day, datetime.time(), tzinfo=ZoneInfo(tz_name))
-    return local.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return to_utc(datetime.datetime.combine(day, datetime.time()), tz_name)
 
 
 def local_today(tz_name, now=None):

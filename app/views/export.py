@@ -9,15 +9,16 @@ permission, ``can_export`` on the view."""
 import copy
 import datetime
 import enum
-import zoneinfo
 from decimal import Decimal
 
-from flask import Response, current_app, g, request, stream_with_context, url_for
+from flask import Response, g, request, stream_with_context, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.urltools import get_filter_args, get_order_args
 from sqlalchemy.orm import selectinload
 
 from app.services import csv_io, imports
+from app.services.localtime import to_local
+from app.views.fields import office_zone
 from app.views.labels import ENUMS, FIELDS
 
 YIELD_PER = 1000
@@ -87,7 +88,7 @@ class CsvMixin:
         query = query.options(*self._eager(columns)).yield_per(YIELD_PER)
         labels = self._labels()
         header = [labels.get(c, c) for c in columns]
-        tz = zoneinfo.ZoneInfo(current_app.config["APP_TIMEZONE"])
+        tz = office_zone()
         scales = self._scales(columns)
         rows = self._rows(query, columns, tz, scales)
         filename = f"{self.csv_key()}-{datetime.date.today():%Y-%m-%d}.csv"
@@ -149,8 +150,7 @@ class CsvMixin:
         if isinstance(value, enum.Enum) and not isinstance(value, int):
             return str(self.csv_enum_labels.get(type(value), {}).get(value, value.value))
         if isinstance(value, datetime.datetime):
-            local = value.replace(tzinfo=datetime.timezone.utc).astimezone(tz)
-            return local.strftime("%d.%m.%Y %H:%M")
+            return to_local(value, tz).strftime("%d.%m.%Y %H:%M")
         if isinstance(value, Decimal) and scale is not None and scale != 2:
             return format(value.quantize(Decimal(1).scaleb(-scale)), "f").replace(".", ",")
         if isinstance(value, int) and not isinstance(value, bool):

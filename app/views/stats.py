@@ -22,6 +22,7 @@ from app.models import Department, Employee, SalesPlan
 from app.services import charts, csv_io, printing, stats
 from app.services.company import get_company
 from app.views.datamodel import ListInterface
+from app.views.fields import office_zone
 from app.views.filters import FilterInDepartment, FilterInPeriod, FilterStatusKind
 from app.views.labels import FIELDS, money
 from app.views.refusal import refuse
@@ -38,10 +39,6 @@ STATUS_COLOURS = (("completed", "#5cb85c"), ("in_processing", "#337ab7"),
                   ("refused", "#d9534f"))
 
 
-def _tz():
-    return current_app.config["APP_TIMEZONE"]
-
-
 def _date_arg(name):
     try:
         return datetime.date.fromisoformat(request.args.get(name, ""))
@@ -53,7 +50,7 @@ def read_form():
     """Period and scope of the request. A Manager without access to all
     clients gets their own figures whatever the form says; a bad period
     falls back to the current month with a message."""
-    today = stats.local_today(_tz())
+    today = stats.local_today(office_zone())
     kind = request.args.get("period", "month")
     try:
         period = stats.make_period(kind, today, _date_arg("start"), _date_arg("end"))
@@ -236,7 +233,7 @@ class StatsView(BaseView):
         sort = request.args.get("sort", "name")
         sort = sort if sort in stats.SORT_KEYS else "name"
         descending = request.args.get("desc") == "1"
-        board = stats.dashboard(db.session, period, scope, _tz(), sort, descending, today,
+        board = stats.dashboard(db.session, period, scope, office_zone(), sort, descending, today,
                                 call_types=_call_types())
         return board, board.plans, sort, descending
 
@@ -358,7 +355,7 @@ class FunnelView(BaseView):
 
     def _report(self):
         period, scope, _ = read_form()
-        return stats.funnel(db.session, period, scope, _tz())
+        return stats.funnel(db.session, period, scope, office_zone())
 
     @expose("/")
     @has_access
