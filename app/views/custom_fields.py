@@ -140,9 +140,14 @@ class CustomFilter(BaseFilter):
             parsed = parsed[0]
         if isinstance(parsed, bool):
             parsed = int(parsed)
-        condition = self.condition(custom_fields.value_column(self.definition), parsed)
-        return query.filter(custom_fields.matching(db.session, self.model, self.definition,
-                                                   condition))
+        # The list applies its filters twice (count, page): one density probe.
+        key = (self.definition.id, self.arg_name, parsed)
+        cache = g.setdefault("custom_matching", {})
+        if key not in cache:
+            condition = self.condition(custom_fields.value_column(self.definition), parsed)
+            cache[key] = custom_fields.matching(db.session, self.model, self.definition,
+                                                condition)
+        return query.filter(cache[key])
 
 
 class CustomEqual(CustomFilter):
