@@ -448,16 +448,17 @@ DENSE = 5_000
 
 def matching(session, model, field, condition):
     """SQL: rows of ``model`` whose value of ``field`` meets ``condition``
-    (a condition on the field's value column). Few matches: their records,
-    an index range, drive the query. Many: each row the list walks is tested
-    in the (record, field) index, so a page stops after its rows instead of
-    building a set of most of the table (as services/access.py chooses)."""
+    (a condition on the field's value column), and whether they are few.
+    Few matches: their records, an index range, drive the query. Many: each
+    row the list walks is tested in the (record, field) index, so a page
+    stops after its rows instead of building a set of most of the table (as
+    services/access.py chooses)."""
     where = (CustomValue.field_id == field.id, condition)
     found = session.scalar(select(func.count()).select_from(
         select(CustomValue.id).where(*where).limit(DENSE + 1).subquery()))
     if found > DENSE:
-        return exists().where(CustomValue.record_id == model.id, *where)
-    return model.id.in_(select(CustomValue.record_id).where(*where))
+        return exists().where(CustomValue.record_id == model.id, *where), False
+    return model.id.in_(select(CustomValue.record_id).where(*where)), True
 
 
 def definition_by_code(session, entity, code):

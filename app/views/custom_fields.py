@@ -147,7 +147,13 @@ class CustomFilter(BaseFilter):
             condition = self.condition(custom_fields.value_column(self.definition), parsed)
             cache[key] = custom_fields.matching(db.session, self.model, self.definition,
                                                 condition)
-        return query.filter(cache[key])
+        clause, few = cache[key]
+        if few:
+            # FAB applies base filters after these: row-level access then
+            # tests the few matches one by one instead of collecting every
+            # visible record to count them (views/rowaccess.py).
+            g.selective_filter = True
+        return query.filter(clause)
 
 
 class CustomEqual(CustomFilter):
