@@ -242,6 +242,11 @@ class CustomShowWidget(ShowWidget):
     template = "sdelka/widgets/show.html"
 
 
+# Add, edit and search forms, each for the current and a few past sets of
+# definitions (requests in flight while the admin edits one).
+FORM_CLASSES_KEPT = 12
+
+
 class CustomFieldsMixin:
     """Active custom fields of the view's entity in its add, edit and show
     screens. Values are staged with the record and saved in its
@@ -267,11 +272,18 @@ class CustomFieldsMixin:
                        if base is not None and has_request_context() else [])
         if not definitions:
             return base
+        return self._form_class(base, definitions, form_field)
+
+    def _form_class(self, base, definitions, make_field):
+        """``base`` with a field per definition, one class per set of
+        definitions; the oldest are dropped as the admin edits them."""
         key = (id(base), custom_fields.signature(definitions))
         forms = self.__dict__.setdefault("_custom_forms", {})
         if key not in forms:
+            while len(forms) >= FORM_CLASSES_KEPT:
+                del forms[next(iter(forms))]  # dicts keep insertion order
             forms[key] = type(base.__name__, (base,),
-                              {field_name(d): form_field(d) for d in definitions})
+                              {field_name(d): make_field(d) for d in definitions})
         return forms[key]
 
     # FAB builds its forms once; these wrap them per request.
@@ -318,12 +330,7 @@ class CustomFieldsMixin:
         searched = self._searched() if base is not None and has_request_context() else []
         if not searched:
             return base
-        key = ("search", id(base), custom_fields.signature(searched))
-        forms = self.__dict__.setdefault("_custom_forms", {})
-        if key not in forms:
-            forms[key] = type(base.__name__, (base,),
-                              {field_name(d): search_field(d) for d in searched})
-        return forms[key]
+        return self._form_class(base, searched, search_field)
 
     @search_form.setter
     def search_form(self, form):

@@ -315,3 +315,17 @@ def test_a_filter_matching_many_values_tests_each_row(as_role, session, define, 
     assert shown() == ids[1:]
     monkeypatch.setattr(custom_fields, "DENSE", 1)
     assert shown() == ids[1:]
+
+
+def test_form_classes_do_not_pile_up_as_the_admin_edits_definitions(as_role, session,
+                                                                    define, app):
+    from app.views import custom_fields as views
+
+    field = define(label_ru=unique("Правка"), type=CustomFieldType.TEXT)
+    view = next(v for v in app.appbuilder.baseviews if v.__class__.__name__ == "ClientView")
+    for n in range(views.FORM_CLASSES_KEPT + 5):
+        field.label_ru = unique(f"Правка {n}")
+        session.commit()
+        page = as_role("admin").get("/clients/add").text
+        assert field.label_ru in page
+    assert len(view._custom_forms) <= views.FORM_CLASSES_KEPT
