@@ -449,16 +449,17 @@ DENSE = 5_000
 def matching(session, model, field, condition):
     """SQL: rows of ``model`` whose value of ``field`` meets ``condition``
     (a condition on the field's value column), and whether they are few.
-    Few matches: their records, an index range, drive the query. Many: each
+    Few matches: their ids, fetched from an index range, drive the query as
+    a list (a subquery leaves PostgreSQL guessing how many it returns: it
+    walked a third of the table's key to fill a manager's page). Many: each
     row the list walks is tested in the (record, field) index, so a page
     stops after its rows instead of building a set of most of the table (as
     services/access.py chooses)."""
     where = (CustomValue.field_id == field.id, condition)
-    found = session.scalar(select(func.count()).select_from(
-        select(CustomValue.id).where(*where).limit(DENSE + 1).subquery()))
-    if found > DENSE:
+    ids = session.scalars(select(CustomValue.record_id).where(*where).limit(DENSE + 1)).all()
+    if len(ids) > DENSE:
         return exists().where(CustomValue.record_id == model.id, *where), False
-    return model.id.in_(select(CustomValue.record_id).where(*where)), True
+    return model.id.in_(sorted(set(ids))), True
 
 
 def definition_by_code(session, entity, code):
