@@ -417,8 +417,12 @@ def write(session, entity, wanted, client_ids=None, new=False):
         for field_id, ids in replaced.items():
             session.execute(delete(CustomValue).where(CustomValue.field_id == field_id,
                                                       CustomValue.record_id.in_(ids)))
-    if rows:
-        session.execute(insert(CustomValue), rows)
+    # A Core executemany per value column: rows of one shape each.
+    shapes = {}
+    for row in rows:
+        shapes.setdefault(tuple(row), []).append(row)
+    for group in shapes.values():
+        session.execute(insert(CustomValue.__table__), group)
     if new or not changes or ENTITIES[entity] not in history.TRACKED:
         return
     names = {code: dictionary_rows(session, f) for code, f in fields.items()
