@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from app.jobs import job
 from app.models import ImportJob, dictionary_models, utcnow
-from app.services import history, imports
+from app.services import history, imports, imports_custom
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +146,7 @@ def process(session, job_id, worker):
     try:
         if entity is None:
             raise imports.FileProblem(f"unknown entity {job.entity}")
+        entity = imports_custom.extend(session, entity)
         importer = imports.Importer(session, entity, options, error_path=error_path,
                                     encoding=job.encoding, header=header)
         report = importer.run(data_rows(job.stored_path, job.encoding, job.delimiter),

@@ -15,6 +15,7 @@ import datetime
 import re
 from decimal import Decimal, InvalidOperation
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, event, exists, func, insert, select
 from sqlalchemy.orm import Session
@@ -51,6 +52,8 @@ COLUMN = {
     CustomFieldType.DICTIONARY: "number_value",
     CustomFieldType.DATE: "date_value",
 }
+# A field's name in forms, list columns, filters and import mappings.
+PREFIX = "cf_"
 TEXT_LIMIT = 255
 LONG_TEXT_LIMIT = 10_000
 # Numeric(18, 4): what the column holds.
@@ -107,6 +110,13 @@ def fields_of(session, entity, active=True):
     return [Definition(**{name: getattr(row, name) for name in names})
             for row in session.scalars(query.order_by(CustomField.sort_order,
                                                       CustomField.id))]
+
+
+def label_of(field):
+    """The field's label in the interface language (Russian without a request)."""
+    if str(get_locale() or "ru").startswith("en") and field.label_en:
+        return field.label_en
+    return field.label_ru
 
 
 def signature(fields):
@@ -206,9 +216,9 @@ def delete_field(session, field):
 # --- Values -------------------------------------------------------------------
 
 
-def parse(session, field, raw):
+def parse(session, field, raw, names=None):
     """A value from text (CSV, the API, a default) or from a typed value;
-    None for blank."""
+    None for blank. ``names``: the dictionary's rows, when already read."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
     kind = CustomFieldType(field.type)
@@ -234,7 +244,7 @@ def parse(session, field, raw):
     if kind == CustomFieldType.DATE:
         return _date(raw)
     if kind == CustomFieldType.DICTIONARY:
-        return _dictionary_id(session, field, raw)
+        return _dictionary_id(session, field, raw, names)
     return _number(kind, raw)
 
 
@@ -288,8 +298,8 @@ def _number(kind, raw):
     return number
 
 
-def _dictionary_id(session, field, raw):
-    rows = dictionary_rows(session, field)
+def _dictionary_id(session, field, raw, names=None):
+    rows = names if names is not None else dictionary_rows(session, field)
     if isinstance(raw, int) and raw in rows:
         return raw
     wanted = str(raw).strip().lower()
@@ -378,34 +388,53 @@ def _write(session, record, values):
     entity = ENTITY_OF[type(record)]
     fields = {f.code: f for f in fields_of(session, entity, active=False)}
     wanted = {fields[code]: value for code, value in values.items() if code in fields}
-    if not wanted:
+    if wanted:
+        write(session, entity, {record.id: wanted},
+              {record.id: history.client_id_of(record)})
+
+
+def write(session, entity, wanted, client_ids=None, new=False):
+    """Store ``wanted`` ({record id: {Definition: value}}) of many records in
+    a few statements: changed values are replaced, with a history row per
+    change for a tracked entity (``client_ids``: {record id: client id}).
+    ``new``: the records were just inserted, hold no values and get no
+    history (an import's new rows, like its built-in columns)."""
+    fields = {f.code: f for values in wanted.values() for f in values}
+    old = {} if new else load(session, entity, list(wanted), list(fields.values()))
+    rows, replaced, changes = [], {}, []
+    for record_id, values in wanted.items():
+        stored = old.get(record_id, {})
+        for field, value in values.items():
+            value = None if value in ("", []) else value
+            before = stored.get(field.code)
+            if before == value:
+                continue
+            replaced.setdefault(field.id, []).append(record_id)
+            changes.append((record_id, field, before, value))
+            if value is not None:
+                rows += _rows(field, record_id, value)
+    if not new:
+        for field_id, ids in replaced.items():
+            session.execute(delete(CustomValue).where(CustomValue.field_id == field_id,
+                                                      CustomValue.record_id.in_(ids)))
+    # A Core executemany per value column: rows of one shape each.
+    shapes = {}
+    for row in rows:
+        shapes.setdefault(tuple(row), []).append(row)
+    for group in shapes.values():
+        session.execute(insert(CustomValue.__table__), group)
+    if new or not changes or ENTITIES[entity] not in history.TRACKED:
         return
-    old = load(session, entity, [record.id], list(wanted))[record.id]
-    rows, changes = [], []
-    for field, value in wanted.items():
-        value = None if value in ("", []) else value
-        before = old.get(field.code)
-        if before == value:
-            continue
-        changes.append((field, before, value))
-        if value is not None:
-            rows += _rows(field, record.id, value)
-    if not changes:
-        return
-    session.execute(delete(CustomValue).where(
-        CustomValue.record_id == record.id,
-        CustomValue.field_id.in_([field.id for field, _, _ in changes])))
-    if rows:
-        session.execute(insert(CustomValue), rows)
-    if type(record) in history.TRACKED:
-        now, user_id = utcnow(), history.acting_user_id.get()
-        session.execute(insert(HistoryEntry), [
-            {"entity": entity, "entity_id": record.id,
-             "client_id": history.client_id_of(record), "user_id": user_id, "at": now,
-             "action": "update", "field": field.label_ru,
-             "old_value": text_of(session, field, before) or None,
-             "new_value": text_of(session, field, value) or None}
-            for field, before, value in changes])
+    names = {code: dictionary_rows(session, f) for code, f in fields.items()
+             if CustomFieldType(f.type) == CustomFieldType.DICTIONARY}
+    now, user_id = utcnow(), history.acting_user_id.get()
+    session.execute(insert(HistoryEntry), [
+        {"entity": entity, "entity_id": record_id,
+         "client_id": (client_ids or {}).get(record_id), "user_id": user_id, "at": now,
+         "action": "update", "field": field.label_ru,
+         "old_value": text_of(session, field, before, names.get(field.code)) or None,
+         "new_value": text_of(session, field, value, names.get(field.code)) or None}
+        for record_id, field, before, value in changes])
 
 
 @event.listens_for(Session, "before_commit")

@@ -260,6 +260,9 @@ class Entity:
     # Fields whose normalised value marks a duplicate of an existing record.
     duplicate_keys: tuple = ()
     alma: bool = False
+    # Its custom fields' columns (services/imports_custom.Columns), when
+    # read for this request or run.
+    custom: object = None
 
     def field(self, name):
         return next((f for f in self.fields if f.name == name), None)
@@ -542,6 +545,8 @@ def converter(spec, tz):
         return amount
     if spec.kind in ("dict", "employee", "client", "record"):
         return str.strip
+    if spec.kind == "custom":
+        return spec.check  # services/imports_custom: custom_fields.parse
     if spec.kind in ("str", "text") and spec.check is None:
         limit = spec.max_length
 
@@ -670,6 +675,8 @@ class Importer:
                           and spec.name in self.mapped and not self._has_default(spec)]
         self._names = {}
         self._analysed_at = 0
+        # Writes custom field values; None when there are none to write.
+        self.custom = entity.custom.start(session, self.mapped) if entity.custom else None
 
     # -- public -------------------------------------------------------------------
 
@@ -1071,7 +1078,7 @@ class Importer:
         out = {}
         table = self.entity.model.__table__
         for spec in self.entity.fields:
-            if spec.name == "id" or spec.name not in self.mapped:
+            if spec.name == "id" or spec.name not in self.mapped or spec.kind == "custom":
                 continue
             value = values.get(spec.name)
             if value is None:
@@ -1137,6 +1144,9 @@ class Importer:
             if "created_at" in model.__table__.columns else {}
         if not self.entity.alma:
             records = [{**self._record(r.values), **stamps} for r in rows]
+            if self.custom is not None:  # their values need the new records' ids
+                self.custom.insert(self, rows, records)
+                return
             for group in _same_keys(records):
                 self.session.execute(insert(model.__table__), group)
             return
@@ -1252,6 +1262,8 @@ class Importer:
                 if value is not None and getattr(obj, key) != value:
                     setattr(obj, key, value)
         self.session.flush()
+        if self.custom is not None:
+            self.custom.update(rows, objects)
         if applications:
             self.session.execute(insert(Application.__table__), applications)
 

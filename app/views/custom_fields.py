@@ -22,7 +22,6 @@ from flask_appbuilder.models.sqla.filters import (
 )
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.widgets import ShowWidget
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import false
 from wtforms import (
@@ -38,19 +37,13 @@ from wtforms.validators import DataRequired, Optional, StopValidation
 from app import db
 from app.models import CustomField, CustomFieldType, dictionary_models
 from app.services import custom_fields
-from app.services.custom_fields import ENTITY_OF
+from app.services.custom_fields import ENTITY_OF, label_of
 from app.views.datamodel import CUSTOM_PREFIX
 from app.views.fields import EnumFieldsMixin
 from app.views.labels import ENTITY_LABELS, enum_label
 from app.views.refusal import refuse
 
 ADDITIONAL = _l("Additional")
-
-
-def label_of(field):
-    if str(get_locale() or "ru").startswith("en") and field.label_en:
-        return field.label_en
-    return field.label_ru
 
 
 class Parsed:

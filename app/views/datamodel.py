@@ -17,7 +17,7 @@ from sqlalchemy.orm import aliased, selectinload
 from app.models import CustomValue
 from app.services import custom_fields
 
-CUSTOM_PREFIX = "cf_"
+CUSTOM_PREFIX = custom_fields.PREFIX
 
 COUNT_LIMIT = 250
 PAGES_AHEAD = 5

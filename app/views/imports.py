@@ -30,7 +30,7 @@ from app import db
 from app.jobs import imports as jobs
 from app.models import ImportJob, dictionary_models
 from app.security import ALL_CLIENTS
-from app.services import csv_io, imports
+from app.services import csv_io, imports, imports_custom
 
 STATUSES = {
     "uploaded": _l("Uploaded, columns not yet confirmed"),
@@ -66,6 +66,11 @@ def _job(job_id):
     if job.user_id != g.user.id and not _sees_all():
         abort(403)
     return job
+
+
+def _entity(key):
+    """The entity of ``key`` with its custom fields as they are now."""
+    return imports_custom.extend(db.session, imports.get_entity(key))
 
 
 def _folder():
@@ -119,7 +124,7 @@ class ImportView(BaseView):
         if key in imports.ALMA_TARGETS and imports.is_alma_header(header) \
                 and _may_import(imports.ALMA_KEY):
             key = imports.ALMA_KEY
-        entity = imports.get_entity(key)
+        entity = _entity(key)
         job = ImportJob(
             user_id=g.user.id, entity=key, file_name=secure_filename(upload.filename) or
             "import.csv", stored_path=path, file_size=os.path.getsize(path),
@@ -137,7 +142,7 @@ class ImportView(BaseView):
     @has_access
     def mapping(self, job_id):
         job = _job(job_id)
-        entity = imports.get_entity(job.entity)
+        entity = _entity(job.entity)
         stored = json.loads(job.options or "{}")
         header = stored.get("header", [])
         errors = []
@@ -256,7 +261,7 @@ class ImportView(BaseView):
     @expose("/template/<key>.csv")
     @has_access
     def template(self, key):
-        entity = imports.get_entity(key)
+        entity = _entity(key)
         if entity is None:
             abort(404)
         header = imports.template_header(entity, render=str)

@@ -68,3 +68,80 @@ def test_codes_are_made_from_labels_and_kept_unique():
     assert custom_fields.make_code("Monthly income", {"monthly_income"}) == "monthly_income_2"
     assert custom_fields.make_code("2024", set()) == "f_2024"
     assert custom_fields.make_code("!!!", set()) == "field"
+
+
+def test_a_dictionary_value_is_found_in_rows_already_read():
+    regions = field(CustomFieldType.DICTIONARY, dictionary="Region")
+    names = {5: "Москва", 7: "Тверская область"}
+    assert parse(None, regions, " москва ", names) == 5
+    assert parse(None, regions, "7", names) == 7
+    with pytest.raises(CustomValueError) as error:
+        parse(None, regions, "Марс", names)
+    assert "dictionary" in str(error.value)
+
+
+# --- CSV import of custom fields ------------------------------------------------------
+
+
+def definition(code, kind, **kw):
+    values = dict(id=abs(hash(code)) % 10_000, entity="client", code=code,
+                  label_ru=code, label_en=None, type=kind, required=False, default=None,
+                  help_text=None, choices=None, dictionary=None, sort_order=0,
+                  is_active=True, in_list=False, in_filters=False)
+    return custom_fields.Definition(**{**values, **kw})
+
+
+@pytest.fixture
+def client_entity(monkeypatch):
+    """The clients' import entity with three custom fields, as
+    ``imports_custom.extend`` makes it for a request."""
+    from app.models import Client
+    from app.services import imports, imports_custom
+    from app.views.labels import FIELDS
+
+    fields = [definition("income", CustomFieldType.MONEY, label_ru="Ежемесячный доход",
+                         label_en="Monthly income", required=True),
+              definition("vip", CustomFieldType.BOOLEAN, label_ru="Особый клиент"),
+              definition("channel", CustomFieldType.CHOICE, label_ru="Канал",
+                         choices="Почта\nЗвонок", default="Звонок", required=True)]
+    monkeypatch.setattr(custom_fields, "fields_of", lambda session, entity: fields)
+    plain = imports.entity_for("clients", Client, ["name", "phone"], FIELDS)
+    return plain, imports_custom.extend(None, plain)
+
+
+def test_custom_fields_map_by_either_label_or_code_normalised(client_entity):
+    from app.services import imports
+
+    plain, entity = client_entity
+    header = ["Название", "ЕЖЕМЕСЯЧНЫЙ  доход", "monthly-income", "особый клиент.", "channel"]
+    assert imports.auto_map(entity, header) == ["name", "cf_income", None, "cf_vip",
+                                                "cf_channel"]
+    assert imports.auto_map(entity, ["Monthly Income"]) == ["cf_income"]
+    # Built-in fields first, then the custom ones, all in the template file.
+    assert imports.template_header(entity)[-3:] == ["Ежемесячный доход", "Особый клиент",
+                                                    "Канал"]
+    assert imports.auto_map(plain, header)[1:] == [None] * 4
+
+
+def test_custom_cells_are_parsed_with_the_services_messages(client_entity):
+    from app.services import imports
+
+    _, entity = client_entity
+    income, vip = entity.field("cf_income"), entity.field("cf_vip")
+    assert imports.converter(income, None)("150 000,5") == Decimal("150000.50")
+    assert imports.converter(vip, None)("Да") is True
+    with pytest.raises(imports.Bad) as error:
+        imports.converter(income, None)("много")
+    assert str(error.value.args[0]) == "Enter a number"
+    # A default makes a required field optional in the file: new records get it.
+    assert income.required and not entity.field("cf_channel").required
+
+
+def test_importer_without_custom_values_to_write_has_no_hook(client_entity):
+    from app.services import imports
+
+    plain, entity = client_entity
+    options = imports.Options(mapping=["name"])
+    assert imports.Importer(None, plain, options).custom is None
+    # Defaults are written for new records even when no custom column is mapped.
+    assert imports.Importer(None, entity, options).custom is not None
