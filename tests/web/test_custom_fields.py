@@ -1,6 +1,6 @@
 """Custom fields: the admin defines them, every role's screens use them."""
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from app.models import (
     Client,
@@ -12,29 +12,6 @@ from app.models import (
     Region,
 )
 from tests.conftest import unique
-
-
-@pytest.fixture
-def define(session):
-    """define(**definition) -> CustomField; every field made here, and its
-    values, are gone after the test (the app is shared by the whole run)."""
-    made = []
-
-    def make(**kw):
-        kw.setdefault("entity", "client")
-        kw.setdefault("label_ru", unique("Поле"))
-        kw.setdefault("code", f"t{len(made)}_{unique('x').split()[-1]}".lower()[:40])
-        field = CustomField(**kw)
-        session.add(field)
-        session.commit()
-        made.append(field.id)
-        return field
-
-    yield make
-    session.rollback()
-    session.execute(delete(CustomValue).where(CustomValue.field_id.in_(made)))
-    session.execute(delete(CustomField).where(CustomField.id.in_(made)))
-    session.commit()
 
 
 def _manager_id(session):
