@@ -139,8 +139,10 @@ class CustomFieldsApiMixin(CustomDefinitions):
             raw = {}
         if not isinstance(raw, dict):
             return {KEY: [gettext("Expected an object keyed by field code")]}
-        values, errors = custom_fields.parse_values(db.session, self.custom_definitions(),
-                                                    raw, new)
+        # FAB has put the body's record together; it is not to be flushed yet.
+        with db.session.no_autoflush:
+            values, errors = custom_fields.parse_values(db.session, self.custom_definitions(),
+                                                        raw, new)
         g.custom_api_values = values
         return {KEY: {code: [str(message)] for code, message in errors.items()}} if errors \
             else {}

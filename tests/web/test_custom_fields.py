@@ -1,4 +1,6 @@
 """Custom fields: the admin defines them, every role's screens use them."""
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -39,6 +41,12 @@ def test_admin_defines_a_field_and_the_code_is_made_from_the_label(as_role, sess
         if field is not None:
             session.delete(field)
             session.commit()
+
+
+def test_a_new_field_is_enabled_unless_the_admin_unticks_it(as_role):
+    form = as_role("admin").get("/custom-fields/add").text
+    box = re.search(r'<input[^>]*name="is_active"[^>]*>', form).group(0)
+    assert "checked" in box
 
 
 @pytest.mark.parametrize("data, message", [
