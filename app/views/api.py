@@ -100,7 +100,9 @@ class RegisterApi(CustomFieldsApiMixin, GuardedApi):
             if name in columns and columns[name].default is not None:
                 field.required = False
 
-    def _normalise(self, item, new):
+    def _check_values(self, item, new):
+        """Phones, INN and the like normalised as on the screens, and the
+        custom fields checked: every problem answered at once (422)."""
         errors = self.custom_errors(new)
         for field, check in NORMALISED.items():
             value = getattr(item, field, None)
@@ -146,7 +148,7 @@ class RegisterApi(CustomFieldsApiMixin, GuardedApi):
             _refuse(422, {"action_result": [str(exc)]})
 
     def pre_add(self, item):
-        self._normalise(item, new=True)
+        self._check_values(item, new=True)
         if isinstance(item, Client):
             assignment.default_responsible(db.session, item, g.user.id)
         access.claim(db.session, item, g.user.id)
@@ -156,7 +158,7 @@ class RegisterApi(CustomFieldsApiMixin, GuardedApi):
         self.custom_stage(item)
 
     def pre_update(self, item):
-        self._normalise(item, new=False)
+        self._check_values(item, new=False)
         self._check_writable(item)
         self._check_client(item)
         self._rules(item)

@@ -9,6 +9,7 @@ from sqlalchemy import delete, select
 from app.models import Client, CustomField, CustomValue, Employee
 from tests.browser.conftest import sign_in
 from tests.conftest import unique
+from tests.web.test_imports import purge
 
 pytestmark = pytest.mark.browser
 
@@ -28,8 +29,8 @@ def _choose(page, select_id, text):
 
 @pytest.fixture
 def clients(session):
-    """Three of the manager's clients; the field and its values are removed
-    afterwards (the database is shared by the whole run)."""
+    """Three of the manager's clients; they, the field and its values are
+    removed afterwards (the database is shared by the whole run)."""
     manager = session.scalar(select(Employee.id).where(Employee.username == "manager"))
     tag = unique("Доходов")
     rows = {key: Client(name=f"{tag} {first}", last_name=f"{tag}", first_name=first,
@@ -44,6 +45,7 @@ def clients(session):
     session.execute(delete(CustomValue).where(CustomValue.field_id.in_(fields)))
     session.execute(delete(CustomField).where(CustomField.label_ru == LABEL))
     session.commit()
+    purge(session, Client.last_name == tag)
 
 
 def _fill_income(page, live_server, client, amount):

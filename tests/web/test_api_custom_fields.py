@@ -2,7 +2,7 @@
 checked like the screens, recorded in the history, under the row rules,
 and in the OpenAPI spec as soon as they are defined."""
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from app.models import (
     Client,
@@ -14,6 +14,7 @@ from app.models import (
     Region,
 )
 from tests.conftest import PASSWORD, unique
+from tests.web.test_imports import purge
 
 
 def _jwt(app, username):
@@ -36,6 +37,16 @@ def api(app):
         return call
 
     return signed_in
+
+
+@pytest.fixture
+def tag(session):
+    """The name prefix of the test's clients: they go afterwards, with their
+    history (other tests count the shared database's rows; SQLite reuses ids)."""
+    prefix = unique("API-поле")
+    yield prefix
+    session.rollback()
+    purge(session, Client.name.startswith(prefix))
 
 
 def _employee_id(session, username):
@@ -73,13 +84,13 @@ KINDS = [
 
 @pytest.mark.parametrize("kind, extra, sent, answered, bad, message", KINDS,
                          ids=[k[0] for k in KINDS])
-def test_manager_writes_and_reads_every_type(api, session, define, kind, extra, sent,
+def test_manager_writes_and_reads_every_type(api, session, define, tag, kind, extra, sent,
                                              answered, bad, message):
     if sent == "moscow":
         sent = answered = _moscow(session)
     field = define(type=CustomFieldType(kind), **extra)
     manager = api("manager")
-    name = unique("API-поле")
+    name = f"{tag} клиент"
 
     refused = manager("POST", "/api/v1/client/", {"name": name,
                                                   "custom_fields": {field.code: bad}})
@@ -104,26 +115,27 @@ def test_manager_writes_and_reads_every_type(api, session, define, kind, extra, 
         "result"]["custom_fields"][field.code] == answered
 
 
-def test_decimals_keep_their_precision(api, session, define):
+def test_decimals_keep_their_precision(api, define, tag):
     rate = define(type=CustomFieldType.DECIMAL)
     income = define(type=CustomFieldType.MONEY)
     created = api("manager")("POST", "/api/v1/client/", {
-        "name": unique("Точнов"),
+        "name": f"{tag} Точнов",
         "custom_fields": {rate.code: "0.1235", income.code: "12345678901234.99"}})
     assert created.status_code == 201, created.json
     assert created.json["result"]["custom_fields"] == {rate.code: "0.1235",
                                                        income.code: "12345678901234.99"}
 
 
-def test_required_fields_on_post_and_defaults(api, session, define):
+def test_required_fields_on_post_and_defaults(api, session, define, tag):
     income = define(label_ru=unique("Доход"), type=CustomFieldType.MONEY, required=True)
     source = define(type=CustomFieldType.TEXT, default="Сайт")
     manager = api("manager")
-    name = unique("Обязательнов")
+    name = f"{tag} Обязательнов"
 
-    missing = manager("POST", "/api/v1/client/", {"name": name})
+    missing = manager("POST", "/api/v1/client/", {"name": name, "phone": "12"})
     assert missing.status_code == 422
-    assert missing.json["message"] == {"custom_fields": {income.code: ["Обязательное поле"]}}
+    assert missing.json["message"]["custom_fields"] == {income.code: ["Обязательное поле"]}
+    assert list(missing.json["message"]) == ["custom_fields", "phone"]  # all at once
     empty = manager("POST", "/api/v1/client/", {"name": name,
                                                 "custom_fields": {income.code: None}})
     assert empty.status_code == 422
@@ -143,12 +155,12 @@ def test_required_fields_on_post_and_defaults(api, session, define):
 
 
 def test_put_changes_only_the_fields_it_names_and_history_records_them(
-        api, session, define):
+        api, session, define, tag):
     employer = define(label_ru=unique("Работодатель"), type=CustomFieldType.TEXT)
     income = define(label_ru=unique("Доход"), type=CustomFieldType.MONEY)
     channels = define(type=CustomFieldType.MULTI_CHOICE, choices="Email\nSMS")
     manager = api("manager")
-    created = manager("POST", "/api/v1/client/", {"name": unique("Частичнов"), "custom_fields": {
+    created = manager("POST", "/api/v1/client/", {"name": f"{tag} Частичнов", "custom_fields": {
         employer.code: "ООО Старое", income.code: "50000", channels.code: ["SMS"]}})
     client_id = created.json["id"]
 
@@ -173,10 +185,10 @@ def test_put_changes_only_the_fields_it_names_and_history_records_them(
     assert {r.user_id for r in rows} == {_employee_id(session, "manager")}
 
 
-def test_unknown_and_inactive_fields_are_refused_and_not_shown(api, session, define):
+def test_unknown_and_inactive_fields_are_refused_and_not_shown(api, session, define, tag):
     hidden = define(type=CustomFieldType.TEXT, is_active=False)
     shown = define(type=CustomFieldType.TEXT)
-    client = Client(name=unique("Неактивнов"), responsible_id=_employee_id(session, "manager"))
+    client = Client(name=f"{tag} Неактивнов", responsible_id=_employee_id(session, "manager"))
     session.add(client)
     session.commit()
     session.add(CustomValue(field_id=hidden.id, record_id=client.id, text_value="старое"))
@@ -201,11 +213,11 @@ def test_unknown_and_inactive_fields_are_refused_and_not_shown(api, session, def
 
 
 def test_manager_gets_404_for_custom_values_of_records_they_cannot_see(
-        api, session, define):
+        api, session, define, tag):
     field = define(type=CustomFieldType.TEXT)
     head = _employee_id(session, "head")
-    other = Client(name=unique("Чужой"), responsible_id=head)
-    readable = Client(name=unique("Читаемый"), responsible_id=head,
+    other = Client(name=f"{tag} Чужой", responsible_id=head)
+    readable = Client(name=f"{tag} Читаемый", responsible_id=head,
                       public_access=PublicAccess.READ)
     session.add_all([other, readable])
     session.commit()
@@ -231,10 +243,9 @@ def test_manager_gets_404_for_custom_values_of_records_they_cannot_see(
         "result"]["custom_fields"] == {field.code: "секрет"}
 
 
-def test_lists_carry_custom_fields_unless_columns_leave_them_out(api, session, define):
+def test_lists_carry_custom_fields_unless_columns_leave_them_out(api, define, tag):
     field = define(type=CustomFieldType.INTEGER)
     manager = api("manager")
-    tag = unique("Списков")
     ids = [manager("POST", "/api/v1/client/", {"name": f"{tag} {n}",
                                                "custom_fields": {field.code: n}}).json["id"]
            for n in (1, 2)]
@@ -256,39 +267,46 @@ def test_lists_carry_custom_fields_unless_columns_leave_them_out(api, session, d
     assert only["list_columns"] == ["custom_fields"]
 
 
-@pytest.fixture
-def records(session):
-    """One record of every entity with custom fields, the manager's own."""
-    from app.models import Application, ContactPerson, Deal, Invoice, Lead, Task
-
-    manager = _employee_id(session, "manager")
-    client = Client(name=unique("Сущностев"), responsible_id=manager)
-    rows = {
-        "client": client,
-        "contact": ContactPerson(client=client, name=unique("Контакт")),
-        "application": Application(client=client, responsible_id=manager),
-        "lead": Lead(title=unique("Лид"), responsible_id=manager),
-        "deal": Deal(title=unique("Сделка"), client=client, responsible_id=manager),
-        "task": Task(client=client, assignee_id=manager, author_id=manager),
-        "invoice": Invoice(client=client, responsible_id=manager),
-    }
-    session.add_all(rows.values())
-    session.commit()
-    return {entity: row.id for entity, row in rows.items()}
-
-
 RESOURCES = {"client": "client", "contact": "contact", "application": "application",
              "lead": "lead", "deal": "deal", "task": "task", "invoice": "invoice"}
 
 
+def _record(entity, client):
+    """A record of ``entity`` of the client's manager."""
+    from app.models import Application, ContactPerson, Deal, Invoice, Lead, Task
+
+    manager = client.responsible_id
+    return {
+        "client": lambda: client,
+        "contact": lambda: ContactPerson(client=client, name=unique("Контакт")),
+        "application": lambda: Application(client=client, responsible_id=manager),
+        "lead": lambda: Lead(title=unique("Лид"), responsible_id=manager),
+        "deal": lambda: Deal(title=unique("Сделка"), client=client, responsible_id=manager),
+        "task": lambda: Task(client=client, assignee_id=manager, author_id=manager),
+        "invoice": lambda: Invoice(client=client, responsible_id=manager),
+    }[entity]()
+
+
 @pytest.mark.parametrize("entity", RESOURCES)
-def test_every_entity_api_reads_and_writes_its_fields(api, define, records, entity):
+def test_every_entity_api_reads_and_writes_its_fields(api, session, define, tag, entity):
     field = define(entity=entity, type=CustomFieldType.DATE)
-    url = f"/api/v1/{RESOURCES[entity]}/{records[entity]}"
+    client = Client(name=f"{tag} клиент", responsible_id=_employee_id(session, "manager"))
+    record = _record(entity, client)
+    session.add_all([client, record])
+    session.commit()
+    url = f"/api/v1/{RESOURCES[entity]}/{record.id}"
     manager = api("manager")
-    changed = manager("PUT", url, {"custom_fields": {field.code: "31.12.2026"}})
-    assert changed.status_code == 200, changed.json
-    assert manager("GET", url).json["result"]["custom_fields"] == {field.code: "2026-12-31"}
+    try:
+        changed = manager("PUT", url, {"custom_fields": {field.code: "31.12.2026"}})
+        assert changed.status_code == 200, changed.json
+        assert manager("GET", url).json["result"]["custom_fields"] == {
+            field.code: "2026-12-31"}
+    finally:
+        if record is not client:
+            session.execute(delete(HistoryEntry).where(HistoryEntry.entity == entity,
+                                                       HistoryEntry.entity_id == record.id))
+            session.delete(record)
+            session.commit()
 
 
 def test_openapi_shows_a_field_defined_after_the_start(api, session, define):
