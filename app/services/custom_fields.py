@@ -347,7 +347,8 @@ def _stored(field, row):
     if kind == CustomFieldType.MONEY:
         return value.quantize(Decimal("0.01"))
     if kind == CustomFieldType.DECIMAL:
-        return value.normalize() if value == value.to_integral_value() else value
+        # normalize() alone writes 10 as 1E+1.
+        return Decimal(format(value.normalize(), "f"))
     return value
 
 
@@ -510,3 +511,47 @@ def texts(session, entity, ids, definitions):
     return {record_id: {d.code: text_of(session, d, row.get(d.code), names.get(d.code))
                         for d in definitions}
             for record_id, row in values.items()}
+
+
+# --- The REST API -----------------------------------------------------------------
+
+
+def json_of(field, value):
+    """A value as the REST API gives it: decimals and money as strings (a
+    JSON number would pass through a float), dates in ISO form, a multiple
+    choice as a list (empty when nothing is chosen), a dictionary row as its
+    id, text, whole numbers and yes/no as themselves."""
+    kind = CustomFieldType(field.type)
+    if value is None:
+        return [] if kind == CustomFieldType.MULTI_CHOICE else None
+    if kind in (CustomFieldType.DECIMAL, CustomFieldType.MONEY):
+        return str(value)
+    if kind == CustomFieldType.DATE:
+        return value.isoformat()
+    return value
+
+
+def parse_values(session, definitions, raw, new):
+    """({code: value}, {code: message}) of the API's ``custom_fields``
+    object. Only active fields are accepted; a new record gets the defaults
+    of the fields it leaves out; a required field can't be left empty."""
+    by_code = {d.code: d for d in definitions}
+    values, errors = {}, {}
+    for code, item in raw.items():
+        field = by_code.get(code)
+        if field is None:
+            errors[code] = _l("No active custom field with this code")
+            continue
+        several = CustomFieldType(field.type) == CustomFieldType.MULTI_CHOICE
+        try:
+            if isinstance(item, dict) or (isinstance(item, list) and not several):
+                raise CustomValueError(_l("Expected a single value"))
+            values[code] = parse(session, field, item)
+        except CustomValueError as error:
+            errors[code] = error.message
+    for field in definitions:
+        if new and field.code not in raw:
+            values[field.code] = default_of(session, field)
+        if field.required and field.code in values and values[field.code] in (None, []):
+            errors[field.code] = _l("This field is required")
+    return values, errors

@@ -240,12 +240,8 @@ class CustomShowWidget(ShowWidget):
 FORM_CLASSES_KEPT = 12
 
 
-class CustomFieldsMixin:
-    """Active custom fields of the view's entity in its add, edit and show
-    screens. Values are staged with the record and saved in its
-    transaction (services/custom_fields.py)."""
-
-    show_widget = CustomShowWidget
+class CustomDefinitions:
+    """The active custom fields of a screen's or an API's entity."""
 
     @property
     def custom_entity(self):
@@ -258,6 +254,14 @@ class CustomFieldsMixin:
             cache[self.custom_entity] = (custom_fields.fields_of(db.session, self.custom_entity)
                                          if self.custom_entity else [])
         return cache[self.custom_entity]
+
+
+class CustomFieldsMixin(CustomDefinitions):
+    """Active custom fields of the view's entity in its add, edit and show
+    screens. Values are staged with the record and saved in its
+    transaction (services/custom_fields.py)."""
+
+    show_widget = CustomShowWidget
 
     def _with_custom(self, base):
         # Outside a request (FAB setting the view up) the plain form.
@@ -477,7 +481,10 @@ class CustomFieldView(EnumFieldsMixin, ModelView):
                            description=self.description_columns["code"])
         extra = {"entity": entity, "dictionary": dictionary, "code": code,
                  "choices": TextAreaField(LABELS["choices"], widget=BS3TextAreaFieldWidget())}
-        self.add_form_extra_fields = {**extra, **(self.add_form_extra_fields or {})}
+        # FAB leaves a new record's check boxes empty, whatever the column's default.
+        enabled = BooleanField(LABELS["is_active"], default=True)
+        self.add_form_extra_fields = {**extra, "is_active": enabled,
+                                      **(self.add_form_extra_fields or {})}
         self.edit_form_extra_fields = {**extra, **(self.edit_form_extra_fields or {})}
         super().__init__(**kwargs)
 

@@ -1,6 +1,7 @@
 """Custom field values: parsing per type, codes, definitions."""
 import datetime
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 
@@ -145,3 +146,46 @@ def test_importer_without_custom_values_to_write_has_no_hook(client_entity):
     assert imports.Importer(None, plain, options).custom is None
     # Defaults are written for new records even when no custom column is mapped.
     assert imports.Importer(None, entity, options).custom is not None
+
+
+@pytest.mark.parametrize("stored, shown", [
+    ("10.0000", "10"), ("12.5000", "12.5"), ("-0.0100", "-0.01"), ("100000000.0000", "100000000")])
+def test_decimals_read_back_without_an_exponent(stored, shown):
+    decimal = field(CustomFieldType.DECIMAL)
+    value = custom_fields._stored(decimal, SimpleNamespace(number_value=Decimal(stored)))
+    assert custom_fields.text_of(None, decimal, value) == shown
+    assert custom_fields.json_of(decimal, value) == shown
+
+
+@pytest.mark.parametrize("kind, value, expected", [
+    (CustomFieldType.MONEY, Decimal("150000.50"), "150000.50"),
+    (CustomFieldType.DATE, datetime.date(2026, 1, 15), "2026-01-15"),
+    (CustomFieldType.BOOLEAN, False, False),
+    (CustomFieldType.INTEGER, 7, 7),
+    (CustomFieldType.MULTI_CHOICE, ["SMS"], ["SMS"]),
+    (CustomFieldType.MULTI_CHOICE, None, []),
+    (CustomFieldType.TEXT, None, None),
+])
+def test_the_api_gives_typed_json(kind, value, expected):
+    assert custom_fields.json_of(field(kind), value) == expected
+
+
+def test_api_values_are_checked_together():
+    income = field(CustomFieldType.MONEY, required=True)
+    income.code = "income"
+    source = field(CustomFieldType.TEXT, default="Сайт")
+    source.code = "source"
+    channels = field(CustomFieldType.MULTI_CHOICE, choices="Email\nSMS")
+    channels.code = "channels"
+    fields = [income, source, channels]
+
+    values, errors = custom_fields.parse_values(None, fields, {}, new=True)
+    assert values == {"income": None, "source": "Сайт", "channels": None}
+    assert list(errors) == ["income"] and "required" in str(errors["income"])
+    values, errors = custom_fields.parse_values(None, fields, {"channels": ["sms"]}, new=False)
+    assert (values, errors) == ({"channels": ["SMS"]}, {})
+    _, errors = custom_fields.parse_values(None, fields, {
+        "income": ["1", "2"], "source": {"a": 1}, "gone": "x"}, new=False)
+    assert {code: str(message) for code, message in errors.items()} == {
+        "income": "Expected a single value", "source": "Expected a single value",
+        "gone": "No active custom field with this code"}

@@ -1,6 +1,8 @@
 """Custom fields: the admin defines them, every role's screens use them."""
+import re
+
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from app.models import (
     Client,
@@ -12,29 +14,6 @@ from app.models import (
     Region,
 )
 from tests.conftest import unique
-
-
-@pytest.fixture
-def define(session):
-    """define(**definition) -> CustomField; every field made here, and its
-    values, are gone after the test (the app is shared by the whole run)."""
-    made = []
-
-    def make(**kw):
-        kw.setdefault("entity", "client")
-        kw.setdefault("label_ru", unique("Поле"))
-        kw.setdefault("code", f"t{len(made)}_{unique('x').split()[-1]}".lower()[:40])
-        field = CustomField(**kw)
-        session.add(field)
-        session.commit()
-        made.append(field.id)
-        return field
-
-    yield make
-    session.rollback()
-    session.execute(delete(CustomValue).where(CustomValue.field_id.in_(made)))
-    session.execute(delete(CustomField).where(CustomField.id.in_(made)))
-    session.commit()
 
 
 def _manager_id(session):
@@ -62,6 +41,12 @@ def test_admin_defines_a_field_and_the_code_is_made_from_the_label(as_role, sess
         if field is not None:
             session.delete(field)
             session.commit()
+
+
+def test_a_new_field_is_enabled_unless_the_admin_unticks_it(as_role):
+    form = as_role("admin").get("/custom-fields/add").text
+    box = re.search(r'<input[^>]*name="is_active"[^>]*>', form).group(0)
+    assert "checked" in box
 
 
 @pytest.mark.parametrize("data, message", [
