@@ -17,12 +17,9 @@ from app.models import (
 )
 from app.services import custom_fields
 from tests.conftest import unique
-from tests.web import test_custom_fields
 from tests.web.test_documents import _pdf_text, _print
 from tests.web.test_export import parse, user_id
 from tests.web.test_imports import count, job, job_id_of, mapping_form, purge, run, upload
-
-define = test_custom_fields.define  # the fixture: fields made by a test go with it
 
 
 def definitions(session, *fields):
