@@ -8,6 +8,7 @@ from flask_appbuilder.models.mixins import FileColumn
 from flask_appbuilder.security.sqla.models import User
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -469,9 +470,6 @@ class Application(OwnedMixin, Model):
     __table_args__ = (
         Index("ix_application_date_id", "date", "id"),
         Index("ix_application_status_date", "status", "date"),
-        # Statistics: completed applications of a period per employee, index only.
-        Index("ix_application_status_date_responsible", "status", "date",
-              "responsible_id", "amount"),
     )
 
     def __repr__(self):
@@ -679,13 +677,14 @@ class Task(Model):
 
     __table_args__ = (
         Index("ix_task_planned_id", "planned_at", "id"),
-        Index("ix_task_status_planned", "status_id", "planned_at"),
-        Index("ix_task_assignee_planned", "assignee_id", "planned_at"),
         Index("ix_task_deadline", "deadline"),
-        # Statistics: tasks of a period per assignee by status and type, index
-        # only and already in assignee order.
+        # Lists by assignee or by status in planned order (their prefixes), and
+        # index only for the statistics: the hours of a period that the
+        # roll-up task_day leaves out, per assignee; done calls of a month.
         Index("ix_task_assignee_planned_status", "assignee_id", "planned_at", "status_id",
               "type_id"),
+        Index("ix_task_status_planned_type", "status_id", "planned_at", "type_id",
+              "assignee_id"),
     )
 
     def __repr__(self):
@@ -1033,6 +1032,48 @@ class CustomValue(Model):
         Index("ix_custom_value_text", "field_id", "text_value", "record_id"),
     )
 # --- Imports --------------------------------------------------------------
+
+
+class TaskDay(Model):
+    """Tasks per UTC day of ``planned_at``, assignee and status: a roll-up
+    kept exact by database triggers (migration 0011, services/rollups.py)
+    for the statistics. 0 stands for "none" (unassigned, no status)."""
+
+    __tablename__ = "task_day"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    day = Column(Date, primary_key=True)
+    assignee_id = Column(Integer, primary_key=True)
+    status_id = Column(Integer, primary_key=True)
+    n = Column(Integer, nullable=False)
+
+
+class ClientDay(Model):
+    """Clients per UTC day of ``created_at``, responsible and funnel stage
+    (roll-up, like TaskDay)."""
+
+    __tablename__ = "client_day"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    day = Column(Date, primary_key=True)
+    responsible_id = Column(Integer, primary_key=True)
+    stage_id = Column(Integer, primary_key=True)
+    n = Column(Integer, nullable=False)
+
+
+class ApplicationDay(Model):
+    """Applications per date (already a local day), responsible and status,
+    with their amount in kopecks: integers add up exactly on SQLite too
+    (roll-up, like TaskDay)."""
+
+    __tablename__ = "application_day"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    day = Column(Date, primary_key=True)
+    responsible_id = Column(Integer, primary_key=True)
+    status = Column(String(20), primary_key=True)
+    n = Column(Integer, nullable=False)
+    kopecks = Column(BigInteger, nullable=False)
 
 
 class ImportJob(Model):

@@ -25,11 +25,12 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select, union_all
 
 from app.models import (
-    Application,
+    ApplicationDay,
     Client,
+    ClientDay,
     Currency,
     Deal,
     DealStatus,
@@ -40,10 +41,11 @@ from app.models import (
     SalesPlan,
     StatusKind,
     Task,
+    TaskDay,
     TaskStatus,
     TaskType,
 )
-from app.services import trees
+from app.services import rollups, trees
 from app.services.localtime import to_utc
 
 PERIOD_KINDS = ("today", "week", "month", "quarter", "custom")
@@ -160,7 +162,6 @@ class TaskFigures:
     open: int = 0  # in processing
     refused: int = 0  # client refusals
     junk: int = 0
-    calls: int = 0  # done tasks of the call types, when asked for
 
 
 def _status_ids(session):
@@ -172,44 +173,80 @@ def _status_ids(session):
     return ids
 
 
-def _task_query(since, until, status_ids, call_types):
-    """Tasks planned in [since, until), one row per assignee: total, done,
-    refused, junk (the rest are in processing) and done calls."""
-    def of(condition):
-        return func.sum(case((condition, 1), else_=0))
-
-    done = Task.status_id.in_(status_ids[StatusKind.DONE])
-    calls = (of(and_(Task.type_id.in_(sorted(call_types)), done)) if call_types
-             else literal(0))
-    return (select(Task.assignee_id, func.count(), of(done),
-                   of(Task.status_id.in_(status_ids[StatusKind.REFUSED])),
-                   of(Task.status_id.in_(status_ids[StatusKind.JUNK])), calls)
-            .where(Task.planned_at >= since, Task.planned_at < until)
-            .group_by(Task.assignee_id))
+def _rolled_up(since, until, rolled, raw):
+    """One query of [since, until): its whole UTC days from a roll-up
+    (``rolled(days)``: a query), the hours left at its edges from the records
+    (``raw(start, end)``: queries), with the same columns."""
+    days, edges = rollups.split(since, until)
+    parts = [rolled(days)] if days else []
+    for start, end in edges:
+        parts += raw(start, end)
+    return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
 
 
-def task_groups(session, period, scope, tz_name, call_types=()):
+def _task_rows(since, until, scope):
+    """(who, status, n) of the tasks planned in [since, until); 0 is nobody
+    and no status."""
+    def rolled(days):
+        return _where(select(TaskDay.assignee_id.label("who"),
+                             TaskDay.status_id.label("status"), TaskDay.n.label("n"))
+                      .where(rollups.within(TaskDay, days)),
+                      scope.where(TaskDay.assignee_id))
+
+    def raw(start, end):
+        query = select(func.coalesce(Task.assignee_id, 0).label("who"),
+                       func.coalesce(Task.status_id, 0).label("status"),
+                       literal(1).label("n")).where(Task.planned_at >= start,
+                                                    Task.planned_at < end)
+        if scope.employee_ids is not None:
+            return [query.where(scope.where(Task.assignee_id))]
+        # Everyone as the list of employees and nobody: index-only ranges of
+        # ix_task_assignee_planned_status, which PostgreSQL before 18 cannot
+        # skip-scan.
+        return [query.where(Task.assignee_id.in_(select(Employee.id))),
+                query.where(Task.assignee_id.is_(None))]
+
+    return _rolled_up(since, until, rolled, raw)
+
+
+def task_groups(session, period, scope, tz_name):
     """{assignee id: TaskFigures} of the tasks planned in the period.
 
-    Index-only on ix_task_assignee_planned_status: one range of planned_at
-    per assignee, already in assignee order, so nothing is sorted. Everyone
-    is the list of employees (an IN the database walks, which PostgreSQL
-    can do without a skip-scan) plus the tasks nobody is assigned to.
-    ``call_types``: ids of the task types whose done tasks are calls."""
+    Whole days come from the roll-up task_day, the hours of the first and
+    the last UTC day from the tasks themselves (index only on
+    ix_task_assignee_planned_status)."""
     since, until = period.utc_bounds(tz_name)
-    base = _task_query(since, until, _status_ids(session), call_types)
-    if scope.employee_ids is None:
-        queries = [base.where(Task.assignee_id.in_(select(Employee.id))),
-                   base.where(Task.assignee_id.is_(None))]
-    else:
-        queries = [base.where(scope.where(Task.assignee_id))]
+    ids = _status_ids(session)
+    rows = _task_rows(since, until, scope)
+
+    def of(kind):
+        return func.sum(case((rows.c.status.in_(ids[kind]), rows.c.n), else_=0))
+
+    query = (select(rows.c.who, func.sum(rows.c.n), of(StatusKind.DONE),
+                    of(StatusKind.REFUSED), of(StatusKind.JUNK))
+             .group_by(rows.c.who))
     groups = {}
-    for query in queries:
-        for who, total, done, refused, junk, calls in session.execute(query):
-            done, refused, junk = int(done or 0), int(refused or 0), int(junk or 0)
-            groups[who] = TaskFigures(total, done, total - done - refused - junk, refused,
-                                      junk, int(calls or 0))
+    for who, total, done, refused, junk in session.execute(query):
+        total, done, refused, junk = (int(v or 0) for v in (total, done, refused, junk))
+        groups[who or None] = TaskFigures(total, done, total - done - refused - junk,
+                                          refused, junk)
     return groups
+
+
+def done_calls(session, period, scope, tz_name, type_ids):
+    """{assignee id: done tasks of the types ``type_ids`` (calls) planned in
+    the period}: an index range of ix_task_status_planned_type per done
+    status, the type and the assignee read from the index."""
+    if not type_ids:
+        return {}
+    since, until = period.utc_bounds(tz_name)
+    done = select(TaskStatus.id).where(TaskStatus.kind == StatusKind.DONE)
+    return dict(session.execute(_where(
+        select(Task.assignee_id, func.count())
+        .where(Task.status_id.in_(done), Task.planned_at >= since, Task.planned_at < until,
+               Task.type_id.in_(sorted(type_ids)))
+        .group_by(Task.assignee_id),
+        scope.where(Task.assignee_id))).all())
 
 
 def task_totals(session, period, scope, tz_name):
@@ -219,7 +256,7 @@ def task_totals(session, period, scope, tz_name):
 def _sum_figures(figures):
     total = TaskFigures()
     for f in figures:
-        for name in ("total", "done", "open", "refused", "junk", "calls"):
+        for name in ("total", "done", "open", "refused", "junk"):
             setattr(total, name, getattr(total, name) + getattr(f, name))
     return total
 
@@ -231,16 +268,13 @@ def applications_per_day(session, end, scope, days=7):
     """[(day, {status value: count})] for ``days`` days up to ``end``."""
     start = end - datetime.timedelta(days=days - 1)
     query = _where(
-        select(Application.date, Application.status, func.count())
-        # Every status named: the (status, date, responsible) index answers.
-        .where(Application.status.in_(list(ProcessingStatus)),
-               Application.date >= start, Application.date <= end)
-        .group_by(Application.date, Application.status),
-        scope.where(Application.responsible_id))
+        select(ApplicationDay.day, ApplicationDay.status, func.sum(ApplicationDay.n))
+        .where(rollups.within(ApplicationDay, (start, end + datetime.timedelta(days=1))))
+        .group_by(ApplicationDay.day, ApplicationDay.status),
+        scope.where(ApplicationDay.responsible_id))
     found = {}
     for day, status, n in session.execute(query):
-        day = day if isinstance(day, datetime.date) else datetime.date.fromisoformat(str(day))
-        found.setdefault(day, {})[ProcessingStatus(status).value] = n
+        found.setdefault(day, {})[ProcessingStatus(status).value] = int(n)
     return [(start + datetime.timedelta(days=i),
              found.get(start + datetime.timedelta(days=i), {})) for i in range(days)]
 
@@ -257,12 +291,15 @@ def _money(value):
 def completed_applications(session, period, scope):
     """{responsible id: (count, sum)} of applications completed in the period."""
     query = _where(
-        select(Application.responsible_id, func.count(), func.sum(Application.amount))
-        .where(Application.status == ProcessingStatus.COMPLETED,
-               Application.date >= period.start, Application.date <= period.end)
-        .group_by(Application.responsible_id),
-        scope.where(Application.responsible_id))
-    return {who: (n, _money(total)) for who, n, total in session.execute(query)}
+        select(ApplicationDay.responsible_id, func.sum(ApplicationDay.n),
+               func.sum(ApplicationDay.kopecks))
+        .where(ApplicationDay.status == ProcessingStatus.COMPLETED.value,
+               rollups.within(ApplicationDay,
+                              (period.start, period.end + datetime.timedelta(days=1))))
+        .group_by(ApplicationDay.responsible_id),
+        scope.where(ApplicationDay.responsible_id))
+    return {who or None: (int(n), Decimal(int(kopecks)).scaleb(-2))
+            for who, n, kopecks in session.execute(query)}
 
 
 def won_deals(session, period, scope, tz_name):
@@ -345,8 +382,8 @@ def employee_rows(session, period, scope, tz_name, sort="name", descending=False
     return sorted(rows.values(), key=lambda r: (key(r), r.name), reverse=descending)
 
 
-def _figures(session, period, scope, tz_name, call_types=()):
-    return (task_groups(session, period, scope, tz_name, call_types),
+def _figures(session, period, scope, tz_name):
+    return (task_groups(session, period, scope, tz_name),
             completed_applications(session, period, scope),
             won_deals(session, period, scope, tz_name))
 
@@ -357,18 +394,16 @@ def dashboard(session, period, scope, tz_name, sort="name", descending=False, to
     period's last day, or today if the period runs on past today. With
     ``call_types`` (task type names) also plan vs fact for the month of the
     period's end, from the same figures when the period is that month."""
-    type_ids = call_type_ids(session, call_types or ())
-    figures = _figures(session, period, scope, tz_name, type_ids)
+    figures = _figures(session, period, scope, tz_name)
     totals = _sum_figures(figures[0].values())
     rows = employee_rows(session, period, scope, tz_name, sort, descending, figures)
     today = today or local_today(tz_name)
     last = period.end if period.start > today else min(period.end, today)
     plans = None
     if call_types is not None:
-        month = Period(month_start(period.end), month_end(period.end), "month")
-        same = (month.start, month.end) == (period.start, period.end)
+        same = (month_start(period.end), month_end(period.end)) == (period.start, period.end)
         plans = plan_vs_fact(session, period.end, scope, tz_name, call_types,
-                             figures if same else None)
+                             figures[1:] if same else None)
     return Dashboard(period, scope, totals, rows, applications_per_day(session, last, scope),
                      sum((r.profit for r in rows), ZERO), plans)
 
@@ -423,11 +458,7 @@ def funnel(session, period, scope, tz_name):
     counts those at the stage or further; conversion is the share of the
     previous stage's reached that reached this one."""
     since, until = period.utc_bounds(tz_name)
-    clients = dict(session.execute(_where(
-        select(Client.funnel_stage_id, func.count())
-        .where(Client.created_at >= since, Client.created_at < until)
-        .group_by(Client.funnel_stage_id),
-        scope.where(Client.responsible_id))).all())
+    clients = _clients_by_stage(session, since, until, scope)
     deals = {stage: (n, _money(total), won or 0) for stage, n, total, won in session.execute(
         _where(select(Deal.stage_id, func.count(), func.sum(_base_amount()),
                       func.sum(case((Deal.status == DealStatus.WON, 1), else_=0)))
@@ -456,6 +487,25 @@ def funnel(session, period, scope, tz_name):
     without = StageRow(None, str(_l("No stage")), clients=clients.get(None, 0), deals=n,
                        deals_sum=total, deals_won=won)
     return Funnel(period, scope, stages, without)
+
+
+def _clients_by_stage(session, since, until, scope):
+    """{stage id or None: clients created in [since, until)}."""
+    def rolled(days):
+        return _where(select(ClientDay.stage_id.label("stage"), ClientDay.n.label("n"))
+                      .where(rollups.within(ClientDay, days)),
+                      scope.where(ClientDay.responsible_id))
+
+    def raw(start, end):
+        # Index only on ix_client_created_responsible_stage.
+        return [_where(select(func.coalesce(Client.funnel_stage_id, 0).label("stage"),
+                              literal(1).label("n"))
+                       .where(Client.created_at >= start, Client.created_at < end),
+                       scope.where(Client.responsible_id))]
+
+    rows = _rolled_up(since, until, rolled, raw)
+    return {stage or None: int(n) for stage, n in session.execute(
+        select(rows.c.stage, func.sum(rows.c.n)).group_by(rows.c.stage))}
 
 
 # --- Plans ------------------------------------------------------------------------
@@ -499,14 +549,14 @@ def plan_vs_fact(session, month, scope, tz_name, call_types=(), figures=None):
     """Plan and fact of each manager with a plan for ``month`` (any day of
     it) or with facts in it: won deals, revenue (profit earned) and
     completed calls (done tasks of the call types, by name). ``figures``:
-    that month's (tasks with calls, applications, deals) if counted."""
+    that month's (applications, deals) if counted."""
     period = Period(month_start(month), month_end(month), "month")
     plans = {p.manager_id: p for p in session.scalars(_where(
         select(SalesPlan).where(SalesPlan.month == period.start),
         scope.where(SalesPlan.manager_id)))}
-    tasks, applications, deals = figures or _figures(
-        session, period, scope, tz_name, call_type_ids(session, call_types))
-    calls = {who: f.calls for who, f in tasks.items() if f.calls}
+    applications, deals = figures or (completed_applications(session, period, scope),
+                                      won_deals(session, period, scope, tz_name))
+    calls = done_calls(session, period, scope, tz_name, call_type_ids(session, call_types))
     ids = (set(plans) | set(deals) | set(applications) | set(calls)) - {None}
     names = {e.id: e.full_name or e.username
              for e in session.scalars(select(Employee).where(Employee.id.in_(sorted(ids))))}
