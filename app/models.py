@@ -355,6 +355,9 @@ class Client(OwnedMixin, Model):
     __label__ = _l("Clients")
 
     id = Column(Integer, primary_key=True)
+    # Indexed with the id below (ix_client_responsible_id_id), which serves
+    # every look-up by owner: a second index would only slow inserts.
+    responsible_id = Column(Integer, ForeignKey("ab_user.id"))
     kind = Column(_enum(ClientKind), nullable=False, default=ClientKind.PERSON)
     # Shown everywhere: the company's name, or the person's full name.
     name = Column(String(255), nullable=False)
@@ -395,8 +398,9 @@ class Client(OwnedMixin, Model):
     funnel_stage = relationship(FunnelStage)
     participants = relationship(Employee, secondary=client_participant)
     tags = relationship(Tag, secondary=client_tag)
+    # Indexed with the id (ix_client_public_access_id).
     public_access = Column(_enum(PublicAccess), nullable=False,
-                           default=PublicAccess.PRIVATE, index=True)
+                           default=PublicAccess.PRIVATE)
     mailing_types = relationship(MailingType, secondary=client_mailing)
     # The client asked not to receive mailings: left out of every export.
     mailing_opt_out = Column(Boolean, nullable=False, default=False,
@@ -468,8 +472,8 @@ class Application(OwnedMixin, Model):
 
     __table_args__ = (
         Index("ix_application_date_id", "date", "id"),
-        Index("ix_application_status_date", "status", "date"),
-        # Statistics: completed applications of a period per employee, index only.
+        # Statistics: completed applications of a period per employee, index
+        # only; its first two columns serve look-ups by status and date.
         Index("ix_application_status_date_responsible", "status", "date",
               "responsible_id", "amount"),
     )
@@ -1070,6 +1074,12 @@ class ImportJob(Model):
     # JSON: the report (problems with row numbers and fields, duplicates).
     report = Column(Text)
     error_file = Column(String(500))
+    # Claims so far: a job whose worker died is queued again until this
+    # reaches IMPORT_MAX_ATTEMPTS, then failed (app/jobs/imports.py).
+    attempts = Column(Integer, nullable=False, default=0, server_default="0")
+    # When the stored upload and the file of bad rows were deleted
+    # (IMPORT_KEEP_DAYS after the import); the entry itself stays.
+    files_removed_at = Column(DateTime)
 
     def __repr__(self):
         return self.file_name or f"#{self.id}"
