@@ -58,6 +58,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    func,
     insert,
     select,
 )
@@ -1238,6 +1239,22 @@ class Importer:
                 self.session.execute(insert(model.__table__), group)
             return
         self._insert_alma(rows, now)
+
+    def _insert_with_ids(self, table, records):
+        """Insert ``records`` and return their ids in order (the records of
+        an entity with custom fields, whose values need them).
+
+        SQLite cannot order RETURNING rows of a multi-row INSERT (SQLAlchemy
+        then sends one statement per row), but the transaction holds the
+        database's only write lock, so the new ids are the last len(records)
+        ones: rowids count up from the largest."""
+        if self.session.get_bind().dialect.name == "sqlite":
+            self.session.execute(insert(table), records)
+            last = self.session.scalar(select(func.max(table.c.id)))
+            return list(range(last - len(records) + 1, last + 1))
+        return self.session.execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), records
+        ).scalars().all()
 
     CLIENT_COLUMNS = ("kind", "name", "last_name", "first_name", "middle_name", "birth_date",
                       "region_id", "city", "phone", "comments", "responsible_id",
