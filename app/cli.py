@@ -7,7 +7,7 @@ from flask.cli import AppGroup
 
 from app import db
 from app.security import ADMIN, sync_roles
-from app.services import staff
+from app.services import rollups, staff
 from app.services.seed import seed_dictionaries
 
 sdelka_cli = AppGroup("sdelka", help="Sdelka CRM administration.")
@@ -52,3 +52,24 @@ def reset_password(username):
     user.locked_until = None
     db.session.commit()
     click.echo(f"New password for {username}: {password}")
+
+
+@sdelka_cli.command("check-rollups")
+def check_rollups():
+    """Compare the statistics roll-ups with a fresh count of the records."""
+    with db.engine.connect() as connection:
+        found = rollups.check(connection)
+    if found:
+        raise click.ClickException("Roll-ups differ from the records (rows): "
+                                   + ", ".join(f"{t} {n}" for t, n in found.items())
+                                   + ". Run `flask sdelka rebuild-rollups`.")
+    click.echo("The roll-ups match the records.")
+
+
+@sdelka_cli.command("rebuild-rollups")
+def rebuild_rollups():
+    """Count the statistics roll-ups afresh, e.g. after loading records with
+    triggers off. Writers of tasks, clients and applications wait meanwhile."""
+    with db.engine.begin() as connection:
+        rollups.rebuild(connection)
+    click.echo("Roll-ups rebuilt.")

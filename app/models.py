@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     Numeric,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -1054,17 +1055,25 @@ class CustomValue(Model):
 # --- Imports --------------------------------------------------------------
 
 
+def _rollup_key(*columns, sums=("n",)):
+    """A roll-up's primary key: its day range is read from the key alone
+    (PostgreSQL: the counts ride along in the index; SQLite: the table is
+    the key's b-tree)."""
+    return (PrimaryKeyConstraint(*columns, postgresql_include=list(sums)),
+            {"sqlite_with_rowid": False})
+
+
 class TaskDay(Model):
     """Tasks per UTC day of ``planned_at``, assignee and status: a roll-up
     kept exact by database triggers (migration 0011, services/rollups.py)
     for the statistics. 0 stands for "none" (unassigned, no status)."""
 
     __tablename__ = "task_day"
-    __table_args__ = {"sqlite_with_rowid": False}
+    __table_args__ = _rollup_key("day", "assignee_id", "status_id")
 
-    day = Column(Date, primary_key=True)
-    assignee_id = Column(Integer, primary_key=True)
-    status_id = Column(Integer, primary_key=True)
+    day = Column(Date, nullable=False)
+    assignee_id = Column(Integer, nullable=False)
+    status_id = Column(Integer, nullable=False)
     n = Column(Integer, nullable=False)
 
 
@@ -1073,11 +1082,11 @@ class ClientDay(Model):
     (roll-up, like TaskDay)."""
 
     __tablename__ = "client_day"
-    __table_args__ = {"sqlite_with_rowid": False}
+    __table_args__ = _rollup_key("day", "responsible_id", "stage_id")
 
-    day = Column(Date, primary_key=True)
-    responsible_id = Column(Integer, primary_key=True)
-    stage_id = Column(Integer, primary_key=True)
+    day = Column(Date, nullable=False)
+    responsible_id = Column(Integer, nullable=False)
+    stage_id = Column(Integer, nullable=False)
     n = Column(Integer, nullable=False)
 
 
@@ -1087,11 +1096,11 @@ class ApplicationDay(Model):
     (roll-up, like TaskDay)."""
 
     __tablename__ = "application_day"
-    __table_args__ = {"sqlite_with_rowid": False}
+    __table_args__ = _rollup_key("day", "responsible_id", "status", sums=("n", "kopecks"))
 
-    day = Column(Date, primary_key=True)
-    responsible_id = Column(Integer, primary_key=True)
-    status = Column(String(20), primary_key=True)
+    day = Column(Date, nullable=False)
+    responsible_id = Column(Integer, nullable=False)
+    status = Column(String(20), nullable=False)
     n = Column(Integer, nullable=False)
     kopecks = Column(BigInteger, nullable=False)
 

@@ -3,6 +3,7 @@ one user per role, and a test client that signs in and sends CSRF tokens.
 
 SQLite always; PostgreSQL too when TEST_DATABASE_URL is set (CI sets it),
 each run in a schema of its own that is dropped afterwards."""
+import contextlib
 import os
 import re
 import tempfile
@@ -54,6 +55,26 @@ def _postgres_schema():
 def make_app(database_url, **settings):
     return create_app({**TEST_SETTINGS, "SQLALCHEMY_DATABASE_URI": database_url,
                        "UPLOAD_FOLDER": tempfile.mkdtemp() + "/", **settings})
+
+
+@contextlib.contextmanager
+def migrated_engine(database_url, directory):
+    """The engine of a migrated, empty database of the same backend as
+    ``database_url`` (a file in ``directory`` or a schema of its own)."""
+    if database_url.startswith("sqlite"):
+        url, drop = "sqlite:///" + str(directory / "own.db"), None
+    else:
+        url, drop = _postgres_schema()
+    app = make_app(url)
+    with app.app_context():
+        flask_migrate.upgrade()
+        engine = db.engine
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        if drop:
+            drop()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

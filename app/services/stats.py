@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, literal, or_, select, union_all
+from sqlalchemy.orm import aliased
 
 from app.models import (
     ApplicationDay,
@@ -164,13 +165,10 @@ class TaskFigures:
     junk: int = 0
 
 
-def _status_ids(session):
-    """{kind: [status ids]}: the task statuses are a short dictionary, and
-    a literal list is cheaper per row than a subquery (PostgreSQL)."""
-    ids = {kind: [] for kind in StatusKind}
-    for status_id, kind in session.execute(select(TaskStatus.id, TaskStatus.kind)):
-        ids[StatusKind(kind)].append(status_id)
-    return ids
+def _status_kind(kind):
+    """Ids of the task statuses of a kind: a short dictionary, read inside
+    the statement that counts."""
+    return select(TaskStatus.id).where(TaskStatus.kind == kind)
 
 
 def _rolled_up(since, until, rolled, raw):
@@ -188,9 +186,12 @@ def _task_rows(since, until, scope):
     """(who, status, n) of the tasks planned in [since, until); 0 is nobody
     and no status."""
     def rolled(days):
+        # Summed per assignee and status first: the status kinds are then
+        # sorted out on a few hundred rows, not on every day's.
         return _where(select(TaskDay.assignee_id.label("who"),
-                             TaskDay.status_id.label("status"), TaskDay.n.label("n"))
-                      .where(rollups.within(TaskDay, days)),
+                             TaskDay.status_id.label("status"), func.sum(TaskDay.n).label("n"))
+                      .where(rollups.within(TaskDay, days))
+                      .group_by(TaskDay.assignee_id, TaskDay.status_id),
                       scope.where(TaskDay.assignee_id))
 
     def raw(start, end):
@@ -216,11 +217,10 @@ def task_groups(session, period, scope, tz_name):
     the last UTC day from the tasks themselves (index only on
     ix_task_assignee_planned_status)."""
     since, until = period.utc_bounds(tz_name)
-    ids = _status_ids(session)
     rows = _task_rows(since, until, scope)
 
     def of(kind):
-        return func.sum(case((rows.c.status.in_(ids[kind]), rows.c.n), else_=0))
+        return func.sum(case((rows.c.status.in_(_status_kind(kind)), rows.c.n), else_=0))
 
     query = (select(rows.c.who, func.sum(rows.c.n), of(StatusKind.DONE),
                     of(StatusKind.REFUSED), of(StatusKind.JUNK))
@@ -233,20 +233,29 @@ def task_groups(session, period, scope, tz_name):
     return groups
 
 
-def done_calls(session, period, scope, tz_name, type_ids):
-    """{assignee id: done tasks of the types ``type_ids`` (calls) planned in
-    the period}: an index range of ix_task_status_planned_type per done
-    status, the type and the assignee read from the index."""
-    if not type_ids:
+def done_calls(session, period, scope, tz_name, call_types):
+    """{assignee id: done calls planned in the period}: done tasks of the
+    task types named ``call_types`` and their sub-types; an index range of
+    ix_task_status_planned_type per done status, the type and the assignee
+    read from the index."""
+    if not call_types:
         return {}
     since, until = period.utc_bounds(tz_name)
-    done = select(TaskStatus.id).where(TaskStatus.kind == StatusKind.DONE)
     return dict(session.execute(_where(
         select(Task.assignee_id, func.count())
-        .where(Task.status_id.in_(done), Task.planned_at >= since, Task.planned_at < until,
-               Task.type_id.in_(sorted(type_ids)))
+        .where(Task.status_id.in_(_status_kind(StatusKind.DONE)),
+               Task.planned_at >= since, Task.planned_at < until,
+               Task.type_id.in_(_type_branches(call_types)))
         .group_by(Task.assignee_id),
         scope.where(Task.assignee_id))).all())
+
+
+def _type_branches(names):
+    """Ids of the task types named so, with everything below them."""
+    branch = select(TaskType.id).where(TaskType.name.in_(list(names))).cte(recursive=True)
+    below = aliased(TaskType)
+    branch = branch.union(select(below.id).where(below.parent_id == branch.c.id))
+    return select(branch.c.id)
 
 
 def task_totals(session, period, scope, tz_name):
@@ -358,18 +367,17 @@ class Dashboard:
 
 
 def employee_rows(session, period, scope, tz_name, sort="name", descending=False,
-                  figures=None):
+                  figures=None, people=None):
     """One row per employee in the scope (the active ones, and anyone with
     figures in the period); tasks nobody is assigned to form a row of
     their own when the scope is everyone. ``figures``: (tasks,
-    applications, deals) of the period when already counted."""
+    applications, deals) of the period when already counted; ``people``:
+    ``_people`` of (at least) their ids when already read."""
     groups, applications, deals = figures or _figures(session, period, scope, tz_name)
     ids = set(groups) | set(applications) | set(deals)
-    people = _where(select(Employee).where(or_(Employee.active.is_(True),
-                                               Employee.id.in_(sorted(ids - {None})))),
-                    scope.where(Employee.id))
-    rows = {e.id: EmployeeRow(e.id, e.full_name or e.username)
-            for e in session.scalars(people)}
+    people = people or _people(session, ids, scope)
+    rows = {who: EmployeeRow(who, name) for who, (name, active) in people.items()
+            if active or who in ids}
     if None in ids:
         rows[None] = EmployeeRow(None, str(_l("Nobody assigned")))
     for who, figures in groups.items():
@@ -380,6 +388,17 @@ def employee_rows(session, period, scope, tz_name, sort="name", descending=False
         rows[who].deals, rows[who].deals_sum = n, total
     key = SORT_KEYS.get(sort, SORT_KEYS["name"])
     return sorted(rows.values(), key=lambda r: (key(r), r.name), reverse=descending)
+
+
+def _people(session, ids, scope):
+    """{employee id: (name, active)} of the active employees in the scope
+    and of ``ids``: the columns only, no user objects."""
+    query = _where(select(Employee.id, Employee.last_name, Employee.first_name,
+                          Employee.middle_name, Employee.username, Employee.active)
+                   .where(or_(Employee.active.is_(True), Employee.id.in_(sorted(ids - {None})))),
+                   scope.where(Employee.id))
+    return {who: (" ".join(p for p in (last, first, middle) if p) or username, active)
+            for who, last, first, middle, username, active in session.execute(query)}
 
 
 def _figures(session, period, scope, tz_name):
@@ -395,17 +414,21 @@ def dashboard(session, period, scope, tz_name, sort="name", descending=False, to
     ``call_types`` (task type names) also plan vs fact for the month of the
     period's end, from the same figures when the period is that month."""
     figures = _figures(session, period, scope, tz_name)
-    totals = _sum_figures(figures[0].values())
-    rows = employee_rows(session, period, scope, tz_name, sort, descending, figures)
-    today = today or local_today(tz_name)
-    last = period.end if period.start > today else min(period.end, today)
-    plans = None
+    ids = set(figures[0]) | set(figures[1]) | set(figures[2])
+    facts = None
     if call_types is not None:
         same = (month_start(period.end), month_end(period.end)) == (period.start, period.end)
-        plans = plan_vs_fact(session, period.end, scope, tz_name, call_types,
-                             figures[1:] if same else None)
-    return Dashboard(period, scope, totals, rows, applications_per_day(session, last, scope),
-                     sum((r.profit for r in rows), ZERO), plans)
+        facts = _plan_facts(session, period.end, scope, tz_name, call_types,
+                            figures[1:] if same else None)
+        ids |= _plan_ids(facts)
+    people = _people(session, ids, scope)
+    rows = employee_rows(session, period, scope, tz_name, sort, descending, figures, people)
+    today = today or local_today(tz_name)
+    last = period.end if period.start > today else min(period.end, today)
+    return Dashboard(period, scope, _sum_figures(figures[0].values()), rows,
+                     applications_per_day(session, last, scope),
+                     sum((r.profit for r in rows), ZERO),
+                     None if facts is None else _plan_rows(facts, people))
 
 
 # --- Sales funnel ---------------------------------------------------------------
@@ -492,8 +515,8 @@ def funnel(session, period, scope, tz_name):
 def _clients_by_stage(session, since, until, scope):
     """{stage id or None: clients created in [since, until)}."""
     def rolled(days):
-        return _where(select(ClientDay.stage_id.label("stage"), ClientDay.n.label("n"))
-                      .where(rollups.within(ClientDay, days)),
+        return _where(select(ClientDay.stage_id.label("stage"), func.sum(ClientDay.n).label("n"))
+                      .where(rollups.within(ClientDay, days)).group_by(ClientDay.stage_id),
                       scope.where(ClientDay.responsible_id))
 
     def raw(start, end):
@@ -509,15 +532,6 @@ def _clients_by_stage(session, since, until, scope):
 
 
 # --- Plans ------------------------------------------------------------------------
-
-
-def call_type_ids(session, names):
-    """Task types that count as calls: those named so, with their sub-types."""
-    roots = session.scalars(select(TaskType.id).where(TaskType.name.in_(list(names))))
-    ids = set()
-    for root in roots:
-        ids |= trees.branch_ids(session, TaskType, root)
-    return ids
 
 
 @dataclass
@@ -545,24 +559,35 @@ class PlanRow:
         return self._pct(self.calls, "calls")
 
 
-def plan_vs_fact(session, month, scope, tz_name, call_types=(), figures=None):
+def plan_vs_fact(session, month, scope, tz_name, call_types=()):
     """Plan and fact of each manager with a plan for ``month`` (any day of
     it) or with facts in it: won deals, revenue (profit earned) and
-    completed calls (done tasks of the call types, by name). ``figures``:
-    that month's (applications, deals) if counted."""
+    completed calls (done tasks of the call types, by name)."""
+    facts = _plan_facts(session, month, scope, tz_name, call_types)
+    return _plan_rows(facts, _people(session, _plan_ids(facts), scope))
+
+
+def _plan_facts(session, month, scope, tz_name, call_types, figures=None):
+    """(plans, applications, deals, calls) of the month by manager;
+    ``figures``: its (applications, deals) if counted."""
     period = Period(month_start(month), month_end(month), "month")
     plans = {p.manager_id: p for p in session.scalars(_where(
         select(SalesPlan).where(SalesPlan.month == period.start),
         scope.where(SalesPlan.manager_id)))}
     applications, deals = figures or (completed_applications(session, period, scope),
                                       won_deals(session, period, scope, tz_name))
-    calls = done_calls(session, period, scope, tz_name, call_type_ids(session, call_types))
-    ids = (set(plans) | set(deals) | set(applications) | set(calls)) - {None}
-    names = {e.id: e.full_name or e.username
-             for e in session.scalars(select(Employee).where(Employee.id.in_(sorted(ids))))}
+    return plans, applications, deals, done_calls(session, period, scope, tz_name, call_types)
+
+
+def _plan_ids(facts):
+    return set().union(*facts) - {None}
+
+
+def _plan_rows(facts, people):
+    plans, applications, deals, calls = facts
     rows = []
-    for who in ids:
-        row = PlanRow(who, names.get(who, ""), plans.get(who))
+    for who in _plan_ids(facts):
+        row = PlanRow(who, people.get(who, ("", False))[0], plans.get(who))
         row.deals, deals_sum = deals.get(who, (0, ZERO))
         row.revenue = deals_sum + applications.get(who, (0, ZERO))[1]
         row.calls = calls.get(who, 0)

@@ -151,7 +151,7 @@ def upgrade():
     dialect = op.get_bind().dialect.name
     for rollup in ROLLUPS:
         table, source, _, _, keys, money = rollup
-        key, _ = _names(rollup)
+        key, columns = _names(rollup)
         if dialect == 'postgresql':
             # No write may fall between the filling and the first trigger.
             op.execute(f'LOCK TABLE {source} IN SHARE ROW EXCLUSIVE MODE')
@@ -161,7 +161,8 @@ def upgrade():
             *_key_columns(keys),
             sa.Column('n', sa.Integer(), nullable=False),
             *([sa.Column('kopecks', sa.BigInteger(), nullable=False)] if money else []),
-            sa.PrimaryKeyConstraint(*key),
+            # Index only on PostgreSQL; SQLite stores the table in the key.
+            sa.PrimaryKeyConstraint(*key, postgresql_include=columns[len(key):]),
             sqlite_with_rowid=False,
         )
         op.execute(_fill(rollup, dialect))
@@ -179,6 +180,20 @@ def upgrade():
                     ['status_id', 'planned_at', 'type_id', 'assignee_id'], unique=False)
     # Served only the statistics, which read application_day now.
     op.drop_index('ix_application_status_date_responsible', table_name='application')
+    rollups = [table for table, *_ in ROLLUPS]
+    _analyze(rollups + ['task'], rollups + ['ix_task_status_planned_type'])
+
+
+def _analyze(tables, sqlite_names):
+    """Planner statistics for what was built: without them SQLite may prefer
+    a narrower index it has figures for, and PostgreSQL guesses until an
+    autovacuum comes by. SQLite reads every row of what it analyses, so
+    there only the new tables and indexes."""
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute(f"ANALYZE {', '.join(tables)}")
+    else:
+        for name in sqlite_names:
+            op.execute(f'ANALYZE {name}')
 
 
 def downgrade():
@@ -189,6 +204,8 @@ def downgrade():
     op.create_index('ix_task_status_planned', 'task', ['status_id', 'planned_at'], unique=False)
     op.create_index('ix_task_assignee_planned', 'task', ['assignee_id', 'planned_at'],
                     unique=False)
+    _analyze(['task', 'application'], ['ix_application_status_date_responsible',
+                                       'ix_task_status_planned', 'ix_task_assignee_planned'])
     for table, source, *_ in ROLLUPS:
         if dialect == 'postgresql':
             for event in ('insert', 'delete', 'update', 'truncate'):

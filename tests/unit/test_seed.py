@@ -3,12 +3,10 @@ over what the admin changed."""
 import re
 from decimal import Decimal
 
-import flask_migrate
 import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from app import db
 from app.models import (
     ActionResult,
     ActionType,
@@ -31,7 +29,7 @@ from app.models import (
     Tax,
 )
 from app.services.seed import seed_dictionaries
-from tests.conftest import _postgres_schema, make_app
+from tests.conftest import migrated_engine
 
 COUNTS = {
     TaskType: 4, TaskStatus: 10, ClientStatus: 4, ClientType: 4, ClientOrigin: 6,
@@ -43,19 +41,8 @@ COUNTS = {
 @pytest.fixture
 def fresh_session(database_url, tmp_path):
     """A migrated, empty database of the same backend as ``app``."""
-    if database_url.startswith("sqlite"):
-        url, drop = "sqlite:///" + str(tmp_path / "seed.db"), None
-    else:
-        url, drop = _postgres_schema()
-    app = make_app(url)
-    with app.app_context():
-        flask_migrate.upgrade()
-        engine = db.engine
-    with Session(engine) as session:
+    with migrated_engine(database_url, tmp_path) as engine, Session(engine) as session:
         yield session
-    engine.dispose()
-    if drop:
-        drop()
 
 
 def _count(session, model):

@@ -4,12 +4,10 @@ sums, every status kind, and the period's edges at midnight Moscow time
 import datetime
 from decimal import Decimal
 
-import flask_migrate
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import db
 from app.models import (
     Application,
     Client,
@@ -28,7 +26,7 @@ from app.models import (
 )
 from app.services import stats
 from app.services.seed import seed_dictionaries
-from tests.conftest import _postgres_schema, make_app
+from tests.conftest import migrated_engine
 
 TZ = "Europe/Moscow"
 MARCH = stats.Period(datetime.date(2033, 3, 1), datetime.date(2033, 3, 31))
@@ -41,21 +39,11 @@ MID = T(2033, 3, 15, 9, 0)
 
 @pytest.fixture(scope="module")
 def data(database_url, tmp_path_factory):
-    if database_url.startswith("sqlite"):
-        url, drop = "sqlite:///" + str(tmp_path_factory.mktemp("stats") / "s.db"), None
-    else:
-        url, drop = _postgres_schema()
-    app = make_app(url)
-    with app.app_context():
-        flask_migrate.upgrade()
-        engine = db.engine
-    with Session(engine) as session:
+    with migrated_engine(database_url, tmp_path_factory.mktemp("stats")) as engine, \
+            Session(engine) as session:
         seed_dictionaries(session)
         ids = _fill(session)
         yield session, ids
-    engine.dispose()
-    if drop:
-        drop()
 
 
 def _status(session, kind):
@@ -306,3 +294,43 @@ def test_plan_conflict(data):
     assert stats.plan_conflict(session, twin)
     other = SalesPlan(manager_id=ids["a"], month=datetime.date(2033, 5, 1))
     assert stats.plan_conflict(session, other) is None
+
+
+def test_whole_days_and_edge_hours_count_once_and_follow_changes(data):
+    """May 2033 in Moscow is 21:00 UTC on 30 April to 21:00 UTC on 31 May: the
+    roll-up answers for 1–30 May (UTC), the tasks for the hours around."""
+    session, ids = data
+    c, may = ids["c"], stats.Period(datetime.date(2033, 5, 1), datetime.date(2033, 5, 31))
+    refused = _status(session, StatusKind.REFUSED)
+    moments = [T(2033, 4, 30, 20, 59, 59), T(2033, 4, 30, 21), T(2033, 4, 30, 23, 59, 59),
+               T(2033, 5, 1), T(2033, 5, 31), T(2033, 5, 31, 20, 59, 59), T(2033, 5, 31, 21)]
+    tasks = [Task(assignee_id=c, planned_at=m, status=refused) for m in moments]
+    clients = [Client(name=f"Май {i}", responsible_id=c, created_at=m)
+               for i, m in enumerate(moments)]
+    session.add_all(tasks + clients)
+    session.commit()
+    scope = stats.make_scope(session, manager_id=c)
+    try:
+        assert vars(stats.task_totals(session, may, scope, TZ)) == {
+            "total": 5, "done": 0, "open": 0, "refused": 5, "junk": 0}
+        assert stats.funnel(session, may, scope, TZ).without_stage.clients == 5
+        # Periods without a whole UTC day: the tasks alone.
+        first = stats.Period(datetime.date(2033, 5, 1), datetime.date(2033, 5, 1))
+        last = stats.Period(datetime.date(2033, 5, 31), datetime.date(2033, 5, 31))
+        assert stats.task_totals(session, first, scope, TZ).total == 3
+        assert stats.task_totals(session, last, scope, TZ).total == 2
+        # An edited task, a deleted one and a status given another kind count
+        # at once: the roll-up follows, and kinds are read when counting.
+        tasks[3].status = None
+        session.delete(tasks[1])
+        session.commit()
+        assert vars(stats.task_totals(session, may, scope, TZ)) == {
+            "total": 4, "done": 0, "open": 1, "refused": 3, "junk": 0}
+        refused.kind = StatusKind.JUNK
+        session.commit()
+        assert stats.task_totals(session, may, scope, TZ).junk == 3
+    finally:
+        refused.kind = StatusKind.REFUSED
+        for record in tasks[:1] + tasks[2:] + clients:
+            session.delete(record)
+        session.commit()

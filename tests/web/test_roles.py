@@ -1,8 +1,10 @@
 """Each role reaches exactly the staff screens it should, on the server."""
 import pytest
+from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import Role
 
 from app.security import ALL_CLIENTS, ROLES
+from tests.conftest import ROLE_USERS
 
 DENIED = "Доступ запрещён"
 SCREENS = {
@@ -51,6 +53,18 @@ def test_all_clients_permission_by_role(app):
         }
     assert granted == {"Admin": True, "Head of sales": True, "Manager": False,
                        "Read-only": True}
+
+
+def test_permission_sets_read_as_names_equal_fabs(app):
+    """The security manager reads a user's permissions as name pairs in one
+    query; FAB's own way builds objects per role. Same set for every role."""
+    sm = app.appbuilder.sm
+    with app.app_context():
+        for username in ROLE_USERS:
+            user = sm.find_user(username=username)
+            ours = sm.get_user_permissions(user)
+            assert ours == SecurityManager.get_user_permissions(sm, user)
+            assert ("can_list", "TaskView") in ours
 
 
 def test_read_only_role_has_no_write_permission(app):
