@@ -1386,14 +1386,14 @@ class _Raised:
 
 
 def read_ahead(items, depth=2):
-    """Iterate ``items`` (a generator) in a thread of its own, at most
-    ``depth`` items ahead of the caller.
+    """Iterate ``items`` in a thread of its own, at most ``depth`` items
+    ahead of the caller.
 
     An import's file is read and converted (pure Python) while the database
     writes the previous batch: a SQLite statement and PostgreSQL's COPY run
     without Python's lock, so the two overlap on two cores. Exceptions
     come out where the caller iterates; when the caller stops early, the
-    thread stops and the generator is closed (with it the file)."""
+    thread stops. A generator is closed at the end (with it the file)."""
     slots = queue.Queue(maxsize=depth)
     stop = threading.Event()
     end = object()
@@ -1416,7 +1416,9 @@ def read_ahead(items, depth=2):
         except BaseException as exc:  # noqa: BLE001  (re-raised in the caller)
             hand(_Raised(exc))
         finally:
-            items.close()
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
 
     thread = threading.Thread(target=produce, name="import-read-ahead", daemon=True)
     thread.start()
