@@ -4,8 +4,10 @@ plan against fact.
 
 Every function takes a session, a ``Period`` (local days) and a ``Scope``
 (whose figures) and runs grouped queries: the database returns one row per
-group, never the records themselves. The web screens, the exports and the
-scheduled jobs call the same functions.
+group, never the records themselves. Tasks, clients and applications are
+counted from per-day roll-ups that triggers keep exact (services/rollups.py),
+the hours at a period's edges from the records. The web screens, the
+exports and the scheduled jobs call the same functions.
 
 What counts where (the lists linked from the dashboard filter the same way):
 
