@@ -4,8 +4,10 @@ plan against fact.
 
 Every function takes a session, a ``Period`` (local days) and a ``Scope``
 (whose figures) and runs grouped queries: the database returns one row per
-group, never the records themselves. The web screens, the exports and the
-scheduled jobs call the same functions.
+group, never the records themselves. Tasks, clients and applications are
+counted from per-day roll-ups that triggers keep exact (services/rollups.py),
+the hours at a period's edges from the records. The web screens, the
+exports and the scheduled jobs call the same functions.
 
 What counts where (the lists linked from the dashboard filter the same way):
 
@@ -241,13 +243,18 @@ def done_calls(session, period, scope, tz_name, call_types):
     if not call_types:
         return {}
     since, until = period.utc_bounds(tz_name)
-    return dict(session.execute(_where(
-        select(Task.assignee_id, func.count())
+    # Counted per status first: grouped by the assignee alone, SQLite would
+    # rather walk ix_task_assignee_planned_status (already in that order)
+    # through every task of the period.
+    per_status = _where(
+        select(Task.assignee_id.label("who"), func.count().label("n"))
         .where(Task.status_id.in_(_status_kind(StatusKind.DONE)),
                Task.planned_at >= since, Task.planned_at < until,
                Task.type_id.in_(_type_branches(call_types)))
-        .group_by(Task.assignee_id),
-        scope.where(Task.assignee_id))).all())
+        .group_by(Task.status_id, Task.assignee_id),
+        scope.where(Task.assignee_id)).subquery()
+    return {who: int(n) for who, n in session.execute(
+        select(per_status.c.who, func.sum(per_status.c.n)).group_by(per_status.c.who))}
 
 
 def _type_branches(names):
@@ -299,29 +306,59 @@ def _money(value):
 
 def completed_applications(session, period, scope):
     """{responsible id: (count, sum)} of applications completed in the period."""
-    query = _where(
-        select(ApplicationDay.responsible_id, func.sum(ApplicationDay.n),
-               func.sum(ApplicationDay.kopecks))
-        .where(ApplicationDay.status == ProcessingStatus.COMPLETED.value,
-               rollups.within(ApplicationDay,
-                              (period.start, period.end + datetime.timedelta(days=1))))
-        .group_by(ApplicationDay.responsible_id),
-        scope.where(ApplicationDay.responsible_id))
-    return {who or None: (int(n), Decimal(int(kopecks)).scaleb(-2))
-            for who, n, kopecks in session.execute(query)}
+    return _completed_applications(session, scope, [period])[0]
 
 
 def won_deals(session, period, scope, tz_name):
     """{responsible id: (count, sum in the base currency)} of deals won
     (closed) in the period."""
-    since, until = period.utc_bounds(tz_name)
+    return _won_deals(session, scope, tz_name, [period])[0]
+
+
+def _completed_applications(session, scope, periods):
+    first, last = min(p.start for p in periods), max(p.end for p in periods)
     query = _where(
-        select(Deal.responsible_id, func.count(), func.sum(_base_amount()))
+        select(ApplicationDay.responsible_id)
+        .where(ApplicationDay.status == ProcessingStatus.COMPLETED.value,
+               rollups.within(ApplicationDay, (first, last + datetime.timedelta(days=1))))
+        .group_by(ApplicationDay.responsible_id),
+        scope.where(ApplicationDay.responsible_id))
+    return _per_period(
+        session, query, periods,
+        lambda p: and_(ApplicationDay.day >= p.start, ApplicationDay.day <= p.end),
+        (func.sum(ApplicationDay.n), func.sum(ApplicationDay.kopecks)),
+        lambda n, kopecks: (int(n), Decimal(int(kopecks)).scaleb(-2)))
+
+
+def _won_deals(session, scope, tz_name, periods):
+    bounds = [p.utc_bounds(tz_name) for p in periods]
+    query = _where(
+        select(Deal.responsible_id)
         .outerjoin(Currency, Deal.currency_id == Currency.id)
-        .where(Deal.status == DealStatus.WON, Deal.closed_at >= since, Deal.closed_at < until)
+        .where(Deal.status == DealStatus.WON, Deal.closed_at >= min(b[0] for b in bounds),
+               Deal.closed_at < max(b[1] for b in bounds))
         .group_by(Deal.responsible_id),
         scope.where(Deal.responsible_id))
-    return {who: (n, _money(total)) for who, n, total in session.execute(query)}
+    inside = dict(zip(periods, bounds))
+    return _per_period(
+        session, query, periods,
+        lambda p: and_(Deal.closed_at >= inside[p][0], Deal.closed_at < inside[p][1]),
+        (func.count(), func.sum(_base_amount())),
+        lambda n, total: (n, _money(total)))
+
+
+def _per_period(session, query, periods, inside, aggregates, convert):
+    """[{employee: convert(*aggregates)} for each period] in one pass of
+    ``query`` (one row per employee, over all the periods): each aggregate
+    filtered to the rows ``inside(period)``; employees with none left out."""
+    columns = [a.filter(inside(p)) for p in periods for a in aggregates]
+    found = [{} for _ in periods]
+    for who, *values in session.execute(query.add_columns(*columns)):
+        for i in range(len(periods)):
+            part = values[i * len(aggregates):(i + 1) * len(aggregates)]
+            if part[0]:
+                found[i][who or None] = convert(*part)
+    return found
 
 
 # --- Per employee ---------------------------------------------------------------
@@ -401,10 +438,14 @@ def _people(session, ids, scope):
             for who, last, first, middle, username, active in session.execute(query)}
 
 
-def _figures(session, period, scope, tz_name):
-    return (task_groups(session, period, scope, tz_name),
-            completed_applications(session, period, scope),
-            won_deals(session, period, scope, tz_name))
+def _figures(session, period, scope, tz_name, month=None):
+    """(tasks, applications, deals) of the period; with ``month`` also its
+    (applications, deals), counted in the same passes."""
+    periods = [period] if month is None else [period, month]
+    applications = _completed_applications(session, scope, periods)
+    deals = _won_deals(session, scope, tz_name, periods)
+    figures = (task_groups(session, period, scope, tz_name), applications[0], deals[0])
+    return figures if month is None else (figures, (applications[1], deals[1]))
 
 
 def dashboard(session, period, scope, tz_name, sort="name", descending=False, today=None,
@@ -413,13 +454,16 @@ def dashboard(session, period, scope, tz_name, sort="name", descending=False, to
     period's last day, or today if the period runs on past today. With
     ``call_types`` (task type names) also plan vs fact for the month of the
     period's end, from the same figures when the period is that month."""
-    figures = _figures(session, period, scope, tz_name)
+    month = Period(month_start(period.end), month_end(period.end), "month")
+    if call_types is None or (month.start, month.end) == (period.start, period.end):
+        figures = _figures(session, period, scope, tz_name)
+        monthly = figures[1:]
+    else:
+        figures, monthly = _figures(session, period, scope, tz_name, month)
     ids = set(figures[0]) | set(figures[1]) | set(figures[2])
     facts = None
     if call_types is not None:
-        same = (month_start(period.end), month_end(period.end)) == (period.start, period.end)
-        facts = _plan_facts(session, period.end, scope, tz_name, call_types,
-                            figures[1:] if same else None)
+        facts = _plan_facts(session, period.end, scope, tz_name, call_types, monthly)
         ids |= _plan_ids(facts)
     people = _people(session, ids, scope)
     rows = employee_rows(session, period, scope, tz_name, sort, descending, figures, people)

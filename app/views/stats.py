@@ -71,9 +71,19 @@ def read_form():
     return period, scope, today
 
 
-def _filter_index(view, column, kind):
-    return next(i for i, f in enumerate(view._filters._all_filters[column])
-                if type(f) is kind)
+# (view class, column, filter class) -> list argument name. FAB builds a
+# view's filters at start-up; looking them up per request would also read
+# the custom fields that a view's filters include (a query per view).
+_FILTER_ARGS = {}
+
+
+def _filter_arg(view, column, kind):
+    key = (type(view), column, kind)
+    if key not in _FILTER_ARGS:
+        index = next(i for i, f in enumerate(view._filters._all_filters[column])
+                     if type(f) is kind)
+        _FILTER_ARGS[key] = f"_flt_{index}_{column}"
+    return _FILTER_ARGS[key]
 
 
 class Links:
@@ -89,13 +99,10 @@ class Links:
         self.days = f"{period.start.isoformat()}..{period.end.isoformat()}"
         self.task, self.application = self.views[TaskView], self.views[ApplicationView]
         self.deal, self.client = self.views[DealView], self.views[ClientView]
-        self._names, self._bases = {}, {}  # a table has hundreds of links
+        self._bases = {}  # a table has hundreds of links
 
     def _arg(self, view, column, kind, value):
-        key = (id(view), column, kind)
-        if key not in self._names:
-            self._names[key] = f"_flt_{_filter_index(view, column, kind)}_{column}"
-        return self._names[key], value
+        return _filter_arg(view, column, kind), value
 
     def _who(self, view, column, employee_id):
         if employee_id is not None:

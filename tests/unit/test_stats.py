@@ -282,10 +282,15 @@ def test_dashboard_counts_plans_from_its_own_figures_for_a_whole_month(data):
     assert [(r.manager_id, r.deals, r.revenue, r.calls) for r in board.plans] == \
         [(r.manager_id, r.deals, r.revenue, r.calls) for r in alone]
     assert next(r for r in board.plans if r.manager_id == ids["a"]).calls == 2
-    # Another period: the plan's month is counted on its own.
+    # Another period: the plan's month is counted too, in the same passes.
     week = stats.Period(datetime.date(2033, 3, 25), datetime.date(2033, 3, 31))
-    plans = stats.dashboard(session, week, stats.Scope(), TZ, call_types=["Звонок"]).plans
-    assert next(r for r in plans if r.manager_id == ids["a"]).calls == 2
+    weekly = stats.dashboard(session, week, stats.Scope(), TZ, call_types=["Звонок"])
+    assert [(r.manager_id, r.deals, r.revenue, r.calls) for r in weekly.plans] == \
+        [(r.manager_id, r.deals, r.revenue, r.calls) for r in alone]
+    a = next(r for r in weekly.rows if r.employee_id == ids["a"])
+    # 31 and 26 March; the deals were won before the week.
+    assert (a.applications, a.applications_sum, a.deals) == (2, Decimal("2050.00"), 0)
+    assert next(r for r in weekly.plans if r.manager_id == ids["a"]).calls == 2
 
 
 def test_plan_conflict(data):
