@@ -447,7 +447,7 @@ NO = {"нет", "no", "false", "0", "ложь", "-", "n", "н", "off"}
 
 def parse_decimal(text):
     """"1 234 567,50", "1,234,567.5", "1234,5 руб." -> Decimal."""
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # not "²": a digit to isdigit, not to Decimal
         return Decimal(text)
     value = _CURRENCY.sub("", _SPACES.sub("", text))
     if "," in value and "." in value:
@@ -605,6 +605,9 @@ def convert(spec, text, tz):
 MEMO_KINDS = frozenset(("date", "datetime", "decimal", "int", "enum", "bool"))
 MEMO = 20_000
 _PLAIN_KINDS = frozenset(("dict", "employee", "client", "record"))
+# Kinds whose conversion is plain Python (no database, no app context).
+THREAD_SAFE_KINDS = frozenset(("str", "text", "int", "decimal", "date", "datetime", "bool",
+                               "enum", "id")) | _PLAIN_KINDS
 
 
 def _width_error(count, width):
@@ -769,10 +772,14 @@ class Importer:
         self._names = {}
         self._analysed_at = 0
         self._sqlite = True
-        self._early = not issubclass(entity.model, DictionaryMixin) and not any(
-            spec.kind in ("client", "record")
-            or spec.kind == "dict" and options.create_missing and spec.target in options.may_create
-            for _, spec in self.columns)
+        # The file is read ahead in a thread only when converting its cells
+        # needs nothing but Python (a parser that reads the database or the
+        # app context would have neither there).
+        self._threaded = all(spec.kind in THREAD_SAFE_KINDS for _, spec in self.columns)
+        self._early = self._threaded and not issubclass(entity.model, DictionaryMixin) \
+            and not any(spec.kind in ("client", "record") or spec.kind == "dict"
+                        and options.create_missing and spec.target in options.may_create
+                        for _, spec in self.columns)
 
     # -- public -------------------------------------------------------------------
 
@@ -790,8 +797,11 @@ class Importer:
             or 0)
         outer = self.session.begin_nested()
         try:
+            batches = self._batches(rows)
+            if self._threaded:
+                batches = read_ahead(batches)
             with bulk_sql.bulk_session(self.session.connection()), fewer_collections(), \
-                    contextlib.closing(read_ahead(self._batches(rows))) as batches:
+                    contextlib.closing(batches):
                 for batch, problem in batches:
                     report.total += len(batch)
                     if problem is not None:
