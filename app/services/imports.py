@@ -451,7 +451,7 @@ NO = {"нет", "no", "false", "0", "ложь", "-", "n", "н", "off"}
 
 def parse_decimal(text):
     """"1 234 567,50", "1,234,567.5", "1234,5 руб." -> Decimal."""
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # not "²": a digit to isdigit, not to Decimal
         return Decimal(text)
     value = _CURRENCY.sub("", _SPACES.sub("", text))
     if "," in value and "." in value:
@@ -611,6 +611,9 @@ def convert(spec, text, tz):
 MEMO_KINDS = frozenset(("date", "datetime", "decimal", "int", "enum", "bool"))
 MEMO = 20_000
 _PLAIN_KINDS = frozenset(("dict", "employee", "client", "record"))
+# Kinds whose conversion is plain Python (no database, no app context).
+THREAD_SAFE_KINDS = frozenset(("str", "text", "int", "decimal", "date", "datetime", "bool",
+                               "enum", "id")) | _PLAIN_KINDS
 
 
 def _width_error(count, width):
@@ -746,6 +749,9 @@ class Row:
     errors: list = field(default_factory=list)  # (label, message)
     existing_id: int = None
     action: str = "create"
+    # The driver's values of an AlmaCRM row's client and application (the
+    # latter without its client's id), made ahead in the read-ahead thread.
+    prepared: tuple = None
 
 
 class Importer:
@@ -773,6 +779,15 @@ class Importer:
         self._analysed_at = 0
         # Writes custom field values; None when there are none to write.
         self.custom = entity.custom.start(session, self.mapped) if entity.custom else None
+        self._sqlite = True
+        # The file is read ahead in a thread only when converting its cells
+        # needs nothing but Python (a parser that reads the database or the
+        # app context would have neither there).
+        self._threaded = all(spec.kind in THREAD_SAFE_KINDS for _, spec in self.columns)
+        self._early = self._threaded and not issubclass(entity.model, DictionaryMixin) \
+            and not any(spec.kind in ("client", "record") or spec.kind == "dict"
+                        and options.create_missing and spec.target in options.may_create
+                        for _, spec in self.columns)
 
     # -- public -------------------------------------------------------------------
 
@@ -784,13 +799,17 @@ class Importer:
         if report.file_error:
             return report
         self._load_maps()
+        self._sqlite = self.session.get_bind().dialect.name == "sqlite"
         self._first_new_id = (self.session.scalar(
             select(self.entity.model.id).order_by(self.entity.model.id.desc()).limit(1))
             or 0)
         outer = self.session.begin_nested()
         try:
+            batches = self._batches(rows)
+            if self._threaded:
+                batches = read_ahead(batches)
             with bulk_sql.bulk_session(self.session.connection()), fewer_collections(), \
-                    contextlib.closing(read_ahead(self._batches(rows))) as batches:
+                    contextlib.closing(batches):
                 for batch, problem in batches:
                     report.total += len(batch)
                     if problem is not None:
@@ -825,13 +844,28 @@ class Importer:
                     continue
                 batch.append(convert(line, cells, joined))
                 if len(batch) >= BATCH:
-                    yield batch, None
+                    yield self._ahead(batch), None
                     batch = []
         except FileProblem as exc:
             yield batch, exc
             return
         if batch:
-            yield batch, None
+            yield self._ahead(batch), None
+
+    def _ahead(self, batch):
+        """What can be done to a batch before the previous ones are written:
+        resolving references and the record rules, when they read nothing
+        from the database (no client or record references, no dictionary
+        values to create, not a dictionary that refers to itself)."""
+        if self._early:
+            self._prepare(batch)
+        return batch
+
+    def _prepare(self, batch):
+        self._resolve(batch)
+        self._complete(batch)
+        if self.entity.alma:
+            self._prepare_alma(batch)
 
     # -- steps --------------------------------------------------------------------
 
@@ -855,8 +889,8 @@ class Importer:
         return column is not None and column.default is not None
 
     def _handle(self, batch):
-        self._resolve(batch)
-        self._complete(batch)
+        if not self._early:
+            self._prepare(batch)
         self._duplicates(batch)
         good = [row for row in batch if not row.errors]
         self._write(good)
@@ -1238,7 +1272,7 @@ class Importer:
             for group in _same_keys(records):
                 self.session.execute(insert(model.__table__), group)
             return
-        self._insert_alma(rows, now)
+        self._insert_alma(rows)
 
     def _insert_with_ids(self, table, records):
         """Insert ``records`` and return their ids in order (the records of
@@ -1262,39 +1296,43 @@ class Importer:
     APPLICATION_COLUMNS = ("client_id", "date", "amount", "status", "responsible_id",
                            "created_at", "updated_at")
 
-    def _insert_alma(self, rows, now):
+    def _prepare_alma(self, rows):
+        """The client's and the application's values of each good row, as
+        the driver takes them (services/bulk_sql)."""
+        sqlite = self._sqlite
+        now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+        stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now
+        today = datetime.date.today()
+        user_id = self.options.user_id
+        person, private = ClientKind.PERSON.value, PublicAccess.PRIVATE.value
+        in_processing = ProcessingStatus.IN_PROCESSING.value
+        for row in rows:
+            if row.errors:
+                continue
+            get = row.values.get
+            birth, day = get("birth_date"), get("date") or today
+            amount, status = get("amount") or 0, get("status")
+            responsible = get("responsible", user_id)
+            if sqlite:
+                birth = birth.isoformat() if birth is not None else None
+                day, amount = day.isoformat(), str(amount)
+            row.prepared = (
+                (person, get("name"), get("last_name"), get("first_name"), get("middle_name"),
+                 birth, get("region"), get("city"), get("phone"), get("comments"),
+                 responsible, private, stamp, stamp),
+                (day, amount, status.value if status is not None else in_processing,
+                 responsible, stamp, stamp))
+
+    def _insert_alma(self, rows):
         """The hot path of the AlmaCRM format: plain tuples straight to the
         driver (services/bulk_sql), no per-value processing by SQLAlchemy.
         Values are already converted and checked."""
         connection = self.session.connection()
-        sqlite = connection.dialect.name == "sqlite"
-        stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now
-        user_id = self.options.user_id
-        person, private = ClientKind.PERSON.value, PublicAccess.PRIVATE.value
-        clients = []
-        add = clients.append
-        for row in rows:
-            get = row.values.get
-            birth = get("birth_date")
-            if sqlite and birth is not None:
-                birth = birth.isoformat()
-            add((person, get("name"), get("last_name"), get("first_name"), get("middle_name"),
-                 birth, get("region"), get("city"), get("phone"), get("comments"),
-                 get("responsible", user_id), private, stamp, stamp))
-        ids = bulk_sql.insert_rows(connection, "client", self.CLIENT_COLUMNS, clients,
-                                   with_ids=True)
-        today = datetime.date.today()
-        in_processing = ProcessingStatus.IN_PROCESSING.value
-        applications = []
-        add = applications.append
-        for row, client_id in zip(rows, ids):
-            get = row.values.get
-            day, amount, status = get("date") or today, get("amount") or 0, get("status")
-            add((client_id, day.isoformat() if sqlite else day,
-                 str(amount) if sqlite else amount,
-                 status.value if status is not None else in_processing,
-                 get("responsible", user_id), stamp, stamp))
-        bulk_sql.insert_rows(connection, "application", self.APPLICATION_COLUMNS, applications)
+        self._prepare_alma([r for r in rows if r.prepared is None])
+        ids = bulk_sql.insert_rows(connection, "client", self.CLIENT_COLUMNS,
+                                   [r.prepared[0] for r in rows], with_ids=True)
+        bulk_sql.insert_rows(connection, "application", self.APPLICATION_COLUMNS,
+                             [(client_id, *r.prepared[1]) for r, client_id in zip(rows, ids)])
 
     def _application(self, v, client_id, today):
         return {"client_id": client_id, "date": v.get("date") or today,

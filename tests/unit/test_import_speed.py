@@ -169,3 +169,22 @@ def test_driver_insert_and_look_up_past_one_statement(app):
         db.session.execute(delete(Client).where(Client.id.in_(ids)))
         db.session.commit()
         db.session.remove()
+
+
+def test_fields_of_other_kinds_are_converted_in_the_importing_thread():
+    """A parser that may read the database or the app context (a custom
+    field's, say) never runs in the read-ahead thread."""
+    alma = imports.alma_entity()
+    plain = imports.Importer(None, alma, imports.Options(
+        mapping=imports.auto_map(alma, list(imports.ALMA_HEADER))))
+    assert plain._threaded and plain._early
+    extra = imports.Field("extra", "Extra", "custom", "extra")
+    entity = imports.Entity("x", "X", Client, [*alma.fields, extra], ("phone",), alma=True)
+    mapping = [*imports.auto_map(alma, list(imports.ALMA_HEADER)), "extra"]
+    importer = imports.Importer(None, entity, imports.Options(mapping=mapping))
+    assert not importer._threaded and not importer._early
+    regions = imports.make_field(Client, "region", "Регион")
+    dictionary = imports.Importer(None, imports.alma_entity(), imports.Options(
+        mapping=imports.auto_map(alma, list(imports.ALMA_HEADER)), create_missing=True,
+        may_create=frozenset({regions.target})))
+    assert dictionary._threaded and not dictionary._early

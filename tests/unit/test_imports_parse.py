@@ -112,7 +112,8 @@ def _amount_field():
     return imports.make_field(Application, "amount", "Сумма")
 
 
-@pytest.mark.parametrize("text", ["-5", "1e30", "10000000000000", "NaN", "Infinity", "12abc"])
+@pytest.mark.parametrize("text", ["-5", "1e30", "10000000000000", "NaN", "Infinity", "12abc",
+                                  "²", "1²"])
 def test_negative_or_absurd_amounts_are_refused(text):
     with pytest.raises(imports.Bad):
         imports.convert(_amount_field(), text, None)
