@@ -106,6 +106,14 @@ IMPORT_BACKGROUND_BYTES = env_int("IMPORT_BACKGROUND_KB", 1024) * 1024
 # Start a background import in a thread of the process that took the upload
 # (the scheduler's process_pending picks up anything left queued).
 IMPORT_THREAD = env_bool("IMPORT_THREAD", True)
+# A running import whose worker has not written its progress for this long
+# is taken to be abandoned (its process died): it is queued again, and
+# failed with a message once it has been claimed IMPORT_MAX_ATTEMPTS times.
+IMPORT_LEASE_SECONDS = env_int("IMPORT_LEASE_SECONDS", 300)
+IMPORT_MAX_ATTEMPTS = env_int("IMPORT_MAX_ATTEMPTS", 2)
+# Stored uploads and files of bad rows are deleted this many days after the
+# import finished (the journal entry stays); 0 keeps them.
+IMPORT_KEEP_DAYS = env_int("IMPORT_KEEP_DAYS", 30)
 
 APP_THEME = ""
 

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import declared_attr, deferred, relationship
 
@@ -337,6 +338,17 @@ client_mailing = _m2m("client_mailing", "client", "mailing_type")
 contact_mailing = _m2m("contact_mailing", "contact_person", "mailing_type")
 
 
+def _where_set(table, column):
+    """The index of an optional reference, holding only the rows that have
+    one. Every query on such a column asks for a value (``= id``, ``IN``,
+    the foreign-key check of a delete) and lists sort a reference by the
+    referenced name, so entries for rows without one served nothing and
+    cost every insert a B-tree write (an imported person has no status,
+    type, origin, segment, group or funnel stage)."""
+    where = text(f"{column} IS NOT NULL")
+    return Index(f"ix_{table}_{column}", column, sqlite_where=where, postgresql_where=where)
+
+
 class OwnedMixin:
     """Responsible employee and timestamps of a register record."""
 
@@ -357,6 +369,9 @@ class Client(OwnedMixin, Model):
     __label__ = _l("Clients")
 
     id = Column(Integer, primary_key=True)
+    # Indexed with the id below (ix_client_responsible_id_id), which serves
+    # every look-up by owner: a second index would only slow inserts.
+    responsible_id = Column(Integer, ForeignKey("ab_user.id"))
     kind = Column(_enum(ClientKind), nullable=False, default=ClientKind.PERSON)
     # Shown everywhere: the company's name, or the person's full name.
     name = Column(String(255), nullable=False)
@@ -379,26 +394,27 @@ class Client(OwnedMixin, Model):
     phone = Column(String(20), index=True)
     phone2 = Column(String(20))
     email = Column(String(255), index=True)
-    region_id = Column(Integer, ForeignKey("region.id"), index=True)
+    region_id = Column(Integer, ForeignKey("region.id"))
     region = relationship(Region)
     city = Column(String(100))
     address = Column(String(500))
-    status_id = Column(Integer, ForeignKey("client_status.id"), index=True)
+    status_id = Column(Integer, ForeignKey("client_status.id"))
     status = relationship(ClientStatus)
-    type_id = Column(Integer, ForeignKey("client_type.id"), index=True)
+    type_id = Column(Integer, ForeignKey("client_type.id"))
     type = relationship(ClientType)
-    origin_id = Column(Integer, ForeignKey("client_origin.id"), index=True)
+    origin_id = Column(Integer, ForeignKey("client_origin.id"))
     origin = relationship(ClientOrigin)
-    segment_id = Column(Integer, ForeignKey("market_segment.id"), index=True)
+    segment_id = Column(Integer, ForeignKey("market_segment.id"))
     segment = relationship(MarketSegment)
-    group_id = Column(Integer, ForeignKey("client_group.id"), index=True)
+    group_id = Column(Integer, ForeignKey("client_group.id"))
     group = relationship(ClientGroup)
-    funnel_stage_id = Column(Integer, ForeignKey("funnel_stage.id"), index=True)
+    funnel_stage_id = Column(Integer, ForeignKey("funnel_stage.id"))
     funnel_stage = relationship(FunnelStage)
     participants = relationship(Employee, secondary=client_participant)
     tags = relationship(Tag, secondary=client_tag)
+    # Indexed with the id (ix_client_public_access_id).
     public_access = Column(_enum(PublicAccess), nullable=False,
-                           default=PublicAccess.PRIVATE, index=True)
+                           default=PublicAccess.PRIVATE)
     mailing_types = relationship(MailingType, secondary=client_mailing)
     # The client asked not to receive mailings: left out of every export.
     mailing_opt_out = Column(Boolean, nullable=False, default=False,
@@ -413,6 +429,8 @@ class Client(OwnedMixin, Model):
         # The sales funnel: clients created in a period by stage, index only.
         Index("ix_client_created_responsible_stage", "created_at", "responsible_id",
               "funnel_stage_id"),
+        *(_where_set("client", c) for c in ("region_id", "status_id", "type_id", "origin_id",
+                                              "segment_id", "group_id", "funnel_stage_id")),
     )
 
     def __repr__(self):
@@ -459,18 +477,20 @@ class Application(OwnedMixin, Model):
     amount = Column(Numeric(14, 2), nullable=False, default=0)
     term_months = Column(Integer)
     rate_percent = Column(Numeric(6, 3))  # annual interest rate of the loan
-    loan_purpose_id = Column(Integer, ForeignKey("loan_purpose.id"), index=True)
+    loan_purpose_id = Column(Integer, ForeignKey("loan_purpose.id"))
     loan_purpose = relationship(LoanPurpose)
     offer = Column(String(255))
     status = Column(_enum(ProcessingStatus), nullable=False,
                     default=ProcessingStatus.IN_PROCESSING)
-    origin_id = Column(Integer, ForeignKey("client_origin.id"), index=True)
+    origin_id = Column(Integer, ForeignKey("client_origin.id"))
     origin = relationship(ClientOrigin)
     comment = Column(Text)
 
     __table_args__ = (
         Index("ix_application_date_id", "date", "id"),
         Index("ix_application_status_date", "status", "date"),
+        _where_set("application", "loan_purpose_id"),
+        _where_set("application", "origin_id"),
     )
 
     def __repr__(self):
@@ -1118,6 +1138,12 @@ class ImportJob(Model):
     # JSON: the report (problems with row numbers and fields, duplicates).
     report = Column(Text)
     error_file = Column(String(500))
+    # Claims so far: a job whose worker died is queued again until this
+    # reaches IMPORT_MAX_ATTEMPTS, then failed (app/jobs/imports.py).
+    attempts = Column(Integer, nullable=False, default=0, server_default="0")
+    # When the stored upload and the file of bad rows were deleted
+    # (IMPORT_KEEP_DAYS after the import); the entry itself stays.
+    files_removed_at = Column(DateTime)
 
     def __repr__(self):
         return self.file_name or f"#{self.id}"

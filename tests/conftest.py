@@ -14,10 +14,11 @@ import pytest
 os.environ.setdefault("SECRET_KEY", "tests-only-secret")
 
 import flask_migrate  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import create_engine, delete, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from app import create_app, db  # noqa: E402
+from app.models import CustomField, CustomValue  # noqa: E402
 from app.security import ADMIN, HEAD_OF_SALES, MANAGER, READ_ONLY, sync_roles  # noqa: E402
 from app.services.seed import seed_dictionaries  # noqa: E402
 
@@ -169,3 +170,26 @@ def session(app):
         engine = db.engine
     with Session(engine) as own:
         yield own
+
+
+@pytest.fixture
+def define(session):
+    """define(**definition) -> CustomField; every field made here, and its
+    values, are gone after the test (the app is shared by the whole run)."""
+    made = []
+
+    def make(**kw):
+        kw.setdefault("entity", "client")
+        kw.setdefault("label_ru", unique("Поле"))
+        kw.setdefault("code", f"t{len(made)}_{unique('x').split()[-1]}".lower()[:40])
+        field = CustomField(**kw)
+        session.add(field)
+        session.commit()
+        made.append(field.id)
+        return field
+
+    yield make
+    session.rollback()
+    session.execute(delete(CustomValue).where(CustomValue.field_id.in_(made)))
+    session.execute(delete(CustomField).where(CustomField.id.in_(made)))
+    session.commit()

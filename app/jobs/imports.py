@@ -11,7 +11,23 @@ The import and the final state of its journal entry are committed in one
 transaction: the journal says "done" exactly when the rows are in. Progress
 while it runs goes to a small JSON file next to the stored upload (the
 import's own transaction is not visible to other connections until it
-commits, and SQLite would not let a second connection write meanwhile)."""
+commits, and SQLite would not let a second connection write meanwhile).
+
+A worker that dies (a restart, a crash, the OOM killer) leaves its job
+"running". Its heartbeat is the progress file, rewritten while batches go
+in; the scheduled ``imports`` run takes a job whose heartbeat is older than
+IMPORT_LEASE_SECONDS back with an UPDATE … WHERE worker=<the dead one>: it
+is queued again, or failed with a message after IMPORT_MAX_ATTEMPTS claims.
+A live worker cannot lose its job to that: on PostgreSQL its transaction
+holds the job's row (the take-back skips locked rows), on SQLite its write
+lock keeps every other writer out, and the worker writes its start and its
+end only WHERE it is still the job's worker — a worker that lost the job
+rolls its import back.
+
+``old_import_files`` removes the stored upload and the file of bad rows of
+imports finished more than IMPORT_KEEP_DAYS ago; the journal keeps the
+entry with the date the files went."""
+import datetime
 import json
 import logging
 import os
@@ -20,13 +36,13 @@ import threading
 import time
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app.jobs import job
 from app.models import ImportJob, dictionary_models, utcnow
-from app.services import history, imports
+from app.services import history, imports, imports_custom
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +59,8 @@ def claim(session, job_id, worker, attempts=20):
             result = session.execute(
                 update(ImportJob)
                 .where(ImportJob.id == job_id, ImportJob.status == "queued")
-                .values(status="running", worker=worker, started_at=utcnow(), rows_done=0)
+                .values(status="running", worker=worker, started_at=utcnow(), rows_done=0,
+                        attempts=ImportJob.attempts + 1)
             )
             session.commit()
             return result.rowcount == 1
@@ -54,16 +71,23 @@ def claim(session, job_id, worker, attempts=20):
     return False
 
 
-def _take_write_lock(session, job_id, attempts=100):
-    """Begin the import's transaction with a write. On SQLite a transaction
-    that reads first and writes later fails with "database is locked" when
-    another connection wrote in between; starting with a write takes the
-    lock up front (waiting for other writers), so the import cannot lose it."""
+def _take_write_lock(session, job_id, worker, heartbeat=None, attempts=100):
+    """Begin the import's transaction with a write; False if the job is no
+    longer this worker's (taken back as abandoned meanwhile).
+
+    On SQLite a transaction that reads first and writes later fails with
+    "database is locked" when another connection wrote in between; starting
+    with a write takes the lock up front (waiting for other writers), so the
+    import cannot lose it. On PostgreSQL the write locks the job's row until
+    the import commits: the sign that its worker is alive."""
     for attempt in range(attempts):
+        if heartbeat is not None:
+            heartbeat()
         try:
-            session.execute(update(ImportJob).where(ImportJob.id == job_id)
-                            .values(rows_done=0))
-            return
+            result = session.execute(
+                update(ImportJob).where(ImportJob.id == job_id, ImportJob.worker == worker,
+                                        ImportJob.status == "running").values(rows_done=0))
+            return result.rowcount == 1
         except OperationalError:
             session.rollback()
             if attempt == attempts - 1:
@@ -85,14 +109,15 @@ def read_progress(job):
 
 
 def _progress_writer(path, every=0.5):
-    """Writes the progress file at most every ``every`` seconds, and last."""
+    """Writes the progress file at most every ``every`` seconds, and last.
+    The file is the worker's heartbeat too (``abandoned``)."""
     last = [0.0]
 
-    def write(report, final=False):
+    def write(report=None, final=False):
         now = time.monotonic()
         if final or now - last[0] >= every:
             last[0] = now
-            _write_progress(path, report)
+            _write_progress(path, report or imports.Report())
 
     return write
 
@@ -131,13 +156,20 @@ def options_of(job):
 
 def process(session, job_id, worker):
     """Claim and run one job. Returns the job's final status, or None if
-    another worker had it."""
+    another worker had it (or took it back from this one)."""
     if not claim(session, job_id, worker):
         return None
-    _take_write_lock(session, job_id)
+    job = session.get(ImportJob, job_id)
+    progress = _progress_writer(progress_path(job))
+    session.rollback()
+    if not _take_write_lock(session, job_id, worker, heartbeat=progress):
+        session.rollback()
+        log.warning("Import %s: taken back from %s before it started", job_id, worker)
+        return None
     job = session.get(ImportJob, job_id)
     entity = imports.get_entity(job.entity)
     options, header = options_of(job)
+    dry_run, total_rows = job.dry_run, job.total_rows or 0
     error_path = job.stored_path + ".errors.csv"
     if os.path.exists(error_path):
         os.remove(error_path)
@@ -146,38 +178,52 @@ def process(session, job_id, worker):
     try:
         if entity is None:
             raise imports.FileProblem(f"unknown entity {job.entity}")
+        entity = imports_custom.extend(session, entity)
         importer = imports.Importer(session, entity, options, error_path=error_path,
                                     encoding=job.encoding, header=header)
         report = importer.run(data_rows(job.stored_path, job.encoding, job.delimiter),
-                              dry_run=job.dry_run,
-                              progress=_progress_writer(progress_path(job)))
+                              dry_run=dry_run, progress=progress)
     except Exception as exc:  # noqa: BLE001  (the journal must say what happened)
         log.exception("Import %s failed", job_id)
         session.rollback()
         report = imports.Report(file_error=str(exc)[:500] if isinstance(
             exc, imports.FileProblem) else "internal error: " + type(exc).__name__)
-        job = session.get(ImportJob, job_id)
     finally:
         history.acting_user_id.reset(token)
-    _finish(job, report, error_path)
+    values = _final_state(dry_run, total_rows, report, error_path)
+    if not _finish(session, job_id, worker, values):
+        # Taken back meanwhile (this worker was thought dead): the import
+        # is the new worker's to do; none of this run is kept.
+        session.rollback()
+        log.warning("Import %s: taken back from %s; its run is rolled back", job_id, worker)
+        return None
     session.commit()
-    return job.status
+    return values["status"]
 
 
-def _finish(job, report, error_path):
-    job.finished_at = utcnow()
-    job.rows_done = report.total
-    job.total_rows = max(job.total_rows or 0, report.total)
-    job.created, job.updated = report.created, report.updated
-    job.skipped, job.error_count = report.skipped, report.errors
-    job.report = json.dumps(report.as_dict(), ensure_ascii=False, default=str)
-    job.error_file = error_path if os.path.exists(error_path) else None
+def _final_state(dry_run, total_rows, report, error_path):
     if report.file_error:
-        job.status = "failed"
-    elif job.dry_run:
-        job.status = "checked"
+        status = "failed"
+    elif dry_run:
+        status = "checked"
     else:
-        job.status = "done" if report.applied else "failed"
+        status = "done" if report.applied else "failed"
+    return dict(
+        status=status, finished_at=utcnow(), rows_done=report.total,
+        total_rows=max(total_rows, report.total),
+        created=report.created, updated=report.updated, skipped=report.skipped,
+        error_count=report.errors,
+        report=json.dumps(report.as_dict(), ensure_ascii=False, default=str),
+        error_file=error_path if os.path.exists(error_path) else None)
+
+
+def _finish(session, job_id, worker, values):
+    """The journal's final state, in the import's transaction, only if the
+    job is still this worker's."""
+    result = session.execute(
+        update(ImportJob).where(ImportJob.id == job_id, ImportJob.worker == worker,
+                                ImportJob.status == "running").values(**values))
+    return result.rowcount == 1
 
 
 def process_pending(app, worker=None, limit=20):
@@ -207,14 +253,135 @@ def run_now(app, job_id, worker=None):
             return process(session, job_id, worker or worker_name("request"))
 
 
+def _heartbeat(job_path):
+    """When the worker last wrote the job's progress file (naive UTC), or None."""
+    try:
+        stamp = os.path.getmtime(job_path + ".progress.json")
+    except OSError:
+        return None
+    return datetime.datetime.fromtimestamp(stamp, datetime.timezone.utc).replace(tzinfo=None)
+
+
+def abandoned(session, now, lease_seconds):
+    """Running jobs whose worker has given no sign of life (a claim, a
+    progress write) for ``lease_seconds``: rows of (id, worker, stored_path,
+    attempts)."""
+    cutoff = now - datetime.timedelta(seconds=lease_seconds)
+    rows = session.execute(
+        select(ImportJob.id, ImportJob.worker, ImportJob.stored_path, ImportJob.attempts)
+        .where(ImportJob.status == "running", ImportJob.started_at < cutoff)
+        .order_by(ImportJob.id)).all()
+    return [r for r in rows if (_heartbeat(r.stored_path) or cutoff) <= cutoff]
+
+
+def take_back(session, now, config):
+    """Queue again the jobs of workers that died, or fail them (with a
+    message for the user) once they have been claimed IMPORT_MAX_ATTEMPTS
+    times. Returns (queued again, failed)."""
+    lease = config.get("IMPORT_LEASE_SECONDS", 300)
+    most = config.get("IMPORT_MAX_ATTEMPTS", 2)
+    queued = failed = 0
+    for row in abandoned(session, now, lease):
+        session.rollback()
+        ours = (ImportJob.id == row.id, ImportJob.status == "running",
+                ImportJob.worker == row.worker)
+        if row.attempts < most:
+            values = dict(status="queued", worker=None, started_at=None, rows_done=0)
+        else:
+            message = _l("The import stopped: the process running it ended (a restart, a "
+                         "crash or too little memory) %(n)s times before it finished. Nothing "
+                         "was saved. Run it again, or split the file into smaller ones.",
+                         n=row.attempts)
+            values = dict(status="failed", finished_at=now, rows_done=0, created=0, updated=0,
+                          skipped=0, error_count=0, error_file=None,
+                          report=json.dumps(imports.Report(file_error=str(message)).as_dict(),
+                                            ensure_ascii=False))
+        try:
+            if session.get_bind().dialect.name == "postgresql" and session.scalar(
+                    select(ImportJob.id).where(*ours).with_for_update(skip_locked=True)) is None:
+                # Locked: a live import's transaction holds the row.
+                session.rollback()
+                continue
+            taken = session.execute(update(ImportJob).where(*ours).values(**values)).rowcount
+            session.commit()
+        except OperationalError:  # SQLite: a live import holds the write lock
+            session.rollback()
+            continue
+        if not taken:
+            continue
+        log.warning("Import %s: its worker %s stopped; %s", row.id, row.worker, values["status"])
+        _remove(row.stored_path + ".progress.json")
+        if values["status"] == "queued":
+            queued += 1
+        else:
+            failed += 1
+    return queued, failed
+
+
 @job("imports", "every 10 seconds", _l("Imports queued for the background"))
 def queued_imports(session, now, config):
-    """Picks up what no upload thread took (a restarted server, a thread
-    that died before its claim); the claim keeps two runners off one job."""
+    """Takes back the jobs of workers that died, then picks up what no
+    upload thread took (a restarted server, a thread that died before its
+    claim); the claim keeps two runners off one job."""
     from flask import current_app
 
+    from app import db
+
+    with Session(db.engine) as own:
+        queued, failed = take_back(own, now, config)
     done = process_pending(current_app._get_current_object())
-    return f"{len(done)} queued imports processed"
+    result = f"{len(done)} queued imports processed"
+    if queued or failed:
+        result += f"; {queued} abandoned ones queued again, {failed} failed"
+    return result
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+
+
+def remove_old_files(session, now, keep_days, batch=500):
+    """Delete the stored upload, the file of bad rows and the progress
+    file of imports finished (or uploaded and never run) more than
+    ``keep_days`` ago; their journal entries stay, dated when the files
+    went. Returns how many imports lost their files."""
+    cutoff = now - datetime.timedelta(days=keep_days)
+    old = or_(and_(ImportJob.status.in_(("checked", "done", "failed")),
+                   ImportJob.finished_at < cutoff),
+              and_(ImportJob.status == "uploaded", ImportJob.created_at < cutoff))
+    removed = 0
+    while True:
+        rows = session.execute(
+            select(ImportJob.id, ImportJob.stored_path, ImportJob.error_file)
+            .where(ImportJob.files_removed_at.is_(None), old)
+            .order_by(ImportJob.id).limit(batch)).all()
+        for row in rows:
+            # Files first: a crash before the commit leaves them marked on
+            # the next run, never marked and still there.
+            for path in {row.stored_path, row.stored_path + ".errors.csv", row.error_file,
+                         progress_path(row), progress_path(row) + ".tmp"} - {None}:
+                _remove(path)
+        if rows:
+            session.execute(update(ImportJob)
+                            .where(ImportJob.id.in_([r.id for r in rows]))
+                            .values(files_removed_at=now, error_file=None))
+        session.commit()
+        removed += len(rows)
+        if len(rows) < batch:
+            return removed
+
+
+@job("import-files", "30 3 * * *", _l("Remove the stored files of old imports"))
+def old_import_files(session, now, config):
+    """Uploads and files of bad rows are kept IMPORT_KEEP_DAYS after the
+    import finished (0 keeps them for ever)."""
+    days = config.get("IMPORT_KEEP_DAYS", 30)
+    if not days:
+        return "kept: IMPORT_KEEP_DAYS is 0"
+    return f"files of {remove_old_files(session, now, days)} imports removed"
 
 
 def start_background(app, job_id):

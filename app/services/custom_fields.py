@@ -15,6 +15,7 @@ import datetime
 import re
 from decimal import Decimal, InvalidOperation
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, event, exists, func, insert, select
 from sqlalchemy.orm import Session
@@ -51,6 +52,8 @@ COLUMN = {
     CustomFieldType.DICTIONARY: "number_value",
     CustomFieldType.DATE: "date_value",
 }
+# A field's name in forms, list columns, filters and import mappings.
+PREFIX = "cf_"
 TEXT_LIMIT = 255
 LONG_TEXT_LIMIT = 10_000
 # Numeric(18, 4): what the column holds.
@@ -107,6 +110,13 @@ def fields_of(session, entity, active=True):
     return [Definition(**{name: getattr(row, name) for name in names})
             for row in session.scalars(query.order_by(CustomField.sort_order,
                                                       CustomField.id))]
+
+
+def label_of(field):
+    """The field's label in the interface language (Russian without a request)."""
+    if str(get_locale() or "ru").startswith("en") and field.label_en:
+        return field.label_en
+    return field.label_ru
 
 
 def signature(fields):
@@ -206,9 +216,9 @@ def delete_field(session, field):
 # --- Values -------------------------------------------------------------------
 
 
-def parse(session, field, raw):
+def parse(session, field, raw, names=None):
     """A value from text (CSV, the API, a default) or from a typed value;
-    None for blank."""
+    None for blank. ``names``: the dictionary's rows, when already read."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
     kind = CustomFieldType(field.type)
@@ -234,7 +244,7 @@ def parse(session, field, raw):
     if kind == CustomFieldType.DATE:
         return _date(raw)
     if kind == CustomFieldType.DICTIONARY:
-        return _dictionary_id(session, field, raw)
+        return _dictionary_id(session, field, raw, names)
     return _number(kind, raw)
 
 
@@ -288,8 +298,8 @@ def _number(kind, raw):
     return number
 
 
-def _dictionary_id(session, field, raw):
-    rows = dictionary_rows(session, field)
+def _dictionary_id(session, field, raw, names=None):
+    rows = names if names is not None else dictionary_rows(session, field)
     if isinstance(raw, int) and raw in rows:
         return raw
     wanted = str(raw).strip().lower()
@@ -337,7 +347,8 @@ def _stored(field, row):
     if kind == CustomFieldType.MONEY:
         return value.quantize(Decimal("0.01"))
     if kind == CustomFieldType.DECIMAL:
-        return value.normalize() if value == value.to_integral_value() else value
+        # normalize() alone writes 10 as 1E+1.
+        return Decimal(format(value.normalize(), "f"))
     return value
 
 
@@ -378,34 +389,53 @@ def _write(session, record, values):
     entity = ENTITY_OF[type(record)]
     fields = {f.code: f for f in fields_of(session, entity, active=False)}
     wanted = {fields[code]: value for code, value in values.items() if code in fields}
-    if not wanted:
+    if wanted:
+        write(session, entity, {record.id: wanted},
+              {record.id: history.client_id_of(record)})
+
+
+def write(session, entity, wanted, client_ids=None, new=False):
+    """Store ``wanted`` ({record id: {Definition: value}}) of many records in
+    a few statements: changed values are replaced, with a history row per
+    change for a tracked entity (``client_ids``: {record id: client id}).
+    ``new``: the records were just inserted, hold no values and get no
+    history (an import's new rows, like its built-in columns)."""
+    fields = {f.code: f for values in wanted.values() for f in values}
+    old = {} if new else load(session, entity, list(wanted), list(fields.values()))
+    rows, replaced, changes = [], {}, []
+    for record_id, values in wanted.items():
+        stored = old.get(record_id, {})
+        for field, value in values.items():
+            value = None if value in ("", []) else value
+            before = stored.get(field.code)
+            if before == value:
+                continue
+            replaced.setdefault(field.id, []).append(record_id)
+            changes.append((record_id, field, before, value))
+            if value is not None:
+                rows += _rows(field, record_id, value)
+    if not new:
+        for field_id, ids in replaced.items():
+            session.execute(delete(CustomValue).where(CustomValue.field_id == field_id,
+                                                      CustomValue.record_id.in_(ids)))
+    # A Core executemany per value column: rows of one shape each.
+    shapes = {}
+    for row in rows:
+        shapes.setdefault(tuple(row), []).append(row)
+    for group in shapes.values():
+        session.execute(insert(CustomValue.__table__), group)
+    if new or not changes or ENTITIES[entity] not in history.TRACKED:
         return
-    old = load(session, entity, [record.id], list(wanted))[record.id]
-    rows, changes = [], []
-    for field, value in wanted.items():
-        value = None if value in ("", []) else value
-        before = old.get(field.code)
-        if before == value:
-            continue
-        changes.append((field, before, value))
-        if value is not None:
-            rows += _rows(field, record.id, value)
-    if not changes:
-        return
-    session.execute(delete(CustomValue).where(
-        CustomValue.record_id == record.id,
-        CustomValue.field_id.in_([field.id for field, _, _ in changes])))
-    if rows:
-        session.execute(insert(CustomValue), rows)
-    if type(record) in history.TRACKED:
-        now, user_id = utcnow(), history.acting_user_id.get()
-        session.execute(insert(HistoryEntry), [
-            {"entity": entity, "entity_id": record.id,
-             "client_id": history.client_id_of(record), "user_id": user_id, "at": now,
-             "action": "update", "field": field.label_ru,
-             "old_value": text_of(session, field, before) or None,
-             "new_value": text_of(session, field, value) or None}
-            for field, before, value in changes])
+    names = {code: dictionary_rows(session, f) for code, f in fields.items()
+             if CustomFieldType(f.type) == CustomFieldType.DICTIONARY}
+    now, user_id = utcnow(), history.acting_user_id.get()
+    session.execute(insert(HistoryEntry), [
+        {"entity": entity, "entity_id": record_id,
+         "client_id": (client_ids or {}).get(record_id), "user_id": user_id, "at": now,
+         "action": "update", "field": field.label_ru,
+         "old_value": text_of(session, field, before, names.get(field.code)) or None,
+         "new_value": text_of(session, field, value, names.get(field.code)) or None}
+        for record_id, field, before, value in changes])
 
 
 @event.listens_for(Session, "before_commit")
@@ -448,16 +478,18 @@ DENSE = 5_000
 
 def matching(session, model, field, condition):
     """SQL: rows of ``model`` whose value of ``field`` meets ``condition``
-    (a condition on the field's value column). Few matches: their records,
-    an index range, drive the query. Many: each row the list walks is tested
-    in the (record, field) index, so a page stops after its rows instead of
-    building a set of most of the table (as services/access.py chooses)."""
+    (a condition on the field's value column), and whether they are few.
+    Few matches: their ids, fetched from an index range, drive the query as
+    a list (a subquery leaves PostgreSQL guessing how many it returns: it
+    walked a third of the table's key to fill a manager's page). Many: each
+    row the list walks is tested in the (record, field) index, so a page
+    stops after its rows instead of building a set of most of the table (as
+    services/access.py chooses)."""
     where = (CustomValue.field_id == field.id, condition)
-    found = session.scalar(select(func.count()).select_from(
-        select(CustomValue.id).where(*where).limit(DENSE + 1).subquery()))
-    if found > DENSE:
-        return exists().where(CustomValue.record_id == model.id, *where)
-    return model.id.in_(select(CustomValue.record_id).where(*where))
+    ids = session.scalars(select(CustomValue.record_id).where(*where).limit(DENSE + 1)).all()
+    if len(ids) > DENSE:
+        return exists().where(CustomValue.record_id == model.id, *where), False
+    return model.id.in_(sorted(set(ids))), True
 
 
 def definition_by_code(session, entity, code):
@@ -479,3 +511,47 @@ def texts(session, entity, ids, definitions):
     return {record_id: {d.code: text_of(session, d, row.get(d.code), names.get(d.code))
                         for d in definitions}
             for record_id, row in values.items()}
+
+
+# --- The REST API -----------------------------------------------------------------
+
+
+def json_of(field, value):
+    """A value as the REST API gives it: decimals and money as strings (a
+    JSON number would pass through a float), dates in ISO form, a multiple
+    choice as a list (empty when nothing is chosen), a dictionary row as its
+    id, text, whole numbers and yes/no as themselves."""
+    kind = CustomFieldType(field.type)
+    if value is None:
+        return [] if kind == CustomFieldType.MULTI_CHOICE else None
+    if kind in (CustomFieldType.DECIMAL, CustomFieldType.MONEY):
+        return str(value)
+    if kind == CustomFieldType.DATE:
+        return value.isoformat()
+    return value
+
+
+def parse_values(session, definitions, raw, new):
+    """({code: value}, {code: message}) of the API's ``custom_fields``
+    object. Only active fields are accepted; a new record gets the defaults
+    of the fields it leaves out; a required field can't be left empty."""
+    by_code = {d.code: d for d in definitions}
+    values, errors = {}, {}
+    for code, item in raw.items():
+        field = by_code.get(code)
+        if field is None:
+            errors[code] = _l("No active custom field with this code")
+            continue
+        several = CustomFieldType(field.type) == CustomFieldType.MULTI_CHOICE
+        try:
+            if isinstance(item, dict) or (isinstance(item, list) and not several):
+                raise CustomValueError(_l("Expected a single value"))
+            values[code] = parse(session, field, item)
+        except CustomValueError as error:
+            errors[code] = error.message
+    for field in definitions:
+        if new and field.code not in raw:
+            values[field.code] = default_of(session, field)
+        if field.required and field.code in values and values[field.code] in (None, []):
+            errors[field.code] = _l("This field is required")
+    return values, errors

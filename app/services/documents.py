@@ -16,6 +16,7 @@ from sqlalchemy import select
 from app.models import (
     Application,
     Client,
+    CustomFieldType,
     Deal,
     DocumentTemplate,
     Invoice,
@@ -24,7 +25,7 @@ from app.models import (
     TemplateEntity,
     utcnow,
 )
-from app.services import history, loan, printing
+from app.services import custom_fields, history, loan, printing
 from app.services.company import get_company
 from app.services.printing import N_, Message
 
@@ -180,6 +181,22 @@ def invoice_dict(invoice, label=None):
     }
 
 
+def custom_dict(session, record):
+    """{code: text} of the record's active custom fields, written as its
+    page shows them ("" when empty): ``{{ client.custom.monthly_income }}``."""
+    entity = custom_fields.ENTITY_OF[type(record)]
+    definitions = custom_fields.fields_of(session, entity)
+    return custom_fields.texts(session, entity, [record.id], definitions)[record.id]
+
+
+def _with_custom(session, context, records):
+    """Each record's dict of the context gets its custom fields."""
+    for key, record in records.items():
+        if record is not None and context.get(key) is not None:
+            context[key]["custom"] = custom_dict(session, record)
+    return context
+
+
 def build_context(session, entity, record, user, *, label=None, today=None):
     """Everything a template of ``entity`` sees for ``record``."""
     entity = TemplateEntity(entity)
@@ -192,11 +209,14 @@ def build_context(session, entity, record, user, *, label=None, today=None):
     }
     client = record if entity is TemplateEntity.CLIENT else getattr(record, "client", None)
     context["client"] = client_dict(client, label)
+    records = {"client": client}
     if entity is TemplateEntity.APPLICATION:
         context["application"] = application_dict(record, label)
         context["schedule"] = schedule_dict(record)
+        records["application"] = record
     elif entity is TemplateEntity.DEAL:
         context["deal"] = deal_dict(record, label)
+        records["deal"] = record
     elif entity is TemplateEntity.TASK:
         context["task"] = task_dict(record, label)
         if record.deal is not None:
@@ -204,11 +224,14 @@ def build_context(session, entity, record, user, *, label=None, today=None):
         if record.application is not None:
             context["application"] = application_dict(record.application, label)
             context["schedule"] = schedule_dict(record.application)
+        records.update(task=record, deal=record.deal, application=record.application)
     elif entity is TemplateEntity.INVOICE:
         context["invoice"] = invoice_dict(record, label)
         if record.deal is not None:
             context["deal"] = deal_dict(record.deal, label)
-    return context
+        records.update(invoice=record, deal=record.deal)
+        _with_custom(session, context["invoice"], {"recipient": record.recipient})
+    return _with_custom(session, context, records)
 
 
 def sample_context(session, entity, user, *, today=None):
@@ -271,6 +294,9 @@ def sample_context(session, entity, user, *, today=None):
             "assignee": employee_dict(user)["full_name"],
             "author": employee_dict(user)["full_name"]}
     entity = TemplateEntity(entity)
+    for key, data in (("client", client), ("application", application), ("deal", deal),
+                      ("task", task), ("invoice", invoice)):
+        data["custom"] = sample_custom(session, key, today)
     return {
         "company": company_dict(get_company(session)), "employee": employee_dict(user),
         "today": today, "client": client,
@@ -283,6 +309,41 @@ def sample_context(session, entity, user, *, today=None):
         "task": task if entity is TemplateEntity.TASK else None,
         "invoice": invoice if entity is TemplateEntity.INVOICE else None,
     }
+
+
+SAMPLE_VALUES = {
+    CustomFieldType.TEXT: "Пример", CustomFieldType.LONG_TEXT: "Пример текста",
+    CustomFieldType.INTEGER: 12, CustomFieldType.DECIMAL: Decimal("12.5"),
+    CustomFieldType.MONEY: Decimal("150000.00"), CustomFieldType.BOOLEAN: True,
+}
+
+
+def sample_custom(session, entity, today):
+    """Made-up values of the entity's custom fields: the default, or one of
+    the field's kind."""
+    out = {}
+    for field in custom_fields.fields_of(session, entity):
+        value = custom_fields.default_of(session, field)
+        kind = CustomFieldType(field.type)
+        if value is None and kind in (CustomFieldType.CHOICE, CustomFieldType.MULTI_CHOICE):
+            choices = custom_fields.choices_of(field)[:1 if kind == CustomFieldType.CHOICE else 2]
+            value = choices[0] if kind == CustomFieldType.CHOICE else choices
+        elif value is None and kind == CustomFieldType.DICTIONARY:
+            value = next(iter(custom_fields.dictionary_rows(session, field)), None)
+        elif value is None:
+            value = today if kind == CustomFieldType.DATE else SAMPLE_VALUES[kind]
+        out[field.code] = custom_fields.text_of(session, field, value)
+    return out
+
+
+def custom_placeholders(session):
+    """{group of PLACEHOLDERS: [(placeholder, definition)]}: the custom
+    fields of each record a template sees."""
+    groups = (("client", N_("Client")), ("application", N_("Application")),
+              ("deal", N_("Deal")), ("task", N_("Task")), ("invoice", N_("Invoice")))
+    return {group: [(f"{key}.custom.{d.code}", d)
+                    for d in custom_fields.fields_of(session, key)]
+            for key, group in groups}
 
 
 # --- placeholders listed in the editor --------------------------------------------------

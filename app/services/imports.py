@@ -32,11 +32,15 @@ changed field as for an edit on screen.
 No Flask request here: the views and the background worker pass the user,
 the options and the labels in."""
 import codecs
+import contextlib
 import csv
 import datetime
+import gc
 import io
 import os
+import queue
 import re
+import threading
 import unicodedata
 import zoneinfo
 from dataclasses import dataclass, field
@@ -71,7 +75,7 @@ from app.models import (
     PublicAccess,
     Region,
 )
-from app.services import access, validation
+from app.services import access, bulk_sql, validation
 from app.services.csv_io import codec as export_codec
 
 BATCH = 1000
@@ -260,6 +264,9 @@ class Entity:
     # Fields whose normalised value marks a duplicate of an existing record.
     duplicate_keys: tuple = ()
     alma: bool = False
+    # Its custom fields' columns (services/imports_custom.Columns), when
+    # read for this request or run.
+    custom: object = None
 
     def field(self, name):
         return next((f for f in self.fields if f.name == name), None)
@@ -542,6 +549,8 @@ def converter(spec, tz):
         return amount
     if spec.kind in ("dict", "employee", "client", "record"):
         return str.strip
+    if spec.kind == "custom":
+        return spec.check  # services/imports_custom: custom_fields.parse
     if spec.kind in ("str", "text") and spec.check is None:
         limit = spec.max_length
 
@@ -594,6 +603,99 @@ def convert(spec, text, tz):
             raise Bad(_l("Unknown value: %(value)s", value=text[:50]))
         return member
     return text.strip()  # dict, employee, client, record: resolved by batch
+
+
+# Kinds whose few distinct texts repeat down a file (dates, amounts, statuses,
+# yes/no): an import remembers their conversions, up to MEMO texts a column,
+# so memory stays bounded whatever the file's size.
+MEMO_KINDS = frozenset(("date", "datetime", "decimal", "int", "enum", "bool"))
+MEMO = 20_000
+_PLAIN_KINDS = frozenset(("dict", "employee", "client", "record"))
+
+
+def _width_error(count, width):
+    return _l("The row has %(n)s fields, the header has %(m)s", n=count, m=width)
+
+
+def row_converter(columns, width, tz):
+    """``convert(line, cells, joined=None) -> Row`` for one mapping.
+
+    Converting is most of an import's Python time, so the loop over the
+    mapped columns is unrolled once per import into straight-line code (a
+    column costs a strip, a test and its parser, with no dispatch on its
+    kind per cell). It behaves exactly like ``convert`` applied cell by cell:
+    blank cells are left out, the export's formula guard is removed, a cell
+    with a zero byte is refused, every bad cell gives (label, message).
+    ``joined`` is ``"".join(cells)`` when the caller has it."""
+    env = {"Row": Row, "Bad": Bad, "ValidationError": validation.ValidationError,
+           "G": _GUARDED, "ZERO": _l("Contains zero bytes"), "MEMO": MEMO,
+           "width_error": _width_error}
+    code = [
+        "def convert(line, cells, joined=None):",
+        "    n = len(cells)",
+        f"    if n != {width} and (n < {width} or ''.join(cells[{width}:]).strip()):",
+        f"        return Row(line, cells, {{}}, [('', width_error(n, {width}))])",
+        "    if joined is None:",
+        "        joined = ''.join(cells)",
+        "    nul = '\\x00' in joined",
+        "    values = {}",
+        "    errors = []",
+    ]
+    for j, (index, spec) in enumerate(columns):
+        env[f"L{j}"] = spec.label
+        name = repr(spec.name)
+        code += [
+            f"    t = cells[{index}].strip()",
+            "    if t:",
+            "        if nul and '\\x00' in t:",
+            f"            errors.append((L{j}, ZERO))",
+            "        else:",
+            "            if t[0] == \"'\" and t[1:2] in G:",
+            "                t = t[1:]",
+        ]
+        body = []
+        if spec.kind in _PLAIN_KINDS:  # resolved by batch
+            body = [f"values[{name}] = t"]
+        elif spec.kind in ("str", "text"):
+            if spec.check is not None:
+                env[f"C{j}"] = spec.check
+                body = ["try:",
+                        f"    t = C{j}(t)",
+                        "except ValidationError as e:",
+                        f"    errors.append((L{j}, e.args[0]))",
+                        "    t = None"]
+            if spec.max_length:
+                env[f"LONG{j}"] = _l("Longer than %(n)s characters", n=spec.max_length)
+                body += [f"if t is not None and len(t) > {spec.max_length}:",
+                         f"    errors.append((L{j}, LONG{j}))",
+                         "elif t is not None:",
+                         f"    values[{name}] = t"]
+            else:
+                body += ["if t is not None:", f"    values[{name}] = t"]
+        elif spec.kind in MEMO_KINDS:
+            env[f"P{j}"], env[f"M{j}"] = converter(spec, tz), {}
+            body = [f"v = M{j}.get(t)",
+                    "if v is None:",
+                    "    try:",
+                    f"        v = P{j}(t)",
+                    "    except Bad as e:",
+                    f"        errors.append((L{j}, e.args[0]))",
+                    "    else:",
+                    f"        if len(M{j}) < MEMO:",
+                    f"            M{j}[t] = v",
+                    f"        values[{name}] = v",
+                    "else:",
+                    f"    values[{name}] = v"]
+        else:
+            env[f"P{j}"] = converter(spec, tz)
+            body = ["try:",
+                    f"    values[{name}] = P{j}(t)",
+                    "except Bad as e:",
+                    f"    errors.append((L{j}, e.args[0]))"]
+        code += ["            " + line for line in body]
+    code.append("    return Row(line, cells, values, errors)")
+    exec(compile("\n".join(code), f"<import converter of {width} columns>", "exec"), env)
+    return env["convert"]
 
 
 # --- the run ---------------------------------------------------------------------------
@@ -664,12 +766,13 @@ class Importer:
         self._errors_out = None
         self._maps = {}
         self._first_new_id = None
-        self._plan = [(index, spec.name, spec.label, converter(spec, self.tz))
-                      for index, spec in self.columns]
+        self._convert = row_converter(self.columns, self.width, self.tz)
         self._required = [spec for spec in entity.fields if spec.required
                           and spec.name in self.mapped and not self._has_default(spec)]
         self._names = {}
         self._analysed_at = 0
+        # Writes custom field values; None when there are none to write.
+        self.custom = entity.custom.start(session, self.mapped) if entity.custom else None
 
     # -- public -------------------------------------------------------------------
 
@@ -686,19 +789,15 @@ class Importer:
             or 0)
         outer = self.session.begin_nested()
         try:
-            batch = []
-            for line, cells in rows:
-                if not any(c.strip() for c in cells):
-                    continue
-                report.total += 1
-                batch.append(self._convert(line, cells))
-                if len(batch) >= BATCH:
+            with bulk_sql.bulk_session(self.session.connection()), fewer_collections(), \
+                    contextlib.closing(read_ahead(self._batches(rows))) as batches:
+                for batch, problem in batches:
+                    report.total += len(batch)
+                    if problem is not None:
+                        raise problem
                     self._handle(batch)
-                    batch = []
                     if progress:
                         progress(report)
-            if batch:
-                self._handle(batch)
         except FileProblem as exc:
             report.file_error = str(exc)
         finally:
@@ -714,6 +813,25 @@ class Importer:
         if progress:
             progress(report)
         return report
+
+    def _batches(self, rows):
+        """(converted rows, None) by BATCH; a file problem comes as
+        (the rows read before it, FileProblem) and ends the file."""
+        convert, batch = self._convert, []
+        try:
+            for line, cells in rows:
+                joined = "".join(cells)
+                if not joined or joined.isspace():
+                    continue
+                batch.append(convert(line, cells, joined))
+                if len(batch) >= BATCH:
+                    yield batch, None
+                    batch = []
+        except FileProblem as exc:
+            yield batch, exc
+            return
+        if batch:
+            yield batch, None
 
     # -- steps --------------------------------------------------------------------
 
@@ -735,32 +853,6 @@ class Importer:
         if spec.name in ("responsible", "author"):
             return True
         return column is not None and column.default is not None
-
-    def _convert(self, line, cells):
-        row = Row(line, cells)
-        width = self.width
-        if len(cells) != width and not (
-                len(cells) > width and not any(c.strip() for c in cells[width:])):
-            row.errors.append(("", _l("The row has %(n)s fields, the header has %(m)s",
-                                      n=len(cells), m=width)))
-            return row
-        values = row.values
-        nul = "\x00" in "".join(cells)
-        for index, name, label, parse in self._plan:
-            text = cells[index]
-            if not text or text.isspace():
-                continue
-            text = text.strip()
-            if nul and "\x00" in text:
-                row.errors.append((label, _l("Contains zero bytes")))
-                continue
-            if text[0] == "'" and text[1:2] in _GUARDED:
-                text = text[1:]  # the export's guard against formulas
-            try:
-                values[name] = parse(text)
-            except Bad as exc:
-                row.errors.append((label, exc.args[0]))
-        return row
 
     def _handle(self, batch):
         self._resolve(batch)
@@ -916,19 +1008,21 @@ class Importer:
         owned = hasattr(model, "responsible_id")
         authored = hasattr(model, "author_id")
         today = datetime.date.today()
+        alma, required = self.entity.alma, self._required
         for row in batch:
             if row.errors:
                 continue
             values = row.values
             if named and not values.get("name"):
-                name = " ".join(values[p] for p in ("last_name", "first_name", "middle_name")
-                                if values.get(p))
+                parts = (values.get("last_name"), values.get("first_name"),
+                         values.get("middle_name"))
+                name = " ".join([p for p in parts if p]) if None in parts else " ".join(parts)
                 if name:
                     values["name"] = name[:255]
                 elif values.get("id") is None:
                     row.errors.append((_l("Name"), _l("Enter the client's name or full name")))
                     continue
-            if self.entity.alma:
+            if alma:
                 birth = values.get("birth_date")
                 if birth is not None and birth > today:
                     row.errors.append((self.entity.field("birth_date").label,
@@ -941,7 +1035,7 @@ class Importer:
             if authored and values.get("author") is None:
                 values["author"] = user_id
             if values.get("id") is None:
-                for spec in self._required:
+                for spec in required:
                     if values.get(spec.name) is None:
                         row.errors.append((spec.label, _l("This field is required")))
 
@@ -955,7 +1049,7 @@ class Importer:
         if entity.model is Client and not entity.alma:
             keys = [k for k in ("phone", "inn") if k in self.mapped]
         if keys:
-            self._fresh_statistics()
+            self._fresh_statistics(keys)
         for key in keys:
             column = getattr(model, key)
             pending = [r for r in batch if not r.errors and r.existing_id is None
@@ -972,13 +1066,11 @@ class Importer:
                 lookup = lambda r: found.get(normalise(r.values[key]))  # noqa: E731
             else:
                 found = {}
-                for chunk in _chunks(sorted({r.values[key] for r in pending})):
-                    # No ORDER BY: it would let the planner walk the primary
-                    # key instead of the phone index. The oldest record wins.
-                    for value, row_id in self.session.execute(
-                            select(column, model.id).where(column.in_(chunk))):
-                        if row_id < found.get(value, row_id + 1):
-                            found[value] = row_id
+                for value, row_id in bulk_sql.find(
+                        self.session.connection(), model.__tablename__, column.name,
+                        {r.values[key] for r in pending}):
+                    if row_id < found.get(value, row_id + 1):  # the oldest record wins
+                        found[value] = row_id
                 lookup = lambda r: found.get(r.values[key])  # noqa: E731
             seen = {}
             for row in pending:
@@ -990,17 +1082,20 @@ class Importer:
                     continue
                 self._duplicate(row, key, existing, in_file)
 
-    def _fresh_statistics(self):
+    def _fresh_statistics(self, keys):
         """PostgreSQL plans the duplicate look-ups from the table's
         statistics; a large import into a small table makes them stale, and
         "phone IN (…500 values)" would then read the whole table. Refresh
-        them each time the rows this import wrote double (ANALYZE samples,
-        and sees this transaction's own rows)."""
+        those of the key columns (a third of the time of the whole table's)
+        each time the rows this import wrote double (ANALYZE samples, and
+        sees this transaction's own rows)."""
         if self.session.get_bind().dialect.name != "postgresql":
             return
         written = self.report.created
         if written >= max(5000, 2 * self._analysed_at):
-            self.session.execute(sql_text(f"ANALYZE {self.entity.model.__tablename__}"))
+            columns = ", ".join(getattr(self.entity.model, k).name for k in keys)
+            self.session.execute(sql_text(
+                f"ANALYZE {self.entity.model.__tablename__} ({columns})"))
             self._analysed_at = written
 
     def _duplicate(self, row, key, existing, in_file):
@@ -1071,7 +1166,7 @@ class Importer:
         out = {}
         table = self.entity.model.__table__
         for spec in self.entity.fields:
-            if spec.name == "id" or spec.name not in self.mapped:
+            if spec.name == "id" or spec.name not in self.mapped or spec.kind == "custom":
                 continue
             value = values.get(spec.name)
             if value is None:
@@ -1137,80 +1232,17 @@ class Importer:
             if "created_at" in model.__table__.columns else {}
         if not self.entity.alma:
             records = [{**self._record(r.values), **stamps} for r in rows]
+            if self.custom is not None:  # their values need the new records' ids
+                self.custom.insert(self, rows, records)
+                return
             for group in _same_keys(records):
                 self.session.execute(insert(model.__table__), group)
             return
         self._insert_alma(rows, now)
 
-    CLIENT_COLUMNS = ("kind", "name", "last_name", "first_name", "middle_name", "birth_date",
-                      "region_id", "city", "phone", "comments", "responsible_id",
-                      "public_access", "created_at", "updated_at")
-    APPLICATION_COLUMNS = ("client_id", "date", "amount", "status", "responsible_id",
-                           "created_at", "updated_at")
-
-    def _insert_alma(self, rows, now):
-        """The hot path of the AlmaCRM format: plain tuples straight to the
-        driver (COPY on PostgreSQL, executemany on SQLite), no per-value
-        processing by SQLAlchemy. Values are already converted and checked."""
-        sqlite = self.session.get_bind().dialect.name == "sqlite"
-        day = (lambda d: d.isoformat() if d is not None else None) if sqlite else (lambda d: d)
-        stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now
-        user_id = self.options.user_id
-        person, private = ClientKind.PERSON.value, PublicAccess.PRIVATE.value
-        clients = []
-        for row in rows:
-            v = row.values
-            get = v.get
-            clients.append((person, v["name"], get("last_name"), get("first_name"),
-                            get("middle_name"), day(get("birth_date")), get("region"),
-                            get("city"), get("phone"), get("comments"),
-                            get("responsible", user_id), private, stamp, stamp))
-        ids = self._driver_insert("client", self.CLIENT_COLUMNS, clients, with_ids=True)
-        today = datetime.date.today()
-        in_processing = ProcessingStatus.IN_PROCESSING.value
-        applications = []
-        for row, client_id in zip(rows, ids):
-            v = row.values
-            amount = v.get("amount") or Decimal(0)
-            status = v.get("status")
-            applications.append((
-                client_id, day(v.get("date") or today), str(amount) if sqlite else amount,
-                status.value if status is not None else in_processing,
-                v.get("responsible", user_id), stamp, stamp))
-        self._driver_insert("application", self.APPLICATION_COLUMNS, applications)
-
-    def _driver_insert(self, table, columns, tuples, with_ids=False):
-        """INSERT ``tuples`` through the DB-API; with ``with_ids`` the new
-        ids in order: PostgreSQL takes them from the sequence first; SQLite
-        holds its only write lock in this transaction, so the new rowids are
-        the last len(tuples) ones."""
-        connection = self.session.connection()
-        ids = None
-        if connection.dialect.name == "postgresql":
-            if with_ids:
-                ids = connection.exec_driver_sql(
-                    f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
-                    f"FROM generate_series(1, {len(tuples)})").scalars().all()
-                columns = ("id", *columns)
-                tuples = [(i, *t) for i, t in zip(ids, tuples)]
-            cursor = connection.connection.driver_connection.cursor()
-            try:
-                with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                    for values in tuples:
-                        copy.write_row(values)
-            finally:
-                cursor.close()
-            return ids
-        marks = ", ".join("?" for _ in columns)
-        connection.exec_driver_sql(
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", tuples)
-        if with_ids:
-            last = connection.exec_driver_sql(f"SELECT max(id) FROM {table}").scalar()
-            ids = list(range(last - len(tuples) + 1, last + 1))
-        return ids
-
     def _insert_with_ids(self, table, records):
-        """Insert ``records`` and return their ids in order.
+        """Insert ``records`` and return their ids in order (the records of
+        an entity with custom fields, whose values need them).
 
         SQLite cannot order RETURNING rows of a multi-row INSERT (SQLAlchemy
         then sends one statement per row), but the transaction holds the
@@ -1223,6 +1255,46 @@ class Importer:
         return self.session.execute(
             insert(table).returning(table.c.id, sort_by_parameter_order=True), records
         ).scalars().all()
+
+    CLIENT_COLUMNS = ("kind", "name", "last_name", "first_name", "middle_name", "birth_date",
+                      "region_id", "city", "phone", "comments", "responsible_id",
+                      "public_access", "created_at", "updated_at")
+    APPLICATION_COLUMNS = ("client_id", "date", "amount", "status", "responsible_id",
+                           "created_at", "updated_at")
+
+    def _insert_alma(self, rows, now):
+        """The hot path of the AlmaCRM format: plain tuples straight to the
+        driver (services/bulk_sql), no per-value processing by SQLAlchemy.
+        Values are already converted and checked."""
+        connection = self.session.connection()
+        sqlite = connection.dialect.name == "sqlite"
+        stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now
+        user_id = self.options.user_id
+        person, private = ClientKind.PERSON.value, PublicAccess.PRIVATE.value
+        clients = []
+        add = clients.append
+        for row in rows:
+            get = row.values.get
+            birth = get("birth_date")
+            if sqlite and birth is not None:
+                birth = birth.isoformat()
+            add((person, get("name"), get("last_name"), get("first_name"), get("middle_name"),
+                 birth, get("region"), get("city"), get("phone"), get("comments"),
+                 get("responsible", user_id), private, stamp, stamp))
+        ids = bulk_sql.insert_rows(connection, "client", self.CLIENT_COLUMNS, clients,
+                                   with_ids=True)
+        today = datetime.date.today()
+        in_processing = ProcessingStatus.IN_PROCESSING.value
+        applications = []
+        add = applications.append
+        for row, client_id in zip(rows, ids):
+            get = row.values.get
+            day, amount, status = get("date") or today, get("amount") or 0, get("status")
+            add((client_id, day.isoformat() if sqlite else day,
+                 str(amount) if sqlite else amount,
+                 status.value if status is not None else in_processing,
+                 get("responsible", user_id), stamp, stamp))
+        bulk_sql.insert_rows(connection, "application", self.APPLICATION_COLUMNS, applications)
 
     def _application(self, v, client_id, today):
         return {"client_id": client_id, "date": v.get("date") or today,
@@ -1252,6 +1324,8 @@ class Importer:
                 if value is not None and getattr(obj, key) != value:
                     setattr(obj, key, value)
         self.session.flush()
+        if self.custom is not None:
+            self.custom.update(rows, objects)
         if applications:
             self.session.execute(insert(Application.__table__), applications)
 
@@ -1271,6 +1345,94 @@ class Importer:
         text = "; ".join(f"{label}: {message}" if str(label) else str(message)
                          for label, message in row.errors)
         self._error_writer.writerow([f"{row.line}: {text}", *row.cells])
+
+
+_collector = {"depth": 0, "threshold": None}
+_collector_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def fewer_collections(young=50_000):
+    """Python's cyclic garbage collector during an import: the objects that
+    exist when it starts (the app's hundreds of thousands) are frozen out
+    of its scans, and it runs after ``young`` new objects instead of 700.
+
+    An import makes several container objects per row (cells, the row, its
+    values) that live for a batch; with the defaults the collector ran every
+    couple of hundred rows and rescanned the whole heap every few thousand,
+    which cost as much as converting the rows. Young garbage is still
+    collected, in larger steps, and everything is restored when the last
+    import of the process ends (the settings are process-wide)."""
+    with _collector_lock:
+        if _collector["depth"] == 0:
+            _collector["threshold"] = gc.get_threshold()
+            gc.freeze()
+            gc.set_threshold(max(young, _collector["threshold"][0]),
+                             *_collector["threshold"][1:])
+        _collector["depth"] += 1
+    try:
+        yield
+    finally:
+        with _collector_lock:
+            _collector["depth"] -= 1
+            if _collector["depth"] == 0:
+                gc.set_threshold(*_collector["threshold"])
+                gc.unfreeze()
+
+
+class _Raised:
+    def __init__(self, exc):
+        self.exc = exc
+
+
+def read_ahead(items, depth=2):
+    """Iterate ``items`` in a thread of its own, at most ``depth`` items
+    ahead of the caller.
+
+    An import's file is read and converted (pure Python) while the database
+    writes the previous batch: a SQLite statement and PostgreSQL's COPY run
+    without Python's lock, so the two overlap on two cores. Exceptions
+    come out where the caller iterates; when the caller stops early, the
+    thread stops. A generator is closed at the end (with it the file)."""
+    slots = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def hand(item):
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce():
+        try:
+            for item in items:
+                if not hand(item):
+                    return
+            hand(end)
+        except BaseException as exc:  # noqa: BLE001  (re-raised in the caller)
+            hand(_Raised(exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="import-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is end:
+                return
+            if isinstance(item, _Raised):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _chunks(values, size=500):

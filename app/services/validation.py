@@ -103,14 +103,14 @@ def okved(value):
     return ", ".join(codes)
 
 
-_RU_FORM = re.compile(r"(?:\+7|8)?(\d{10})")
 _PHONE_NOISE = re.compile(r"[\s()\-.\u00a0]")
-_ru_valid = None
+_ru_phone = None
 
 
-def _ru_national_pattern():
-    """Every kind of Russian number phonenumbers knows, as one regex: the
-    test ``is_valid_number`` makes for region RU, without parsing."""
+def _ru_phone_pattern():
+    """A Russian number written as +7…, 8… or ten digits, whose ten digits
+    are of a kind phonenumbers knows (the test ``is_valid_number`` makes for
+    region RU, without parsing), as one regex capturing the ten digits."""
     from phonenumbers.data import region_RU
 
     meta = region_RU.PHONE_METADATA_RU
@@ -120,7 +120,9 @@ def _ru_national_pattern():
                 if getattr(meta, k, None) is not None
                 and getattr(meta, k).national_number_pattern
                 and 10 in (getattr(meta, k).possible_length or (10,))]
-    return re.compile("(?:" + "|".join(patterns) + ")")
+    # Only ten digits are tried: with a prefix the rest is ten digits long,
+    # so a text splits one way at most, as with a separate \d{10} test.
+    return re.compile(r"(?:\+7|8)?(?=\d{10}\Z)((?:" + "|".join(patterns) + "))")
 
 
 def phone(value, region="RU"):
@@ -129,14 +131,15 @@ def phone(value, region="RU"):
     Imports check a hundred thousand numbers a second: a Russian number
     written as +7…, 8… or ten digits is tested against phonenumbers' own
     patterns directly; anything else takes the full parse."""
-    global _ru_valid
+    global _ru_phone
     if region == "RU" and value:
-        match = _RU_FORM.fullmatch(_PHONE_NOISE.sub("", value))
+        if _ru_phone is None:
+            _ru_phone = _ru_phone_pattern()
+        # Spaces are the usual separators; other noise takes the regex.
+        match = _ru_phone.fullmatch(value.replace(" ", "")) or \
+            _ru_phone.fullmatch(_PHONE_NOISE.sub("", value))
         if match:
-            if _ru_valid is None:
-                _ru_valid = _ru_national_pattern()
-            if _ru_valid.fullmatch(match.group(1)):
-                return "+7" + match.group(1)
+            return "+7" + match.group(1)
     try:
         number = phonenumbers.parse((value or "").strip(), region)
     except phonenumbers.NumberParseException:

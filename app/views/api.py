@@ -40,6 +40,7 @@ from app.services import (
     leads,
     validation,
 )
+from app.views.api_custom_fields import CustomFieldsApiMixin
 from app.views.datamodel import ListInterface
 from app.views.refusal import translated
 from app.views.rowaccess import ROW_ACCESS, may_attach, restricted_user_id
@@ -85,7 +86,7 @@ class GuardedApi(ModelRestApi):
         return self._answer(super().delete_headless, pk)
 
 
-class RegisterApi(GuardedApi):
+class RegisterApi(CustomFieldsApiMixin, GuardedApi):
     base_filters = ROW_ACCESS
     add_query_rel_fields = RELATED
     edit_query_rel_fields = RELATED
@@ -99,8 +100,10 @@ class RegisterApi(GuardedApi):
             if name in columns and columns[name].default is not None:
                 field.required = False
 
-    def _normalise(self, item):
-        errors = {}
+    def _check_values(self, item, new):
+        """Phones, INN and the like normalised as on the screens, and the
+        custom fields checked: every problem answered at once (422)."""
+        errors = self.custom_errors(new)
         for field, check in NORMALISED.items():
             value = getattr(item, field, None)
             if value:
@@ -145,20 +148,22 @@ class RegisterApi(GuardedApi):
             _refuse(422, {"action_result": [str(exc)]})
 
     def pre_add(self, item):
-        self._normalise(item)
+        self._check_values(item, new=True)
         if isinstance(item, Client):
             assignment.default_responsible(db.session, item, g.user.id)
         access.claim(db.session, item, g.user.id)
         self._check_client(item)
         self._rules(item)
         self._invoice_rules(item, new=True)
+        self.custom_stage(item)
 
     def pre_update(self, item):
-        self._normalise(item)
+        self._check_values(item, new=False)
         self._check_writable(item)
         self._check_client(item)
         self._rules(item)
         self._invoice_rules(item, new=False)
+        self.custom_stage(item)
 
     def pre_delete(self, item):
         self._check_writable(item)

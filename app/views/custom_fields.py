@@ -22,7 +22,6 @@ from flask_appbuilder.models.sqla.filters import (
 )
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.widgets import ShowWidget
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import false
 from wtforms import (
@@ -38,19 +37,13 @@ from wtforms.validators import DataRequired, Optional, StopValidation
 from app import db
 from app.models import CustomField, CustomFieldType, dictionary_models
 from app.services import custom_fields
-from app.services.custom_fields import ENTITY_OF
+from app.services.custom_fields import ENTITY_OF, label_of
 from app.views.datamodel import CUSTOM_PREFIX
 from app.views.fields import EnumFieldsMixin
 from app.views.labels import ENTITY_LABELS, enum_label
 from app.views.refusal import refuse
 
 ADDITIONAL = _l("Additional")
-
-
-def label_of(field):
-    if str(get_locale() or "ru").startswith("en") and field.label_en:
-        return field.label_en
-    return field.label_ru
 
 
 class Parsed:
@@ -147,7 +140,13 @@ class CustomFilter(BaseFilter):
             condition = self.condition(custom_fields.value_column(self.definition), parsed)
             cache[key] = custom_fields.matching(db.session, self.model, self.definition,
                                                 condition)
-        return query.filter(cache[key])
+        clause, few = cache[key]
+        if few:
+            # FAB applies base filters after these: row-level access then
+            # tests the few matches one by one instead of collecting every
+            # visible record to count them (views/rowaccess.py).
+            g.selective_filter = True
+        return query.filter(clause)
 
 
 class CustomEqual(CustomFilter):
@@ -236,12 +235,13 @@ class CustomShowWidget(ShowWidget):
     template = "sdelka/widgets/show.html"
 
 
-class CustomFieldsMixin:
-    """Active custom fields of the view's entity in its add, edit and show
-    screens. Values are staged with the record and saved in its
-    transaction (services/custom_fields.py)."""
+# Add, edit and search forms, each for the current and a few past sets of
+# definitions (requests in flight while the admin edits one).
+FORM_CLASSES_KEPT = 12
 
-    show_widget = CustomShowWidget
+
+class CustomDefinitions:
+    """The active custom fields of a screen's or an API's entity."""
 
     @property
     def custom_entity(self):
@@ -255,17 +255,32 @@ class CustomFieldsMixin:
                                          if self.custom_entity else [])
         return cache[self.custom_entity]
 
+
+class CustomFieldsMixin(CustomDefinitions):
+    """Active custom fields of the view's entity in its add, edit and show
+    screens. Values are staged with the record and saved in its
+    transaction (services/custom_fields.py)."""
+
+    show_widget = CustomShowWidget
+
     def _with_custom(self, base):
         # Outside a request (FAB setting the view up) the plain form.
         definitions = (self.custom_definitions()
                        if base is not None and has_request_context() else [])
         if not definitions:
             return base
+        return self._form_class(base, definitions, form_field)
+
+    def _form_class(self, base, definitions, make_field):
+        """``base`` with a field per definition, one class per set of
+        definitions; the oldest are dropped as the admin edits them."""
         key = (id(base), custom_fields.signature(definitions))
         forms = self.__dict__.setdefault("_custom_forms", {})
         if key not in forms:
+            while len(forms) >= FORM_CLASSES_KEPT:
+                del forms[next(iter(forms))]  # dicts keep insertion order
             forms[key] = type(base.__name__, (base,),
-                              {field_name(d): form_field(d) for d in definitions})
+                              {field_name(d): make_field(d) for d in definitions})
         return forms[key]
 
     # FAB builds its forms once; these wrap them per request.
@@ -312,12 +327,7 @@ class CustomFieldsMixin:
         searched = self._searched() if base is not None and has_request_context() else []
         if not searched:
             return base
-        key = ("search", id(base), custom_fields.signature(searched))
-        forms = self.__dict__.setdefault("_custom_forms", {})
-        if key not in forms:
-            forms[key] = type(base.__name__, (base,),
-                              {field_name(d): search_field(d) for d in searched})
-        return forms[key]
+        return self._form_class(base, searched, search_field)
 
     @search_form.setter
     def search_form(self, form):
@@ -471,7 +481,10 @@ class CustomFieldView(EnumFieldsMixin, ModelView):
                            description=self.description_columns["code"])
         extra = {"entity": entity, "dictionary": dictionary, "code": code,
                  "choices": TextAreaField(LABELS["choices"], widget=BS3TextAreaFieldWidget())}
-        self.add_form_extra_fields = {**extra, **(self.add_form_extra_fields or {})}
+        # FAB leaves a new record's check boxes empty, whatever the column's default.
+        enabled = BooleanField(LABELS["is_active"], default=True)
+        self.add_form_extra_fields = {**extra, "is_active": enabled,
+                                      **(self.add_form_extra_fields or {})}
         self.edit_form_extra_fields = {**extra, **(self.edit_form_extra_fields or {})}
         super().__init__(**kwargs)
 

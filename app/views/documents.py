@@ -26,6 +26,7 @@ from wtforms.widgets import TextArea
 from app import db
 from app.models import DocumentTemplate, Employee, PrintedDocument, TemplateEntity
 from app.services import access, documents, printing
+from app.services.custom_fields import label_of
 from app.views.fields import EnumFieldsMixin
 from app.views.labels import FIELDS, enum_label
 from app.views.refusal import refuse, translated
@@ -111,8 +112,10 @@ class DocumentTemplateView(EnumFieldsMixin, ModelView):
     def render_template(self, template, **kwargs):
         if template == self.add_template:
             # Translated here: Jinja's _() would %-format the text.
+            custom = documents.custom_placeholders(db.session)
             kwargs["placeholders"] = [
-                (gettext(group), [(code, gettext(meaning)) for code, meaning in items])
+                (gettext(group), [(code, gettext(meaning)) for code, meaning in items] +
+                 [(code, label_of(d)) for code, d in custom.get(group, [])])
                 for group, items in documents.PLACEHOLDERS]
         elif template == self.show_template:
             row = db.session.get(DocumentTemplate, int(kwargs["pk"]))

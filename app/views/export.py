@@ -9,6 +9,7 @@ permission, ``can_export`` on the view."""
 import copy
 import datetime
 import enum
+import itertools
 from decimal import Decimal
 
 from flask import Response, g, request, stream_with_context, url_for
@@ -16,7 +17,8 @@ from flask_appbuilder import expose, has_access
 from flask_appbuilder.urltools import get_filter_args, get_order_args
 from sqlalchemy.orm import selectinload
 
-from app.services import csv_io, imports
+from app.models import CustomFieldType, CustomValue
+from app.services import csv_io, custom_fields, imports
 from app.services.localtime import to_local
 from app.views.fields import office_zone
 from app.views.labels import ENUMS, FIELDS
@@ -87,10 +89,12 @@ class CsvMixin:
                                     order_column, direction)
         query = query.options(*self._eager(columns)).yield_per(YIELD_PER)
         labels = self._labels()
-        header = [labels.get(c, c) for c in columns]
+        custom = self._custom_fields()
+        header = [labels.get(c, c) for c in columns] + [custom_fields.label_of(d)
+                                                       for d in custom]
         tz = office_zone()
         scales = self._scales(columns)
-        rows = self._rows(query, columns, tz, scales)
+        rows = self._rows(query, columns, tz, scales, custom)
         filename = f"{self.csv_key()}-{datetime.date.today():%Y-%m-%d}.csv"
         charset = "windows-1251" if encoding == "cp1251" else "utf-8"
         response = Response(stream_with_context(csv_io.stream_csv(header, rows, encoding)),
@@ -98,16 +102,51 @@ class CsvMixin:
         response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
 
-    def _rows(self, query, columns, tz, scales):
+    def _custom_fields(self):
+        """The active custom fields of the list's entity: columns after the
+        built-in ones."""
+        from app import db
+
+        entity = custom_fields.ENTITY_OF.get(self.datamodel.obj)
+        return custom_fields.fields_of(db.session, entity) if entity else []
+
+    def _rows(self, query, columns, tz, scales, custom=()):
         """The rows, read while the response streams. stream_with_context
         runs this in a fresh app context, whose session Flask-SQLAlchemy
         closes when the stream ends; the query (built in the request, with
         its row-level rule) is moved onto that session, or it would reopen
-        the request's finished one and leave its transaction open."""
+        the request's finished one and leave its transaction open. Custom
+        values come with each batch of rows, in one query."""
         from app import db
 
-        for item in query.with_session(db.session()):
-            yield self._row(item, columns, tz, scales)
+        session = db.session()
+        items = query.with_session(session)
+        if not custom:
+            for item in items:
+                yield self._row(item, columns, tz, scales)
+            return
+        entity = custom_fields.ENTITY_OF[self.datamodel.obj]
+        names = {d.code: custom_fields.dictionary_rows(session, d) for d in custom
+                 if CustomFieldType(d.type) == CustomFieldType.DICTIONARY}
+        items = iter(items)  # one server-side cursor, read a batch at a time
+        while batch := list(itertools.islice(items, YIELD_PER)):
+            values = custom_fields.load(session, entity, [item.id for item in batch], custom)
+            for item in batch:
+                row = values[item.id]
+                yield self._row(item, columns, tz, scales) + [
+                    self._custom_cell(d, row.get(d.code), names.get(d.code), tz)
+                    for d in custom]
+
+    def _custom_cell(self, definition, value, names, tz):
+        """A custom value as a built-in one of its kind: money and decimals
+        at their column's scale, dates, yes/no; choices and dictionary rows
+        as the record page writes them."""
+        kind = CustomFieldType(definition.type)
+        if kind in (CustomFieldType.MULTI_CHOICE, CustomFieldType.DICTIONARY):
+            value = custom_fields.text_of(None, definition, value, names) or None
+        scale = {CustomFieldType.MONEY: 2,
+                 CustomFieldType.DECIMAL: CustomValue.number_value.type.scale}.get(kind)
+        return self._cell(value, scale, tz)
 
     def _eager(self, columns):
         mapper = self.datamodel.obj.__mapper__

@@ -30,7 +30,8 @@ from app import db
 from app.jobs import imports as jobs
 from app.models import ImportJob, dictionary_models
 from app.security import ALL_CLIENTS
-from app.services import csv_io, imports
+from app.services import csv_io, imports, imports_custom
+from app.views.registers import _datetime
 
 STATUSES = {
     "uploaded": _l("Uploaded, columns not yet confirmed"),
@@ -66,6 +67,28 @@ def _job(job_id):
     if job.user_id != g.user.id and not _sees_all():
         abort(403)
     return job
+
+
+def _entity(key):
+    """The entity of ``key`` with its custom fields as they are now."""
+    return imports_custom.extend(db.session, imports.get_entity(key))
+
+
+def _files_gone(job):
+    """True, with a message, if the cleanup job removed the import's file."""
+    if job.files_removed_at is None:
+        return False
+    flash(gettext("The uploaded file was removed after %(days)s days; upload it again",
+                  days=current_app.config["IMPORT_KEEP_DAYS"]), "warning")
+    return True
+
+
+def _may_run(job):
+    """False, with a message, for an import that has run or lost its file."""
+    if job.status in ("queued", "running", "done"):
+        flash(gettext("This import has already run"), "warning")
+        return False
+    return not _files_gone(job)
 
 
 def _folder():
@@ -119,7 +142,7 @@ class ImportView(BaseView):
         if key in imports.ALMA_TARGETS and imports.is_alma_header(header) \
                 and _may_import(imports.ALMA_KEY):
             key = imports.ALMA_KEY
-        entity = imports.get_entity(key)
+        entity = _entity(key)
         job = ImportJob(
             user_id=g.user.id, entity=key, file_name=secure_filename(upload.filename) or
             "import.csv", stored_path=path, file_size=os.path.getsize(path),
@@ -137,13 +160,14 @@ class ImportView(BaseView):
     @has_access
     def mapping(self, job_id):
         job = _job(job_id)
-        entity = imports.get_entity(job.entity)
+        if _files_gone(job):
+            return redirect(url_for(".report", job_id=job.id))
+        entity = _entity(job.entity)
         stored = json.loads(job.options or "{}")
         header = stored.get("header", [])
         errors = []
         if request.method == "POST":
-            if job.status in ("queued", "running", "done"):
-                flash(gettext("This import has already run"), "warning")
+            if not _may_run(job):
                 return redirect(url_for(".report", job_id=job.id))
             choices = {f.name for f in entity.fields}
             mapping = []
@@ -174,9 +198,7 @@ class ImportView(BaseView):
     def run(self, job_id):
         """After a dry run: the real run with the same choices."""
         job = _job(job_id)
-        if job.status in ("queued", "running", "done"):
-            flash(gettext("This import has already run"), "warning")
-        else:
+        if _may_run(job):
             self._queue(job, json.loads(job.options or "{}"), dry_run=False)
         return redirect(url_for(".report", job_id=job.id))
 
@@ -195,6 +217,7 @@ class ImportView(BaseView):
         job.rows_done = job.created = job.updated = job.skipped = job.error_count = 0
         job.report = job.error_file = job.worker = None
         job.started_at = job.finished_at = None
+        job.attempts = 0
         db.session.commit()
         app = current_app._get_current_object()
         if job.file_size > current_app.config["IMPORT_BACKGROUND_BYTES"]:
@@ -224,7 +247,8 @@ class ImportView(BaseView):
         return self.render_template(
             "sdelka/import_report.html", job=job, report=report,
             entity=imports.get_entity(job.entity), status_label=STATUSES.get(job.status),
-            progress=self._progress(job))
+            progress=self._progress(job), removed_on=_datetime(job.files_removed_at)[:10],
+            keep_days=current_app.config["IMPORT_KEEP_DAYS"])
 
     def _progress(self, job):
         data = {"status": job.status, "status_label": str(STATUSES.get(job.status, "")),
@@ -256,7 +280,7 @@ class ImportView(BaseView):
     @expose("/template/<key>.csv")
     @has_access
     def template(self, key):
-        entity = imports.get_entity(key)
+        entity = _entity(key)
         if entity is None:
             abort(404)
         header = imports.template_header(entity, render=str)
@@ -309,7 +333,7 @@ class ImportJobView(ModelView):
     list_title = _l("Imports")
     show_title = _l("Import")
     list_columns = ["created_at", "user", "entity", "file_name", "status", "total_rows",
-                    "created", "updated", "skipped", "error_count"]
+                    "created", "updated", "skipped", "error_count", "files_removed_at"]
     show_columns = list_columns + ["finished_at", "worker"]
     search_columns = ["created_at", "status", "file_name"]
     label_columns = {
@@ -318,11 +342,11 @@ class ImportJobView(ModelView):
         "total_rows": _l("Rows"), "created": _l("Created"), "updated": _l("Updated"),
         "skipped": _l("Skipped"), "error_count": _l("Rows with errors"),
         "finished_at": _l("Finished"), "worker": _l("Worker"),
+        "files_removed_at": _l("Files removed"),
     }
     formatters_columns = {
         "entity": _entity_label, "status": _status_label,
-        "created_at": lambda v: v.strftime("%d.%m.%Y %H:%M") if v else "",
-        "finished_at": lambda v: v.strftime("%d.%m.%Y %H:%M") if v else "",
+        "created_at": _datetime, "finished_at": _datetime, "files_removed_at": _datetime,
     }
 
 

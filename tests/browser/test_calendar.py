@@ -6,24 +6,17 @@ import pytest
 from sqlalchemy import select
 
 from app.models import Employee, Task
-from tests.conftest import PASSWORD, unique
+from tests.browser.conftest import sign_in
+from tests.conftest import unique
 
 pytestmark = pytest.mark.browser
 
 DAY = datetime.date(2036, 4, 15)
 
 
-def _login(page, live_server, username):
-    page.goto(live_server + "/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("input[type=submit], button[type=submit]")
-    page.wait_for_selector("a[href*='logout']", state="attached")
-
-
 def test_head_creates_a_task_from_a_calendar_cell(live_server, page, session):
     manager = session.scalar(select(Employee).where(Employee.username == "manager"))
-    _login(page, live_server, "head")
+    sign_in(page, live_server, "head")
     calendar_url = f"{live_server}/calendar/?start={DAY.isoformat()}&days=3"
     page.goto(calendar_url)
     row = page.locator("#calendar tbody tr", has=page.locator(f"th:text-is('{manager.full_name}')"))

@@ -5,19 +5,12 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import Client
-from tests.conftest import PASSWORD, unique
+from tests.browser.conftest import sign_in
+from tests.conftest import unique
 
 pytestmark = pytest.mark.browser
 
 ALMA = "Дата;Фамилия;Имя;Отчество;регион;город;сумма;телефон;дата рождения;статус;комментарии"
-
-
-def sign_in(page, live_server, username):
-    page.goto(live_server + "/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("input[type=submit], button[type=submit]")
-    page.wait_for_selector("a[href*='logout']", state="attached")
 
 
 def test_manager_imports_an_alma_file_in_the_background_and_exports_it(

@@ -1,6 +1,8 @@
 """Custom fields: the admin defines them, every role's screens use them."""
+import re
+
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from app.models import (
     Client,
@@ -12,29 +14,6 @@ from app.models import (
     Region,
 )
 from tests.conftest import unique
-
-
-@pytest.fixture
-def define(session):
-    """define(**definition) -> CustomField; every field made here, and its
-    values, are gone after the test (the app is shared by the whole run)."""
-    made = []
-
-    def make(**kw):
-        kw.setdefault("entity", "client")
-        kw.setdefault("label_ru", unique("Поле"))
-        kw.setdefault("code", f"t{len(made)}_{unique('x').split()[-1]}".lower()[:40])
-        field = CustomField(**kw)
-        session.add(field)
-        session.commit()
-        made.append(field.id)
-        return field
-
-    yield make
-    session.rollback()
-    session.execute(delete(CustomValue).where(CustomValue.field_id.in_(made)))
-    session.execute(delete(CustomField).where(CustomField.id.in_(made)))
-    session.commit()
 
 
 def _manager_id(session):
@@ -62,6 +41,12 @@ def test_admin_defines_a_field_and_the_code_is_made_from_the_label(as_role, sess
         if field is not None:
             session.delete(field)
             session.commit()
+
+
+def test_a_new_field_is_enabled_unless_the_admin_unticks_it(as_role):
+    form = as_role("admin").get("/custom-fields/add").text
+    box = re.search(r'<input[^>]*name="is_active"[^>]*>', form).group(0)
+    assert "checked" in box
 
 
 @pytest.mark.parametrize("data, message", [
@@ -244,6 +229,49 @@ def test_list_columns_filters_and_sort_by_custom_fields(as_role, session, define
     assert f'"{column}"' in search and f'"{day}"' in search
 
 
+def test_sorted_pages_walk_the_values_then_the_records_without_one(as_role, session,
+                                                                  define, app):
+    """A list sorted by a custom field is paged by walking the value index:
+    pages must join up across records with and without a value, for every
+    role, filter and direction, exactly as one ORDER BY over all rows."""
+    income = define(label_ru=unique("Выручка"), type=CustomFieldType.DECIMAL,
+                    in_list=True, in_filters=True)
+    tag = unique("Страницы")
+    manager = _manager_id(session)
+    amounts = {"А": "30", "Б": "10", "В": None, "Г": "20", "Д": None, "Е": "10"}
+    owners = {"А": manager, "Б": None, "В": manager, "Г": manager, "Д": manager, "Е": manager}
+    ids = {}
+    for letter, amount in amounts.items():
+        client = Client(name=f"{tag} {letter}", responsible_id=owners[letter])
+        session.add(client)
+        session.flush()
+        ids[letter] = client.id
+        if amount is not None:
+            session.add(CustomValue(field_id=income.id, record_id=client.id,
+                                    number_value=amount))
+    session.commit()
+    column = f"cf_{income.code}"
+
+    def paged(direction, role="head", extra=""):
+        seen = []
+        for page in range(4):
+            text = as_role(role).get(
+                f"/clients/list/?_flt_2_name={tag}{extra}&_oc_ClientView={column}"
+                f"&_od_ClientView={direction}&psize_ClientView=2&page_ClientView={page}").text
+            on_page = sorted((text.find(f"/clients/show/{i}"), letter)
+                             for letter, i in ids.items() if f"/clients/show/{i}" in text)
+            assert len(on_page) <= 2
+            seen += [letter for _, letter in on_page]
+        return seen
+
+    # Equal values fall back to the id, in the same direction.
+    assert paged("asc") == ["Б", "Е", "Г", "А", "В", "Д"]
+    assert paged("desc") == ["А", "Г", "Е", "Б", "Д", "В"]
+    assert paged("desc", role="manager") == ["А", "Г", "Е", "Д", "В"]
+    greater = _filter_index(app, "ClientView", column, "gt")
+    assert paged("asc", role="manager", extra=f"&_flt_{greater}_{column}=15") == ["Г", "А"]
+
+
 def test_a_filter_matching_many_values_tests_each_row(as_role, session, define, app,
                                                       monkeypatch):
     """Past DENSE matches the filter walks the list (EXISTS) instead of
@@ -272,3 +300,17 @@ def test_a_filter_matching_many_values_tests_each_row(as_role, session, define, 
     assert shown() == ids[1:]
     monkeypatch.setattr(custom_fields, "DENSE", 1)
     assert shown() == ids[1:]
+
+
+def test_form_classes_do_not_pile_up_as_the_admin_edits_definitions(as_role, session,
+                                                                    define, app):
+    from app.views import custom_fields as views
+
+    field = define(label_ru=unique("Правка"), type=CustomFieldType.TEXT)
+    view = next(v for v in app.appbuilder.baseviews if v.__class__.__name__ == "ClientView")
+    for n in range(views.FORM_CLASSES_KEPT + 5):
+        field.label_ru = unique(f"Правка {n}")
+        session.commit()
+        page = as_role("admin").get("/clients/add").text
+        assert field.label_ru in page
+    assert len(view._custom_forms) <= views.FORM_CLASSES_KEPT

@@ -37,7 +37,9 @@ ENTITIES = [
     ("/notes", Note, "text", {}),
     ("/projects", Project, "name", {}),
     ("/counterparty-actions", CounterpartyAction, "result", {}),
-    ("/invoices", Invoice, "terms", {"status": "draft", "issue_date": "2026-11-20"}),
+    # Dated ahead of the other tests' invoices (issued today): the list shows
+    # the latest dates first, 25 to a page.
+    ("/invoices", Invoice, "terms", {"status": "draft", "issue_date": "2036-11-20"}),
 ]
 
 
