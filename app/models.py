@@ -1055,53 +1055,51 @@ class CustomValue(Model):
 # --- Imports --------------------------------------------------------------
 
 
-def _rollup_key(*columns, sums=("n",)):
-    """A roll-up's primary key: its day range is read from the key alone
-    (PostgreSQL: the counts ride along in the index; SQLite: the table is
-    the key's b-tree)."""
-    return (PrimaryKeyConstraint(*columns, postgresql_include=list(sums)),
-            {"sqlite_with_rowid": False})
+class RollupMixin:
+    """A per-day roll-up for the statistics, kept exact by database triggers
+    (migration 0011, services/rollups.py): its key is the day and two ids
+    (0 stands for "none"), ``n`` the records counted there. The day range
+    is read from the key alone (PostgreSQL: the sums ride along in its
+    index; SQLite: the table is the key's b-tree)."""
+
+    day = Column(Date, nullable=False)
+    n = Column(Integer, nullable=False)
+
+    @staticmethod
+    def key(*columns, sums=("n",)):
+        return (PrimaryKeyConstraint("day", *columns, postgresql_include=list(sums)),
+                {"sqlite_with_rowid": False})
 
 
-class TaskDay(Model):
-    """Tasks per UTC day of ``planned_at``, assignee and status: a roll-up
-    kept exact by database triggers (migration 0011, services/rollups.py)
-    for the statistics. 0 stands for "none" (unassigned, no status)."""
+class TaskDay(RollupMixin, Model):
+    """Tasks per UTC day of ``planned_at``, assignee and status."""
 
     __tablename__ = "task_day"
-    __table_args__ = _rollup_key("day", "assignee_id", "status_id")
+    __table_args__ = RollupMixin.key("assignee_id", "status_id")
 
-    day = Column(Date, nullable=False)
     assignee_id = Column(Integer, nullable=False)
     status_id = Column(Integer, nullable=False)
-    n = Column(Integer, nullable=False)
 
 
-class ClientDay(Model):
-    """Clients per UTC day of ``created_at``, responsible and funnel stage
-    (roll-up, like TaskDay)."""
+class ClientDay(RollupMixin, Model):
+    """Clients per UTC day of ``created_at``, responsible and funnel stage."""
 
     __tablename__ = "client_day"
-    __table_args__ = _rollup_key("day", "responsible_id", "stage_id")
+    __table_args__ = RollupMixin.key("responsible_id", "stage_id")
 
-    day = Column(Date, nullable=False)
     responsible_id = Column(Integer, nullable=False)
     stage_id = Column(Integer, nullable=False)
-    n = Column(Integer, nullable=False)
 
 
-class ApplicationDay(Model):
+class ApplicationDay(RollupMixin, Model):
     """Applications per date (already a local day), responsible and status,
-    with their amount in kopecks: integers add up exactly on SQLite too
-    (roll-up, like TaskDay)."""
+    with their amount in kopecks: integers add up exactly on SQLite too."""
 
     __tablename__ = "application_day"
-    __table_args__ = _rollup_key("day", "responsible_id", "status", sums=("n", "kopecks"))
+    __table_args__ = RollupMixin.key("responsible_id", "status", sums=("n", "kopecks"))
 
-    day = Column(Date, nullable=False)
     responsible_id = Column(Integer, nullable=False)
     status = Column(String(20), nullable=False)
-    n = Column(Integer, nullable=False)
     kopecks = Column(BigInteger, nullable=False)
 
 

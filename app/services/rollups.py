@@ -70,7 +70,9 @@ def _aggregated(model, query, dialect):
 
 
 def _columns(model):
-    return [c.name for c in model.__table__.columns]
+    """The roll-up's columns in its sources' order: the key, then the sums."""
+    return ([c.name for c in model.__table__.primary_key.columns] + ["n"]
+            + (["kopecks"] if _money(model) else []))
 
 
 def rebuild(connection):
