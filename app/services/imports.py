@@ -75,7 +75,7 @@ from app.models import (
     PublicAccess,
     Region,
 )
-from app.services import access, bulk_sql, validation
+from app.services import access, bulk_sql, rollups, validation
 from app.services.csv_io import codec as export_codec
 
 BATCH = 1000
@@ -84,6 +84,10 @@ SNIFF_BYTES = 64 * 1024
 # field in a CSV is a broken file, not data).
 MAX_FIELD_CHARS = 1024 * 1024
 MAX_PROBLEMS = 1000
+# The statistics roll-ups take an import's changes every so many batches
+# (services/rollups.deferred): each fold leaves the roll-up rows one more
+# version to step over until the commit.
+FOLD_BATCHES = 100
 MAX_TEXT = 100_000
 csv.field_size_limit(MAX_FIELD_CHARS)
 
@@ -808,13 +812,16 @@ class Importer:
             batches = self._batches(rows)
             if self._threaded:
                 batches = read_ahead(batches)
-            with bulk_sql.bulk_session(self.session.connection()), fewer_collections(), \
-                    contextlib.closing(batches):
-                for batch, problem in batches:
+            connection = self.session.connection()
+            with bulk_sql.bulk_session(connection), fewer_collections(), \
+                    rollups.deferred(connection) as fold, contextlib.closing(batches):
+                for number, (batch, problem) in enumerate(batches, 1):
                     report.total += len(batch)
                     if problem is not None:
                         raise problem
                     self._handle(batch)
+                    if number % FOLD_BATCHES == 0:
+                        fold()
                     if progress:
                         progress(report)
         except FileProblem as exc:

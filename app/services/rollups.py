@@ -9,11 +9,19 @@ generator's, or to repair), checks them against the records, and splits a
 period into the whole days a roll-up answers and the hours at its edges
 that the records answer.
 
+A bulk write on PostgreSQL defers its changes to the roll-ups
+(``deferred``): the triggers then append each statement's sums to a
+pending table, folded into the roll-ups a few times per import rather
+than updating the same roll-up rows in every statement (migration 0013).
+
 A timestamp counts on its UTC date: the office's midnights are hours inside
 UTC days, and a UTC day does not move when the office's time zone does."""
+import contextlib
 import datetime
 
-from sqlalchemy import Date, and_, cast, delete, except_, func, insert, select, text
+from sqlalchemy import Date, MetaData, and_, cast, delete, except_, func, insert, or_, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import GenericFunction
 
@@ -101,6 +109,61 @@ def check(connection):
         if differ:
             found[model.__tablename__] = differ
     return found
+
+
+def _pending(model):
+    """The table the triggers append to while a write defers (PostgreSQL)."""
+    return model.__table__.to_metadata(MetaData(), name=f"{model.__tablename__}_pending")
+
+
+def fold(connection):
+    """Add the pending sums of this transaction into the roll-ups and empty
+    the pending tables, the roll-up rows taken in key order as the triggers
+    take them. Other transactions' pending rows are invisible here."""
+    for model, _, _ in _sources():
+        pending = _pending(model)
+        names = _columns(model)
+        key = [c.name for c in model.__table__.primary_key.columns]
+        moved = delete(pending).returning(*pending.c).cte("moved")
+        sums = [func.sum(moved.c[name]) for name in names[len(key):]]
+        keys = [moved.c[name] for name in key]
+        rows = (select(*keys, *sums).group_by(*keys)
+                .having(or_(*(total != 0 for total in sums))).order_by(*keys))
+        statement = pg_insert(model).from_select(names, rows).add_cte(moved)
+        connection.execute(statement.on_conflict_do_update(
+            index_elements=key,
+            set_={name: getattr(model, name) + statement.excluded[name]
+                  for name in names[len(key):]}))
+
+
+@contextlib.contextmanager
+def deferred(connection):
+    """Within the block the roll-ups of this transaction's writes wait in
+    the pending tables; the block yields ``fold`` (call it now and then on
+    a long write) and folds at its end. PostgreSQL only: SQLite's triggers
+    update the roll-up rows in place, so there it changes nothing.
+
+    The setting is local to the transaction and undone by rolling back to a
+    savepoint taken before it, like the pending rows written after it."""
+    if connection.dialect.name != "postgresql":
+        yield lambda: None
+        return
+    connection.execute(text("SELECT set_config('sdelka.defer_rollups', 'on', true)"))
+
+    def finish():
+        fold(connection)
+        connection.execute(text("SELECT set_config('sdelka.defer_rollups', 'off', true)"))
+
+    try:
+        yield lambda: fold(connection)
+    except BaseException:
+        # The error goes on to the caller. Where the transaction still
+        # works, it is left as without the block; where it failed, it has
+        # to be rolled back, which undoes the setting too.
+        with contextlib.suppress(SQLAlchemyError):
+            finish()
+        raise
+    finish()
 
 
 def split(since, until):

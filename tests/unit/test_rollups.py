@@ -65,8 +65,12 @@ def _exact(engine):
 
 def _tasks(engine, day, assignee, status):
     with engine.connect() as conn:
-        return conn.scalar(select(func.coalesce(func.sum(TaskDay.n), 0)).where(
-            TaskDay.day == day, TaskDay.assignee_id == assignee, TaskDay.status_id == status))
+        return _tasks_in(conn, day, assignee, status)
+
+
+def _tasks_in(conn, day, assignee, status):
+    return conn.scalar(select(func.coalesce(func.sum(TaskDay.n), 0)).where(
+        TaskDay.day == day, TaskDay.assignee_id == assignee, TaskDay.status_id == status))
 
 
 def test_split_into_whole_utc_days_and_edge_hours():
@@ -169,6 +173,64 @@ def test_rebuild_repairs_what_bypassed_the_triggers(engine, ids):
         rollups.rebuild(conn)
     _exact(engine)
     assert _tasks(engine, D(2040, 4, 1), ids["a"], ids["s1"]) == 1
+
+
+def _pending_rows(conn):
+    if conn.dialect.name != "postgresql":
+        return 0  # SQLite counts at once: no pending tables
+    return sum(conn.scalar(select(func.count()).select_from(rollups._pending(model)))
+               for model in (TaskDay, ClientDay, ApplicationDay))
+
+
+def test_deferred_writes_count_once_folded(engine, ids, database_url):
+    """A bulk write's changes wait in the pending tables (PostgreSQL) and
+    count exactly once folded, whatever the statements did meanwhile."""
+    a, b, s1, s2 = ids["a"], ids["b"], ids["s1"], ids["s2"]
+    day = D(2040, 7, 1)
+    postgresql = database_url.startswith("postgresql")
+    with engine.begin() as conn:
+        with rollups.deferred(conn) as fold:
+            conn.execute(insert(Task), [{"assignee_id": a, "status_id": s1,
+                                         "planned_at": T(2040, 7, 1, h)} for h in range(6)])
+            conn.execute(insert(Application), [{
+                "client_id": ids["client"], "responsible_id": a, "date": day,
+                "amount": Decimal("10.10"), "status": "completed",
+                "created_at": T(2040, 7, 1), "updated_at": T(2040, 7, 1)}] * 3)
+            in_july = Task.planned_at.between(T(2040, 7, 1), T(2040, 7, 1, 23))
+            conn.execute(update(Task).where(in_july, Task.planned_at < T(2040, 7, 1, 2))
+                         .values(assignee_id=b))
+            if postgresql:  # not counted yet, not even by this transaction
+                assert _tasks_in(conn, day, a, s1) == 0 and _pending_rows(conn) > 0
+            fold()
+            assert (_tasks_in(conn, day, a, s1), _tasks_in(conn, day, b, s1)) == (4, 2)
+            assert _pending_rows(conn) == 0
+            savepoint = conn.begin_nested()
+            conn.execute(update(Task).where(in_july).values(status_id=s2))
+            savepoint.rollback()  # its pending rows go with it
+            conn.execute(delete(Task).where(in_july, Task.assignee_id == b))
+        assert _pending_rows(conn) == 0
+        assert (_tasks_in(conn, day, a, s1), _tasks_in(conn, day, b, s1)) == (4, 0)
+        amounts = conn.execute(select(ApplicationDay.n, ApplicationDay.kopecks).where(
+            ApplicationDay.day == day, ApplicationDay.status == "completed")).one()
+        assert tuple(amounts) == (3, 3030)
+        # After the block the triggers count at once again.
+        conn.execute(insert(Task), [{"assignee_id": b, "status_id": s1,
+                                     "planned_at": T(2040, 7, 1, 9)}])
+        assert _tasks_in(conn, day, b, s1) == 1
+    _exact(engine)
+
+
+def test_an_error_in_a_deferred_write_leaves_nothing_pending(engine, ids):
+    row = {"assignee_id": ids["a"], "status_id": ids["s1"], "planned_at": T(2040, 8, 1, 9)}
+    with engine.begin() as conn:
+        with pytest.raises(RuntimeError), rollups.deferred(conn):
+            conn.execute(insert(Task), [row])
+            raise RuntimeError("the file ended too early")
+        assert _pending_rows(conn) == 0 and _tasks_in(conn, D(2040, 8, 1), ids["a"],
+                                                      ids["s1"]) == 1
+        conn.execute(insert(Task), [row])  # counted at once: the setting is off
+        assert _tasks_in(conn, D(2040, 8, 1), ids["a"], ids["s1"]) == 2
+    _exact(engine)
 
 
 def test_concurrent_writers_count_exactly(engine, ids, database_url):
