@@ -31,7 +31,7 @@ from app.jobs import imports as jobs
 from app.models import ImportJob, dictionary_models
 from app.security import ALL_CLIENTS
 from app.services import csv_io, imports, imports_custom
-from app.views.registers import _datetime
+from app.views.show import datetime_text
 
 STATUSES = {
     "uploaded": _l("Uploaded, columns not yet confirmed"),
@@ -247,7 +247,7 @@ class ImportView(BaseView):
         return self.render_template(
             "sdelka/import_report.html", job=job, report=report,
             entity=imports.get_entity(job.entity), status_label=STATUSES.get(job.status),
-            progress=self._progress(job), removed_on=_datetime(job.files_removed_at)[:10],
+            progress=self._progress(job), removed_on=datetime_text(job.files_removed_at)[:10],
             keep_days=current_app.config["IMPORT_KEEP_DAYS"])
 
     def _progress(self, job):
@@ -346,7 +346,8 @@ class ImportJobView(ModelView):
     }
     formatters_columns = {
         "entity": _entity_label, "status": _status_label,
-        "created_at": _datetime, "finished_at": _datetime, "files_removed_at": _datetime,
+        "created_at": datetime_text, "finished_at": datetime_text,
+        "files_removed_at": datetime_text,
     }
 
 

@@ -75,6 +75,7 @@ from app.views.labels import ENUMS, FIELDS, enum_label, history_row, money
 from app.views.lookup import ClientLookupField
 from app.views.refusal import refuse, refuse_on, translated
 from app.views.rowaccess import ROW_ACCESS, RowAccessMixin, restricted_user_id
+from app.views.show import RecordPageMixin, date_text, datetime_text
 
 PHONE = [Normalised(validation.phone)]
 # Related drop-downs offer only records the user may see.
@@ -92,19 +93,12 @@ class BlankKeepsIntegerField(IntegerField):
             super().populate_obj(obj, name)
 
 
-def _date(value):
-    return "" if value is None else value.strftime("%d.%m.%Y")
-
-
-def _datetime(value):
-    return "" if value is None else to_local(value, office_zone()).strftime("%d.%m.%Y %H:%M")
-
-
 class RegisterListWidget(ListWidget):
     template = "sdelka/widgets/list.html"
 
 
-class RegisterView(CustomFieldsMixin, CsvMixin, EnumFieldsMixin, RowAccessMixin, ModelView):
+class RegisterView(RecordPageMixin, CustomFieldsMixin, CsvMixin, EnumFieldsMixin,
+                   RowAccessMixin, ModelView):
     """Common settings of the register screens."""
 
     def __init__(self, **kwargs):
@@ -145,11 +139,11 @@ class RegisterView(CustomFieldsMixin, CsvMixin, EnumFieldsMixin, RowAccessMixin,
     edit_form_query_rel_fields = CLIENT_CHOICES
     page_size = 25
     formatters_columns = {
-        "amount": money, "price": money, "date": _date, "birth_date": _date,
-        "expected_close": _date, "issue_date": _date, "due_date": _date,
-        "start_date": _date, "end_date": _date, "created_at": _datetime,
-        "planned_at": _datetime, "deadline": _datetime, "started_at": _datetime,
-        "finished_at": _datetime, "done_at": _datetime, "closed_at": _datetime,
+        "amount": money, "price": money, "date": date_text, "birth_date": date_text,
+        "expected_close": date_text, "issue_date": date_text, "due_date": date_text,
+        "start_date": date_text, "end_date": date_text, "created_at": datetime_text,
+        "planned_at": datetime_text, "deadline": datetime_text, "started_at": datetime_text,
+        "finished_at": datetime_text, "done_at": datetime_text, "closed_at": datetime_text,
         "kind": enum_label, "status": enum_label, "public_access": enum_label,
     }
 

@@ -61,15 +61,19 @@ class RowAccessMixin:
 
     base_filters = ROW_ACCESS
 
-    def _ensure_writable(self, pk):
+    def may_write(self, pk):
+        """May the user change the row? ``pk`` must be an id."""
         user_id = restricted_user_id()
-        if user_id is None:
-            return
+        # int(): PostgreSQL will not compare an id with text.
+        return user_id is None or access.can_write(db.session, self.datamodel.obj, int(pk),
+                                                   user_id)
+
+    def _ensure_writable(self, pk):
         try:
-            row_id = int(pk)  # PostgreSQL will not compare an id with text
+            int(pk)
         except ValueError:
             abort(404)
-        if not access.can_write(db.session, self.datamodel.obj, row_id, user_id):
+        if not self.may_write(pk):
             abort(403)
 
     @expose("/edit/<pk>", methods=["GET", "POST"])

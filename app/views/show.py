@@ -1,0 +1,74 @@
+"""The record page: every value as a person reads it, and a link to edit
+the record for whoever may.
+
+FAB hands the show widget what ``getattr`` gives, with enum members
+replaced by their stored value: the page showed "None", "person", "False",
+"[]" and raw UTC timestamps. Here a column's own formatter gets the value
+itself (an enum member, so ``enum_label`` finds its label), and any other
+column is shown by its type."""
+import datetime
+import enum
+
+from flask import url_for
+from flask_babel import lazy_gettext as _l
+
+from app.services.localtime import to_local
+from app.views.fields import office_zone
+from app.views.labels import enum_label
+
+
+def date_text(value):
+    return "" if value is None else value.strftime("%d.%m.%Y")
+
+
+def datetime_text(value):
+    """A stored (UTC) time in the office's zone."""
+    return "" if value is None else to_local(value, office_zone()).strftime("%d.%m.%Y %H:%M")
+
+
+def shown(value):
+    if value is None:
+        return ""
+    if isinstance(value, enum.Enum):
+        return enum_label(value)
+    if isinstance(value, bool):
+        return _l("Yes") if value else _l("No")
+    if isinstance(value, datetime.datetime):
+        return datetime_text(value)
+    if isinstance(value, datetime.date):
+        return date_text(value)
+    if isinstance(value, (list, tuple, set)):
+        return ", ".join(str(shown(v)) for v in value)
+    return value
+
+
+def _own_value(item, column, given):
+    """The attribute itself where FAB gave its enum's stored value."""
+    if "." in column or not hasattr(item, column):
+        return given
+    value = getattr(item, column)
+    return given if callable(value) else value
+
+
+class RecordPageMixin:
+    """Mix into a ModelView whose show widget renders ``edit_url``
+    (sdelka/widgets/show.html)."""
+
+    def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
+        widgets = super()._get_show_widget(pk, item, widgets, actions, show_fieldsets)
+        args = widgets["show"].template_args
+        formatted = self.formatters_columns
+        args["value_columns"] = [
+            value if column in formatted else shown(value)
+            for column, value in ((column, _own_value(item, column, given))
+                                  for column, given in zip(args["include_columns"],
+                                                           args["value_columns"]))]
+        args["edit_url"] = url_for(".edit", pk=pk) if self._may_edit(pk) else None
+        return widgets
+
+    def _may_edit(self, pk):
+        """The edit permission, and row-level access where the view has it."""
+        if not self.appbuilder.sm.has_access("can_edit", self.class_permission_name):
+            return False
+        may_write = getattr(self, "may_write", None)
+        return may_write is None or may_write(pk)
