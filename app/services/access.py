@@ -50,16 +50,21 @@ def _client_ids(user_id, write):
     )
 
 
-def _client_test(client_id, user_id, write):
-    """Is the client with id ``client_id`` visible? A per-row look-up."""
-    client = aliased(Client)
+def _visible_client(client, user_id, write):
+    """Is the row ``client`` (the Client entity or an alias) visible?"""
     participant = client_participant
-    return exists().where(client.id == client_id, or_(
+    return or_(
         client.responsible_id == user_id,
         _public(client, write),
         exists().where(participant.c.client_id == client.id,
                        participant.c.ab_user_id == user_id),
-    ))
+    )
+
+
+def _client_test(client_id, user_id, write):
+    """Is the client with id ``client_id`` visible? A per-row look-up."""
+    client = aliased(Client)
+    return exists().where(client.id == client_id, _visible_client(client, user_id, write))
 
 
 def clause(model, user_id, write=False, driving=False):
@@ -74,8 +79,12 @@ def clause(model, user_id, write=False, driving=False):
         return InvoiceLine.invoice_id.in_(
             select(Invoice.id).where(clause(Invoice, user_id, write, driving)))
     client_id = model.id if model is Client else model.client_id
-    visible = (client_id.in_(_client_ids(user_id, write)) if driving
-               else _client_test(client_id, user_id, write))
+    if driving:
+        visible = client_id.in_(_client_ids(user_id, write))
+    elif model is Client:  # the row at hand: no second look-up of it
+        visible = _visible_client(Client, user_id, write)
+    else:
+        visible = _client_test(client_id, user_id, write)
     own = []
     if model is not Client and hasattr(model, "responsible_id"):
         own.append(model.responsible_id == user_id)

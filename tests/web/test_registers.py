@@ -250,6 +250,33 @@ def test_list_count_stops_at_the_limit(as_role, session, monkeypatch):
     assert "более" not in page.split("Количество записей:</strong>")[1][:30]
 
 
+def test_manager_count_from_own_records_or_every_visible_one(as_role, session, monkeypatch):
+    """Enough of a manager's own records pass: "more than", uncounted.
+    Too few: the count takes in every client they may see, exactly."""
+    from app.views import datamodel
+
+    manager, head = _user_id(session, "manager"), _user_id(session, "head")
+    tag = unique("своисчёт").split()[-1]
+    session.add_all([Client(name=f"{tag} свой {i}", responsible_id=manager) for i in range(5)]
+                    + [Client(name=f"{tag} общий {i}", responsible_id=head,
+                              public_access=PublicAccess.READ) for i in range(2)]
+                    + [Client(name=f"{tag} чужой", responsible_id=head)])
+    session.commit()
+    monkeypatch.setattr(datamodel, "PAGES_AHEAD", 0)
+    user = as_role("manager")
+
+    def count(limit, name):
+        monkeypatch.setattr(datamodel, "COUNT_LIMIT", limit)
+        page = user.get(f"/clients/list/?_flt_0_name={name}").text
+        return page.split("Количество записей:</strong>")[1].split("<")[0].strip()
+
+    assert count(3, tag) == "более 3"
+    assert count(10, tag) == "7"
+    assert count(3, f"{tag} общий") == "2"
+    monkeypatch.setattr(datamodel, "OWN_SAMPLE", 2)  # the latest two own ones only
+    assert count(3, tag) == "более 3"  # counted among all visible: 7
+
+
 def test_add_from_a_client_tab_presets_the_client(as_role, world, session):
     tag, ids = world
     manager = as_role("manager")
