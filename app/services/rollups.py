@@ -111,6 +111,10 @@ def check(connection):
     return found
 
 
+PENDING_TABLES = frozenset(f"{model.__tablename__}_pending"
+                           for model in (TaskDay, ClientDay, ApplicationDay))
+
+
 def _pending(model):
     """The table the triggers append to while a write defers (PostgreSQL)."""
     return model.__table__.to_metadata(MetaData(), name=f"{model.__tablename__}_pending")
