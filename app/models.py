@@ -471,6 +471,8 @@ class Application(OwnedMixin, Model):
     __label__ = _l("Applications")
 
     id = Column(Integer, primary_key=True)
+    # Indexed with the id (ix_application_responsible_id_id), as the client's.
+    responsible_id = Column(Integer, ForeignKey("ab_user.id"))
     client_id = Column(Integer, ForeignKey("client.id"), nullable=False, index=True)
     client = relationship(Client, backref="applications")
     date = Column(Date, nullable=False, default=datetime.date.today)
@@ -487,6 +489,9 @@ class Application(OwnedMixin, Model):
     comment = Column(Text)
 
     __table_args__ = (
+        # A manager's own applications, index-only on PostgreSQL (a list's
+        # count looks at some of them first: views/datamodel.py).
+        Index("ix_application_responsible_id_id", "responsible_id", "id"),
         Index("ix_application_date_id", "date", "id"),
         Index("ix_application_status_date", "status", "date"),
         _where_set("application", "loan_purpose_id"),
@@ -675,7 +680,7 @@ class Task(Model):
     deal = relationship(Deal)
     application_id = Column(Integer, ForeignKey("application.id"), index=True)
     application = relationship(Application)
-    assignee_id = Column(Integer, ForeignKey("ab_user.id"), index=True)
+    assignee_id = Column(Integer, ForeignKey("ab_user.id"))
     assignee = relationship(Employee, foreign_keys=[assignee_id])
     author_id = Column(Integer, ForeignKey("ab_user.id"), index=True)
     author = relationship(Employee, foreign_keys=[author_id])
@@ -697,6 +702,8 @@ class Task(Model):
     overdue_marked_for = Column(DateTime)
 
     __table_args__ = (
+        # A manager's own tasks, index-only on PostgreSQL (views/datamodel.py).
+        Index("ix_task_assignee_id_id", "assignee_id", "id"),
         Index("ix_task_planned_id", "planned_at", "id"),
         Index("ix_task_deadline", "deadline"),
         # Lists by assignee or by status in planned order (their prefixes), and

@@ -99,6 +99,14 @@ def clause(model, user_id, write=False, driving=False):
     return or_(*own, visible)
 
 
+def owner_column(model):
+    """A column of ``model`` whose value being the user makes the row visible
+    to them (their own record), or None."""
+    if model is Task:
+        return Task.assignee_id
+    return getattr(model, "responsible_id", None)
+
+
 def claim(session, item, user_id):
     """A new record belongs to its creator unless someone else was chosen:
     without a responsible it would vanish from its author's own list."""
