@@ -21,7 +21,7 @@ CUSTOM_PREFIX = custom_fields.PREFIX
 
 COUNT_LIMIT = 250
 PAGES_AHEAD = 5
-# A manager's latest own records looked at before counting all they may see.
+# How many of a manager's own records a list's count looks at first.
 OWN_SAMPLE = 1000
 
 
