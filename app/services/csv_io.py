@@ -49,6 +49,8 @@ def cell(value):
     """One value as the text of a cell."""
     if value is None:
         return ""
+    if type(value) is str:  # most cells: the formula guard alone
+        return "'" + value if value.startswith(_FORMULA_START) else value
     if isinstance(value, bool):
         return "да" if value else "нет"
     if isinstance(value, Decimal):

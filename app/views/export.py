@@ -121,9 +121,11 @@ class CsvMixin:
 
         session = db.session()
         items = query.with_session(session)
+        cells = _Cells(self.csv_enum_labels, tz)
+        paths = [(column.split("."), scales.get(column)) for column in columns]
         if not custom:
             for item in items:
-                yield self._row(item, columns, tz, scales)
+                yield cells.row(item, paths)
             return
         entity = custom_fields.ENTITY_OF[self.datamodel.obj]
         names = {d.code: custom_fields.dictionary_rows(session, d) for d in custom
@@ -133,11 +135,12 @@ class CsvMixin:
             values = custom_fields.load(session, entity, [item.id for item in batch], custom)
             for item in batch:
                 row = values[item.id]
-                yield self._row(item, columns, tz, scales) + [
-                    self._custom_cell(d, row.get(d.code), names.get(d.code), tz)
+                yield cells.row(item, paths) + [
+                    self._custom_cell(cells, d, row.get(d.code), names.get(d.code))
                     for d in custom]
 
-    def _custom_cell(self, definition, value, names, tz):
+    @staticmethod
+    def _custom_cell(cells, definition, value, names):
         """A custom value as a built-in one of its kind: money and decimals
         at their column's scale, dates, yes/no; choices and dictionary rows
         as the record page writes them."""
@@ -146,7 +149,7 @@ class CsvMixin:
             value = custom_fields.text_of(None, definition, value, names) or None
         scale = {CustomFieldType.MONEY: 2,
                  CustomFieldType.DECIMAL: CustomValue.number_value.type.scale}.get(kind)
-        return self._cell(value, scale, tz)
+        return cells.cell(value, scale)
 
     def _eager(self, columns):
         mapper = self.datamodel.obj.__mapper__
@@ -176,27 +179,6 @@ class CsvMixin:
                 scales[column] = col.type.scale
         return scales
 
-    def _row(self, item, columns, tz, scales):
-        out = []
-        for column in columns:
-            value = item
-            for part in column.split("."):
-                value = getattr(value, part, None) if value is not None else None
-            out.append(self._cell(value, scales.get(column), tz))
-        return out
-
-    def _cell(self, value, scale, tz):
-        if isinstance(value, enum.Enum) and not isinstance(value, int):
-            return str(self.csv_enum_labels.get(type(value), {}).get(value, value.value))
-        if isinstance(value, datetime.datetime):
-            return to_local(value, tz).strftime("%d.%m.%Y %H:%M")
-        if isinstance(value, Decimal) and scale is not None and scale != 2:
-            return format(value.quantize(Decimal(1).scaleb(-scale)), "f").replace(".", ",")
-        if isinstance(value, int) and not isinstance(value, bool):
-            return int(value)
-        if value is not None and not isinstance(value, (str, bool, Decimal, datetime.date)):
-            return str(value)
-        return value
 
     # -- buttons on the list --------------------------------------------------------
 
@@ -221,3 +203,46 @@ class CsvMixin:
         if template == self.list_template and getattr(g, "user", None) is not None:
             kwargs["csv_links"] = self.csv_links()
         return super().render_template(template, **kwargs)
+
+
+class _Cells:
+    """The values of one export's rows as the file's cells. An enum member's
+    label is translated once per export, not once per row (a million rows
+    asked the translations several million times)."""
+
+    def __init__(self, enum_labels, tz):
+        self.enum_labels = enum_labels
+        self.tz = tz
+        self.labels = {}
+
+    def row(self, item, paths):
+        """``paths``: (attribute names, decimal scale or None) per column."""
+        out = []
+        for path, scale in paths:
+            if len(path) == 1:
+                value = getattr(item, path[0], None)
+            else:
+                value = item
+                for part in path:
+                    value = getattr(value, part, None) if value is not None else None
+            out.append(self.cell(value, scale))
+        return out
+
+    def cell(self, value, scale):
+        if value is None or type(value) is str:  # most cells
+            return value
+        if isinstance(value, enum.Enum) and not isinstance(value, int):
+            label = self.labels.get(value)
+            if label is None:
+                label = self.labels[value] = str(
+                    self.enum_labels.get(type(value), {}).get(value, value.value))
+            return label
+        if isinstance(value, datetime.datetime):
+            return to_local(value, self.tz).strftime("%d.%m.%Y %H:%M")
+        if isinstance(value, Decimal) and scale is not None and scale != 2:
+            return format(value.quantize(Decimal(1).scaleb(-scale)), "f").replace(".", ",")
+        if isinstance(value, int) and not isinstance(value, bool):
+            return int(value)
+        if value is not None and not isinstance(value, (str, bool, Decimal, datetime.date)):
+            return str(value)
+        return value
