@@ -88,17 +88,21 @@ def _sqlite_triggers(rollup):
     ]
 
 
+def _transition_rows(rollup, transition, sign):
+    """SELECT of a transition table's rows as roll-up rows counting ``sign``."""
+    money = rollup[-1]
+    key, _ = _names(rollup)
+    exprs = _exprs(rollup, 'r', 'postgresql')
+    named = [f'{e} AS {c}' for e, c in zip(exprs[:len(key)], key)]
+    named.append(f'{sign} AS n')
+    if money:
+        named.append(f'{sign} * {exprs[-1]} AS kopecks')
+    return f"SELECT {', '.join(named)} FROM {transition} r"
+
+
 def _pg_triggers(rollup):
     table, source, _, _, keys, money = rollup
     key, columns = _names(rollup)
-
-    def rows(transition, sign):
-        exprs = _exprs(rollup, 'r', 'postgresql')
-        named = [f'{e} AS {c}' for e, c in zip(exprs[:len(key)], key)]
-        named.append(f'{sign} AS n')
-        if money:
-            named.append(f'{sign} * {exprs[-1]} AS kopecks')
-        return f"SELECT {', '.join(named)} FROM {transition} r"
 
     sums = ['sum(n)'] + (['sum(kopecks)'] if money else [])
     changed = ' OR '.join(f'{s} <> 0' for s in sums)
@@ -108,7 +112,7 @@ def _pg_triggers(rollup):
             ('delete', [('old_rows', -1)], 'OLD TABLE AS old_rows'),
             ('update', [('old_rows', -1), ('new_rows', 1)],
              'OLD TABLE AS old_rows NEW TABLE AS new_rows')):
-        union = ' UNION ALL '.join(rows(t, s) for t, s in parts)
+        union = ' UNION ALL '.join(_transition_rows(rollup, t, s) for t, s in parts)
         statements += [
             f"""CREATE FUNCTION {table}_{event}() RETURNS trigger LANGUAGE plpgsql
             SET search_path FROM CURRENT AS $$

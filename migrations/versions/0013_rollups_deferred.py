@@ -47,17 +47,8 @@ EVENTS = (('insert', [('new_rows', 1)]), ('delete', [('old_rows', -1)]),
 def _function(rollup, event, parts):
     table, *_, money = rollup
     key, columns = R11._names(rollup)
-
-    def rows(transition, sign):
-        exprs = R11._exprs(rollup, 'r', 'postgresql')
-        named = [f'{e} AS {c}' for e, c in zip(exprs[:len(key)], key)]
-        named.append(f'{sign} AS n')
-        if money:
-            named.append(f'{sign} * {exprs[-1]} AS kopecks')
-        return f"SELECT {', '.join(named)} FROM {transition} r"
-
     sums = ['sum(n)'] + (['sum(kopecks)'] if money else [])
-    union = ' UNION ALL '.join(rows(t, s) for t, s in parts)
+    union = ' UNION ALL '.join(R11._transition_rows(rollup, t, s) for t, s in parts)
     summed = f"SELECT {', '.join(key + sums)} FROM ({union}) d GROUP BY {', '.join(key)}"
     changed = ' OR '.join(f'{s} <> 0' for s in sums)
     return f"""CREATE OR REPLACE FUNCTION {table}_{event}() RETURNS trigger LANGUAGE plpgsql
