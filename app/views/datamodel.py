@@ -94,6 +94,8 @@ class ListInterface(SQLAInterface):
         them by the row-level rule, and an index on the owner finds them.
         A narrow filter costs one look at OWN_SAMPLE rows before the count;
         a filter known to leave few rows goes straight to counting them."""
+        # Imported here: rowaccess imports the security manager, whose
+        # dictionary views import this module.
         from app.views.rowaccess import restricted_user_id
 
         column = access.owner_column(self.obj)
