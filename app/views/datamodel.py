@@ -63,7 +63,12 @@ class ListInterface(SQLAInterface):
         # FAB builds a new interface on every call, dozens of times a page.
         related = self.__dict__.setdefault("_related", {})
         if col_name not in related:
-            related[col_name] = self.__class__(self.get_related_model(col_name))
+            interface = self.__class__(self.get_related_model(col_name))
+            # It lists the choices of a drop-down, named by their own
+            # columns: loading each choice's relations (an employee's
+            # department, creator, editor) cost more than the choices.
+            interface.listed = set()
+            related[col_name] = interface
         return related[col_name]
 
     def query_count(self, query, filters=None, select_columns=None):

@@ -87,8 +87,12 @@ def test_admin_adds_an_income_field_and_a_manager_fills_and_filters_by_it(
 
     page.goto(live_server + "/clients/list/")
     page.click("#accordion1 .accordion-toggle")
+    # Bootstrap marks the panel "in" once it has slid open; a click on the
+    # filter menu while it still moves could be lost.
+    page.wait_for_selector("#accordion1_href.collapse.in")
     page.click("#filter_form .dropdown-toggle")
     page.click(f"#filter_form a.filter:has-text('{LABEL}')")
+    page.wait_for_selector("#filter_form table.filters tr select.filter-op", state="attached")
     row = page.locator("#filter_form table.filters tr").last
     greater = row.locator("select.filter-op option").nth(1).inner_text()
     row.locator(".select2-selection").first.click()
