@@ -219,12 +219,9 @@ class _Cells:
         """``paths``: (attribute names, decimal scale or None) per column."""
         out = []
         for path, scale in paths:
-            if len(path) == 1:
-                value = getattr(item, path[0], None)
-            else:
-                value = item
-                for part in path:
-                    value = getattr(value, part, None) if value is not None else None
+            value = item
+            for part in path:
+                value = getattr(value, part, None) if value is not None else None
             out.append(self.cell(value, scale))
         return out
 
@@ -243,6 +240,6 @@ class _Cells:
             return format(value.quantize(Decimal(1).scaleb(-scale)), "f").replace(".", ",")
         if isinstance(value, int) and not isinstance(value, bool):
             return int(value)
-        if value is not None and not isinstance(value, (str, bool, Decimal, datetime.date)):
+        if not isinstance(value, (str, bool, Decimal, datetime.date)):  # None left above
             return str(value)
         return value
