@@ -38,7 +38,6 @@ import datetime
 import gc
 import io
 import os
-import queue
 import re
 import threading
 import unicodedata
@@ -615,9 +614,6 @@ def convert(spec, text, tz):
 MEMO_KINDS = frozenset(("date", "datetime", "decimal", "int", "enum", "bool"))
 MEMO = 20_000
 _PLAIN_KINDS = frozenset(("dict", "employee", "client", "record"))
-# Kinds whose conversion is plain Python (no database, no app context).
-THREAD_SAFE_KINDS = frozenset(("str", "text", "int", "decimal", "date", "datetime", "bool",
-                               "enum", "id")) | _PLAIN_KINDS
 
 
 def _width_error(count, width):
@@ -753,9 +749,6 @@ class Row:
     errors: list = field(default_factory=list)  # (label, message)
     existing_id: int = None
     action: str = "create"
-    # The driver's values of an AlmaCRM row's client and application (the
-    # latter without its client's id), made ahead in the read-ahead thread.
-    prepared: tuple = None
 
 
 class Importer:
@@ -784,14 +777,6 @@ class Importer:
         # Writes custom field values; None when there are none to write.
         self.custom = entity.custom.start(session, self.mapped) if entity.custom else None
         self._sqlite = True
-        # The file is read ahead in a thread only when converting its cells
-        # needs nothing but Python (a parser that reads the database or the
-        # app context would have neither there).
-        self._threaded = all(spec.kind in THREAD_SAFE_KINDS for _, spec in self.columns)
-        self._early = self._threaded and not issubclass(entity.model, DictionaryMixin) \
-            and not any(spec.kind in ("client", "record") or spec.kind == "dict"
-                        and options.create_missing and spec.target in options.may_create
-                        for _, spec in self.columns)
 
     # -- public -------------------------------------------------------------------
 
@@ -810,8 +795,6 @@ class Importer:
         outer = self.session.begin_nested()
         try:
             batches = self._batches(rows)
-            if self._threaded:
-                batches = read_ahead(batches)
             connection = self.session.connection()
             with bulk_sql.bulk_session(connection), fewer_collections(), \
                     rollups.deferred(connection) as fold, contextlib.closing(batches):
@@ -851,28 +834,13 @@ class Importer:
                     continue
                 batch.append(convert(line, cells, joined))
                 if len(batch) >= BATCH:
-                    yield self._ahead(batch), None
+                    yield batch, None
                     batch = []
         except FileProblem as exc:
             yield batch, exc
             return
         if batch:
-            yield self._ahead(batch), None
-
-    def _ahead(self, batch):
-        """What can be done to a batch before the previous ones are written:
-        resolving references and the record rules, when they read nothing
-        from the database (no client or record references, no dictionary
-        values to create, not a dictionary that refers to itself)."""
-        if self._early:
-            self._prepare(batch)
-        return batch
-
-    def _prepare(self, batch):
-        self._resolve(batch)
-        self._complete(batch)
-        if self.entity.alma:
-            self._prepare_alma(batch)
+            yield batch, None
 
     # -- steps --------------------------------------------------------------------
 
@@ -896,8 +864,8 @@ class Importer:
         return column is not None and column.default is not None
 
     def _handle(self, batch):
-        if not self._early:
-            self._prepare(batch)
+        self._resolve(batch)
+        self._complete(batch)
         self._duplicates(batch)
         good = [row for row in batch if not row.errors]
         self._write(good)
@@ -1303,9 +1271,10 @@ class Importer:
     APPLICATION_COLUMNS = ("client_id", "date", "amount", "status", "responsible_id",
                            "created_at", "updated_at")
 
-    def _prepare_alma(self, rows):
-        """The client's and the application's values of each good row, as
-        the driver takes them (services/bulk_sql)."""
+    def _insert_alma(self, rows):
+        """The hot path of the AlmaCRM format: plain tuples straight to the
+        driver (services/bulk_sql), no per-value processing by SQLAlchemy.
+        Values are already converted and checked."""
         sqlite = self._sqlite
         now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
         stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now
@@ -1313,9 +1282,8 @@ class Importer:
         user_id = self.options.user_id
         person, private = ClientKind.PERSON.value, PublicAccess.PRIVATE.value
         in_processing = ProcessingStatus.IN_PROCESSING.value
+        clients, applications = [], []
         for row in rows:
-            if row.errors:
-                continue
             get = row.values.get
             birth, day = get("birth_date"), get("date") or today
             amount, status = get("amount") or 0, get("status")
@@ -1323,23 +1291,16 @@ class Importer:
             if sqlite:
                 birth = birth.isoformat() if birth is not None else None
                 day, amount = day.isoformat(), str(amount)
-            row.prepared = (
-                (person, get("name"), get("last_name"), get("first_name"), get("middle_name"),
-                 birth, get("region"), get("city"), get("phone"), get("comments"),
-                 responsible, private, stamp, stamp),
-                (day, amount, status.value if status is not None else in_processing,
-                 responsible, stamp, stamp))
-
-    def _insert_alma(self, rows):
-        """The hot path of the AlmaCRM format: plain tuples straight to the
-        driver (services/bulk_sql), no per-value processing by SQLAlchemy.
-        Values are already converted and checked."""
+            clients.append((person, get("name"), get("last_name"), get("first_name"),
+                            get("middle_name"), birth, get("region"), get("city"), get("phone"),
+                            get("comments"), responsible, private, stamp, stamp))
+            applications.append((day, amount, status.value if status is not None
+                                 else in_processing, responsible, stamp, stamp))
         connection = self.session.connection()
-        self._prepare_alma([r for r in rows if r.prepared is None])
-        ids = bulk_sql.insert_rows(connection, "client", self.CLIENT_COLUMNS,
-                                   [r.prepared[0] for r in rows], with_ids=True)
+        ids = bulk_sql.insert_rows(connection, "client", self.CLIENT_COLUMNS, clients,
+                                   with_ids=True)
         bulk_sql.insert_rows(connection, "application", self.APPLICATION_COLUMNS,
-                             [(client_id, *r.prepared[1]) for r, client_id in zip(rows, ids)])
+                             [(client_id, *values) for client_id, values in zip(ids, applications)])
 
     def _application(self, v, client_id, today):
         return {"client_id": client_id, "date": v.get("date") or today,
@@ -1423,61 +1384,6 @@ def fewer_collections(young=50_000):
             if _collector["depth"] == 0:
                 gc.set_threshold(*_collector["threshold"])
                 gc.unfreeze()
-
-
-class _Raised:
-    def __init__(self, exc):
-        self.exc = exc
-
-
-def read_ahead(items, depth=2):
-    """Iterate ``items`` in a thread of its own, at most ``depth`` items
-    ahead of the caller.
-
-    An import's file is read and converted (pure Python) while the database
-    writes the previous batch: a SQLite statement and PostgreSQL's COPY run
-    without Python's lock, so the two overlap on two cores. Exceptions
-    come out where the caller iterates; when the caller stops early, the
-    thread stops. A generator is closed at the end (with it the file)."""
-    slots = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    end = object()
-
-    def hand(item):
-        while not stop.is_set():
-            try:
-                slots.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce():
-        try:
-            for item in items:
-                if not hand(item):
-                    return
-            hand(end)
-        except BaseException as exc:  # noqa: BLE001  (re-raised in the caller)
-            hand(_Raised(exc))
-        finally:
-            close = getattr(items, "close", None)
-            if close is not None:
-                close()
-
-    thread = threading.Thread(target=produce, name="import-read-ahead", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = slots.get()
-            if item is end:
-                return
-            if isinstance(item, _Raised):
-                raise item.exc
-            yield item
-    finally:
-        stop.set()
-        thread.join()
 
 
 def _chunks(values, size=500):

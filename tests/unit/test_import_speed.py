@@ -4,10 +4,8 @@ thread, the garbage collector's settings, and the driver-level INSERT and
 look-up on both databases."""
 import datetime
 import gc
-import threading
 import zoneinfo
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select
@@ -101,39 +99,6 @@ def test_bad_values_are_not_remembered_and_good_ones_are_the_same_objects():
     assert second.values["amount"] == 150000 and "date" not in second.values
 
 
-def test_read_ahead_keeps_order_and_passes_errors_on():
-    assert list(imports.read_ahead(iter(range(50)), depth=2)) == list(range(50))
-
-    def failing():
-        yield 1
-        raise imports.FileProblem("line 2: broken")
-
-    got = []
-    with pytest.raises(imports.FileProblem, match="broken"):
-        for item in imports.read_ahead(failing()):
-            got.append(item)
-    assert got == [1]
-
-
-def test_read_ahead_stops_its_thread_and_closes_the_source_when_left_early():
-    closed = threading.Event()
-
-    def endless():
-        try:
-            n = 0
-            while True:
-                n += 1
-                yield n
-        finally:
-            closed.set()
-
-    before = threading.active_count()
-    items = imports.read_ahead(endless(), depth=2)
-    assert [next(items) for _ in range(3)] == [1, 2, 3]
-    items.close()
-    assert closed.wait(5) and threading.active_count() == before
-
-
 def test_collector_settings_are_restored_after_the_last_import():
     before = gc.get_threshold()
     with imports.fewer_collections():
@@ -169,22 +134,3 @@ def test_driver_insert_and_look_up_past_one_statement(app):
         db.session.execute(delete(Client).where(Client.id.in_(ids)))
         db.session.commit()
         db.session.remove()
-
-
-def test_fields_of_other_kinds_are_converted_in_the_importing_thread():
-    """A parser that may read the database or the app context (a custom
-    field's, say) never runs in the read-ahead thread."""
-    alma = imports.alma_entity()
-    plain = imports.Importer(None, alma, imports.Options(
-        mapping=imports.auto_map(alma, list(imports.ALMA_HEADER))))
-    assert plain._threaded and plain._early
-    extra = imports.Field("extra", "Extra", "custom", "extra")
-    entity = imports.Entity("x", "X", Client, [*alma.fields, extra], ("phone",), alma=True)
-    mapping = [*imports.auto_map(alma, list(imports.ALMA_HEADER)), "extra"]
-    importer = imports.Importer(None, entity, imports.Options(mapping=mapping))
-    assert not importer._threaded and not importer._early
-    regions = imports.make_field(Client, "region", "Регион")
-    dictionary = imports.Importer(None, imports.alma_entity(), imports.Options(
-        mapping=imports.auto_map(alma, list(imports.ALMA_HEADER)), create_missing=True,
-        may_create=frozenset({regions.target})))
-    assert dictionary._threaded and not dictionary._early
