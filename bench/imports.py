@@ -10,6 +10,12 @@ flat from 100 000 to 1 000 000 rows. Then the 1 000 000 clients are
 exported as CSV through the list's export endpoint, measuring the RSS
 growth while the stream is read.
 
+After the smallest size, the database's own share is measured: the same
+number of rows, already converted, written by the import's driver path
+(``bulk_sql.insert_rows``, by batch, roll-ups deferred as in an import)
+and rolled back. No import can beat that figure, whatever Python does;
+it is the ceiling the end-to-end rows/s are to be read against.
+
 ``python -m bench.imports`` (sizes: BENCH_IMPORT_ROWS, default
 "100000,1000000")."""
 import json
@@ -140,9 +146,48 @@ def one(url, rows):
                   "applications": applications, "file_mb": size / 1e6,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
         db.session.remove()
+    if os.environ.get("BENCH_FLOOR") == "1":
+        result["floor_seconds"] = _floor(app, rows, user_id)
     if os.environ.get("BENCH_EXPORT") == "1":
         result.update(_export(app))
     print("RESULT " + json.dumps(result), flush=True)
+
+
+def _floor(app, rows, user_id):
+    """Seconds the database takes to store ``rows`` AlmaCRM rows (a client
+    and an application each) handed over ready, in the import's batches,
+    through the import's own driver path; rolled back."""
+    import datetime
+    from decimal import Decimal
+
+    from app import db
+    from app.services import bulk_sql, imports, rollups
+
+    with app.app_context():
+        connection = db.session.connection()
+        sqlite = connection.dialect.name == "sqlite"
+        now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+        stamp = now.isoformat(" ") if sqlite else now
+        birth, day = datetime.date(1980, 5, 17), datetime.date(2026, 3, 1)
+        amount = Decimal("150000")
+        if sqlite:
+            birth, day, amount = birth.isoformat(), day.isoformat(), str(amount)
+        region = connection.exec_driver_sql("SELECT min(id) FROM region").scalar()
+        start = time.perf_counter()
+        with bulk_sql.bulk_session(connection), rollups.deferred(connection):
+            for first in range(0, rows, imports.BATCH):
+                batch = range(first, min(rows, first + imports.BATCH))
+                ids = bulk_sql.insert_rows(connection, "client", imports.Importer.CLIENT_COLUMNS, [
+                    ("person", f"Полов Пол {i}", "Полов", "Пол", "Полович", birth, region,
+                     "Москва", f"+7955{i:07d}", f"комментарий {i}", user_id, "private", stamp,
+                     stamp) for i in batch], with_ids=True)
+                bulk_sql.insert_rows(
+                    connection, "application", imports.Importer.APPLICATION_COLUMNS,
+                    [(i, day, amount, "in_processing", user_id, stamp, stamp) for i in ids])
+        seconds = time.perf_counter() - start
+        db.session.rollback()
+        db.session.remove()
+    return seconds
 
 
 def _rss_mb():
@@ -172,7 +217,8 @@ def _export(app):
 
 def run(label, url, sizes):
     for rows in sizes:
-        env = dict(os.environ, BENCH_EXPORT="1" if rows == max(sizes) else "0")
+        env = dict(os.environ, BENCH_EXPORT="1" if rows == max(sizes) else "0",
+                   BENCH_FLOOR="1" if rows == min(sizes) else "0")
         done = subprocess.run([sys.executable, "-m", "bench.imports", "--one", url, str(rows)],
                               capture_output=True, text=True, env=env)
         line = next((ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")), None)
@@ -185,6 +231,10 @@ def run(label, url, sizes):
                rows_per_cpu_s=r["rows"] / r["cpu_seconds"],
                created=r["created"], duplicates_skipped=r["skipped"], errors=r["errors"],
                peak_rss_mb=r["peak_rss_mb"])
+        if "floor_seconds" in r:
+            report(f"[{label}] database alone: the same rows converted, written by batch",
+                   rows_per_s=r["rows"] / r["floor_seconds"], seconds=r["floor_seconds"],
+                   database_share_of_import=f"{r['floor_seconds'] / r['seconds']:.0%}")
         if "export_seconds" in r:
             report(f"[{label}] export {r['clients']} clients as CSV (streamed)",
                    rows_per_s=r["clients"] / r["export_seconds"],
