@@ -27,7 +27,7 @@ from app import db
 from app.models import DocumentTemplate, Employee, PrintedDocument, TemplateEntity
 from app.services import access, documents, printing
 from app.services.custom_fields import label_of
-from app.views.fields import EnumFieldsMixin
+from app.views.fields import EnumFieldsMixin, datetime_text
 from app.views.labels import FIELDS, enum_label
 from app.views.refusal import refuse, translated
 from app.views.rowaccess import ROW_ACCESS, restricted_user_id
@@ -46,10 +46,6 @@ class CodeWidget(TextArea):
         kwargs.update({"class": "form-control", "rows": 24, "spellcheck": "false",
                        "style": "font-family: monospace; font-size: 12px;"})
         return super().__call__(field, **kwargs)
-
-
-def _datetime(value):
-    return "" if value is None else value.strftime("%d.%m.%Y %H:%M")
 
 
 def _visible(model, record_id):
@@ -99,8 +95,8 @@ class DocumentTemplateView(EnumFieldsMixin, ModelView):
     show_columns = ["name", "entity", "is_active", "created_at", "updated_at"]
     search_columns = ["name", "entity", "is_active"]
     base_order = ("name", "asc")
-    formatters_columns = {"entity": enum_label, "updated_at": _datetime,
-                          "created_at": _datetime}
+    formatters_columns = {"entity": enum_label, "updated_at": datetime_text,
+                          "created_at": datetime_text}
     add_form_extra_fields = edit_form_extra_fields = {
         "body": TextAreaField(FIELDS["body"], [DataRequired()], widget=CodeWidget()),
         "is_active": BooleanField(FIELDS["is_active"], default=True),
@@ -197,7 +193,7 @@ class DocumentView(ModelView):
     search_columns = ["file_name", "template_name", "created_at"]
     order_columns = ["created_at", "file_name", "template_name"]
     base_order = ("created_at", "desc")
-    formatters_columns = {"created_at": _datetime, "entity": enum_label}
+    formatters_columns = {"created_at": datetime_text, "entity": enum_label}
     show_template = "sdelka/document_show.html"
     method_permission_name = {"print_document": "print"}
 

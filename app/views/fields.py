@@ -80,6 +80,16 @@ def office_zone():
     return current_app.config.get("APP_TIMEZONE", "Europe/Moscow")
 
 
+def date_text(value):
+    return "" if value is None else value.strftime("%d.%m.%Y")
+
+
+def datetime_text(value):
+    """A stored (UTC) time in the office's zone, as every screen shows it."""
+    return "" if value is None else localtime.to_local(value, office_zone()).strftime(
+        "%d.%m.%Y %H:%M")
+
+
 class LocalDateTimeField(DateTimeField):
     """A date and time typed and shown in the office's zone and kept in UTC,
     as every stored time is. Its data (and a default) is local time."""

@@ -31,7 +31,7 @@ from app.jobs import imports as jobs
 from app.models import ImportJob, dictionary_models
 from app.security import ALL_CLIENTS
 from app.services import csv_io, imports, imports_custom
-from app.views.show import datetime_text
+from app.views.fields import datetime_text
 
 STATUSES = {
     "uploaded": _l("Uploaded, columns not yet confirmed"),

@@ -1,8 +1,5 @@
 """Labels and formatters shared by the screens, so a field reads the same
 on every screen, export and filter."""
-import datetime
-
-from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 
 from app.models import (
@@ -18,6 +15,7 @@ from app.models import (
     Reminder,
     TemplateEntity,
 )
+from app.views.fields import datetime_text
 
 FIELDS = {
     "id": _l("ID"),
@@ -212,6 +210,5 @@ def history_row(entry):
     entity = HISTORY_ENTITIES.get(entry.entity, entry.entity)
     entry.what = f"{entity} №{entry.entity_id}: {HISTORY_ACTIONS.get(entry.action, entry.action)}"
     entry.field_label = FIELDS.get(entry.field, entry.field or "")
-    entry.at_local = format_datetime(entry.at.replace(tzinfo=datetime.timezone.utc),
-                                     "dd.MM.yyyy HH:mm")
+    entry.at_local = datetime_text(entry.at)
     return entry

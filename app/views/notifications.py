@@ -5,6 +5,7 @@ from flask_babel import gettext
 
 from app import db
 from app.services import notifications
+from app.views.fields import datetime_text
 
 PER_PAGE = 50
 
@@ -66,21 +67,10 @@ class NotificationView(BaseView):
         return redirect(url_for(".index"))
 
 
-def local_datetime(value):
-    """A naive UTC time in the configured time zone, "ДД.ММ.ГГГГ ЧЧ:ММ"."""
-    import datetime
-
-    from flask_babel import format_datetime
-
-    if value is None:
-        return ""
-    return format_datetime(value.replace(tzinfo=datetime.timezone.utc), "dd.MM.yyyy HH:mm")
-
-
 def register(appbuilder):
     from flask import current_app
 
     app = current_app._get_current_object()  # registered inside create_app's context
-    app.jinja_env.filters["local_datetime"] = local_datetime
+    app.jinja_env.filters["local_datetime"] = datetime_text
     app.context_processor(lambda: {"unread_notifications": unread_count})
     appbuilder.add_view_no_menu(NotificationView)

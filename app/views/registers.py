@@ -60,6 +60,8 @@ from app.views.fields import (
     AccountOfBank,
     EnumFieldsMixin,
     Normalised,
+    date_text,
+    datetime_text,
     enum_field,
     local_datetime_field,
     office_zone,
@@ -75,7 +77,7 @@ from app.views.labels import ENUMS, FIELDS, enum_label, history_row, money
 from app.views.lookup import ClientLookupField
 from app.views.refusal import refuse, refuse_on, translated
 from app.views.rowaccess import ROW_ACCESS, RowAccessMixin, restricted_user_id
-from app.views.show import RecordPageMixin, date_text, datetime_text
+from app.views.show import RecordPageMixin
 
 PHONE = [Normalised(validation.phone)]
 # Related drop-downs offer only records the user may see.

@@ -12,18 +12,8 @@ import enum
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 
-from app.services.localtime import to_local
-from app.views.fields import office_zone
+from app.views.fields import date_text, datetime_text
 from app.views.labels import enum_label
-
-
-def date_text(value):
-    return "" if value is None else value.strftime("%d.%m.%Y")
-
-
-def datetime_text(value):
-    """A stored (UTC) time in the office's zone."""
-    return "" if value is None else to_local(value, office_zone()).strftime("%d.%m.%Y %H:%M")
 
 
 def shown(value):

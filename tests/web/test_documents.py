@@ -382,3 +382,22 @@ def test_absurd_ids_in_forms_get_messages(as_role, own_client):
     assert page.status_code == 200 and "Выберите шаблон" in page.text
     assert admin.post("/invoices/status/99999999999999999999",
                       {"status": "paid"}).status_code == 404
+
+
+def test_lists_show_office_time_not_stored_utc(as_role, session, own_client, client_template):
+    """Times are stored in UTC; the lists of templates and printed documents
+    show them in the office's zone (Moscow, UTC+3), like every other screen."""
+    import datetime
+
+    user = as_role("admin")
+    _print(user, "client", own_client.id, client_template.id)
+    document = session.scalar(select(PrintedDocument).where(
+        PrintedDocument.client_id == own_client.id).order_by(PrintedDocument.id.desc()))
+    document.created_at = datetime.datetime(2031, 1, 15, 22, 30)
+    client_template.updated_at = datetime.datetime(2031, 1, 15, 21, 5)
+    session.commit()
+    documents = user.get(f"/documents/list/?_flt_0_client={own_client.id}").text
+    assert "16.01.2031 01:30" in documents and "15.01.2031 22:30" not in documents
+    templates = user.get("/templates/list/?_oc_DocumentTemplateView=updated_at"
+                         "&_od_DocumentTemplateView=desc").text
+    assert "16.01.2031 00:05" in templates and "15.01.2031 21:05" not in templates
