@@ -53,11 +53,11 @@ def get_metadata():
 
 def include_object(object, name, type_, reflected, compare_to):
     """Tables the models do not describe on purpose: the roll-ups' pending
-    sums, part of their triggers' machinery on PostgreSQL (migration 0013,
-    services/rollups.py), like the triggers themselves."""
-    from app.services.rollups import PENDING_TABLES
+    sums and deferral marks, part of their triggers' machinery (migrations
+    0013 and 0015, services/rollups.py), like the triggers themselves."""
+    from app.services.rollups import TRIGGER_TABLES
 
-    return not (type_ == "table" and reflected and name in PENDING_TABLES)
+    return not (type_ == "table" and reflected and name in TRIGGER_TABLES)
 
 
 def run_migrations_offline():

@@ -9,18 +9,39 @@ generator's, or to repair), checks them against the records, and splits a
 period into the whole days a roll-up answers and the hours at its edges
 that the records answer.
 
-A bulk write on PostgreSQL defers its changes to the roll-ups
-(``deferred``): the triggers then append each statement's sums to a
-pending table, folded into the roll-ups a few times per import rather
-than updating the same roll-up rows in every statement (migration 0013).
+A bulk write defers its changes to the roll-ups (``deferred``), folded
+in a few times per import: on PostgreSQL the triggers append each
+statement's sums to a pending table rather than updating the same roll-up
+rows in every statement (migration 0013); on SQLite the triggers leave the
+rows above a mark to the fold, which counts them set-based rather than
+with an upsert per row (migration 0015).
 
 A timestamp counts on its UTC date: the office's midnights are hours inside
 UTC days, and a UTC day does not move when the office's time zone does."""
 import contextlib
 import datetime
 
-from sqlalchemy import Date, MetaData, and_, cast, delete, except_, func, insert, or_, select, text
+from sqlalchemy import (
+    Column,
+    Date,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    cast,
+    delete,
+    except_,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import GenericFunction
@@ -111,8 +132,13 @@ def check(connection):
     return found
 
 
-PENDING_TABLES = frozenset(f"{model.__tablename__}_pending"
-                           for model in (TaskDay, ClientDay, ApplicationDay))
+# The largest id of each source table counted so far, while a write
+# defers on SQLite (migration 0015); none otherwise.
+MARKS = Table("rollup_deferred", MetaData(), Column("source", String(20), primary_key=True),
+              Column("last_id", Integer, nullable=False))
+# Tables of the triggers' machinery, which the models do not describe.
+TRIGGER_TABLES = frozenset([MARKS.name] + [f"{model.__tablename__}_pending"
+                                           for model in (TaskDay, ClientDay, ApplicationDay)])
 
 
 def _pending(model):
@@ -120,54 +146,105 @@ def _pending(model):
     return model.__table__.to_metadata(MetaData(), name=f"{model.__tablename__}_pending")
 
 
+def _adding(model, rows, dialect):
+    """INSERT of ``rows`` (the roll-up's columns) adding their sums to the
+    roll-up rows of the same key."""
+    names = _columns(model)
+    key = names[:len(model.__table__.primary_key.columns)]
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(model).from_select(
+        names, rows)
+    return statement.on_conflict_do_update(
+        index_elements=key,
+        set_={name: getattr(model, name) + statement.excluded[name] for name in names[len(key):]})
+
+
 def fold(connection):
-    """Add the pending sums of this transaction into the roll-ups and empty
-    the pending tables, the roll-up rows taken in key order as the triggers
-    take them. Other transactions' pending rows are invisible here."""
-    for model, _, _ in _sources():
+    """Add this transaction's deferred changes into the roll-ups.
+
+    PostgreSQL: the pending sums, emptying the pending tables, the roll-up
+    rows taken in key order as the triggers take them (other transactions'
+    pending rows are invisible here). SQLite: the rows above each mark,
+    which then moves to the largest id."""
+    dialect = connection.dialect.name
+    for model, source, query in _sources():
+        if dialect != "postgresql":
+            name = source.__tablename__
+            mark = select(MARKS.c.last_id).where(MARKS.c.source == name).scalar_subquery()
+            connection.execute(_adding(model, _aggregated(
+                model, query.where(source.id > mark), dialect), dialect))
+            connection.execute(update(MARKS).where(MARKS.c.source == name).values(
+                last_id=select(func.coalesce(func.max(source.id), 0)).scalar_subquery()))
+            continue
         pending = _pending(model)
         names = _columns(model)
-        key = [c.name for c in model.__table__.primary_key.columns]
+        key = names[:len(model.__table__.primary_key.columns)]
         moved = delete(pending).returning(*pending.c).cte("moved")
         sums = [func.sum(moved.c[name]) for name in names[len(key):]]
         keys = [moved.c[name] for name in key]
         rows = (select(*keys, *sums).group_by(*keys)
                 .having(or_(*(total != 0 for total in sums))).order_by(*keys))
-        statement = pg_insert(model).from_select(names, rows).add_cte(moved)
-        connection.execute(statement.on_conflict_do_update(
-            index_elements=key,
-            set_={name: getattr(model, name) + statement.excluded[name]
-                  for name in names[len(key):]}))
+        connection.execute(_adding(model, rows, dialect).add_cte(moved))
 
 
 @contextlib.contextmanager
 def deferred(connection):
-    """Within the block the roll-ups of this transaction's writes wait in
-    the pending tables; the block yields ``fold`` (call it now and then on
-    a long write) and folds at its end. PostgreSQL only: SQLite's triggers
-    update the roll-up rows in place, so there it changes nothing.
+    """Within the block the roll-ups of this transaction's writes wait for
+    a fold; the block yields ``fold`` (call it now and then on a long
+    write) and folds at its end. Any write may happen meanwhile: updates
+    and deletes are counted exactly, folded or not.
 
-    The setting is local to the transaction and undone by rolling back to a
-    savepoint taken before it, like the pending rows written after it."""
-    if connection.dialect.name != "postgresql":
-        yield lambda: None
-        return
-    connection.execute(text("SELECT set_config('sdelka.defer_rollups', 'on', true)"))
+    The state is local to the transaction (a transaction-local setting on
+    PostgreSQL, a mark row on SQLite, where one writer at a time holds the
+    database) and undone by rolling back to a savepoint taken before it,
+    like the deferred changes written after it."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT set_config('sdelka.defer_rollups', 'on', true)"))
+
+        def stop():
+            connection.execute(text("SELECT set_config('sdelka.defer_rollups', 'off', true)"))
+    else:
+        stop = _defer_sqlite(connection)
 
     def finish():
         fold(connection)
-        connection.execute(text("SELECT set_config('sdelka.defer_rollups', 'off', true)"))
+        stop()
 
     try:
         yield lambda: fold(connection)
     except BaseException:
         # The error goes on to the caller. Where the transaction still
         # works, it is left as without the block; where it failed, it has
-        # to be rolled back, which undoes the setting too.
+        # to be rolled back, which undoes the deferral too.
         with contextlib.suppress(SQLAlchemyError):
             finish()
         raise
     finish()
+
+
+def _defer_sqlite(connection):
+    """Mark the largest ids counted and drop the insert triggers (their
+    text kept as SQLite stores it); returns what undoes both. Dropping is
+    part of the transaction: no other connection sees the triggers gone,
+    and rolling back puts them back."""
+    names = [f"{model.__tablename__}_insert" for model, _, _ in _sources()]
+    triggers = connection.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN "
+        f"({', '.join('?' * len(names))})", tuple(names)).all()
+    for _, source, _ in _sources():
+        connection.execute(insert(MARKS).from_select(["source", "last_id"], select(
+            literal(source.__tablename__), func.coalesce(func.max(source.id), 0))))
+    for name, _ in triggers:
+        connection.exec_driver_sql(f"DROP TRIGGER {name}")
+
+    def stop():
+        connection.execute(delete(MARKS))
+        kept = {name for (name,) in connection.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        for name, sql in triggers:
+            if name not in kept:  # a rollback to a savepoint may have restored it
+                connection.exec_driver_sql(sql)
+
+    return stop
 
 
 def split(since, until):
