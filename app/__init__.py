@@ -1,12 +1,15 @@
 """Application factory of Sdelka CRM."""
 import logging
 import os
+import sqlite3
 
 from flask import Flask
 from flask_appbuilder import AppBuilder, Model
 from flask_appbuilder.utils.legacy import get_sqla_class
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 # One metadata for FAB's security tables and ours, so Alembic sees every model.
 db = get_sqla_class()(model_class=Model)
@@ -18,6 +21,16 @@ migrate = Migrate(
 csrf = CSRFProtect()
 
 log = logging.getLogger(__name__)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_foreign_keys(dbapi_connection, connection_record):
+    """SQLite checks foreign keys (and runs ON DELETE CASCADE / SET NULL)
+    only when each connection asks: without this a row could point at a
+    deleted one. Migrations turn it off on their own connection
+    (migrations/env.py): SQLite's batch mode copies tables."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.execute("PRAGMA foreign_keys = ON")
 
 
 def create_app(overrides=None):

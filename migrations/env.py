@@ -109,6 +109,11 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # Batch mode drops and renames tables, which with foreign keys
+            # on would cascade or fail; the app's connections check them.
+            connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+            connection.commit()  # or Alembic would take this as the caller's transaction
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -117,6 +122,10 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+        if connection.dialect.name == "sqlite":
+            # The connection goes back to the app's pool.
+            connection.exec_driver_sql("PRAGMA foreign_keys = ON")
+            connection.commit()
 
 
 if context.is_offline_mode():
