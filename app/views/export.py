@@ -14,10 +14,12 @@ from decimal import Decimal
 
 from flask import Response, g, request, stream_with_context, url_for
 from flask_appbuilder import expose, has_access
+from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.urltools import get_filter_args, get_order_args
-from sqlalchemy.orm import selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import MANYTOONE, selectinload
 
-from app.models import CustomFieldType, CustomValue
+from app.models import CustomFieldType, CustomValue, DictionaryMixin, Employee
 from app.services import csv_io, custom_fields, imports
 from app.services.localtime import to_local
 from app.views.fields import office_zone
@@ -85,8 +87,10 @@ class CsvMixin:
         joined = filters.get_joined_filters(self._base_filters)
         columns = self.csv_columns()
         datamodel = self.datamodel
-        query = datamodel.apply_all(datamodel.session.query(datamodel.obj), joined,
-                                    order_column, direction)
+        # SQLAInterface's own apply_all: the eager loads a list adds are the
+        # page's (views/datamodel.py); the export chooses its own.
+        query = SQLAInterface.apply_all(datamodel, datamodel.session.query(datamodel.obj),
+                                        joined, order_column, direction)
         query = query.options(*self._eager(columns)).yield_per(YIELD_PER)
         labels = self._labels()
         custom = self._custom_fields()
@@ -122,7 +126,17 @@ class CsvMixin:
         session = db.session()
         items = query.with_session(session)
         cells = _Cells(self.csv_enum_labels, tz)
-        paths = [(column.split("."), scales.get(column)) for column in columns]
+        paths = []
+        for column in columns:
+            relation = self._small_relation(column)
+            if relation is None:
+                paths.append((column.split("."), scales.get(column), None))
+                continue
+            # A dictionary value or an employee: the row's own key, named
+            # from the whole (small) table read once, instead of loading
+            # the related object of every row.
+            names = _Names(session, relation.mapper.class_)
+            paths.append(([next(iter(relation.local_columns)).key], None, names))
         if not custom:
             for item in items:
                 yield cells.row(item, paths)
@@ -151,13 +165,23 @@ class CsvMixin:
                  CustomFieldType.DECIMAL: CustomValue.number_value.type.scale}.get(kind)
         return cells.cell(value, scale)
 
+    def _small_relation(self, column):
+        """The many-to-one relation ``column`` names, when it leads to a
+        dictionary or an employee; else None."""
+        relation = self.datamodel.obj.__mapper__.relationships.get(column)
+        if relation is None or relation.direction is not MANYTOONE \
+                or len(relation.local_columns) != 1:
+            return None
+        target = relation.mapper.class_
+        return relation if issubclass(target, (DictionaryMixin, Employee)) else None
+
     def _eager(self, columns):
         mapper = self.datamodel.obj.__mapper__
         options = []
         for column in columns:
             parts = column.split(".")
             relation = mapper.relationships.get(parts[0])
-            if relation is None or relation.uselist:
+            if relation is None or relation.uselist or self._small_relation(column):
                 continue
             option = selectinload(getattr(self.datamodel.obj, parts[0]))
             if len(parts) > 1:
@@ -205,6 +229,20 @@ class CsvMixin:
         return super().render_template(template, **kwargs)
 
 
+class _Names(dict):
+    """Id -> the text of a row of a small table, read whole at the start;
+    a row added since is read when asked for."""
+
+    def __init__(self, session, model):
+        super().__init__((row.id, str(row)) for row in session.scalars(select(model)))
+        self.session, self.model = session, model
+
+    def __missing__(self, key):
+        row = self.session.get(self.model, key)
+        self[key] = value = None if row is None else str(row)
+        return value
+
+
 class _Cells:
     """The values of one export's rows as the file's cells. An enum member's
     label is translated once per export, not once per row (a million rows
@@ -216,12 +254,15 @@ class _Cells:
         self.labels = {}
 
     def row(self, item, paths):
-        """``paths``: (attribute names, decimal scale or None) per column."""
+        """``paths``: (attribute names, decimal scale or None, names of the
+        ids it leads to or None) per column."""
         out = []
-        for path, scale in paths:
+        for path, scale, names in paths:
             value = item
             for part in path:
                 value = getattr(value, part, None) if value is not None else None
+            if names is not None and value is not None:
+                value = names[value]
             out.append(self.cell(value, scale))
         return out
 
