@@ -159,39 +159,46 @@ def _adding(model, rows, dialect):
 
 
 def fold(connection):
-    """Add this transaction's deferred changes into the roll-ups.
-
-    PostgreSQL: the pending sums, emptying the pending tables, the roll-up
-    rows taken in key order as the triggers take them (other transactions'
-    pending rows are invisible here). SQLite: the rows above each mark,
-    which then moves to the largest id."""
-    dialect = connection.dialect.name
+    """Add this transaction's deferred changes into the roll-ups."""
+    fold_one = _fold_pending if connection.dialect.name == "postgresql" else _fold_marked
     for model, source, query in _sources():
-        if dialect != "postgresql":
-            name = source.__tablename__
-            mark = select(MARKS.c.last_id).where(MARKS.c.source == name).scalar_subquery()
-            connection.execute(_adding(model, _aggregated(
-                model, query.where(source.id > mark), dialect), dialect))
-            connection.execute(update(MARKS).where(MARKS.c.source == name).values(
-                last_id=select(func.coalesce(func.max(source.id), 0)).scalar_subquery()))
-            continue
-        pending = _pending(model)
-        names = _columns(model)
-        key = names[:len(model.__table__.primary_key.columns)]
-        moved = delete(pending).returning(*pending.c).cte("moved")
-        sums = [func.sum(moved.c[name]) for name in names[len(key):]]
-        keys = [moved.c[name] for name in key]
-        rows = (select(*keys, *sums).group_by(*keys)
-                .having(or_(*(total != 0 for total in sums))).order_by(*keys))
-        connection.execute(_adding(model, rows, dialect).add_cte(moved))
+        fold_one(connection, model, source, query)
+
+
+def _fold_pending(connection, model, source, query):
+    """PostgreSQL: the pending sums, emptying the pending table, the
+    roll-up rows taken in key order as the triggers take them (other
+    transactions' pending rows are invisible here)."""
+    pending = _pending(model)
+    names = _columns(model)
+    key = names[:len(model.__table__.primary_key.columns)]
+    moved = delete(pending).returning(*pending.c).cte("moved")
+    sums = [func.sum(moved.c[name]) for name in names[len(key):]]
+    keys = [moved.c[name] for name in key]
+    rows = (select(*keys, *sums).group_by(*keys)
+            .having(or_(*(total != 0 for total in sums))).order_by(*keys))
+    connection.execute(_adding(model, rows, "postgresql").add_cte(moved))
+
+
+def _fold_marked(connection, model, source, query):
+    """SQLite: the rows above the source table's mark, which then moves to
+    its largest id."""
+    name = source.__tablename__
+    mark = select(MARKS.c.last_id).where(MARKS.c.source == name).scalar_subquery()
+    connection.execute(_adding(model, _aggregated(model, query.where(source.id > mark),
+                                                  "sqlite"), "sqlite"))
+    connection.execute(update(MARKS).where(MARKS.c.source == name).values(
+        last_id=select(func.coalesce(func.max(source.id), 0)).scalar_subquery()))
 
 
 @contextlib.contextmanager
 def deferred(connection):
     """Within the block the roll-ups of this transaction's writes wait for
     a fold; the block yields ``fold`` (call it now and then on a long
-    write) and folds at its end. Any write may happen meanwhile: updates
-    and deletes are counted exactly, folded or not.
+    write) and folds at its end. Updates and deletes meanwhile count
+    exactly, of rows folded or not; inserted rows count at the fold (on
+    SQLite as the rows above the mark: a new row gets the largest id plus
+    one).
 
     The state is local to the transaction (a transaction-local setting on
     PostgreSQL, a mark row on SQLite, where one writer at a time holds the
