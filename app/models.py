@@ -433,6 +433,9 @@ class Client(OwnedMixin, Model):
                                               "segment_id", "group_id", "funnel_stage_id")),
     )
 
+    # The column of the text __repr__ gives (an export reads it in SQL).
+    __title__ = "name"
+
     def __repr__(self):
         return self.name or ""
 
@@ -453,6 +456,9 @@ class ContactPerson(Model):
     mailing_types = relationship(MailingType, secondary=contact_mailing)
     mailing_opt_out = Column(Boolean, nullable=False, default=False,
                              server_default=false())
+
+    # The column of the text __repr__ gives (an export reads it in SQL).
+    __title__ = "name"
 
     def __repr__(self):
         return self.name or ""
@@ -550,6 +556,9 @@ class Deal(OwnedMixin, Model):
               "amount", "currency_id"),
     )
 
+    # The column of the text __repr__ gives (an export reads it in SQL).
+    __title__ = "title"
+
     def __repr__(self):
         return self.title or ""
 
@@ -582,6 +591,9 @@ class Lead(OwnedMixin, Model):
     closed_at = Column(DateTime)
     participants = relationship(Employee, secondary=lead_participant)
     comment = Column(Text)
+
+    # The column of the text __repr__ gives (an export reads it in SQL).
+    __title__ = "title"
 
     def __repr__(self):
         return self.title or ""
@@ -621,6 +633,9 @@ class Project(OwnedMixin, Model):
     start_date = Column(Date)
     end_date = Column(Date)
     is_closed = Column(Boolean, nullable=False, default=False)
+
+    # The column of the text __repr__ gives (an export reads it in SQL).
+    __title__ = "name"
 
     def __repr__(self):
         return self.name or ""

@@ -10,6 +10,7 @@ import copy
 import datetime
 import enum
 import itertools
+import operator
 from decimal import Decimal
 
 from flask import Response, g, request, stream_with_context, url_for
@@ -17,7 +18,7 @@ from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.urltools import get_filter_args, get_order_args
 from sqlalchemy import select
-from sqlalchemy.orm import MANYTOONE, selectinload
+from sqlalchemy.orm import MANYTOONE, aliased, selectinload
 
 from app.models import CustomFieldType, CustomValue, DictionaryMixin, Employee
 from app.services import csv_io, custom_fields, imports
@@ -91,14 +92,17 @@ class CsvMixin:
         # page's (views/datamodel.py); the export chooses its own.
         query = SQLAInterface.apply_all(datamodel, datamodel.session.query(datamodel.obj),
                                         joined, order_column, direction)
-        query = query.options(*self._eager(columns)).yield_per(YIELD_PER)
-        labels = self._labels()
         custom = self._custom_fields()
+        rows_query = self._as_rows(query, columns) if "id" in columns or not custom else None
+        as_rows = rows_query is not None
+        query = (rows_query if as_rows else query.options(*self._eager(columns))).yield_per(
+            YIELD_PER)
+        labels = self._labels()
         header = [labels.get(c, c) for c in columns] + [custom_fields.label_of(d)
                                                        for d in custom]
         tz = office_zone()
         scales = self._scales(columns)
-        rows = self._rows(query, columns, tz, scales, custom)
+        rows = self._rows(query, columns, tz, scales, custom, as_rows)
         filename = f"{self.csv_key()}-{datetime.date.today():%Y-%m-%d}.csv"
         charset = "windows-1251" if encoding == "cp1251" else "utf-8"
         response = Response(stream_with_context(csv_io.stream_csv(header, rows, encoding)),
@@ -114,42 +118,48 @@ class CsvMixin:
         entity = custom_fields.ENTITY_OF.get(self.datamodel.obj)
         return custom_fields.fields_of(db.session, entity) if entity else []
 
-    def _rows(self, query, columns, tz, scales, custom=()):
+    def _rows(self, query, columns, tz, scales, custom=(), as_rows=False):
         """The rows, read while the response streams. stream_with_context
         runs this in a fresh app context, whose session Flask-SQLAlchemy
         closes when the stream ends; the query (built in the request, with
         its row-level rule) is moved onto that session, or it would reopen
         the request's finished one and leave its transaction open. Custom
-        values come with each batch of rows, in one query."""
+        values come with each batch of rows, in one query. ``as_rows``: the
+        query reads the columns' values (``_as_rows``), not objects."""
         from app import db
 
         session = db.session()
         items = query.with_session(session)
         cells = _Cells(self.csv_enum_labels, tz)
-        paths = []
+        specs, paths = [], []
         for column in columns:
-            relation = self._small_relation(column)
-            if relation is None:
-                paths.append((column.split("."), scales.get(column), None))
-                continue
             # A dictionary value or an employee: the row's own key, named
             # from the whole (small) table read once, instead of loading
             # the related object of every row.
-            names = _Names(session, relation.mapper.class_)
-            paths.append(([next(iter(relation.local_columns)).key], None, names))
+            relation = self._small_relation(column)
+            if relation is None:
+                specs.append((scales.get(column), None))
+                paths.append(column.split("."))
+            else:
+                specs.append((None, _Names(session, relation.mapper.class_)))
+                paths.append([_key_of(relation)])
+        if as_rows:  # custom fields need the id: export() then reads it in the rows
+            read, id_of = _same, operator.itemgetter(columns.index("id") if custom else 0)
+        else:
+            read, id_of = (lambda item: [_walk(item, path) for path in paths]), _id
         if not custom:
             for item in items:
-                yield cells.row(item, paths)
+                yield cells.values(read(item), specs)
             return
         entity = custom_fields.ENTITY_OF[self.datamodel.obj]
         names = {d.code: custom_fields.dictionary_rows(session, d) for d in custom
                  if CustomFieldType(d.type) == CustomFieldType.DICTIONARY}
         items = iter(items)  # one server-side cursor, read a batch at a time
         while batch := list(itertools.islice(items, YIELD_PER)):
-            values = custom_fields.load(session, entity, [item.id for item in batch], custom)
+            values = custom_fields.load(session, entity, [id_of(item) for item in batch], custom)
             for item in batch:
-                row = values[item.id]
-                yield cells.row(item, paths) + [
+                row = values[id_of(item)]
+                yield cells.values(read(item), specs) + [
                     self._custom_cell(cells, d, row.get(d.code), names.get(d.code))
                     for d in custom]
 
@@ -164,6 +174,39 @@ class CsvMixin:
         scale = {CustomFieldType.MONEY: 2,
                  CustomFieldType.DECIMAL: CustomValue.number_value.type.scale}.get(kind)
         return cells.cell(value, scale)
+
+    def _as_rows(self, query, columns):
+        """``query`` reading the values of ``columns`` as plain rows: each is
+        a column of the model, the key of a small relation, or a column of a
+        many-to-one relation (outer-joined, aliased apart from any join of
+        the list's filters or sort), its text being the column its model
+        names ``__title__``. None when a column is only an object's (a
+        property): the rows are then read as objects. Building an object per
+        row and reading its attributes was most of an export's time."""
+        model = self.datamodel.obj
+        mapper = model.__mapper__
+        selected, joined = [], {}
+        for column in columns:
+            first, _, second = column.partition(".")
+            relation = mapper.relationships.get(first)
+            if not second:
+                if relation is None and first in mapper.columns:
+                    selected.append(getattr(model, first))
+                    continue
+                if self._small_relation(column) is not None:
+                    selected.append(getattr(model, _key_of(relation)))
+                    continue
+                second = getattr(relation and relation.mapper.class_, "__title__", None)
+                if second is None:
+                    return None
+            if relation is None or relation.direction is not MANYTOONE \
+                    or second not in relation.mapper.columns:
+                return None
+            if first not in joined:
+                joined[first] = aliased(relation.mapper.class_)
+                query = query.outerjoin(joined[first], getattr(model, first))
+            selected.append(getattr(joined[first], second))
+        return query.with_entities(*selected)
 
     def _small_relation(self, column):
         """The many-to-one relation ``column`` names, when it leads to a
@@ -229,6 +272,24 @@ class CsvMixin:
         return super().render_template(template, **kwargs)
 
 
+def _key_of(relation):
+    return next(iter(relation.local_columns)).key
+
+
+def _walk(item, path):
+    for part in path:
+        item = getattr(item, part, None) if item is not None else None
+    return item
+
+
+def _same(row):
+    return row
+
+
+def _id(item):
+    return item.id
+
+
 class _Names(dict):
     """Id -> the text of a row of a small table, read whole at the start;
     a row added since is read when asked for."""
@@ -253,14 +314,11 @@ class _Cells:
         self.tz = tz
         self.labels = {}
 
-    def row(self, item, paths):
-        """``paths``: (attribute names, decimal scale or None, names of the
-        ids it leads to or None) per column."""
+    def values(self, values, specs):
+        """``specs``: (decimal scale or None, names of the ids it holds or
+        None) per value."""
         out = []
-        for path, scale, names in paths:
-            value = item
-            for part in path:
-                value = getattr(value, part, None) if value is not None else None
+        for value, (scale, names) in zip(values, specs):
             if names is not None and value is not None:
                 value = names[value]
             out.append(self.cell(value, scale))
