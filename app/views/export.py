@@ -92,6 +92,9 @@ class CsvMixin:
         # page's (views/datamodel.py); the export chooses its own.
         query = SQLAInterface.apply_all(datamodel, datamodel.session.query(datamodel.obj),
                                         joined, order_column, direction)
+        if order_column != "id":  # rows that tie come in the same order every time
+            key = datamodel.obj.id
+            query = query.order_by(key.desc() if direction == "desc" else key)
         custom = self._custom_fields()
         rows_query = self._as_rows(query, columns) if "id" in columns or not custom else None
         as_rows = rows_query is not None

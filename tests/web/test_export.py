@@ -7,7 +7,7 @@ import io
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from app.models import (
     Application,
@@ -139,7 +139,8 @@ def test_rows_read_as_values_export_like_objects(app, as_role, session, view, mo
     from app.views.export import CsvMixin
 
     admin_id = user_id(session, "admin")
-    clients = make_clients(session, unique("Сверка"), 3, responsible_id=admin_id)
+    prefix = unique("Сверка")
+    clients = make_clients(session, prefix, 3, responsible_id=admin_id)
     session.add(Application(client_id=clients[0], amount=Decimal("1234.5"), offer="=1+1",
                             responsible_id=admin_id))
     deal = Deal(title=unique("Сделка"), client_id=clients[1], responsible_id=admin_id,
@@ -159,6 +160,9 @@ def test_rows_read_as_values_export_like_objects(app, as_role, session, view, mo
     assert admin.get(url + "&_oc_ClientView=region&_od_ClientView=desc").data == sorted_values
     if view in ("/clients", "/applications", "/deals", "/tasks", "/regions", "/task-types"):
         assert len(as_values.splitlines()) > 1
+    session.execute(delete(Task).where(Task.client_id.in_(clients)))
+    session.execute(delete(Deal).where(Deal.client_id.in_(clients)))
+    purge(session, Client.name.startswith(prefix))
 
 
 def test_readonly_exports_but_does_not_import(app, as_role):
