@@ -846,6 +846,14 @@ class WebForm(Model):
     origin = relationship(ClientOrigin)
     success_message = Column(String(255))
     created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    # The column of the text __repr__ gives (an export reads it in SQL).
+    __title__ = "name"
+
+    def __repr__(self):
+        return self.name or ""
+
+
 class TemplateEntity(str, enum.Enum):
     """What a document template is printed from."""
 

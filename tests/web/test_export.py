@@ -118,6 +118,19 @@ def test_every_list_screen_exports(app, as_role, view):
         assert "csv-export-utf8" in admin.get(f"{view}/list/").text
 
 
+def test_every_related_record_has_a_text():
+    """A column showing a related record (a lead's web form, say) needs the
+    record's own text: without a __repr__ lists and files showed
+    "<app.models.WebForm object at 0x…>"."""
+    from flask_appbuilder import Model
+    from sqlalchemy.orm import MANYTOONE
+
+    untitled = {f"{m.class_.__name__}.{rel.key}" for m in Model.registry.mappers
+                for rel in m.relationships if rel.direction is MANYTOONE
+                and rel.mapper.class_.__repr__ is object.__repr__}
+    assert untitled == set()
+
+
 def test_title_columns_give_the_text_of_their_records():
     """An export reads a related record's text from the column its model
     names ``__title__``: the same text as the record's own ``str``."""
