@@ -75,7 +75,11 @@ AUTH_USER_REGISTRATION = False
 AUTH_RATE_LIMITED = env_bool("AUTH_RATE_LIMITED", True)
 RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
 AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per minute")
-RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+# Where the counts are kept. "database://" (the default): a table of the
+# app's own database, shared by every gunicorn worker and every machine on
+# it (app/services/ratelimits.py). "redis://host:6379" works too;
+# "memory://" counts per process (each worker lets the full limit through).
+RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "database://")
 LOGIN_LOCK_ATTEMPTS = env_int("LOGIN_LOCK_ATTEMPTS", 5)
 LOGIN_LOCK_MINUTES = env_int("LOGIN_LOCK_MINUTES", 15)
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Double,
     Enum,
     ForeignKey,
     Index,
@@ -1177,3 +1178,16 @@ class ImportJob(Model):
 
     def __repr__(self):
         return self.file_name or f"#{self.id}"
+
+
+class RateLimitCounter(Model):
+    """One rate limit's count for one address (or other key) and window,
+    shared by every worker and machine on this database
+    (services/ratelimits.py, ``RATELIMIT_STORAGE_URI=database://``)."""
+
+    __tablename__ = "rate_limit"
+
+    key = Column(String(255), primary_key=True)
+    count = Column(Integer, nullable=False)
+    # When the window ends, Unix time in seconds: an ended window restarts.
+    expiry = Column(Double, nullable=False, index=True)

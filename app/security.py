@@ -6,9 +6,12 @@ role has never been offered (tracked in ``role_default_applied``), so a
 permission the admin took away stays away after an upgrade, while the
 permissions of a newly added screen reach the roles that should have them.
 """
+import functools
 import logging
+import time
+from urllib.parse import urlparse
 
-from flask import current_app, g, has_app_context
+from flask import current_app, g, has_app_context, jsonify
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import (
     Permission,
@@ -16,10 +19,13 @@ from flask_appbuilder.security.sqla.models import (
     ViewMenu,
     assoc_permissionview_role,
 )
+from flask_babel import gettext
+from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter.util import get_remote_address
 from sqlalchemy import select
 
 from app.models import Employee, RoleDefaultApplied, dictionary_models
-from app.services import history, staff
+from app.services import history, ratelimits, staff
 from app.views.dictionaries import PERMISSION_NAMES
 
 log = logging.getLogger(__name__)
@@ -142,6 +148,51 @@ class SdelkaSecurityManager(SecurityManager):
         self.userinfoeditview = ProfileView
         self.resetmypasswordview = ChangePasswordView
         super().__init__(appbuilder)
+
+    # The API's sign-in, limited as FAB limits the screen's (AuthDBView).
+    API_LOGIN_ENDPOINT = "SecurityApi.login"
+
+    def create_limiter(self, app):
+        """FAB's limiter; ``database://`` (the default storage) is given the
+        app's database (services/ratelimits.py), unless
+        RATELIMIT_STORAGE_OPTIONS names another."""
+        options = {}
+        if urlparse(app.config.get("RATELIMIT_STORAGE_URI") or "").scheme == ratelimits.SCHEME:
+            from app import db
+
+            options["url"] = db.engine.url
+        limiter = Limiter(key_func=app.config.get("RATELIMIT_KEY_FUNC", get_remote_address),
+                          storage_options=options)
+        limiter.init_app(app)
+        return limiter
+
+    def register_views(self):
+        """FAB limits the sign-in screen's POSTs per address but not the
+        API's ``POST /api/v1/security/login``: give it the same limit, with
+        its own count, and a JSON answer when it is reached."""
+        super().register_views()
+        app = current_app._get_current_object()
+        view = app.view_functions.get(self.API_LOGIN_ENDPOINT)
+        if not self.is_auth_limited or view is None:
+            return
+        limited = self.limiter.limit(self.auth_rate_limit, methods=["POST"])(view)
+
+        @functools.wraps(view)
+        def login(*args, **kwargs):
+            try:
+                return limited(*args, **kwargs)
+            except RateLimitExceeded:
+                return self._too_many_sign_ins()
+
+        app.view_functions[self.API_LOGIN_ENDPOINT] = login
+
+    def _too_many_sign_ins(self):
+        response = jsonify(message=gettext("Too many attempts. Wait a minute and try again."))
+        response.status_code = 429
+        current = self.limiter.current_limit
+        if current is not None:
+            response.headers["Retry-After"] = str(max(1, round(current.reset_at - time.time())))
+        return response
 
     def load_user_jwt(self, _jwt_header, jwt_data):
         """An API call signed with a JWT has its user only from here, after
