@@ -103,6 +103,9 @@ UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", os.path.join(INSTANCE_DIR, "uplo
 FILE_ALLOWED_EXTENSIONS = ("pdf", "doc", "docx", "xls", "xlsx", "odt", "ods", "txt", "csv",
                            "png", "jpg", "jpeg", "zip")
 MAX_CONTENT_LENGTH = env_int("MAX_UPLOAD_MB", 20) * 1024 * 1024
+# Largest file attached to a note, in MB (the form says so in Russian); a
+# request above MAX_UPLOAD_MB is refused before the form sees it (page 413).
+NOTE_FILE_MAX_MB = env_int("NOTE_FILE_MAX_MB", 20)
 # CSV imports: largest file, and the size above which the import runs in the
 # background (progress bar, report in the «Импорты» journal).
 IMPORT_MAX_MB = env_int("IMPORT_MAX_MB", 200)

@@ -54,8 +54,12 @@ class CalendarView(BaseView):
         everyone, chosen = managers, set(_ints("manager"))
         if chosen:
             managers = [m for m in managers if m.id in chosen]
-        client = db.session.get(Client, request.args.get("client", type=int) or 0)
         user_id = restricted_user_id()
+        # A client the user may not see is not named, nor filtered by.
+        client_id = request.args.get("client", type=int) or 0
+        client = (db.session.get(Client, client_id) if client_id and (
+            user_id is None or access.can_read(db.session, Client, client_id, user_id))
+            else None)
         grid = calendar.counts(
             db.session, start=start, days=days, tz_name=tz_name,
             assignee_ids=[m.id for m in managers], status_ids=_ints("status"),

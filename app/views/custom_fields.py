@@ -21,8 +21,9 @@ from flask_appbuilder.models.sqla.filters import (
     FilterSmaller,
 )
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from flask_appbuilder.widgets import ShowWidget
+from flask_appbuilder.widgets import SearchWidget, ShowWidget
 from flask_babel import lazy_gettext as _l
+from markupsafe import escape
 from sqlalchemy import false
 from wtforms import (
     BooleanField,
@@ -256,12 +257,32 @@ class CustomDefinitions:
         return cache[self.custom_entity]
 
 
+class EscapedSearchWidget(SearchWidget):
+    """FAB's search form, with the filter labels escaped for the page's
+    script: FAB's ab_filters.js adds a chosen filter's label with jQuery's
+    ``append``, which reads a string as HTML, so a label an admin typed as
+    ``<img src=x onerror=…>`` ran in every user's list. Markup keeps the
+    menu's own (Jinja) rendering escaped once."""
+
+    def __call__(self, **kwargs):
+        form, columns = self.template_args["form"], self.template_args["include_cols"]
+        filters = self.filters.get_search_filters()
+        kwargs["label_columns"] = {col: escape(str(form[col].label.text)) for col in columns}
+        kwargs["form_fields"] = {col: form[col]() for col in columns}
+        kwargs["search_filters"] = {col: [str(f.name) for f in filters[col]]
+                                    for col in columns}
+        kwargs["active_filters"] = self.filters.get_filters_values_tojson()
+        # FAB's SearchWidget.__call__, with the labels above: skip it.
+        return super(SearchWidget, self).__call__(**kwargs)
+
+
 class CustomFieldsMixin(CustomDefinitions):
     """Active custom fields of the view's entity in its add, edit and show
     screens. Values are staged with the record and saved in its
     transaction (services/custom_fields.py)."""
 
     show_widget = CustomShowWidget
+    search_widget = EscapedSearchWidget
 
     def _with_custom(self, base):
         # Outside a request (FAB setting the view up) the plain form.

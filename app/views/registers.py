@@ -66,6 +66,7 @@ from app.views.fields import (
     local_datetime_field,
     office_zone,
 )
+from app.views.files import FilesMixin
 from app.views.filters import (
     FilterInBranch,
     FilterInDepartment,
@@ -99,7 +100,7 @@ class RegisterListWidget(ListWidget):
     template = "sdelka/widgets/list.html"
 
 
-class RegisterView(RecordPageMixin, CustomFieldsMixin, CsvMixin, EnumFieldsMixin,
+class RegisterView(FilesMixin, RecordPageMixin, CustomFieldsMixin, CsvMixin, EnumFieldsMixin,
                    RowAccessMixin, ModelView):
     """Common settings of the register screens."""
 
