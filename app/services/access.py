@@ -117,6 +117,12 @@ def claim(session, item, user_id):
         item.author_id = user_id
 
 
+def can_read(session, model, row_id, user_id):
+    return bool(session.scalar(
+        select(exists().where(model.id == row_id, clause(model, user_id)))
+    ))
+
+
 def can_write(session, model, row_id, user_id):
     return bool(session.scalar(
         select(exists().where(model.id == row_id, clause(model, user_id, write=True)))
