@@ -275,14 +275,7 @@ class Entity:
         return next((f for f in self.fields if f.name == name), None)
 
 
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _COLOUR = re.compile(r"#[0-9A-Fa-f]{6}")
-
-
-def _email(value):
-    if not _EMAIL.fullmatch(value):
-        raise validation.ValidationError(_l("Not an e-mail address"))
-    return value
 
 
 def _colour(value):
@@ -293,7 +286,7 @@ def _colour(value):
 
 CHECKS = {"phone": validation.phone, "phone2": validation.phone, "inn": validation.inn,
           "ogrn": validation.ogrn, "kpp": validation.kpp, "bik": validation.bik,
-          "email": _email, "color": _colour}
+          "email": validation.email, "color": _colour}
 NON_NEGATIVE = {"amount", "price", "quantity", "rate", "sort_order"}
 PERCENT = {"probability", "discount_percent"}
 

@@ -5,7 +5,9 @@ message is a lazy string, so forms, imports and the API share one wording.
 INN and OGRN use python-stdnum; KPP, BIK and the account control key are
 not in stdnum and follow the Bank of Russia rules.
 """
+import math
 import re
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 import phonenumbers
 from flask_babel import lazy_gettext as _l
@@ -147,3 +149,129 @@ def phone(value, region="RU"):
     if not phonenumbers.is_valid_number(number):
         raise ValidationError(_l("Not a valid phone number"))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+# --- values of any column (issue 17): forms, the API and imports alike ----------------
+
+# C0 control characters but tab, line feed and carriage return (a text area
+# sends CRLF), DEL, and lone surrogates (JSON may carry "\ud800"; no
+# database encodes one). PostgreSQL cannot store NUL at all.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# A number as people type it: ASCII digits only (Decimal() and int() take
+# Arabic-Indic and other Unicode digits too), groups of thousands split by
+# spaces, a comma or a point before the fraction, no exponent.
+_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?: \d{3})+|\d+)(?:[.,]\d+)?|[+-]?[.,]\d+", re.ASCII)
+_NUMBER_SPACES = re.compile(r"[ \u00a0\u202f\u2009]")
+INTEGER_RANGES = {"SmallInteger": 2 ** 15 - 1, "Integer": 2 ** 31 - 1,
+                  "BigInteger": 2 ** 63 - 1}
+
+
+def text(value, max_length=None):
+    """A text value: no control characters but tab and line breaks, at most
+    ``max_length`` characters (a column String(n) holds n)."""
+    if not isinstance(value, str):
+        raise ValidationError(_l("Enter text"))
+    if _CONTROL.search(value):
+        raise ValidationError(_l("The text contains control characters (such as a zero "
+                                 "byte) that cannot be saved"))
+    if max_length is not None and len(value) > max_length:
+        raise ValidationError(_l("At most %(n)d characters (now %(count)d)", n=max_length,
+                                 count=len(value)))
+    return value
+
+
+def email(value):
+    """An e-mail address checked by email-validator (syntax only, no DNS);
+    stored in its normal form (the domain in lower case)."""
+    from email_validator import EmailNotValidError, validate_email
+
+    value = text(value).strip()
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise ValidationError(_l("Not an e-mail address")) from None
+
+
+def number(value):
+    """A finite Decimal from a number or from text typed the Russian way
+    too ("300 000,00", "14,5"); refuses exponents ("1e10"), "Infinity",
+    "NaN" and digits other than 0-9."""
+    if isinstance(value, bool):
+        raise ValidationError(_l("Enter a number"))
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValidationError(_l("Enter a number"))
+        return Decimal(repr(value))
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValidationError(_l("Enter a number"))
+        return value
+    if not isinstance(value, str):
+        raise ValidationError(_l("Enter a number"))
+    cleaned = _NUMBER_SPACES.sub(" ", value.strip())
+    if len(cleaned) > 100 or not _NUMBER.fullmatch(cleaned):
+        raise ValidationError(_l("Enter a number with digits 0-9, for example "
+                                 "300 000,00 or 14,5"))
+    return Decimal(cleaned.replace(" ", "").replace(",", "."))
+
+
+def decimal(value, precision, scale):
+    """A number as a column Numeric(precision, scale) holds it: rounded half
+    up to ``scale`` places (kopecks of an amount, as invoices round), with
+    at most ``precision - scale`` digits before the point."""
+    result = number(value)
+    scale = scale or 0
+    digits = (precision or 0) - scale
+    limit = Decimal(10) ** digits if precision else None
+    if limit is None or abs(result) < limit:
+        with localcontext() as context:
+            context.prec = 200
+            result = result.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP)
+    if limit is not None and abs(result) >= limit:
+        raise ValidationError(_l("The number is too large: at most %(n)d digits before "
+                                 "the decimal point", n=digits))
+    return result
+
+
+def integer(value, minimum=None, maximum=None):
+    """A whole number, within [minimum, maximum] when given."""
+    try:
+        result = number(value)
+    except ValidationError:
+        raise ValidationError(_l("Enter a whole number with digits 0-9")) from None
+    if result != result.to_integral_value():
+        raise ValidationError(_l("Enter a whole number"))
+    result = int(result)
+    if (minimum is not None and result < minimum) or (maximum is not None
+                                                      and result > maximum):
+        raise ValidationError(_l("The number must be from %(min)s to %(max)s",
+                                 min=minimum, max=maximum))
+    return result
+
+
+def column_checks(column, name=None):
+    """The checks of a value for a table column, by its type (and by its
+    name: a column ``email`` holds an e-mail address): each takes a value
+    and returns its normal form or raises ValidationError. Forms
+    (views/fields.py) and the API (views/api_fields.py) apply the same."""
+    from sqlalchemy import Enum, Float, Integer, Numeric, String
+
+    kind = column.type
+    if isinstance(kind, Enum):
+        return []
+    if isinstance(kind, String):  # String(n) and Text
+        checks = [lambda value, n=kind.length: text(value, n)]
+        if (name or column.key) == "email":
+            checks.append(email)
+        return checks
+    if isinstance(kind, Float):
+        return [lambda value: float(number(value))]
+    if isinstance(kind, Numeric):
+        return [lambda value, p=kind.precision, s=kind.scale: decimal(value, p, s)]
+    if isinstance(kind, Integer):
+        top = next((v for cls in type(kind).__mro__
+                    for k, v in INTEGER_RANGES.items() if cls.__name__ == k), 2 ** 31 - 1)
+        return [lambda value, top=top: integer(value, -top - 1, top)]
+    return []

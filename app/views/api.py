@@ -41,6 +41,7 @@ from app.services import (
     validation,
 )
 from app.views.api_custom_fields import CustomFieldsApiMixin
+from app.views.api_fields import guard_schema
 from app.views.datamodel import ListInterface
 from app.views.refusal import translated
 from app.views.rowaccess import ROW_ACCESS, may_attach, restricted_user_id
@@ -99,6 +100,10 @@ class RegisterApi(CustomFieldsApiMixin, GuardedApi):
         for name, field in self.add_model_schema.fields.items():
             if name in columns and columns[name].default is not None:
                 field.required = False
+        # Bodies checked by the rules of the forms (lengths, numbers, e-mail,
+        # related records that exist): 422 naming the field, never a 500.
+        guard_schema(self.add_model_schema, self.datamodel.obj)
+        guard_schema(self.edit_model_schema, self.datamodel.obj)
 
     def _check_values(self, item, new):
         """Phones, INN and the like normalised as on the screens, and the
@@ -305,6 +310,11 @@ class DictionaryApi(GuardedApi):
     """A dictionary over the API, with the rules of its screen."""
 
     page_size = 100
+
+    def _init_model_schemas(self):
+        super()._init_model_schemas()
+        guard_schema(self.add_model_schema, self.datamodel.obj)
+        guard_schema(self.edit_model_schema, self.datamodel.obj)
 
     def _check(self, check, *args):
         try:

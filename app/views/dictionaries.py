@@ -44,6 +44,7 @@ from app.models import (
 )
 from app.services import dictionaries, mailing
 from app.views.export import CsvMixin
+from app.views.fields import column_checked
 from app.views.filters import FilterInBranch, add_search_filter
 from app.views.labels import blank_if_none, money
 from app.views.refusal import refuse_on
@@ -268,6 +269,9 @@ class DictionaryView(CsvMixin, ModelView):
         self.validators_columns = {col: list(rules)
                                    for col, rules in self.validators_columns.items()}
         super().__init__(**kwargs)
+        # Values bounded by their columns, as in the registers (fields.py).
+        self.add_form = column_checked(self.add_form, self.datamodel.obj)
+        self.edit_form = column_checked(self.edit_form, self.datamodel.obj)
 
     def pre_delete(self, item):
         refuse_on(dictionaries.DictionaryError, dictionaries.check_can_delete, db.session, item)

@@ -1,10 +1,12 @@
 """WTForms validators shared by the generated screens. Each wraps a check
 from app/services/validation.py, so every screen, import and API answers
 with the same message and stores the same normal form."""
+import copy
 import datetime
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateTimeField
+from wtforms import DateTimeField, DecimalField, IntegerField
+from wtforms.fields.core import UnboundField
 from wtforms.utils import unset_value
 from wtforms.validators import StopValidation, ValidationError
 
@@ -24,6 +26,98 @@ class Normalised:
             field.data = self.check(field.data)
         except validation.ValidationError as exc:
             raise StopValidation(str(exc)) from None
+
+
+class ColumnRules:
+    """The checks of a table column (``validation.column_checks``: length
+    and control characters of a text, an e-mail address, the precision of
+    a decimal, the range of an integer), run first; the field keeps the
+    normal form. A number the field could not read stops here with its
+    own message, before NumberRange and the like add theirs."""
+
+    def __init__(self, checks):
+        self.checks = checks
+
+    def __call__(self, form, field):
+        if field.process_errors:
+            raise StopValidation()
+        if field.data is None or field.data == "":
+            return
+        try:
+            for check in self.checks:
+                field.data = check(field.data)
+        except validation.ValidationError as exc:
+            raise StopValidation(str(exc)) from None
+
+
+class _TypedNumber:
+    """Reads the typed text with ``validation.number`` (ASCII digits, no
+    exponent, "300 000,00" and "14,5" as well) instead of Decimal() or
+    int(), which take "Infinity", "1e10" and "٣٠٠"."""
+
+    read = staticmethod(validation.number)
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        raw = valuelist[0]
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            self.data = None
+            return
+        try:
+            self.data = self.read(raw)
+        except validation.ValidationError as exc:
+            self.data = None
+            raise ValueError(str(exc)) from None
+
+
+class _TypedInteger(_TypedNumber):
+    read = staticmethod(validation.integer)
+
+
+_TYPED = {}
+
+
+def _typed(field_class):
+    """``field_class`` reading numbers by the rule of ``_TypedNumber``."""
+    if issubclass(field_class, IntegerField):
+        mixin = _TypedInteger
+    elif issubclass(field_class, DecimalField):
+        mixin = _TypedNumber
+    else:
+        return field_class
+    if field_class not in _TYPED:
+        _TYPED[field_class] = type(field_class.__name__, (mixin, field_class), {})
+    return _TYPED[field_class]
+
+
+def column_checked(form_class, model):
+    """A subclass of ``form_class`` whose fields of ``model``'s columns,
+    generated or extra, check their values as the column requires
+    (``ColumnRules`` before their own validators) and read numbers by one
+    rule. The original unbound fields are left as they were: a view's
+    extra fields are shared by its add and edit forms."""
+    if form_class is None:
+        return None
+    columns = model.__mapper__.columns
+    overrides = {}
+    for name in dir(form_class):
+        unbound = getattr(form_class, name, None)
+        if not isinstance(unbound, UnboundField) or name not in columns:
+            continue
+        checks = validation.column_checks(columns[name], name)
+        if not checks:
+            continue
+        field = copy.copy(unbound)  # keeps creation_counter: the order stays
+        field.field_class = _typed(unbound.field_class)
+        args, kwargs = list(unbound.args), dict(unbound.kwargs)
+        if "validators" in kwargs or len(args) < 2:
+            kwargs["validators"] = [ColumnRules(checks), *(kwargs.get("validators") or [])]
+        else:
+            args[1] = [ColumnRules(checks), *(args[1] or [])]
+        field.args, field.kwargs = tuple(args), kwargs
+        overrides[name] = field
+    return type(form_class.__name__, (form_class,), overrides) if overrides else form_class
 
 
 class AccountOfBank:
@@ -117,8 +211,9 @@ class EnumFieldsMixin:
     """Form fields FAB gets wrong, fixed for every column of the model:
     enum columns get our translated drop-down (FAB's EnumField looks members
     up by name and fails), NOT NULL booleans a plain check box (FAB makes
-    it required, so leaving it unticked could never be saved), and dates
-    with a time are typed in the office's zone (LocalDateTimeField)."""
+    it required, so leaving it unticked could never be saved), dates with
+    a time are typed in the office's zone (LocalDateTimeField), and every
+    value is checked by its column (``column_checked``)."""
 
     def __init__(self, **kwargs):
         from sqlalchemy import Boolean, DateTime, Enum
@@ -143,3 +238,7 @@ class EnumFieldsMixin:
                             ("search_form_extra_fields", fields)):
             setattr(self, attr, {**extra, **(getattr(self, attr) or {})})
         super().__init__(**kwargs)
+        # Every value bounded by its column (length, digits, e-mail, no NUL).
+        model = self.datamodel.obj
+        self.add_form = column_checked(self.add_form, model)
+        self.edit_form = column_checked(self.edit_form, model)

@@ -41,7 +41,9 @@ class ClientLookupField(Field):
     def process_formdata(self, valuelist):
         self._raw = valuelist[0] if valuelist and valuelist[0] else None
         self.data = None
-        if self._raw and self._raw.isdigit():
+        # An id an INTEGER holds: a longer one overflows SQLite's driver.
+        if self._raw and self._raw.isascii() and self._raw.isdigit() \
+                and int(self._raw) < 2 ** 31:
             query = select(Client).where(Client.id == int(self._raw))
             user_id = restricted_user_id()
             if user_id is not None:

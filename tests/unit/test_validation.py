@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 import pytest
 
 from app.services import validation as v
@@ -86,3 +88,89 @@ def test_small_codes():
     for check, bad in ((v.postcode, "1010"), (v.oktmo, "123"), (v.okved, "программы")):
         with pytest.raises(v.ValidationError):
             check(bad)
+
+
+# --- values of any column (issue 17) ---------------------------------------------------
+
+@pytest.mark.parametrize("value", ["a\x00b", "\x01", "x\x1b[31m", "\x7f", "\ud800"])
+def test_text_refuses_control_characters(value):
+    with pytest.raises(v.ValidationError, match="control characters"):
+        v.text(value)
+
+
+def test_text_keeps_tabs_and_line_breaks_and_its_length():
+    assert v.text("строка\r\nещё\tодна", 20) == "строка\r\nещё\tодна"
+    assert v.text("Я" * 255, 255) == "Я" * 255
+    with pytest.raises(v.ValidationError, match="At most 255 characters"):
+        v.text("Я" * 256, 255)
+    with pytest.raises(v.ValidationError, match="Enter text"):
+        v.text(5)
+
+
+@pytest.mark.parametrize("typed, expected", [
+    ("300 000,00", "300000.00"), ("14,5", "14.50"), ("1\u00a0234,56", "1234.56"),
+    ("-5", "-5.00"), (".5", "0.50"), ("  7 ", "7.00"), ("0,005", "0.01"),
+    ("999999999999,994", "999999999999.99"), (14.5, "14.50"), (300, "300.00"),
+    (Decimal("2.345"), "2.35"),
+])
+def test_decimal_reads_russian_typing_and_rounds_kopecks_half_up(typed, expected):
+    assert str(v.decimal(typed, 14, 2)) == expected
+
+
+@pytest.mark.parametrize("typed", ["Infinity", "-inf", "NaN", "1e10", "1E5", "٣٠٠", "１２３",
+                                   "12,3,4", "1 0000", "abc", "", "0x10", "1_000",
+                                   float("inf"), float("nan"), Decimal("Infinity"), True,
+                                   None])
+def test_decimal_refuses_what_decimal_would_take(typed):
+    with pytest.raises(v.ValidationError, match="number"):
+        v.decimal(typed, 14, 2)
+
+
+@pytest.mark.parametrize("typed", ["999999999999999999999", "1000000000000", 1e13,
+                                   "999999999999,995", "9" * 99])
+def test_decimal_refuses_more_digits_than_the_column_holds(typed):
+    with pytest.raises(v.ValidationError, match="at most 12 digits"):
+        v.decimal(typed, 14, 2)
+
+
+def test_integer_within_its_column():
+    assert v.integer("2147483647", -2 ** 31, 2 ** 31 - 1) == 2 ** 31 - 1
+    assert v.integer(5.0) == 5
+    for bad, message in (("2147483648", "from -2147483648 to"), ("1,5", "whole number"),
+                         ("٣٠", "whole number with digits"), ("1e3", "whole number")):
+        with pytest.raises(v.ValidationError, match=message):
+            v.integer(bad, -2 ** 31, 2 ** 31 - 1)
+
+
+def test_email_by_email_validator():
+    assert v.email(" Ivan.Petrov@Example.RU ") == "Ivan.Petrov@example.ru"
+    for bad in ("not@@mail", "a@b", "ivan", "ivan@example.ru\x00", "@example.ru"):
+        with pytest.raises(v.ValidationError, match="Not an e-mail address|control"):
+            v.email(bad)
+
+
+def test_column_checks_follow_the_column():
+    from app.models import Application, Client, ContactPerson, Deal
+
+    def run(column, value, name=None):
+        for check in v.column_checks(column, name):
+            value = check(value)
+        return value
+
+    assert run(Client.__table__.c.name, "Ромашка") == "Ромашка"
+    with pytest.raises(v.ValidationError, match="At most 255"):
+        run(Client.__table__.c.name, "Я" * 300)
+    with pytest.raises(v.ValidationError, match="control"):
+        run(Client.__table__.c.comments, "текст\x00")  # Text: no length, no NUL
+    with pytest.raises(v.ValidationError, match="e-mail"):
+        run(ContactPerson.__table__.c.email, "not@@mail")
+    assert str(run(Deal.__table__.c.amount, "300 000,00")) == "300000.00"
+    with pytest.raises(v.ValidationError, match="at most 12"):
+        run(Deal.__table__.c.amount, "999999999999999999999")
+    # rate_percent is Numeric(6, 3): three places, three digits before the point.
+    assert str(run(Application.__table__.c.rate_percent, "12,3456")) == "12.346"
+    with pytest.raises(v.ValidationError, match="at most 3 digits"):
+        run(Application.__table__.c.rate_percent, "1000")
+    with pytest.raises(v.ValidationError, match="from -2147483648"):
+        run(Application.__table__.c.term_months, 2 ** 31)
+    assert v.column_checks(Deal.__table__.c.status) == []  # an enum: its own field
