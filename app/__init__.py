@@ -58,10 +58,12 @@ def create_app(overrides=None):
         )
         appbuilder.init_app(app, db.session)
         from app import views
-        from app.views import errors
+        from app.views import errors, headers, requestargs
 
         views.register(appbuilder)
         errors.register(app)
+        headers.register(app)
+        requestargs.register(app)
         if app.config["FAB_UPDATE_PERMS"]:
             from app.security import sync_roles
 

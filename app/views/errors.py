@@ -1,28 +1,122 @@
-"""Error pages in the app's layout and language instead of Werkzeug's."""
-from flask import g, render_template
+"""Error pages in the app's layout and language instead of Werkzeug's, and
+for every error not handled elsewhere: the user reads what went wrong in
+Russian, never an SQL statement or its parameters; the API gets JSON."""
+import logging
+
+from flask import g, jsonify, render_template, request, session
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from markupsafe import escape
+from werkzeug.exceptions import HTTPException, default_exceptions
+
+from app import db
+
+log = logging.getLogger(__name__)
 
 MESSAGES = {
+    400: _l("The request is not valid. Go back and try again."),
     403: _l("Access denied: your role does not allow this page or action."),
     404: _l("Page not found."),
+    405: _l("This page cannot be opened this way."),
     413: _l("The file is too large. Split it into smaller files or ask the administrator "
             "to raise the limit."),
     429: _l("Too many attempts. Wait a minute and try again."),
+    500: _l("Something went wrong on the server. The error has been logged; try again "
+            "later or tell the administrator."),
 }
+OTHER = _l("The request cannot be processed.")
+# FAB flashes str() of any error saving a record raised: for a database
+# error, the statement and its parameters.
+NOT_SAVED = _l("The record was not saved: the database refused the values. Check them and "
+               "try again.")
+# A CSRFError is a 400 whose cause the user can fix.
+CSRF = _l("The form is out of date or came from another page. Reload the page and "
+          "try again.")
+
+
+def refuse(code, message):
+    """Abort the request with ``code`` and a message of our own (already
+    translated) instead of the generic one of MESSAGES."""
+    error = default_exceptions[code]()
+    error.sdelka_message = message
+    raise error
 
 
 def register(app):
     def handler(error):
-        code = getattr(error, "code", 500)
+        if isinstance(error, HTTPException):
+            code = error.code
+            if code is None or code < 400:
+                return error  # a redirect or the like: not an error
+            if code >= 500:
+                _forget(app, error)
+            message = (getattr(error, "sdelka_message", None)
+                       or (CSRF if isinstance(error, CSRFError) else None)
+                       or MESSAGES.get(code, OTHER))
+        else:
+            code, message = 500, MESSAGES[500]
+            _forget(app, error)
+        response = _render(app, code, message)
+        if isinstance(error, HTTPException):
+            # e.g. Allow of a 405, WWW-Authenticate of a 401.
+            for name, value in error.get_headers():
+                if name.lower() != "content-type":
+                    response.headers[name] = value
+        return response
+
+    for code in MESSAGES:
+        app.register_error_handler(code, handler)
+    # Everything else: other HTTP errors keep their code, any other
+    # exception is a 500 with the page above.
+    app.register_error_handler(Exception, handler)
+    app.after_request(_hide_sql_in_messages)
+
+
+def _hide_sql_in_messages(response):
+    """A flashed database error (FAB's add and edit flash ``str(e)``) is
+    logged and replaced by a message without its SQL."""
+    flashes = session.get("_flashes") if "_flashes" in session else None
+    if flashes and any("[SQL:" in str(message) for _, message in flashes):
+        kept = []
+        for category, message in flashes:
+            if "[SQL:" in str(message):
+                log.error("Database error shown to a user replaced: %s", message)
+                category, message = "danger", str(NOT_SAVED)
+            kept.append((category, message))
+        session["_flashes"] = kept
+    return response
+
+
+def _forget(app, error):
+    """Log the error with its traceback and roll the request's work back:
+    the session of a failed flush refuses every later statement, the
+    menu's permission look-ups included."""
+    log.error("Unhandled error on %s %s", request.method, request.path, exc_info=error)
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the page must still be answered
+        log.exception("Rollback after an error failed")
+
+
+def _render(app, code, message):
+    if request.path.startswith("/api/"):
+        response = jsonify(message=str(message))
+        response.status_code = code
+        return response
+    try:
         if "user" not in g:
             # Raised before FAB's own before_request (e.g. a too large upload
             # refused while the CSRF check reads the form): the menu needs it.
             g.user = current_user._get_current_object()
-        return render_template(
-            "sdelka/error.html", code=code, message=MESSAGES[code],
+        html = render_template(
+            "sdelka/error.html", code=code, message=message,
             base_template=app.appbuilder.base_template, appbuilder=app.appbuilder,
-        ), code
-
-    for code in MESSAGES:
-        app.register_error_handler(code, handler)
+        )
+    except Exception:  # noqa: BLE001 - e.g. the database is gone: plain text
+        log.exception("The error page could not be rendered")
+        html = (f'<!doctype html><meta charset="utf-8"><title>{code}</title>'
+                f"<p>{code}. {escape(str(message))}</p>"
+                f'<p><a href="/">{escape(gettext("Back to the main page"))}</a></p>')
+    return app.response_class(html, status=code, mimetype="text/html")
