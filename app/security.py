@@ -39,9 +39,10 @@ ROLES = (ADMIN, HEAD_OF_SALES, MANAGER, READ_ONLY)
 # Row-level rule: without it a manager sees only own and public clients.
 ALL_CLIENTS = ("can_access_all", "Clients")
 
-# Exporting a list is reading it: every role that lists may export.
+# Exporting a list is reading it: every role that lists may export, and
+# download the files of the records it may see.
 READ = {"can_list", "can_show", "can_get", "can_info", "menu_access", "can_userinfo",
-        "can_export"}
+        "can_export", "can_download"}
 # Every signed-in employee: own profile and password, the menu and API docs.
 PROFILE = {
     ("can_userinfo", "EmployeeView"),

@@ -99,6 +99,11 @@ def clause(model, user_id, write=False, driving=False):
     return or_(*own, visible)
 
 
+def governed(model):
+    """Does the row rule apply to ``model`` (a client or a record of one)?"""
+    return model is Client or model is InvoiceLine or hasattr(model, "client_id")
+
+
 def owner_column(model):
     """A column of ``model`` whose value being the user makes the row visible
     to them (their own record), or None."""

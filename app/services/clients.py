@@ -3,12 +3,31 @@ number or an INN. Prefix ranges on indexed columns, so a million clients
 answer as fast as a hundred."""
 import re
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from app.models import Client
 from app.services import access
 
 _DIGITS = re.compile(r"\D")
+NO_NAME = _l("Enter the client's name or full name")
+
+
+class ClientError(ValueError):
+    pass
+
+
+def full_name(last, first, middle):
+    return " ".join(part for part in (last, first, middle) if part)
+
+
+def fill_name(client):
+    """A person's name is their full name when left empty (screens, API and
+    imports alike); a client without either is refused."""
+    if not (client.name or "").strip():
+        client.name = full_name(client.last_name, client.first_name, client.middle_name)[:255]
+    if not client.name:
+        raise ClientError(NO_NAME)
 
 
 def _prefix(column, text):

@@ -74,7 +74,7 @@ from app.models import (
     PublicAccess,
     Region,
 )
-from app.services import access, bulk_sql, rollups, validation
+from app.services import access, bulk_sql, clients, rollups, validation
 from app.services.csv_io import codec as export_codec
 
 BATCH = 1000
@@ -1016,13 +1016,12 @@ class Importer:
                 continue
             values = row.values
             if named and not values.get("name"):
-                parts = (values.get("last_name"), values.get("first_name"),
-                         values.get("middle_name"))
-                name = " ".join([p for p in parts if p]) if None in parts else " ".join(parts)
+                name = clients.full_name(values.get("last_name"), values.get("first_name"),
+                                         values.get("middle_name"))
                 if name:
                     values["name"] = name[:255]
                 elif values.get("id") is None:
-                    row.errors.append((_l("Name"), _l("Enter the client's name or full name")))
+                    row.errors.append((_l("Name"), clients.NO_NAME))
                     continue
             if alma:
                 birth = values.get("birth_date")

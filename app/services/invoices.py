@@ -149,6 +149,21 @@ def ensure_deletable(session, invoice):
                               "mark it rejected instead"))
 
 
+def apply_change(session, invoice, stored):
+    """The rules of a change to a stored invoice (``stored``: its row before
+    the change, records.stored_row), from a screen or the API: only a draft
+    changes, but its status may always be set; a draft's terms and dates are
+    filled again."""
+    changed = {key for key, value in stored.items()
+               if key not in ("created_at", "updated_at") and getattr(invoice, key) != value}
+    if stored["status"] is not InvoiceStatus.DRAFT and changed - {"status"}:
+        raise InvoiceError(N_("Only a draft invoice can be changed; return it to draft first"))
+    if "status" in changed:
+        set_status(session, invoice, invoice.status)
+    if stored["status"] is InvoiceStatus.DRAFT:
+        prepare(session, invoice, new=False, check=False)
+
+
 def set_status(session, invoice, status):
     """Seed 003: any status may be chosen from the list (draft, issued,
     paid, rejected); an invoice is issued only with lines and a total."""
@@ -212,6 +227,11 @@ def prepare_line(session, line):
         raise InvoiceError(N_("Choose a product or service, or describe the line"))
     if line.quantity is None:
         line.quantity = Decimal(1)
+    if line.discount_percent is None:
+        line.discount_percent = Decimal(0)
+    if line.id is None:  # a new line goes last
+        with session.no_autoflush:
+            line.sort_order = len(invoice.lines)
     line.amount, line.tax_amount = line_amounts(
         line.quantity, line.price, line.discount_percent,
         line.tax.rate if line.tax is not None else 0)
@@ -222,6 +242,13 @@ def totals(lines):
     subtotal = sum((Decimal(line.amount or 0) for line in lines), Decimal("0.00"))
     tax = sum((Decimal(line.tax_amount or 0) for line in lines), Decimal("0.00"))
     return _money(subtotal), _money(tax), _money(subtotal + tax)
+
+
+def recalculate_invoice(session, invoice_id):
+    """After a line is saved or deleted: the invoice's totals again."""
+    invoice = session.get(Invoice, invoice_id)
+    if invoice is not None:
+        recalculate(session, invoice)
 
 
 def recalculate(session, invoice):

@@ -4,36 +4,36 @@ register, under the same permissions and row-level rules as the screens.
 Signed-in browsers may call it with their session (the JSON-only body and
 the SameSite session cookie keep other sites out); scripts sign in with
 POST /api/v1/security/login and send the JWT."""
-from decimal import Decimal, InvalidOperation
+
+import logging
 
 from flask import g, request
 from flask_appbuilder.api import ModelRestApi, expose, protect, safe
+from flask_appbuilder.models.mixins import FileColumn
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext
-from sqlalchemy import inspect, select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import inspect
+from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.orm import ONETOMANY
 
 from app import db
 from app.models import (
-    Application,
     Client,
-    ContactPerson,
     CounterpartyAction,
     Deal,
+    Employee,
     FunnelStage,
     Invoice,
     InvoiceLine,
-    InvoiceStatus,
     Lead,
-    Note,
-    Project,
-    Task,
     dictionary_models,
 )
 from app.services import (
     access,
     actions,
-    assignment,
+    clients,
     deals,
     dictionaries,
     invoices,
@@ -43,14 +43,73 @@ from app.services import (
 from app.views.api_custom_fields import CustomFieldsApiMixin
 from app.views.api_fields import guard_schema
 from app.views.datamodel import ListInterface
+from app.views.errors import NOT_SAVED
+from app.views.labels import FIELDS
 from app.views.refusal import translated
-from app.views.rowaccess import ROW_ACCESS, may_attach, restricted_user_id
+from app.views.registers import (
+    ApplicationView,
+    ClientView,
+    ContactPersonView,
+    CounterpartyActionView,
+    DealView,
+    InvoiceLineView,
+    InvoiceView,
+    LeadView,
+    NoteView,
+    ProjectView,
+    TaskView,
+)
+from app.views.rowaccess import (
+    LINK_CHOICES,
+    NEW_LINK_CHOICES,
+    ROW_ACCESS,
+    admit,
+    remember_stored,
+    restricted_user_id,
+    stored,
+)
 
 # Fields checked and normalised as on the screens.
 NORMALISED = {"phone": validation.phone, "phone2": validation.phone, "inn": validation.inn,
               "ogrn": validation.ogrn, "kpp": validation.kpp, "bik": validation.bik}
-RELATED = {name: ROW_ACCESS for name in
-           ("client", "deal", "application", "invoice", "based_on")}
+log = logging.getLogger(__name__)
+
+# Written by the server, never taken from a request body (ignored there).
+SERVER_SET = ("id", "author", "created_at", "updated_at", "closed_at")
+# Computed by the server as well, per model.
+READ_ONLY_COLUMNS = {Invoice: ("number", "subtotal", "tax_amount", "total"),
+                     InvoiceLine: ("amount", "tax_amount")}
+ID_MAX = 2**31 - 1  # an id column holds no more
+AMOUNT = (Deal.amount.type.precision, Deal.amount.type.scale)
+# Left empty, the record's rules fill these in.
+FILLED_BY_RULES = {Client: ("name",)}
+# Set on a screen by an action of its own, in the API as a field.
+API_ONLY_COLUMNS = {Invoice: ("status",)}
+
+
+def _title_columns(model):
+    """The columns that name a record of ``model`` in an answer: never an
+    employee's password, e-mail or sign-in counters."""
+    if issubclass(model, Employee):
+        return ("first_name", "last_name", "middle_name")
+    title = getattr(model, "__title__", None) or (
+        "number" if model is Invoice else "name" if "name" in model.__table__.columns else None)
+    return (title,) if title else ()
+
+
+def answer_columns(model, names):
+    """The columns of the API's answers for the attributes ``names`` of
+    ``model``: a linked record (or several) as its id and name only."""
+    mapper = inspect(model)
+    columns = ["id"]
+    for name in names:
+        name = name.split(".")[0]
+        if name in mapper.relationships:
+            target = mapper.relationships[name].mapper.class_
+            columns += [f"{name}.{column}" for column in ("id", *_title_columns(target))]
+        elif name in mapper.column_attrs and not mapper.column_attrs[name].columns[0].foreign_keys:
+            columns.append(name)
+    return list(dict.fromkeys(columns))
 
 
 class Refusal(Exception):
@@ -67,7 +126,8 @@ def _refuse(status, message):
 
 class GuardedApi(ModelRestApi):
     """Lets the pre_* hooks refuse with a status and a message: FAB's own
-    handler would turn any exception raised there into a 500."""
+    handler would turn any exception raised there into a 500. A saved
+    record is answered as a read shows it, with what the server computed."""
 
     allow_browser_login = True
 
@@ -76,29 +136,68 @@ class GuardedApi(ModelRestApi):
             return handler(*args)
         except Refusal as refusal:
             return self.response(refusal.status, message=refusal.message)
+        except (IntegrityError, DataError):
+            # FAB's @safe would answer an English 500: a value the database
+            # refused is the request's fault, and its SQL is no one's business.
+            log.exception("API write refused by the database")
+            db.session.rollback()
+            return self.response(422, message=str(NOT_SAVED))
+
+    def _ignore_server_set(self):
+        body = request.get_json(silent=True)
+        if isinstance(body, dict):
+            for name in SERVER_SET + READ_ONLY_COLUMNS.get(self.datamodel.obj, ()):
+                body.pop(name, None)
+
+    def _as_shown(self, response, pk=None):
+        if response.status_code not in (200, 201):
+            return response
+        payload = response.get_json()
+        item = db.session.get(self.datamodel.obj, payload.get("id", pk))
+        payload["result"] = self.show_model_schema.dump(item)
+        return self.response(response.status_code, **payload)
 
     def post_headless(self):
-        return self._answer(super().post_headless)
+        self._ignore_server_set()
+        return self._as_shown(self._answer(super().post_headless))
 
     def put_headless(self, pk):
-        return self._answer(super().put_headless, pk)
+        self._ignore_server_set()
+        return self._as_shown(self._answer(super().put_headless, pk), pk)
+
+    def _get_field_info(self, field, filter_rel_field, page=None, page_size=None):
+        """FAB looks up a missing description as gettext(""), the
+        catalogue's header: a field without one has none."""
+        info = super()._get_field_info(field, filter_rel_field, page=page,
+                                       page_size=page_size)
+        description = self.description_columns.get(field.name)
+        if description:
+            info["description"] = str(description)
+        else:
+            info.pop("description", None)
+        return info
 
     def delete_headless(self, pk):
         return self._answer(super().delete_headless, pk)
 
 
 class RegisterApi(CustomFieldsApiMixin, GuardedApi):
+    """A register's API: the columns, labels and rules of its screen."""
+
     base_filters = ROW_ACCESS
-    add_query_rel_fields = RELATED
-    edit_query_rel_fields = RELATED
+    add_query_rel_fields = NEW_LINK_CHOICES
+    edit_query_rel_fields = LINK_CHOICES
     page_size = 50
 
     def _init_model_schemas(self):
         super()._init_model_schemas()
-        # FAB makes every NOT NULL enum required, even with a default.
-        columns = self.datamodel.obj.__table__.columns
+        # FAB makes every NOT NULL enum required, even with a default, and
+        # a column the record's rules fill in (a client's name).
+        model = self.datamodel.obj
+        columns = model.__table__.columns
         for name, field in self.add_model_schema.fields.items():
-            if name in columns and columns[name].default is not None:
+            if name in columns and (columns[name].default is not None
+                                    or name in FILLED_BY_RULES.get(model, ())):
                 field.required = False
         # Bodies checked by the rules of the forms (lengths, numbers, e-mail,
         # related records that exist): 422 naming the field, never a 500.
@@ -120,54 +219,65 @@ class RegisterApi(CustomFieldsApiMixin, GuardedApi):
             db.session.rollback()
             _refuse(422, errors)
 
-    def _check_client(self, item):
-        if not may_attach(item):
-            db.session.rollback()
-            _refuse(403, gettext("You may not change records of this client"))
+    def _admit(self, item, new):
+        errors = admit(item, new)
+        if errors:
+            _refuse(403, {field: [str(message)] for field, message in errors.items()})
 
     def _check_writable(self, item):
         user_id = restricted_user_id()
-        if user_id is not None and not access.can_write(
-                db.session, self.datamodel.obj, item.id, user_id):
+        with db.session.no_autoflush:  # the stored row, not the request's
+            writable = user_id is None or access.can_write(
+                db.session, self.datamodel.obj, item.id, user_id)
+        if not writable:
             db.session.rollback()
             _refuse(403, gettext("This record is read-only for you"))
 
     def put_headless(self, pk):
-        if self.datamodel.obj is Deal and str(pk).isdigit():
-            # Read before the body is copied onto the deal (it may flush).
-            g.deal_before = deals.snapshot(db.session, int(pk))
+        # Read before the body is copied onto the record (it may flush).
+        if str(pk).isdigit() and int(pk) < 2**31:
+            remember_stored(self.datamodel.obj, pk)
         return super().put_headless(pk)
 
-    def _rules(self, item):
-        """The services' rules of a deal or an action, as on the screens."""
+    def _rules(self, item, new):
+        """The services' rules of the record, as on its screen."""
         try:
-            if isinstance(item, Deal):
-                deals.prepare(db.session, item, g.pop("deal_before", None))
+            if isinstance(item, Client):
+                clients.fill_name(item)
+            elif isinstance(item, Deal):
+                deals.prepare(db.session, item, None if new else stored(item))
             elif isinstance(item, CounterpartyAction):
                 actions.prepare(db.session, item)
-        except deals.DealError as exc:
+            elif isinstance(item, Invoice):
+                with db.session.no_autoflush:
+                    if new:
+                        invoices.prepare(db.session, item, new=True)
+                    else:
+                        invoices.apply_change(db.session, item, stored(item))
+            elif isinstance(item, InvoiceLine):
+                with db.session.no_autoflush:
+                    invoices.prepare_line(db.session, item)
+        except (clients.ClientError, deals.DealError, actions.ActionError,
+                invoices.InvoiceError) as exc:
             db.session.rollback()
-            _refuse(422, {exc.field or "_schema": [str(exc)]})
-        except actions.ActionError as exc:
-            db.session.rollback()
-            _refuse(422, {"action_result": [str(exc)]})
+            field = getattr(exc, "field", None) or {
+                clients.ClientError: "name", actions.ActionError: "action_result"
+            }.get(type(exc), "_schema")
+            _refuse(422, {field: [translated(exc)]})
 
     def pre_add(self, item):
         self._check_values(item, new=True)
-        if isinstance(item, Client):
-            assignment.default_responsible(db.session, item, g.user.id)
-        access.claim(db.session, item, g.user.id)
-        self._check_client(item)
-        self._rules(item)
-        self._invoice_rules(item, new=True)
+        self._admit(item, new=True)
+        self._rules(item, new=True)
         self.custom_stage(item)
 
     def pre_update(self, item):
-        self._check_values(item, new=False)
+        # First: the checks compare the body with the stored row, which a
+        # query's autoflush would overwrite.
+        self._admit(item, new=False)
         self._check_writable(item)
-        self._check_client(item)
-        self._rules(item)
-        self._invoice_rules(item, new=False)
+        self._check_values(item, new=False)
+        self._rules(item, new=False)
         self.custom_stage(item)
 
     def pre_delete(self, item):
@@ -182,88 +292,66 @@ class RegisterApi(CustomFieldsApiMixin, GuardedApi):
         elif model is InvoiceLine:
             self._invoice_rule(invoices.ensure_editable, db.session, item.invoice)
 
-    # Invoices follow the rules of their screens (services/invoices.py).
-
-    def _invoice_rule(self, rule, *args, **kwargs):
+    def _invoice_rule(self, rule, *args):
         try:
             with db.session.no_autoflush:
-                rule(*args, **kwargs)
+                rule(*args)
         except invoices.InvoiceError as exc:
             db.session.rollback()
             _refuse(422, translated(exc))
 
-    def _invoice_rules(self, item, new):
-        model = self.datamodel.obj
-        if model is Invoice:
-            if new:
-                self._invoice_rule(invoices.prepare, db.session, item, new=True)
-                return
-            # The checks above may have flushed the request's changes, so
-            # the stored state is read outside this transaction.
-            stored, changed = _committed_changes(item)
-            if stored.status is not InvoiceStatus.DRAFT and changed - {"status"}:
-                db.session.rollback()
-                _refuse(422, gettext("Only a draft invoice can be changed; "
-                                     "return it to draft first"))
-            if "status" in changed:
-                self._invoice_rule(invoices.set_status, db.session, item, item.status)
-            if stored.status is InvoiceStatus.DRAFT:
-                self._invoice_rule(invoices.prepare, db.session, item, new=False, check=False)
-        elif model is InvoiceLine:
-            if item.invoice is not None:
-                self._check_writable_invoice(item.invoice)
-            self._invoice_rule(invoices.prepare_line, db.session, item)
-
-    def _check_writable_invoice(self, invoice):
-        user_id = restricted_user_id()
-        with db.session.no_autoflush:
-            if user_id is not None and not access.can_write(db.session, Invoice, invoice.id,
-                                                            user_id):
-                db.session.rollback()
-                _refuse(403, gettext("This record is read-only for you"))
-
     def post_add(self, item):
         if self.datamodel.obj is InvoiceLine:
-            _recalculate(item.invoice_id)
+            invoices.recalculate_invoice(db.session, item.invoice_id)
+            db.session.commit()
 
     post_update = post_delete = post_add
 
 
-def _committed_changes(item):
-    """(stored row, names of changed columns) of an invoice, the stored row
-    read on a connection of its own: what was committed before this request."""
-    table = Invoice.__table__
-    with db.engine.connect() as conn:
-        stored = conn.execute(select(table).where(table.c.id == item.id)).one()
-    mapper = inspect(Invoice)
-    changed = {prop.key for prop in mapper.column_attrs
-               if prop.key not in ("created_at", "updated_at")
-               and getattr(item, prop.key) != getattr(stored, prop.columns[0].name)}
-    return stored, changed
+def _writable(model, names):
+    """The attributes a request may set: neither what the server writes nor
+    a file (uploaded on the screen)."""
+    mapper, columns = inspect(model), model.__table__.columns
+    server = SERVER_SET + READ_ONLY_COLUMNS.get(model, ())
+    return [name for name in names if name in mapper.attrs and name not in server
+            and not (name in columns and isinstance(columns[name].type, FileColumn))]
 
 
-def _recalculate(invoice_id):
-    invoice = db.session.get(Invoice, invoice_id)
-    if invoice is not None:
-        invoices.recalculate(db.session, invoice)
-        db.session.commit()
+def _labels(labels, columns):
+    """The screen's labels, and "Ответственный: Имя" for a linked record's
+    column."""
+    labels = dict(labels)
+    for column in columns:
+        if "." in column:
+            record, field = column.split(".")
+            labels[column] = _l("%(record)s: %(field)s", record=labels.get(record, record),
+                                field=FIELDS.get(field, field))
+    return labels
 
 
-# Computed by the server, never taken from a request.
-READ_ONLY_COLUMNS = {Invoice: ["number", "subtotal", "tax_amount", "total"],
-                     InvoiceLine: ["amount", "tax_amount"]}
+def _screen_columns(view, kind):
+    """A screen's ``show``, ``add`` or ``edit`` columns, listed or in fieldsets."""
+    return getattr(view, f"{kind}_columns") or [
+        name for _, spec in getattr(view, f"{kind}_fieldsets") for name in spec["fields"]]
 
 
-def _api(model, resource):
-    attrs = {"resource_name": resource, "datamodel": ListInterface(model)}
-    if model in READ_ONLY_COLUMNS:
-        attrs["add_exclude_columns"] = attrs["edit_exclude_columns"] = READ_ONLY_COLUMNS[model]
-    return type(f"{model.__name__}Api", (RegisterApi,), attrs)
+def _api(view, resource, base=None):
+    """The API of a register, from its screen: the same columns (a file is
+    uploaded on the screen), labels and descriptions."""
+    model = view.datamodel.obj
+    shown = answer_columns(model, _screen_columns(view, "show"))
+    extra = list(API_ONLY_COLUMNS.get(model, ()))
+    return type(f"{model.__name__}Api", (base or RegisterApi,), {
+        "resource_name": resource, "datamodel": ListInterface(model),
+        "list_columns": shown, "show_columns": shown,
+        "add_columns": _writable(model, _screen_columns(view, "add") + extra),
+        "edit_columns": _writable(model, _screen_columns(view, "edit") + extra),
+        "label_columns": _labels(view.label_columns, shown),
+        "description_columns": dict(view.description_columns or {}),
+    })
 
 
 class LeadApi(RegisterApi):
-    resource_name = "lead"
-    datamodel = ListInterface(Lead)
     @expose("/<int:pk>/convert", methods=["POST"])
     @protect()
     @safe
@@ -281,28 +369,31 @@ class LeadApi(RegisterApi):
         try:
             client = None
             if body.get("client") is not None:
-                client = db.session.get(Client, int(body["client"]))
+                client = db.session.get(Client, validation.integer(body["client"], 1, ID_MAX))
                 if client is None or (user_id is not None and not access.can_write_client(
                         db.session, client.id, user_id)):
                     return self.response(422, message={"client": [gettext(
                         "Choose a client from the list")]})
-            stage = db.session.get(FunnelStage, int(body["stage"])) if body.get("stage") \
-                else None
-            amount = Decimal(str(body["amount"])) if body.get("amount") is not None else None
-            deal = leads.convert(db.session, lead, client=client, title=body.get("title"),
+            stage = db.session.get(FunnelStage, validation.integer(body["stage"], 1, ID_MAX)) \
+                if body.get("stage") else None
+            amount = validation.decimal(body["amount"], *AMOUNT) \
+                if body.get("amount") is not None else None
+            title = validation.text(body["title"], Deal.title.type.length) \
+                if body.get("title") is not None else None
+            deal = leads.convert(db.session, lead, client=client, title=title,
                                  amount=amount, stage=stage, responsible=g.user)
-        except (ValueError, InvalidOperation, leads.LeadError, deals.DealError) as exc:
+        except (ValueError, leads.LeadError, deals.DealError) as exc:
             db.session.rollback()
             return self.response(422, message=str(exc))
         db.session.commit()
         return self.response(201, deal=deal.id, client=deal.client_id)
 
 
-APIS = [LeadApi] + [_api(model, resource) for model, resource in (
-    (Client, "client"), (ContactPerson, "contact"), (Application, "application"),
-    (Deal, "deal"), (Task, "task"), (Note, "note"), (Project, "project"),
-    (CounterpartyAction, "counterparty_action"), (Invoice, "invoice"),
-    (InvoiceLine, "invoice_line"),
+APIS = [_api(LeadView, "lead", LeadApi)] + [_api(view, resource) for view, resource in (
+    (ClientView, "client"), (ContactPersonView, "contact"), (ApplicationView, "application"),
+    (DealView, "deal"), (TaskView, "task"), (NoteView, "note"), (ProjectView, "project"),
+    (CounterpartyActionView, "counterparty_action"), (InvoiceView, "invoice"),
+    (InvoiceLineView, "invoice_line"),
 )]
 
 
@@ -335,11 +426,17 @@ class DictionaryApi(GuardedApi):
         self._check(dictionaries.check_can_delete, db.session, item)
 
 
-DICTIONARY_APIS = [
-    type(f"{model.__name__}Api", (DictionaryApi,), {
-        "resource_name": model.__tablename__, "datamodel": SQLAInterface(model)})
-    for model in dictionary_models()
-]
+def _dictionary_api(model):
+    mapper = inspect(model)
+    names = [attr.key for attr in mapper.column_attrs] + [
+        rel.key for rel in mapper.relationships if rel.direction is not ONETOMANY]
+    shown = answer_columns(model, names)
+    return type(f"{model.__name__}Api", (DictionaryApi,), {
+        "resource_name": model.__tablename__, "datamodel": SQLAInterface(model),
+        "list_columns": shown, "show_columns": shown})
+
+
+DICTIONARY_APIS = [_dictionary_api(model) for model in dictionary_models()]
 
 
 def register(appbuilder):

@@ -45,13 +45,18 @@ class ListInterface(SQLAInterface):
         # Set by the view: the relations its list shows (None: all of them).
         self.listed = None
 
-    def apply_all(self, query, *args, **kwargs):
-        return super().apply_all(query, *args, **kwargs).options(*self._eager_options())
+    def apply_all(self, query, filters=None, order_column="", order_direction="", page=None,
+                  page_size=None, select_columns=None, outer_default_load=False):
+        # FAB joins the relations of dotted select columns (the API's) itself.
+        joined = {column.split(".")[0] for column in select_columns or () if "." in column}
+        return super().apply_all(query, filters, order_column, order_direction, page,
+                                 page_size, select_columns, outer_default_load,
+                                 ).options(*self._eager_options(joined))
 
-    def _eager_options(self):
+    def _eager_options(self, joined=()):
         options = [selectinload(getattr(self.obj, rel.key))
                    for rel in self.obj.__mapper__.relationships
-                   if rel.direction.name == "MANYTOONE"
+                   if rel.direction.name == "MANYTOONE" and rel.key not in joined
                    and (self.listed is None or rel.key in self.listed)]
         for path in self.eager:
             first, second = path.split(".")

@@ -42,7 +42,6 @@ from app.models import (
 from app.services import (
     access,
     actions,
-    assignment,
     clients,
     deals,
     documents,
@@ -77,14 +76,16 @@ from app.views.filters import (
 from app.views.labels import ENUMS, FIELDS, enum_label, history_row, money
 from app.views.lookup import ClientLookupField
 from app.views.refusal import refuse, refuse_on, translated
-from app.views.rowaccess import ROW_ACCESS, RowAccessMixin, restricted_user_id
+from app.views.rowaccess import (
+    LINK_CHOICES,
+    NEW_LINK_CHOICES,
+    RowAccessMixin,
+    restricted_user_id,
+    stored,
+)
 from app.views.show import RecordPageMixin
 
 PHONE = [Normalised(validation.phone)]
-# Related drop-downs offer only records the user may see.
-CLIENT_CHOICES = {name: ROW_ACCESS for name in
-                  ("client", "deal", "application", "invoice", "based_on", "lead",
-                   "contact")}
 
 
 class BlankKeepsIntegerField(IntegerField):
@@ -138,8 +139,9 @@ class RegisterView(FilesMixin, RecordPageMixin, CustomFieldsMixin, CsvMixin, Enu
     extra_filters = {}
     label_columns = FIELDS
     list_widget = RegisterListWidget
-    add_form_query_rel_fields = CLIENT_CHOICES
-    edit_form_query_rel_fields = CLIENT_CHOICES
+    # Related drop-downs offer only records the user may see.
+    add_form_query_rel_fields = NEW_LINK_CHOICES
+    edit_form_query_rel_fields = LINK_CHOICES
     page_size = 25
     formatters_columns = {
         "amount": money, "price": money, "date": date_text, "birth_date": date_text,
@@ -319,21 +321,13 @@ class DealView(RegisterView):
             min=0, max=100, message=_l("Probability is a percentage from 0 to 100"))]),
     }
 
-    @expose("/edit/<pk>", methods=["GET", "POST"])
-    @has_access
-    def edit(self, pk):
-        # Read before FAB copies the form onto the deal (and may flush it).
-        if str(pk).isdigit():
-            g.deal_before = deals.snapshot(db.session, int(pk))
-        return super().edit(pk)
-
     def pre_add(self, item):
         super().pre_add(item)
         refuse_on(deals.DealError, deals.prepare, db.session, item)
 
     def pre_update(self, item):
         super().pre_update(item)
-        refuse_on(deals.DealError, deals.prepare, db.session, item, g.pop("deal_before", None))
+        refuse_on(deals.DealError, deals.prepare, db.session, item, stored(item))
 
     def pre_delete(self, item):
         deals.forget(db.session, item)
@@ -521,46 +515,27 @@ class InvoiceLineView(RegisterView):
     formatters_columns = dict(RegisterView.formatters_columns, amount=money, tax_amount=money)
 
     def _check_invoice(self, line):
-        user_id = restricted_user_id()
         if line.invoice is None:
             refuse(_l("Choose the invoice"))
-        if user_id is None:
-            return
-        with db.session.no_autoflush:
-            writable = access.can_write(db.session, Invoice, line.invoice.id, user_id)
-        if not writable:
-            refuse(_l("You may not change records of this client"))
 
     def pre_add(self, item):
         self._check_invoice(item)
-        if item.discount_percent is None:
-            item.discount_percent = 0
+        super().pre_add(item)
         _invoice_refusal(invoices.prepare_line, db.session, item)
-        with db.session.no_autoflush:
-            item.sort_order = len(item.invoice.lines)
 
     def pre_update(self, item):
         self._check_invoice(item)
-        if item.discount_percent is None:
-            item.discount_percent = 0
+        super().pre_update(item)
         _invoice_refusal(invoices.prepare_line, db.session, item)
 
     def pre_delete(self, item):
         _invoice_refusal(invoices.ensure_editable, db.session, item.invoice)
 
     def post_add(self, item):
-        self._recalculate(item.invoice_id)
+        invoices.recalculate_invoice(db.session, item.invoice_id)
+        db.session.commit()
 
-    post_update = post_add
-
-    def post_delete(self, item):
-        self._recalculate(item.invoice_id)
-
-    def _recalculate(self, invoice_id):
-        invoice = db.session.get(Invoice, invoice_id)
-        if invoice is not None:
-            invoices.recalculate(db.session, invoice)
-            db.session.commit()
+    post_update = post_delete = post_add
 
 
 class InvoiceView(RegisterView):
@@ -608,7 +583,7 @@ class InvoiceView(RegisterView):
 
     def pre_update(self, item):
         super().pre_update(item)
-        _invoice_refusal(invoices.prepare, db.session, item, new=False)
+        _invoice_refusal(invoices.apply_change, db.session, item, stored(item))
 
     def pre_delete(self, item):
         _invoice_refusal(invoices.ensure_deletable, db.session, item)
@@ -745,12 +720,11 @@ class ClientView(BulkListMixin, RegisterView):
         return jsonify(results=[{"id": c.id, "text": clients.label(c)} for c in found])
 
     def pre_add(self, item):
-        _fill_name(item)
-        assignment.default_responsible(db.session, item, g.user.id)
+        refuse_on(clients.ClientError, clients.fill_name, item)
         super().pre_add(item)
 
     def pre_update(self, item):
-        _fill_name(item)
+        refuse_on(clients.ClientError, clients.fill_name, item)
         super().pre_update(item)
 
     def pre_delete(self, item):
@@ -775,14 +749,6 @@ def _calculator_url(application):
     if application.term_months:
         args["months"] = application.term_months
     return url_for("CalculatorView.index", **args)
-
-
-def _fill_name(client):
-    if not (client.name or "").strip():
-        client.name = " ".join(p for p in (client.last_name, client.first_name,
-                                           client.middle_name) if p)
-    if not client.name:
-        refuse(_l("Enter the client's name or full name"))
 
 
 REGISTER_VIEWS = (ClientView, ContactPersonView, ApplicationView, LeadView, DealView,

@@ -1,6 +1,8 @@
 """The REST API follows the same roles and row-level rules as the screens."""
+import uuid
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.models import Client, Employee, PublicAccess
 from tests.conftest import PASSWORD, unique
@@ -109,3 +111,50 @@ def test_dictionaries_over_the_api(app, session):
     second_base = http.post("/api/v1/currency/", json={
         "name": "Вторая", "code": "XTS", "rate": 1, "is_base": True}, headers=admin)
     assert second_base.status_code == 422
+
+
+def test_api_applies_the_screens_name_rule(app, session):
+    """One rule for a client's name on every channel: the full name when
+    the name is empty, a refusal naming the field when both are."""
+    http, headers = app.test_client(), _jwt(app, "manager")
+    last = unique("Иванов").replace(" ", "")
+    made = http.post("/api/v1/client/", json={"last_name": last, "first_name": "Иван"},
+                     headers=headers)
+    assert made.status_code == 201, made.json
+    assert made.json["result"]["name"] == f"{last} Иван"
+    refused = http.post("/api/v1/client/", json={"city": "Омск"}, headers=headers)
+    assert refused.status_code == 422 and "name" in refused.json["message"]
+
+
+@pytest.mark.parametrize("body", [
+    {"amount": "Infinity"}, {"amount": "٣٠٠"}, {"amount": "1e10"},
+    {"client": 99999999999999999999}, {"stage": "abc"}, {"title": "Я" * 300},
+    {"title": "нуль\x00"},
+])
+def test_lead_conversion_refuses_bad_values(app, session, body):
+    from app.models import Deal, Lead
+
+    manager = session.scalar(select(Employee.id).where(Employee.username == "manager"))
+    lead = Lead(title=unique("лид"), responsible_id=manager)
+    session.add(lead)
+    session.commit()
+    deals = session.scalar(select(func.count()).select_from(Deal))
+    answer = app.test_client().post(f"/api/v1/lead/{lead.id}/convert", json=body,
+                                    headers=_jwt(app, "manager"))
+    assert answer.status_code == 422, answer.json
+    assert session.scalar(select(func.count()).select_from(Deal)) == deals
+
+
+def test_a_database_refusal_shows_no_sql(app):
+    """A value the database refuses (here a second currency with the same
+    code) is a Russian 422 without the statement or its parameters."""
+    http, headers = app.test_client(), _jwt(app, "admin")
+    code = "Q" + uuid.uuid4().hex[:2].upper()
+    first = http.post("/api/v1/currency/", json={"name": "Первая", "code": code, "rate": 1},
+                      headers=headers)
+    assert first.status_code == 201, first.json
+    second = http.post("/api/v1/currency/", json={"name": "Вторая", "code": code, "rate": 1},
+                       headers=headers)
+    assert second.status_code == 422
+    assert "INSERT" not in second.text and "[SQL" not in second.text and code not in second.text
+    assert "Запись не сохранена" in second.json["message"]

@@ -280,8 +280,12 @@ def test_invoices_over_the_api_follow_the_same_rules(app, session, buyer):
                         headers=headers)
     assert created.status_code == 201, created.json
     invoice_id = created.json["id"]
-    assert http.post("/api/v1/invoice/", json={"client": buyer.id, "total": "1"},
-                     headers=headers).status_code == 422  # totals are not input
+    # Totals and numbers are the server's: a body's are ignored.
+    forged = http.post("/api/v1/invoice/", json={"client": buyer.id, "total": "1",
+                                                 "number": "X-1"}, headers=headers)
+    assert forged.status_code == 201, forged.json
+    assert forged.json["result"]["total"] == "0.00"
+    assert NUMBER.match(forged.json["result"]["number"])
     line = http.post("/api/v1/invoice_line/", json={
         "invoice": invoice_id, "description": "Монтаж", "quantity": "2", "price": "999.99",
         "discount_percent": "0"}, headers=headers)

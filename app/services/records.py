@@ -1,0 +1,103 @@
+"""What every write of a register record checks and fills in, whichever
+channel it comes from: a screen, the REST API, a bulk action or a job.
+
+A record may link only to records its writer may see, and to the client
+(or invoice) it belongs to only when the writer may change that one; a
+writer restricted to their own records may give a new record only to
+themselves, and may not take a stored one. Server-set fields (author,
+times, numbers, totals) are in no form or API schema; ``admit`` fills the
+author and the responsible."""
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import MANYTOONE
+
+from app.models import Client, Employee
+from app.services import access, assignment
+
+# The record belongs to these: writing it changes them.
+PARENTS = ("client", "invoice")
+# Whoever holds these owns the record (and, for a client, its records).
+OWNERS = ("responsible",)
+
+NOT_YOURS = _l("You may not change records of this client")
+HIDDEN = _l("No such record among those you may see")
+ONLY_YOURSELF = _l("Only the head of sales or the administrator gives a record to "
+                   "another employee")
+
+
+class Refused(ValueError):
+    """``errors``: {field name: message} of every refused link."""
+
+    def __init__(self, errors):
+        super().__init__(errors)
+        self.errors = errors
+
+
+def _links(mapper):
+    """(relationship, its foreign key attribute) of each many-to-one link."""
+    return [(rel, mapper.get_property_by_column(next(iter(rel.local_columns))).key)
+            for rel in mapper.relationships if rel.direction is MANYTOONE]
+
+
+def stored_row(session, model, row_id):
+    """{attribute: value} of the stored row, read before a form or an API
+    body is copied onto the record: FAB may flush while copying (a
+    many-to-many field's query), and then no history of the change is left.
+    The rules of every channel compare the record with it."""
+    columns = [attr for attr in inspect(model).column_attrs]
+    with session.no_autoflush:
+        row = session.execute(select(*(getattr(model, attr.key) for attr in columns))
+                              .where(model.id == row_id)).first()
+    return dict(zip((attr.key for attr in columns), row)) if row else None
+
+
+def refusals(session, item, actor_id, viewer_id, stored=None):
+    """{field: message} of the links of ``item`` its writer may not make.
+    ``viewer_id``: the writer when restricted to their own records, else
+    None (then every link is theirs to make). ``stored``: the stored row's
+    ``stored_row``, None for a new record."""
+    if viewer_id is None:
+        return {}
+    errors = {}
+    with session.no_autoflush:
+        for rel, fk in _links(inspect(item).mapper):
+            target = getattr(item, rel.key)
+            row_id = target.id if target is not None else getattr(item, fk)
+            changed = stored is None or stored.get(fk) != row_id
+            model = rel.mapper.class_
+            if model is Employee:
+                # A new record may be one's own; a stored one keeps its owner.
+                if rel.key in OWNERS and changed and (
+                        stored is not None or row_id not in (None, actor_id)):
+                    errors[rel.key] = ONLY_YOURSELF
+            elif row_id is not None and access.governed(model):
+                if rel.key in PARENTS:
+                    if not access.can_write(session, model, row_id, viewer_id):
+                        errors[rel.key] = NOT_YOURS
+                elif changed and not access.can_read(session, model, row_id, viewer_id):
+                    errors[rel.key] = HIDDEN
+    return errors
+
+
+def _keep_owners(session, item, stored):
+    """An owner left blank stays as stored: a writer who may not give the
+    record away may not drop it either (nor lose it from their own list)."""
+    for rel, fk in _links(inspect(item).mapper):
+        if rel.key in OWNERS and getattr(item, rel.key) is None and stored.get(fk):
+            setattr(item, rel.key, session.get(Employee, stored[fk]))
+
+
+def admit(session, item, actor_id, viewer_id, stored=None):
+    """Refuse (``Refused``) what the writer may not link or set; give a new
+    record (``stored`` None) its author and responsible: a client of a
+    market segment goes to the segment's next manager, anything else to its
+    writer."""
+    if stored is not None and viewer_id is not None:
+        _keep_owners(session, item, stored)
+    errors = refusals(session, item, actor_id, viewer_id, stored)
+    if errors:
+        raise Refused(errors)
+    if stored is None:
+        if isinstance(item, Client):
+            assignment.default_responsible(session, item, actor_id)
+        access.claim(session, item, actor_id)
