@@ -91,3 +91,8 @@ def _track_acting_user(app):
     def set_acting_user():
         user_id = current_user.id if current_user and current_user.is_authenticated else None
         history.acting_user_id.set(user_id)
+
+    @app.teardown_request
+    def forget_acting_user(error=None):
+        # The thread serves other requests and work next: none of it is theirs.
+        history.acting_user_id.set(None)

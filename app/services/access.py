@@ -132,7 +132,3 @@ def can_write(session, model, row_id, user_id):
     return bool(session.scalar(
         select(exists().where(model.id == row_id, clause(model, user_id, write=True)))
     ))
-
-
-def can_write_client(session, client_id, user_id):
-    return can_write(session, Client, client_id, user_id)

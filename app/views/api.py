@@ -31,7 +31,6 @@ from app.models import (
     dictionary_models,
 )
 from app.services import (
-    access,
     actions,
     clients,
     deals,
@@ -64,8 +63,8 @@ from app.views.rowaccess import (
     NEW_LINK_CHOICES,
     ROW_ACCESS,
     admit,
+    may_change,
     remember_stored,
-    restricted_user_id,
     stored,
 )
 
@@ -225,10 +224,8 @@ class RegisterApi(CustomFieldsApiMixin, GuardedApi):
             _refuse(403, {field: [str(message)] for field, message in errors.items()})
 
     def _check_writable(self, item):
-        user_id = restricted_user_id()
         with db.session.no_autoflush:  # the stored row, not the request's
-            writable = user_id is None or access.can_write(
-                db.session, self.datamodel.obj, item.id, user_id)
+            writable = may_change(self.datamodel.obj, item.id)
         if not writable:
             db.session.rollback()
             _refuse(403, gettext("This record is read-only for you"))
@@ -360,18 +357,15 @@ class LeadApi(RegisterApi):
         """Convert a lead to a deal (seed 002), as the lead's screen does.
         Body (all optional): client (id; a new one from the lead if absent),
         title, amount, stage (id). Answers 201 {"deal": id, "client": id}."""
-        lead = db.session.get(Lead, pk)
-        user_id = restricted_user_id()
-        if lead is None or (user_id is not None and not access.can_write(
-                db.session, Lead, pk, user_id)):
+        lead = db.session.get(Lead, pk) if pk <= ID_MAX else None
+        if lead is None or not may_change(Lead, pk):
             return self.response_404()
         body = request.get_json(silent=True) or {}
         try:
             client = None
             if body.get("client") is not None:
                 client = db.session.get(Client, validation.integer(body["client"], 1, ID_MAX))
-                if client is None or (user_id is not None and not access.can_write_client(
-                        db.session, client.id, user_id)):
+                if client is None or not may_change(Client, client.id):
                     return self.response(422, message={"client": [gettext(
                         "Choose a client from the list")]})
             stage = db.session.get(FunnelStage, validation.integer(body["stage"], 1, ID_MAX)) \

@@ -18,19 +18,18 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from jinja2.exceptions import TemplateSyntaxError
-from sqlalchemy import exists, select
 from wtforms import BooleanField, TextAreaField
 from wtforms.validators import DataRequired
 from wtforms.widgets import TextArea
 
 from app import db
 from app.models import DocumentTemplate, Employee, PrintedDocument, TemplateEntity
-from app.services import access, documents, printing
+from app.services import documents, printing
 from app.services.custom_fields import label_of
 from app.views.fields import EnumFieldsMixin, datetime_text
 from app.views.labels import FIELDS, enum_label
 from app.views.refusal import refuse, translated
-from app.views.rowaccess import ROW_ACCESS, restricted_user_id
+from app.views.rowaccess import ROW_ACCESS, may_read, record_or_404
 
 PREVIEW_CSP = ('<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
                'style-src \'unsafe-inline\'; img-src data:; font-src data:">'
@@ -48,15 +47,6 @@ class CodeWidget(TextArea):
         return super().__call__(field, **kwargs)
 
 
-def _visible(model, record_id):
-    """May the current user read the record? (row-level rule)"""
-    user_id = restricted_user_id()
-    if user_id is None:
-        return True
-    return bool(db.session.scalar(select(exists().where(
-        model.id == record_id, access.clause(model, user_id)))))
-
-
 MAX_ID = 2**31 - 1  # an INTEGER key; a bigger number is simply not found
 
 
@@ -66,7 +56,7 @@ def _record(entity, record_id):
         return None
     model = documents.MODELS[entity]
     record = db.session.get(model, record_id)
-    if record is None or not _visible(model, record_id):
+    if record is None or not may_read(model, record_id):
         return None
     return record
 
@@ -234,13 +224,7 @@ class DocumentView(ModelView):
     @expose("/pdf/<int(max=2147483647):pk>")
     @has_access
     def pdf(self, pk):
-        query = select(PrintedDocument).where(PrintedDocument.id == pk)
-        user_id = restricted_user_id()
-        if user_id is not None:
-            query = query.where(access.clause(PrintedDocument, user_id))
-        document = db.session.scalar(query)
-        if document is None:
-            abort(404)
+        document = record_or_404(PrintedDocument, pk)
         return _pdf(document.content, document.file_name)
 
 

@@ -38,8 +38,7 @@ from wtforms.validators import ValidationError
 from wtforms.widgets import html_params
 
 from app import db
-from app.services import access
-from app.views.rowaccess import restricted_user_id
+from app.views.rowaccess import may_read
 
 # FAB's FileColumn is a Text of a length and nothing more: safe in
 # SQLAlchemy's statement cache (without this, a statement comparing it is
@@ -234,9 +233,7 @@ class FilesMixin:
                                       .where(getattr(model, name) == filename))
             if owner is not None:
                 break
-        user_id = restricted_user_id()
-        if owner is None or (user_id is not None
-                             and not access.can_read(db.session, model, owner, user_id)):
+        if owner is None or not may_read(model, owner):
             abort(404)
         path = StoredFileManager().get_path(filename)
         if not os.path.isfile(path):

@@ -10,12 +10,12 @@ from wtforms import DateField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app import db
-from app.models import FunnelStage
-from app.services import access, clients, deals, leads
+from app.models import Client, FunnelStage
+from app.services import clients, deals, leads
 from app.views.dictionaries import NumberField
 from app.views.labels import FIELDS
 from app.views.lookup import ClientLookupField
-from app.views.rowaccess import restricted_user_id
+from app.views.rowaccess import may_change, restricted_user_id
 
 NEW, OTHER = "new", "other"
 
@@ -79,8 +79,7 @@ def convert_page(view, lead):
     if form.validate_on_submit():
         try:
             client = _chosen_client(form, found)
-            if client is not None and user_id is not None and \
-                    not access.can_write_client(db.session, client.id, user_id):
+            if client is not None and not may_change(Client, client.id):
                 raise leads.LeadError(_l("You may not change records of this client"))
             deal = leads.convert(
                 db.session, lead, client=client, client_name=form.client_name.data,
@@ -100,11 +99,9 @@ def convert_page(view, lead):
 
 def convert_selected(items):
     """The bulk action: each lead with defaults; a message with the result."""
-    user_id = restricted_user_id()
-    items = [i for i in (items if isinstance(items, list) else [items]) if i is not None]
-    if user_id is not None:
-        items = [i for i in items if access.can_write(db.session, type(i), i.id, user_id)]
-    result = leads.convert_many(db.session, items, user_id, responsible=g.user)
+    items = [i for i in (items if isinstance(items, list) else [items])
+             if i is not None and may_change(type(i), i.id)]
+    result = leads.convert_many(db.session, items, restricted_user_id(), responsible=g.user)
     db.session.commit()
     if result.converted:
         flash(gettext("Leads converted to deals: %(count)s (deals %(ids)s)",

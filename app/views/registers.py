@@ -40,7 +40,6 @@ from app.models import (
     utcnow,
 )
 from app.services import (
-    access,
     actions,
     clients,
     deals,
@@ -80,6 +79,8 @@ from app.views.rowaccess import (
     LINK_CHOICES,
     NEW_LINK_CHOICES,
     RowAccessMixin,
+    may_change,
+    record_or_404,
     restricted_user_id,
     stored,
 )
@@ -202,12 +203,8 @@ class CounterpartyActionView(RegisterView):
             single=False)
     def next_step(self, items):
         items = [i for i in (items if isinstance(items, list) else [items]) if i is not None]
-        user_id = restricted_user_id()
-        created = []
-        for item in items:
-            if user_id is None or access.can_write(db.session, CounterpartyAction, item.id,
-                                                   user_id):
-                created.append(actions.next_step(db.session, item, g.user.id))
+        created = [actions.next_step(db.session, item, g.user.id) for item in items
+                   if may_change(CounterpartyAction, item.id)]
         db.session.commit()
         if len(created) == 1:
             flash(gettext("The next step is created from №%(id)s: adjust it and save",
@@ -627,12 +624,7 @@ class InvoiceView(RegisterView):
     @expose("/duplicate/<int(max=2147483647):pk>", methods=["POST"])
     @has_access
     def duplicate(self, pk):
-        source = db.session.get(Invoice, pk)
-        user_id = restricted_user_id()
-        if source is None or (user_id is not None and not db.session.scalar(
-                select(Invoice.id).where(Invoice.id == pk,
-                                         access.clause(Invoice, user_id)))):
-            abort(404)
+        source = record_or_404(Invoice, pk)
         try:
             copy = invoices.duplicate(db.session, source, g.user.id)
         except invoices.InvoiceError as exc:

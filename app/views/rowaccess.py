@@ -98,6 +98,27 @@ def refusal_text(errors):
                      for field, message in errors.items())
 
 
+def may_read(model, row_id):
+    """May the current user see the row ``row_id`` of ``model``?"""
+    user_id = restricted_user_id()
+    return user_id is None or access.can_read(db.session, model, row_id, user_id)
+
+
+def may_change(model, row_id):
+    """May the current user change the row ``row_id`` of ``model``?"""
+    user_id = restricted_user_id()
+    return user_id is None or access.can_write(db.session, model, row_id, user_id)
+
+
+def record_or_404(model, pk, write=False):
+    """The record the current user may see (``write``: change), else a 404:
+    a record one may not see is not there for them."""
+    record = db.session.get(model, pk) if 0 < pk < 2**31 else None
+    if record is None or not (may_change if write else may_read)(model, pk):
+        abort(404)
+    return record
+
+
 class RowAccessMixin:
     """Mix into a ModelView of Client or of a model with ``client_id``."""
 
@@ -105,10 +126,8 @@ class RowAccessMixin:
 
     def may_write(self, pk):
         """May the user change the row? ``pk`` must be an id."""
-        user_id = restricted_user_id()
         # int(): PostgreSQL will not compare an id with text.
-        return user_id is None or access.can_write(db.session, self.datamodel.obj, int(pk),
-                                                   user_id)
+        return may_change(self.datamodel.obj, int(pk))
 
     def _ensure_writable(self, pk):
         try:

@@ -1,5 +1,5 @@
 """The "work on task" screen: one form to move a task on."""
-from flask import abort, flash, g, redirect, request, url_for
+from flask import flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -11,11 +11,11 @@ from wtforms.validators import Optional
 from app import db
 from app.models import Employee, Note, Task, TaskStatus, TaskType
 from app.security import ALL_CLIENTS
-from app.services import access, history, tasks
+from app.services import history, tasks
 from app.services.localtime import to_local, to_utc
 from app.views.fields import office_zone
 from app.views.labels import history_row
-from app.views.rowaccess import restricted_user_id
+from app.views.rowaccess import record_or_404
 
 
 def _choice(model_id):
@@ -36,12 +36,7 @@ class TaskWorkView(BaseView):
     default_view = "work"
 
     def _task(self, pk):
-        task = db.session.get(Task, pk)
-        user_id = restricted_user_id()
-        if task is None or (user_id is not None
-                            and not access.can_write(db.session, Task, pk, user_id)):
-            abort(404)
-        return task
+        return record_or_404(Task, pk, write=True)
 
     @expose("/<int:pk>", methods=["GET", "POST"])
     @has_access
