@@ -25,19 +25,18 @@ from flask_limiter.util import get_remote_address
 from sqlalchemy import select
 
 from app.models import Employee, RoleDefaultApplied, dictionary_models
+from app.permissions import (
+    ADMIN,
+    ALL_CLIENTS,
+    DICTIONARY_PERMISSIONS,
+    HEAD_OF_SALES,
+    MANAGER,
+    READ_ONLY,
+    ROLES,
+)
 from app.services import history, ratelimits, staff
-from app.views.dictionaries import PERMISSION_NAMES
 
 log = logging.getLogger(__name__)
-
-ADMIN = "Admin"
-HEAD_OF_SALES = "Head of sales"
-MANAGER = "Manager"
-READ_ONLY = "Read-only"
-ROLES = (ADMIN, HEAD_OF_SALES, MANAGER, READ_ONLY)
-
-# Row-level rule: without it a manager sees only own and public clients.
-ALL_CLIENTS = ("can_access_all", "Clients")
 
 # Exporting a list is reading it: every role that lists may export, and
 # download the files of the records it may see.
@@ -79,7 +78,7 @@ PRINTING = {("can_print", "DocumentView"), ("can_pdf", "DocumentView"),
             ("can_list", "DocumentView"), ("can_show", "DocumentView")}
 # The admin and the head of sales maintain the dictionaries; managers pick
 # values from them.
-DICTIONARIES = PERMISSION_NAMES | {f"{m.__name__}Api" for m in dictionary_models()}
+DICTIONARIES = DICTIONARY_PERMISSIONS | {f"{m.__name__}Api" for m in dictionary_models()}
 # The head of sales sets the monthly plans; managers read their own.
 PLANS = {"SalesPlanView"}
 

@@ -42,6 +42,7 @@ from app.models import (
     TaskType,
     Tax,
 )
+from app.permissions import DICTIONARY_CATEGORY, DICTIONARY_SCREENS
 from app.services import dictionaries, mailing
 from app.views.export import CsvMixin
 from app.views.fields import column_checked
@@ -483,38 +484,14 @@ class MailingTypeView(DictionaryView):
             "Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-# (view, menu name, icon). The menu names are also permission names: keep
-# them unique in the application and in English.
-MENU = (
-    (TaskTypeView, "Task types", "fa-sitemap"),
-    (TaskStatusView, "Task statuses", "fa-flag"),
-    (ClientStatusView, "Client statuses", "fa-user-circle"),
-    (ClientTypeView, "Client types", "fa-users"),
-    (ClientGroupView, "Client groups", "fa-object-group"),
-    (ClientOriginView, "Client origins", "fa-compass"),
-    (MarketSegmentView, "Market segments", "fa-pie-chart"),
-    (FunnelStageView, "Funnel stages", "fa-filter"),
-    (LoanPurposeView, "Loan purposes", "fa-credit-card"),
-    (RegionView, "Regions", "fa-map-marker"),
-    (ProductView, "Products and services", "fa-cube"),
-    (TaxView, "Taxes", "fa-percent"),
-    (CurrencyView, "Currencies", "fa-money"),
-    (TagView, "Tags", "fa-tag"),
-    (RefusalReasonView, "Refusal reasons", "fa-ban"),
-    (ActionTypeView, "Action types", "fa-bolt"),
-    (ActionResultView, "Action results", "fa-check-square-o"),
-    (MailingTypeView, "Mailing types", "fa-envelope"),
-)
-CATEGORY = "Dictionaries"
-# Everything a role's permissions name for these screens (app/security.py).
-PERMISSION_NAMES = frozenset(
-    [view.__name__ for view, _, _ in MENU] + [name for _, name, _ in MENU] + [CATEGORY]
-)
+# The screens in menu order, under the names roles are granted by.
+MENU = tuple((globals()[view], name, icon) for view, name, icon in DICTIONARY_SCREENS)
 
 
 def register(appbuilder):
     for view, name, icon in MENU:
         appbuilder.add_view(
             view, name, label=view.model.__label__, icon=icon,
-            category=CATEGORY, category_label=_l("Dictionaries"), category_icon="fa-book",
+            category=DICTIONARY_CATEGORY, category_label=_l("Dictionaries"),
+            category_icon="fa-book",
         )
