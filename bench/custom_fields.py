@@ -58,8 +58,8 @@ def run(label, url):
     app = lists._build(url)
     subprocess.run([sys.executable, "-m", "bench.generate", url], check=True)
     from app import db
+    from app.views.clients import ClientView
     from app.views.custom_fields import filters_for
-    from app.views.registers import ClientView
 
     with app.app_context():
         field = _field(db)

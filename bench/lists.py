@@ -79,7 +79,7 @@ def _pages(app):
 
     from app import db
     from app.models import Application, Task, TaskStatus
-    from app.views.registers import TaskView
+    from app.views.tasks import TaskView
 
     view = next(v for v in app.appbuilder.baseviews if isinstance(v, TaskView))
     index = next(i for i, f in enumerate(view._filters.get_search_filters()["status"])

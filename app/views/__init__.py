@@ -19,7 +19,7 @@ def register(appbuilder):
     from app.views.company import CompanyView
     from app.views.custom_fields import CustomFieldView
     from app.views.staff import DepartmentView
-    from app.views.tasks import TaskWorkView
+    from app.views.task_work import TaskWorkView
 
     stats.register(appbuilder)
     registers.register(appbuilder)

@@ -39,25 +39,18 @@ from app.services import (
     leads,
     validation,
 )
+from app.views.actions import CounterpartyActionView
 from app.views.api_custom_fields import CustomFieldsApiMixin
 from app.views.api_fields import guard_schema
+from app.views.applications import ApplicationView
+from app.views.clients import ClientView, ContactPersonView, NoteView, ProjectView
 from app.views.datamodel import ListInterface
+from app.views.deals import DealView
 from app.views.errors import NOT_SAVED
+from app.views.invoices import InvoiceLineView, InvoiceView
 from app.views.labels import FIELDS
+from app.views.leads import LeadView
 from app.views.refusal import translated
-from app.views.registers import (
-    ApplicationView,
-    ClientView,
-    ContactPersonView,
-    CounterpartyActionView,
-    DealView,
-    InvoiceLineView,
-    InvoiceView,
-    LeadView,
-    NoteView,
-    ProjectView,
-    TaskView,
-)
 from app.views.rowaccess import (
     LINK_CHOICES,
     NEW_LINK_CHOICES,
@@ -67,6 +60,7 @@ from app.views.rowaccess import (
     remember_stored,
     stored,
 )
+from app.views.tasks import TaskView
 
 # Fields checked and normalised as on the screens.
 NORMALISED = {"phone": validation.phone, "phone2": validation.phone, "inn": validation.inn,

@@ -77,7 +77,7 @@ class CalendarView(BaseView):
 
     def _cell_url(self, tz_name):
         """Link of a cell: that manager's tasks of that day in the task list."""
-        from app.views.registers import TaskView
+        from app.views.tasks import TaskView
 
         view = next(v for v in self.appbuilder.baseviews if isinstance(v, TaskView))
         equal = _filter_index(view, "assignee", FilterRelationOneToManyEqual)

@@ -91,7 +91,10 @@ class Links:
     ``_flt_<index>_<column>=value`` with the same period and scope."""
 
     def __init__(self, appbuilder, period, scope):
-        from app.views.registers import ApplicationView, ClientView, DealView, TaskView
+        from app.views.applications import ApplicationView
+        from app.views.clients import ClientView
+        from app.views.deals import DealView
+        from app.views.tasks import TaskView
 
         self.views = {cls: next(v for v in appbuilder.baseviews if isinstance(v, cls))
                       for cls in (ApplicationView, ClientView, DealView, TaskView)}

@@ -1,0 +1,169 @@
+"""The register of clients and of a client's records: contact persons,
+notes and projects."""
+from flask import jsonify, request, url_for
+from flask_appbuilder import expose, has_access
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from wtforms import StringField
+from wtforms.validators import Optional
+
+from app import db
+from app.models import Application, Client, ContactPerson, Note, Project
+from app.services import clients, documents, history, invoices, validation
+from app.views.actions import CounterpartyActionView
+from app.views.applications import ApplicationView, _calculator_url
+from app.views.bulk import BulkAssignMixin, bulk_action
+from app.views.datamodel import ListInterface
+from app.views.deals import DealView
+from app.views.fields import AccountOfBank, Normalised
+from app.views.filters import FilterInDepartment, FilterInPeriod
+from app.views.invoices import InvoiceView, _invoice_refusal
+from app.views.labels import FIELDS, history_row
+from app.views.leads import LeadView
+from app.views.refusal import refuse_on
+from app.views.register_base import PHONE, RegisterView
+from app.views.rowaccess import restricted_user_id
+from app.views.tasks import TaskView
+
+
+class BulkListMixin(BulkAssignMixin):
+    """The list offers the bulk operations for every filtered row too."""
+
+    list_template = "sdelka/bulk_list.html"
+    bulk_labels = {"segment": _l("Assign a market segment to all filtered"),
+                   "mailing": _l("Assign a mailing type to all filtered")}
+
+    def render_template(self, template, **kwargs):
+        if template == self.list_template:
+            links = []
+            if self.appbuilder.sm.has_access("can_bulk_assign", self.class_permission_name):
+                query = request.query_string.decode()
+                links = [(url_for(".bulk", kind=kind) + "?all=1" + ("&" + query if query else ""),
+                          self.bulk_labels[kind]) for kind in self.bulk_kinds]
+            kwargs["bulk_links"] = links
+        return super().render_template(template, **kwargs)
+
+
+class ContactPersonView(BulkListMixin, RegisterView):
+    route_base = "/contacts"
+    datamodel = ListInterface(ContactPerson)
+    list_columns = ["name", "position", "phone", "email", "client"]
+    add_columns = edit_columns = ["client", "name", "position", "phone", "email", "comment",
+                                  "mailing_types", "mailing_opt_out"]
+    show_columns = add_columns
+    search_columns = ["name", "phone", "email", "position", "mailing_opt_out"]
+    validators_columns = {"phone": PHONE}
+    related_views = [CounterpartyActionView]
+    bulk_kinds = ("mailing",)
+    method_permission_name = {"bulk": "bulk_assign", "set_mailing": "bulk_assign"}
+    set_mailing = bulk_action("mailing", "set_mailing", _l("Assign a mailing type"))
+
+
+class NoteView(RegisterView):
+    route_base = "/notes"
+    datamodel = ListInterface(Note)
+    list_columns = ["created_at", "text", "author", "client"]
+    add_columns = edit_columns = ["client", "deal", "text", "file"]
+    show_columns = ["created_at", "author", "client", "deal", "text", "file"]
+    search_columns = ["text", "created_at"]
+    base_order = ("created_at", "desc")
+
+
+class ProjectView(RegisterView):
+    route_base = "/projects"
+    datamodel = ListInterface(Project)
+    list_columns = ["name", "client", "start_date", "end_date", "responsible", "is_closed"]
+    add_columns = edit_columns = ["client", "name", "description", "start_date", "end_date",
+                                  "responsible", "is_closed"]
+    show_columns = add_columns
+    search_columns = ["name", "start_date", "end_date", "is_closed"]
+
+
+class ClientView(BulkListMixin, RegisterView):
+    route_base = "/clients"
+    datamodel = ListInterface(Client)
+    csv_duplicate_keys = ("phone", "inn")
+    show_title = _l("Client")
+    add_title = _l("Add client")
+    edit_title = _l("Edit client")
+    list_columns = ["id", "name", "kind", "phone", "email", "region", "city", "status",
+                    "funnel_stage", "responsible", "created_at"]
+    order_columns = ["id", "name", "phone", "city", "created_at"]
+    search_columns = ["name", "phone", "email", "inn", "city", "kind", "public_access",
+                      "group", "segment", "mailing_opt_out", "created_at", "funnel_stage",
+                      "responsible"]
+    extra_filters = {"created_at": [FilterInPeriod], "responsible": [FilterInDepartment]}
+    base_order = ("id", "desc")
+    person = ["last_name", "first_name", "middle_name", "birth_date", "passport_series",
+              "passport_number", "passport_issued_by", "passport_issue_date"]
+    legal = ["inn", "ogrn", "kpp", "legal_address", "bank_name", "bik",
+             "settlement_account", "corr_account"]
+    contacts = ["phone", "phone2", "email", "region", "city", "address"]
+    crm = ["status", "type", "origin", "segment", "group", "tags", "funnel_stage",
+           "responsible", "participants", "public_access", "mailing_types",
+           "mailing_opt_out", "comments"]
+    add_fieldsets = edit_fieldsets = [
+        (_l("Client"), {"fields": ["kind", "name"]}),
+        (_l("Person"), {"fields": person, "expanded": True}),
+        (_l("Company or sole proprietor"), {"fields": legal, "expanded": True}),
+        (_l("Contacts"), {"fields": contacts}),
+        (_l("Work with the client"), {"fields": crm}),
+    ]
+    show_fieldsets = [(title, {"fields": list(spec["fields"])})
+                      for title, spec in add_fieldsets]
+    show_fieldsets[-1][1]["fields"] += ["created_at", "updated_at"]
+    description_columns = {
+        "name": _l("A company's name; for a person leave empty to use the full name"),
+        "public_access": _l("Who else sees the client besides the responsible and participants"),
+        "responsible": _l("Empty: one of the market segment's managers, else you"),
+        "mailing_opt_out": _l("The client asked not to receive mailings"),
+    }
+    validators_columns = {
+        "phone": PHONE, "phone2": PHONE,
+        "inn": [Normalised(validation.inn)], "ogrn": [Normalised(validation.ogrn)],
+        "kpp": [Normalised(validation.kpp)], "bik": [Normalised(validation.bik)],
+        "settlement_account": [AccountOfBank(validation.settlement_account)],
+        "corr_account": [AccountOfBank(validation.corr_account)],
+    }
+    add_form_extra_fields = edit_form_extra_fields = {
+        "name": StringField(FIELDS["name"], [Optional()], widget=BS3TextFieldWidget()),
+    }
+    related_views = [ApplicationView, DealView, TaskView, NoteView, ProjectView,
+                     ContactPersonView, CounterpartyActionView, InvoiceView, LeadView]
+
+    show_template = "sdelka/client_show.html"
+    method_permission_name = {"lookup": "list", "bulk": "bulk_assign",
+                              "set_segment": "bulk_assign", "set_mailing": "bulk_assign"}
+    bulk_kinds = ("segment", "mailing")
+    set_segment = bulk_action("segment", "set_segment", _l("Assign a market segment"))
+    set_mailing = bulk_action("mailing", "set_mailing", _l("Assign a mailing type"))
+
+    @expose("/lookup")
+    @has_access
+    def lookup(self):
+        found = clients.find(db.session, request.args.get("q"), restricted_user_id())
+        return jsonify(results=[{"id": c.id, "text": clients.label(c)} for c in found])
+
+    def pre_add(self, item):
+        refuse_on(clients.ClientError, clients.fill_name, item)
+        super().pre_add(item)
+
+    def pre_update(self, item):
+        refuse_on(clients.ClientError, clients.fill_name, item)
+        super().pre_update(item)
+
+    def pre_delete(self, item):
+        _invoice_refusal(invoices.check_client_deletable, db.session, item.id)
+
+    def render_template(self, template, **kwargs):
+        if template == self.show_template:
+            client_id = int(kwargs["pk"])
+            kwargs["history"] = [history_row(e) for e in
+                                 history.for_client(db.session, client_id)]
+            kwargs["earlier"] = documents.documents_of_client(db.session, client_id)
+            latest = db.session.scalars(
+                select(Application).where(Application.client_id == client_id)
+                .order_by(Application.date.desc(), Application.id.desc()).limit(1)).first()
+            kwargs["calculator_url"] = _calculator_url(latest) if latest else None
+        return super().render_template(template, **kwargs)
