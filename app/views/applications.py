@@ -38,12 +38,12 @@ class ApplicationView(RegisterView):
 
     def render_template(self, template, **kwargs):
         if template == self.show_template:
-            kwargs["calculator_url"] = _calculator_url(
+            kwargs["calculator_url"] = calculator_url(
                 db.session.get(Application, int(kwargs["pk"])))
         return super().render_template(template, **kwargs)
 
 
-def _calculator_url(application):
+def calculator_url(application):
     """The loan calculator prefilled with an application's amount and term."""
     args = {"amount": f"{application.amount:.2f}"}
     if application.term_months:

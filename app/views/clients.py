@@ -12,13 +12,13 @@ from app import db
 from app.models import Application, Client, ContactPerson, Note, Project
 from app.services import clients, documents, history, invoices, validation
 from app.views.actions import CounterpartyActionView
-from app.views.applications import ApplicationView, _calculator_url
+from app.views.applications import ApplicationView, calculator_url
 from app.views.bulk import BulkAssignMixin, bulk_action
 from app.views.datamodel import ListInterface
 from app.views.deals import DealView
 from app.views.fields import AccountOfBank, Normalised
 from app.views.filters import FilterInDepartment, FilterInPeriod
-from app.views.invoices import InvoiceView, _invoice_refusal
+from app.views.invoices import InvoiceView, invoice_refusal
 from app.views.labels import FIELDS, history_row
 from app.views.leads import LeadView
 from app.views.refusal import refuse_on
@@ -154,7 +154,7 @@ class ClientView(BulkListMixin, RegisterView):
         super().pre_update(item)
 
     def pre_delete(self, item):
-        _invoice_refusal(invoices.check_client_deletable, db.session, item.id)
+        invoice_refusal(invoices.check_client_deletable, db.session, item.id)
 
     def render_template(self, template, **kwargs):
         if template == self.show_template:
@@ -165,5 +165,5 @@ class ClientView(BulkListMixin, RegisterView):
             latest = db.session.scalars(
                 select(Application).where(Application.client_id == client_id)
                 .order_by(Application.date.desc(), Application.id.desc()).limit(1)).first()
-            kwargs["calculator_url"] = _calculator_url(latest) if latest else None
+            kwargs["calculator_url"] = calculator_url(latest) if latest else None
         return super().render_template(template, **kwargs)

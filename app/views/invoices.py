@@ -19,7 +19,7 @@ from app.views.register_base import RegisterView
 from app.views.rowaccess import record_or_404, stored
 
 
-def _invoice_refusal(rule, *args, **kwargs):
+def invoice_refusal(rule, *args, **kwargs):
     """Run an invoice rule before FAB saves: the new row joins the session
     only afterwards, so nothing may flush it early."""
     try:
@@ -65,15 +65,15 @@ class InvoiceLineView(RegisterView):
     def pre_add(self, item):
         self._check_invoice(item)
         super().pre_add(item)
-        _invoice_refusal(invoices.prepare_line, db.session, item)
+        invoice_refusal(invoices.prepare_line, db.session, item)
 
     def pre_update(self, item):
         self._check_invoice(item)
         super().pre_update(item)
-        _invoice_refusal(invoices.prepare_line, db.session, item)
+        invoice_refusal(invoices.prepare_line, db.session, item)
 
     def pre_delete(self, item):
-        _invoice_refusal(invoices.ensure_editable, db.session, item.invoice)
+        invoice_refusal(invoices.ensure_editable, db.session, item.invoice)
 
     def post_add(self, item):
         invoices.recalculate_invoice(db.session, item.invoice_id)
@@ -123,14 +123,14 @@ class InvoiceView(RegisterView):
 
     def pre_add(self, item):
         super().pre_add(item)
-        _invoice_refusal(invoices.prepare, db.session, item, new=True)
+        invoice_refusal(invoices.prepare, db.session, item, new=True)
 
     def pre_update(self, item):
         super().pre_update(item)
-        _invoice_refusal(invoices.apply_change, db.session, item, stored(item))
+        invoice_refusal(invoices.apply_change, db.session, item, stored(item))
 
     def pre_delete(self, item):
-        _invoice_refusal(invoices.ensure_deletable, db.session, item)
+        invoice_refusal(invoices.ensure_deletable, db.session, item)
 
     @expose("/edit/<pk>", methods=["GET", "POST"])
     @has_access
