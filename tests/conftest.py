@@ -29,6 +29,11 @@ TEST_SETTINGS = {
     "TESTING": True,
     "FAB_UPDATE_PERMS": False,
     "AUTH_RATE_LIMIT": "10000 per minute",
+    # The suite signs in a few thousand times: a cheap hash and per-process
+    # counts keep that from costing minutes. Production keeps scrypt and the
+    # database store (tests/web/test_rate_limits.py asks for it by name).
+    "FAB_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+    "RATELIMIT_STORAGE_URI": "memory://",
 }
 
 

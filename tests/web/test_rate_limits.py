@@ -26,10 +26,12 @@ def _address():
 
 
 @pytest.fixture(scope="module")
-def workers(database_url):
-    """Two app instances on the test database with a sign-in limit of 3 a
-    minute and a web-form limit of 3 a minute, as two workers of `make run`."""
-    settings = {"AUTH_RATE_LIMIT": "3 per minute", "WEBFORM_RATE_LIMIT": "3 per minute"}
+def workers(app, database_url):
+    """Two app instances on the test database (migrated by ``app``) with a
+    sign-in limit of 3 a minute and a web-form limit of 3 a minute, as two
+    workers of `make run`."""
+    settings = {"AUTH_RATE_LIMIT": "3 per minute", "WEBFORM_RATE_LIMIT": "3 per minute",
+                "RATELIMIT_STORAGE_URI": "database://"}
     return make_app(database_url, **settings), make_app(database_url, **settings)
 
 
@@ -45,9 +47,14 @@ def _screen_login(app, address, username="nobody", password="wrong"):
                             follow=False, environ_base={"REMOTE_ADDR": address})
 
 
-def test_default_storage_is_the_database(app, workers):
-    assert app.config["RATELIMIT_STORAGE_URI"] == "database://"
-    for instance in (app, *workers):
+def test_default_storage_is_the_database(workers, monkeypatch):
+    import importlib
+
+    import config
+
+    monkeypatch.delenv("RATELIMIT_STORAGE_URI", raising=False)
+    assert importlib.reload(config).RATELIMIT_STORAGE_URI == "database://"
+    for instance in workers:
         storage = instance.appbuilder.sm.limiter.storage
         assert isinstance(storage, ratelimits.DatabaseStorage)
         with instance.app_context():
