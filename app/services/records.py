@@ -11,8 +11,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import MANYTOONE
 
-from app.models import Client, Employee
-from app.services import access, assignment
+from app.models import Client, CounterpartyAction, Deal, Employee, Invoice, InvoiceLine
+from app.services import access, actions, assignment, clients, deals, invoices
 
 # The record belongs to these: writing it changes them.
 PARENTS = ("client", "invoice")
@@ -101,3 +101,49 @@ def admit(session, item, actor_id, viewer_id, stored=None):
         if isinstance(item, Client):
             assignment.default_responsible(session, item, actor_id)
         access.claim(session, item, actor_id)
+
+
+# --- the entity's own rules ---------------------------------------------------
+
+def _invoice(session, invoice, stored):
+    # The new row joins the session only after FAB's hook: nothing may
+    # flush it early.
+    with session.no_autoflush:
+        if stored is None:
+            invoices.prepare(session, invoice, new=True)
+        else:
+            invoices.apply_change(session, invoice, stored)
+
+
+def _invoice_line(session, line, stored):
+    with session.no_autoflush:
+        invoices.prepare_line(session, line)
+
+
+# rule(session, record, stored row or None for a new record)
+RULES = {
+    Client: lambda session, client, stored: clients.fill_name(client),
+    Deal: deals.prepare,
+    CounterpartyAction: lambda session, action, stored: actions.prepare(session, action),
+    Invoice: _invoice,
+    InvoiceLine: _invoice_line,
+}
+# What the rules refuse with; the field a refusal belongs to, where known.
+RULE_ERRORS = (clients.ClientError, deals.DealError, actions.ActionError,
+               invoices.InvoiceError)
+_RULE_FIELDS = {clients.ClientError: "name", actions.ActionError: "action_result"}
+
+
+def field_of(error):
+    """The field a rule's refusal names, or None (the record as a whole)."""
+    return getattr(error, "field", None) or _RULE_FIELDS.get(type(error))
+
+
+def write(session, item, actor_id, viewer_id, stored=None):
+    """Every write of a register record, from a screen or the API: the
+    record's own rules (they may fill links, e.g. an action's client from its
+    deal), then ``admit``. Raises ``Refused`` or one of ``RULE_ERRORS``."""
+    rule = RULES.get(type(item))
+    if rule is not None:
+        rule(session, item, stored)
+    admit(session, item, actor_id, viewer_id, stored)

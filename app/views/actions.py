@@ -9,7 +9,6 @@ from app.models import CounterpartyAction
 from app.services import actions
 from app.views.datamodel import ListInterface
 from app.views.labels import FIELDS
-from app.views.refusal import refuse_on
 from app.views.register_base import RegisterView
 from app.views.rowaccess import may_change
 
@@ -32,14 +31,6 @@ class CounterpartyActionView(RegisterView):
     description_columns = {"action_result": _l("One of the results the chosen action allows")}
     show_template = "sdelka/action_show.html"
     method_permission_name = {"next_step": "next_step"}
-
-    def pre_add(self, item):
-        refuse_on(actions.ActionError, actions.prepare, db.session, item)
-        super().pre_add(item)
-
-    def pre_update(self, item):
-        refuse_on(actions.ActionError, actions.prepare, db.session, item)
-        super().pre_update(item)
 
     @action("next_step", _l("Create based on this one"), icon="fa-share", multiple=True,
             single=False)

@@ -21,7 +21,6 @@ from sqlalchemy.orm import ONETOMANY
 from app import db
 from app.models import (
     Client,
-    CounterpartyAction,
     Deal,
     Employee,
     FunnelStage,
@@ -31,8 +30,6 @@ from app.models import (
     dictionary_models,
 )
 from app.services import (
-    actions,
-    clients,
     deals,
     dictionaries,
     invoices,
@@ -55,10 +52,9 @@ from app.views.rowaccess import (
     LINK_CHOICES,
     NEW_LINK_CHOICES,
     ROW_ACCESS,
-    admit,
     may_change,
     remember_stored,
-    stored,
+    write,
 )
 from app.views.tasks import TaskView
 
@@ -212,10 +208,14 @@ class RegisterApi(CustomFieldsApiMixin, GuardedApi):
             db.session.rollback()
             _refuse(422, errors)
 
-    def _admit(self, item, new):
-        errors = admit(item, new)
-        if errors:
-            _refuse(403, {field: [str(message)] for field, message in errors.items()})
+    def _write(self, item, new):
+        """The one write path (services/records.write): the record's rules and
+        the access check; a refusal names its field (``_schema``: the record)."""
+        refused = write(item, new)
+        if refused:
+            status, errors = refused
+            _refuse(status, {field or "_schema": [str(message)]
+                             for field, message in errors.items()})
 
     def _check_writable(self, item):
         with db.session.no_autoflush:  # the stored row, not the request's
@@ -230,45 +230,15 @@ class RegisterApi(CustomFieldsApiMixin, GuardedApi):
             remember_stored(self.datamodel.obj, pk)
         return super().put_headless(pk)
 
-    def _rules(self, item, new):
-        """The services' rules of the record, as on its screen."""
-        try:
-            if isinstance(item, Client):
-                clients.fill_name(item)
-            elif isinstance(item, Deal):
-                deals.prepare(db.session, item, None if new else stored(item))
-            elif isinstance(item, CounterpartyAction):
-                actions.prepare(db.session, item)
-            elif isinstance(item, Invoice):
-                with db.session.no_autoflush:
-                    if new:
-                        invoices.prepare(db.session, item, new=True)
-                    else:
-                        invoices.apply_change(db.session, item, stored(item))
-            elif isinstance(item, InvoiceLine):
-                with db.session.no_autoflush:
-                    invoices.prepare_line(db.session, item)
-        except (clients.ClientError, deals.DealError, actions.ActionError,
-                invoices.InvoiceError) as exc:
-            db.session.rollback()
-            field = getattr(exc, "field", None) or {
-                clients.ClientError: "name", actions.ActionError: "action_result"
-            }.get(type(exc), "_schema")
-            _refuse(422, {field: [translated(exc)]})
-
     def pre_add(self, item):
         self._check_values(item, new=True)
-        self._admit(item, new=True)
-        self._rules(item, new=True)
+        self._write(item, new=True)
         self.custom_stage(item)
 
     def pre_update(self, item):
-        # First: the checks compare the body with the stored row, which a
-        # query's autoflush would overwrite.
-        self._admit(item, new=False)
         self._check_writable(item)
         self._check_values(item, new=False)
-        self._rules(item, new=False)
+        self._write(item, new=False)
         self.custom_stage(item)
 
     def pre_delete(self, item):

@@ -21,7 +21,6 @@ from app.views.filters import FilterInDepartment, FilterInPeriod
 from app.views.invoices import InvoiceView, invoice_refusal
 from app.views.labels import FIELDS, history_row
 from app.views.leads import LeadView
-from app.views.refusal import refuse_on
 from app.views.register_base import PHONE, RegisterView
 from app.views.rowaccess import restricted_user_id
 from app.views.tasks import TaskView
@@ -144,14 +143,6 @@ class ClientView(BulkListMixin, RegisterView):
     def lookup(self):
         found = clients.find(db.session, request.args.get("q"), restricted_user_id())
         return jsonify(results=[{"id": c.id, "text": clients.label(c)} for c in found])
-
-    def pre_add(self, item):
-        refuse_on(clients.ClientError, clients.fill_name, item)
-        super().pre_add(item)
-
-    def pre_update(self, item):
-        refuse_on(clients.ClientError, clients.fill_name, item)
-        super().pre_update(item)
 
     def pre_delete(self, item):
         invoice_refusal(invoices.check_client_deletable, db.session, item.id)

@@ -13,9 +13,7 @@ from app.views.actions import CounterpartyActionView
 from app.views.datamodel import ListInterface
 from app.views.filters import FilterInDepartment, FilterInPeriod
 from app.views.labels import ENUMS, FIELDS
-from app.views.refusal import refuse_on
 from app.views.register_base import BlankKeepsIntegerField, RegisterView
-from app.views.rowaccess import stored
 
 
 class DealView(RegisterView):
@@ -47,14 +45,6 @@ class DealView(RegisterView):
         "probability": BlankKeepsIntegerField(FIELDS["probability"], [Optional(), NumberRange(
             min=0, max=100, message=_l("Probability is a percentage from 0 to 100"))]),
     }
-
-    def pre_add(self, item):
-        super().pre_add(item)
-        refuse_on(deals.DealError, deals.prepare, db.session, item)
-
-    def pre_update(self, item):
-        super().pre_update(item)
-        refuse_on(deals.DealError, deals.prepare, db.session, item, stored(item))
 
     def pre_delete(self, item):
         deals.forget(db.session, item)

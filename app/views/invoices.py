@@ -16,7 +16,7 @@ from app.views.labels import ENUMS, FIELDS, enum_label, money
 from app.views.lookup import ClientLookupField
 from app.views.refusal import refuse, translated
 from app.views.register_base import RegisterView
-from app.views.rowaccess import record_or_404, stored
+from app.views.rowaccess import record_or_404
 
 
 def invoice_refusal(rule, *args, **kwargs):
@@ -65,12 +65,10 @@ class InvoiceLineView(RegisterView):
     def pre_add(self, item):
         self._check_invoice(item)
         super().pre_add(item)
-        invoice_refusal(invoices.prepare_line, db.session, item)
 
     def pre_update(self, item):
         self._check_invoice(item)
         super().pre_update(item)
-        invoice_refusal(invoices.prepare_line, db.session, item)
 
     def pre_delete(self, item):
         invoice_refusal(invoices.ensure_editable, db.session, item.invoice)
@@ -120,14 +118,6 @@ class InvoiceView(RegisterView):
     formatters_columns = dict(RegisterView.formatters_columns, total=money, subtotal=money,
                               tax_amount=money, payment_term=enum_label)
     method_permission_name = {"set_status": "edit", "duplicate": "add"}
-
-    def pre_add(self, item):
-        super().pre_add(item)
-        invoice_refusal(invoices.prepare, db.session, item, new=True)
-
-    def pre_update(self, item):
-        super().pre_update(item)
-        invoice_refusal(invoices.apply_change, db.session, item, stored(item))
 
     def pre_delete(self, item):
         invoice_refusal(invoices.ensure_deletable, db.session, item)

@@ -10,7 +10,7 @@ from app import db
 from app.security import ALL_CLIENTS
 from app.services import access, records
 from app.views.labels import FIELDS
-from app.views.refusal import refuse
+from app.views.refusal import refuse, translated
 
 
 def restricted_user_id():
@@ -80,21 +80,24 @@ def stored(item):
     return row
 
 
-def admit(item, new):
-    """The checks and defaults every write shares (services/records.py);
-    a refusal comes back as {field: message}."""
+def write(item, new):
+    """Run the one write path of services/records.py for a screen's or the
+    API's hook: (status, {field or None: message}) of a refusal, else None."""
     try:
-        records.admit(db.session, item, g.user.id, restricted_user_id(),
+        records.write(db.session, item, g.user.id, restricted_user_id(),
                       None if new else stored(item))
     except records.Refused as exc:
         db.session.rollback()
-        return exc.errors
-    return {}
+        return 403, exc.errors
+    except records.RULE_ERRORS as exc:
+        db.session.rollback()
+        return 422, {records.field_of(exc): translated(exc)}
+    return None
 
 
 def refusal_text(errors):
     """One line naming each refused field, for a screen's message."""
-    return "; ".join(f"{FIELDS.get(field, field)}: {message}"
+    return "; ".join(f"{FIELDS.get(field, field)}: {message}" if field else str(message)
                      for field, message in errors.items())
 
 
@@ -152,11 +155,11 @@ class RowAccessMixin:
         return super().delete(pk)
 
     def pre_add(self, item):
-        errors = admit(item, new=True)
-        if errors:
-            refuse(refusal_text(errors))
+        refused = write(item, new=True)
+        if refused:
+            refuse(refusal_text(refused[1]))
 
     def pre_update(self, item):
-        errors = admit(item, new=False)
-        if errors:
-            refuse(refusal_text(errors))
+        refused = write(item, new=False)
+        if refused:
+            refuse(refusal_text(refused[1]))
