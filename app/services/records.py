@@ -1,5 +1,6 @@
-"""What every write of a register record checks and fills in, whichever
-channel it comes from: a screen, the REST API, a bulk action or a job.
+"""What every write of a register record checks and fills in, from a
+screen or the REST API (bulk actions re-read their ids through the same
+write rule, access.clause; imports apply it set-wise).
 
 A record may link only to records its writer may see, and to the client
 (or invoice) it belongs to only when the writer may change that one; a

@@ -50,6 +50,7 @@ from app.views.leads import LeadView
 from app.views.refusal import translated
 from app.views.rowaccess import (
     LINK_CHOICES,
+    MAX_ID,
     NEW_LINK_CHOICES,
     ROW_ACCESS,
     may_change,
@@ -68,7 +69,6 @@ SERVER_SET = ("id", "author", "created_at", "updated_at", "closed_at")
 # Computed by the server as well, per model.
 READ_ONLY_COLUMNS = {Invoice: ("number", "subtotal", "tax_amount", "total"),
                      InvoiceLine: ("amount", "tax_amount")}
-ID_MAX = 2**31 - 1  # an id column holds no more
 AMOUNT = (Deal.amount.type.precision, Deal.amount.type.scale)
 # Left empty, the record's rules fill these in.
 FILLED_BY_RULES = {Client: ("name",)}
@@ -226,7 +226,7 @@ class RegisterApi(CustomFieldsApiMixin, GuardedApi):
 
     def put_headless(self, pk):
         # Read before the body is copied onto the record (it may flush).
-        if str(pk).isdigit() and int(pk) < 2**31:
+        if str(pk).isdigit() and int(pk) <= MAX_ID:
             remember_stored(self.datamodel.obj, pk)
         return super().put_headless(pk)
 
@@ -321,18 +321,18 @@ class LeadApi(RegisterApi):
         """Convert a lead to a deal (seed 002), as the lead's screen does.
         Body (all optional): client (id; a new one from the lead if absent),
         title, amount, stage (id). Answers 201 {"deal": id, "client": id}."""
-        lead = db.session.get(Lead, pk) if pk <= ID_MAX else None
+        lead = db.session.get(Lead, pk) if pk <= MAX_ID else None
         if lead is None or not may_change(Lead, pk):
             return self.response_404()
         body = request.get_json(silent=True) or {}
         try:
             client = None
             if body.get("client") is not None:
-                client = db.session.get(Client, validation.integer(body["client"], 1, ID_MAX))
+                client = db.session.get(Client, validation.integer(body["client"], 1, MAX_ID))
                 if client is None or not may_change(Client, client.id):
                     return self.response(422, message={"client": [gettext(
                         "Choose a client from the list")]})
-            stage = db.session.get(FunnelStage, validation.integer(body["stage"], 1, ID_MAX)) \
+            stage = db.session.get(FunnelStage, validation.integer(body["stage"], 1, MAX_ID)) \
                 if body.get("stage") else None
             amount = validation.decimal(body["amount"], *AMOUNT) \
                 if body.get("amount") is not None else None

@@ -16,7 +16,7 @@ from app import db
 from app.models import Client, Employee, Task, TaskStatus, TaskType
 from app.security import ALL_CLIENTS
 from app.services import access, calendar, tasks
-from app.views.rowaccess import may_read, restricted_user_id
+from app.views.rowaccess import MAX_ID, may_read, restricted_user_id
 
 MAX_DAYS = 92
 
@@ -58,7 +58,7 @@ class CalendarView(BaseView):
         # A client the user may not see is not named, nor filtered by.
         client_id = request.args.get("client", type=int) or 0
         client = (db.session.get(Client, client_id)
-                  if 0 < client_id < 2**31 and may_read(Client, client_id) else None)
+                  if 0 < client_id <= MAX_ID and may_read(Client, client_id) else None)
         grid = calendar.counts(
             db.session, start=start, days=days, tz_name=tz_name,
             assignee_ids=[m.id for m in managers], status_ids=_ints("status"),

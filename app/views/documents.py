@@ -29,7 +29,7 @@ from app.services.custom_fields import label_of
 from app.views.fields import EnumFieldsMixin, datetime_text
 from app.views.labels import FIELDS, enum_label
 from app.views.refusal import refuse, translated
-from app.views.rowaccess import ROW_ACCESS, may_read, record_or_404
+from app.views.rowaccess import MAX_ID, ROW_ACCESS, may_read, record_or_404
 
 PREVIEW_CSP = ('<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
                'style-src \'unsafe-inline\'; img-src data:; font-src data:">'
@@ -45,9 +45,6 @@ class CodeWidget(TextArea):
         kwargs.update({"class": "form-control", "rows": 24, "spellcheck": "false",
                        "style": "font-family: monospace; font-size: 12px;"})
         return super().__call__(field, **kwargs)
-
-
-MAX_ID = 2**31 - 1  # an INTEGER key; a bigger number is simply not found
 
 
 def _record(entity, record_id):

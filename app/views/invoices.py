@@ -16,7 +16,7 @@ from app.views.labels import ENUMS, FIELDS, enum_label, money
 from app.views.lookup import ClientLookupField
 from app.views.refusal import refuse, translated
 from app.views.register_base import RegisterView
-from app.views.rowaccess import record_or_404
+from app.views.rowaccess import MAX_ID, record_or_404
 
 
 def invoice_refusal(rule, *args, **kwargs):
@@ -125,7 +125,7 @@ class InvoiceView(RegisterView):
     @expose("/edit/<pk>", methods=["GET", "POST"])
     @has_access
     def edit(self, pk):
-        if not str(pk).isdigit() or int(pk) >= 2**31:
+        if not str(pk).isdigit() or int(pk) > MAX_ID:
             abort(404)
         invoice = db.session.get(Invoice, int(pk))
         if invoice is not None and invoice.status is not InvoiceStatus.DRAFT:

@@ -43,6 +43,8 @@ class FilterRowAccess(BaseFilter):
 
 
 ROW_ACCESS = [["id", FilterRowAccess, False]]
+# The largest id an INTEGER key holds: a bigger number is simply not found.
+MAX_ID = 2**31 - 1
 
 
 class FilterAssignable(BaseFilter):
@@ -116,7 +118,7 @@ def may_change(model, row_id):
 def record_or_404(model, pk, write=False):
     """The record the current user may see (``write``: change), else a 404:
     a record one may not see is not there for them."""
-    record = db.session.get(model, pk) if 0 < pk < 2**31 else None
+    record = db.session.get(model, pk) if 0 < pk <= MAX_ID else None
     if record is None or not (may_change if write else may_read)(model, pk):
         abort(404)
     return record
@@ -134,7 +136,7 @@ class RowAccessMixin:
 
     def _ensure_writable(self, pk):
         try:
-            if not 0 < int(pk) < 2**31:  # an id column holds no more
+            if not 0 < int(pk) <= MAX_ID:
                 abort(404)
         except ValueError:
             abort(404)
