@@ -1,6 +1,6 @@
-"""What every write of a register record checks and fills in, from a
-screen or the REST API (bulk actions re-read their ids through the same
-write rule, access.clause; imports apply it set-wise).
+"""What every write and delete of a register record checks and fills in,
+from a screen or the REST API (bulk actions re-read their ids through the
+same write rule, access.clause; imports apply it set-wise).
 
 A record may link only to records its writer may see, and to the client
 (or invoice) it belongs to only when the writer may change that one; a
@@ -21,6 +21,7 @@ PARENTS = ("client", "invoice")
 OWNERS = ("responsible",)
 
 NOT_YOURS = _l("You may not change records of this client")
+READ_ONLY = _l("This record is read-only for you")
 HIDDEN = _l("No such record among those you may see")
 ONLY_YOURSELF = _l("Only the head of sales or the administrator gives a record to "
                    "another employee")
@@ -148,3 +149,38 @@ def write(session, item, actor_id, viewer_id, stored=None):
     if rule is not None:
         rule(session, item, stored)
     admit(session, item, actor_id, viewer_id, stored)
+
+
+# rule(session, record) before the record is deleted: may refuse.
+DELETE_RULES = {
+    Client: lambda session, client: invoices.check_client_deletable(session, client.id),
+    Deal: deals.forget,
+    Invoice: invoices.ensure_deletable,
+    InvoiceLine: lambda session, line: invoices.ensure_editable(session, line.invoice),
+}
+# after(session, record) once the record is saved or deleted.
+AFTER = {
+    InvoiceLine: lambda session, line: invoices.recalculate_invoice(session, line.invoice_id),
+}
+
+
+def delete(session, item, viewer_id):
+    """Every delete of a register record, from a screen or the API: the
+    access check (``viewer_id`` as in ``refusals``), then the record's own
+    rules. Raises ``Refused`` or one of ``RULE_ERRORS``."""
+    if viewer_id is not None and not access.can_write(session, type(item), item.id, viewer_id):
+        raise Refused({None: READ_ONLY})
+    rule = DELETE_RULES.get(type(item))
+    if rule is not None:
+        with session.no_autoflush:  # the stored rows, not the request's
+            rule(session, item)
+
+
+def written(session, item):
+    """After ``item`` is saved or deleted: what follows from it (an invoice's
+    totals after a line). True when something was changed (to commit)."""
+    after = AFTER.get(type(item))
+    if after is None:
+        return False
+    after(session, item)
+    return True

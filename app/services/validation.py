@@ -255,7 +255,7 @@ def column_checks(column, name=None):
     """The checks of a value for a table column, by its type (and by its
     name: a column ``email`` holds an e-mail address): each takes a value
     and returns its normal form or raises ValidationError. Forms
-    (views/fields.py) and the API (views/api_fields.py) apply the same."""
+    (views/fields.py) and the API (views/api/fields.py) apply the same."""
     from sqlalchemy import Enum, Float, Integer, Numeric, String
 
     kind = column.type

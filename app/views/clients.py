@@ -10,7 +10,7 @@ from wtforms.validators import Optional
 
 from app import db
 from app.models import Application, Client, ContactPerson, Note, Project
-from app.services import clients, documents, history, invoices, validation
+from app.services import clients, documents, history, validation
 from app.views.actions import CounterpartyActionView
 from app.views.applications import ApplicationView, calculator_url
 from app.views.bulk import BulkAssignMixin, bulk_action
@@ -18,7 +18,7 @@ from app.views.datamodel import ListInterface
 from app.views.deals import DealView
 from app.views.fields import AccountOfBank, Normalised
 from app.views.filters import FilterInDepartment, FilterInPeriod
-from app.views.invoices import InvoiceView, invoice_refusal
+from app.views.invoices import InvoiceView
 from app.views.labels import FIELDS, history_row
 from app.views.leads import LeadView
 from app.views.register_base import PHONE, RegisterView
@@ -143,9 +143,6 @@ class ClientView(BulkListMixin, RegisterView):
     def lookup(self):
         found = clients.find(db.session, request.args.get("q"), restricted_user_id())
         return jsonify(results=[{"id": c.id, "text": clients.label(c)} for c in found])
-
-    def pre_delete(self, item):
-        invoice_refusal(invoices.check_client_deletable, db.session, item.id)
 
     def render_template(self, template, **kwargs):
         if template == self.show_template:

@@ -46,9 +46,6 @@ class DealView(RegisterView):
             min=0, max=100, message=_l("Probability is a percentage from 0 to 100"))]),
     }
 
-    def pre_delete(self, item):
-        deals.forget(db.session, item)
-
     method_permission_name = {"move": "edit"}
 
     @expose("/move/<int:pk>", methods=["POST"])

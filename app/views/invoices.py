@@ -19,16 +19,6 @@ from app.views.register_base import RegisterView
 from app.views.rowaccess import MAX_ID, record_or_404
 
 
-def invoice_refusal(rule, *args, **kwargs):
-    """Run an invoice rule before FAB saves: the new row joins the session
-    only afterwards, so nothing may flush it early."""
-    try:
-        with db.session.no_autoflush:
-            return rule(*args, **kwargs)
-    except invoices.InvoiceError as exc:
-        refuse(exc)
-
-
 class InvoiceLineView(RegisterView):
     """Lines of an invoice, edited in the "Lines" tab of the invoice: only
     while the invoice is a draft; amounts and the invoice's totals are
@@ -70,14 +60,6 @@ class InvoiceLineView(RegisterView):
         self._check_invoice(item)
         super().pre_update(item)
 
-    def pre_delete(self, item):
-        invoice_refusal(invoices.ensure_editable, db.session, item.invoice)
-
-    def post_add(self, item):
-        invoices.recalculate_invoice(db.session, item.invoice_id)
-        db.session.commit()
-
-    post_update = post_delete = post_add
 
 
 class InvoiceView(RegisterView):
@@ -118,9 +100,6 @@ class InvoiceView(RegisterView):
     formatters_columns = dict(RegisterView.formatters_columns, total=money, subtotal=money,
                               tax_amount=money, payment_term=enum_label)
     method_permission_name = {"set_status": "edit", "duplicate": "add"}
-
-    def pre_delete(self, item):
-        invoice_refusal(invoices.ensure_deletable, db.session, item)
 
     @expose("/edit/<pk>", methods=["GET", "POST"])
     @has_access

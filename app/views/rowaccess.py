@@ -82,12 +82,11 @@ def stored(item):
     return row
 
 
-def write(item, new):
-    """Run the one write path of services/records.py for a screen's or the
-    API's hook: (status, {field or None: message}) of a refusal, else None."""
+def _attempt(command, *args):
+    """Run a command of services/records.py for a screen's or the API's
+    hook: (status, {field or None: message}) of a refusal, else None."""
     try:
-        records.write(db.session, item, g.user.id, restricted_user_id(),
-                      None if new else stored(item))
+        command(db.session, *args)
     except records.Refused as exc:
         db.session.rollback()
         return 403, exc.errors
@@ -95,6 +94,23 @@ def write(item, new):
         db.session.rollback()
         return 422, {records.field_of(exc): translated(exc)}
     return None
+
+
+def write(item, new):
+    """The one write path (records.write) of a save: see ``_attempt``."""
+    return _attempt(records.write, item, g.user.id, restricted_user_id(),
+                    None if new else stored(item))
+
+
+def delete(item):
+    """The one delete path (records.delete): see ``_attempt``."""
+    return _attempt(records.delete, item, restricted_user_id())
+
+
+def after_write(item):
+    """What follows a saved or deleted record (records.written), committed."""
+    if records.written(db.session, item):
+        db.session.commit()
 
 
 def refusal_text(errors):
@@ -165,3 +181,20 @@ class RowAccessMixin:
         refused = write(item, new=False)
         if refused:
             refuse(refusal_text(refused[1]))
+
+    def pre_delete(self, item):
+        refused = delete(item)
+        if refused:
+            refuse(refusal_text(refused[1]))
+
+    def post_add(self, item):
+        super().post_add(item)
+        after_write(item)
+
+    def post_update(self, item):
+        super().post_update(item)
+        after_write(item)
+
+    def post_delete(self, item):
+        super().post_delete(item)
+        after_write(item)

@@ -305,3 +305,38 @@ def test_invoices_over_the_api_follow_the_same_rules(app, session, buyer):
     assert refused.status_code == 422
     session.expire_all()
     assert session.get(Invoice, invoice_id).status is InvoiceStatus.PAID
+
+
+def test_screen_and_api_refuse_the_same_deletes_alike(app, as_role, session, buyer):
+    """One delete path (services/records.delete): a line of an issued
+    invoice, the issued invoice and its buyer stay, with the same message
+    on the screen and in the API; a draft's line goes and the totals follow."""
+    from tests.web.test_api import _jwt
+
+    manager = as_role("manager")
+    invoice = _new_invoice(manager, session, buyer)
+    _add_line(manager, invoice.id, description="Аудит", price="100")
+    _add_line(manager, invoice.id, description="Монтаж", price="50")
+    session.expire_all()
+    first, second = session.get(Invoice, invoice.id).lines
+    http, headers = app.test_client(), _jwt(app, "manager")
+    gone = http.delete(f"/api/v1/invoice_line/{second.id}", headers=headers)
+    assert gone.status_code == 200, gone.json
+    session.expire_all()
+    assert session.get(Invoice, invoice.id).total == Decimal("100.00")
+    manager.post(f"/invoices/status/{invoice.id}", {"status": "issued"})
+    for screen, resource, message in (
+            (f"/invoice-lines/delete/{first.id}", f"invoice_line/{first.id}",
+             "Изменять можно только черновик счёта"),
+            (f"/invoices/delete/{invoice.id}", f"invoice/{invoice.id}",
+             "Выставленный или оплаченный счёт нельзя удалить"),
+            (f"/clients/delete/{buyer.id}", f"client/{buyer.id}",
+             "У клиента есть счета, его нельзя удалить")):
+        assert message in manager.post(screen).text
+        refused = http.delete(f"/api/v1/{resource}", headers={
+            **headers, "Accept-Language": "ru"})
+        assert refused.status_code == 422 and message in str(refused.json), refused.json
+    session.expire_all()
+    assert session.get(Invoice, invoice.id).total == Decimal("100.00")
+    assert [line.id for line in session.get(Invoice, invoice.id).lines] == [first.id]
+    assert session.get(Client, buyer.id) is not None

@@ -1,63 +1,36 @@
-"""REST API (FAB ModelRestApi, OpenAPI at /api/v1/_openapi) for every
-register, under the same permissions and row-level rules as the screens.
-
-Signed-in browsers may call it with their session (the JSON-only body and
-the SameSite session cookie keep other sites out); scripts sign in with
-POST /api/v1/security/login and send the JWT."""
+"""What every resource of the REST API shares: refusals answered with a
+status and a message, bodies checked as the forms check them, and a
+register's API built from its screen (``register_api``) that writes and
+deletes through services/records.py."""
 
 import logging
 
-from flask import g, request
-from flask_appbuilder.api import ModelRestApi, expose, protect, safe
+from flask import request
+from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.models.mixins import FileColumn
-from flask_appbuilder.models.sqla.interface import SQLAInterface
-from flask_appbuilder.security.decorators import permission_name
-from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect
 from sqlalchemy.exc import DataError, IntegrityError
-from sqlalchemy.orm import ONETOMANY
 
 from app import db
-from app.models import (
-    Client,
-    Deal,
-    Employee,
-    FunnelStage,
-    Invoice,
-    InvoiceLine,
-    Lead,
-    dictionary_models,
-)
-from app.services import (
-    deals,
-    dictionaries,
-    invoices,
-    leads,
-    validation,
-)
-from app.views.actions import CounterpartyActionView
-from app.views.api_custom_fields import CustomFieldsApiMixin
-from app.views.api_fields import guard_schema
-from app.views.applications import ApplicationView
-from app.views.clients import ClientView, ContactPersonView, NoteView, ProjectView
+from app.models import Client, Employee, Invoice, InvoiceLine
+from app.services import records, validation
+from app.views.api.custom_fields import CustomFieldsApiMixin
+from app.views.api.fields import guard_schema
 from app.views.datamodel import ListInterface
-from app.views.deals import DealView
 from app.views.errors import NOT_SAVED
-from app.views.invoices import InvoiceLineView, InvoiceView
 from app.views.labels import FIELDS
-from app.views.leads import LeadView
-from app.views.refusal import translated
 from app.views.rowaccess import (
     LINK_CHOICES,
     MAX_ID,
     NEW_LINK_CHOICES,
     ROW_ACCESS,
+    after_write,
+    delete,
     may_change,
     remember_stored,
     write,
 )
-from app.views.tasks import TaskView
 
 # Fields checked and normalised as on the screens.
 NORMALISED = {"phone": validation.phone, "phone2": validation.phone, "inn": validation.inn,
@@ -69,7 +42,6 @@ SERVER_SET = ("id", "author", "created_at", "updated_at", "closed_at")
 # Computed by the server as well, per model.
 READ_ONLY_COLUMNS = {Invoice: ("number", "subtotal", "tax_amount", "total"),
                      InvoiceLine: ("amount", "tax_amount")}
-AMOUNT = (Deal.amount.type.precision, Deal.amount.type.scale)
 # Left empty, the record's rules fill these in.
 FILLED_BY_RULES = {Client: ("name",)}
 # Set on a screen by an action of its own, in the API as a field.
@@ -208,10 +180,10 @@ class RegisterApi(CustomFieldsApiMixin, GuardedApi):
             db.session.rollback()
             _refuse(422, errors)
 
-    def _write(self, item, new):
-        """The one write path (services/records.write): the record's rules and
-        the access check; a refusal names its field (``_schema``: the record)."""
-        refused = write(item, new)
+    @staticmethod
+    def _refuse_if(refused):
+        """Answer a refusal of services/records.py (rowaccess.write, .delete)
+        naming its field (``_schema``: the record as a whole)."""
         if refused:
             status, errors = refused
             _refuse(status, {field or "_schema": [str(message)]
@@ -222,7 +194,7 @@ class RegisterApi(CustomFieldsApiMixin, GuardedApi):
             writable = may_change(self.datamodel.obj, item.id)
         if not writable:
             db.session.rollback()
-            _refuse(403, gettext("This record is read-only for you"))
+            _refuse(403, str(records.READ_ONLY))
 
     def put_headless(self, pk):
         # Read before the body is copied onto the record (it may flush).
@@ -232,39 +204,20 @@ class RegisterApi(CustomFieldsApiMixin, GuardedApi):
 
     def pre_add(self, item):
         self._check_values(item, new=True)
-        self._write(item, new=True)
+        self._refuse_if(write(item, new=True))
         self.custom_stage(item)
 
     def pre_update(self, item):
         self._check_writable(item)
         self._check_values(item, new=False)
-        self._write(item, new=False)
+        self._refuse_if(write(item, new=False))
         self.custom_stage(item)
 
     def pre_delete(self, item):
-        self._check_writable(item)
-        if isinstance(item, Deal):
-            deals.forget(db.session, item)
-        model = self.datamodel.obj
-        if model is Client:
-            self._invoice_rule(invoices.check_client_deletable, db.session, item.id)
-        elif model is Invoice:
-            self._invoice_rule(invoices.ensure_deletable, db.session, item)
-        elif model is InvoiceLine:
-            self._invoice_rule(invoices.ensure_editable, db.session, item.invoice)
-
-    def _invoice_rule(self, rule, *args):
-        try:
-            with db.session.no_autoflush:
-                rule(*args)
-        except invoices.InvoiceError as exc:
-            db.session.rollback()
-            _refuse(422, translated(exc))
+        self._refuse_if(delete(item))
 
     def post_add(self, item):
-        if self.datamodel.obj is InvoiceLine:
-            invoices.recalculate_invoice(db.session, item.invoice_id)
-            db.session.commit()
+        after_write(item)
 
     post_update = post_delete = post_add
 
@@ -296,7 +249,7 @@ def _screen_columns(view, kind):
         name for _, spec in getattr(view, f"{kind}_fieldsets") for name in spec["fields"]]
 
 
-def _api(view, resource, base=None):
+def register_api(view, resource, base=None):
     """The API of a register, from its screen: the same columns (a file is
     uploaded on the screen), labels and descriptions."""
     model = view.datamodel.obj
@@ -310,93 +263,3 @@ def _api(view, resource, base=None):
         "label_columns": _labels(view.label_columns, shown),
         "description_columns": dict(view.description_columns or {}),
     })
-
-
-class LeadApi(RegisterApi):
-    @expose("/<int:pk>/convert", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("put")
-    def convert(self, pk):
-        """Convert a lead to a deal (seed 002), as the lead's screen does.
-        Body (all optional): client (id; a new one from the lead if absent),
-        title, amount, stage (id). Answers 201 {"deal": id, "client": id}."""
-        lead = db.session.get(Lead, pk) if pk <= MAX_ID else None
-        if lead is None or not may_change(Lead, pk):
-            return self.response_404()
-        body = request.get_json(silent=True) or {}
-        try:
-            client = None
-            if body.get("client") is not None:
-                client = db.session.get(Client, validation.integer(body["client"], 1, MAX_ID))
-                if client is None or not may_change(Client, client.id):
-                    return self.response(422, message={"client": [gettext(
-                        "Choose a client from the list")]})
-            stage = db.session.get(FunnelStage, validation.integer(body["stage"], 1, MAX_ID)) \
-                if body.get("stage") else None
-            amount = validation.decimal(body["amount"], *AMOUNT) \
-                if body.get("amount") is not None else None
-            title = validation.text(body["title"], Deal.title.type.length) \
-                if body.get("title") is not None else None
-            deal = leads.convert(db.session, lead, client=client, title=title,
-                                 amount=amount, stage=stage, responsible=g.user)
-        except (ValueError, leads.LeadError, deals.DealError) as exc:
-            db.session.rollback()
-            return self.response(422, message=str(exc))
-        db.session.commit()
-        return self.response(201, deal=deal.id, client=deal.client_id)
-
-
-APIS = [_api(LeadView, "lead", LeadApi)] + [_api(view, resource) for view, resource in (
-    (ClientView, "client"), (ContactPersonView, "contact"), (ApplicationView, "application"),
-    (DealView, "deal"), (TaskView, "task"), (NoteView, "note"), (ProjectView, "project"),
-    (CounterpartyActionView, "counterparty_action"), (InvoiceView, "invoice"),
-    (InvoiceLineView, "invoice_line"),
-)]
-
-
-class DictionaryApi(GuardedApi):
-    """A dictionary over the API, with the rules of its screen."""
-
-    page_size = 100
-
-    def _init_model_schemas(self):
-        super()._init_model_schemas()
-        guard_schema(self.add_model_schema, self.datamodel.obj)
-        guard_schema(self.edit_model_schema, self.datamodel.obj)
-
-    def _check(self, check, *args):
-        try:
-            check(*args)
-        except dictionaries.DictionaryError as exc:
-            db.session.rollback()
-            raise Refusal(422, str(exc)) from None
-
-    def pre_add(self, item):
-        if hasattr(item, "parent"):
-            self._check(dictionaries.check_parent, item)
-        if hasattr(item, "is_base"):
-            self._check(dictionaries.check_single_base, db.session, item.is_base, item.id)
-
-    pre_update = pre_add
-
-    def pre_delete(self, item):
-        self._check(dictionaries.check_can_delete, db.session, item)
-
-
-def _dictionary_api(model):
-    mapper = inspect(model)
-    names = [attr.key for attr in mapper.column_attrs] + [
-        rel.key for rel in mapper.relationships if rel.direction is not ONETOMANY]
-    shown = answer_columns(model, names)
-    return type(f"{model.__name__}Api", (DictionaryApi,), {
-        "resource_name": model.__tablename__, "datamodel": SQLAInterface(model),
-        "list_columns": shown, "show_columns": shown})
-
-
-DICTIONARY_APIS = [_dictionary_api(model) for model in dictionary_models()]
-
-
-def register(appbuilder):
-    for api in APIS + DICTIONARY_APIS:
-        appbuilder.add_api(api)
