@@ -2,12 +2,14 @@
 import os
 
 import click
+import flask_migrate
+from alembic.script import ScriptDirectory
 from flask import current_app
 from flask.cli import AppGroup
 
 from app import db
 from app.security import ADMIN, sync_roles
-from app.services import rollups, staff
+from app.services import backup, rollups, staff
 from app.services.seed import seed_dictionaries
 
 sdelka_cli = AppGroup("sdelka", help="Sdelka CRM administration.")
@@ -73,3 +75,41 @@ def rebuild_rollups():
     with db.engine.begin() as connection:
         rollups.rebuild(connection)
     click.echo("Roll-ups rebuilt.")
+
+
+@sdelka_cli.command("backup")
+@click.argument("directory", required=False)
+def backup_command(directory):
+    """Write the database and the uploaded files to one archive in DIRECTORY
+    (default instance/backups) while the app keeps running."""
+    directory = directory or os.path.join(current_app.config["INSTANCE_DIR"], "backups")
+    path, manifest = backup.create(db.engine, current_app.config["UPLOAD_FOLDER"], directory)
+    click.echo(f"Backup written: {path}")
+    click.echo(f"  {sum(manifest['tables'].values())} rows in {len(manifest['tables'])} "
+               f"tables, {len(manifest['files'])} files, migration {manifest['revision']}")
+
+
+@sdelka_cli.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def restore_command(archive, yes):
+    """Replace the database and the uploaded files with those of ARCHIVE,
+    then bring the schema up to this version. Stop the app servers first."""
+    try:
+        manifest = backup.read_manifest(archive)
+        known = {script.revision for script in ScriptDirectory.from_config(
+            current_app.extensions["migrate"].migrate.get_config()).walk_revisions()}
+        if manifest["revision"] not in known:
+            raise backup.BackupError(
+                f"The backup is of a newer version (migration {manifest['revision']}); "
+                "update the app first")
+        if not yes:
+            click.confirm(f"Everything in the database and the uploads is replaced by the "
+                          f"backup of {manifest['created_at']}. Go on?", abort=True)
+        backup.restore(db.engine, current_app.config["UPLOAD_FOLDER"], archive)
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    flask_migrate.upgrade()
+    click.echo(f"Restored the backup of {manifest['created_at']}: "
+               f"{sum(manifest['tables'].values())} rows in {len(manifest['tables'])} tables "
+               f"and {len(manifest['files'])} files, each checked.")
