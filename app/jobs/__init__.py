@@ -29,7 +29,7 @@ import threading
 import uuid
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.models import JobLease, utcnow
@@ -130,6 +130,53 @@ def current_slot(trigger, now):
         last = fire
         fire = trigger.get_next_fire_time(fire, fire + datetime.timedelta(microseconds=1))
     return last
+
+
+def last_due(trigger, before):
+    """The latest fire time of ``trigger`` not after ``before`` (aware), or
+    None when there was none in the week before it."""
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    if isinstance(trigger, IntervalTrigger):
+        periods = (before - trigger.start_date) // trigger.interval
+        return trigger.start_date + periods * trigger.interval if periods >= 0 else None
+    # A frequent job's last run is found within hours, a daily one's only
+    # by looking back further: walk a short window first.
+    for window in (datetime.timedelta(hours=2), datetime.timedelta(days=8)):
+        fire = trigger.get_next_fire_time(None, before - window)
+        last = None
+        while fire is not None and fire <= before:
+            last = fire
+            fire = trigger.get_next_fire_time(fire, fire + datetime.timedelta(microseconds=1))
+        if last is not None:
+            return last
+    return None
+
+
+def late(session, config, now, since):
+    """Names of the enabled jobs whose run due after ``since`` (aware; e.g.
+    when this server started) and more than GRACE and a minute before
+    ``now`` no process has taken: no scheduler runs them anywhere."""
+    tz_name = config.get("APP_TIMEZONE", "Europe/Moscow")
+    taken = dict(session.execute(select(JobLease.name, JobLease.slot)).all())
+    found, off = [], disabled(config)
+    for name, spec in schedules(config).items():
+        due = last_due(trigger_for(spec, tz_name), now - GRACE - datetime.timedelta(minutes=1))
+        if name in off or due is None or due < since:
+            continue
+        slot = taken.get(name)
+        if slot is None or slot.replace(tzinfo=datetime.timezone.utc) < due:
+            found.append(name)
+    return sorted(found)
+
+
+def scheduler_running(app):
+    """Is this process's scheduler alive? None when it should not run here
+    (JOBS_ENABLED off, tests)."""
+    if not should_start(app):
+        return None
+    scheduler = _started.get((os.getpid(), id(app)))
+    return bool(scheduler is not None and scheduler.running)
 
 
 # --- the lease ---------------------------------------------------------------------

@@ -8,6 +8,7 @@ def register(appbuilder):
         dictionaries,
         documents,
         followup,
+        health,
         imports,
         notifications,
         registers,
@@ -41,6 +42,7 @@ def register(appbuilder):
         icon="fa-sitemap", category="Company",
     )
     webform.register(appbuilder)
+    health.register(appbuilder)
     appbuilder.add_view(
         CalculatorView, "Loan calculator", label=_l("Loan calculator"),
         icon="fa-calculator",
