@@ -46,6 +46,11 @@ SQLALCHEMY_DATABASE_URI = os.environ.get(
     "DATABASE_URL", "sqlite:///" + os.path.join(INSTANCE_DIR, "sdelka.db")
 )
 SQLALCHEMY_TRACK_MODIFICATIONS = False
+# SQLite: seconds a write waits for another connection's write to finish
+# before it gives up (the page then says the server is busy, 503). Readers
+# never wait: the database runs in WAL mode (app/__init__.py). Keep it well
+# below gunicorn's 30 s worker timeout.
+SQLITE_BUSY_TIMEOUT = float(os.environ.get("SQLITE_BUSY_TIMEOUT") or 10)
 
 APP_NAME = os.environ.get("APP_NAME", "Сделка CRM")
 APP_TIMEZONE = os.environ.get("APP_TIMEZONE", "Europe/Moscow")

@@ -9,7 +9,7 @@ from flask_appbuilder.utils.legacy import get_sqla_class
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 # One metadata for FAB's security tables and ours, so Alembic sees every model.
 db = get_sqla_class()(model_class=Model)
@@ -24,13 +24,83 @@ log = logging.getLogger(__name__)
 
 
 @event.listens_for(Engine, "connect")
-def _sqlite_foreign_keys(dbapi_connection, connection_record):
-    """SQLite checks foreign keys (and runs ON DELETE CASCADE / SET NULL)
-    only when each connection asks: without this a row could point at a
-    deleted one. Migrations turn it off on their own connection
-    (migrations/env.py): SQLite's batch mode copies tables."""
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """Every SQLite connection, of any engine (the app's, the rate limits',
+    the tests'):
+
+    - foreign keys: SQLite checks them (and runs ON DELETE CASCADE / SET
+      NULL) only when each connection asks: without this a row could point
+      at a deleted one. Migrations turn it off on their own connection
+      (migrations/env.py): SQLite's batch mode copies tables.
+    - WAL journal: in the default rollback journal a reader (a long list,
+      an export, a report) keeps every writer from committing, and a
+      writer about to commit keeps every new reader out, so while one long
+      statement ran every page, /login/ included, failed with "database is
+      locked". In WAL readers never wait and are never waited for; only
+      writers take turns (each waits up to SQLITE_BUSY_TIMEOUT, see
+      _sqlite_engine_options). The mode is stored in the database file,
+      so the first connection switches it and the rest find it so; it
+      needs the -wal and -shm files beside the database on a local disk.
+      Switching waits for other connections of the old journal to finish;
+      if they do not within the busy timeout, a later connection tries
+      again (this one still works, in the old journal).
+    - synchronous NORMAL: with WAL a commit no longer waits for the disk;
+      a power cut may lose the last commits, never the database's
+      consistency (FULL, the default, syncs the log at every commit)."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         dbapi_connection.execute("PRAGMA foreign_keys = ON")
+        try:
+            dbapi_connection.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as exc:
+            log.warning("SQLite stays in its old journal for now: %s", exc)
+        dbapi_connection.execute("PRAGMA synchronous = NORMAL")
+
+
+@event.listens_for(Engine, "savepoint")
+def _sqlite_savepoint_in_a_write_transaction(connection, name):
+    """A SAVEPOINT (``begin_nested``) before the transaction's first write
+    begins it with BEGIN IMMEDIATE, i.e. with the write lock.
+
+    Python's sqlite3 (its default "legacy" transaction control, which
+    SQLAlchemy keeps) opens a transaction only right before an INSERT,
+    UPDATE or DELETE: reads run on their own, and the first write asks for
+    the write lock with nothing else held, so it waits for another writer
+    up to the busy timeout. A SAVEPOINT is not such a statement: SQLite
+    itself then begins a deferred transaction, its reads fix a snapshot,
+    and the later first write must upgrade that snapshot. If another
+    connection holds the write lock (or committed since the snapshot),
+    SQLite answers "database is locked" at once, without waiting: waiting
+    could not make the snapshot current. It also made the savepoint the
+    outermost transaction, so releasing it committed on its own, before
+    the caller's commit or rollback. Taking the lock up front (the same
+    choice as SQLAlchemy's documented recipe of emitting BEGIN ourselves,
+    but only where a savepoint would otherwise begin the transaction)
+    waits like any first write and keeps the savepoint inside the
+    caller's transaction. Connections in AUTOCOMMIT mode are left alone."""
+    raw = connection.connection.driver_connection
+    if (isinstance(raw, sqlite3.Connection) and raw.isolation_level is not None
+            and not raw.in_transaction):
+        raw.execute("BEGIN IMMEDIATE")
+
+
+def _sqlite_engine_options(app):
+    """SQLite: how long a statement waits for another connection's write
+    lock (SQLITE_BUSY_TIMEOUT seconds) before it fails with "database is
+    locked" (then the page says the server is busy: views/errors.py).
+    Under WAL only writers wait. The app's write transactions are short
+    (a form, a job run of at most 1 000 tasks, a bulk change commits every
+    500 records); a CSV import is one transaction by design ("nothing
+    half-imported") and holds the lock for its duration (about 4 s per
+    100 000 rows), so a large one makes other saves wait, and past the
+    timeout answer "busy"."""
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() != "sqlite":
+        return
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    connect_args = dict(options.get("connect_args") or {})
+    connect_args.setdefault("timeout", float(app.config["SQLITE_BUSY_TIMEOUT"]))
+    options["connect_args"] = connect_args
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def create_app(overrides=None):
@@ -40,6 +110,7 @@ def create_app(overrides=None):
     if overrides:
         app.config.update(overrides)
     os.makedirs(app.config["UPLOAD_FOLDER"], exist_ok=True)
+    _sqlite_engine_options(app)
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
@@ -61,8 +132,11 @@ def create_app(overrides=None):
         from app.views import errors, headers, requestargs
 
         views.register(appbuilder)
-        errors.register(app)
+        # Flask runs after_request functions in reverse order: the security
+        # headers, registered first, reach the responses the error module's
+        # replace (views/errors.py: a database too busy to save).
         headers.register(app)
+        errors.register(app)
         requestargs.register(app)
         if app.config["FAB_UPDATE_PERMS"]:
             from app.security import sync_roles

@@ -63,10 +63,12 @@ def default_responsible(session, client, creator_id=None):
         client.responsible = session.get(Employee, manager_id)
 
 
-def assign_segment(session, client_ids, segment, reassign=False):
+def assign_segment(session, client_ids, segment, reassign=False, each_batch=None):
     """Put the clients in ``segment``; with ``reassign`` each also gets the
     segment's next manager as responsible. Goes through the ORM in batches,
-    so the history records every change. Returns the number of clients."""
+    so the history records every change; ``each_batch`` (e.g. the session's
+    commit) is called after each batch is flushed. Returns the number of
+    clients."""
     client_ids = list(client_ids)
     if len(client_ids) > BULK_LIMIT:
         raise AssignmentError(_l(
@@ -84,4 +86,6 @@ def assign_segment(session, client_ids, segment, reassign=False):
                 client.responsible = session.get(Employee, next_manager(session, segment))
             done += 1
         session.flush()
+        if each_batch is not None:
+            each_batch()
     return done

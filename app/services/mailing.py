@@ -59,10 +59,11 @@ def export_csv(session, mailing_type_id, user_id=None, encoding="utf-8"):
                          encoding)
 
 
-def assign(session, model, ids, mailing_type, remove=False):
+def assign(session, model, ids, mailing_type, remove=False, each_batch=None):
     """Put the records (clients or contact persons) on ``mailing_type`` (or
-    take them off). Through the ORM in batches, so the history sees it.
-    Returns how many records changed."""
+    take them off). Through the ORM in batches, so the history sees it;
+    ``each_batch`` (e.g. the session's commit) is called after each batch
+    is flushed. Returns how many records changed."""
     ids = list(ids)
     if len(ids) > BULK_LIMIT:
         raise MailingError(_l(
@@ -79,4 +80,6 @@ def assign(session, model, ids, mailing_type, remove=False):
                 item.mailing_types.append(mailing_type)
                 changed += 1
         session.flush()
+        if each_batch is not None:
+            each_batch()
     return changed

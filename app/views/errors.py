@@ -1,14 +1,24 @@
 """Error pages in the app's layout and language instead of Werkzeug's, and
 for every error not handled elsewhere: the user reads what went wrong in
-Russian, never an SQL statement or its parameters; the API gets JSON."""
-import logging
+Russian, never an SQL statement or its parameters; the API gets JSON.
 
-from flask import g, jsonify, render_template, request, session
+A request whose write found the SQLite database locked for longer than
+SQLITE_BUSY_TIMEOUT is answered 503 "the server is busy" with Retry-After,
+whether the error reached Flask or was swallowed on the way (FAB's add,
+edit and delete catch it, flash it and redirect as if the user had typed
+something wrong)."""
+import logging
+import sqlite3
+
+from flask import g, has_request_context, jsonify, render_template, request, session
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, default_exceptions
 
 from app import db
@@ -34,6 +44,9 @@ NOT_SAVED = _l("The record was not saved: the database refused the values. Check
 # A CSRFError is a 400 whose cause the user can fix.
 CSRF = _l("The form is out of date or came from another page. Reload the page and "
           "try again.")
+BUSY = _l("The server is busy, try again in a few seconds.")
+# Seconds the busy page asks a client to wait (Retry-After).
+BUSY_RETRY_AFTER = 5
 
 
 def refuse(code, message):
@@ -46,6 +59,9 @@ def refuse(code, message):
 
 def register(app):
     def handler(error):
+        if is_busy(error):
+            g.pop(_BUSY, None)  # answered here
+            return _busy(app, error)
         if isinstance(error, HTTPException):
             code = error.code
             if code is None or code < 400:
@@ -72,6 +88,71 @@ def register(app):
     # exception is a 500 with the page above.
     app.register_error_handler(Exception, handler)
     app.after_request(_hide_sql_in_messages)
+    app.after_request(lambda response: _answer_swallowed_busy(app, response))
+
+
+# --- the database is busy --------------------------------------------------------
+
+_BUSY = "sdelka_database_busy"
+
+
+def is_busy(error):
+    """True for SQLite's "database is locked" (SQLITE_BUSY: another
+    connection kept the write lock past the busy timeout), also when
+    wrapped (SQLAlchemy's OperationalError, FAB's DatabaseException)."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, sqlite3.OperationalError):
+            code = getattr(error, "sqlite_errorcode", None)
+            if code is not None:
+                return code & 0xFF == sqlite3.SQLITE_BUSY
+            return "database is locked" in str(error)
+        error = (getattr(error, "orig", None) or error.__cause__ or error.__context__
+                 or getattr(error, "exception", None))
+    return False
+
+
+@event.listens_for(Engine, "handle_error")
+def _note_busy(context):
+    """Remember in the request that a statement found the database busy,
+    and how many flashed messages were waiting before it (the ones after
+    are the failure's)."""
+    if has_request_context() and is_busy(context.original_exception) and _BUSY not in g:
+        setattr(g, _BUSY, len(session.get("_flashes") or ()))
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_busy(session_):
+    # A commit after the failure means the work got through (e.g. a retry).
+    if has_request_context():
+        g.pop(_BUSY, None)
+
+
+def _answer_swallowed_busy(app, response):
+    """A busy database error that a handler caught instead of raising
+    (FAB's form save flashes it and redirects; FAB's API answers 500 or
+    422 with its SQL) still gets the busy answer, without that flash."""
+    flashes_before = g.pop(_BUSY, None)
+    if flashes_before is None or response.status_code == 503:
+        return response
+    if "_flashes" in session:
+        session["_flashes"] = session["_flashes"][:flashes_before]
+    return _busy(app, None)
+
+
+def _busy(app, error):
+    """The 503 page (JSON under /api/): nothing was lost but this request;
+    the client may try again in a few seconds."""
+    log.warning("Database busy on %s %s: answered 503%s", request.method, request.path,
+                f" ({error.__class__.__name__})" if error is not None else "")
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the page must still be answered
+        log.exception("Rollback after a busy database failed")
+    response = _render(app, 503, BUSY)
+    response.headers["Retry-After"] = str(BUSY_RETRY_AFTER)
+    return response
 
 
 def _hide_sql_in_messages(response):
