@@ -67,8 +67,9 @@ def stored_key(key):
 def _no_commit_wait(dbapi_connection, _record):
     """PostgreSQL: a hit does not wait for its commit to reach the disk
     (counts need no durability). A crash loses at most the last fraction of
-    a second of counts, never the database's consistency. SQLite has no
-    such switch that is safe per connection: its commits wait for the disk."""
+    a second of counts, never the database's consistency. SQLite needs
+    nothing here: every connection runs WAL with synchronous=NORMAL
+    (app/__init__.py), whose commits do not wait for the disk either."""
     cursor = dbapi_connection.cursor()
     cursor.execute("SET synchronous_commit TO OFF")
     cursor.close()
