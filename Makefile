@@ -36,9 +36,10 @@ init: migrate
 # gunicorn, not the development server: this is how the office runs it.
 # --preload builds the app once, so roles are synchronised once;
 # gunicorn.conf.py starts the scheduled jobs in each worker (see there).
+# Each request is logged by the app (app/logs.py: with its id and the user).
 run: init
 	$(BIN)/gunicorn -c gunicorn.conf.py --preload --workers 2 --threads 4 --bind $(HOST):$(PORT) \
-		--access-logfile - run:app
+		run:app
 
 test: install-dev
 	$(BIN)/python -m pytest

@@ -128,6 +128,8 @@ IMPORT_MAX_ATTEMPTS = env_int("IMPORT_MAX_ATTEMPTS", 2)
 IMPORT_KEEP_DAYS = env_int("IMPORT_KEEP_DAYS", 30)
 
 APP_THEME = ""
+# The app's log (stderr, each line with the request id and the user: app/logs.py).
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 
 # --- Notifications, e-mail and scheduled jobs (app/jobs/) ---
 # E-mail is sent only when MAIL_SERVER is set.

@@ -19,16 +19,9 @@ def post_fork(server, worker):
 
 
 def post_worker_init(worker):
-    import logging
-
     from app.jobs import start_scheduler
 
-    # What the jobs did (and which runs a worker skipped) goes to gunicorn's log.
-    jobs_log = logging.getLogger("app.jobs")
-    jobs_log.setLevel(logging.INFO)
-    for handler in worker.log.error_log.handlers:
-        if handler not in jobs_log.handlers:
-            jobs_log.addHandler(handler)
+    # What the jobs do is in the app's log (app/logs.py), beside gunicorn's.
     if start_scheduler(worker.wsgi) is not None:
         worker.log.info("Scheduled jobs started in worker %s", worker.pid)
 

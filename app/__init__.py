@@ -11,6 +11,8 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 
+from app import logs
+
 # One metadata for FAB's security tables and ours, so Alembic sees every model.
 db = get_sqla_class()(model_class=Model)
 migrate = Migrate(
@@ -110,6 +112,8 @@ def create_app(overrides=None):
     if overrides:
         app.config.update(overrides)
     os.makedirs(app.config["UPLOAD_FOLDER"], exist_ok=True)
+    # First: its after_request runs last and logs the status actually sent.
+    logs.init_app(app)
     _sqlite_engine_options(app)
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)

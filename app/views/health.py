@@ -48,7 +48,7 @@ def _check():
     answer["migrations"] = "current"
     now = datetime.datetime.now(datetime.timezone.utc)
     late = jobs.late(db.session, current_app.config, now, _STARTED)
-    running = jobs.scheduler_running(current_app)
+    running = jobs.scheduler_running(current_app._get_current_object())
     answer["jobs"] = {"late": late, "scheduler": {None: "off", True: "running",
                                                   False: "stopped"}[running]}
     if late or running is False:
@@ -64,4 +64,4 @@ def check():
 
 
 def register(appbuilder):
-    appbuilder.app.register_blueprint(health)
+    current_app.register_blueprint(health)  # called within the app's context

@@ -100,3 +100,19 @@ def test_health_reads_nothing_but_a_version_and_the_leases(app):
         finally:
             event.remove(db.engine, "before_cursor_execute", count)
     assert len(statements) <= 3, statements
+
+
+def test_the_scheduler_of_the_answering_process_is_reported(tmp_path, monkeypatch):
+    own = make_app("sqlite:///" + str(tmp_path / "jobs.db"),
+                   JOBS_DISABLED=",".join(jobs.load()))  # scheduled, none fires
+    with own.app_context():
+        flask_migrate.upgrade()
+    monkeypatch.setattr(jobs, "should_start", lambda app: True)
+    assert jobs.start_scheduler(own, force=True) is not None
+    try:
+        answer = own.test_client().get("/health").get_json()
+        assert answer["jobs"]["scheduler"] == "running" and answer["status"] == "ok"
+    finally:
+        jobs.stop_scheduler(own)
+    answer = own.test_client().get("/health").get_json()
+    assert answer["jobs"]["scheduler"] == "stopped" and answer["status"] == "degraded"
