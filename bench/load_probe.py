@@ -1,0 +1,130 @@
+"""The app of run.py, instrumented for ``python -m bench.load --probe DIR``.
+
+gunicorn serves ``bench.load_probe:app`` instead of ``run:app`` (the same
+Flask app: gunicorn.conf.py's hooks still find it). Each request appends
+one JSON line to DIR/probe-<pid>.jsonl: method, path with query, status,
+the server's time from the first before_request to teardown (``wall``),
+the thread's CPU in that time (``cpu``; SQLite's own work counts here too,
+it runs in the thread), the time and number of SQL statements (``sql``,
+``n``: cursor execute to its return, rows fetched later not included) and
+of template rendering (``tpl``: render_template, widgets included). With
+BENCH_LOAD_PROFILE=1 each worker thread also runs cProfile during its
+requests and writes DIR/profile-<pid>-<thread>.prof every 50 requests.
+
+Nothing here changes what a request does; it adds a few microseconds of
+bookkeeping (and cProfile, when on, slows Python code by about half)."""
+import atexit
+import cProfile
+import json
+import os
+import threading
+import time
+
+from flask import before_render_template, request, template_rendered
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from run import app
+
+DIRECTORY = os.environ["BENCH_LOAD_PROBE"]
+PROFILE = os.environ.get("BENCH_LOAD_PROFILE") not in (None, "", "0")
+_local = threading.local()
+_write_lock = threading.Lock()
+_files = {}
+_profilers = {}  # thread id -> its cProfile.Profile, for the dump at exit
+
+
+def _current():
+    return getattr(_local, "entry", None)
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _sql_start(conn, cursor, statement, parameters, context, executemany):
+    _local.sql_started = time.perf_counter()
+
+
+@event.listens_for(Engine, "after_cursor_execute")
+def _sql_end(conn, cursor, statement, parameters, context, executemany):
+    entry = _current()
+    started = getattr(_local, "sql_started", None)
+    if entry is not None and started is not None:
+        entry["sql"] += (time.perf_counter() - started) * 1000
+        entry["n"] += 1
+
+
+def _render_start(sender, template, context, **extra):
+    entry = _current()
+    if entry is not None and not entry.get("_rendering"):
+        entry["_rendering"] = time.perf_counter()
+
+
+def _render_end(sender, template, context, **extra):
+    entry = _current()
+    if entry is not None and entry.get("_rendering"):
+        entry["tpl"] += (time.perf_counter() - entry.pop("_rendering")) * 1000
+
+
+before_render_template.connect(_render_start, app)
+template_rendered.connect(_render_end, app)
+
+
+def _begin():
+    if _current() is not None:
+        return
+    _local.entry = {"sql": 0.0, "n": 0, "tpl": 0.0, "_wall": time.perf_counter(),
+                    "_cpu": time.thread_time()}
+    if PROFILE:
+        profiler = getattr(_local, "profiler", None)
+        if profiler is None:
+            profiler = _local.profiler = cProfile.Profile()
+            _local.profiled = 0
+            _profilers[threading.get_ident()] = profiler
+        profiler.enable()
+
+
+def _dump(thread_id, profiler):
+    profiler.dump_stats(os.path.join(DIRECTORY, f"profile-{os.getpid()}-{thread_id}.prof"))
+
+
+@atexit.register
+def _dump_all():
+    """A worker's threads' profiles as it exits (no request runs then)."""
+    for thread_id, profiler in list(_profilers.items()):
+        _dump(thread_id, profiler)
+
+
+def _status(response):
+    entry = _current()
+    if entry is not None:
+        entry["st"] = response.status_code
+    return response
+
+
+def _end(error=None):
+    entry = _current()
+    if entry is None:
+        return
+    _local.entry = None
+    if PROFILE:
+        _local.profiler.disable()
+        _local.profiled += 1
+        if _local.profiled % 50 == 0:
+            _dump(threading.get_ident(), _local.profiler)
+    line = {"t": time.time(), "m": request.method, "p": request.full_path.rstrip("?"),
+            "st": entry.get("st", 500 if error else 0),
+            "wall": round((time.perf_counter() - entry["_wall"]) * 1000, 2),
+            "cpu": round((time.thread_time() - entry["_cpu"]) * 1000, 2),
+            "sql": round(entry["sql"], 2), "n": entry["n"], "tpl": round(entry["tpl"], 2)}
+    with _write_lock:
+        pid = os.getpid()
+        if pid not in _files:  # one file per worker, opened after the fork
+            _files[pid] = open(os.path.join(DIRECTORY, f"probe-{pid}.jsonl"), "a",
+                               buffering=1)
+        _files[pid].write(json.dumps(line) + "\n")
+
+
+# First before_request, last after_request and teardown (Flask runs those two
+# lists in reverse): the whole of Flask's request work.
+app.before_request_funcs.setdefault(None, []).insert(0, _begin)
+app.after_request_funcs.setdefault(None, []).insert(0, _status)
+app.teardown_request_funcs.setdefault(None, []).insert(0, _end)
