@@ -12,13 +12,18 @@ of its own. Through real HTTP:
 - a scheduled job runs once per scheduled time, though both schedulers fire;
 - a file attached to a note on one server downloads from the other;
 - an import started on one server, which is killed (SIGKILL, master and
-  worker) in the middle of it, is finished by the other, every row once.
+  worker) in the middle of it, is finished by the other, every row once;
+- deploy/nginx.conf, in front of both (when nginx is installed), passes
+  the request id, HTTPS and the address on, refuses bodies above the
+  upload limits and sends the requests of the killed server to the other.
 
 Needs TEST_DATABASE_URL and Redis (TEST_REDIS_URL, default database 15 of
-127.0.0.1:6379, emptied before and after). Without them the module is
-skipped with the reason; in CI (CI=true) it fails instead.
+127.0.0.1:6379, emptied before and after), and nginx and openssl for the
+last test. Without them the tests are skipped with the reason; in CI
+(CI=true) they fail instead.
 
-The tests run in this file's order: the last one kills a server."""
+The tests run in this file's order: the import test kills a server, and
+the nginx test finds it dead."""
 import http.cookiejar
 import json
 import os
@@ -26,6 +31,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -107,11 +113,19 @@ class Browser:
 
     def __init__(self):
         self.jar = http.cookiejar.CookieJar()
+        # nginx's certificate in the last test is made up on the spot.
+        unverified = ssl.create_default_context()
+        unverified.check_hostname, unverified.verify_mode = False, ssl.CERT_NONE
         self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(self.jar), _NoRedirects)
+            urllib.request.HTTPCookieProcessor(self.jar), _NoRedirects,
+            urllib.request.HTTPSHandler(context=unverified))
 
     def request(self, method, url, body=None, headers=None):
-        request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+        headers = dict(headers or {})
+        if method == "POST":
+            # As a browser's form: over HTTPS the app checks it (Flask-WTF).
+            headers.setdefault("Referer", url)
+        request = urllib.request.Request(url, data=body, method=method, headers=headers)
         try:
             with self.opener.open(request, timeout=30) as response:
                 return Answer(response.status, response.headers, response.read())
@@ -216,41 +230,30 @@ class Server:
             pass
         self.process.wait(timeout=10)
 
-    def stop(self):
+    def stop(self, wait=True):
+        """TERM, as systemd stops a unit; KILL after 10 s."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+            if wait:
+                try:
+                    self.process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    self.kill()
 
 
-def _prepare(url):
-    """Migrate the schema, create the roles, the dictionaries and an admin,
-    as `flask db upgrade` and `flask sdelka init` do; a client for the notes;
-    a log of every job lease taken (a trigger on job_lease)."""
+def _migrate(url):
+    """Migrate the schema (`flask db upgrade`) and log every job lease taken
+    (a trigger on job_lease). Returns the app that did it."""
     import flask_migrate
 
     from app import db
-    from app.jobs import load as load_jobs
-    from app.models import Client
-    from app.security import ADMIN, sync_roles
-    from app.services.seed import seed_dictionaries
     from tests.conftest import make_app
 
-    # Role synchronisation commits a thousand times: not waiting for the
-    # disk at each commit saves most of its time (this connection only).
+    # Role synchronisation (_populate) commits a thousand times: not waiting
+    # for the disk at each commit saves much of its time (this app only).
     app = make_app(url + "%20-csynchronous_commit%3Doff")
     with app.app_context():
         flask_migrate.upgrade()
-        sm = app.appbuilder.sm
-        sync_roles(sm)
-        seed_dictionaries(db.session)
-        admin = sm.add_user(username="admin", first_name="Админ", last_name="Серверов",
-                            email="admin@example.com", role=sm.find_role(ADMIN),
-                            password=ADMIN_PASSWORD)
-        client = Client(name="Клиент двух серверов", responsible_id=admin.id)
-        db.session.add(client)
         db.session.execute(text("""
             CREATE TABLE lease_log (name text, slot timestamp, holder text);
             CREATE FUNCTION lease_log() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -262,10 +265,32 @@ def _prepare(url):
                 WHEN (NEW.lease_until IS NOT NULL) EXECUTE FUNCTION lease_log();
         """))
         db.session.commit()
+        db.session.remove()
+    return app
+
+
+def _populate(app):
+    """The roles, the dictionaries and an admin, as `flask sdelka init`
+    makes them, and a client for the notes; returns the client's id."""
+    from app import db
+    from app.models import Client
+    from app.security import ADMIN, sync_roles
+    from app.services.seed import seed_dictionaries
+
+    with app.app_context():
+        sm = app.appbuilder.sm
+        sync_roles(sm)
+        seed_dictionaries(db.session)
+        admin = sm.add_user(username="admin", first_name="Админ", last_name="Серверов",
+                            email="admin@example.com", role=sm.find_role(ADMIN),
+                            password=ADMIN_PASSWORD)
+        client = Client(name="Клиент двух серверов", responsible_id=admin.id)
+        db.session.add(client)
+        db.session.commit()
         client_id = client.id
         db.session.remove()
         db.engine.dispose()
-    return client_id, sorted(set(load_jobs()) - {"imports"})
+    return client_id
 
 
 @pytest.fixture(scope="module")
@@ -275,13 +300,14 @@ def cluster():
         _unavailable("TEST_DATABASE_URL is not set: several servers need PostgreSQL")
     redis = _redis()
     redis.flushdb()
+    from app.jobs import load as load_jobs
     from tests.conftest import _postgres_schema
 
     url, drop = _postgres_schema()
     folder = Path(tempfile.mkdtemp(prefix="sdelka-servers-"))
     servers = []
     try:
-        client_id, other_jobs = _prepare(url)
+        app = _migrate(url)
         shared = folder / "shared-uploads"
         env = {key: value for key, value in os.environ.items()
                if not key.startswith(("TEST_", "PYTEST_"))}
@@ -294,13 +320,16 @@ def cluster():
             "FAB_UPDATE_PERMS": "False",
             "JOBS_ENABLED": "True",
             "JOBS_SCHEDULES": "imports=every 2 seconds",
-            "JOBS_DISABLED": ",".join(other_jobs),
+            "JOBS_DISABLED": ",".join(sorted(set(load_jobs()) - {"imports"})),
             "JOBS_LEASE_SECONDS": "10",
             "IMPORT_BACKGROUND_KB": "1",
             "IMPORT_LEASE_SECONDS": "2",
             "IMPORT_THREAD": "True",
         })
+        # The servers start (they need the schema, not the roles) while the
+        # roles are made: the slowest step of all.
         servers = [Server("a", env, folder), Server("b", env, folder)]
+        client_id = _populate(app)
         for server in servers:
             _wait(f"server {server.name} to answer /health", server.healthy, START_SECONDS,
                   every=0.2)
@@ -309,6 +338,8 @@ def cluster():
                "uploads": shared, "client_id": client_id}
         engine.dispose()
     finally:
+        for server in servers:
+            server.stop(wait=False)
         for server in servers:
             server.stop()
         drop()
@@ -486,3 +517,105 @@ def test_an_import_whose_server_is_killed_is_finished_by_the_other(cluster, brow
                                      .where(Client.last_name == surname))
     assert imported == IMPORT_ROWS  # every row once: the killed run left nothing
     assert f"Import {job_id}: its worker {running.worker} stopped; queued" in survivor.log()
+
+
+# --- nginx ----------------------------------------------------------------------------------
+
+
+def _nginx_conf(cluster, folder, https_port):
+    """deploy/nginx.conf with this test's servers, port, certificate and logs."""
+    conf = (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+    servers = "".join(f"    server 127.0.0.1:{cluster[name].port} max_fails=2 fail_timeout=10s;\n"
+                      for name in ("a", "b"))
+    conf, found = re.subn(r"(?m)^ *server \d+\.\d+\.\d+\.\d+:\d+ [^;]*;\n", "", conf)
+    assert found >= 2, "deploy/nginx.conf names no app servers"
+    conf = conf.replace("upstream sdelka {\n", "upstream sdelka {\n" + servers, 1)
+    conf = re.sub(r"(?m)^ *listen \[::\]:\d+[^;]*;\n", "", conf)
+    conf = re.sub(r"(?m)^( *listen) 80;", rf"\1 127.0.0.1:{_free_port()};", conf)
+    conf = re.sub(r"(?m)^( *listen) 443 ssl;", rf"\1 127.0.0.1:{https_port} ssl;", conf)
+    conf = re.sub(r"(?m)^( *ssl_certificate)\s+\S+;", rf"\1 {folder}/cert.pem;", conf)
+    conf = re.sub(r"(?m)^( *ssl_certificate_key)\s+\S+;", rf"\1 {folder}/key.pem;", conf)
+    conf = re.sub(r"(?m)^( *access_log)\s+/\S+", rf"\1 {folder}/access.log", conf)
+    assert f"127.0.0.1:{https_port} ssl" in conf and "server 10.0.0." not in conf, conf
+    (folder / "sdelka.conf").write_text(conf, encoding="utf-8")
+    main = folder / "nginx.conf"
+    main.write_text(
+        f"pid {folder}/nginx.pid;\nerror_log {folder}/error.log;\nevents {{}}\n"
+        f"http {{\n    client_body_temp_path {folder}/body;\n"
+        f"    proxy_temp_path {folder}/proxy;\n    access_log off;\n"
+        f"    include {folder}/sdelka.conf;\n}}\n", encoding="utf-8")
+    return main
+
+
+@pytest.fixture
+def nginx(cluster):
+    """nginx with deploy/nginx.conf in front of both servers: its HTTPS address."""
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not os.path.exists(binary) or not shutil.which("openssl"):
+        _unavailable("nginx or openssl is not installed (apt-get install nginx openssl)")
+    folder = Path(tempfile.mkdtemp(prefix="sdelka-nginx-"))
+    folder.chmod(0o755)  # nginx's workers run as another user under root
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+                    "-subj", "/CN=crm.example.ru", "-keyout", str(folder / "key.pem"),
+                    "-out", str(folder / "cert.pem")], check=True, capture_output=True)
+    https_port = _free_port()
+    main = _nginx_conf(cluster, folder, https_port)
+    command = [binary, "-p", str(folder), "-e", str(folder / "error.log"), "-c", str(main)]
+    checked = subprocess.run(command + ["-t"], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+    process = subprocess.Popen(command + ["-g", "daemon off;"], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+
+    def answers():
+        assert process.poll() is None, (folder / "error.log").read_text()
+        try:
+            socket.create_connection(("127.0.0.1", https_port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+
+    try:
+        _wait("nginx to answer", answers, 10)
+        yield {"url": f"https://127.0.0.1:{https_port}", "folder": folder}
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_deploy_nginx_conf_puts_both_servers_behind_one_address(cluster, nginx):
+    base, folder = nginx["url"], nginx["folder"]
+    user = Browser()
+    # Every request gets nginx's id, the app sends it back, nginx logs it.
+    health = user.request("GET", base + "/health", headers={"X-Request-ID": "from-a-client"})
+    assert health.status == 200, health.text
+    request_id = health.headers["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", request_id), request_id
+    access_log = folder / "access.log"
+    # (nginx logs a request after it has answered it)
+    _wait("nginx to log the request id", lambda: f"rid={request_id} " in access_log.read_text(), 5)
+    # A server killed by the import test is left out: every request is answered.
+    dead = [cluster[name] for name in ("a", "b") if cluster[name].process.poll() is not None]
+    assert all(user.get(base + PAGE).status == 302 for _ in range(4))  # to the sign-in
+    if dead:  # tried, then the next one
+        _wait("nginx to log a request passed on from the dead server",
+              lambda: f"upstream=127.0.0.1:{dead[0].port}, " in access_log.read_text(), 5)
+    # Signed in over HTTPS: the form check (Referer against the host) and the
+    # scheme the app sees (gunicorn trusts X-Forwarded-Proto from 127.0.0.1).
+    answer = user.sign_in(base)
+    assert answer.status == 302, answer.text[:1000]
+    spec = user.get(base + "/api/v1/_openapi")
+    assert spec.status == 200 and spec.json()["servers"] == [{"url": base + "/"}], spec.text[:300]
+    # Bodies above MAX_UPLOAD_MB (20) are refused by nginx; imports take up to 200 MB.
+    big = b"x" * (20 * 1024 * 1024 + 1024)
+    refused = user.post(base + "/notes/add", {"csrf_token": user.token(base + "/notes/add")},
+                        files={"file": ("big.txt", big)})
+    assert refused.status == 413 and refused.headers["Server"].startswith("nginx"), refused.status
+    rows = ("Название;Телефон\r\n" + "Клиент;+79030000000\r\n" * 800_000).encode()
+    assert len(rows) > len(big)
+    uploaded = user.post(base + "/import/clients/",
+                         {"csrf_token": user.token(base + "/import/clients/")},
+                         files={"file": ("big.csv", rows)})
+    assert uploaded.status == 302 and "/import/job/" in uploaded.headers["Location"], (
+        uploaded.status, uploaded.text[:500])
