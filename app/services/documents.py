@@ -16,6 +16,7 @@ from sqlalchemy import select
 from app.models import (
     Application,
     Client,
+    ClientKind,
     CustomFieldType,
     Deal,
     DocumentTemplate,
@@ -25,7 +26,7 @@ from app.models import (
     TemplateEntity,
     utcnow,
 )
-from app.services import custom_fields, history, loan, printing
+from app.services import custom_fields, declension, history, loan, printing
 from app.services.company import get_company
 from app.services.printing import N_, Message
 
@@ -82,7 +83,10 @@ def _plain(row, fields):
 
 
 def company_dict(company):
-    return _plain(company, COMPANY_FIELDS)
+    data = _plain(company, COMPANY_FIELDS)
+    # «действующего» / «действующей» on behalf of the company.
+    data["director_gender"] = declension.gender(data["director_name"])
+    return data
 
 
 def employee_dict(user):
@@ -95,12 +99,22 @@ def employee_dict(user):
             "email": user.email or ""}
 
 
+def _full_name(client):
+    """Surname, name and patronymic from their fields, else the client's name."""
+    parts = [client.last_name, client.first_name, client.middle_name]
+    return " ".join(p for p in parts if p) if client.last_name else (client.name or "")
+
+
 def client_dict(client, label=None):
     if client is None:
         return None
     data = _plain(client, CLIENT_FIELDS)
+    is_person = client.kind == ClientKind.PERSON
     data.update(kind=_value(label, client.kind), region=_text(client.region),
-                responsible=client.responsible.full_name if client.responsible else "")
+                responsible=client.responsible.full_name if client.responsible else "",
+                is_person=is_person,
+                # «именуемый» / «именуемая»: told by the patronymic or the name.
+                gender=declension.gender(_full_name(client)) if is_person else "")
     return data
 
 
@@ -160,8 +174,7 @@ def invoice_dict(invoice, label=None):
         lines.append({
             "number": number, "description": line.description,
             "unit": line.product.unit if line.product else "",
-            "quantity": line.quantity.normalize() if isinstance(line.quantity, Decimal)
-            else line.quantity,
+            "quantity": line.quantity,  # printed as a person writes it: 50, 1,5
             "price": line.price, "discount_percent": line.discount_percent,
             "tax": _text(line.tax), "tax_rate": line.tax.rate if line.tax else Decimal(0),
             "amount": line.amount, "tax_amount": line.tax_amount,
@@ -247,6 +260,7 @@ def sample_context(session, entity, user, *, today=None):
         "settlement_account": "", "corr_account": "", "phone": "+79161234567",
         "phone2": "", "email": "ivanov@example.ru", "region": "Москва", "city": "Москва",
         "address": "ул. Тверская, д. 1, кв. 2", "responsible": employee_dict(user)["full_name"],
+        "is_person": True, "gender": declension.MALE,
     }
     application = {"id": 1, "date": today, "amount": Decimal("300000.00"), "term_months": 12,
                    "rate_percent": "15,9", "loan_purpose": "Потребительский кредит",
@@ -360,6 +374,12 @@ PLACEHOLDERS = (
         ("company.postcode", N_("Postcode")),
         ("company.director_name", N_("Director's full name")),
         ("company.director_position", N_("Director's position")),
+        ("company.director_position|genitive",
+         N_("Director's position in the genitive: «в лице Генерального директора»")),
+        ("company.director_name|name_genitive",
+         N_("Director's full name in the genitive: «Иванова Ивана Ивановича»")),
+        ("company.director_name|initials", N_("Director's surname and initials")),
+        ("company.director_gender", N_("Director's gender: male, female or empty")),
         ("company.okved", N_("OKVED codes")), ("company.oktmo", N_("OKTMO")),
     )),
     (N_("Client"), (
@@ -378,6 +398,8 @@ PLACEHOLDERS = (
         ("client.phone", N_("Phone")), ("client.email", N_("Email")),
         ("client.region", N_("Region")), ("client.city", N_("City")),
         ("client.address", N_("Address")), ("client.responsible", N_("Responsible")),
+        ("client.is_person", N_("A person (not a company): for {% if client.is_person %}")),
+        ("client.gender", N_("Gender of a person: male, female or empty")),
     )),
     (N_("Application"), (
         ("application.id", N_("Number")), ("application.date|date_ru", N_("Date")),
@@ -422,6 +444,12 @@ PLACEHOLDERS = (
     )),
     (N_("Filters"), (
         ("x|money", N_("Amount with two decimals: 1 234,50")),
+        ("x|number", N_("Number as people write it: 50, 1,5")),
+        ("x|blank", N_("The value, or a line ____ to fill in by hand when it is empty; "
+                       "blank(20) sets the length")),
+        ("x|genitive", N_("A position in the genitive: Генерального директора")),
+        ("x|name_genitive", N_("A full name in the genitive: Иванова Ивана Ивановича")),
+        ("x|initials", N_("Surname and initials: Иванов И. И.")),
         ("x|amount_in_words", N_("Amount in Russian words with roubles and kopecks")),
         ("x|date_ru", N_("Date as DD.MM.YYYY; date_ru('long') spells the month")),
         ("{% for line in invoice.lines %}…{% endfor %}", N_("Repeat for every line")),

@@ -55,6 +55,7 @@ from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import RenderLimitError, ResourceAccessPolicy
 from xhtml2pdf.default import DEFAULT_CSS
 
+from app.services import declension
 from app.services.words import amount_in_words, to_decimal
 
 MAX_SOURCE = 500_000  # characters of template source
@@ -166,13 +167,77 @@ def format_money(value):
     return f"{sign}{roubles:,}".replace(",", "\u00a0") + f",{kopecks:02d}"
 
 
+def format_number(value):
+    """A number as a person writes it: ``Decimal("50.000")`` -> "50",
+    ``Decimal("1.500")`` -> "1,5", 1234567 -> "1 234 567" (non-breaking
+    spaces), never "5E+1"; None or undefined -> "". Text is returned as it
+    is. (The one place printing formats a plain number; money is
+    format_money.)"""
+    if value is None or isinstance(value, Undefined):
+        return ""
+    if isinstance(value, bool) or isinstance(value, str):
+        return value
+    if isinstance(value, float):
+        value = Decimal(repr(value))
+    if isinstance(value, int):
+        value = Decimal(value)
+    if not isinstance(value, Decimal) or not value.is_finite():
+        return value
+    text = format(value.normalize(_CTX), "f")
+    sign, text = ("-", text[1:]) if text.startswith("-") else ("", text)
+    whole, _, fraction = text.partition(".")
+    whole = f"{int(whole):,}".replace(",", "\u00a0")
+    return sign + whole + ("," + fraction if fraction else "")
+
+
+def format_value(value):
+    """How ``{{ value }}`` prints (the sandbox's ``finalize``): nothing for
+    None or an undefined placeholder, amounts with kopecks as money
+    ("300 000,00"), other Decimals and floats as numbers ("50", "1,5"),
+    dates as ДД.ММ.ГГГГ, date-times as ДД.ММ.ГГГГ ЧЧ:ММ, yes/no as «да»/«нет».
+    Whole numbers print as they are: they are mostly numbers of documents."""
+    if value is None or isinstance(value, Undefined):
+        return ""
+    if isinstance(value, bool):
+        return "да" if value else "нет"
+    if isinstance(value, Decimal):
+        if value.is_finite() and value.as_tuple().exponent == -2 and abs(value) < MONEY_LIMIT:
+            return format_money(value)
+        return format_number(value)
+    if isinstance(value, float):
+        return format_number(value)
+    if isinstance(value, datetime):
+        return value.strftime("%d.%m.%Y %H:%M")
+    if isinstance(value, date):
+        return value.strftime("%d.%m.%Y")
+    return value
+
+
+BLANK_MAX = 80  # underscores of one blank line
+
+
+def blank(value, width=12):
+    """The value, or a line to fill in by hand ("____________") when it is
+    empty, as on a paper form: ``{{ client.passport_series|blank }}``."""
+    if value is None or isinstance(value, Undefined) or \
+            (isinstance(value, str) and not value.strip()):
+        width = width if isinstance(width, int) and not isinstance(width, bool) else 12
+        return "_" * max(1, min(width, BLANK_MAX))
+    return value
+
+
 def format_date_ru(value, style="short"):
     """A date as "23.11.2026", or with ``style="long"`` "23 ноября 2026 г.".
-    Accepts date, datetime or an ISO string; None or undefined -> ""."""
+    Accepts date, datetime or an ISO string; None, "" or undefined -> ""."""
     if value is None or isinstance(value, Undefined):
         return ""
     if isinstance(value, str):
-        value = date.fromisoformat(value.strip()[:10])
+        if not value.strip():
+            return ""
+        try:
+            value = date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            raise ValueError(Message(N_("Not a date: %(value)s"), value=repr(value))) from None
     if isinstance(value, datetime):
         value = value.date()
     if not isinstance(value, date):
@@ -183,6 +248,18 @@ def format_date_ru(value, style="short"):
         return f"{value.day} {_MONTHS[value.month - 1]} {value.year} г."
     raise ValueError(Message(N_("Unknown date style %(style)s (there are short and long)"),
                              style=repr(style)))
+
+
+def _text_filter(func):
+    """A filter of words: text in, text out; empty or undefined -> ""."""
+
+    @functools.wraps(func)
+    def apply(value):
+        if value is None or isinstance(value, Undefined):
+            return ""
+        return func(str(value))
+
+    return apply
 
 
 def _words_filter(value):
@@ -519,7 +596,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "+", "%"})
 
     def __init__(self):
-        super().__init__(autoescape=True)
+        super().__init__(autoescape=True, finalize=format_value)
         # Only range: lipsum, cycler, joiner, namespace and dict are removed;
         # templates get their data from the context and dict literals.
         self.globals = {"range": _range}
@@ -530,8 +607,13 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         }
         self.filters.update(
             amount_in_words=_guarded(_words_filter),
+            blank=_guarded(blank, stringifies=False),
             date_ru=_guarded(format_date_ru),
+            genitive=_guarded(_text_filter(declension.genitive)),
+            initials=_guarded(_text_filter(declension.initials)),
             money=_guarded(format_money),
+            name_genitive=_guarded(_text_filter(declension.name_genitive)),
+            number=_guarded(format_number),
             _guard_iter=_guard_iter,
             _guard_value=_guard_value,
             _guard_output=_guard_output,
@@ -671,12 +753,11 @@ def render_template_string(source, context, *, max_output=2_000_000, timeout_s=2
             parts.append(chunk)
         return "".join(parts)
     except TemplateSyntaxError as exc:
-        raise TemplateError(Message(N_("Syntax error in the template: %(detail)s"),
-                                    detail=exc.message or ""), exc.lineno) from exc
+        raise syntax_error(exc, source) from exc
     except SecurityError as exc:
         line = _template_line(exc)
         raise TemplateError(Message(N_("Forbidden operation in the template: %(detail)s"),
-                                    detail=_detail(exc)), line) from exc
+                                    detail=_security_reason(exc)), line) from exc
     except _LimitError as exc:
         line = _template_line(exc)
         raise TemplateError(_detail(exc), line) from exc
@@ -685,11 +766,329 @@ def render_template_string(source, context, *, max_output=2_000_000, timeout_s=2
     except Exception as exc:  # a user's template may fail in any way
         line = _template_line(exc)
         raise TemplateError(Message(N_("Error in the template: %(detail)s"),
-                                    detail=_detail(exc)), line) from exc
+                                    detail=_runtime_reason(exc)), line) from exc
     finally:
         if chunks is not None:
             chunks.close()
         _BUDGET.reset(token)
+
+
+# --- errors in words a person reads, on the line where they are ----------------------
+
+# Jinja's names of tokens in its messages, as they are typed in a template.
+_TOKEN_TEXT = {"end of print statement": "}}", "end of statement block": "%}",
+               "begin of print statement": "{{", "begin of statement block": "{%",
+               "end of template": "…", "name": "…"}
+# Tags that open a block closed by "end<tag>" ({% set x %} only without "=").
+_BLOCK_TAGS = frozenset({"if", "for", "macro", "call", "filter", "with", "block",
+                         "autoescape", "trans", "set", "raw"})
+
+
+def _token(text):
+    return _TOKEN_TEXT.get(text, text)
+
+
+def _open_blocks(source):
+    """(unclosed, mismatch): the blocks still open at the end of ``source``
+    as [(tag, line)], and the innermost open block met by an end tag that
+    does not close it (or None). Read with Jinja's own lexer."""
+    stack, mismatch = [], None
+    try:
+        tokens = [t for t in _ENV.lex(source) if t[1] != "whitespace"]
+    except TemplateSyntaxError:
+        return stack, None
+    index = 0
+    while index < len(tokens):
+        lineno, kind, value = tokens[index]
+        index += 1
+        if kind != "block_begin" or index >= len(tokens) or tokens[index][1] != "name":
+            continue
+        tag = tokens[index][2]
+        rest = []
+        while index < len(tokens) and tokens[index][1] != "block_end":
+            rest.append(tokens[index][1:])
+            index += 1
+        if tag in _BLOCK_TAGS and not (tag == "set" and ("operator", "=") in rest):
+            stack.append((tag, lineno))
+        elif tag.startswith("end") and tag[3:] in _BLOCK_TAGS:
+            if stack and stack[-1][0] == tag[3:]:
+                stack.pop()
+            elif mismatch is None:
+                mismatch = stack[-1] if stack else None
+    return stack, mismatch
+
+
+_SYNTAX_PATTERNS = (
+    (re.compile(r"Encountered unknown tag '(\w+)'\. You probably made a nesting mistake"),
+     "nesting"),
+    (re.compile(r"Encountered unknown tag '(\w+)'"), "tag"),
+    (re.compile(r"Unexpected end of template\. Jinja was looking for"), "unclosed"),
+    (re.compile(r"unexpected end of template", re.IGNORECASE), "end"),
+    (re.compile(r"Expected an expression, got '(.+?)'"), "expression"),
+    (re.compile(r"No filter named '([^']+)'"), "filter"),
+    (re.compile(r"No test named '([^']+)'"), "test"),
+    (re.compile(r"unexpected char '(.+)' at \d+"), "char"),
+    (re.compile(r"expected token '(.+?)', got '(.+?)'"), "expected"),
+    (re.compile(r"unexpected '(.+?)', expected '(.+?)'"), "unexpected_expected"),
+    (re.compile(r"unexpected '(.+?)'"), "unexpected"),
+)
+
+
+def syntax_error(exc, source):
+    """A TemplateError for Jinja's syntax error ``exc``: the reason in the
+    project's msgids (Jinja's English text never reaches the user) and the
+    line to look at — for a block left open, the line that opened it."""
+    text = exc.message or ""
+    line = exc.lineno
+    reason = Message(N_("check the {{ }} and {% %} brackets on this line"))
+    for pattern, kind in _SYNTAX_PATTERNS:
+        found = pattern.search(text)
+        if not found:
+            continue
+        if kind == "nesting" or (kind == "tag" and found.group(1).startswith("end")):
+            _, block = _open_blocks(source)
+            if block is not None:
+                reason = Message(N_("{%% %(tag)s %%} does not close {%% %(block)s %%} of line "
+                                    "%(open)s: close that block first with {%% end%(block)s %%}"),
+                                 tag=found.group(1), block=block[0], open=block[1])
+            else:
+                reason = Message(N_("{%% %(tag)s %%} closes no open block"),
+                                 tag=found.group(1))
+        elif kind == "tag":
+            tag = found.group(1)
+            reason = Message(N_("{%% %(tag)s %%} closes no open block"), tag=tag) \
+                if tag.startswith("end") or tag in ("else", "elif") \
+                else Message(N_("unknown tag {%% %(tag)s %%}"), tag=tag)
+        elif kind == "unclosed":
+            unclosed, _ = _open_blocks(source)
+            if unclosed:
+                block, line = unclosed[-1]
+                reason = Message(N_("{%% %(block)s %%} is not closed: {%% end%(block)s %%} "
+                                    "is missing"), block=block)
+            else:
+                reason = Message(N_("a block is not closed"))
+        elif kind == "end":
+            reason = Message(N_("the template ends inside {{ … }} or {% … %}: the closing "
+                                "brackets are missing"))
+        elif kind == "expression":
+            reason = Message(N_("a value is missing before «%(found)s»"),
+                             found=_token(found.group(1)))
+        elif kind == "filter":
+            reason = Message(N_("unknown filter «%(name)s»"), name=found.group(1))
+        elif kind == "test":
+            reason = Message(N_("unknown test «%(name)s»"), name=found.group(1))
+        elif kind == "char":
+            reason = Message(N_("unexpected character «%(char)s»"), char=found.group(1))
+        elif kind == "expected":
+            reason = Message(N_("«%(expected)s» expected, «%(found)s» found"),
+                             expected=_token(found.group(1)), found=_token(found.group(2)))
+        elif kind == "unexpected_expected":
+            reason = Message(N_("«%(expected)s» expected, «%(found)s» found"),
+                             expected=_token(found.group(2)), found=_token(found.group(1)))
+        else:
+            reason = Message(N_("unexpected «%(found)s»"), found=_token(found.group(1)))
+        break
+    return TemplateError(Message(N_("Syntax error in the template: %(detail)s"),
+                                 detail=reason), line)
+
+
+def _security_reason(exc):
+    arg = exc.args[0] if exc.args else None
+    if isinstance(arg, Message):
+        return arg
+    found = re.search(r"(.+?) is not safely callable", str(arg or ""))
+    if found:
+        return Message(N_("calling %(name)s is not allowed"), name=found.group(1)[:60])
+    return Message(N_("the sandbox does not allow it"))
+
+
+def _runtime_reason(exc):
+    """Why a template failed while rendering, in the project's msgids."""
+    arg = exc.args[0] if exc.args else None
+    if isinstance(arg, Message):
+        return arg
+    text = str(arg or "")
+    if isinstance(exc, ZeroDivisionError) or isinstance(exc, decimal.DivisionByZero):
+        return Message(N_("division by zero"))
+    found = re.match(r"'(.+?)' is undefined", text)
+    if found:
+        return Message(N_("unknown placeholder «%(name)s»"), name=found.group(1))
+    found = re.search(r"has no attribute '(.+?)'", text)
+    if found:
+        return Message(N_("unknown placeholder «%(name)s»"), name=found.group(1))
+    if isinstance(exc, (TypeError, decimal.InvalidOperation)):
+        return Message(N_("these values cannot be combined so (a number with text, "
+                          "or an empty value)"))
+    return text or type(exc).__name__
+
+
+# --- checking a template before it is saved ----------------------------------------------
+
+# Names a template may expect from other Jinja setups; ours has none of them.
+FORBIDDEN_NAMES = frozenset({"config", "request", "session", "g", "url_for", "self",
+                             "get_flashed_messages", "cycler", "joiner", "lipsum",
+                             "namespace", "dict", "varargs", "kwargs", "caller"})
+_UNKNOWN = object()
+
+
+class _Checker:
+    """Walks a parsed template and finds what would print blank or fail for
+    every record: placeholders the context does not have, and names and
+    attributes the sandbox refuses. ``context`` is sample data of the same
+    shape as a real one (documents.sample_context)."""
+
+    def __init__(self, context, declared):
+        self.context = context
+        self.declared = declared  # names the template itself sets
+        self.issues = []  # TemplateError, each with .fatal
+        self.seen = set()
+
+    def report(self, fatal, line, msgid, **params):
+        key = (msgid, tuple(sorted(params.items())))
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        issue = TemplateError(Message(msgid, **params), line)
+        issue.fatal = fatal
+        self.issues.append(issue)
+
+    def path(self, node):
+        if isinstance(node, nodes.Name):
+            return node.name
+        if isinstance(node, nodes.Getattr):
+            return f"{self.path(node.node)}.{node.attr}"
+        if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+            return f"{self.path(node.node)}.{node.arg.value}"
+        return "…"
+
+    def value(self, node, scope):
+        """The sample value ``node`` stands for, or _UNKNOWN."""
+        if isinstance(node, nodes.Filter) and node.name.startswith("_guard"):
+            return self.value(node.node, scope)  # our own wrapping (_Sandbox._parse)
+        if isinstance(node, nodes.Name):
+            if node.name in scope:
+                return scope[node.name]
+            if node.name in self.context:
+                return self.context[node.name]
+            if node.name in _ENV.globals or node.name in self.declared or node.name == "loop":
+                return _UNKNOWN
+            if node.name in FORBIDDEN_NAMES:
+                self.report(True, node.lineno, N_("«%(name)s» is not available in templates"),
+                            name=node.name)
+            else:
+                self.report(False, node.lineno, N_("unknown placeholder «%(name)s»"),
+                            name=node.name)
+            return _UNKNOWN
+        if isinstance(node, nodes.Getattr):
+            return self.attribute(node, node.node, node.attr, scope)
+        if isinstance(node, nodes.Getitem):
+            if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+                return self.attribute(node, node.node, node.arg.value, scope)
+            self.visit(node, scope)
+            return _UNKNOWN
+        self.visit(node, scope)
+        return _UNKNOWN
+
+    def attribute(self, node, base_node, name, scope):
+        base = self.value(base_node, scope)
+        if name.startswith("_"):
+            self.report(True, node.lineno, N_("«%(name)s» cannot be read in a template "
+                                              "(the sandbox forbids it)"),
+                        name=self.path(node))
+            return _UNKNOWN
+        if base is _UNKNOWN:
+            return _UNKNOWN
+        if base is None:
+            if isinstance(base_node, nodes.Name) and base_node.name in self.context:
+                self.report(False, node.lineno, N_("«%(name)s» is empty in templates of this "
+                                                   "kind"), name=self.path(node))
+            return _UNKNOWN
+        if isinstance(base, Mapping):
+            if name in base:
+                return base[name]
+            if hasattr(base, name):  # items(), get()
+                return _UNKNOWN
+            self.report(False, node.lineno, N_("unknown placeholder «%(name)s»"),
+                        name=self.path(node))
+            return _UNKNOWN
+        if not hasattr(base, name):
+            self.report(False, node.lineno, N_("unknown placeholder «%(name)s»"),
+                        name=self.path(node))
+        elif not _ENV.is_safe_attribute(base, name, getattr(base, name)):
+            self.report(True, node.lineno, N_("«%(name)s» cannot be read in a template "
+                                              "(the sandbox forbids it)"),
+                        name=self.path(node))
+        return _UNKNOWN
+
+    def visit(self, node, scope):
+        if isinstance(node, nodes.For):
+            items = self.value(node.iter, scope)
+            inner = dict(scope)
+            targets = [node.target] if isinstance(node.target, nodes.Name) else \
+                list(node.target.find_all(nodes.Name))
+            for target in targets:
+                inner[target.name] = _UNKNOWN
+            if isinstance(node.target, nodes.Name) and isinstance(items, (list, tuple)) \
+                    and items:
+                inner[node.target.name] = items[0]
+            if node.test is not None:
+                self.visit(node.test, inner)
+            for child in node.body:
+                self.visit(child, inner)
+            for child in node.else_:
+                self.visit(child, scope)
+            return
+        if isinstance(node, (nodes.Name, nodes.Getattr, nodes.Getitem)):
+            self.value(node, scope)
+            return
+        if isinstance(node, nodes.Filter) and node.name.startswith("_guard"):
+            if node.node is not None:
+                self.visit(node.node, scope)
+            return
+        for child in node.iter_child_nodes():
+            self.visit(child, scope)
+
+
+def _declared(tree):
+    """Names the template sets itself: {% set %}, macros, their arguments,
+    {% with %} and loop targets."""
+    names = set()
+    for node in tree.find_all((nodes.Assign, nodes.AssignBlock, nodes.With)):
+        targets = node.targets if isinstance(node, nodes.With) else [node.target]
+        for target in targets:
+            names.update(n.name for n in target.find_all(nodes.Name))
+            if isinstance(target, nodes.Name):
+                names.add(target.name)
+    for node in tree.find_all((nodes.Macro, nodes.CallBlock)):
+        if isinstance(node, nodes.Macro):
+            names.add(node.name)
+        names.update(arg.name for arg in node.args)
+        names.add("caller")
+    for node in tree.find_all(nodes.For):
+        names.update(n.name for n in node.target.find_all(nodes.Name))
+        if isinstance(node.target, nodes.Name):
+            names.add(node.target.name)
+    return names
+
+
+def check_template(source, context):
+    """What is wrong with a template before anything is printed: raises
+    TemplateError for a syntax error (with the line to look at) and returns
+    the other findings as TemplateErrors with their lines, each with
+    ``fatal`` set when it fails for every record (a name or attribute the
+    sandbox forbids) and not when it only prints blank (an unknown or
+    mistyped placeholder, a record this kind of template does not have)."""
+    if len(source) > MAX_SOURCE:
+        raise TemplateError(Message(N_("The template is too large (over %(limit)s characters)"),
+                                    limit=MAX_SOURCE))
+    try:
+        _compiled(source)  # unknown filters and tests are found when compiling
+        tree = _ENV.parse(source)
+    except TemplateSyntaxError as exc:
+        raise syntax_error(exc, source) from exc
+    checker = _Checker(dict(context), _declared(tree))
+    checker.visit(tree, {})
+    return sorted(checker.issues, key=lambda issue: (issue.line or 0))
 
 
 # --- HTML to PDF -----------------------------------------------------------------

@@ -3,6 +3,7 @@
 A dictionary is filled only while it is empty: once it has a single row it
 belongs to the admin, and re-running ``flask sdelka init`` after an upgrade
 never brings back a value the admin deleted or renamed."""
+import hashlib
 from decimal import Decimal
 from pathlib import Path
 
@@ -248,18 +249,37 @@ TEMPLATES = (
 )
 
 
+# The first 16 hex digits of the SHA-256 of every earlier shipped text of a
+# built-in template: a row still holding one of them was never edited, and
+# seeding brings it up to the current file (issue 19: empty values, cases).
+EARLIER_TEMPLATES = {
+    "loan_agreement": {"cd970271d00bfe07"},
+    "invoice": {"91f5d9b5c744c226", "816dfd2d5c24af76"},
+    "commercial_offer": {"2a396638e55c5688"},
+}
+
+
+def _digest(text):
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
 def seed_templates(session):
     """Add each built-in document template whose code is not in the table
-    yet (the code is unique, so seeding twice adds nothing). A built-in
-    template cannot be deleted, only deactivated, so the admin's choice
-    survives re-seeding. Returns the codes added."""
-    present = set(session.scalars(select(DocumentTemplate.code)
-                                  .where(DocumentTemplate.code.is_not(None))))
+    yet (the code is unique, so seeding twice adds nothing), and bring a
+    built-in one that nobody edited (its text is an earlier shipped one) up
+    to the current file; an edited text is left alone. A built-in template
+    cannot be deleted, only deactivated, so the admin's choice survives
+    re-seeding. Returns the codes added."""
+    present = {row.code: row for row in session.scalars(
+        select(DocumentTemplate).where(DocumentTemplate.code.is_not(None)))}
     added = []
     for code, name, entity, filename in TEMPLATES:
-        if code in present:
-            continue
         body = (SEED_TEMPLATES_DIR / filename).read_text(encoding="utf-8")
+        row = present.get(code)
+        if row is not None:
+            if row.body != body and _digest(row.body or "") in EARLIER_TEMPLATES.get(code, ()):
+                row.body = body
+            continue
         session.add(DocumentTemplate(code=code, name=name, entity=entity, body=body,
                                      is_active=True))
         added.append(code)

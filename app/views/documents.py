@@ -17,9 +17,8 @@ from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from jinja2.exceptions import TemplateSyntaxError
 from wtforms import BooleanField, TextAreaField
-from wtforms.validators import DataRequired
+from wtforms.validators import DataRequired, ValidationError
 from wtforms.widgets import TextArea
 
 from app import db
@@ -69,6 +68,46 @@ def _me():
     return db.session.get(Employee, g.user.id)
 
 
+def _issues(body, entity, *, refusing=False):
+    """The findings of printing.check_template in the user's language. With
+    ``refusing`` a syntax error or a name the sandbox forbids raises a
+    ValidationError (the form shows it under the text and keeps what was
+    typed); otherwise they are listed with the rest."""
+    try:
+        entity = TemplateEntity(getattr(entity, "value", entity) or TemplateEntity.CLIENT)
+    except ValueError:
+        entity = TemplateEntity.CLIENT
+    context = documents.sample_context(db.session, entity, _me())
+    try:
+        issues = printing.check_template(body, context)
+    except printing.TemplateError as exc:
+        if refusing:
+            raise _refusal(translated(exc)) from None
+        return [translated(exc)]
+    fatal = [translated(issue) for issue in issues if issue.fatal]
+    if fatal and refusing:
+        raise _refusal("; ".join(fatal))
+    return [translated(issue) for issue in issues]
+
+
+def _refusal(text):
+    """FAB shows a field's error through Jinja's ``_()``, which %-formats the
+    text even without parameters: "{% if %}" must reach it as "{%% if %%}"."""
+    return ValidationError(text.replace("%", "%%"))
+
+
+class TemplateCheck:
+    """The template text's validator: a template that fails for every
+    record is refused with its line (a syntax error, a name or attribute the
+    sandbox forbids, too large a text); one that only prints blank somewhere
+    (a mistyped placeholder, a record this kind has not) is saved, and the
+    warnings are shown after saving (DocumentTemplateView._warn)."""
+
+    def __call__(self, form, field):
+        entity = form.entity.data if "entity" in form else None
+        g.template_warnings = _issues(field.data or "", entity, refusing=True)
+
+
 class DocumentTemplateView(EnumFieldsMixin, ModelView):
     route_base = "/templates"
     datamodel = SQLAInterface(DocumentTemplate)
@@ -85,7 +124,8 @@ class DocumentTemplateView(EnumFieldsMixin, ModelView):
     formatters_columns = {"entity": enum_label, "updated_at": datetime_text,
                           "created_at": datetime_text}
     add_form_extra_fields = edit_form_extra_fields = {
-        "body": TextAreaField(FIELDS["body"], [DataRequired()], widget=CodeWidget()),
+        "body": TextAreaField(FIELDS["body"], [DataRequired(), TemplateCheck()],
+                              widget=CodeWidget()),
         "is_active": BooleanField(FIELDS["is_active"], default=True),
     }
     add_template = edit_template = "sdelka/template_edit.html"
@@ -105,23 +145,16 @@ class DocumentTemplateView(EnumFieldsMixin, ModelView):
             kwargs["template_body"] = row.body if row is not None else ""
         return super().render_template(template, **kwargs)
 
-    def pre_add(self, item):
-        self._check(item)
+    def post_add(self, item):
+        self._warn()
 
-    def pre_update(self, item):
-        self._check(item)
+    def post_update(self, item):
+        self._warn()
 
-    def _check(self, item):
-        """A template that does not even parse is refused with its line."""
-        try:
-            printing.render_template_string(item.body or "", documents.sample_context(
-                db.session, item.entity or TemplateEntity.CLIENT, _me()))
-        except printing.TemplateError as exc:
-            # Syntax and size are the template's own faults; other errors
-            # may depend on a record's data and show when printing.
-            if isinstance(exc.__cause__, TemplateSyntaxError) or \
-                    len(item.body or "") > printing.MAX_SOURCE:
-                refuse(exc)
+    def _warn(self):
+        """The warnings TemplateCheck found, once the template is saved."""
+        for warning in g.pop("template_warnings", None) or ():
+            flash(gettext("Check the template: %(warning)s", warning=warning), "warning")
 
     def pre_delete(self, item):
         if item.code:
@@ -147,6 +180,7 @@ class DocumentTemplateView(EnumFieldsMixin, ModelView):
                                               label=enum_label)
         else:
             context = documents.sample_context(db.session, entity, me)
+        warnings = [] if request.form.get("format") == "pdf" else _issues(body, entity)
         try:
             html = printing.render_template_string(body, context)
             if request.form.get("format") == "pdf":
@@ -156,8 +190,9 @@ class DocumentTemplateView(EnumFieldsMixin, ModelView):
         except (printing.TemplateError, printing.PdfError) as exc:
             if request.form.get("format") == "pdf":
                 return translated(exc), 422, {"Content-Type": "text/plain; charset=utf-8"}
-            return jsonify(error=translated(exc), line=getattr(exc, "line", None))
-        return jsonify(html=PREVIEW_CSP + html, error=None, line=None)
+            return jsonify(error=translated(exc), line=getattr(exc, "line", None),
+                           warnings=warnings)
+        return jsonify(html=PREVIEW_CSP + html, error=None, line=None, warnings=warnings)
 
 
 def _bytes(data):
