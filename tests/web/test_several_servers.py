@@ -406,7 +406,7 @@ def test_a_scheduled_job_runs_once_though_both_servers_fire_it(cluster):
         assert server.healthy()["jobs"]["scheduler"] == "running", server.name
 
     def logged():
-        """{slot: {server: "ran" or "skipped"}} of the slots both servers logged."""
+        """{slot: {server: {"ran"} or {"skipped"}}} of the slots both servers logged."""
         seen = defaultdict(dict)
         for server in (a, b):
             for match in _LOGGED.finditer(server.log()):
