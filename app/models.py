@@ -480,7 +480,8 @@ class Application(OwnedMixin, Model):
     id = Column(Integer, primary_key=True)
     # Indexed with the id (ix_application_responsible_id_id), as the client's.
     responsible_id = Column(Integer, ForeignKey("ab_user.id"))
-    client_id = Column(Integer, ForeignKey("client.id"), nullable=False, index=True)
+    # Indexed with the status (ix_application_client_status).
+    client_id = Column(Integer, ForeignKey("client.id"), nullable=False)
     client = relationship(Client, backref="applications")
     date = Column(Date, nullable=False, default=datetime.date.today)
     amount = Column(Numeric(14, 2), nullable=False, default=0)
@@ -501,6 +502,8 @@ class Application(OwnedMixin, Model):
         Index("ix_application_responsible_id_id", "responsible_id", "id"),
         Index("ix_application_date_id", "date", "id"),
         Index("ix_application_status_date", "status", "date"),
+        # Is the client in work (services/followup.py)? Index only.
+        Index("ix_application_client_status", "client_id", "status"),
         _where_set("application", "loan_purpose_id"),
         _where_set("application", "origin_id"),
     )
@@ -532,7 +535,8 @@ class Deal(OwnedMixin, Model):
 
     id = Column(Integer, primary_key=True)
     title = Column(String(255), nullable=False)
-    client_id = Column(Integer, ForeignKey("client.id"), nullable=False, index=True)
+    # Indexed with the status (ix_deal_client_status), the status with the id.
+    client_id = Column(Integer, ForeignKey("client.id"), nullable=False)
     client = relationship(Client, backref="deals")
     amount = Column(Numeric(14, 2), nullable=False, default=0)
     currency_id = Column(Integer, ForeignKey("currency.id"), index=True)
@@ -541,7 +545,7 @@ class Deal(OwnedMixin, Model):
     stage = relationship(FunnelStage)
     probability = Column(Integer, nullable=False, default=0)
     expected_close = Column(Date)
-    status = Column(_enum(DealStatus), nullable=False, default=DealStatus.OPEN, index=True)
+    status = Column(_enum(DealStatus), nullable=False, default=DealStatus.OPEN)
     loss_reason_id = Column(Integer, ForeignKey("refusal_reason.id"), index=True)
     loss_reason = relationship(RefusalReason)
     closed_at = Column(DateTime)
@@ -555,6 +559,10 @@ class Deal(OwnedMixin, Model):
               "currency_id"),
         Index("ix_deal_created_stage", "created_at", "responsible_id", "stage_id", "status",
               "amount", "currency_id"),
+        # Open deals newest first, and a client's open deals, index only
+        # (services/followup.py: deals and clients without a planned task).
+        Index("ix_deal_status_id", "status", "id"),
+        Index("ix_deal_client_status", "client_id", "status"),
     )
 
     # The column of the text __repr__ gives (an export reads it in SQL).
@@ -690,9 +698,11 @@ class Task(Model):
     id = Column(Integer, primary_key=True)
     type_id = Column(Integer, ForeignKey("task_type.id"), index=True)
     type = relationship(TaskType)
-    client_id = Column(Integer, ForeignKey("client.id"), index=True)
+    # Indexed with the planned time and status (ix_task_client_planned,
+    # ix_task_deal_planned).
+    client_id = Column(Integer, ForeignKey("client.id"))
     client = relationship(Client, backref="tasks")
-    deal_id = Column(Integer, ForeignKey("deal.id"), index=True)
+    deal_id = Column(Integer, ForeignKey("deal.id"))
     deal = relationship(Deal)
     application_id = Column(Integer, ForeignKey("application.id"), index=True)
     application = relationship(Application)
@@ -729,6 +739,16 @@ class Task(Model):
               "type_id"),
         Index("ix_task_status_planned_type", "status_id", "planned_at", "type_id",
               "assignee_id"),
+        # Has the client (the deal) an open task planned from now on? Index
+        # only (services/followup.py). Partial: most tasks have no deal, and
+        # on SQLite an index holding them told the planner that a deal's
+        # look-up finds millions of rows.
+        Index("ix_task_client_planned", "client_id", "planned_at", "status_id",
+              sqlite_where=text("client_id IS NOT NULL"),
+              postgresql_where=text("client_id IS NOT NULL")),
+        Index("ix_task_deal_planned", "deal_id", "planned_at", "status_id",
+              sqlite_where=text("deal_id IS NOT NULL"),
+              postgresql_where=text("deal_id IS NOT NULL")),
     )
 
     def __repr__(self):

@@ -78,8 +78,10 @@ def _more(n):
 # events without plans".
 @job("unplanned", "0 17 * * 1-5", _l("Deals and clients without a planned task"))
 def unplanned(session, now, config):
-    deals = followup.count_of(session, followup.unplanned_deals_query(now), COUNT_LIMIT)
-    clients = followup.count_of(session, followup.unplanned_clients_query(now), COUNT_LIMIT)
+    deals = followup.count_of(session, followup.unplanned_deals_query(session, now),
+                              COUNT_LIMIT)
+    clients = followup.count_of(session, followup.unplanned_clients_query(session, now),
+                                COUNT_LIMIT)
     if not deals and not clients:
         return "every open deal and client in work has a planned task"
     day = _today(now, config)

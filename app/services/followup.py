@@ -6,7 +6,7 @@ the jobs' bookkeeping, not the user's data)."""
 import datetime
 
 from flask_appbuilder.security.sqla.models import Role
-from sqlalchemy import and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, literal, or_, select, update
 from sqlalchemy.orm import aliased
 
 from app.models import (
@@ -103,35 +103,76 @@ def _mark(session, marker, moment, params):
 
 
 # --- deals and clients with nothing planned ----------------------------------------
+#
+# Both lists walk their table newest first and test each row with index
+# look-ups, so a page or a capped count costs in proportion to the rows it
+# walks, never to the three million tasks (migration 0017 adds the indexes):
+# - "nothing planned" is NOT EXISTS on task (deal_id | client_id, planned_at,
+#   status_id), covering, partial on the link being set. The partial index
+#   matters on SQLite: in the bench most tasks have no deal, ANALYZE then
+#   said a deal_id look-up finds three million rows, and SQLite walked the
+#   planned-date index for every open deal (`make bench` never finished).
+#   The open statuses are their ids (a dictionary of a few rows), not a
+#   subquery: PostgreSQL priced the subquery's hashed filter so high that
+#   it hashed every future task instead of probing (0.4 s).
+# - "in work" is two look-ups of one row each, written as scalar subqueries
+#   rather than EXISTS: PostgreSQL turns an EXISTS under OR into a hash of
+#   every application in processing (200 000 rows, 140 ms) before the first
+#   client; a subquery with LIMIT is never hashed.
+# tests/unit/test_unplanned.py holds both databases to these plans.
 
-def _planned_task(now, **match):
-    return exists().where(*[getattr(Task, k) == v for k, v in match.items()],
-                          is_open(), Task.planned_at >= now)
+
+def open_status_ids(session):
+    """Ids of the task statuses of the "open" kind."""
+    return session.scalars(select(TaskStatus.id)
+                           .where(TaskStatus.kind == StatusKind.OPEN)).all()
 
 
-def unplanned_deals_query(now):
-    """Open deals with no open task planned from now on."""
+def _nothing_planned(now, open_ids, link):
+    """SQL: no open task linked by ``link`` is planned from ``now`` on."""
+    status = or_(Task.status_id.is_(None), Task.status_id.in_(open_ids))
+    return ~select(literal(1)).where(link, Task.planned_at >= now, status).exists()
+
+
+def _found(*conditions):
+    """SQL: a row matching ``conditions`` (correlated) exists; a look-up."""
+    return select(literal(1)).where(*conditions).limit(1).scalar_subquery().is_not(None)
+
+
+def unplanned_deals_query(session, now):
+    """Open deals with no open task planned from now on, newest first."""
     return (select(Deal).where(Deal.status == DealStatus.OPEN,
-                               ~_planned_task(now, deal_id=Deal.id))
+                               _nothing_planned(now, open_status_ids(session),
+                                                Task.deal_id == Deal.id))
             .order_by(Deal.id.desc()))
 
 
-def unplanned_clients_query(now):
+def unplanned_clients_query(session, now):
     """Clients in work (an application in processing or an open deal) with
-    no open task planned from now on."""
+    no open task planned from now on, newest first."""
     in_work = or_(
-        Client.id.in_(select(Application.client_id)
-                      .where(Application.status == ProcessingStatus.IN_PROCESSING)),
-        Client.id.in_(select(Deal.client_id).where(Deal.status == DealStatus.OPEN)))
-    return (select(Client).where(in_work, ~_planned_task(now, client_id=Client.id))
+        _found(Application.client_id == Client.id,
+               Application.status == ProcessingStatus.IN_PROCESSING),
+        _found(Deal.client_id == Client.id, Deal.status == DealStatus.OPEN))
+    return (select(Client).where(in_work, _nothing_planned(now, open_status_ids(session),
+                                                           Task.client_id == Client.id))
             .order_by(Client.id.desc()))
 
 
 def count_of(session, query, limit=None):
-    """Rows of ``query``, counted up to ``limit`` (None: all)."""
-    inner = query.order_by(None)
+    """Rows of ``query`` (a select of one model), counted up to ``limit``
+    (None: all). Only the key is selected, and in the query's own order
+    when limited: the lists above walk their table by id, and their
+    look-ups then go through the task and deal indexes in id order too
+    (SQLite left to itself walked the clients by an index on the owner, in
+    random id order: twice the time)."""
+    model = query.column_descriptions[0]["entity"]
+    inner = query.with_only_columns(*model.__mapper__.primary_key,
+                                    maintain_column_froms=True)
     if limit:
         inner = inner.limit(limit)
+    else:
+        inner = inner.order_by(None)
     return session.scalar(select(func.count()).select_from(inner.subquery()))
 
 

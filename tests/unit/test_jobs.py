@@ -205,8 +205,8 @@ def test_unplanned_lists_deals_and_clients_without_a_future_task(session):
     session.add(Task(client_id=planned_client.id, deal_id=covered.id, assignee_id=manager.id,
                      planned_at=now + datetime.timedelta(days=2)))
     session.commit()
-    deals = {d.id for d in session.scalars(followup.unplanned_deals_query(now))}
-    clients = {c.id for c in session.scalars(followup.unplanned_clients_query(now))}
+    deals = {d.id for d in session.scalars(followup.unplanned_deals_query(session, now))}
+    clients = {c.id for c in session.scalars(followup.unplanned_clients_query(session, now))}
     assert bare.id in deals and covered.id not in deals and won.id not in deals
     assert client.id in clients and planned_client.id not in clients
 
