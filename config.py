@@ -85,6 +85,13 @@ AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per minute")
 # it (app/services/ratelimits.py). "redis://host:6379" works too;
 # "memory://" counts per process (each worker lets the full limit through).
 RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "database://")
+# A shared store that fails (Redis down) counts per process meanwhile instead
+# of failing every sign-in with a 500.
+RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = env_bool("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+# Proxies in front of the app that set X-Forwarded-For/-Proto/-Host (nginx: 1).
+# 0 believes no such header: without a proxy anyone could send one and pose
+# as another address to the per-address limits.
+PROXY_COUNT = env_int("PROXY_COUNT", 0)
 LOGIN_LOCK_ATTEMPTS = env_int("LOGIN_LOCK_ATTEMPTS", 5)
 LOGIN_LOCK_MINUTES = env_int("LOGIN_LOCK_MINUTES", 15)
 

@@ -10,6 +10,7 @@ from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import logs
 
@@ -112,6 +113,10 @@ def create_app(overrides=None):
     if overrides:
         app.config.update(overrides)
     os.makedirs(app.config["UPLOAD_FOLDER"], exist_ok=True)
+    if app.config.get("PROXY_COUNT"):
+        # The client's address (limits, logs) and scheme as nginx saw them.
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
     # First: its after_request runs last and logs the status actually sent.
     logs.init_app(app)
     _sqlite_engine_options(app)

@@ -1,9 +1,10 @@
 """The app's log: every line a request writes names the request and the
 signed-in user, and every request ends with one line of its own (method,
-path, status, time, client address: gunicorn's access log is off). The id is the proxy's ``X-Request-ID`` when it sends
-a sane one (nginx: ``proxy_set_header X-Request-ID $request_id``), else a
-new one, and goes back in the response, so a user's report, the proxy's
-log and the app's log of every server meet on it."""
+path, status, time, client address: gunicorn's access log is off). The id
+is the proxy's ``X-Request-ID`` when it sends a sane one (nginx:
+``proxy_set_header X-Request-ID $request_id``), else a new one, and goes
+back in the response, so a user's report, the proxy's log and the app's log
+of every server meet on it."""
 import logging
 import re
 import sys

@@ -174,3 +174,12 @@ def test_memory_storage_stays_available_and_counts_per_process(database_url):
     codes = [_api_login(app, address).status_code for app in (one, two, one, two)]
     # Each process counts alone: what the database storage is for.
     assert codes == [401, 401, 401, 401]
+
+
+def test_a_shared_store_that_fails_leaves_limits_per_process_not_500s(app, database_url):
+    """Redis down: sign-ins go on, each process counting alone meanwhile."""
+    broken = make_app(database_url, AUTH_RATE_LIMIT="3 per minute",
+                      RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0")
+    address = _address()
+    codes = [_api_login(broken, address).status_code for _ in range(4)]
+    assert codes == [401, 401, 401, 429]
