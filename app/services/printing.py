@@ -1127,6 +1127,64 @@ td, th { padding: 2pt 4pt; vertical-align: top; }
 """
 
 
+# Width of the text column of PAGE_CSS (A4, 2.5 cm and 1.5 cm side margins), in points.
+PAGE_TEXT_WIDTH = (21.0 - 2.5 - 1.5) / 2.54 * 72
+_MEASURE_FONTS = {False: ("SdelkaMeasure", "Roboto-Regular.ttf"),
+                  True: ("SdelkaMeasureBold", "Roboto-Bold.ttf")}
+
+
+def text_width(text, size, bold=False):
+    """Width in points of ``text`` in the PDFs' font (Roboto) at ``size``."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    name, filename = _MEASURE_FONTS[bool(bold)]
+    try:
+        pdfmetrics.getFont(name)
+    except KeyError:
+        pdfmetrics.registerFont(TTFont(name, str(FONT_DIR / filename)))
+    return pdfmetrics.stringWidth(str(text), name, size)
+
+
+def table_layout(header, rows, *, size=8.0, padding=6.0, width=PAGE_TEXT_WIDTH,
+                 smallest=6.0):
+    """Column widths (percent of the page's text width) and the font size of
+    a report table, so that no header or cell runs into its neighbour:
+    xhtml2pdf wraps text only at spaces and draws a longer word across the
+    next column. Every column gets at least its longest word (bold in the
+    header, a cell with no-break spaces is one word) plus ``padding``; the
+    room left goes to the columns whose whole texts are wider than that.
+    When even the longest words do not fit, the font shrinks (to
+    ``smallest``). ``rows`` hold the texts as printed.
+
+    Returns {"widths": [percent, ...], "size": points}."""
+    columns = len(header)
+    while True:
+        least, wish = [], []
+        for index in range(columns):
+            cells = [str(row[index]) for row in rows if index < len(row)]
+            words = str(header[index]).split(" ")
+            need = max(text_width(w, size, bold=True) for w in words) if words else 0
+            full = text_width(header[index], size, bold=True) / 2
+            for cell in cells:
+                need = max(need, *(text_width(w, size) for w in cell.split(" ")))
+                full = max(full, text_width(cell, size))
+            least.append(need + padding + 1)
+            wish.append(max(full + padding + 1, need + padding + 1))
+        if sum(least) <= width or size <= smallest:
+            break
+        size -= 0.5
+    if sum(wish) <= width:
+        points = [w * width / sum(wish) for w in wish]
+    else:
+        spare = width - sum(least)
+        extra = [w - m for w, m in zip(wish, least)]
+        total = sum(extra) or 1
+        points = [m + max(spare, 0) * e / total for m, e in zip(least, extra)]
+    scale = 100 / sum(points)
+    return {"widths": [round(p * scale, 2) for p in points], "size": size}
+
+
 def _link_callback(uri, rel, base_url=None):
     """Map a URI in the document to one of the app's own files, or to an
     empty ``data:`` URI. xhtml2pdf fetches the original URI when this

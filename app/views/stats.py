@@ -211,8 +211,16 @@ def pdf_cell(value):
     if value is None:
         return "—"
     if isinstance(value, Decimal):
-        return money(value) if value.as_tuple().exponent == -2 else _percent(value)
+        return money(value) if value.as_tuple().exponent == -2 else \
+            _percent(value).replace(" ", "\u00a0")  # "50,0 %" on one line
     return str(value)
+
+
+def pdf_layout(table):
+    """Column widths and font size of a PDF report table (report_table.html)
+    for its texts as pdf_cell prints them."""
+    header, rows = table
+    return printing.table_layout(header, [[pdf_cell(v) for v in row] for row in rows])
 
 
 def _percent(value):
@@ -292,7 +300,8 @@ class StatsView(BaseView):
             employees=employee_table(board), plan_rows=plan_table(plans),
             chart_uri=charts.pdf_image_uri(days_chart(board.days), 700, 240),
             scope_label=scope_label(board.scope), period_label=period_label(board.period),
-            plan_month=stats.month_start(board.period.end), money=money, cell=pdf_cell)
+            plan_month=stats.month_start(board.period.end), money=money, cell=pdf_cell,
+            layout=pdf_layout)
         return _download(printing.html_to_pdf(html),
                          f"{gettext('Statistics')} {period_label(board.period)}.pdf",
                          "application/pdf")
@@ -402,7 +411,7 @@ class FunnelView(BaseView):
             period_label=period_label(report.period),
             chart_uri=charts.pdf_image_uri(funnel_chart(report), 600, height),
             deals_uri=charts.pdf_image_uri(deals_chart(report), 600, height),
-            chart_height=round(height * 400 / 600), cell=pdf_cell)
+            chart_height=round(height * 400 / 600), cell=pdf_cell, layout=pdf_layout)
         return _download(printing.html_to_pdf(html),
                          f"{gettext('Sales funnel')} {period_label(report.period)}.pdf",
                          "application/pdf")

@@ -251,3 +251,20 @@ def test_manager_reads_only_own_plans_and_cannot_edit(as_role, dataset, session)
     plan = session.scalar(select(SalesPlan).where(SalesPlan.manager_id == dataset["manager"]))
     response = manager.get(f"/plans/edit/{plan.id}")
     assert response.status_code in (302, 403)
+
+
+@pytest.mark.parametrize("url, words", [
+    (f"/stats/pdf?{PERIOD}", ("Задачи", "Выполнено", "клиентов", "Прибыль,", "Сделки:")),
+    (f"/stats/funnel/pdf?{PERIOD}", ("Вероятность,", "Клиентов", "Конверсия", "Выиграно")),
+])
+def test_report_headers_do_not_overlap(as_role, dataset, url, words):
+    """No header or cell of the PDFs' tables is drawn over its neighbour
+    (tests/web/test_report_pdfs.py reads the texts and their places)."""
+    from tests.web.test_report_pdfs import _pieces, overlaps
+
+    response = as_role("head").get(url)
+    assert response.mimetype == "application/pdf"
+    texts = {text for *_, text, _ in _pieces(response.data)}
+    for word in words:  # the header words are there, each a piece of its own
+        assert any(word in text for text in texts), word
+    assert overlaps(response.data) == []
