@@ -194,9 +194,11 @@ def name_genitive(full_name):
 
 
 def initials(full_name):
-    """«Иванов Иван Иванович» → «Иванов И. И.» (for signatures); a single
-    word stays as it is. Empty or None → ""."""
+    """«Иванов Иван Иванович» → «Иванов И. И.» (for signatures, with no-break
+    spaces); a single word, or what is not a person's name, stays as it is.
+    Empty or None → ""."""
     words = str(full_name or "").split()
     if not 2 <= len(words) <= 3 or not all(_NAME_WORD.fullmatch(w) for w in words):
         return " ".join(words)  # one word, initials already, or not a person's name
-    return " ".join([words[0]] + [w[0].upper() + "." for w in words[1:3]])
+    # No-break spaces: a line never ends between the surname and an initial.
+    return "\u00a0".join([words[0]] + [w[0].upper() + "." for w in words[1:3]])

@@ -45,7 +45,7 @@ def test_filters_for_empty_values_and_cases():
             "{{ qty|number }}|{{ qty }}|{{ 'есть'|blank }}")
     assert render_template_string(body, context) == (
         "____________|____|___||Иванова Ивана Ивановича|Генерального директора|"
-        "Иванов И. И.|50|50|есть")
+        "Иванов\u00a0И.\u00a0И.|50|50|есть")
     assert render_template_string("{{ x|blank(10**9) }}", {"x": ""}) == "_" * 80
 
 
