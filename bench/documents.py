@@ -8,7 +8,21 @@ import io
 import time
 from types import SimpleNamespace
 
-from bench.common import peak_rss_mb, report, timed
+from bench.common import peak_rss_mb, repeats, report, timed
+
+
+class _NoDatabase:
+    """What the editor's sample context asks a session: the company (the one
+    above) and the custom fields of each kind of record (none)."""
+
+    def __init__(self, company):
+        self.company = company
+
+    def get(self, model, pk):
+        return self.company
+
+    def scalars(self, query):
+        return iter(())
 
 
 def _context(lines):
@@ -21,7 +35,7 @@ def _context(lines):
                       corr_account="30101810400000000225", postcode="101000",
                       director_name="Петров П. П.", director_position="Генеральный директор",
                       legal_address="г. Москва, ул. Мясницкая, д. 1", actual_address="")
-    session = SimpleNamespace(get=lambda model, pk: company)
+    session = _NoDatabase(company)
     user = SimpleNamespace(full_name="Иванова Мария Петровна", last_name="Иванова",
                            first_name="Мария", middle_name="Петровна",
                            position="Менеджер", phone="+74950000000",
@@ -60,12 +74,13 @@ def run():
                f"{len(pdf)} bytes)", median_ms=median, p95_ms=p95,
                per_page_ms=median / pages)
     context = _context(2)
+    count = repeats(100)
     start = time.perf_counter()
-    for _ in range(100):
+    for _ in range(count):
         documents.render_pdf(body, context)
     elapsed = time.perf_counter() - start
-    report("[documents] 100 invoices in a row", total_s=elapsed,
-           per_invoice_ms=elapsed * 10, target_ms_per_page=200.0)
+    report(f"[documents] {count} invoices in a row", total_s=elapsed,
+           per_invoice_ms=elapsed * 1000 / count, target_ms_per_page=200.0)
     report("[documents] process", peak_rss_mb=peak_rss_mb())
 
 

@@ -1,5 +1,7 @@
 """Bench data: a million clients, a million applications and three million
-tasks of Russian-looking data, reused while the database holds those counts.
+tasks of Russian-looking data, reused while the database holds those counts;
+then deals (BENCH_DEALS, default 300 000), made once when there are none,
+with a third of the tasks linked to a deal of their client.
 
 Faker (ru_RU) makes pools of a few thousand names, cities and phrases once; a
 seeded ``random`` combines them, so every run builds the same rows. SQLite
@@ -17,7 +19,7 @@ from array import array
 
 from faker import Faker
 from flask_appbuilder.security.sqla.models import assoc_user_role
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 from werkzeug.security import generate_password_hash
 
 from app.models import (
@@ -26,6 +28,8 @@ from app.models import (
     ClientOrigin,
     ClientStatus,
     ClientType,
+    Currency,
+    Deal,
     Employee,
     FunnelStage,
     LoanPurpose,
@@ -52,7 +56,8 @@ def sizes():
     """Row counts, from BENCH_CLIENTS, BENCH_APPLICATIONS and BENCH_TASKS."""
     return {"clients": int(os.environ.get("BENCH_CLIENTS", 1_000_000)),
             "applications": int(os.environ.get("BENCH_APPLICATIONS", 1_000_000)),
-            "tasks": int(os.environ.get("BENCH_TASKS", 3_000_000))}
+            "tasks": int(os.environ.get("BENCH_TASKS", 3_000_000)),
+            "deals": int(os.environ.get("BENCH_DEALS", 300_000))}
 
 
 def database_url(label, url):
@@ -70,15 +75,22 @@ def database_url(label, url):
     return url + ("&" if "?" in url else "?") + f"options=-csearch_path%3D{schema}"
 
 
-def fill(engine, clients=1_000_000, applications=1_000_000, tasks=3_000_000, managers=50):
-    """Fill the registers unless they hold exactly these counts already.
-    The schema, the roles and the dictionaries must exist."""
+def fill(engine, clients=1_000_000, applications=1_000_000, tasks=3_000_000, deals=300_000,
+         managers=50):
+    """Fill the registers unless they hold exactly these counts already;
+    then the deals, unless there are some. The schema, the roles and the
+    dictionaries must exist."""
     wanted = {"client": clients, "application": applications, "task": tasks}
     with engine.connect() as conn:
         have = {t: conn.scalar(text(f"SELECT count(*) FROM {t}")) for t in wanted}
     if have == wanted:
         report("  generate: reused", **have)
-        return
+    else:
+        _fill(engine, clients, applications, tasks, managers)
+    fill_deals(engine, deals)
+
+
+def _fill(engine, clients, applications, tasks, managers):
     start = time.perf_counter()
     rng = random.Random(SEED)
     pools = _pools()
@@ -107,6 +119,71 @@ def fill(engine, clients=1_000_000, applications=1_000_000, tasks=3_000_000, man
     vacuum(engine, ROLLED_UP + ("client_participant", "ab_user"))
     report("  generate: total", seconds=time.perf_counter() - start,
            analyze_seconds=time.perf_counter() - analyze_start)
+
+
+def fill_deals(engine, n):
+    """``n`` deals of the generated clients, seeded, unless there are deals
+    already; then every task without an application is linked to the
+    latest deal of its client, if it has one (a third of the tasks, about
+    one per deal), so that "deals without a planned task" has tasks to look
+    at."""
+    with engine.connect() as conn:
+        if conn.scalar(select(func.count()).select_from(Deal)) or not n:
+            return
+        stages = conn.scalars(select(FunnelStage.id)).all()
+        currencies = conn.scalars(select(Currency.id)).all()
+        managers = conn.scalars(select(Employee.id).where(
+            Employee.username.like("bench-manager-%"))).all()
+        clients = conn.scalar(select(func.max(Client.id)))
+    rng = random.Random(SEED + 8)
+    start = time.perf_counter()
+
+    def rows():
+        for deal_id in range(1, n + 1):
+            created = _moment(rng)
+            status = rng.choices(("open", "won", "lost"), (5, 3, 2))[0]
+            closed = (created + datetime.timedelta(days=rng.randrange(1, 60))
+                      if status != "open" else None)
+            yield {"id": deal_id, "title": f"Сделка {deal_id}",
+                   "client_id": rng.randrange(1, clients + 1),
+                   "amount": rng.randrange(10, 2000) * 1000,
+                   "currency_id": rng.choice(currencies) if rng.random() < 0.1 else None,
+                   "stage_id": rng.choice(stages), "probability": 0, "status": status,
+                   "closed_at": closed, "responsible_id": rng.choice(managers),
+                   "created_at": created, "updated_at": created}
+
+    table = Deal.__table__
+    with engine.begin() as conn:
+        batch = []
+        for row in rows():
+            batch.append(row)
+            if len(batch) == 5000:
+                conn.execute(table.insert(), batch)
+                batch = []
+        if batch:
+            conn.execute(table.insert(), batch)
+        if conn.dialect.name == "postgresql":
+            conn.execute(text(f"SELECT setval(pg_get_serial_sequence('deal', 'id'), {n})"))
+    inserted = time.perf_counter() - start
+    link_tasks_to_deals(engine)
+    vacuum(engine, ("deal", "task"))
+    report("  generate: deal", rows=n, seconds=time.perf_counter() - start,
+           insert_seconds=inserted)
+
+
+def link_tasks_to_deals(engine):
+    """Each task without an application gets the latest deal of its client."""
+    start = time.perf_counter()
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.execute(text("PRAGMA cache_size = -1000000"))  # 1 GB, this connection only
+        linked = conn.execute(text(
+            "UPDATE task SET deal_id = (SELECT max(deal.id) FROM deal "
+            "WHERE deal.client_id = task.client_id) "
+            "WHERE application_id IS NULL AND deal_id IS NULL AND EXISTS "
+            "(SELECT 1 FROM deal WHERE deal.client_id = task.client_id)")).rowcount
+    report("  generate: tasks linked to deals", rows=linked,
+           seconds=time.perf_counter() - start)
 
 
 # --- Pools and rows ----------------------------------------------------------
@@ -227,10 +304,10 @@ def _tasks(rng, pools, ids, statuses, staff, owners, app_clients, n):
 
 def _clear(conn):
     if conn.dialect.name == "postgresql":
-        conn.execute(text("TRUNCATE task, application, client_participant, client "
+        conn.execute(text("TRUNCATE task, application, client_participant, deal, client "
                           "RESTART IDENTITY CASCADE"))
     else:
-        for table in ("task", "application", "client_participant", "client"):
+        for table in ("task", "application", "client_participant", "deal", "client"):
             conn.execute(text(f"DELETE FROM {table}"))
 
 

@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 
-from bench.common import report
+from bench.common import fresh_schema, report
 
 ALMA = "Дата;Фамилия;Имя;Отчество;регион;город;сумма;телефон;дата рождения;статус;комментарии"
 SURNAMES = ("Иванов", "Петров", "Сидоров", "Кузнецов", "Смирнов", "Попов", "Васильев",
@@ -67,15 +67,7 @@ def database_urls():
 
     for label, url in database_urls():
         if label == "postgresql":
-            from sqlalchemy import create_engine, text
-
-            schema = os.environ.get("BENCH_IMPORT_SCHEMA", "bench_imports")
-            engine = create_engine(url)
-            with engine.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-            engine.dispose()
-            url += ("&" if "?" in url else "?") + f"options=-csearch_path%3D{schema}"
+            url = fresh_schema(url, os.environ.get("BENCH_IMPORT_SCHEMA", "bench_imports"))
         yield label, url
 
 
@@ -224,7 +216,7 @@ def run(label, url, sizes):
         line = next((ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")), None)
         if line is None:
             print(done.stdout[-2000:], done.stderr[-4000:], flush=True)
-            continue
+            raise RuntimeError(f"[{label}] the import of {rows} rows failed")
         r = json.loads(line[7:])
         report(f"[{label}] import AlmaCRM {rows} rows ({r['file_mb']:.1f} MB cp1251)",
                rows_per_s=r["rows"] / r["seconds"], seconds=r["seconds"],

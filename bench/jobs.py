@@ -1,10 +1,13 @@
 """Scheduled jobs and notifications on the generated data (3 000 000 tasks):
 the read-only questions the jobs ask, timed repeatedly; one real run of each
 job (it writes notifications and marks, so later runs are the idempotent
-ones); the bell's unread count; and the printed task list (300 tasks)."""
+ones); the bell's unread count; the page «Без планов» the unplanned job
+links to, as Admin and as a Manager, at the same moment as the jobs; and
+the printed task list (300 tasks)."""
 import datetime
 import subprocess
 import sys
+from unittest import mock
 
 from bench import generate, lists
 from bench.common import report, timed
@@ -17,6 +20,7 @@ def run(label, url):
     app = lists._build(url)
     subprocess.run([sys.executable, "-m", "bench.generate", url], check=True)  # or reuse
     from app import db, jobs
+    from app.jobs.followup import COUNT_LIMIT
     from app.models import Employee
     from app.services import calendar, followup, notifications
 
@@ -27,9 +31,9 @@ def run(label, url):
             "due reminders": lambda: followup.due_reminders(session, NOW),
             "newly overdue": lambda: followup.newly_overdue(session, NOW, 7),
             "unplanned deals count": lambda: followup.count_of(
-                session, followup.unplanned_deals_query(NOW), 10_000),
+                session, followup.unplanned_deals_query(session, NOW), COUNT_LIMIT),
             "unplanned clients count": lambda: followup.count_of(
-                session, followup.unplanned_clients_query(NOW), 10_000),
+                session, followup.unplanned_clients_query(session, NOW), COUNT_LIMIT),
             "digest figures": lambda: followup.digest_figures(session, since, until,
                                                               NOW.date()),
         }
@@ -50,6 +54,8 @@ def run(label, url):
         median, p95 = timed(lambda: notifications.unread_count(db.session, admin_id), 30)
     report(f"[{label}] bell unread count", median_ms=median, p95_ms=p95)
 
+    _unplanned_page(app, label)
+
     client = app.test_client()
     client.post("/login/", data={"username": lists.ADMIN_USER, "password": generate.PASSWORD})
     page = "/tasks/print?_flt_1_planned_at=2025-06-16%2000:00:00"
@@ -59,8 +65,26 @@ def run(label, url):
            status=response.status_code, pdf_kb=len(response.data) // 1024)
 
 
+def _unplanned_page(app, label):
+    """«Без планов» at NOW (the page asks the clock; the data end in 2026):
+    its first page and a later one, as Admin and as a Manager."""
+    for role, username in (("admin", lists.ADMIN_USER), ("manager", generate.MANAGER.format(1))):
+        client = app.test_client()
+        client.post("/login/", data={"username": username, "password": generate.PASSWORD})
+        for name, page in (("", "/followup/unplanned/"),
+                           (" page 10", "/followup/unplanned/?page_deal=9&page_client=9")):
+            with mock.patch("app.views.followup.utcnow", return_value=NOW):
+                response = client.get(page)
+                assert response.status_code == 200, (page, response.status_code)
+                median, p95 = timed(lambda: client.get(page), 10)
+            rows = response.text.count("<tr><td>")
+            report(f"[{label}] unplanned page{name} as {role}", median_ms=median, p95_ms=p95,
+                   rows=rows)
+
+
 if __name__ == "__main__":
     from bench.common import database_urls
 
     for label, url in database_urls():
         run(label, url)
+

@@ -15,7 +15,7 @@ import flask_migrate
 from sqlalchemy import event, select
 
 from bench import generate
-from bench.common import report, timed
+from bench.common import repeats, report, timed
 
 ADMIN_USER = "bench-admin"
 WARM_UP, REPEAT, MEMORY_PAGES = 3, 30, 200
@@ -135,7 +135,7 @@ def run(label, url):
         assert "/logout" in signed_in.text, f"{username} could not sign in"
         for name, page, model, status in pages:
             rows = _check(app, client.get(page), model, status)
-            for _ in range(WARM_UP):
+            for _ in range(repeats(WARM_UP)):
                 client.get(page)
             requests = []
 
@@ -160,10 +160,10 @@ def run(label, url):
     log.entries = []
     gc.collect()
     before = rss_mb()
-    for i in range(MEMORY_PAGES):
+    for i in range(repeats(MEMORY_PAGES)):
         role = ("admin", "manager")[i % 2]
         clients[role].get(pages[(i // 2) % len(pages)][1])
         log.entries = []
     gc.collect()
-    report(f"[{label}] memory over {MEMORY_PAGES} list pages", rss_before_mb=before,
+    report(f"[{label}] memory over {repeats(MEMORY_PAGES)} list pages", rss_before_mb=before,
            rss_after_mb=rss_mb())

@@ -1,9 +1,12 @@
-"""Start-up, sign-in and the staff screens."""
+"""Start-up, sign-in and the staff screens, on an empty database: the
+``url`` as given for SQLite (a fresh file), the schema BENCH_STARTUP_SCHEMA
+(default ``bench_startup``, dropped and created anew) on PostgreSQL."""
+import os
 import time
 
 import flask_migrate
 
-from bench.common import report, timed
+from bench.common import fresh_schema, report, timed
 
 PASSWORD = "Bench-pass-123"
 
@@ -12,6 +15,8 @@ def run(label, url):
     from app import create_app
     from app.security import ADMIN, sync_roles
 
+    if label == "postgresql":
+        url = fresh_schema(url, os.environ.get("BENCH_STARTUP_SCHEMA", "bench_startup"))
     settings = {"SQLALCHEMY_DATABASE_URI": url, "FAB_UPDATE_PERMS": False,
                 "WTF_CSRF_ENABLED": False, "AUTH_RATE_LIMITED": False}
     start = time.perf_counter()
