@@ -11,6 +11,8 @@ import io
 import unicodedata
 from decimal import Decimal
 
+from app.services import values
+
 ENCODINGS = {"utf-8": "utf-8-sig", "cp1251": "cp1251"}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Characters cp1251 lacks, written the way a Russian reader expects.
@@ -52,11 +54,11 @@ def cell(value):
     if type(value) is str:  # most cells: the formula guard alone
         return "'" + value if value.startswith(_FORMULA_START) else value
     if isinstance(value, bool):
-        return "да" if value else "нет"
+        return values.yes_no_text(value)
     if isinstance(value, Decimal):
-        return f"{value:.2f}".replace(".", ",")
+        return values.plain_number(value)
     if isinstance(value, (datetime.datetime, datetime.date)):
-        return value.strftime("%d.%m.%Y")
+        return values.date_text(value)
     if isinstance(value, int):
         return str(value)
     text = str(value)

@@ -13,7 +13,7 @@ a screen, the API and an import save them the same way."""
 import dataclasses
 import datetime
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -36,7 +36,7 @@ from app.models import (
     dictionary_models,
     utcnow,
 )
-from app.services import history
+from app.services import history, values
 
 ENTITIES = {"client": Client, "contact": ContactPerson, "application": Application,
             "lead": Lead, "deal": Deal, "task": Task, "invoice": Invoice}
@@ -59,8 +59,6 @@ TEXT_LIMIT = 255
 LONG_TEXT_LIMIT = 10_000
 # Numeric(18, 4): what the column holds.
 NUMBER_LIMIT = Decimal(10) ** 14
-YES = {"да", "yes", "true", "1", "д", "y", "+"}
-NO = {"нет", "no", "false", "0", "н", "n", "-"}
 CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 TRANSLIT = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
                     ["a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "y", "k", "l", "m",
@@ -238,10 +236,10 @@ def parse(session, field, raw, names=None):
     if kind == CustomFieldType.BOOLEAN:
         if isinstance(raw, bool):
             return raw
-        word = str(raw).strip().lower()
-        if word in YES or word in NO:
-            return word in YES
-        raise CustomValueError(_l("Enter «да» or «нет»"))
+        try:
+            return values.yes_no(raw)
+        except values.ValidationError as error:
+            raise CustomValueError(error.args[0]) from None
     if kind == CustomFieldType.DATE:
         return _date(raw)
     if kind == CustomFieldType.DICTIONARY:
@@ -259,33 +257,18 @@ def _choice(field, raw):
 
 
 def _date(raw):
-    if isinstance(raw, datetime.datetime):
-        return raw.date()
-    if isinstance(raw, datetime.date):
-        return raw
-    text = str(raw).strip()
-    for pattern in ("%d.%m.%Y", "%Y-%m-%d"):
-        try:
-            return datetime.datetime.strptime(text, pattern).date()
-        except ValueError:
-            continue
-    raise CustomValueError(_l("Enter a date as ДД.ММ.ГГГГ"))
+    try:
+        return values.date(raw if isinstance(raw, datetime.date) else str(raw))
+    except values.ValidationError as error:
+        raise CustomValueError(error.args[0]) from None
 
 
 def _number(kind, raw):
-    if isinstance(raw, bool):
-        raise CustomValueError(_l("Enter a number"))
-    if isinstance(raw, (int, Decimal)):
-        number = Decimal(raw)
-    else:
-        text = re.sub(r"[\s\u00a0]", "", str(raw)).replace(",", ".")
-        try:
-            number = Decimal(text)
-        except InvalidOperation:
-            number = None
-        if number is None or not number.is_finite():
-            raise CustomValueError(_l("Enter a whole number") if kind == CustomFieldType.INTEGER
-                                   else _l("Enter a number"))
+    try:
+        number = values.number(raw if isinstance(raw, (int, Decimal)) else str(raw))
+    except values.ValidationError as error:
+        raise CustomValueError(_l("Enter a whole number with digits 0-9")
+                               if kind == CustomFieldType.INTEGER else error.args[0]) from None
     if abs(number) >= NUMBER_LIMIT:
         raise CustomValueError(_l("The number is too large"))
     if kind == CustomFieldType.INTEGER:
@@ -361,11 +344,13 @@ def text_of(session, field, value, names=None):
     if kind == CustomFieldType.MULTI_CHOICE:
         return "; ".join(value)
     if kind == CustomFieldType.BOOLEAN:
-        return "да" if value else "нет"
+        return values.yes_no_text(value)
     if kind == CustomFieldType.DATE:
-        return value.strftime("%d.%m.%Y")
+        return values.date_text(value)
     if kind == CustomFieldType.MONEY:
-        return f"{value:.2f}"
+        return values.money(value)
+    if kind == CustomFieldType.DECIMAL:
+        return values.number_text(value)
     if kind == CustomFieldType.DICTIONARY:
         names = names if names is not None else dictionary_rows(session, field)
         return names.get(value, str(value))
@@ -401,12 +386,12 @@ def write(session, entity, wanted, client_ids=None, new=False):
     change for a tracked entity (``client_ids``: {record id: client id}).
     ``new``: the records were just inserted, hold no values and get no
     history (an import's new rows, like its built-in columns)."""
-    fields = {f.code: f for values in wanted.values() for f in values}
+    fields = {f.code: f for given in wanted.values() for f in given}
     old = {} if new else load(session, entity, list(wanted), list(fields.values()))
     rows, replaced, changes = [], {}, []
-    for record_id, values in wanted.items():
+    for record_id, given in wanted.items():
         stored = old.get(record_id, {})
-        for field, value in values.items():
+        for field, value in given.items():
             value = None if value in ("", []) else value
             before = stored.get(field.code)
             if before == value:
@@ -445,9 +430,9 @@ def _save_staged(session):
     if not staged:
         return
     session.flush()
-    for record, values in staged:
+    for record, given in staged:
         if record.id is not None:
-            _write(session, record, values)
+            _write(session, record, given)
 
 
 @event.listens_for(Session, "after_rollback")

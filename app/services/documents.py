@@ -26,7 +26,7 @@ from app.models import (
     TemplateEntity,
     utcnow,
 )
-from app.services import custom_fields, declension, history, loan, printing
+from app.services import custom_fields, declension, history, loan, printing, values
 from app.services.company import get_company
 from app.services.printing import N_, Message
 
@@ -55,10 +55,7 @@ def _value(label, value):
 
 def percent(value):
     """Decimal("15.900") -> "15,9"; None -> ""."""
-    if value is None:
-        return ""
-    text = format(Decimal(value).normalize(), "f")
-    return text.replace(".", ",")
+    return values.number_text(value)
 
 
 def _text(row):
@@ -476,7 +473,7 @@ def record_title(entity, record):
     """How the record is named in a file name: "INV0000001 от 23.11.2026"."""
     entity = TemplateEntity(entity)
     if entity is TemplateEntity.INVOICE:
-        return f"{record.number or record.id} от {record.issue_date:%d.%m.%Y}"
+        return f"{record.number or record.id} от {values.date_text(record.issue_date)}"
     if entity is TemplateEntity.CLIENT:
         return record.name or f"№{record.id}"
     if entity is TemplateEntity.DEAL:

@@ -24,6 +24,7 @@ from app.models import (
     Task,
     utcnow,
 )
+from app.services import values
 
 TRACKED = {Client: "client", Application: "application", Lead: "lead", Deal: "deal",
            Task: "task"}
@@ -38,11 +39,11 @@ def text_of(value):
     if isinstance(value, enum.Enum):
         return str(value.value)
     if isinstance(value, datetime.datetime):
-        return value.strftime("%d.%m.%Y %H:%M")
+        return values.datetime_text(value)
     if isinstance(value, datetime.date):
-        return value.strftime("%d.%m.%Y")
+        return values.date_text(value)
     if isinstance(value, decimal.Decimal):
-        return f"{value:.2f}"
+        return values.decimal_text(value)
     if isinstance(value, (list, tuple, set)):
         return ", ".join(sorted(str(v) for v in value))
     return str(value)

@@ -43,7 +43,7 @@ import threading
 import unicodedata
 import zoneinfo
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 import charset_normalizer
 from babel.support import Translations
@@ -74,7 +74,7 @@ from app.models import (
     PublicAccess,
     Region,
 )
-from app.services import access, bulk_sql, clients, rollups, validation
+from app.services import access, bulk_sql, clients, rollups, validation, values
 from app.services.csv_io import codec as export_codec
 
 BATCH = 1000
@@ -439,76 +439,34 @@ class Bad(ValueError):
     pass
 
 
-_SPACES = re.compile(r"[\s\u00a0\u202f\u2009'’]")
-_CURRENCY = re.compile(r"(руб\.?|р\.|₽|rub)$", re.I)
-YES = {"да", "yes", "true", "1", "истина", "+", "y", "д", "x", "on"}
-NO = {"нет", "no", "false", "0", "ложь", "-", "n", "н", "off"}
+# Cells are read by services/values, as typed values are on screens; a
+# spreadsheet's cell may also carry a currency or other locales' separators.
+YES, NO = values.YES, values.NO
 
 
 def parse_decimal(text):
     """"1 234 567,50", "1,234,567.5", "1234,5 руб." -> Decimal."""
-    if text.isascii() and text.isdigit():  # not "²": a digit to isdigit, not to Decimal
-        return Decimal(text)
-    value = _CURRENCY.sub("", _SPACES.sub("", text))
-    if "," in value and "." in value:
-        if value.rfind(",") > value.rfind("."):
-            value = value.replace(".", "").replace(",", ".")
-        else:
-            value = value.replace(",", "")
-    elif value.count(",") > 1:
-        value = value.replace(",", "")
-    else:
-        value = value.replace(",", ".")
     try:
-        number = Decimal(value)
-    except InvalidOperation:
+        return values.number_in_cell(text)
+    except values.ValidationError:
         raise Bad(_l("Not a number: %(value)s", value=text[:50])) from None
-    if not number.is_finite():
-        raise Bad(_l("Not a number: %(value)s", value=text[:50]))
-    return number
 
 
 def parse_date(text):
     """ДД.ММ.ГГГГ (also Д.М.ГГГГ, ДД.ММ.ГГ, ДД/ММ/ГГГГ and ISO ГГГГ-ММ-ДД)."""
-    value = text.strip()
     try:
-        if len(value) == 10 and value[2] == value[5] and value[2] in "./-":
-            day, month, year = int(value[:2]), int(value[3:5]), int(value[6:])
-        elif len(value) >= 10 and value[4] == "-" and value[7] == "-":
-            year, month, day = int(value[:4]), int(value[5:7]), int(value[8:10])
-        else:
-            parts = re.split(r"[./-]", value)
-            if len(parts) != 3:
-                raise ValueError
-            day, month, year = (int(p) for p in parts)
-            if len(parts[2]) == 2:
-                year += 2000 if year < 50 else 1900
-        if not 1900 <= year <= 2100:
-            raise ValueError
-        return datetime.date(year, month, day)
-    except (ValueError, IndexError):
+        return values.date(text)
+    except values.ValidationError:
         raise Bad(_l("Not a date: %(value)s (expected ДД.ММ.ГГГГ)", value=text[:50])) from None
 
 
 def parse_datetime(text, tz):
     """ДД.ММ.ГГГГ ЧЧ:ММ[:СС] in the app's time zone -> naive UTC."""
-    value = text.strip()
-    day, _, clock = value.partition(" ")
-    if "T" in day:
-        day, _, clock = day.partition("T")
-    date = parse_date(day)
-    hour = minute = second = 0
-    if clock.strip():
-        try:
-            parts = [int(p) for p in clock.strip().split(":")]
-            hour, minute = parts[0], parts[1] if len(parts) > 1 else 0
-            second = parts[2] if len(parts) > 2 else 0
-            local = datetime.datetime(date.year, date.month, date.day, hour, minute, second)
-        except (ValueError, IndexError):
-            raise Bad(_l("Not a date and time: %(value)s (expected ДД.ММ.ГГГГ ЧЧ:ММ)",
-                         value=text[:50])) from None
-    else:
-        local = datetime.datetime(date.year, date.month, date.day)
+    try:
+        local = values.datetime_local(text)
+    except values.ValidationError:
+        raise Bad(_l("Not a date and time: %(value)s (expected ДД.ММ.ГГГГ ЧЧ:ММ)",
+                     value=text[:50])) from None
     return local.replace(tzinfo=tz).astimezone(datetime.timezone.utc).replace(tzinfo=None)
 
 

@@ -1,16 +1,18 @@
 """Loan repayment schedules: annuity and differentiated, in roubles and kopecks.
 
-Pure standard library so it can be tested and reused without the app.
+Pure standard library so it can be tested and reused without the app, but
+for reading typed inputs, which services/values does for every screen.
 Money is ``Decimal`` quantized to 0.01 (ROUND_HALF_UP). Internally the
 schedule is computed in integer kopecks with exact rational rounding, so no
 result depends on the caller's decimal context or on a precision limit.
 """
 import calendar
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Context, Decimal
 from enum import Enum
+
+from app.services import values
 
 MAX_AMOUNT = Decimal(10**12)
 MAX_RATE = Decimal(100)
@@ -21,8 +23,6 @@ MAX_RATE_PLACES = 6
 # Only converts exact kopeck integers to Decimal; fixed so that a changed
 # global context (precision, traps) cannot alter results.
 _CTX = Context(prec=40, rounding=ROUND_HALF_UP)
-_SPACES = re.compile(r"[\s\u00a0\u2007\u202f]+")
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 
 
 def N_(message):
@@ -77,12 +77,12 @@ def parse_decimal(text, field="amount"):
     """
     if isinstance(text, Decimal):
         return text
-    cleaned = _SPACES.sub("", str(text if text is not None else "")).replace(",", ".")
-    if not cleaned:
+    if text is None or not str(text).strip():
         raise LoanInputError(field, N_("A value is required."))
-    if len(cleaned) > 40 or not _NUMBER.fullmatch(cleaned):
-        raise LoanInputError(field, N_("Not a valid number."))
-    return Decimal(cleaned)
+    try:
+        return values.number(str(text))
+    except values.ValidationError:
+        raise LoanInputError(field, N_("Not a valid number.")) from None
 
 
 def compute_schedule(
@@ -366,9 +366,7 @@ def _parse_date(text):
     text = (text or "").strip()
     if not text:
         raise LoanInputError("first_date", N_("A value is required."))
-    for fmt in ("%Y-%m-%d", "%d.%m.%Y"):
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    raise LoanInputError("first_date", N_("Enter the date as DD.MM.YYYY."))
+    try:
+        return values.date(text)
+    except values.ValidationError:
+        raise LoanInputError("first_date", N_("Enter the date as DD.MM.YYYY.")) from None

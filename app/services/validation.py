@@ -5,9 +5,8 @@ message is a lazy string, so forms, imports and the API share one wording.
 INN and OGRN use python-stdnum; KPP, BIK and the account control key are
 not in stdnum and follow the Bank of Russia rules.
 """
-import math
+import datetime
 import re
-from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 import phonenumbers
 from flask_babel import lazy_gettext as _l
@@ -15,10 +14,10 @@ from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.ru import inn as stdnum_inn
 from stdnum.ru import ogrn as stdnum_ogrn
 
-
-class ValidationError(ValueError):
-    pass
-
+# Numbers, dates and yes/no are read by services/values (one way per kind);
+# these names stay for the callers of the column checks.
+from app.services import values
+from app.services.values import ValidationError, decimal, integer, number  # noqa: F401
 
 _DIGITS = re.compile(r"\d+")
 _KPP = re.compile(r"\d{4}[\dA-Z]{2}\d{3}")
@@ -157,11 +156,6 @@ def phone(value, region="RU"):
 # sends CRLF), DEL, and lone surrogates (JSON may carry "\ud800"; no
 # database encodes one). PostgreSQL cannot store NUL at all.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-# A number as people type it: ASCII digits only (Decimal() and int() take
-# Arabic-Indic and other Unicode digits too), groups of thousands split by
-# spaces, a comma or a point before the fraction, no exponent.
-_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?: \d{3})+|\d+)(?:[.,]\d+)?|[+-]?[.,]\d+", re.ASCII)
-_NUMBER_SPACES = re.compile(r"[ \u00a0\u202f\u2009]")
 INTEGER_RANGES = {"SmallInteger": 2 ** 15 - 1, "Integer": 2 ** 31 - 1,
                   "BigInteger": 2 ** 63 - 1}
 
@@ -192,63 +186,34 @@ def email(value):
         raise ValidationError(_l("Not an e-mail address")) from None
 
 
-def number(value):
-    """A finite Decimal from a number or from text typed the Russian way
-    too ("300 000,00", "14,5"); refuses exponents ("1e10"), "Infinity",
-    "NaN" and digits other than 0-9."""
-    if isinstance(value, bool):
-        raise ValidationError(_l("Enter a number"))
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValidationError(_l("Enter a number"))
-        return Decimal(repr(value))
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValidationError(_l("Enter a number"))
+def stored_date(value):
+    """A date column's value: a date stays one; text, Russian or ISO, is
+    read by ``values.date`` and given back in ISO form, which the API's
+    schema (marshmallow) reads next."""
+    if isinstance(value, datetime.date):
+        return values.date(value)
+    return values.date(value).isoformat()
+
+
+def stored_datetime(value):
+    """A date-and-time column's value (forms: local time already read by
+    their field; the API: UTC as sent). Text, «04.12.2026 11:00» or ISO, is
+    given back in ISO form; ISO with a zone («…Z», «…+03:00») as the same
+    moment in UTC, the API's time."""
+    if isinstance(value, datetime.datetime):
         return value
-    if not isinstance(value, str):
-        raise ValidationError(_l("Enter a number"))
-    cleaned = _NUMBER_SPACES.sub(" ", value.strip())
-    if len(cleaned) > 100 or not _NUMBER.fullmatch(cleaned):
-        raise ValidationError(_l("Enter a number with digits 0-9, for example "
-                                 "300 000,00 or 14,5"))
-    return Decimal(cleaned.replace(" ", "").replace(",", "."))
-
-
-def decimal(value, precision, scale):
-    """A number as a column Numeric(precision, scale) holds it: rounded half
-    up to ``scale`` places (kopecks of an amount, as invoices round), with
-    at most ``precision - scale`` digits before the point."""
-    result = number(value)
-    scale = scale or 0
-    digits = (precision or 0) - scale
-    limit = Decimal(10) ** digits if precision else None
-    if limit is None or abs(result) < limit:
-        with localcontext() as context:
-            context.prec = 200
-            result = result.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP)
-    if limit is not None and abs(result) >= limit:
-        raise ValidationError(_l("The number is too large: at most %(n)d digits before "
-                                 "the decimal point", n=digits))
-    return result
-
-
-def integer(value, minimum=None, maximum=None):
-    """A whole number, within [minimum, maximum] when given."""
     try:
-        result = number(value)
+        return values.datetime_local(value).isoformat()
     except ValidationError:
-        raise ValidationError(_l("Enter a whole number with digits 0-9")) from None
-    if result != result.to_integral_value():
-        raise ValidationError(_l("Enter a whole number"))
-    result = int(result)
-    if (minimum is not None and result < minimum) or (maximum is not None
-                                                      and result > maximum):
-        raise ValidationError(_l("The number must be from %(min)s to %(max)s",
-                                 min=minimum, max=maximum))
-    return result
+        if isinstance(value, str) and len(value) < 60:
+            try:
+                moment = datetime.datetime.fromisoformat(value.strip())
+            except ValueError:
+                moment = None
+            if moment is not None and moment.tzinfo is not None:
+                return (moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+                        .isoformat())
+        raise
 
 
 def column_checks(column, name=None):
@@ -256,11 +221,15 @@ def column_checks(column, name=None):
     name: a column ``email`` holds an e-mail address): each takes a value
     and returns its normal form or raises ValidationError. Forms
     (views/fields.py) and the API (views/api/fields.py) apply the same."""
-    from sqlalchemy import Enum, Float, Integer, Numeric, String
+    from sqlalchemy import Date, DateTime, Enum, Float, Integer, Numeric, String
 
     kind = column.type
     if isinstance(kind, Enum):
         return []
+    if isinstance(kind, DateTime):
+        return [stored_datetime]
+    if isinstance(kind, Date):
+        return [stored_date]
     if isinstance(kind, String):  # String(n) and Text
         checks = [lambda value, n=kind.length: text(value, n)]
         if (name or column.key) == "email":

@@ -1,11 +1,11 @@
 """Amounts in Russian words for printed documents ("сумма прописью").
 
 Roubles are spelled out, kopecks stay as two digits: "Сто двадцать три
-рубля 45 копеек" is how Russian invoices and contracts write it. Pure
-standard library, no Flask, so the printing sandbox can expose it as a
-filter and tests need no app.
+рубля 45 копеек" is how Russian invoices and contracts write it. No
+Flask request, so the printing sandbox can expose it as a filter and tests
+need no app; typed amounts are read by services/values.
 """
-from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal
 
 # One quadrillion roubles is far beyond any document; the bound also keeps a
 # template from feeding an absurd Decimal (1E+999999) to the speller.
@@ -89,20 +89,21 @@ def number_in_words(n, *, feminine=False):
 
 def to_decimal(value):
     """``value`` (Decimal, int, str or float) as a Decimal; floats go through
-    ``str`` so that 0.1 means 0.1. Raises ValueError for anything else.
+    ``repr`` so that 0.1 means 0.1; text is read as people type it
+    («300 000,00», «14,5»: ``values.number``). Raises ValueError for
+    anything else.
 
     Messages are Russian: the printing sandbox shows them to the user."""
+    from app.services import values
+
     if isinstance(value, bool):
         raise ValueError("Не число: логическое значение")
-    if isinstance(value, float):
-        value = str(value)
-    try:
-        result = Decimal(value.strip() if isinstance(value, str) else value)
-    except (InvalidOperation, TypeError, ValueError):
-        raise ValueError(f"Не число: {value!r}") from None
-    if not result.is_finite():
+    if isinstance(value, (float, Decimal)) and not Decimal(value).is_finite():
         raise ValueError(f"Не конечное число: {value!r}")
-    return result
+    try:
+        return values.number(value)
+    except values.ValidationError:
+        raise ValueError(f"Не число: {value!r}") from None
 
 
 def amount_in_words(amount):

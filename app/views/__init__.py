@@ -3,6 +3,8 @@ from flask_babel import lazy_gettext as _l
 
 
 def register(appbuilder):
+    from flask import current_app
+
     from app.views import (
         api,
         dictionaries,
@@ -19,9 +21,11 @@ def register(appbuilder):
     from app.views.calendar import CalendarView
     from app.views.company import CompanyView
     from app.views.custom_fields import CustomFieldView
+    from app.views.fields import register_template_values
     from app.views.staff import DepartmentView
     from app.views.task_work import TaskWorkView
 
+    register_template_values(current_app._get_current_object())
     stats.register(appbuilder)
     registers.register(appbuilder)
     appbuilder.add_view_no_menu(TaskWorkView)

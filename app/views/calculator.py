@@ -12,7 +12,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from app import db
-from app.services import charts, csv_io, loan, printing
+from app.services import charts, csv_io, loan, printing, values
 from app.services.company import get_company
 
 KINDS = (("annuity", _l("Annuity (equal payments)")),
@@ -99,5 +99,5 @@ def _chart(schedule):
     return charts.stacked_bars(
         [(gettext("Principal"), "#337ab7", [r.principal for r in schedule.rows]),
          (gettext("Interest"), "#f0ad4e", [r.interest for r in schedule.rows])],
-        [r.date.strftime("%m.%Y") for r in schedule.rows],
+        [values.month_text(r.date) for r in schedule.rows],
     )

@@ -9,7 +9,6 @@ from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.fieldwidgets import (
     BS3TextAreaFieldWidget,
     BS3TextFieldWidget,
-    DatePickerWidget,
     Select2ManyWidget,
     Select2Widget,
 )
@@ -27,7 +26,6 @@ from markupsafe import escape
 from sqlalchemy import false
 from wtforms import (
     BooleanField,
-    DateField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -40,7 +38,7 @@ from app.models import CustomField, CustomFieldType, dictionary_models
 from app.services import custom_fields
 from app.services.custom_fields import ENTITY_OF, label_of
 from app.views.datamodel import CUSTOM_PREFIX
-from app.views.fields import EnumFieldsMixin
+from app.views.fields import DateInputWidget, EnumFieldsMixin, RuDateField
 from app.views.labels import ENTITY_LABELS, enum_label
 from app.views.refusal import refuse
 
@@ -72,8 +70,7 @@ def form_field(definition):
     if kind == CustomFieldType.BOOLEAN:
         return BooleanField(label, **options)
     if kind == CustomFieldType.DATE:
-        return DateField(label, checks, format="%Y-%m-%d", widget=DatePickerWidget(),
-                         **options)
+        return RuDateField(label, checks, **options)
     if kind == CustomFieldType.LONG_TEXT:
         return TextAreaField(label, checks, widget=BS3TextAreaFieldWidget(), **options)
     if kind == CustomFieldType.CHOICE:
@@ -213,7 +210,7 @@ def search_field(definition):
 
         return SelectField(label, [Optional()], widget=Select2Widget(), choices=choices)
     if kind == CustomFieldType.DATE:
-        return StringField(label, [Optional()], widget=DatePickerWidget())
+        return StringField(label, [Optional()], widget=DateInputWidget())
     return StringField(label, [Optional()], widget=BS3TextFieldWidget())
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import MANYTOONE, aliased, selectinload
 
 from app.models import CustomFieldType, CustomValue, DictionaryMixin, Employee
-from app.services import csv_io, custom_fields, imports
+from app.services import csv_io, custom_fields, imports, values
 from app.services.localtime import to_local
 from app.views.fields import office_zone
 from app.views.labels import ENUMS, FIELDS
@@ -337,9 +337,9 @@ class _Cells:
                     self.enum_labels.get(type(value), {}).get(value, value.value))
             return label
         if isinstance(value, datetime.datetime):
-            return to_local(value, self.tz).strftime("%d.%m.%Y %H:%M")
+            return values.datetime_text(to_local(value, self.tz))
         if isinstance(value, Decimal) and scale is not None and scale != 2:
-            return format(value.quantize(Decimal(1).scaleb(-scale)), "f").replace(".", ",")
+            return values.plain_number(value.quantize(Decimal(1).scaleb(-scale)), scale)
         if isinstance(value, int) and not isinstance(value, bool):
             return int(value)
         if not isinstance(value, (str, bool, Decimal, datetime.date)):  # None left above

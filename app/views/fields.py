@@ -5,12 +5,14 @@ import copy
 import datetime
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateTimeField, DecimalField, IntegerField
+from markupsafe import Markup
+from wtforms import DecimalField, Field, IntegerField
 from wtforms.fields.core import UnboundField
 from wtforms.utils import unset_value
 from wtforms.validators import StopValidation, ValidationError
+from wtforms.widgets import html_params
 
-from app.services import localtime, validation
+from app.services import localtime, validation, values
 
 
 class Normalised:
@@ -174,19 +176,98 @@ def office_zone():
     return current_app.config.get("APP_TIMEZONE", "Europe/Moscow")
 
 
-def date_text(value):
-    return "" if value is None else value.strftime("%d.%m.%Y")
+date_text = values.date_text
 
 
 def datetime_text(value):
     """A stored (UTC) time in the office's zone, as every screen shows it."""
-    return "" if value is None else localtime.to_local(value, office_zone()).strftime(
-        "%d.%m.%Y %H:%M")
+    return "" if value is None else values.datetime_text(
+        localtime.to_local(value, office_zone()))
 
 
-class LocalDateTimeField(DateTimeField):
-    """A date and time typed and shown in the office's zone and kept in UTC,
-    as every stored time is. Its data (and a default) is local time."""
+def register_template_values(app):
+    """Templates format values as screens do: ``money(x)``, ``date_text(d)``,
+    ``datetime_text(t)`` (a naive time as it is), ``month_text(d)``; the
+    filter ``local_datetime`` shows a stored UTC time in the office's zone."""
+    app.jinja_env.globals.update(money=values.money, date_text=values.date_text,
+                                 datetime_text=values.datetime_text,
+                                 month_text=values.month_text)
+    app.jinja_env.filters["local_datetime"] = datetime_text
+
+
+class DateInputWidget:
+    """A text input for a date («ДД.ММ.ГГГГ») or a date and time
+    («ДД.ММ.ГГГГ ЧЧ:ММ») with a calendar button. static/js/dates.js turns it
+    into a Russian flatpickr (Monday first, month names, a time part) that
+    keeps what is typed; without the script it is a plain text input the
+    server reads the same way. Not FAB's DatePickerWidget: its
+    bootstrap-datepicker picks dates only, in English, and rewrites typed
+    text on blur."""
+
+    def __init__(self, with_time=False):
+        self.with_time = with_time
+
+    def __call__(self, field, **kwargs):
+        kwargs.setdefault("id", field.id)
+        kwargs.setdefault("name", field.name)
+        kwargs.pop("type", None)
+        placeholder = values.DATETIME_FORMAT if self.with_time else values.DATE_FORMAT
+        kwargs.setdefault("placeholder", placeholder)
+        kwargs["class"] = ("form-control sdelka-date " + kwargs.get("class", "")).strip()
+        params = html_params(type="text", value=field._value(), autocomplete="off",
+                             data_kind="datetime" if self.with_time else "date", **kwargs)
+        return (Markup('<div class="input-group sdelka-date-group"><input ') + Markup(params)
+                + Markup('><span class="input-group-btn"><button type="button" tabindex="-1" '
+                         'class="btn btn-default sdelka-date-toggle" title="%s">'
+                         '<i class="fa fa-calendar"></i></button></span></div>')
+                % _l("Calendar"))
+
+
+class _TypedDate(Field):
+    """A date typed the Russian way or in ISO form, read by
+    ``values.date``; what cannot be read is refused with a message at the
+    field and shown again as typed, never dropped."""
+
+    widget = DateInputWidget()
+    read = staticmethod(values.date)
+    show = staticmethod(values.date_text)
+
+    def _value(self):
+        if self.raw_data:
+            return " ".join(self.raw_data)
+        return self.show(self.data) if self.data else ""
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        raw = valuelist[0]
+        if raw is None or not str(raw).strip():
+            self.data = None
+            return
+        try:
+            self.data = self.read(raw)
+        except values.ValidationError as exc:
+            self.data = None
+            raise ValueError(str(exc)) from None
+
+    def pre_validate(self, form):
+        # The message of the unreadable text is enough: no "required" after it.
+        if self.process_errors:
+            raise StopValidation()
+
+
+class RuDateField(_TypedDate):
+    """A date field: «20.05.2005», «20.05.05», «2005-05-20»."""
+
+
+class LocalDateTimeField(_TypedDate):
+    """A date and time typed and shown in the office's zone («04.12.2026
+    11:00», ISO too) and kept in UTC, as every stored time is. Its data (and
+    a default) is local time; ``localtime`` is the one crossing."""
+
+    widget = DateInputWidget(with_time=True)
+    read = staticmethod(values.datetime_local)
+    show = staticmethod(values.datetime_text)
 
     def process(self, formdata, data=unset_value, extra_filters=None):
         # A value from the record is UTC; a default is local already.
@@ -198,25 +279,43 @@ class LocalDateTimeField(DateTimeField):
         setattr(obj, name, localtime.to_utc(self.data, office_zone()))
 
 
-def local_datetime_field(label, required=False, **kwargs):
-    from flask_appbuilder.fieldwidgets import DateTimePickerWidget
+def date_field(label, required=False, **kwargs):
     from wtforms.validators import DataRequired, Optional
 
-    return LocalDateTimeField(label, [DataRequired() if required else Optional()],
-                              widget=DateTimePickerWidget(), format="%Y-%m-%d %H:%M:%S",
-                              **kwargs)
+    validators = kwargs.pop("validators", None) or \
+        [DataRequired() if required else Optional()]
+    return RuDateField(label, validators, **kwargs)
+
+
+def local_datetime_field(label, required=False, **kwargs):
+    from wtforms.validators import DataRequired, Optional
+
+    return LocalDateTimeField(label, [DataRequired() if required else Optional()], **kwargs)
+
+
+def _column_default(column):
+    """A column's Python default as a form field's default (FAB gives its
+    generated fields the same): a callable is called when the form is made."""
+    default = column.default
+    if default is None or getattr(default, "arg", None) is None:
+        return None
+    if getattr(default, "is_callable", False):
+        return lambda: default.arg(None)
+    return default.arg if getattr(default, "is_scalar", False) else None
 
 
 class EnumFieldsMixin:
     """Form fields FAB gets wrong, fixed for every column of the model:
     enum columns get our translated drop-down (FAB's EnumField looks members
     up by name and fails), NOT NULL booleans a plain check box (FAB makes
-    it required, so leaving it unticked could never be saved), dates with
-    a time are typed in the office's zone (LocalDateTimeField), and every
+    it required, so leaving it unticked could never be saved), dates are
+    typed the Russian way or ISO (RuDateField; FAB's DateField takes ISO
+    only), dates with a time also in the office's zone (LocalDateTimeField),
+    and every
     value is checked by its column (``column_checked``)."""
 
     def __init__(self, **kwargs):
-        from sqlalchemy import Boolean, DateTime, Enum
+        from sqlalchemy import Boolean, Date, DateTime, Enum
         from wtforms import BooleanField
 
         from app.views.labels import ENUMS, FIELDS
@@ -233,6 +332,10 @@ class EnumFieldsMixin:
         form_fields.update({c.key: local_datetime_field(labels.get(c.key, c.key),
                                                         required=not c.nullable)
                             for c in columns if isinstance(c.type, DateTime)})
+        form_fields.update({c.key: date_field(labels.get(c.key, c.key),
+                                              required=not c.nullable,
+                                              default=_column_default(c))
+                            for c in columns if isinstance(c.type, Date)})
         for attr, extra in (("add_form_extra_fields", form_fields),
                             ("edit_form_extra_fields", form_fields),
                             ("search_form_extra_fields", fields)):

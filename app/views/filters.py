@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import DateTime, or_, select
 
 from app.models import Department, Employee, StatusKind, TaskStatus
-from app.services import stats, trees
+from app.services import stats, trees, values
 
 
 class FilterInBranch(BaseFilter):
@@ -54,13 +54,9 @@ def parse_days(value):
         return None
     days = []
     for part in parts:
-        for fmt in ("%Y-%m-%d", "%d.%m.%Y"):
-            try:
-                days.append(datetime.datetime.strptime(part, fmt).date())
-                break
-            except ValueError:
-                continue
-        else:
+        try:
+            days.append(values.date(part))
+        except values.ValidationError:
             return None
     return tuple(days) if days[0] <= days[1] else None
 

@@ -15,6 +15,7 @@ from app.models import (
     Reminder,
     TemplateEntity,
 )
+from app.services import values
 from app.views.fields import datetime_text
 
 FIELDS = {
@@ -192,9 +193,7 @@ def blank_if_none(value):
     return "" if value is None else value
 
 
-def money(value):
-    """1234567.5 -> 1 234 567,50 (no-break spaces)."""
-    return "" if value is None else f"{value:,.2f}".replace(",", "\u00a0").replace(".", ",")
+money = values.money  # 1234567.5 -> 1 234 567,50 (no-break spaces)
 
 
 HISTORY_ACTIONS = {"create": _l("created"), "update": _l("changed"),

@@ -6,13 +6,14 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import DateField, RadioField, SelectField, StringField
+from wtforms import RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app import db
 from app.models import Client, FunnelStage
 from app.services import clients, deals, leads
 from app.views.dictionaries import NumberField
+from app.views.fields import date_field
 from app.views.labels import FIELDS
 from app.views.lookup import ClientLookupField
 from app.views.rowaccess import may_change, restricted_user_id
@@ -28,7 +29,7 @@ class ConvertForm(FlaskForm):
     amount = NumberField(FIELDS["amount"], [Optional(), NumberRange(
         min=0, message=_l("The amount cannot be negative"))], places=2)
     stage = SelectField(FIELDS["stage"], coerce=int)
-    expected_close = DateField(FIELDS["expected_close"], [Optional()])
+    expected_close = date_field(FIELDS["expected_close"])
 
 
 def _form(lead, found):

@@ -7,11 +7,13 @@ replaced by their stored value: the page showed "None", "person", "False",
 itself (an enum member, so ``enum_label`` finds its label), and any other
 column is shown by its type."""
 import datetime
+import decimal
 import enum
 
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 
+from app.services import values
 from app.views.fields import date_text, datetime_text
 from app.views.labels import enum_label
 
@@ -27,6 +29,8 @@ def shown(value):
         return datetime_text(value)
     if isinstance(value, datetime.date):
         return date_text(value)
+    if isinstance(value, decimal.Decimal):
+        return values.number_text(value, grouped=True)  # «14,5», «1 000»
     if isinstance(value, (list, tuple, set)):
         return ", ".join(str(shown(v)) for v in value)
     return value

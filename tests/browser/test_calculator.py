@@ -21,7 +21,7 @@ def test_manager_calculates_and_resets(live_server, page):
     page.click("text=Рассчитать")
     page.wait_for_selector("#schedule")
     assert page.locator("#schedule tbody tr").count() == 12
-    assert "8 884,88" in page.inner_text("#result")
+    assert "8\u00a0884,88" in page.inner_text("#result")
     assert page.locator(".chart svg rect").count() >= 24
     if os.environ.get("SCREENSHOT_DIR"):
         page.screenshot(path=os.path.join(os.environ["SCREENSHOT_DIR"], "calculator.png"),

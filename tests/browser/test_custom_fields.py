@@ -82,7 +82,7 @@ def test_admin_adds_an_income_field_and_a_manager_fills_and_filters_by_it(
     page.goto(f"{live_server}/clients/show/{rich_id}")
     additional = page.locator("#custom-fields + .table-responsive")
     assert "Дополнительно" in page.locator("#custom-fields").inner_text()
-    assert additional.locator(f"th:text-is('{LABEL}') + td").inner_text() == "150000.00"
+    assert additional.locator(f"th:text-is('{LABEL}') + td").inner_text() == "150\u00a0000,00"
     _shot(page, "custom-field-show.png")
 
     page.goto(live_server + "/clients/list/")
@@ -103,5 +103,5 @@ def test_admin_adds_an_income_field_and_a_manager_fills_and_filters_by_it(
     page.wait_for_load_state()
     listed = page.locator("table").last.inner_text()
     _shot(page, "custom-field-filtered.png")
-    assert rich in listed and "150000.00" in listed
+    assert rich in listed and "150\u00a0000,00" in listed
     assert clients["modest"][1] not in listed and clients["empty"][1] not in listed

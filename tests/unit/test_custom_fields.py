@@ -40,7 +40,8 @@ def test_values_parse_by_type(kind, raw, expected):
     (CustomFieldType.INTEGER, "1.5", "whole number"),
     (CustomFieldType.DECIMAL, "1.23456", "four digits"),
     (CustomFieldType.DECIMAL, "NaN", "number"),
-    (CustomFieldType.MONEY, "1e20", "too large"),
+    (CustomFieldType.MONEY, "1" + "0" * 20, "too large"),
+    (CustomFieldType.MONEY, "1e20", "digits 0-9"),  # no exponents where people type
     (CustomFieldType.MONEY, "12 руб", "number"),
     (CustomFieldType.DATE, "31.02.2026", "ДД.ММ.ГГГГ"),
     (CustomFieldType.BOOLEAN, "может быть", "«да»"),
@@ -133,7 +134,7 @@ def test_custom_cells_are_parsed_with_the_services_messages(client_entity):
     assert imports.converter(vip, None)("Да") is True
     with pytest.raises(imports.Bad) as error:
         imports.converter(income, None)("много")
-    assert str(error.value.args[0]) == "Enter a number"
+    assert str(error.value.args[0]).startswith("Enter a number")
     # A default makes a required field optional in the file: new records get it.
     assert income.required and not entity.field("cf_channel").required
 
@@ -153,7 +154,7 @@ def test_importer_without_custom_values_to_write_has_no_hook(client_entity):
 def test_decimals_read_back_without_an_exponent(stored, shown):
     decimal = field(CustomFieldType.DECIMAL)
     value = custom_fields._stored(decimal, SimpleNamespace(number_value=Decimal(stored)))
-    assert custom_fields.text_of(None, decimal, value) == shown
+    assert custom_fields.text_of(None, decimal, value) == shown.replace(".", ",")  # as read
     assert custom_fields.json_of(decimal, value) == shown
 
 

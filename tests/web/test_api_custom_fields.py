@@ -180,8 +180,8 @@ def test_put_changes_only_the_fields_it_names_and_history_records_them(
         HistoryEntry.field.in_([employer.label_ru, income.label_ru]))
         .order_by(HistoryEntry.id)).all()
     assert [(r.field, r.old_value, r.new_value) for r in rows] == [
-        (employer.label_ru, None, "ООО Старое"), (income.label_ru, None, "50000.00"),
-        (employer.label_ru, "ООО Старое", "ООО Новое"), (income.label_ru, "50000.00", None)]
+        (employer.label_ru, None, "ООО Старое"), (income.label_ru, None, "50\u00a0000,00"),
+        (employer.label_ru, "ООО Старое", "ООО Новое"), (income.label_ru, "50\u00a0000,00", None)]
     assert {r.user_id for r in rows} == {_employee_id(session, "manager")}
 
 

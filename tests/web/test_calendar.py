@@ -89,7 +89,7 @@ def test_new_task_from_a_cell_presets_manager_and_date(as_role, session):
         .split('"')[0].replace("&amp;", "&")
     form = as_role("head").get("/tasks/add" + add_link).text
     assert 'name="assignee"' not in form, add_link  # fixed to the cell's manager
-    assert 'value="2034-02-06 09:00:00"' in form
+    assert 'value="06.02.2034 09:00"' in form
     description = unique("из календаря")
     as_role("head").post("/tasks/add" + add_link, {
         "planned_at": "2034-02-06 09:00:00", "description": description,

@@ -111,7 +111,7 @@ def test_manager_fills_fields_of_every_kind_and_sees_them(as_role, session, defi
         "Email", "Звонок"]
 
     show = manager.get(f"/clients/show/{client.id}").text
-    for text in ("150000.50", "ООО Ромашка", "15.01.2026", "да", "Email; Звонок", "Москва"):
+    for text in ("150\u00a0000,50", "ООО Ромашка", "15.01.2026", "да", "Email; Звонок", "Москва"):
         assert text in show
     edit = manager.get(f"/clients/edit/{client.id}").text
     assert 'value="150000.50"' in edit and 'value="ООО Ромашка"' in edit
@@ -205,7 +205,7 @@ def test_list_columns_filters_and_sort_by_custom_fields(as_role, session, define
     name_filter = f"_flt_2_name={tag}"  # "contains" on the name keeps the test's rows
 
     page = as_role("head").get(f"/clients/list/?{name_filter}").text
-    assert income.label_ru in page and "150000.00" in page and "01.06.2025" in page
+    assert income.label_ru in page and "150\u00a0000,00" in page and "01.06.2025" in page
 
     def listed(query, role="head"):
         text = as_role(role).get(f"/clients/list/?{name_filter}&{query}").text

@@ -124,7 +124,7 @@ def test_export_then_import_keeps_every_kind_of_custom_value(app, as_role, sessi
     changes = session.scalars(select(HistoryEntry.new_value).where(
         HistoryEntry.entity == "client", HistoryEntry.entity_id == first.id,
         HistoryEntry.field == f["money"].label_ru)).all()
-    assert changes == ["150000.50"]  # a history row per changed custom field
+    assert changes == ["150\u00a0000,50"]  # a history row per changed custom field
     session.rollback()
 
     # Into a database without them: new records, the same values.
@@ -292,14 +292,14 @@ def test_templates_print_custom_fields_of_the_record_and_its_client(
     response = _print(manager, "application", application.id, template.id)
     assert response.status_code == 200, response.text[:2000]
     text = _pdf_text(response.data)
-    assert "Доход: 150000.50; цель: Отпуск; регион: Москва" in text
+    assert "Доход: 150 000,50; цель: Отпуск; регион: Москва" in text  # PDF text: a plain space
 
     head = as_role("head")
     editor = head.get(f"/templates/edit/{template.id}").text
     assert f"client.custom.{income.code}" in editor and income.label_ru in editor
     assert f"application.custom.{goal.code}" in editor
     sample = head.post("/templates/preview", {"entity": "application", "body": body}).json
-    assert "Доход: 150000.00; цель: Ремонт; регион: " in sample["html"], sample
+    assert "Доход: 150\u00a0000,00; цель: Ремонт; регион: " in sample["html"], sample
     real = head.post("/templates/preview", {"entity": "application", "body": body,
                                             "record_id": str(application.id)}).json
-    assert "Доход: 150000.50; цель: Отпуск; регион: Москва" in real["html"], real
+    assert "Доход: 150\u00a0000,50; цель: Отпуск; регион: Москва" in real["html"], real
