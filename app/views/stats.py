@@ -8,21 +8,19 @@ from urllib.parse import quote, urlencode
 
 from flask import Response, current_app, flash, render_template, request, url_for
 from flask_appbuilder import BaseView, ModelView, expose, has_access
-from flask_appbuilder.fieldwidgets import DatePickerWidget
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import FilterEqual, FilterRelationOneToManyEqual
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from wtforms import DateField
-from wtforms.validators import DataRequired, NumberRange
+from wtforms.validators import NumberRange
 
 from app import db
 from app.models import Department, Employee, SalesPlan
-from app.services import charts, csv_io, printing, stats
+from app.services import charts, csv_io, printing, stats, values
 from app.services.company import get_company
 from app.views.datamodel import ListInterface
-from app.views.fields import office_zone
+from app.views.fields import date_field, office_zone
 from app.views.filters import FilterInDepartment, FilterInPeriod, FilterStatusKind
 from app.views.labels import FIELDS, money
 from app.views.refusal import refuse
@@ -191,8 +189,8 @@ def scope_label(scope):
 
 def period_label(period):
     if period.start == period.end:
-        return period.start.strftime("%d.%m.%Y")
-    return f"{period.start:%d.%m.%Y} – {period.end:%d.%m.%Y}"
+        return values.date_text(period.start)
+    return f"{values.date_text(period.start)} – {values.date_text(period.end)}"
 
 
 def _download(body, filename, mimetype):
@@ -431,8 +429,7 @@ class FilterOwnPlans(BaseFilter):
         return query if user_id is None else query.filter(SalesPlan.manager_id == user_id)
 
 
-def _month(value):
-    return "" if value is None else value.strftime("%m.%Y")
+_month = values.month_text
 
 
 class SalesPlanView(ModelView):
@@ -457,9 +454,9 @@ class SalesPlanView(ModelView):
     validators_columns = {"deals": [NumberRange(min=0)], "revenue": [NumberRange(min=0)],
                           "calls": [NumberRange(min=0)]}
     add_form_extra_fields = edit_form_extra_fields = {
-        "month": DateField(_l("Month"), [DataRequired()], widget=DatePickerWidget(),
-                           description=_l("Any day of the month: the plan is for the "
-                                          "whole month")),
+        "month": date_field(_l("Month"), required=True,
+                            description=_l("Any day of the month: the plan is for the "
+                                           "whole month")),
     }
     add_form_query_rel_fields = edit_form_query_rel_fields = {
         "manager": [["active", FilterEqual, True]]}
@@ -470,7 +467,7 @@ class SalesPlanView(ModelView):
             conflict = stats.plan_conflict(db.session, item)
         if conflict:
             refuse(_l("%(name)s already has a plan for %(month)s",
-                      name=item.manager, month=item.month.strftime("%m.%Y")))
+                      name=item.manager, month=values.month_text(item.month)))
 
     def pre_add(self, item):
         self._check(item)
