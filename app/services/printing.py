@@ -40,7 +40,7 @@ import time
 import types
 from collections.abc import Mapping, MappingView, Sequence, Set
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from importlib.resources import files
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
@@ -55,7 +55,7 @@ from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import RenderLimitError, ResourceAccessPolicy
 from xhtml2pdf.default import DEFAULT_CSS
 
-from app.services import declension
+from app.services import declension, values
 from app.services.words import amount_in_words, to_decimal
 
 MAX_SOURCE = 500_000  # characters of template source
@@ -69,11 +69,6 @@ OUTPUT_WORK_FACTOR = 8
 PDF_MAX_SECONDS = 20  # below gunicorn's default 30 s worker timeout
 
 MONEY_LIMIT = Decimal(10**15)
-_CTX = decimal.Context(prec=40, rounding=ROUND_HALF_UP)  # immune to the caller's context
-_MONTHS = (
-    "января", "февраля", "марта", "апреля", "мая", "июня",
-    "июля", "августа", "сентября", "октября", "ноября", "декабря",
-)
 
 
 def N_(msgid):
@@ -161,10 +156,7 @@ def format_money(value):
     amount = to_decimal(value)
     if abs(amount) >= MONEY_LIMIT:
         raise ValueError(Message(N_("The amount is too large")))
-    amount = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP, context=_CTX)
-    sign = "-" if amount < 0 else ""
-    roubles, kopecks = divmod(int(_CTX.multiply(abs(amount), 100)), 100)
-    return f"{sign}{roubles:,}".replace(",", "\u00a0") + f",{kopecks:02d}"
+    return values.money(amount)
 
 
 def format_number(value):
@@ -183,11 +175,7 @@ def format_number(value):
         value = Decimal(value)
     if not isinstance(value, Decimal) or not value.is_finite():
         return value
-    text = format(value.normalize(_CTX), "f")
-    sign, text = ("-", text[1:]) if text.startswith("-") else ("", text)
-    whole, _, fraction = text.partition(".")
-    whole = f"{int(whole):,}".replace(",", "\u00a0")
-    return sign + whole + ("," + fraction if fraction else "")
+    return values.number_text(value, grouped=True)
 
 
 def format_value(value):
@@ -199,7 +187,7 @@ def format_value(value):
     if value is None or isinstance(value, Undefined):
         return ""
     if isinstance(value, bool):
-        return "да" if value else "нет"
+        return values.yes_no_text(value)
     if isinstance(value, Decimal):
         if value.is_finite() and value.as_tuple().exponent == -2 and abs(value) < MONEY_LIMIT:
             return format_money(value)
@@ -207,9 +195,9 @@ def format_value(value):
     if isinstance(value, float):
         return format_number(value)
     if isinstance(value, datetime):
-        return value.strftime("%d.%m.%Y %H:%M")
+        return values.datetime_text(value)
     if isinstance(value, date):
-        return value.strftime("%d.%m.%Y")
+        return values.date_text(value)
     return value
 
 
@@ -243,9 +231,9 @@ def format_date_ru(value, style="short"):
     if not isinstance(value, date):
         raise ValueError(Message(N_("Not a date: %(value)s"), value=repr(value)))
     if style == "short":
-        return value.strftime("%d.%m.%Y")
+        return values.date_text(value)
     if style == "long":
-        return f"{value.day} {_MONTHS[value.month - 1]} {value.year} г."
+        return values.date_long(value)
     raise ValueError(Message(N_("Unknown date style %(style)s (there are short and long)"),
                              style=repr(style)))
 
