@@ -23,7 +23,7 @@ own CPU (it must stay well below a core, or the client is what is measured)
 and how busy the machine was in all.
 
 ``--find-capacity`` (BENCH_LOAD_CAPACITY=1) steps the number of sessions
-(BENCH_LOAD_STEPS, default 25, 50, 100, 150, 200, 300, 400) in short rounds
+(BENCH_LOAD_STEPS, default 10, 25, 50, 100, 150, 200, 300, 400) in short rounds
 (BENCH_LOAD_ROUND_SECONDS, default 30) on one server until p99 passes
 BENCH_LOAD_P99_MS (default 1000) or more than 1 % of the requests fail, and
 prints the largest count held.
@@ -31,7 +31,8 @@ prints the largest count held.
 ``--probe DIR`` serves bench/load_probe.py's instrumented app instead: one
 line per request (server time, thread CPU, SQL statements and their time,
 template rendering) summarised per page kind at the end; ``--profile`` adds
-cProfile per worker thread (DIR/profile-*.prof, read with pstats).
+cProfile per page kind and worker thread (DIR/profile-*.prof), printed by
+``--read-profiles DIR [--kind "task form"]``.
 
 Tasks and notes the sessions save carry the text ``bench-load …`` and are
 deleted at the end (and before a run), so the generated counts stay what
@@ -68,7 +69,7 @@ MANAGERS = 50  # bench-manager-01 … 50, made by bench/generate.py
 MAX_SESSIONS = 1000
 MAX_SECONDS = 3600
 REQUEST_TIMEOUT = 60  # gunicorn kills a worker's request after 30 s
-DEFAULT_STEPS = (25, 50, 100, 150, 200, 300, 400)
+DEFAULT_STEPS = (10, 25, 50, 100, 150, 200, 300, 400)
 # Dates inside the two years bench/generate.py spreads its rows over.
 DATA_FIRST, DATA_LAST = datetime.date(2024, 1, 1), datetime.date(2025, 12, 31)
 ENTITIES = ("clients", "tasks", "applications", "deals")
@@ -123,6 +124,10 @@ def settings(argv=None):
     parser.add_argument("--profile", action="store_true",
                         default=_env("BENCH_LOAD_PROFILE", "") not in ("", "0"),
                         help="with --probe: cProfile per worker thread")
+    parser.add_argument("--read-profiles", metavar="DIR", default="",
+                        help="print the profiles a --probe DIR --profile run wrote, and stop")
+    parser.add_argument("--kind", action="append", default=[],
+                        help="with --read-profiles: only this page kind (repeatable)")
     parser.add_argument("--detail", action="store_true",
                         default=_env("BENCH_LOAD_DETAIL", "") not in ("", "0"),
                         help="also print each list variant")
@@ -969,10 +974,11 @@ def print_round(label, result, detail=False, title=None):
 # --- The probe's log, per page kind -------------------------------------------------
 
 
-def print_probe(label, directory, since=0.0):
+def print_probe(label, directory, since=0.0, detail=False):
     """Per page kind, from bench/load_probe.py's lines: the server's own time
     (p50, p95), and per request on average its thread's CPU, the SQL time and
-    statement count, and the template rendering."""
+    statement count, and the template rendering; with ``detail`` the
+    statements that were most often a request's slowest."""
     rows = defaultdict(list)
     for name in sorted(os.listdir(directory)):
         if not name.startswith("probe-") or not name.endswith(".jsonl"):
@@ -995,6 +1001,35 @@ def print_probe(label, directory, since=0.0):
                sql_ms=sum(e["sql"] for e in entries) / n,
                statements=sum(e["n"] for e in entries) / n,
                render_ms=sum(e["tpl"] for e in entries) / n)
+        if detail:
+            slow = defaultdict(list)
+            for e in entries:
+                if e.get("slow"):
+                    slow[e["slow"]].append(e["slow_ms"])
+            worst = sorted(slow.items(), key=lambda kv: -sum(kv[1]))[:2]
+            for sql, times in worst:
+                short = re.sub(r"^SELECT\s.*?\sFROM\s", "SELECT … FROM ", sql, count=1)
+                print(f"    slowest statement in {len(times)} of {n}, median "
+                      f"{sorted(times)[len(times) // 2]:.1f} ms: {short[:700]}", flush=True)
+
+
+def print_profiles(directory, kinds=(), top=30):
+    """Per page kind, the cProfile of its requests (all workers and threads
+    together): the functions by time in all (cumulative) and by own time."""
+    import glob
+    import pstats
+
+    files = defaultdict(list)
+    for path in glob.glob(os.path.join(directory, "profile-*.prof")):
+        kind = os.path.basename(path)[len("profile-"):].rsplit("-", 2)[0].replace("_", " ")
+        files[kind].append(path)
+    for kind in sorted(files):
+        if kinds and kind not in kinds:
+            continue
+        stats = pstats.Stats(*files[kind])
+        print(f"=== {kind}: {len(files[kind])} profiles", flush=True)
+        stats.sort_stats("cumulative").print_stats(top)
+        stats.sort_stats("tottime").print_stats(top)
 
 
 # --- Runs ------------------------------------------------------------------------------
@@ -1027,7 +1062,7 @@ def run(label, url, options=None):
         print_round(label, result, options.detail)
         if probe:
             time.sleep(1)
-            print_probe(label, probe, probe_since)
+            print_probe(label, probe, probe_since, options.detail)
         if options.find_capacity:
             find_capacity(label, server, sampler, plan, options, search)
     finally:
@@ -1060,6 +1095,8 @@ def find_capacity(label, server, sampler, plan, options, search):
 
 def main(argv=None):
     options = settings(sys.argv[1:] if argv is None else argv)
+    if options.read_profiles:
+        return print_profiles(options.read_profiles, options.kind)
     for label, url in database_urls():
         if options.database in ("both", label):
             run(label, url, options)

@@ -7,12 +7,17 @@ the server's time from the first before_request to teardown (``wall``),
 the thread's CPU in that time (``cpu``; SQLite's own work counts here too,
 it runs in the thread), the time and number of SQL statements (``sql``,
 ``n``: cursor execute to its return, rows fetched later not included) and
-of template rendering (``tpl``: render_template, widgets included). With
+of template rendering (``tpl``: render_template, widgets included), and
+the slowest statement with its time (``slow``, ``slow_ms``). With
 BENCH_LOAD_PROFILE=1 each worker thread also runs cProfile during its
-requests and writes DIR/profile-<pid>-<thread>.prof every 50 requests.
+requests, one profile per page kind (bench/load.py's kind_of), written to
+DIR/profile-<kind>-<pid>-<thread>.prof every 20 requests of the kind and
+when the worker exits; read them with ``python -m bench.load
+--read-profiles DIR``. Profile with one or a few sessions: the times are
+wall-clock, and under load they include waiting for the GIL.
 
 Nothing here changes what a request does; it adds a few microseconds of
-bookkeeping (and cProfile, when on, slows Python code by about half)."""
+bookkeeping (cProfile, when on, about doubles the time of Python code)."""
 import atexit
 import cProfile
 import json
@@ -24,6 +29,7 @@ from flask import before_render_template, request, template_rendered
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from bench.load import kind_of
 from run import app
 
 DIRECTORY = os.environ["BENCH_LOAD_PROBE"]
@@ -31,7 +37,8 @@ PROFILE = os.environ.get("BENCH_LOAD_PROFILE") not in (None, "", "0")
 _local = threading.local()
 _write_lock = threading.Lock()
 _files = {}
-_profilers = {}  # thread id -> its cProfile.Profile, for the dump at exit
+# (page kind, thread id) -> its cProfile.Profile, and its requests so far.
+_profilers, _counts = {}, {}
 
 
 def _current():
@@ -48,8 +55,11 @@ def _sql_end(conn, cursor, statement, parameters, context, executemany):
     entry = _current()
     started = getattr(_local, "sql_started", None)
     if entry is not None and started is not None:
-        entry["sql"] += (time.perf_counter() - started) * 1000
+        ms = (time.perf_counter() - started) * 1000
+        entry["sql"] += ms
         entry["n"] += 1
+        if ms > entry["slow"][0]:
+            entry["slow"] = (ms, statement)
 
 
 def _render_start(sender, template, context, **extra):
@@ -71,26 +81,33 @@ template_rendered.connect(_render_end, app)
 def _begin():
     if _current() is not None:
         return
-    _local.entry = {"sql": 0.0, "n": 0, "tpl": 0.0, "_wall": time.perf_counter(),
+    _local.entry = {"sql": 0.0, "n": 0, "tpl": 0.0, "slow": (0.0, ""),
+                    "_wall": time.perf_counter(),
                     "_cpu": time.thread_time()}
     if PROFILE:
-        profiler = getattr(_local, "profiler", None)
-        if profiler is None:
-            profiler = _local.profiler = cProfile.Profile()
-            _local.profiled = 0
-            _profilers[threading.get_ident()] = profiler
-        profiler.enable()
+        key = (kind_of(request.method, request.full_path), threading.get_ident())
+        if key not in _profilers:
+            # Wall clock: under load a thread's waits for the GIL are
+            # charged to whatever it waited in, so profile with few
+            # sessions. (time.thread_time as the timer avoids that but made
+            # every call four times dearer, which distorted the profile.)
+            _profilers[key] = cProfile.Profile()
+            _counts[key] = 0
+        _local.profiler = key
+        _profilers[key].enable()
 
 
-def _dump(thread_id, profiler):
-    profiler.dump_stats(os.path.join(DIRECTORY, f"profile-{os.getpid()}-{thread_id}.prof"))
+def _dump(key):
+    kind, thread_id = key
+    _profilers[key].dump_stats(os.path.join(
+        DIRECTORY, f"profile-{kind.replace(' ', '_')}-{os.getpid()}-{thread_id}.prof"))
 
 
 @atexit.register
 def _dump_all():
-    """A worker's threads' profiles as it exits (no request runs then)."""
-    for thread_id, profiler in list(_profilers.items()):
-        _dump(thread_id, profiler)
+    """A worker's profiles as it exits (no request runs then)."""
+    for key in list(_profilers):
+        _dump(key)
 
 
 def _status(response):
@@ -106,15 +123,17 @@ def _end(error=None):
         return
     _local.entry = None
     if PROFILE:
-        _local.profiler.disable()
-        _local.profiled += 1
-        if _local.profiled % 50 == 0:
-            _dump(threading.get_ident(), _local.profiler)
+        key = _local.profiler
+        _profilers[key].disable()
+        _counts[key] += 1
+        if _counts[key] % 20 == 0:
+            _dump(key)
     line = {"t": time.time(), "m": request.method, "p": request.full_path.rstrip("?"),
             "st": entry.get("st", 500 if error else 0),
             "wall": round((time.perf_counter() - entry["_wall"]) * 1000, 2),
             "cpu": round((time.thread_time() - entry["_cpu"]) * 1000, 2),
-            "sql": round(entry["sql"], 2), "n": entry["n"], "tpl": round(entry["tpl"], 2)}
+            "sql": round(entry["sql"], 2), "n": entry["n"], "tpl": round(entry["tpl"], 2),
+            "slow_ms": round(entry["slow"][0], 2), "slow": " ".join(entry["slow"][1].split())}
     with _write_lock:
         pid = os.getpid()
         if pid not in _files:  # one file per worker, opened after the fork
@@ -128,3 +147,4 @@ def _end(error=None):
 app.before_request_funcs.setdefault(None, []).insert(0, _begin)
 app.after_request_funcs.setdefault(None, []).insert(0, _status)
 app.teardown_request_funcs.setdefault(None, []).insert(0, _end)
+
