@@ -12,8 +12,6 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import logs
-
 # One metadata for FAB's security tables and ours, so Alembic sees every model.
 db = get_sqla_class()(model_class=Model)
 migrate = Migrate(
@@ -118,6 +116,8 @@ def create_app(overrides=None):
         n = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
     # First: its after_request runs last and logs the status actually sent.
+    from app import logs
+
     logs.init_app(app)
     _sqlite_engine_options(app)
     db.init_app(app)
@@ -153,6 +153,7 @@ def create_app(overrides=None):
             sync_roles(appbuilder.sm)
 
     _track_acting_user(app)
+    logs.name_users(app)
 
     from app.cli import sdelka_cli
     from app.jobs import load as load_jobs

@@ -26,9 +26,7 @@ class RequestFields(logging.Filter):
         record.request_id, record.user = "-", "-"
         if has_request_context():
             record.request_id = g.get("request_id", "-")
-            user = g.get("user")
-            if user is not None and getattr(user, "is_authenticated", False):
-                record.user = user.username
+            record.user = g.get("log_user", "-")
         return True
 
 
@@ -36,6 +34,15 @@ def _begin():
     given = request.headers.get(HEADER, "")
     g.request_id = given if _SANE.fullmatch(given) else uuid.uuid4().hex[:16]
     g.request_started = time.perf_counter()
+
+
+def _remember_user():
+    # Read once, as the request starts: a log line must never load from the
+    # database (after a commit the user's fields are expired; in an import
+    # thread the user is detached).
+    user = g.get("user")
+    if user is not None and user.is_authenticated:
+        g.log_user = user.username
 
 
 def _end(response):
@@ -62,3 +69,9 @@ def init_app(app):
     logger.setLevel(app.config.get("LOG_LEVEL", "INFO"))
     app.before_request(_begin)
     app.after_request(_end)
+
+
+def name_users(app):
+    """After FAB's own before_request (it sets ``g.user``): the login of each
+    request's user for its log lines."""
+    app.before_request(_remember_user)

@@ -169,8 +169,9 @@ def test_a_bad_custom_value_is_a_row_error_with_its_label(app, as_role, session,
     run(admin, app, job_id, action="dry", mode=mode)
     checked = job(app, job_id)
     problems = {(p["row"], p["field"], p["message"]) for p in checked.report_data["problems"]}
-    assert problems == {(3, income.label_ru, "Введите число"),
-                        (4, since.label_ru, "Введите дату в виде ДД.ММ.ГГГГ")}
+    assert problems == {
+        (3, income.label_ru, "Введите число цифрами 0–9, например 300 000,00 или 14,5"),
+        (4, since.label_ru, "Введите дату в виде ДД.ММ.ГГГГ, например 20.05.2025")}
     assert count(session, Client, Client.name.startswith(prefix)) == 0  # a dry run
     run(admin, app, job_id, mode=mode)
     done = job(app, job_id)

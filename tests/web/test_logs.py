@@ -40,3 +40,15 @@ def test_lines_the_app_writes_in_a_request_carry_its_fields(caplog):
     assert failure.exc_info and (failure.request_id, failure.user) == ("lb-77", "-")
     assert "[lb-77 -] app.views.health: Health check" in logging.Formatter(FORMAT).format(
         failure)
+
+
+def test_a_save_that_commits_still_names_its_user(as_role, caplog):
+    """After the commit the user's fields are expired: the log must not
+    lose the name (nor load it from the database)."""
+    manager = as_role("manager")
+    manager.get("/clients/list/")
+    with caplog.at_level(logging.INFO, logger="app.requests"):
+        manager.post("/clients/add", {"kind": "company", "public_access": "private",
+                                      "name": "ООО «Журнал»"}, follow=False)
+    line = _lines(caplog)[-1]
+    assert "manager] app.requests: POST /clients/add 302" in line, line
