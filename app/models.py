@@ -421,6 +421,9 @@ class Client(OwnedMixin, Model):
     mailing_opt_out = Column(Boolean, nullable=False, default=False,
                              server_default=false())
     comments = Column(Text)
+    # Name, e-mail, INN and phone digits as search finds them, kept by
+    # services/search.py; indexed for any part (migration 0018).
+    search = deferred(Column(Text))
 
     # Row-level access collects a user's client ids from these alone
     # (index-only on PostgreSQL; SQLite indexes carry the id anyway).

@@ -28,7 +28,7 @@ from app.services import values
 
 TRACKED = {Client: "client", Application: "application", Lead: "lead", Deal: "deal",
            Task: "task"}
-SKIPPED = {"id", "created_at", "updated_at"}
+SKIPPED = {"id", "created_at", "updated_at", "search"}  # search: kept by the app
 
 acting_user_id = contextvars.ContextVar("acting_user_id", default=None)
 

@@ -74,7 +74,7 @@ from app.models import (
     PublicAccess,
     Region,
 )
-from app.services import access, bulk_sql, clients, rollups, validation, values
+from app.services import access, bulk_sql, clients, rollups, search, validation, values
 from app.services.csv_io import codec as export_codec
 
 BATCH = 1000
@@ -1191,6 +1191,9 @@ class Importer:
             if "created_at" in model.__table__.columns else {}
         if not self.entity.alma:
             records = [{**self._record(r.values), **stamps} for r in rows]
+            if model is Client:  # the ORM's events do not see Core inserts
+                for record in records:
+                    record["search"] = search.client_words(record)
             if self.custom is not None:  # their values need the new records' ids
                 self.custom.insert(self, rows, records)
                 return
@@ -1217,7 +1220,7 @@ class Importer:
 
     CLIENT_COLUMNS = ("kind", "name", "last_name", "first_name", "middle_name", "birth_date",
                       "region_id", "city", "phone", "comments", "responsible_id",
-                      "public_access", "created_at", "updated_at")
+                      "public_access", "created_at", "updated_at", "search")
     APPLICATION_COLUMNS = ("client_id", "date", "amount", "status", "responsible_id",
                            "created_at", "updated_at")
 
@@ -1243,7 +1246,8 @@ class Importer:
                 day, amount = day.isoformat(), str(amount)
             clients.append((person, get("name"), get("last_name"), get("first_name"),
                             get("middle_name"), birth, get("region"), get("city"), get("phone"),
-                            get("comments"), responsible, private, stamp, stamp))
+                            get("comments"), responsible, private, stamp, stamp,
+                            search.client_words({"name": get("name"), "phone": get("phone")})))
             applications.append((day, amount, status.value if status is not None
                                  else in_processing, responsible, stamp, stamp))
         connection = self.session.connection()

@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired
 
 from app.models import DictionaryMixin
 from app.services import validation
+from app.views import search as quick_search
 from app.views.custom_fields import CustomFieldsMixin
 from app.views.export import CsvMixin
 from app.views.fields import EnumFieldsMixin, Normalised, date_text, datetime_text
@@ -63,7 +64,9 @@ class RegisterView(FilesMixin, RecordPageMixin, CustomFieldsMixin, CsvMixin, Enu
                                                   if not self._client_optional() else [])}
             self.add_form_extra_fields = {**lookup, **(self.add_form_extra_fields or {})}
             self.edit_form_extra_fields = {**lookup, **(self.edit_form_extra_fields or {})}
+        quick_search.prepare(self)
         super().__init__(**kwargs)
+        quick_search.install(self, self.quick_search_words)
         self.datamodel.listed = {column.split(".")[0] for column in self.list_columns}
         if "group" in (self.search_columns or []):
             add_search_filter(self._filters, "group", FilterInBranch)
@@ -71,11 +74,19 @@ class RegisterView(FilesMixin, RecordPageMixin, CustomFieldsMixin, CsvMixin, Enu
             for filter_class in filter_classes:
                 add_search_filter(self._filters, column, filter_class)
 
+    def render_template(self, template, **kwargs):
+        if template == self.list_template:
+            kwargs.setdefault("quick_search", quick_search.QUICK_ARG)
+        return super().render_template(template, **kwargs)
+
     def _client_optional(self):
         return self.datamodel.obj.__table__.columns["client_id"].nullable
 
     # Filters of our own by column; the statistics link to lists through them.
     extra_filters = {}
+    # The record's own text columns the quick search box looks in, besides
+    # its number and its client (views/search.py).
+    quick_search_words = ()
     label_columns = FIELDS
     list_widget = RegisterListWidget
     # Related drop-downs offer only records the user may see.

@@ -1,0 +1,120 @@
+"""Search as people search (issue 19, point 6): any part of a client's name,
+a phone typed in any format, an INN or an e-mail; upper or lower case, ё or
+е alike.
+
+Each client keeps its words in ``client.search``, written by the app on
+every insert and update (mapper events below; the bulk import writes it
+with the row): lower case, ё as е, phones as their digits (8… as 7…).
+An index finds any part of it: a trigram GIN index on PostgreSQL
+(pg_trgm), an FTS5 trigram table ``client_search`` on SQLite, kept by
+triggers (migration 0018). A term shorter than a trigram is a plain
+LIKE: it matches so many rows that walking the list's order finds a page
+at once."""
+import re
+
+from sqlalchemy import bindparam, event, func, literal_column, or_, select, table, update
+
+from app.models import Client
+
+FOLD = str.maketrans({"ё": "е"})
+_NON_DIGIT = re.compile(r"\D")
+# What someone typing a phone number types.
+_PHONE_LIKE = re.compile(r"^[\d\s()+\-.]+$")
+TRIGRAM = 3
+MAX_TERM = 100
+FTS_TABLE = "client_search"
+
+
+def fold(value):
+    """Lower case, ё as е, single spaces."""
+    return " ".join(str(value or "").lower().translate(FOLD).split())
+
+
+def phone_digits(value):
+    digits = _NON_DIGIT.sub("", str(value or ""))
+    if len(digits) == 11 and digits[0] == "8":
+        digits = "7" + digits[1:]
+    return digits
+
+
+def client_words(values):
+    """The search text of a client: ``values`` maps (or an object has)
+    name, e-mail, INN and phones."""
+    get = values.get if isinstance(values, dict) else (lambda k: getattr(values, k, None))
+    parts = [fold(get("name")), fold(get("email")), (get("inn") or "").strip(),
+             phone_digits(get("phone")), phone_digits(get("phone2"))]
+    return " ".join(part for part in parts if part)
+
+
+def terms(typed):
+    """The forms of what was typed to look for: its folded text, and the
+    digits of a phone number (8… also as 7…)."""
+    typed = str(typed or "").strip()[:MAX_TERM]
+    found = [fold(typed)] if fold(typed) else []
+    if _PHONE_LIKE.match(typed):
+        digits = _NON_DIGIT.sub("", typed)
+        for form in (digits, phone_digits(digits),
+                     "7" + digits[1:] if digits[:1] == "8" and len(digits) > 3 else ""):
+            if len(form) >= TRIGRAM and form not in found:
+                found.append(form)
+    return found
+
+
+def _fts_phrase(term):
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _matches(term, dialect):
+    """Clients whose search text holds ``term``."""
+    if dialect == "sqlite" and len(term) >= TRIGRAM:
+        # rowid IN the FTS5 match: the trigram index, never a scan.
+        fts = table(FTS_TABLE)
+        return Client.id.in_(
+            select(literal_column("rowid")).select_from(fts)
+            .where(literal_column(FTS_TABLE).op("MATCH")(_fts_phrase(term))))
+    return Client.search.contains(term, autoescape=True)
+
+
+def client_condition(typed, dialect):
+    """SQL condition: clients matching what was typed (None: nothing typed)."""
+    found = terms(typed)
+    if not found:
+        return None
+    return or_(*(_matches(term, dialect) for term in found))
+
+
+def words_condition(column, typed, dialect):
+    """A record's own text column (a deal's title) holds what was typed,
+    in any case: no index, a test of each row the list walks."""
+    term = fold(typed)[:MAX_TERM]
+    if not term:
+        return None
+    # SQLite's lower() knows only ASCII: fold() itself, registered on
+    # every connection (app/__init__.py).
+    folded = (func.sdelka_fold(column) if dialect == "sqlite"
+              else func.replace(func.lower(column), "ё", "е"))
+    return folded.contains(term, autoescape=True)
+
+
+@event.listens_for(Client, "before_insert")
+@event.listens_for(Client, "before_update")
+def _keep_words(mapper, connection, client):
+    client.search = client_words(client)
+
+
+def fill(connection, batch=20_000):
+    """Write the search text of every client without one (rows written
+    before migration 0018, or straight to the database): in batches by id."""
+    last = 0
+    while True:
+        rows = connection.execute(
+            select(Client.id, Client.name, Client.email, Client.inn, Client.phone,
+                   Client.phone2)
+            .where(Client.id > last, Client.search.is_(None))
+            .order_by(Client.id).limit(batch)).mappings().all()
+        if not rows:
+            return
+        connection.execute(update(Client.__table__).where(
+            Client.__table__.c.id == bindparam("row_id")).values(search=bindparam("words")),
+            [{"row_id": r["id"], "words": client_words(dict(r))} for r in rows])
+        last = rows[-1]["id"]

@@ -1,0 +1,167 @@
+"""Search as people search (issue 19, point 6): the quick search box of
+every register list, the filter by client and the client picker find any
+part of a name, a phone in any format, an INN or an e-mail, in any case,
+ё as е; row access applies to what they find exactly as to the list."""
+import random
+import re
+import uuid
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from app.models import Application, Client, Deal, Employee, Invoice, PublicAccess, Task
+from app.services import search
+from tests.web.test_registers import REGISTER_LISTS
+
+Q = "_flt_0_quick"
+BY_CLIENT = "_flt_1_client"
+
+
+def _user_id(session, username):
+    return session.scalar(select(Employee.id).where(Employee.username == username))
+
+
+def _word():
+    """A Cyrillic word no other test's data holds."""
+    return "".join(random.choice("бвгджзклмнпрстфхцчшщ") + random.choice("аоуыэя")
+                   for _ in range(4)) + uuid.uuid4().hex[:4]
+
+
+@pytest.fixture
+def people(session):
+    """A company of the manager, one of the head of sales (hidden from the
+    manager), each with an application, a deal, a task and an invoice."""
+    manager, head = _user_id(session, "manager"), _user_id(session, "head")
+    word = _word()
+    digits = "".join(random.choice("0123456789") for _ in range(7))
+    inn = "77" + "".join(random.choice("0123456789") for _ in range(8))
+    own = Client(name=f"ООО «{word.capitalize()}-Ёлка»", phone=f"+7916{digits}",
+                 email=f"Info.{word}@Example.com", inn=inn, responsible_id=manager)
+    other = Client(name=f"ИП {word.capitalize()} Хранитель", responsible_id=head,
+                   public_access=PublicAccess.PRIVATE)
+    session.add_all([own, other])
+    session.flush()
+    for client, owner in ((own, manager), (other, head)):
+        session.add_all([
+            Application(client=client, amount=Decimal("100"), responsible_id=owner),
+            Deal(client=client, title=f"Сделка {client.name}", responsible_id=owner),
+            Task(client=client, description="звонок", assignee_id=owner, author_id=owner),
+            Invoice(client=client, number=uuid.uuid4().hex[:12], responsible_id=owner),
+        ])
+    session.commit()
+    return {"word": word, "digits": digits, "inn": inn, "own": own.id, "other": other.id,
+            "own_name": own.name, "other_name": other.name}
+
+
+def _client_ids(page):
+    return {int(i) for i in re.findall(r"/clients/show/(\d+)", page)}
+
+
+def _found(user, typed):
+    return _client_ids(user.get("/clients/list/", query_string={Q: typed}).text)
+
+
+def test_search_text_is_folded():
+    assert search.fold("  ООО «Ёлка»  Вектор ") == "ооо «елка» вектор"
+    assert search.phone_digits("8 (916) 123-45-67") == "79161234567"
+    assert search.terms("8 916 123") == ["8 916 123", "8916123", "7916123"]
+
+
+@pytest.mark.parametrize("typed", ["{word}", "{Word}", "{WORD}", "ёлка", "ЕЛКА", "-елка",
+                                   "ооо «{word}"])
+def test_quick_search_finds_any_part_in_any_case(as_role, people, typed):
+    word = people["word"]
+    typed = typed.format(word=word, Word=word.capitalize(), WORD=word.upper())
+    if "лка" in typed:  # common words: the company's own with its name
+        typed = f"{word}-{typed.lstrip('-')}"
+    assert people["own"] in _found(as_role("admin"), typed)
+
+
+@pytest.mark.parametrize("phone", ["+7 916 {a}-{b}-{c}", "8 (916) {a}{b}{c}", "916{a}{b}{c}",
+                                   "{a}-{b}-{c}", "7916{a}{b}{c}"])
+def test_quick_search_finds_a_phone_typed_in_any_format(as_role, people, phone):
+    d = people["digits"]
+    typed = phone.format(a=d[:3], b=d[3:5], c=d[5:])
+    assert people["own"] in _found(as_role("admin"), typed)
+
+
+def test_quick_search_finds_inn_and_email(as_role, people):
+    admin = as_role("admin")
+    assert people["own"] in _found(admin, people["inn"])
+    assert people["own"] in _found(admin, people["inn"][2:9])
+    assert people["own"] in _found(admin, f"INFO.{people['word']}@example")
+
+
+def test_manager_never_finds_another_managers_client(as_role, people):
+    word = people["word"]
+    manager, head = as_role("manager"), as_role("head")
+    assert _found(manager, word) == {people["own"]}
+    assert _found(head, word) == {people["own"], people["other"]}
+    for path in ("/applications/list/", "/deals/list/", "/tasks/list/", "/invoices/list/"):
+        own_page = manager.get(path, query_string={Q: word}).text
+        assert f"/clients/show/{people['other']}" not in own_page
+        assert people["other_name"] not in own_page and "Хранитель" not in own_page
+    picked = manager.get("/clients/lookup", query_string={"q": word}).json["results"]
+    assert [row["id"] for row in picked] == [people["own"]]
+
+
+def test_box_on_every_register_list_keeps_the_other_filters(as_role):
+    admin = as_role("admin")
+    for path in REGISTER_LISTS:
+        page = admin.get(path).text
+        assert 'id="quick-search"' in page and f'name="{Q}"' in page, path
+    page = admin.get("/applications/list/?_flt_0_status=completed&" + Q + "=x").text
+    assert 'type="hidden" name="_flt_0_status" value="completed"' in page
+    assert 'value="x"' in page
+
+
+REGISTERS = {"/applications/list/": (Application, "applications"),
+             "/deals/list/": (Deal, "deals"), "/tasks/list/": (Task, "tasks"),
+             "/invoices/list/": (Invoice, "invoices")}
+
+
+@pytest.mark.parametrize("path", list(REGISTERS))
+def test_register_filters_by_client_and_searches_its_client(as_role, people, session, path):
+    model, route = REGISTERS[path]
+    word = people["word"]
+    rows = dict(session.execute(select(model.client_id, model.id).where(
+        model.client_id.in_([people["own"], people["other"]]))).all())
+    head = as_role("head")
+
+    def listed(user, **args):
+        page = user.get(path, query_string=args).text
+        return {int(i) for i in re.findall(rf"/{route}/show/(\d+)", page)} & set(rows.values())
+
+    # The client's name in the filter offered by the search form.
+    assert listed(head, **{BY_CLIENT: f"ооо «{word}"}) == {rows[people["own"]]}
+    assert listed(head, **{BY_CLIENT: word.upper()}) == set(rows.values())
+    assert listed(head, **{BY_CLIENT: people["digits"]}) == {rows[people["own"]]}
+    assert listed(head, **{"_flt_0_client": people["other"]}) == {rows[people["other"]]}
+    # The quick search box looks in the client's name and the row's number.
+    assert listed(head, **{Q: word}) == set(rows.values())
+    assert listed(head, **{Q: str(rows[people["other"]])}) >= {rows[people["other"]]}
+    # A manager: the same filters, only what the list shows them.
+    manager = as_role("manager")
+    assert listed(manager, **{BY_CLIENT: word}) == {rows[people["own"]]}
+    assert listed(manager, **{Q: word}) == {rows[people["own"]]}
+    form = head.get(path).text
+    assert "Клиент" in form and 'name="client"' in form
+
+
+def test_picker_matches_anywhere_in_the_name(as_role, people):
+    word = people["word"]
+    head = as_role("head")
+    for typed in (word, word[2:7].upper(), f"{word}-ёлка", "ЕЛКА»"):
+        found = head.get("/clients/lookup", query_string={"q": typed}).json["results"]
+        assert people["own"] in [row["id"] for row in found], typed
+
+
+def test_search_text_follows_edits(as_role, people, session):
+    head = as_role("head")
+    client = session.get(Client, people["own"])
+    new = _word()
+    client.name = f"АО «{new.upper()}»"
+    session.commit()
+    assert people["own"] in _found(head, new)
+    assert people["own"] not in _found(head, people["word"] + "-елка")
