@@ -1,0 +1,91 @@
+"""Quick search (issue 19, point 6) on the generated data, through the test
+client, as Admin and as a Manager (row access applies): the list page with
+the quick search box or the client filter filled, per kind of query —
+part of a name, a phone as typed, an INN-like digit run, a short common
+syllable, a client's name on applications, tasks and deals. Median and
+95th percentile ms; the list-page budget is 50 ms median."""
+import re
+import subprocess
+import sys
+
+from sqlalchemy import select
+
+from bench import generate
+from bench.common import report, timed
+from bench.lists import ADMIN_USER, WARM_UP, _build
+
+REPEAT = 30
+
+
+def _fill_search(app):
+    """The generator writes clients straight to the database: give them
+    their search text (services/search.fill; only rows without one)."""
+    from app import db
+    from app.services import search
+
+    with app.app_context():
+        with db.engine.begin() as connection:
+            search.fill(connection)
+
+
+def _terms(app, manager):
+    """What people type, taken from a client of the manager: a part of the
+    name from its middle, the phone as typed on paper, its last digits."""
+    from app import db
+    from app.models import Client
+
+    with app.app_context():
+        name, phone = db.session.execute(
+            select(Client.name, Client.phone).where(Client.responsible_id == manager,
+                                                    Client.phone.isnot(None))
+            .order_by(Client.id.desc()).limit(1)).one()
+    word = max(name.split(), key=len)
+    part = word[1:6].upper() if len(word) > 6 else word.upper()
+    digits = re.sub(r"\D", "", phone)[-10:]
+    typed_phone = f"8 ({digits[:3]}) {digits[3:6]}-{digits[6:8]}-{digits[8:]}"
+    return {"name part": part, "phone as typed": typed_phone, "last 7 digits": digits[-7:],
+            "short syllable": word[:2].lower(), "full name": name}
+
+
+def _queries(terms):
+    q, by_client = "_flt_0_quick", "_flt_1_client"
+    return [
+        ("clients: name part", "/clients/list/", {q: terms["name part"]}),
+        ("clients: phone as typed", "/clients/list/", {q: terms["phone as typed"]}),
+        ("clients: last 7 digits", "/clients/list/", {q: terms["last 7 digits"]}),
+        ("clients: short syllable", "/clients/list/", {q: terms["short syllable"]}),
+        ("applications: client name part", "/applications/list/", {q: terms["name part"]}),
+        ("tasks: client filter", "/tasks/list/", {by_client: terms["full name"]}),
+        ("deals: client name part", "/deals/list/", {q: terms["name part"]}),
+        ("picker: name part", "/clients/lookup", {"q": terms["name part"]}),
+    ]
+
+
+def run(label, url):
+    url = generate.database_url(label, url)
+    app = _build(url)
+    subprocess.run([sys.executable, "-m", "bench.generate", url], check=True)
+    _fill_search(app)
+
+    from app import db
+    from app.models import Employee
+
+    manager_name = generate.MANAGER.format(1)
+    with app.app_context():
+        manager = db.session.scalar(select(Employee.id).where(Employee.username == manager_name))
+    queries = _queries(_terms(app, manager))
+    for role, username in (("admin", ADMIN_USER), ("manager", manager_name)):
+        client = app.test_client()
+        signed_in = client.post("/login/", data={"username": username,
+                                                 "password": generate.PASSWORD},
+                                follow_redirects=True)
+        assert "/logout" in signed_in.text, f"{username} could not sign in"
+        for name, path, args in queries:
+            response = client.get(path, query_string=args)
+            assert response.status_code == 200, (name, response.status_code)
+            rows = (len(response.json["results"]) if path.endswith("lookup")
+                    else len(set(re.findall(r"/show/(\d+)", response.text))))
+            for _ in range(WARM_UP):
+                client.get(path, query_string=args)
+            median, p95 = timed(lambda: client.get(path, query_string=args), REPEAT)
+            report(f"[{label}] search {role} {name}", median_ms=median, p95_ms=p95, rows=rows)
