@@ -28,7 +28,7 @@ def test_head_creates_a_task_from_a_calendar_cell(live_server, page, session):
     page.wait_for_selector("form#model_form, form")
     assert page.locator("select[name=assignee], input[name=assignee]").count() == 0
     planned = page.input_value("input[name=planned_at]")
-    assert planned.startswith((DAY + datetime.timedelta(days=1)).isoformat())
+    assert planned.startswith((DAY + datetime.timedelta(days=1)).strftime("%d.%m.%Y"))
     description = unique("Задача из календаря")
     page.fill("textarea[name=description], input[name=description]", description)
     page.click("button[type=submit]")
