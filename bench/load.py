@@ -375,11 +375,15 @@ class Server:
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
                 conn.request("GET", "/health")
-                status = conn.getresponse().status
+                response = conn.getresponse()
+                status, body = response.status, response.read()
                 conn.close()
                 if status == 200 and len(self.pids()) > self.workers:
                     return
-            except OSError:
+                if status == 503 and b"migrations" in body:
+                    raise RuntimeError(f"/health: {body.decode()}: the database is not "
+                                       "migrated to this code's head")
+            except (OSError, http.client.HTTPException):
                 pass
             time.sleep(0.5)
         raise RuntimeError(f"the server did not answer /health:\n{self.log_tail()}")
@@ -977,7 +981,8 @@ def print_round(label, result, detail=False, title=None):
 def print_probe(label, directory, since=0.0, detail=False):
     """Per page kind, from bench/load_probe.py's lines: the server's own time
     (p50, p95), and per request on average its thread's CPU, the SQL time and
-    statement count, and the template rendering; with ``detail`` the
+    statement count, the template rendering and the garbage collector's
+    time (and its full collections per 100 requests); with ``detail`` the
     statements that were most often a request's slowest."""
     rows = defaultdict(list)
     for name in sorted(os.listdir(directory)):
@@ -1000,7 +1005,10 @@ def print_probe(label, directory, since=0.0, detail=False):
                cpu_ms=sum(e["cpu"] for e in entries) / n,
                sql_ms=sum(e["sql"] for e in entries) / n,
                statements=sum(e["n"] for e in entries) / n,
-               render_ms=sum(e["tpl"] for e in entries) / n)
+               render_ms=sum(e["tpl"] for e in entries) / n,
+               gc_ms=sum(e.get("gc", 0) for e in entries) / n,
+               gc_cpu_ms=sum(e.get("gc_cpu", 0) for e in entries) / n,
+               full_gc_per_100=sum(e.get("full", 0) for e in entries) * 100 / n)
         if detail:
             slow = defaultdict(list)
             for e in entries:

@@ -7,8 +7,11 @@ the server's time from the first before_request to teardown (``wall``),
 the thread's CPU in that time (``cpu``; SQLite's own work counts here too,
 it runs in the thread), the time and number of SQL statements (``sql``,
 ``n``: cursor execute to its return, rows fetched later not included) and
-of template rendering (``tpl``: render_template, widgets included), and
-the slowest statement with its time (``slow``, ``slow_ms``). With
+of template rendering (``tpl``: render_template, widgets included), the
+slowest statement with its time (``slow``, ``slow_ms``), and Python's
+garbage collections the request's thread ran (``gc`` ms, ``gc_cpu`` ms of
+its CPU, ``full``: how many were of the oldest generation, which walk the
+whole heap). With
 BENCH_LOAD_PROFILE=1 each worker thread also runs cProfile during its
 requests, one profile per page kind (bench/load.py's kind_of), written to
 DIR/profile-<kind>-<pid>-<thread>.prof every 20 requests of the kind and
@@ -20,6 +23,7 @@ Nothing here changes what a request does; it adds a few microseconds of
 bookkeeping (cProfile, when on, about doubles the time of Python code)."""
 import atexit
 import cProfile
+import gc
 import json
 import os
 import threading
@@ -62,6 +66,24 @@ def _sql_end(conn, cursor, statement, parameters, context, executemany):
             entry["slow"] = (ms, statement)
 
 
+def _collecting(phase, info):
+    """Python's garbage collections during a request, by the thread that
+    triggered them (``gc``: ms, ``full``: collections of generation 2)."""
+    entry = _current()
+    if entry is None:
+        return
+    if phase == "start":
+        entry["_gc"] = (time.perf_counter(), time.thread_time())
+    elif "_gc" in entry:
+        wall, cpu = entry.pop("_gc")
+        entry["gc"] += (time.perf_counter() - wall) * 1000
+        entry["gc_cpu"] += (time.thread_time() - cpu) * 1000
+        entry["full"] += info["generation"] == 2
+
+
+gc.callbacks.append(_collecting)
+
+
 def _render_start(sender, template, context, **extra):
     entry = _current()
     if entry is not None and not entry.get("_rendering"):
@@ -81,8 +103,8 @@ template_rendered.connect(_render_end, app)
 def _begin():
     if _current() is not None:
         return
-    _local.entry = {"sql": 0.0, "n": 0, "tpl": 0.0, "slow": (0.0, ""),
-                    "_wall": time.perf_counter(),
+    _local.entry = {"sql": 0.0, "n": 0, "tpl": 0.0, "slow": (0.0, ""), "gc": 0.0,
+                    "gc_cpu": 0.0, "full": 0, "_wall": time.perf_counter(),
                     "_cpu": time.thread_time()}
     if PROFILE:
         key = (kind_of(request.method, request.full_path), threading.get_ident())
@@ -133,7 +155,9 @@ def _end(error=None):
             "wall": round((time.perf_counter() - entry["_wall"]) * 1000, 2),
             "cpu": round((time.thread_time() - entry["_cpu"]) * 1000, 2),
             "sql": round(entry["sql"], 2), "n": entry["n"], "tpl": round(entry["tpl"], 2),
-            "slow_ms": round(entry["slow"][0], 2), "slow": " ".join(entry["slow"][1].split())}
+            "slow_ms": round(entry["slow"][0], 2), "slow": " ".join(entry["slow"][1].split()),
+            "gc": round(entry["gc"], 2), "gc_cpu": round(entry["gc_cpu"], 2),
+            "full": entry["full"]}
     with _write_lock:
         pid = os.getpid()
         if pid not in _files:  # one file per worker, opened after the fork
