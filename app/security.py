@@ -142,8 +142,11 @@ class SdelkaSecurityManager(SecurityManager):
     userstatschartview = None
 
     def __init__(self, appbuilder):
+        from app.views.roles import RoleModelView, UserGroupModelView
         from app.views.staff import ChangePasswordView, EmployeeView, ProfileView
 
+        self.rolemodelview = RoleModelView
+        self.groupmodelview = UserGroupModelView
         self.userdbmodelview = EmployeeView
         self.userinfoeditview = ProfileView
         self.resetmypasswordview = ChangePasswordView

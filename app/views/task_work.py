@@ -90,8 +90,8 @@ class TaskWorkView(BaseView):
 
 def _timeline(client_id):
     """The client's history and notes, newest first."""
-    rows = [(e.at, e.user, f"{e.what} {e.field_label}: {e.old_value or ''} → "
-             f"{e.new_value or ''}" if e.field else e.what)
+    rows = [(e.at, e.user, f"{e.what} {e.field_label}: {e.old_text or ''} → "
+             f"{e.new_text or ''}" if e.field else e.what)
             for e in map(history_row, history.for_client(db.session, client_id, limit=200))]
     notes = db.session.scalars(select(Note).where(Note.client_id == client_id)
                                .order_by(Note.created_at.desc()).limit(200)).all()

@@ -1,10 +1,13 @@
 """Each role reaches exactly the staff screens it should, on the server."""
+import re
+
 import pytest
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import Role
+from sqlalchemy import select
 
 from app.security import ALL_CLIENTS, ROLES
-from tests.conftest import ROLE_USERS
+from tests.conftest import ROLE_USERS, unique
 
 DENIED = "Доступ запрещён"
 SCREENS = {
@@ -38,8 +41,32 @@ def test_roles_exist_and_admin_can_edit_them(as_role, session):
     names = {r.name for r in session.query(Role)}
     assert set(ROLES) <= names
     page = as_role("admin").get("/roles/list/").text
-    for name in ROLES:
-        assert name in page
+    # Shown by their Russian labels; the stored names stay.
+    for label in ("Администратор", "Руководитель отдела продаж", "Менеджер по продажам",
+                  "Только просмотр"):
+        assert label in page
+    assert "can export on" not in page
+
+
+def test_permission_editor_groups_by_screen_in_russian(as_role, session):
+    admin = as_role("admin")
+    manager_role = session.scalar(select(Role).where(Role.name == "Head of sales"))
+    shown = admin.get(f"/roles/show/{manager_role.id}").text
+    clients = re.search(r"Клиенты: ([^<]*)", shown).group(1)
+    for word in ("список", "просмотр", "добавление", "изменение", "удаление", "экспорт",
+                 "доступ ко всем"):
+        assert word in clients
+    form = admin.get(f"/roles/edit/{manager_role.id}").text
+    assert "can list on" not in form and 'id="permissions"' in form
+    # Saving from the check boxes keeps exactly the ticked permissions.
+    ids = [int(i) for i in re.findall(r'name="permissions" value="(\d+)"', form)][:2]
+    name = unique("Роль")
+    admin.post("/roles/add", {"name": name, "permissions": ids})
+    session.expire_all()
+    role = session.scalar(select(Role).where(Role.name == name))
+    assert sorted(pv.id for pv in role.permissions) == sorted(ids)
+    session.delete(role)
+    session.commit()
 
 
 def test_all_clients_permission_by_role(app):
