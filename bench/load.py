@@ -12,7 +12,8 @@ the calendar, the dashboard, the funnel, a task or a note saved through the
 add form as a browser posts it (multipart, CSRF token) — with a think time
 drawn uniformly between half and one and a half BENCH_LOAD_THINK (default
 2 s) after each page. A quick search on the lists joins the mix once a list
-page offers one (a GET form with an input named ``q``).
+page offers one (the box of app/views/search.py: surnames, their
+beginnings, digits of phones, on the clients' list mostly).
 
 Printed: requests per second, p50/p95/p99 of all requests and per page kind,
 errors (a status other than the expected one, a lost session, a refused
@@ -78,8 +79,9 @@ SHOW = re.compile(rb'href="/(clients|tasks|applications|deals)/show/(\d+)')
 # (list pages show the edit icon on every row).
 CLIENT_PAGE = re.compile(r"/clients/show/(\d+)")
 REFUSAL = re.compile(rb'class="alert alert-danger"[^>]*>(.*?)</div>', re.S)
-SEARCH_FORM = re.compile(rb'<form[^>]*method="get"[^>]*>(?:(?!</form>).)*?<input[^>]*name="q"',
-                         re.S | re.I)
+# The lists' quick search box (app/views/search.py: a FAB filter, _flt_0_quick).
+SEARCH_BOX = re.compile(rb'<input[^>]*id="quick-search"[^>]*name="([^"]+)"')
+SEARCH_ARG = re.compile(r"[?&]_flt_\d+_quick=")
 
 # What each role does, by weight (the search only once the lists offer it).
 MIX = {
@@ -90,6 +92,7 @@ MIX = {
     "reader": {"list": 42, "record": 36, "calendar": 5, "dashboard": 5, "search": 12},
 }
 LIST_WEIGHTS = {"clients": 35, "tasks": 35, "applications": 15, "deals": 15}
+SEARCH_WEIGHTS = {"clients": 55, "tasks": 15, "applications": 15, "deals": 15}
 RECORD_WEIGHTS = {"clients": 40, "tasks": 30, "applications": 15, "deals": 15}
 
 
@@ -254,7 +257,14 @@ class Plan:
             statuses = session.scalars(select(TaskStatus.id)).all()
             names = session.scalars(text(
                 "SELECT last_name FROM client WHERE last_name IS NOT NULL LIMIT 500")).all()
+            phones = session.scalars(text(
+                "SELECT phone FROM client WHERE phone IS NOT NULL LIMIT 500")).all()
         self.prefixes = sorted({n[:3] for n in names if len(n) >= 3}) or ["Ива"]
+        # What people type into a search box: a surname or its beginning, a
+        # few digits of a phone.
+        self.words = (sorted({n for n in names if len(n) >= 4})
+                      + sorted({n[:5] for n in names if len(n) >= 6})
+                      + sorted({p[-7:-2] for p in phones if len(p) >= 8})) or ["Иван"]
         self.stages, self.statuses = stages or [1], statuses or [1]
         self.f = {
             "client_name": position(ClientView, "name", "FilterStartsWith"),
@@ -586,6 +596,7 @@ def multipart(fields, files=()):
 
 def kind_of(method, path):
     """The page kind a request is counted under."""
+    searched = SEARCH_ARG.search(path)
     path = path.split("?", 1)[0]
     if path.startswith("/login"):
         return "sign-in" if method == "POST" else "sign-in page"
@@ -594,7 +605,8 @@ def kind_of(method, path):
             return f"save {single}" if method == "POST" else f"{single} form"
     match = re.match(r"/(clients|tasks|applications|deals)/(list|show)/", path)
     if match:
-        return f"{'list' if match.group(2) == 'list' else 'record'} {match.group(1)}"
+        kind = "record" if match.group(2) == "show" else "search" if searched else "list"
+        return f"{kind} {match.group(1)}"
     if path.startswith("/calendar"):
         return "calendar"
     if path.startswith("/stats/funnel"):
@@ -783,8 +795,9 @@ class Session:
         self._dashboard("/stats/funnel/")
 
     def _search(self):
-        self.get(f"/clients/list/?q={urllib.parse.quote(self.rng.choice(self.plan.prefixes))}",
-                 "quick search")
+        entity = self.rng.choices(list(SEARCH_WEIGHTS), list(SEARCH_WEIGHTS.values()))[0]
+        words = urllib.parse.quote(self.rng.choice(self.plan.words))
+        self.get(f"/{entity}/list/?{self.search}={words}", "quick search")
 
     def _save(self, entity, text_field, defaults):
         """From a client's record page that offers to edit the client (so
@@ -843,13 +856,14 @@ def usernames(roles):
 
 
 def offers_search(port, plan):
-    """Whether the clients' list page offers a quick search (a GET form with
-    an input named ``q``), asked as a manager."""
+    """The argument of the clients' list page's quick search box, asked as
+    a manager (None: the lists have none)."""
     probe = Session(port, "manager", usernames(["manager"])[0], plan, random.Random(0), 0,
-                    False)
+                    None)
     try:
         probe.login()
-        return bool(SEARCH_FORM.search(probe.get("/clients/list/")))
+        found = SEARCH_BOX.search(probe.get("/clients/list/"))
+        return found.group(1).decode() if found else None
     finally:
         probe.close()
 
@@ -1062,8 +1076,8 @@ def run(label, url, options=None):
         sampler.start()
         search = offers_search(server.port, plan)
         print(f"[{label}] load: quick search "
-              f"{'in the mix' if search else 'not offered by the lists yet (left out)'}; "
-              f"think {options.think:.1f} s ±50 %", flush=True)
+              f"{f'in the mix ({search}=…)' if search else 'not offered by the lists (left out)'}"
+              f"; think {options.think:.1f} s ±50 %", flush=True)
         probe_since = time.time()
         result = run_round(server, sampler, plan, options.sessions, options.seconds,
                            options.think, options.seed, search)

@@ -50,6 +50,7 @@ def test_a_form_is_read_as_a_browser_sends_it():
 
 def test_page_kinds_and_roles():
     assert load.kind_of("GET", "/clients/list/?_flt_0_name=Ив") == "list clients"
+    assert load.kind_of("GET", "/deals/list/?_flt_0_quick=Ив") == "search deals"
     assert load.kind_of("GET", "/tasks/show/5?_flt_0_client=1") == "record tasks"
     assert load.kind_of("POST", "/notes/add?_flt_0_client=1") == "save note"
     assert load.kind_of("GET", "/stats/funnel/?period=custom") == "funnel"
