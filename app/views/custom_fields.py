@@ -321,18 +321,20 @@ class CustomFieldsMixin(CustomDefinitions):
     def _searched(self):
         return [d for d in self.custom_definitions() if d.in_filters]
 
-    # FAB keeps one filters object and one search form per view; with custom
-    # fields to search by, each request gets its own, built on them.
+    # FAB keeps one filters object per view and fills it from each request's
+    # URL (get_filter_args), then reads it back (an add form takes its client
+    # from it): shared by a worker's threads, one request's values reached
+    # another's and notes were saved on someone else's client. Each request
+    # gets its own, with the custom fields to search by.
     @property
     def _filters(self):
         base = self.__dict__.get("_plain_filters")
-        searched = self._searched() if base is not None and has_request_context() else []
-        if not searched:
+        if base is None or not has_request_context():
             return base
         cache = g.setdefault("custom_search_filters", {})
         key = self.__class__.__name__
         if key not in cache:
-            cache[key] = with_custom_filters(base, self.datamodel, searched)
+            cache[key] = with_custom_filters(base, self.datamodel, self._searched())
         return cache[key]
 
     @_filters.setter
