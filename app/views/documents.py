@@ -208,7 +208,8 @@ class DocumentView(ModelView):
     base_filters = ROW_ACCESS
     list_title = _l("Printed documents")
     show_title = _l("Printed document")
-    label_columns = dict(FIELDS, created_at=_l("Printed"), author=_l("Printed by"))
+    label_columns = dict(FIELDS, created_at=_l("Printed"), author=_l("Printed by"),
+                         entity_id=_l("Record number"))
     list_columns = ["created_at", "file_name", "template_name", "entity", "client", "author"]
     show_columns = ["created_at", "file_name", "template_name", "entity", "entity_id",
                     "client", "author", "size"]

@@ -31,6 +31,7 @@ from app.models import (
     DocumentTemplate,
     Employee,
     FieldMode,
+    ImportJob,
     Invoice,
     InvoiceLine,
     InvoiceStatus,
@@ -39,6 +40,7 @@ from app.models import (
     Note,
     Notification,
     PaymentTerm,
+    PrintedDocument,
     ProcessingStatus,
     Project,
     PublicAccess,
@@ -131,7 +133,8 @@ def _word(text):
     return re.compile(r"(?<![A-Za-z0-9_])" + re.escape(text) + r"(?![A-Za-z0-9_])")
 
 
-RAW_WORDS = sorted(_enum_values() | {"None", "True", "False"})
+# "UTC": every time on a screen is the office's, and says nothing of its zone.
+RAW_WORDS = sorted(_enum_values() | {"None", "True", "False", "UTC"})
 FAB_ENGLISH = sorted(_fab_english() - ALLOWED, key=len, reverse=True)
 _RAW = re.compile("|".join(_word(w).pattern for w in RAW_WORDS))
 _FAB = re.compile("|".join(_word(w).pattern for w in FAB_ENGLISH))
@@ -142,12 +145,28 @@ _PLACEHOLDER = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
 _ISO_TIME = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d|\d\d:\d\d:\d\d\.\d+")
 
 
+_FILTERS = re.compile(r"new AdminFilters\((.*?)\);", re.S)
+_JSON_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
+def filter_texts(html):
+    """The search filters' labels and operators, which FAB writes as JSON
+    into a script (keys are column names, HTML snippets are the inputs)."""
+    texts = []
+    for call in _FILTERS.findall(html):
+        for literal in _JSON_STRING.findall(call):
+            text = json.loads(f'"{literal}"')
+            if "<" not in text and not re.fullmatch(r"[a-z_.0-9#]+", text):
+                texts.append(text)
+    return texts
+
+
 def problems(html):
     """What a Russian reader should not see on this page."""
     found = set()
     if "<app.models" in html or "&lt;app.models" in html:
         found.add("<app.models repr>")
-    for text in visible_texts(html):
+    for text in visible_texts(html) + filter_texts(html):
         # A document template's placeholders in its help: code, not words.
         text = _PLACEHOLDER.sub(" ", text).strip()
         if not text or text in ALLOWED or text.startswith(CODE_HELP):
@@ -183,7 +202,8 @@ def _user_id(session, username):
 
 @pytest.fixture(scope="module")
 def seeded(app):
-    """One record of each register with every enum set away from its default."""
+    """One record of each register with every enum set away from its default;
+    {model: id}."""
     from sqlalchemy.orm import Session
 
     from app import db
@@ -212,7 +232,7 @@ def seeded(app):
                           number="CRAWL0000001")
         session.add(invoice)
         session.flush()
-        session.add_all([
+        records = [
             Application(client_id=client.id, responsible_id=manager, amount=Decimal("1000"),
                         status=ProcessingStatus.IN_PROCESSING),
             Lead(title="Лид обхода", responsible_id=manager, status=LeadStatus.CONVERTED,
@@ -227,11 +247,18 @@ def seeded(app):
                         quantity=Decimal("2"), price=Decimal("10")),
             DocumentTemplate(name="Шаблон обхода", entity=TemplateEntity.DEAL, body="<p>x</p>"),
             Notification(user_id=manager, text="Уведомление обхода", created_at=stamp),
-            SalesPlan(manager_id=manager, month=datetime.date(2026, 3, 1), deals=1, calls=2,
+            SalesPlan(manager_id=manager, month=datetime.date(2039, 3, 1), deals=1, calls=2,
                       revenue=Decimal("100")),
             CustomField(entity="client", code="crawl_choice", label_ru="Поле обхода",
                         type=CustomFieldType.CHOICE, choices="Один\nДва"),
-        ])
+            PrintedDocument(template_name="Шаблон обхода", entity=TemplateEntity.DEAL,
+                            entity_id=deal.id, client_id=client.id, author_id=manager,
+                            created_at=stamp, file_name="obhod.pdf", size=3, content=b"pdf"),
+            ImportJob(user_id=manager, entity="clients", file_name="obhod.csv",
+                      stored_path="/nonexistent/obhod.csv", status="done", created_at=stamp,
+                      started_at=stamp, finished_at=stamp, total_rows=1, created=1),
+        ]
+        session.add_all(records)
         session.commit()
         # Changes, so the history shows an enum's and a yes/no's old and new
         # values ("open → won" was shown raw).
@@ -240,10 +267,18 @@ def seeded(app):
         client.kind = ClientKind.SOLE_PROPRIETOR
         contact.mailing_opt_out = True
         session.commit()
-    return True
+        ids = {type(r): r.id for r in [client, contact, deal, form, invoice, *records]}
+    yield ids
+    # The app is shared by the whole run: the records go, so no other test
+    # counts them (statistics, exports' custom-field columns).
+    with Session(engine) as session:
+        for model, pk in reversed(list(ids.items())):
+            session.delete(session.get(model, pk))
+            session.flush()
+        session.commit()
 
 
-def _pages(app):
+def _pages(app, seeded):
     """Every menu link, and for every FAB model screen its list, add form, and
     the record page and edit form of its first record."""
     from app import db
@@ -266,13 +301,38 @@ def _pages(app):
             if "add" in dir(view):
                 urls.add(f"{base}/add")
             model = datamodel.obj
-            first = db.session.scalar(select(model).limit(1))
-            if first is not None:
-                pk = datamodel.get_pk_value(first)
+            pk = seeded.get(model)
+            if pk is None:
+                first = db.session.scalar(select(model).limit(1))
+                pk = None if first is None else datamodel.get_pk_value(first)
+            if pk is not None:
                 urls.add(f"{base}/show/{pk}")
                 urls.add(f"{base}/edit/{pk}")
         db.session.remove()
+    task_id, deal_id = seeded[Task], seeded[Deal]
+    # Pages outside the menu: the bell, one's profile, the task work form,
+    # the import start, printing from a record.
+    urls.update({"/notifications/", "/employees/userinfo/", "/profile/form",
+                 "/changepassword/form", f"/tasks/work/{task_id}", "/import/",
+                 "/import/clients/", f"/documents/print/deal/{deal_id}"})
     return sorted(u for u in urls if u and u.startswith("/") and "logout" not in u)
+
+
+def test_times_in_the_office_zone_to_the_minute(as_role, seeded, session):
+    """09:30:15.123456 UTC is 12:30 in Moscow: the printed list and the record
+    page alike (the history and «Напечатано ранее» showed UTC)."""
+    client_id = session.scalar(select(Client.id).where(Client.name == "Обходов Пётр"))
+    page = as_role("manager").get(f"/clients/show/{client_id}").text
+    printed = page[page.index('id="printed-documents"'):]
+    assert "01.03.2026 12:30" in printed[:printed.index("</table>")]
+    assert "09:30" not in page
+
+
+def test_errors_and_sign_in_speak_russian(app, client):
+    assert "Страница не найдена" in client.get("/no-such-page/").text or \
+        "не найден" in client.get("/no-such-page/").text
+    page = client.post("/login/", {"username": "nobody", "password": "wrong"}).text
+    assert "Неверный логин или пароль" in page and "аторизации" not in page
 
 
 def test_select2_speaks_russian(as_role):
@@ -285,13 +345,18 @@ def test_select2_speaks_russian(as_role):
 @pytest.mark.parametrize("username", ["admin", "manager"])
 def test_no_raw_values_or_english_on_any_screen(app, as_role, seeded, username):
     client = as_role(username)
-    report = {}
-    for url in _pages(app):
+    report, read = {}, set()
+    for url in _pages(app, seeded):
         response = client.get(url)
         if response.status_code != 200 or "text/html" not in response.content_type:
-            continue
+            continue  # not this role's screen (403 page, a redirect) or a file
+        read.add(url)
         found = problems(response.text)
         if found:
             report[url] = sorted(found)
     lines = [f"{url}: {'; '.join(found)}" for url, found in sorted(report.items())]
     assert not lines, "\n" + "\n".join(lines)
+    # The crawl did read the screens (a broken sign-in would pass it empty).
+    assert {"/clients/list/", f"/clients/show/{seeded[Client]}", f"/deals/edit/{seeded[Deal]}",
+            "/notifications/", f"/tasks/work/{seeded[Task]}", "/profile/form"} <= read
+    assert len(read) > (150 if username == "admin" else 60), len(read)
