@@ -335,6 +335,24 @@ def test_errors_and_sign_in_speak_russian(app, client):
     assert "Неверный логин или пароль" in page and "аторизации" not in page
 
 
+def test_labels_follow_the_chosen_language(as_role, seeded):
+    client = as_role("admin")
+    client.get("/lang/en")
+    try:
+        listed = visible_texts(client.get("/clients/list/").text)
+        assert "Sole proprietor" in listed and "sole_proprietor" not in listed
+        assert "Head of sales" in client.get("/roles/list/").text
+        assert "Clients: menu item, list, record page" in client.get(
+            f"/roles/show/{_role_id(client.app, 'Admin')}").text
+    finally:
+        client.get("/lang/ru")
+
+
+def _role_id(app, name):
+    with app.app_context():
+        return app.appbuilder.sm.find_role(name).id
+
+
 def test_select2_speaks_russian(as_role):
     page = as_role("manager").get("/clients/add").text
     assert "$.fn.select2.defaults.set('language'" in page
