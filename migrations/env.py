@@ -53,12 +53,20 @@ def get_metadata():
 
 
 def include_object(object, name, type_, reflected, compare_to):
-    """Tables the models do not describe on purpose: the roll-ups' pending
+    """What the models do not describe on purpose: the roll-ups' pending
     sums and deferral marks, part of their triggers' machinery (migrations
-    0013 and 0015, services/rollups.py), like the triggers themselves."""
+    0013 and 0015, services/rollups.py), like the triggers themselves; the
+    quick search's SQLite FTS5 table with its shadow tables and its
+    PostgreSQL trigram index (migration 0018, services/search.py)."""
     from app.services.rollups import TRIGGER_TABLES
+    from app.services.search import FTS_TABLE
 
-    return not (type_ == "table" and reflected and name in TRIGGER_TABLES)
+    if not reflected:
+        return True
+    if type_ == "table":
+        return name not in TRIGGER_TABLES and not (
+            name == FTS_TABLE or name.startswith(FTS_TABLE + "_"))
+    return not (type_ == "index" and name == f"ix_{FTS_TABLE}_trgm")
 
 
 def run_migrations_offline():
