@@ -153,8 +153,11 @@ def _floor(app, rows, user_id):
     from decimal import Decimal
 
     from app import db
-    from app.services import bulk_sql, imports, rollups
+    from app.services import bulk_sql, imports, rollups, search
 
+    # The client's search text, as the import writes it, made beforehand.
+    words = [search.client_words({"name": f"Полов Пол {i}", "phone": f"+7955{i:07d}"})
+             for i in range(rows)]
     with app.app_context():
         connection = db.session.connection()
         sqlite = connection.dialect.name == "sqlite"
@@ -172,7 +175,7 @@ def _floor(app, rows, user_id):
                 ids = bulk_sql.insert_rows(connection, "client", imports.Importer.CLIENT_COLUMNS, [
                     ("person", f"Полов Пол {i}", "Полов", "Пол", "Полович", birth, region,
                      "Москва", f"+7955{i:07d}", f"комментарий {i}", user_id, "private", stamp,
-                     stamp) for i in batch], with_ids=True)
+                     stamp, words[i]) for i in batch], with_ids=True)
                 bulk_sql.insert_rows(
                     connection, "application", imports.Importer.APPLICATION_COLUMNS,
                     [(i, day, amount, "in_processing", user_id, stamp, stamp) for i in ids])
