@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := run.py
 
-.PHONY: run test bench lint install install-dev translations messages migrate init clean
+.PHONY: run test bench bench-load lint install install-dev translations messages migrate init clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ test: install-dev
 
 bench: install-dev
 	$(BIN)/python -m bench
+
+# Sessions against a real server alone, e.g. make bench-load ARGS="--find-capacity".
+bench-load: install-dev
+	$(BIN)/python -m bench.load $(ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check app tests bench config.py run.py

@@ -2,11 +2,22 @@
 
 tests/unit/test_bench_steps.py runs the same steps on a tiny dataset, so a
 step that breaks fails the suite rather than the next full run."""
-from bench import calendar, custom_fields, documents, imports, jobs, lists, startup, stats
+from bench import (
+    calendar,
+    custom_fields,
+    documents,
+    imports,
+    jobs,
+    lists,
+    load,
+    search,
+    startup,
+    stats,
+)
 from bench.common import database_urls, peak_rss_mb, report
 
 # In this order: lists generates the dataset the later steps read.
-DATABASE_STEPS = (startup, lists, calendar, jobs, stats, custom_fields)
+DATABASE_STEPS = (startup, lists, search, calendar, jobs, stats, custom_fields)
 
 
 def run_database(label, url):
@@ -17,6 +28,9 @@ def run_database(label, url):
 def main():
     for label, url in database_urls():
         run_database(label, url)
+        # Many sessions against a real server for a minute: not a step the
+        # quick tests repeat (tests/unit/test_bench_load.py runs it small).
+        load.run(label, url)
     documents.run()  # no database: the renderer alone
     # Imports write: a database of their own (a fresh SQLite file, the schema
     # BENCH_IMPORT_SCHEMA on PostgreSQL), never the generated list dataset.

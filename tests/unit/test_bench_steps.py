@@ -20,7 +20,7 @@ SCHEMAS = {"BENCH_SCHEMA": "bench", "BENCH_IMPORT_SCHEMA": "bench_imports",
 # A line of figures each step prints.
 PRINTS = {"startup": "start-up:", "lists": "memory over", "calendar": "calendar page",
           "jobs": "unplanned page as manager", "stats": "page /stats/funnel/",
-          "custom_fields": "sorted by income", "imports": "export "}
+          "custom_fields": "sorted by income", "imports": "export ", "search": "] search "}
 STEPS = [step.__name__.rsplit(".", 1)[-1] for step in bench_main.DATABASE_STEPS] + ["imports"]
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(
     not POSTGRES, reason="PostgreSQL: TEST_DATABASE_URL is not set"))]
