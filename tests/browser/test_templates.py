@@ -36,6 +36,6 @@ def test_head_edits_a_template_with_live_preview(live_server, page):
     page.wait_for_selector("#preview-error", state="hidden")
     page.click("button[type=submit]:has-text('Сохранить')")
     page.wait_for_load_state()
-    assert "Добавлено" in page.inner_text("body")
+    assert "Запись добавлена" in page.inner_text("body")
     page.goto(live_server + "/templates/list/")
     assert "Письмо клиенту" in page.inner_text("body")
