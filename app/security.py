@@ -194,7 +194,8 @@ class SdelkaSecurityManager(SecurityManager):
         response.status_code = 429
         current = self.limiter.current_limit
         if current is not None:
-            response.headers["Retry-After"] = str(max(1, round(current.reset_at - time.time())))
+            # reset_at is already rounded up a second; rounding again said 61 of a 60 s window.
+            response.headers["Retry-After"] = str(max(1, int(current.reset_at - time.time())))
         return response
 
     def load_user_jwt(self, _jwt_header, jwt_data):

@@ -252,7 +252,7 @@ def test_digest_figures_count_the_day(session):
              finished_at=since + datetime.timedelta(hours=5)),
         Task(client_id=client.id, planned_at=since,
              deadline=since + datetime.timedelta(hours=1)),
-        Deal(title="won", client_id=client.id, status=DealStatus.WON, amount=1000,
+        Deal(title="Выигранная сделка", client_id=client.id, status=DealStatus.WON, amount=1000,
              closed_at=since + datetime.timedelta(hours=2)),
     ])
     session.commit()
