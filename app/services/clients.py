@@ -1,12 +1,7 @@
-"""Finding clients by what a person types: any part of a name, a phone
-number in any format, an INN or an e-mail, in any case (services/search.py:
-an index of every part, so a million clients answer as fast as a hundred)."""
+"""A client's name from its parts and how a client reads in a link field
+(finding one by what a person types: services/search.py, lookups.py)."""
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
-
-from app.models import Client
-from app.services import access, search
 
 NO_NAME = _l("Enter the client's name or full name")
 
@@ -26,17 +21,6 @@ def fill_name(client):
         client.name = full_name(client.last_name, client.first_name, client.middle_name)[:255]
     if not client.name:
         raise ClientError(NO_NAME)
-
-
-def find(session, text, user_id=None, limit=20):
-    """Clients matching ``text`` that the user may see (None: all clients)."""
-    condition = search.client_condition(text, session.get_bind().dialect.name)
-    if condition is None:
-        return []
-    query = select(Client).where(condition).order_by(Client.name).limit(limit)
-    if user_id is not None:
-        query = query.where(access.clause(Client, user_id))
-    return session.scalars(query).all()
 
 
 def label(client):

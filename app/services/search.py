@@ -22,6 +22,8 @@ _NON_DIGIT = re.compile(r"\D")
 _PHONE_LIKE = re.compile(r"^[\d\s()+\-.]+$")
 TRIGRAM = 3
 MAX_TERM = 100
+# The largest id an INTEGER key holds: a bigger number is simply not found.
+MAX_ID = 2**31 - 1
 FTS_TABLE = "client_search"
 
 
@@ -94,6 +96,36 @@ def words_condition(column, typed, dialect):
     folded = (func.sdelka_fold(column) if dialect == "sqlite"
               else func.replace(func.lower(column), "ё", "е"))
     return folded.contains(term, autoescape=True)
+
+
+def number_of(typed):
+    """The record number someone typed («№ 12», «#12», «12»), or None."""
+    number = str(typed or "").strip().lstrip("№#").strip()
+    return int(number) if number.isdigit() and int(number) <= MAX_ID else None
+
+
+def record_condition(model, typed, words, dialect):
+    """SQL condition: rows of ``model`` whose client (a client: itself) or
+    whose own text columns ``words`` hold what was typed, or the row of the
+    number typed; None when nothing was typed."""
+    conditions = []
+    by_client = client_condition(typed, dialect)
+    if by_client is not None and model is Client:
+        conditions.append(by_client)
+    elif by_client is not None and hasattr(model, "client_id"):
+        conditions.append(model.client_id.in_(select(Client.id).where(by_client)))
+    conditions += [words_condition(getattr(model, name), typed, dialect) for name in words]
+    number = number_of(typed)
+    if number is not None:
+        conditions.append(model.id == number)
+    conditions = [condition for condition in conditions if condition is not None]
+    return or_(*conditions) if conditions else None
+
+
+def indexed(typed):
+    """Does every form of what was typed reach the client index (a trigram)?"""
+    found = terms(typed)
+    return bool(found) and all(len(term) >= TRIGRAM for term in found)
 
 
 @event.listens_for(Client, "before_insert")

@@ -1,7 +1,6 @@
 """The register of clients and of a client's records: contact persons,
 notes and projects."""
-from flask import jsonify, request, url_for
-from flask_appbuilder import expose, has_access
+from flask import request, url_for
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -10,7 +9,7 @@ from wtforms.validators import Optional
 
 from app import db
 from app.models import Application, Client, ContactPerson, Note, Project
-from app.services import clients, documents, history, validation
+from app.services import documents, history, validation
 from app.views.actions import CounterpartyActionView
 from app.views.applications import ApplicationView, calculator_url
 from app.views.bulk import BulkAssignMixin, bulk_action
@@ -22,7 +21,6 @@ from app.views.invoices import InvoiceView
 from app.views.labels import FIELDS, history_row
 from app.views.leads import LeadView
 from app.views.register_base import PHONE, RegisterView
-from app.views.rowaccess import restricted_user_id
 from app.views.tasks import TaskView
 
 
@@ -135,17 +133,11 @@ class ClientView(BulkListMixin, RegisterView):
                      ContactPersonView, CounterpartyActionView, InvoiceView, LeadView]
 
     show_template = "sdelka/client_show.html"
-    method_permission_name = {"lookup": "list", "bulk": "bulk_assign",
+    method_permission_name = {"bulk": "bulk_assign",
                               "set_segment": "bulk_assign", "set_mailing": "bulk_assign"}
     bulk_kinds = ("segment", "mailing")
     set_segment = bulk_action("segment", "set_segment", _l("Assign a market segment"))
     set_mailing = bulk_action("mailing", "set_mailing", _l("Assign a mailing type"))
-
-    @expose("/lookup")
-    @has_access
-    def lookup(self):
-        found = clients.find(db.session, request.args.get("q"), restricted_user_id())
-        return jsonify(results=[{"id": c.id, "text": clients.label(c)} for c in found])
 
     def render_template(self, template, **kwargs):
         if template == self.show_template:

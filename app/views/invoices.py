@@ -13,7 +13,6 @@ from app.services import invoices
 from app.views.datamodel import ListInterface
 from app.views.fields import enum_field
 from app.views.labels import ENUMS, FIELDS, enum_label, money
-from app.views.lookup import ClientLookupField
 from app.views.refusal import refuse, translated
 from app.views.register_base import RegisterView
 from app.views.rowaccess import MAX_ID, record_or_404
@@ -91,7 +90,6 @@ class InvoiceView(RegisterView):
         "recipient": _l("Leave empty when the recipient is the buyer"),
     }
     add_form_extra_fields = edit_form_extra_fields = {
-        "recipient": ClientLookupField(_l("Recipient"), []),
         "payment_term": enum_field(FIELDS["payment_term"], PaymentTerm,
                                    default=PaymentTerm.DAYS_15),
         # No default of 1: left empty, the currency's own rate is taken.

@@ -15,7 +15,7 @@ from app.services import clients, deals, leads
 from app.views.dictionaries import NumberField
 from app.views.fields import date_field
 from app.views.labels import FIELDS
-from app.views.lookup import ClientLookupField
+from app.views.lookup import LookupField
 from app.views.rowaccess import may_change, restricted_user_id
 
 NEW, OTHER = "new", "other"
@@ -23,7 +23,7 @@ NEW, OTHER = "new", "other"
 
 class ConvertForm(FlaskForm):
     client_choice = RadioField(_l("Client of the deal"), default=NEW)
-    other_client = ClientLookupField(_l("Another existing client"), [Optional()])
+    other_client = LookupField(_l("Another existing client"), [Optional()])
     client_name = StringField(_l("Name of the new client"), [Optional(), Length(max=255)])
     title = StringField(_l("Deal title"), [DataRequired(), Length(max=255)])
     amount = NumberField(FIELDS["amount"], [Optional(), NumberRange(

@@ -10,7 +10,6 @@ from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.widgets import ListWidget
 from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField
-from wtforms.validators import DataRequired
 
 from app.models import DictionaryMixin
 from app.services import validation
@@ -21,7 +20,8 @@ from app.views.fields import EnumFieldsMixin, Normalised, date_text, datetime_te
 from app.views.files import FilesMixin
 from app.views.filters import FilterInBranch, add_search_filter
 from app.views.labels import FIELDS, enum_label, money
-from app.views.lookup import ClientLookupField
+from app.views.lookup import LookupMixin, link_fields
+from app.views.refusal import KeepTypedMixin
 from app.views.rowaccess import LINK_CHOICES, NEW_LINK_CHOICES, RowAccessMixin
 from app.views.show import RecordPageMixin
 
@@ -41,8 +41,8 @@ class RegisterListWidget(ListWidget):
     template = "sdelka/widgets/list.html"
 
 
-class RegisterView(FilesMixin, RecordPageMixin, CustomFieldsMixin, CsvMixin, EnumFieldsMixin,
-                   RowAccessMixin, ModelView):
+class RegisterView(KeepTypedMixin, LookupMixin, FilesMixin, RecordPageMixin, CustomFieldsMixin,
+                   CsvMixin, EnumFieldsMixin, RowAccessMixin, ModelView):
     """Common settings of the register screens."""
 
     def __init__(self, **kwargs):
@@ -58,12 +58,10 @@ class RegisterView(FilesMixin, RecordPageMixin, CustomFieldsMixin, CsvMixin, Enu
                        for rel in mapper.relationships
                        if issubclass(rel.mapper.class_, DictionaryMixin)}
         self.add_form_query_rel_fields = {**active_only, **(self.add_form_query_rel_fields or {})}
-        # The client is found by typing, never picked from all clients.
-        if "client" in (self.add_columns or []):
-            lookup = {"client": ClientLookupField(FIELDS["client"], [DataRequired()]
-                                                  if not self._client_optional() else [])}
-            self.add_form_extra_fields = {**lookup, **(self.add_form_extra_fields or {})}
-            self.edit_form_extra_fields = {**lookup, **(self.edit_form_extra_fields or {})}
+        # Links to registers are found by typing, never picked from a whole table.
+        links = link_fields(self.datamodel.obj, self.add_columns or [], self.label_columns)
+        self.add_form_extra_fields = {**links, **(self.add_form_extra_fields or {})}
+        self.edit_form_extra_fields = {**links, **(self.edit_form_extra_fields or {})}
         quick_search.prepare(self)
         super().__init__(**kwargs)
         quick_search.install(self, self.quick_search_words)
@@ -78,9 +76,6 @@ class RegisterView(FilesMixin, RecordPageMixin, CustomFieldsMixin, CsvMixin, Enu
         if template == self.list_template:
             kwargs.setdefault("quick_search", quick_search.QUICK_ARG)
         return super().render_template(template, **kwargs)
-
-    def _client_optional(self):
-        return self.datamodel.obj.__table__.columns["client_id"].nullable
 
     # Filters of our own by column; the statistics link to lists through them.
     extra_filters = {}

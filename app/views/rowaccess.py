@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from app import db
 from app.security import ALL_CLIENTS
 from app.services import access, records
+from app.services.search import MAX_ID  # noqa: F401 (the views take it from here)
 from app.views.labels import FIELDS
 from app.views.refusal import refuse, translated
 
@@ -43,8 +44,6 @@ class FilterRowAccess(BaseFilter):
 
 
 ROW_ACCESS = [["id", FilterRowAccess, False]]
-# The largest id an INTEGER key holds: a bigger number is simply not found.
-MAX_ID = 2**31 - 1
 
 
 class FilterAssignable(BaseFilter):
@@ -175,17 +174,17 @@ class RowAccessMixin:
     def pre_add(self, item):
         refused = write(item, new=True)
         if refused:
-            refuse(refusal_text(refused[1]))
+            refuse(refusal_text(refused[1]), refused[1])
 
     def pre_update(self, item):
         refused = write(item, new=False)
         if refused:
-            refuse(refusal_text(refused[1]))
+            refuse(refusal_text(refused[1]), refused[1])
 
     def pre_delete(self, item):
         refused = delete(item)
         if refused:
-            refuse(refusal_text(refused[1]))
+            refuse(refusal_text(refused[1]), refused[1])
 
     def post_add(self, item):
         super().post_add(item)

@@ -9,13 +9,12 @@ from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import FilterRelationOneToManyEqual
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import false, or_, select
+from sqlalchemy import false, select
 from wtforms import StringField
 from wtforms.validators import Optional
 
 from app.models import Client
 from app.services import search
-from app.views.rowaccess import MAX_ID
 
 QUICK = "quick"
 QUICK_ARG = f"_flt_0_{QUICK}"
@@ -27,12 +26,6 @@ def _dialect(datamodel):
     return datamodel.session.get_bind().dialect.name
 
 
-def _indexed(value):
-    """Does every form of what was typed reach the index (a trigram)?"""
-    found = search.terms(value)
-    return bool(found) and all(len(term) >= search.TRIGRAM for term in found)
-
-
 def clients_matching(value, dialect):
     condition = search.client_condition(value, dialect)
     return None if condition is None else select(Client.id).where(condition)
@@ -41,36 +34,20 @@ def clients_matching(value, dialect):
 class FilterQuickSearch(BaseFilter):
     """Rows whose own words (``words`` of the view) or whose client's name,
     phone, INN or e-mail hold what was typed; a number also finds the row
-    of that number."""
+    of that number (services/search.record_condition)."""
 
     name = _l("Contains")
     arg_name = "quick"
     words = ()
 
     def apply(self, query, value):
-        dialect = _dialect(self.datamodel)
-        typed = str(value or "").strip()
-        conditions = []
-        if self.model is Client:
-            condition = search.client_condition(typed, dialect)
-            if condition is not None:
-                conditions.append(condition)
-        elif hasattr(self.model, "client_id"):
-            ids = clients_matching(typed, dialect)
-            if ids is not None:
-                conditions.append(self.model.client_id.in_(ids))
-        for name in self.words:
-            condition = search.words_condition(getattr(self.model, name), typed, dialect)
-            if condition is not None:
-                conditions.append(condition)
-        number = typed.lstrip("№#").strip()
-        if number.isdigit() and int(number) <= MAX_ID:
-            conditions.append(self.model.id == int(number))
-        if not conditions:
+        condition = search.record_condition(self.model, value, self.words,
+                                            _dialect(self.datamodel))
+        if condition is None:
             return query
-        if _indexed(typed) and not self.words:
+        if search.indexed(value) and not self.words:
             g.selective_filter = True  # few rows: count them, test each one's access
-        return query.filter(or_(*conditions))
+        return query.filter(condition)
 
 
 class FilterClientIs(FilterRelationOneToManyEqual):
@@ -82,7 +59,7 @@ class FilterClientIs(FilterRelationOneToManyEqual):
 
     def apply(self, query, value):
         text = str(value or "").strip()
-        if not (text.isdigit() and int(text) <= MAX_ID):
+        if not (text.isdigit() and int(text) <= search.MAX_ID):
             return query.filter(false())
         return query.filter(self.model.client_id == int(text))
 
@@ -98,7 +75,7 @@ class FilterClientMatches(BaseFilter):
         ids = clients_matching(value, dialect)
         if ids is None:
             return query
-        if _indexed(value):
+        if search.indexed(value):
             g.selective_filter = True
         return query.filter(self.model.client_id.in_(ids))
 
