@@ -13,10 +13,10 @@ from app.models import Company
 from app.services import invoices, validation
 from app.services.company import get_company
 from app.views.fields import AccountOfBank, Normalised
-from app.views.refusal import refuse
+from app.views.refusal import KeepTypedMixin, refuse
 
 
-class CompanyView(ModelView):
+class CompanyView(KeepTypedMixin, ModelView):
     route_base = "/company"
     datamodel = SQLAInterface(Company)
     base_permissions = ["can_show", "can_edit"]

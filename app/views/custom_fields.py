@@ -40,7 +40,7 @@ from app.services.custom_fields import ENTITY_OF, label_of
 from app.views.datamodel import CUSTOM_PREFIX
 from app.views.fields import DateInputWidget, EnumFieldsMixin, RuDateField
 from app.views.labels import ENTITY_LABELS, enum_label
-from app.views.refusal import refuse
+from app.views.refusal import KeepTypedMixin, refuse
 
 ADDITIONAL = _l("Additional")
 
@@ -462,7 +462,7 @@ def _entity_label(value):
     return ENTITY_LABELS.get(value, value)
 
 
-class CustomFieldView(EnumFieldsMixin, ModelView):
+class CustomFieldView(KeepTypedMixin, EnumFieldsMixin, ModelView):
     """The admin's field definitions (seed 003, «Пользовательские поля»)."""
 
     route_base = "/custom-fields"

@@ -48,7 +48,7 @@ from app.views.export import CsvMixin
 from app.views.fields import column_checked
 from app.views.filters import FilterInBranch, add_search_filter
 from app.views.labels import blank_if_none, money
-from app.views.refusal import refuse_on
+from app.views.refusal import KeepTypedMixin, refuse_on
 
 LABELS = {
     "name": _l("Name"),
@@ -213,7 +213,7 @@ class DictionaryInterface(SQLAInterface):
                               direction(self.obj.id))
 
 
-class DictionaryView(CsvMixin, ModelView):
+class DictionaryView(KeepTypedMixin, CsvMixin, ModelView):
     """Common screen of a dictionary. A subclass names its model and its own
     ``fields``; the columns of every form and list are built from them:
     name, the fields, then the active flag and the sort order."""

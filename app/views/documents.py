@@ -27,7 +27,7 @@ from app.services import documents, printing
 from app.services.custom_fields import label_of
 from app.views.fields import EnumFieldsMixin, datetime_text
 from app.views.labels import FIELDS, enum_label
-from app.views.refusal import refuse, translated
+from app.views.refusal import KeepTypedMixin, refuse, translated
 from app.views.rowaccess import MAX_ID, ROW_ACCESS, may_read, record_or_404
 
 PREVIEW_CSP = ('<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
@@ -108,7 +108,7 @@ class TemplateCheck:
         g.template_warnings = _issues(field.data or "", entity, refusing=True)
 
 
-class DocumentTemplateView(EnumFieldsMixin, ModelView):
+class DocumentTemplateView(KeepTypedMixin, EnumFieldsMixin, ModelView):
     route_base = "/templates"
     datamodel = SQLAInterface(DocumentTemplate)
     list_title = _l("Templates")

@@ -73,8 +73,22 @@ class _TypedNumber:
             raise ValueError(str(exc)) from None
 
 
+    def _value(self):
+        # As the lists write it («300 000,00»), and as typed after a refusal.
+        if self.raw_data:
+            return self.raw_data[0]
+        if self.data is None:
+            return ""
+        places = getattr(self, "places", None)
+        return values.number_text(self.data, places, grouped=True) if places is not None \
+            else values.decimal_text(self.data)
+
+
 class _TypedInteger(_TypedNumber):
     read = staticmethod(validation.integer)
+
+    def _value(self):
+        return IntegerField._value(self)
 
 
 _TYPED = {}

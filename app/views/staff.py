@@ -20,7 +20,7 @@ from app.services import staff, validation
 from app.views.fields import Normalised, min_length
 from app.views.filters import FilterInBranch, add_search_filter
 from app.views.labels import blank_if_none
-from app.views.refusal import refuse_on
+from app.views.refusal import KeepTypedMixin, refuse_on
 
 EMPLOYEE_LABELS = {
     "username": _l("Login"),
@@ -44,7 +44,7 @@ EMPLOYEE_LABELS = {
 }
 
 
-class EmployeeView(UserDBModelView):
+class EmployeeView(KeepTypedMixin, UserDBModelView):
     route_base = "/employees"
     datamodel = SQLAInterface(Employee)
 
@@ -117,7 +117,7 @@ class EmployeeView(UserDBModelView):
         refuse_on(staff.StaffError, staff.check_can_delete, db.session, item, g.user.id)
 
 
-class DepartmentView(ModelView):
+class DepartmentView(KeepTypedMixin, ModelView):
     route_base = "/departments"
     datamodel = SQLAInterface(Department)
     list_title = _l("Departments")

@@ -23,7 +23,7 @@ from app.views.datamodel import ListInterface
 from app.views.fields import date_field, office_zone
 from app.views.filters import FilterInDepartment, FilterInPeriod, FilterStatusKind
 from app.views.labels import FIELDS, money
-from app.views.refusal import refuse
+from app.views.refusal import KeepTypedMixin, refuse
 from app.views.rowaccess import restricted_user_id
 
 PERIOD_LABELS = (
@@ -432,7 +432,7 @@ class FilterOwnPlans(BaseFilter):
 _month = values.month_text
 
 
-class SalesPlanView(ModelView):
+class SalesPlanView(KeepTypedMixin, ModelView):
     route_base = "/plans"
     datamodel = ListInterface(SalesPlan)
     list_title = _l("Sales plans")

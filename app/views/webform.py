@@ -22,7 +22,7 @@ from app.models import WebForm
 from app.services import webforms
 from app.views.fields import EnumFieldsMixin
 from app.views.labels import FIELDS, enum_label
-from app.views.refusal import refuse
+from app.views.refusal import KeepTypedMixin, refuse
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ FIELD_COLUMNS = ["field_name", "field_phone", "field_email", "field_company", "f
                  "field_message"]
 
 
-class WebFormView(EnumFieldsMixin, ModelView):
+class WebFormView(KeepTypedMixin, EnumFieldsMixin, ModelView):
     """Settings of the site forms (admin only, app/security.py)."""
 
     route_base = "/web-forms"

@@ -186,3 +186,12 @@ def test_the_api_refuses_what_it_cannot_read(api, session, base_client, field, v
     response = api("application", body)
     assert response.status_code == 422, response.json
     assert field in response.json["message"], response.json
+
+
+def test_edit_forms_write_amounts_as_the_lists_do(as_role, session, base_client):
+    deal = Deal(title=unique("Сумма"), client_id=base_client, amount=Decimal("300000"))
+    session.add(deal)
+    session.commit()
+    page = as_role("admin").get(f"/deals/edit/{deal.id}").text
+    assert _input_value(page, "amount") == "300\u00a0000,00"
+    assert _input_value(as_role("admin").get("/deals/add").text, "amount") == "0,00"
