@@ -37,8 +37,17 @@ def _prepare(session, action):
 
 
 def next_step(session, action, user_id=None):
+    """``next_step_draft`` added and flushed (several steps at once)."""
+    copy = next_step_draft(action, user_id)
+    session.add(copy)
+    session.flush()
+    return copy
+
+
+def next_step_draft(action, user_id=None):
     """A new planned action copied from ``action``: the same counterparty,
-    links and type, based on it, without a result. Added and flushed."""
+    links and type, based on it, without a result; not in the session (a
+    form shows it, and nothing is saved until the user saves)."""
     copy = CounterpartyAction(
         client=action.client, contact=action.contact, lead=action.lead, deal=action.deal,
         action_type=action.action_type, responsible=action.responsible,
@@ -46,6 +55,4 @@ def next_step(session, action, user_id=None):
         planned_at=utcnow().replace(second=0, microsecond=0), based_on=action)
     if copy.responsible is None and copy.responsible_id is None and user_id is not None:
         copy.responsible_id = user_id
-    session.add(copy)
-    session.flush()
     return copy

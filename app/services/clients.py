@@ -2,6 +2,9 @@
 (finding one by what a person types: services/search.py, lookups.py)."""
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.models import Client
 
 NO_NAME = _l("Enter the client's name or full name")
 
@@ -25,3 +28,18 @@ def fill_name(client):
 
 def label(client):
     return f"{client.name} ({client.phone})" if client.phone else client.name
+
+
+def duplicates(session, client, limit=5):
+    """Other clients whose phone is a phone of ``client``, or with its INN:
+    [(field, id)] (the main phone and the INN are indexed; a second phone
+    is compared with the others' main phones)."""
+    found = []
+    for field, value in (("phone", client.phone), ("phone", client.phone2), ("inn", client.inn)):
+        if not value:
+            continue
+        column = Client.phone if field == "phone" else Client.inn
+        ids = session.scalars(select(Client.id).where(column == value, Client.id != client.id)
+                              .order_by(Client.id).limit(limit)).all()
+        found += [(field, other) for other in ids if (field, other) not in found]
+    return found[:limit]

@@ -12,8 +12,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import MANYTOONE
 
-from app.models import Client, CounterpartyAction, Deal, Employee, Invoice, InvoiceLine
-from app.services import access, actions, assignment, clients, deals, invoices
+from app.models import Client, CounterpartyAction, Deal, Employee, Invoice, InvoiceLine, Task
+from app.services import access, actions, assignment, clients, deals, invoices, tasks
 
 # The record belongs to these: writing it changes them.
 PARENTS = ("client", "invoice")
@@ -122,9 +122,23 @@ def _invoice_line(session, line, stored):
         invoices.prepare_line(session, line)
 
 
+def _client(session, client, stored):
+    clients.fill_name(client)
+    if stored is None and client.funnel_stage is None and client.funnel_stage_id is None:
+        with session.no_autoflush:
+            client.funnel_stage = deals.first_stage(session)
+
+
+def _task(session, task, stored):
+    if stored is None and task.status is None and task.status_id is None:
+        with session.no_autoflush:
+            task.status = tasks.first_status(session)
+
+
 # rule(session, record, stored row or None for a new record)
 RULES = {
-    Client: lambda session, client, stored: clients.fill_name(client),
+    Client: _client,
+    Task: _task,
     Deal: deals.prepare,
     CounterpartyAction: lambda session, action, stored: actions.prepare(session, action),
     Invoice: _invoice,

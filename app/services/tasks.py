@@ -3,7 +3,7 @@ the assignee and a note, checked together and saved together."""
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from app.models import Employee, Note
+from app.models import Employee, Note, StatusKind, TaskStatus
 
 
 class TaskErrors(ValueError):
@@ -12,6 +12,13 @@ class TaskErrors(ValueError):
     def __init__(self, errors):
         super().__init__(errors)
         self.errors = errors
+
+
+def first_status(session):
+    """The status a new task starts in: the first open one of the dictionary."""
+    return session.scalars(select(TaskStatus).where(
+        TaskStatus.is_active.is_(True), TaskStatus.kind == StatusKind.OPEN)
+        .order_by(TaskStatus.sort_order, TaskStatus.id)).first()
 
 
 def assignable(session, user, all_clients):

@@ -1,15 +1,17 @@
 """The register of clients and of a client's records: contact persons,
 notes and projects."""
-from flask import request, url_for
+from flask import flash, request, url_for
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from wtforms import StringField
 from wtforms.validators import Optional
 
 from app import db
 from app.models import Application, Client, ContactPerson, Note, Project
-from app.services import documents, history, validation
+from app.services import clients, documents, history, validation
 from app.views.actions import CounterpartyActionView
 from app.views.applications import ApplicationView, calculator_url
 from app.views.bulk import BulkAssignMixin, bulk_action
@@ -21,6 +23,7 @@ from app.views.invoices import InvoiceView
 from app.views.labels import FIELDS, history_row
 from app.views.leads import LeadView
 from app.views.register_base import PHONE, RegisterView
+from app.views.rowaccess import may_read
 from app.views.tasks import TaskView
 
 
@@ -138,6 +141,28 @@ class ClientView(BulkListMixin, RegisterView):
     bulk_kinds = ("segment", "mailing")
     set_segment = bulk_action("segment", "set_segment", _l("Assign a market segment"))
     set_mailing = bulk_action("mailing", "set_mailing", _l("Assign a mailing type"))
+
+    def post_add(self, item):
+        super().post_add(item)
+        self._warn_duplicates(item)
+
+    def post_update(self, item):
+        super().post_update(item)
+        self._warn_duplicates(item)
+
+    def _warn_duplicates(self, client):
+        """Saved all the same: two clients may share a phone (a family, a
+        switchboard), but the user should look (issue 19, point 7)."""
+        for field, other in clients.duplicates(db.session, client):
+            if may_read(Client, other):
+                link = Markup('<a href="{}">{}</a>').format(
+                    url_for("ClientView.show", pk=other), db.session.get(Client, other).name)
+                # Our own label and catalogue text around an escaped name.
+                flash(Markup(gettext("%(field)s is also the client's %(client)s",
+                                     field=escape(FIELDS[field]), client=link)), "warning")
+            else:
+                flash(gettext("%(field)s is also a client's of another manager (No. %(id)s)",
+                              field=FIELDS[field], id=other), "warning")
 
     def render_template(self, template, **kwargs):
         if template == self.show_template:

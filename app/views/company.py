@@ -23,6 +23,7 @@ class CompanyView(KeepTypedMixin, ModelView):
     # The menu opens "list", which here means "the single record".
     method_permission_name = {"list": "show", "show": "show", "edit": "edit"}
 
+    show_template = "sdelka/company_show.html"
     show_title = _l("Company requisites")
     edit_title = _l("Edit company requisites")
     label_columns = {
@@ -92,6 +93,14 @@ class CompanyView(KeepTypedMixin, ModelView):
                 prefix, number)
         except invoices.InvoiceError as exc:
             refuse(exc)
+
+    def render_template(self, template, **kwargs):
+        if template == self.show_template:
+            # FAB's record page has no edit button: without one the form was
+            # reachable only by typing its address.
+            kwargs["can_edit"] = self.appbuilder.sm.has_access("can_edit",
+                                                               self.class_permission_name)
+        return super().render_template(template, **kwargs)
 
     @expose("/list/")
     @has_access

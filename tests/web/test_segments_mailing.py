@@ -190,13 +190,22 @@ def test_create_based_on_copies_for_the_next_step(as_role, session):
     browser = as_role("manager")
     page = browser.get(f"/counterparty-actions/show/{first.id}")
     assert "next-step" in page.text
-    response = browser.post("/counterparty-actions/action_post",
-                            {"action": "next_step", "rowid": str(first.id)})
-    assert "Следующий шаг создан на основании" in response.text
-    copy = session.scalar(select(CounterpartyAction).where(
-        CounterpartyAction.based_on_id == first.id))
+    form = browser.post("/counterparty-actions/action_post",
+                        {"action": "next_step", "rowid": str(first.id)})
+    # A form to fill in: nothing is saved until the user saves it.
+    assert form.request.path == "/counterparty-actions/add"
+    assert "Следующий шаг на основании №" in form.text
+    assert f'<option value="{client.id}" selected>' in form.text
+    assert f'<option value="{first.id}" selected>' in form.text
+    based = select(CounterpartyAction).where(CounterpartyAction.based_on_id == first.id)
+    assert session.scalar(based) is None
+    browser.post(f"/counterparty-actions/add?based_on={first.id}", {
+        "client": client.id, "action_type": sending.id, "responsible": manager.id,
+        "based_on": first.id, "planned_at": "05.12.2026 10:00", "result": ""})
+    session.expire_all()
+    copy = session.scalar(based)
     assert copy.client_id == client.id and copy.action_type_id == sending.id
-    assert copy.action_result_id is None and copy.result is None
+    assert copy.action_result_id is None and not copy.result
 
 
 def test_actions_tab_on_client_contact_lead_and_deal(as_role, session):

@@ -47,6 +47,8 @@ def test_admin_edits_company_requisites(as_role, session):
     assert company.settlement_account == "40702810938000012345"
     shown = admin.get("/company/show/1").text
     assert "ООО «Ромашка»" in shown and "Расчётный счёт" in shown
+    # The record page leads to the form (it was reachable only by its address).
+    assert 'id="edit-company" href="/company/edit/1"' in shown
 
 
 def test_invalid_requisites_get_a_message_per_field(as_role, session):
@@ -80,7 +82,8 @@ def test_manager_cannot_edit_company(as_role, session):
 
 def test_head_of_sales_reads_but_cannot_edit_company(as_role):
     head = as_role("head")
-    assert head.get("/company/list/", follow_redirects=True).status_code == 200
+    page = head.get("/company/list/", follow_redirects=True)
+    assert page.status_code == 200 and "edit-company" not in page.text
     assert head.post("/company/edit/1", VALID_COMPANY).status_code == 403
 
 
