@@ -71,7 +71,10 @@ def database_urls():
         yield label, url
 
 
-def _app(url):
+def _app(url, prepared=False):
+    """The app on ``url``; unless ``prepared`` (by the previous size's child,
+    of the same code), migrated, its roles synchronised (seconds of FAB's
+    queries even when nothing changed), seeded and with the importer."""
     import flask_migrate
 
     from app import create_app, db
@@ -82,6 +85,8 @@ def _app(url):
     from app.security import ADMIN, sync_roles
     from app.services.seed import seed_dictionaries
 
+    if prepared:
+        return app
     with app.app_context():
         flask_migrate.upgrade()
         sync_roles(app.appbuilder.sm)
@@ -103,7 +108,7 @@ def one(url, rows):
     from app.models import Application, Client, Employee, ImportJob
     from app.services import imports
 
-    app = _app(url)
+    app = _app(url, prepared=os.environ.get("BENCH_PREPARED") == "1")
     path = os.path.join(tempfile.mkdtemp(), "alma.csv")
     generate(path, rows)
     size = os.path.getsize(path)
@@ -211,9 +216,10 @@ def _export(app):
 
 
 def run(label, url, sizes):
-    for rows in sizes:
+    for i, rows in enumerate(sizes):
         env = dict(os.environ, BENCH_EXPORT="1" if rows == max(sizes) else "0",
-                   BENCH_FLOOR="1" if rows == min(sizes) else "0")
+                   BENCH_FLOOR="1" if rows == min(sizes) else "0",
+                   BENCH_PREPARED="1" if i else "0")
         done = subprocess.run([sys.executable, "-m", "bench.imports", "--one", url, str(rows)],
                               capture_output=True, text=True, env=env)
         line = next((ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")), None)

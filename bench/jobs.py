@@ -5,8 +5,6 @@ ones); the bell's unread count; the page «Без планов» the unplanned j
 links to, as Admin and as a Manager, at the same moment as the jobs; and
 the printed task list (300 tasks)."""
 import datetime
-import subprocess
-import sys
 from unittest import mock
 
 from bench import generate, lists
@@ -18,7 +16,7 @@ NOW = datetime.datetime(2025, 6, 16, 6, 0)  # inside the generator's two years
 def run(label, url):
     url = generate.database_url(label, url)
     app = lists._build(url)
-    subprocess.run([sys.executable, "-m", "bench.generate", url], check=True)  # or reuse
+    generate.ensure(url)
     from app import db, jobs
     from app.jobs.followup import COUNT_LIMIT
     from app.models import Employee

@@ -5,8 +5,6 @@ memory of the process over many pages."""
 import gc
 import re
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -52,6 +50,13 @@ def _short(sql):
     return re.sub(r"\s+", " ", sql).strip()
 
 
+# Databases this process has migrated, synchronised and seeded: every step
+# builds an app of its own on the same database, and FAB's permission sync
+# takes seconds even when it finds nothing to do (the views are the same
+# ones within a process). Start-up's measured sync is on a fresh database.
+_PREPARED = set()
+
+
 def _build(url):
     from app import create_app, db
 
@@ -60,6 +65,8 @@ def _build(url):
                       "UPLOAD_FOLDER": tempfile.mkdtemp() + "/"})
     from app.security import ADMIN, sync_roles  # after create_app: it imports the views
     from app.services.seed import seed_dictionaries
+    if url in _PREPARED:
+        return app
     with app.app_context():
         flask_migrate.upgrade()
         sm = app.appbuilder.sm
@@ -69,6 +76,7 @@ def _build(url):
             sm.add_user(username=ADMIN_USER, first_name="Админ", last_name="Бенчев",
                         email="bench-admin@example.com", role=sm.find_role(ADMIN),
                         password=generate.PASSWORD)
+    _PREPARED.add(url)
     return app
 
 
@@ -118,8 +126,8 @@ def _check(app, response, model, status):
 def run(label, url):
     url = generate.database_url(label, url)
     app = _build(url)
-    # A process of its own, so that the figures of memory below are the app's.
-    subprocess.run([sys.executable, "-m", "bench.generate", url], check=True)
+    # Filled in a process of its own, so that the figures of memory below are the app's.
+    generate.ensure(url)
 
     from app import db
 

@@ -168,7 +168,7 @@ def prepare(label, url, most_sessions):
 
     with app.app_context():
         cleanup(db.engine)
-    subprocess.run([sys.executable, "-m", "bench.generate", url], check=True)
+    generate.ensure(url)
     roles = roles_of(most_sessions)
     with app.app_context():
         engine = db.engine

@@ -5,8 +5,6 @@ part of a name, a phone as typed, an INN-like digit run, a short common
 syllable, a client's name on applications, tasks and deals. Median and
 95th percentile ms; the list-page budget is 50 ms median."""
 import re
-import subprocess
-import sys
 
 from sqlalchemy import select
 
@@ -64,7 +62,7 @@ def _queries(terms):
 def run(label, url):
     url = generate.database_url(label, url)
     app = _build(url)
-    subprocess.run([sys.executable, "-m", "bench.generate", url], check=True)
+    generate.ensure(url)
     _fill_search(app)
 
     from app import db

@@ -3,8 +3,6 @@ BENCH_DEALS deals): the dashboard's and the funnel's figures for a month
 and a quarter, everyone's and one manager's, as service calls and as pages.
 Run alone: ``python -m bench.stats``."""
 import datetime
-import subprocess
-import sys
 
 from sqlalchemy import select
 
@@ -19,7 +17,7 @@ REPEAT = 20
 def run(label, url):
     url = generate.database_url(label, url)
     app = lists._build(url)
-    subprocess.run([sys.executable, "-m", "bench.generate", url], check=True)
+    generate.ensure(url)
     from app import db
     from app.models import Employee
     from app.services import stats

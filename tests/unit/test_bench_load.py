@@ -6,15 +6,10 @@ import re
 
 from bench import load
 
-TINY = {"BENCH_CLIENTS": "300", "BENCH_APPLICATIONS": "300", "BENCH_TASKS": "900",
-        "BENCH_DEALS": "200"}
 
-
-def test_load_on_sqlite(monkeypatch, tmp_path, capsys):
-    for name, value in TINY.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("BENCH_DIR", str(tmp_path / "bench"))
-    monkeypatch.delenv("BENCH_DATABASE_URL", raising=False)
+def test_load_on_sqlite(tiny, capsys):
+    # On the tiny bench's data (tests/unit/conftest.py), generated once for
+    # all its tests; the load's saves are deleted at its end (load.cleanup).
     options = load.settings(["--sessions", "3", "--seconds", "3", "--think", "0.2",
                              "--database", "sqlite"])
     load.run("sqlite", "sqlite://", options)

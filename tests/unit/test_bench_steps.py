@@ -1,22 +1,17 @@
 """Every step of `make bench` (bench/__main__.py) on a tiny dataset, so that
 none can break unnoticed between full runs (issue 18): on SQLite, and on
 PostgreSQL when TEST_DATABASE_URL is set. One test per step and database,
-in any order (each step makes the data it reads); the figures are printed,
+in any order (each step makes the data it reads; the dataset is shared with
+the other tiny benches, tests/unit/conftest.py); the figures are printed,
 never checked, and a step that fails raises."""
 import os
-import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
 
 import bench.__main__ as bench_main
 from bench import documents, imports
 
 POSTGRES = os.environ.get("TEST_DATABASE_URL")
-TINY = {"BENCH_CLIENTS": "300", "BENCH_APPLICATIONS": "300", "BENCH_TASKS": "900",
-        "BENCH_DEALS": "200", "BENCH_IMPORT_ROWS": "20,50", "BENCH_REPEAT": "1"}
-SCHEMAS = {"BENCH_SCHEMA": "bench", "BENCH_IMPORT_SCHEMA": "bench_imports",
-           "BENCH_STARTUP_SCHEMA": "bench_startup"}
 # A line of figures each step prints.
 PRINTS = {"startup": "start-up:", "lists": "memory over", "calendar": "calendar page",
           "jobs": "unplanned page as manager", "stats": "page /stats/funnel/",
@@ -24,29 +19,6 @@ PRINTS = {"startup": "start-up:", "lists": "memory over", "calendar": "calendar 
 STEPS = [step.__name__.rsplit(".", 1)[-1] for step in bench_main.DATABASE_STEPS] + ["imports"]
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(
     not POSTGRES, reason="PostgreSQL: TEST_DATABASE_URL is not set"))]
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    """The environment of a tiny bench: its own directory and, on
-    PostgreSQL, schemas of its own, dropped afterwards."""
-    suffix = uuid.uuid4().hex[:10]
-    schemas = {name: f"{prefix}_{suffix}" for name, prefix in SCHEMAS.items()}
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in {**TINY, **schemas}.items():
-            patch.setenv(name, value)
-        patch.setenv("BENCH_DIR", str(tmp_path_factory.mktemp("bench")))
-        if POSTGRES:
-            patch.setenv("BENCH_DATABASE_URL", POSTGRES)
-        else:
-            patch.delenv("BENCH_DATABASE_URL", raising=False)
-        yield tmp_path_factory.mktemp("startup")
-    if POSTGRES:
-        engine = create_engine(POSTGRES)
-        with engine.begin() as conn:
-            for schema in schemas.values():
-                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        engine.dispose()
 
 
 def test_the_test_knows_every_step():
@@ -67,6 +39,9 @@ def test_bench_step(tiny, backend, step, capsys):
         module.run(backend, url)
     out = capsys.readouterr().out
     assert f"[{backend}] " in out and PRINTS[step] in out, out[-3000:]
+    if step == "search":  # a manager's quick search, and the picker's answers
+        assert f"[{backend}] search manager clients: name part" in out, out[-3000:]
+        assert "picker: name part" in out
 
 
 @pytest.mark.timeout(900)
