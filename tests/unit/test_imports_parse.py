@@ -183,9 +183,13 @@ def test_wrong_column_count_and_bad_cells_are_row_problems():
 
 
 def test_fast_phone_check_agrees_with_phonenumbers():
+    # Every four-digit start of the ten digits once, the rest at random:
+    # phonenumbers' Russian patterns tell numbers apart by their first
+    # digits, and 20 000 random numbers (twice the time) missed about one
+    # start in seven.
     rng = random.Random(4)
-    for _ in range(20000):
-        digits = "".join(rng.choice("0123456789") for _ in range(10))
+    for start in range(10000):
+        digits = f"{start:04d}" + "".join(rng.choice("0123456789") for _ in range(6))
         for text in (digits, "8" + digits, "+7" + digits, f"+7 ({digits[:3]}) {digits[3:]}"):
             try:
                 slow = phonenumbers.format_number(phonenumbers.parse(text, "RU"),
