@@ -26,9 +26,10 @@ def register(appbuilder):
     from app.views.task_work import TaskWorkView
 
     register_template_values(current_app._get_current_object())
-    from app.views import readable
+    from app.views import filters, readable
 
     readable.install()
+    filters.install()
     stats.register(appbuilder)
     registers.register(appbuilder)
     appbuilder.add_view_no_menu(TaskWorkView)

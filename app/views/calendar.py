@@ -15,7 +15,7 @@ from sqlalchemy import select
 from app import db
 from app.models import Client, Employee, Task, TaskStatus, TaskType
 from app.security import ALL_CLIENTS
-from app.services import access, calendar, tasks
+from app.services import access, calendar, tasks, values
 from app.views.rowaccess import MAX_ID, may_read, restricted_user_id
 
 MAX_DAYS = 92
@@ -73,9 +73,9 @@ class CalendarView(BaseView):
             types=db.session.scalars(select(TaskType).order_by(TaskType.name)),
             chosen={"status": _ints("status"), "type": _ints("type"),
                     "manager": list(chosen)},
-            cell_url=self._cell_url(tz_name))
+            cell_url=self._cell_url())
 
-    def _cell_url(self, tz_name):
+    def _cell_url(self):
         """Link of a cell: that manager's tasks of that day in the task list."""
         from app.views.tasks import TaskView
 
@@ -87,11 +87,14 @@ class CalendarView(BaseView):
         base = url_for("TaskView.list")  # once: a grid has 1 500 cells
 
         def url(manager_id, day):
-            since, until = calendar.bounds(day, tz_name)
+            # The list reads a filter's time in the office's zone
+            # (views/filters.py), as a person types it there.
+            since = datetime.datetime.combine(day, datetime.time())
+            until = since + datetime.timedelta(days=1)
             return base + "?" + urlencode({
                 "day": day.isoformat(), "manager": manager_id,
                 f"_flt_{equal}_assignee": manager_id,
-                f"_flt_{after}_planned_at": since.strftime("%Y-%m-%d %H:%M:%S"),
-                f"_flt_{before}_planned_at": until.strftime("%Y-%m-%d %H:%M:%S")})
+                f"_flt_{after}_planned_at": values.datetime_text(since),
+                f"_flt_{before}_planned_at": values.datetime_text(until)})
 
         return url

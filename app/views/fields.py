@@ -350,9 +350,14 @@ class EnumFieldsMixin:
                                               required=not c.nullable,
                                               default=_column_default(c))
                             for c in columns if isinstance(c.type, Date)})
+        # The list's filters type dates as the forms do (views/filters.py
+        # reads them), not in FAB's English month-first picker.
+        search_fields = {**fields, **{
+            c.key: (local_datetime_field if isinstance(c.type, DateTime) else date_field)(
+                labels.get(c.key, c.key)) for c in columns if isinstance(c.type, (Date, DateTime))}}
         for attr, extra in (("add_form_extra_fields", form_fields),
                             ("edit_form_extra_fields", form_fields),
-                            ("search_form_extra_fields", fields)):
+                            ("search_form_extra_fields", search_fields)):
             setattr(self, attr, {**extra, **(getattr(self, attr) or {})})
         super().__init__(**kwargs)
         # Every value bounded by its column (length, digits, e-mail, no NUL).

@@ -3,11 +3,12 @@ import datetime
 
 from flask import current_app
 from flask_appbuilder.models.filters import BaseFilter
+from flask_appbuilder.models.sqla import filters as sqla_filters
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import DateTime, or_, select
 
 from app.models import Department, Employee, StatusKind, TaskStatus
-from app.services import stats, trees, values
+from app.services import localtime, stats, trees, values
 
 
 class FilterInBranch(BaseFilter):
@@ -116,3 +117,29 @@ class FilterInDepartment(BaseFilter):
         ids = trees.branch_ids(self.datamodel.session, Department, root_id)
         (fk,) = getattr(self.model, self.column_name).property.local_columns
         return query.filter(fk.in_(select(Employee.id).where(Employee.department_id.in_(ids))))
+
+
+_fab_value = sqla_filters.set_value_to_type
+
+
+def filter_value(datamodel, column_name, value):
+    """A list filter's typed value as its column holds it. FAB reads a date
+    with dateutil, month first («03.12.2026» was 12 March), and a time as
+    UTC; here a date is read as the forms read it, a time in the office's
+    zone (stored UTC). Unreadable: None, which FAB's filters ignore."""
+    if isinstance(value, str) and (datamodel.is_date(column_name)
+                                   or datamodel.is_datetime(column_name)):
+        from app.views.fields import office_zone
+
+        try:
+            if datamodel.is_date(column_name):
+                return values.date(value)
+            return localtime.to_utc(values.datetime_local(value), office_zone())
+        except values.ValidationError:
+            return None
+    return _fab_value(datamodel, column_name, value)
+
+
+def install():
+    """FAB's filters call its module's ``set_value_to_type``: ours instead."""
+    sqla_filters.set_value_to_type = filter_value

@@ -43,3 +43,14 @@ def test_results_follow_the_chosen_action(live_server, page, session):
     assert offered() == {r.name for r in call.results if r.is_active}
     _choose(page, "action_type", str(sending.id))
     assert offered() == {r.name for r in sending.results if r.is_active}
+
+
+def test_a_date_filter_of_a_list_gets_the_russian_calendar(live_server, page):
+    sign_in(page, live_server, "manager")
+    page.goto(live_server + "/tasks/list/")
+    page.evaluate("() => $('a.filter[name=planned_at]').first().click()")
+    field = page.locator("input.sdelka-date[name^='_flt_']").first
+    field.wait_for(state="attached")
+    assert page.evaluate(
+        "() => !!document.querySelector(\"input.sdelka-date[name^='_flt_']\")._flatpickr")
+    assert field.get_attribute("placeholder") == "ДД.ММ.ГГГГ ЧЧ:ММ"

@@ -195,3 +195,31 @@ def test_edit_forms_write_amounts_as_the_lists_do(as_role, session, base_client)
     page = as_role("admin").get(f"/deals/edit/{deal.id}").text
     assert _input_value(page, "amount") == "300\u00a0000,00"
     assert _input_value(as_role("admin").get("/deals/add").text, "amount") == "0,00"
+
+
+def test_list_filters_read_dates_day_first_and_times_in_office_time(as_role, session,
+                                                                      base_client):
+    text = unique("Фильтр дат")
+    march = Task(client_id=base_client, description=text,
+                 planned_at=datetime.datetime(2047, 3, 12, 9, 0))
+    december = Task(client_id=base_client, description=text,
+                    planned_at=datetime.datetime(2047, 12, 3, 9, 0))
+    session.add_all([march, december])
+    session.commit()
+    admin = as_role("admin")
+    # The filter's input (JSON in the page, copied by FAB's script) is ours.
+    page = admin.get("/tasks/list/").text
+    assert 'sdelka-date\\" data-kind=\\"datetime\\" id=\\"planned_at\\"' in page
+
+    def shown(after):
+        # Planned after ``after`` and before the year's end (FAB: 1 greater, 2 smaller).
+        listed = admin.get("/tasks/list/", query_string={
+            "_flt_1_planned_at": after, "_flt_2_planned_at": "31.12.2047"}).text
+        return {task.id for task in (march, december) if f"/tasks/show/{task.id}\"" in listed}
+
+    # «03.12.2047» is the 3rd of December (dateutil read it as the 12th of March).
+    assert shown("03.12.2047") == {december.id}
+    assert shown("01.03.2047") == {march.id, december.id}
+    # 12:00 in Moscow is 09:00 UTC: the December task (09:00 UTC) is not after it.
+    assert shown("03.12.2047 12:00") == set()
+    assert shown("03.12.2047 11:59") == {december.id}

@@ -98,9 +98,23 @@
         for (var i = 0; i < inputs.length; i++) { setUp(inputs[i]); }
     }
 
-    if (document.readyState === "loading") {
-        document.addEventListener("DOMContentLoaded", function () { setUpAll(); });
-    } else {
+    // A list's filter row is added later (FAB's ab_filters.js copies the
+    // search form's input): its date input is set up when it appears.
+    function watch() {
         setUpAll();
+        new MutationObserver(function (changes) {
+            for (var i = 0; i < changes.length; i++) {
+                for (var j = 0; j < changes[i].addedNodes.length; j++) {
+                    var node = changes[i].addedNodes[j];
+                    if (node.nodeType === 1) { setUpAll(node); }
+                }
+            }
+        }).observe(document.body, {childList: true, subtree: true});
+    }
+
+    if (document.readyState === "loading") {
+        document.addEventListener("DOMContentLoaded", watch);
+    } else {
+        watch();
     }
 }());
