@@ -82,6 +82,35 @@ def migrated_engine(database_url, directory):
             drop()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _pg_trgm_in_public():
+    """pg_trgm in ``public``, before any test schema exists. Migration 0018
+    creates it where the search path points, i.e. in the first test schema
+    of the database; dropping that schema (CASCADE) then dropped the
+    trigram index of every other live schema, and with two test processes
+    (pytest -n 2) the DROP waited for the other process's open transaction
+    while that process waited behind the DROP. ALTER moves one left in a
+    test schema by an earlier run; the lock keeps two processes apart."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        return
+    engine = create_engine(base)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(7406011)"))
+            where = conn.scalar(text(
+                "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n "
+                "ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'"))
+            if where is None:
+                conn.execute(text("CREATE EXTENSION pg_trgm SCHEMA public"))
+            elif where != "public":
+                conn.execute(text("ALTER EXTENSION pg_trgm SET SCHEMA public"))
+    except Exception as exc:  # noqa: BLE001  (no pg_trgm: the migration scans instead)
+        print(f"pg_trgm could not be put in public: {exc}")
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def database_url(request, tmp_path_factory):
     if request.param == "sqlite":
