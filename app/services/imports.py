@@ -73,6 +73,7 @@ from app.models import (
     ProcessingStatus,
     PublicAccess,
     Region,
+    Reminder,
 )
 from app.services import access, bulk_sql, clients, rollups, search, validation, values
 from app.services.csv_io import codec as export_codec
@@ -291,6 +292,10 @@ NON_NEGATIVE = {"amount", "price", "quantity", "rate", "sort_order"}
 PERCENT = {"probability", "discount_percent"}
 
 
+# Integer columns that hold one of an enum's values: files name the choice.
+INTEGER_ENUMS = {"reminder_minutes": Reminder}
+
+
 def make_field(model, name, label, enum_labels=None):
     """The import field of a model's column or many-to-one relation, or None
     for what cannot come from a CSV cell (collections, files, ids of others)."""
@@ -319,11 +324,12 @@ def make_field(model, name, label, enum_labels=None):
     spec = Field(name, label, "str", column.key, required=required, check=CHECKS.get(name))
     if type(kind_of).__name__ in ("FileColumn", "ImageColumn"):
         return None
-    if isinstance(kind_of, Enum):
-        spec.kind, spec.enum = "enum", kind_of.enum_class
+    enum_class = kind_of.enum_class if isinstance(kind_of, Enum) else INTEGER_ENUMS.get(name)
+    if enum_class is not None:
+        spec.kind, spec.enum = "enum", enum_class
         words = {}
-        labels = (enum_labels or {}).get(kind_of.enum_class, {})
-        for member in kind_of.enum_class:
+        labels = (enum_labels or {}).get(enum_class, {})
+        for member in enum_class:
             words[normalise(member.value)] = member
             words[normalise(member.name)] = member
             for text in label_variants(labels.get(member, member.value)):
@@ -555,7 +561,8 @@ def convert(spec, text, tz):
         member = spec.enum_words.get(normalise(text))
         if member is None:
             raise Bad(_l("Unknown value: %(value)s", value=text[:50]))
-        return member
+        # An integer column (INTEGER_ENUMS) takes the plain number.
+        return member.value if isinstance(member, int) else member
     return text.strip()  # dict, employee, client, record: resolved by batch
 
 

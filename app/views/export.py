@@ -140,7 +140,12 @@ class CsvMixin:
             # from the whole (small) table read once, instead of loading
             # the related object of every row.
             relation = self._small_relation(column)
-            if relation is None:
+            enum_class = imports.INTEGER_ENUMS.get(column)
+            if enum_class is not None:  # a number that stands for a choice
+                labels = self.csv_enum_labels.get(enum_class, {})
+                specs.append((None, {m.value: str(labels.get(m, m.value)) for m in enum_class}))
+                paths.append([column])
+            elif relation is None:
                 specs.append((scales.get(column), None))
                 paths.append(column.split("."))
             else:

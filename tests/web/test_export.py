@@ -265,3 +265,33 @@ def test_dictionary_names_read_once_still_find_a_row_added_meanwhile(session):
     assert names[10**9] is None
     session.delete(added)
     session.commit()
+
+
+def test_a_tasks_reminder_is_exported_and_imported_by_its_name(app, as_role, session):
+    from app.models import Reminder, Task
+
+    text = unique("Напоминание")
+    client = Client(name=unique("Напоминание"))
+    session.add(client)
+    session.flush()
+    session.add_all([Task(client_id=client.id, description=text, reminder_minutes=1440),
+                     Task(client_id=client.id, description=text, reminder_minutes=15)])
+    session.commit()
+    admin = as_role("admin")
+    response = admin.get("/tasks/export/", query_string={"_flt_0_client": str(client.id)})
+    header, *rows = parse(response)
+    rows = [dict(zip(header, row)) for row in rows if text in row]
+    assert sorted(row["Напоминание"] for row in rows) == ["За 1 день", "За 15 минут"], rows
+    # The same file imports back: the names become the minutes again.
+    session.execute(delete(Task).where(Task.description == text))
+    session.commit()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";")
+    writer.writerow(["Клиент ID", "Описание", "Напоминание"])
+    writer.writerow([client.id, text, "За 1 день"])
+    job_id = job_id_of(upload(admin, "tasks", buffer.getvalue().encode(), "tasks.csv"))
+    run(admin, app, job_id, action="run")
+    assert job(app, job_id).status == "done", job(app, job_id).report_data
+    session.expire_all()
+    saved = session.scalar(select(Task).where(Task.description == text))
+    assert saved.reminder_minutes == Reminder.DAY_1.value == 1440
