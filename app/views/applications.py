@@ -5,6 +5,7 @@ from wtforms.validators import NumberRange, Optional
 
 from app import db
 from app.models import Application, ProcessingStatus
+from app.services import values
 from app.views.datamodel import ListInterface
 from app.views.filters import FilterInDepartment, FilterInPeriod
 from app.views.register_base import RegisterView
@@ -44,8 +45,11 @@ class ApplicationView(RegisterView):
 
 
 def calculator_url(application):
-    """The loan calculator prefilled with an application's amount and term."""
-    args = {"amount": f"{application.amount:.2f}"}
+    """The loan calculator prefilled with an application's amount, term and
+    rate, for its client (the printed schedule names him)."""
+    args = {"amount": values.number_text(application.amount, 2), "client": application.client_id}
     if application.term_months:
         args["months"] = application.term_months
+    if application.rate_percent is not None:
+        args["rate"] = values.number_text(application.rate_percent)
     return url_for("CalculatorView.index", **args)

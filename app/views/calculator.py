@@ -12,8 +12,11 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from app import db
+from app.models import Client
 from app.services import charts, csv_io, loan, printing, values
 from app.services.company import get_company
+from app.services.search import number_of
+from app.views.rowaccess import may_read
 
 KINDS = (("annuity", _l("Annuity (equal payments)")),
          ("differentiated", _l("Differentiated (equal principal)")))
@@ -38,6 +41,18 @@ class CalculatorView(BaseView):
         data.update({f: request.args[f] for f in loan.FORM_FIELDS if f in request.args})
         return data
 
+    @staticmethod
+    def _client():
+        """The client the schedule is for (``client=<id>``), if the user may see it."""
+        client_id = number_of(request.args.get("client"))
+        if client_id and may_read(Client, client_id):
+            return db.session.get(Client, client_id)
+        return None
+
+    def _export_args(self, data, client):
+        args = {f: data[f] for f in loan.FORM_FIELDS if f in data}
+        return {**args, "client": client.id} if client else args
+
     def _schedule_or_redirect(self):
         schedule, values, errors = loan.schedule_from_form(self._form_data())
         if errors:
@@ -54,10 +69,11 @@ class CalculatorView(BaseView):
             schedule, _, errors = loan.schedule_from_form(data)
             errors = {field: gettext(message) for field, message in errors.items()}
         chart = _chart(schedule) if schedule else None
+        client = self._client()
         return self.render_template(
             "sdelka/calculator.html", data=data, errors=errors, schedule=schedule,
-            chart=chart, kinds=KINDS, bases=BASES,
-            export_args={f: data[f] for f in loan.FORM_FIELDS if f in data},
+            chart=chart, kinds=KINDS, bases=BASES, client=client,
+            export_args=self._export_args(data, client),
         )
 
     @expose("/csv")
@@ -85,7 +101,7 @@ class CalculatorView(BaseView):
             return refusal
         html = render_template(
             "sdelka/pdf/loan_schedule.html", schedule=schedule, values=values,
-            kind_label=dict(KINDS)[values["kind"].value],
+            kind_label=dict(KINDS)[values["kind"].value], client=self._client(),
             company=get_company(db.session),
             chart_uri=charts.pdf_image_uri(_chart(schedule), 900, 260),
         )

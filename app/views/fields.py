@@ -201,11 +201,12 @@ def datetime_text(value):
 
 def register_template_values(app):
     """Templates format values as screens do: ``money(x)``, ``date_text(d)``,
-    ``datetime_text(t)`` (a naive time as it is), ``month_text(d)``; the
+    ``datetime_text(t)`` (a naive time as it is), ``month_text(d)``,
+    ``number_text(x)`` («9,9»); the
     filter ``local_datetime`` shows a stored UTC time in the office's zone."""
     app.jinja_env.globals.update(money=values.money, date_text=values.date_text,
                                  datetime_text=values.datetime_text,
-                                 month_text=values.month_text)
+                                 month_text=values.month_text, number_text=values.number_text)
     app.jinja_env.filters["local_datetime"] = datetime_text
 
 

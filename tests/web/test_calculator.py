@@ -128,7 +128,8 @@ def test_open_in_calculator_from_an_application_and_a_client(as_role, session):
     session.add(client)
     session.flush()
     application = Application(client=client, amount=Decimal("250000.50"), term_months=24,
-                              date=datetime.date(2026, 11, 1), responsible_id=manager_id)
+                              rate_percent=Decimal("9.9"), date=datetime.date(2026, 11, 1),
+                              responsible_id=manager_id)
     session.add(application)
     session.commit()
     manager = as_role("manager")
@@ -136,6 +137,24 @@ def test_open_in_calculator_from_an_application_and_a_client(as_role, session):
         page = manager.get(url).text
         assert "Открыть в калькуляторе" in page
         link = page.split('id="open-calculator" href="')[1].split('"')[0].replace("&amp;", "&")
-        assert "amount=250000.50" in link and "months=24" in link
+        assert "amount=250000,50" in link and "months=24" in link
+        assert "rate=9,9" in link and f"client={client.id}" in link
         prefilled = manager.get(link).text
-        assert 'value="250000.50"' in prefilled and 'value="24"' in prefilled
+        assert 'value="250000,50"' in prefilled and 'value="24"' in prefilled
+        assert 'value="9,9"' in prefilled
+        assert f'<option value="{client.id}" selected>Калькуляторов</option>' in prefilled
+    # The printed schedule names the client and writes the rate as typed.
+    from pypdf import PdfReader
+
+    pdf = manager.get(link.replace("/calculator/?", "/calculator/pdf?"))
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "Заёмщик: Калькуляторов" in text and "9,9" in text and "9.9" not in text
+    # Another manager's client is not named.
+    other = as_role("head").get(link.replace("/calculator/?", "/calculator/pdf?"))
+    assert "Калькуляторов" in "".join(
+        p.extract_text() for p in PdfReader(io.BytesIO(other.data)).pages)
+    hidden = Client(name="Чужой заёмщик")
+    session.add(hidden)
+    session.commit()
+    page = manager.get(f"/calculator/?client={hidden.id}").text
+    assert "Чужой заёмщик" not in page
