@@ -52,25 +52,31 @@ class ColumnRules:
             raise StopValidation(str(exc)) from None
 
 
-class _TypedNumber:
-    """Reads the typed text with ``validation.number`` (ASCII digits, no
-    exponent, "300 000,00" and "14,5" as well) instead of Decimal() or
-    int(), which take "Infinity", "1e10" and "٣٠٠"."""
-
-    read = staticmethod(validation.number)
+class _ReadsTyped:
+    """A field whose typed text ``read`` turns into its value: empty is
+    None; what cannot be read is refused with the reader's message at the
+    field (and shown again as typed), never dropped."""
 
     def process_formdata(self, valuelist):
         if not valuelist:
             return
         raw = valuelist[0]
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
+        if raw is None or not str(raw).strip():
             self.data = None
             return
         try:
             self.data = self.read(raw)
-        except validation.ValidationError as exc:
+        except values.ValidationError as exc:
             self.data = None
             raise ValueError(str(exc)) from None
+
+
+class _TypedNumber(_ReadsTyped):
+    """Reads the typed text with ``validation.number`` (ASCII digits, no
+    exponent, "300 000,00" and "14,5" as well) instead of Decimal() or
+    int(), which take "Infinity", "1e10" and "٣٠٠"."""
+
+    read = staticmethod(validation.number)
 
 
     def _value(self):
@@ -238,10 +244,8 @@ class DateInputWidget:
                 % _l("Calendar"))
 
 
-class _TypedDate(Field):
-    """A date typed the Russian way or in ISO form, read by
-    ``values.date``; what cannot be read is refused with a message at the
-    field and shown again as typed, never dropped."""
+class _TypedDate(_ReadsTyped, Field):
+    """A date typed the Russian way or in ISO form, read by ``values.date``."""
 
     widget = DateInputWidget()
     read = staticmethod(values.date)
@@ -251,19 +255,6 @@ class _TypedDate(Field):
         if self.raw_data:
             return " ".join(self.raw_data)
         return self.show(self.data) if self.data else ""
-
-    def process_formdata(self, valuelist):
-        if not valuelist:
-            return
-        raw = valuelist[0]
-        if raw is None or not str(raw).strip():
-            self.data = None
-            return
-        try:
-            self.data = self.read(raw)
-        except values.ValidationError as exc:
-            self.data = None
-            raise ValueError(str(exc)) from None
 
     def pre_validate(self, form):
         # The message of the unreadable text is enough: no "required" after it.
