@@ -8,6 +8,7 @@ pager reaches further as the user pages on. Related records are loaded for
 the whole page at once, and the row-level rule picks the form the database
 can run fastest (see services/access.py)."""
 from flask import g
+from flask_appbuilder.models.sqla.filters import SQLAFilterConverter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext
 from markupsafe import escape
@@ -35,9 +36,22 @@ class AtLeast(int):
         return str(escape(str(self)))
 
 
+class _FilterConverter(SQLAFilterConverter):
+    """A search column that is not the model's (the quick search box) gets
+    its filters from the view (views/search.install): no FAB warning for it
+    at every start."""
+
+    def convert(self, col_name):
+        if col_name not in self.datamodel.obj.__mapper__.attrs:
+            return []
+        return super().convert(col_name)
+
+
 class ListInterface(SQLAInterface):
     """``eager``: dotted relations loaded with a page besides the model's own
     many-to-one relations (FAB would load each one row by row)."""
+
+    filter_converter_class = _FilterConverter
 
     def __init__(self, obj, eager=(), **kwargs):
         super().__init__(obj, **kwargs)
