@@ -8,7 +8,11 @@ pager reaches further as the user pages on. Related records are loaded for
 the whole page at once, and the row-level rule picks the form the database
 can run fastest (see services/access.py)."""
 from flask import g
-from flask_appbuilder.models.sqla.filters import SQLAFilterConverter
+from flask_appbuilder.models.sqla.filters import (
+    FilterEqual,
+    FilterRelationOneToManyEqual,
+    SQLAFilterConverter,
+)
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext
 from markupsafe import escape
@@ -34,6 +38,13 @@ class AtLeast(int):
 
     def __html__(self):
         return str(escape(str(self)))
+
+
+def _one_client(filters):
+    """Are the rows narrowed to one client's (its number, a tab of its page)?"""
+    return filters is not None and any(
+        f.column_name == "client" and isinstance(f, (FilterRelationOneToManyEqual, FilterEqual))
+        for f in filters.filters)
 
 
 class _FilterConverter(SQLAFilterConverter):
@@ -95,10 +106,15 @@ class ListInterface(SQLAInterface):
         if not page_size:
             return None  # unpaged, as the choices of a drop-down: the rows are the count
         limit = max(COUNT_LIMIT, (page + PAGES_AHEAD) * page_size)
-        if self._own_rows_pass(query, filters, select_columns, limit):
+        one_client = _one_client(filters)
+        if not one_client and self._own_rows_pass(query, filters, select_columns, limit):
             g.row_access_driving = False  # many visible: walk the page's index
             return AtLeast(limit)
-        g.row_access_driving = True  # count from the set of visible clients
+        # Count from the set of visible clients; one client's records (a tab
+        # of its page) are few: test each of them instead (building the set
+        # of a bench manager's 41 000 clients took ~18 ms for each of the
+        # nine tabs of a client's page).
+        g.row_access_driving = not one_client
         inner = self._apply_inner_all(query, filters, select_columns=select_columns,
                                       aliases_mapping={})
         # The primary key, not a constant: it keeps the table in FROM.
@@ -107,7 +123,7 @@ class ListInterface(SQLAInterface):
         count = self.session.execute(select(func.count()).select_from(limited)).scalar()
         # Few visible rows: fetch and sort them all. More than the count
         # looked for: walk the page's sort index and test each row.
-        g.row_access_driving = count <= limit
+        g.row_access_driving = count <= limit and not one_client
         return AtLeast(limit) if count > limit else count
 
     def _own_rows_pass(self, query, filters, select_columns, limit):
