@@ -215,7 +215,10 @@ def _rows(session):
     yield Product, [Product(name=name, price=Decimal(price), unit=unit, tax=tax)
                     for name, price, unit in PRODUCTS]
     types = {t.name: t for t in session.scalars(select(ActionType))}
-    yield ActionResult, [ActionResult(name=name, action_type=types[type_name])
+    # By id: through the relationship each new result joined its type's
+    # collection at once, and SQLAlchemy warned when the results were
+    # already seeded and the new ones were dropped.
+    yield ActionResult, [ActionResult(name=name, action_type_id=types[type_name].id)
                          for type_name, names in ACTION_RESULTS.items()
                          if type_name in types for name in names]
 
