@@ -12,7 +12,7 @@ LIKE: it matches so many rows that walking the list's order finds a page
 at once."""
 import re
 
-from sqlalchemy import bindparam, event, func, literal_column, or_, select, table, update
+from sqlalchemy import bindparam, event, func, literal_column, or_, select, table, union, update
 
 from app.models import Client
 
@@ -66,23 +66,26 @@ def _fts_phrase(term):
     return '"' + term.replace('"', '""') + '"'
 
 
-def _matches(term, dialect):
-    """Clients whose search text holds ``term``."""
+def _ids(term, dialect):
+    """The ids of the clients whose search text holds ``term``. Records of
+    other tables test their ``client_id`` against these ids alone: going
+    through the client table as well read each matching client's row
+    (15 ms against 3.5 ms for 7 700 matches at a million clients)."""
     if dialect == "sqlite" and len(term) >= TRIGRAM:
-        # rowid IN the FTS5 match: the trigram index, never a scan.
-        fts = table(FTS_TABLE)
-        return Client.id.in_(
-            select(literal_column("rowid")).select_from(fts)
-            .where(literal_column(FTS_TABLE).op("MATCH")(_fts_phrase(term))))
-    return Client.search.contains(term, autoescape=True)
+        # The FTS5 match: the trigram index, never a scan.
+        return (select(literal_column("rowid")).select_from(table(FTS_TABLE))
+                .where(literal_column(FTS_TABLE).op("MATCH")(_fts_phrase(term))))
+    return select(Client.id).where(Client.search.contains(term, autoescape=True))
 
 
-def client_condition(typed, dialect):
-    """SQL condition: clients matching what was typed (None: nothing typed)."""
+def client_ids(typed, dialect):
+    """SELECT of the ids of the clients matching what was typed (None:
+    nothing typed)."""
     found = terms(typed)
     if not found:
         return None
-    return or_(*(_matches(term, dialect) for term in found))
+    selects = [_ids(term, dialect) for term in found]
+    return selects[0] if len(selects) == 1 else union(*selects)
 
 
 def words_condition(column, typed, dialect):
@@ -109,11 +112,10 @@ def record_condition(model, typed, words, dialect):
     whose own text columns ``words`` hold what was typed, or the row of the
     number typed; None when nothing was typed."""
     conditions = []
-    by_client = client_condition(typed, dialect)
-    if by_client is not None and model is Client:
-        conditions.append(by_client)
-    elif by_client is not None and hasattr(model, "client_id"):
-        conditions.append(model.client_id.in_(select(Client.id).where(by_client)))
+    ids = client_ids(typed, dialect)
+    key = model.id if model is Client else getattr(model, "client_id", None)
+    if ids is not None and key is not None:
+        conditions.append(key.in_(ids))
     conditions += [words_condition(getattr(model, name), typed, dialect) for name in words]
     number = number_of(typed)
     if number is not None:

@@ -9,11 +9,10 @@ from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import FilterRelationOneToManyEqual
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import false, select
+from sqlalchemy import false
 from wtforms import StringField
 from wtforms.validators import Optional
 
-from app.models import Client
 from app.services import search
 
 QUICK = "quick"
@@ -24,11 +23,6 @@ CLIENT_LABEL = _l("Client")
 
 def _dialect(datamodel):
     return datamodel.session.get_bind().dialect.name
-
-
-def clients_matching(value, dialect):
-    condition = search.client_condition(value, dialect)
-    return None if condition is None else select(Client.id).where(condition)
 
 
 class FilterQuickSearch(BaseFilter):
@@ -72,7 +66,7 @@ class FilterClientMatches(BaseFilter):
 
     def apply(self, query, value):
         dialect = _dialect(self.datamodel)
-        ids = clients_matching(value, dialect)
+        ids = search.client_ids(value, dialect)
         if ids is None:
             return query
         if search.indexed(value):
