@@ -24,11 +24,6 @@ csrf = CSRFProtect()
 log = logging.getLogger(__name__)
 
 
-def _fold(value):
-    return " ".join(value.lower().replace("ё", "е").split()) if isinstance(value, str) \
-        else value
-
-
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record):
     """Every SQLite connection, of any engine (the app's, the rate limits',
@@ -60,9 +55,6 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
         except sqlite3.OperationalError as exc:
             log.warning("SQLite stays in its old journal for now: %s", exc)
         dbapi_connection.execute("PRAGMA synchronous = NORMAL")
-        # Case-insensitive Cyrillic search (services/search.py): SQLite's
-        # lower() folds ASCII only.
-        dbapi_connection.create_function("sdelka_fold", 1, _fold, deterministic=True)
 
 
 @event.listens_for(Engine, "savepoint")

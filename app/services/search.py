@@ -88,17 +88,43 @@ def client_ids(typed, dialect):
     return selects[0] if len(selects) == 1 else union(*selects)
 
 
+# What fold() makes a single space of, as one character of a GLOB class.
+_SPACES = " \t\n\r\u00a0"
+
+
+def _glob_class(char):
+    """The GLOB pattern of one character of a folded term: every character
+    that fold() turns into it (both cases; ё for е; a space of any kind)."""
+    if char == " ":
+        variants = set(_SPACES)
+    else:
+        variants = {char} | {form for form in (char.upper(), char.title()) if len(form) == 1}
+        if char == "е":
+            variants |= {"ё", "Ё"}
+    if len(variants) == 1 and char not in "*?[":
+        return char
+    # In a class "]" is literal first, "*", "?" and "[" anywhere.
+    return "[" + "".join(sorted(variants, key=lambda c: (c != "]", c))) + "]"
+
+
+def glob_pattern(term):
+    """A GLOB pattern that matches the text whose fold() holds the folded
+    ``term`` (runs of spaces aside: one is one)."""
+    return "*" + "".join(_glob_class(char) for char in term) + "*"
+
+
 def words_condition(column, typed, dialect):
     """A record's own text column (a deal's title) holds what was typed,
     in any case: no index, a test of each row the list walks."""
     term = fold(typed)[:MAX_TERM]
     if not term:
         return None
-    # SQLite's lower() knows only ASCII: fold() itself, registered on
-    # every connection (app/__init__.py).
-    folded = (func.sdelka_fold(column) if dialect == "sqlite"
-              else func.replace(func.lower(column), "ё", "е"))
-    return folded.contains(term, autoescape=True)
+    if dialect == "sqlite":
+        # SQLite's lower() knows only ASCII; GLOB with a class per letter
+        # runs in SQLite itself (a Python fold() per row cost 0.4 µs a row,
+        # 42 ms for the deals of the bench).
+        return column.op("GLOB")(glob_pattern(term))
+    return func.replace(func.lower(column), "ё", "е").contains(term, autoescape=True)
 
 
 def number_of(typed):

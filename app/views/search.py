@@ -39,8 +39,11 @@ class FilterQuickSearch(BaseFilter):
                                             _dialect(self.datamodel))
         if condition is None:
             return query
-        if search.indexed(value) and not self.words:
-            g.selective_filter = True  # few rows: count them, test each one's access
+        if search.indexed(value) or self.words:
+            # Few rows pass, or (own words) every row is read anyway: count
+            # them and test each one's access; building the set of every
+            # client a manager may see cost 40 ms more on the bench's deals.
+            g.selective_filter = True
         return query.filter(condition)
 
 

@@ -7,7 +7,11 @@ import re
 import uuid
 from decimal import Decimal
 
+import sqlite3
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from app.models import Application, Client, Deal, Employee, Invoice, PublicAccess, Task
@@ -66,6 +70,24 @@ def test_search_text_is_folded():
     assert search.fold("  ООО «Ёлка»  Вектор ") == "ооо «елка» вектор"
     assert search.phone_digits("8 (916) 123-45-67") == "79161234567"
     assert search.terms("8 916 123") == ["8 916 123", "8916123", "7916123"]
+
+
+_LETTERS = "абвеёжйоыяАБВЕЁЖЙОЫЯabzABZ019*?[]%_\\«»-. "
+
+
+@given(text=st.text(_LETTERS, max_size=12), start=st.integers(0, 12), size=st.integers(1, 6))
+def test_sqlite_glob_of_a_term_matches_as_folding_does(text, start, size):
+    """A title's own words on SQLite: GLOB with a class per letter finds
+    exactly what folding both sides would (one space is one: no runs)."""
+    text = " ".join(text.split())
+    term = search.fold(text[start:start + size])
+    other = search.fold(text[::-1][:size])
+    with sqlite3.connect(":memory:") as db:
+        for typed in (term, other):
+            if not typed:
+                continue
+            found = db.execute("SELECT ? GLOB ?", (text, search.glob_pattern(typed))).fetchone()[0]
+            assert bool(found) == (typed in search.fold(text)), (text, typed)
 
 
 @pytest.mark.parametrize("typed", ["{word}", "{Word}", "{WORD}", "ёлка", "ЕЛКА", "-елка",
