@@ -77,6 +77,7 @@ from app.models import (
 )
 from app.services import access, bulk_sql, clients, rollups, search, validation, values
 from app.services.csv_io import codec as export_codec
+from app.services.csv_io import from_cell
 
 BATCH = 1000
 SNIFF_BYTES = 64 * 1024
@@ -438,9 +439,6 @@ def template_header(entity, render=str):
 # --- converting cells ------------------------------------------------------------------
 
 
-_GUARDED = ("=", "+", "-", "@")
-
-
 class Bad(ValueError):
     pass
 
@@ -589,7 +587,7 @@ def row_converter(columns, width, tz):
     with a zero byte is refused, every bad cell gives (label, message).
     ``joined`` is ``"".join(cells)`` when the caller has it."""
     env = {"Row": Row, "Bad": Bad, "ValidationError": validation.ValidationError,
-           "G": _GUARDED, "ZERO": _l("Contains zero bytes"), "MEMO": MEMO,
+           "from_cell": from_cell, "ZERO": _l("Contains zero bytes"), "MEMO": MEMO,
            "width_error": _width_error}
     code = [
         "def convert(line, cells, joined=None):",
@@ -611,8 +609,8 @@ def row_converter(columns, width, tz):
             "        if nul and '\\x00' in t:",
             f"            errors.append((L{j}, ZERO))",
             "        else:",
-            "            if t[0] == \"'\" and t[1:2] in G:",
-            "                t = t[1:]",
+            "            if t[0] == \"'\" or t[0] == '=':",
+            "                t = from_cell(t)",
         ]
         body = []
         if spec.kind in _PLAIN_KINDS:  # resolved by batch

@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 
 from app import db
 from app.models import Application, Client
-from app.services import bulk_sql, imports
+from app.services import bulk_sql, csv_io, imports
 from app.views.labels import ENUMS, FIELDS
 
 TZ = zoneinfo.ZoneInfo("Europe/Moscow")
@@ -47,8 +47,7 @@ def by_cell(importer, cells):
         if nul and "\x00" in text:
             errors.append((str(spec.label), "Contains zero bytes"))
             continue
-        if text[0] == "'" and text[1:2] in ("=", "+", "-", "@"):
-            text = text[1:]
+        text = csv_io.from_cell(text)
         try:
             values[spec.name] = imports.convert(spec, text, TZ)
         except imports.Bad as exc:
@@ -62,6 +61,7 @@ CELLS = st.one_of(
                      "8 916 123-45-67", "+7 (916) 123 45 67", "12345", "7707083893",
                      "7707083894", "a@b.ru", "not mail", "Компания", "company", "Кооператив",
                      "В обработке", "отказ", "Москва", "'=1+1", "'-5", "'@x", "да", "x" * 300,
+                     '="+7 (916) 123 45 67"', '="0012345678"', "''=1", "'+79161234567",
                      "Иванов\x00", "0", "600", "601", "№15", "  Подольск  ", "50,5", "100,001"]),
     st.text(max_size=12))
 
