@@ -4,10 +4,9 @@ part of a name, a phone in any format, an INN or an e-mail, in any case,
 ё as е; row access applies to what they find exactly as to the list."""
 import random
 import re
+import sqlite3
 import uuid
 from decimal import Decimal
-
-import sqlite3
 
 import pytest
 from hypothesis import given
