@@ -28,6 +28,8 @@ COUNT_LIMIT = 250
 PAGES_AHEAD = 5
 # How many of a manager's own records a list's count looks at first.
 OWN_SAMPLE = 1000
+# How many rows a filter known to leave few (a quick search) may count.
+SELECTIVE_LIMIT = 2000
 
 
 class AtLeast(int):
@@ -74,6 +76,10 @@ class ListInterface(SQLAInterface):
                   page_size=None, select_columns=None, outer_default_load=False):
         # FAB joins the relations of dotted select columns (the API's) itself.
         joined = {column.split(".")[0] for column in select_columns or () if "." in column}
+        if g.get("list_ids") is not None:
+            # The rows the filters (row access included) left, counted by
+            # query_count: the page sorts these, filtered once.
+            query, filters = query.filter(self.obj.__mapper__.primary_key[0].in_(g.list_ids)), None
         return super().apply_all(query, filters, order_column, order_direction, page,
                                  page_size, select_columns, outer_default_load,
                                  ).options(*self._eager_options(joined))
@@ -117,14 +123,24 @@ class ListInterface(SQLAInterface):
         g.row_access_driving = not one_client
         inner = self._apply_inner_all(query, filters, select_columns=select_columns,
                                       aliases_mapping={})
-        # The primary key, not a constant: it keeps the table in FROM.
-        key = self.obj.__mapper__.primary_key
-        limited = inner.with_entities(*key).limit(limit + 1).subquery()
-        count = self.session.execute(select(func.count()).select_from(limited)).scalar()
-        # Few visible rows: fetch and sort them all. More than the count
-        # looked for: walk the page's sort index and test each row.
-        g.row_access_driving = count <= limit and not one_client
-        return AtLeast(limit) if count > limit else count
+        if g.get("selective_filter"):  # set by applying the filters
+            # Its rows come from an index: a few thousand cost little more
+            # than a few hundred, and make the page a sort of known rows.
+            limit = max(limit, SELECTIVE_LIMIT)
+        (key,) = self.obj.__mapper__.primary_key
+        ids = [i for i, in inner.with_entities(key).limit(limit + 1)]
+        if len(ids) > limit:
+            # More than the count looked for: walk the page's sort index
+            # and test each row.
+            g.row_access_driving = False
+            return AtLeast(limit)
+        # Few: the page is these rows, sorted (apply_all). Left to its own
+        # plan, PostgreSQL, sure that half the rows pass a manager's access
+        # test, walked the sort index through 84 000 clients to find the 25
+        # of a quick search (35 ms against 3 ms).
+        g.list_ids = ids
+        g.row_access_driving = False
+        return len(ids)
 
     def _own_rows_pass(self, query, filters, select_columns, limit):
         """Do more than ``limit`` of OWN_SAMPLE of a manager's own records
@@ -169,6 +185,7 @@ class ListInterface(SQLAInterface):
             return (len(items) if count is None else count), items
         finally:
             g.pop("list_page", None)
+            g.pop("list_ids", None)
             g.pop("row_access_driving", None)
             g.pop("selective_filter", None)
 

@@ -69,12 +69,12 @@ class FilterClientMatches(BaseFilter):
 
     def apply(self, query, value):
         dialect = _dialect(self.datamodel)
-        ids = search.client_ids(value, dialect)
-        if ids is None:
+        condition = search.client_condition(self.model.client_id, value, dialect)
+        if condition is None:
             return query
         if search.indexed(value):
             g.selective_filter = True
-        return query.filter(self.model.client_id.in_(ids))
+        return query.filter(condition)
 
 
 def text_field(label):

@@ -1,5 +1,6 @@
 """Register screens: CRUD per role and row-level access for managers."""
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -320,9 +321,12 @@ def test_client_page_tabs_test_each_row_not_every_visible_client(app, as_role, w
     finally:
         event.remove(engine, "before_cursor_execute", seen)
     assert page.status_code == 200
-    counts = [s for s in statements if "count(" in s.lower()]
-    assert len(counts) >= 6, counts
-    assert not [s for s in counts if "UNION ALL" in s], [s for s in counts if "UNION ALL" in s]
+    # Each tab counts by taking its rows' ids up to the list's limit.
+    counts = [s for s in statements if re.search(r"^SELECT \w+\.id AS \w+ \nFROM", s)
+              and "LIMIT" in s]
+    assert len(counts) >= 6, statements
+    assert not [s for s in statements if "UNION ALL" in s], [
+        s for s in statements if "UNION ALL" in s]
 
 
 def test_list_count_stops_at_the_limit(as_role, session, monkeypatch):
@@ -341,6 +345,30 @@ def test_list_count_stops_at_the_limit(as_role, session, monkeypatch):
     monkeypatch.setattr(datamodel, "PAGES_AHEAD", 5)
     page = as_role("admin").get("/clients/list/").text
     assert "более" not in page.split("Количество записей:</strong>")[1][:30]
+
+
+@pytest.mark.parametrize("role", ["admin", "manager"])
+def test_few_rows_are_counted_sorted_and_paged_from_their_ids(as_role, session, role):
+    """Under the count's limit the page sorts the rows the count found."""
+    tag = unique("страницы").split()[-1]
+    owner = _user_id(session, "manager")
+    session.add_all([Client(name=f"{tag} {i:02d}", responsible_id=owner) for i in range(30)]
+                    + [Client(name=f"{tag} чужой", responsible_id=_user_id(session, "head"))])
+    session.commit()
+    user = as_role(role)
+    expected = [f"{tag} {i:02d}" for i in reversed(range(30))]
+    if role == "admin":
+        expected.insert(0, f"{tag} чужой")
+    args = {"_flt_0_quick": tag, "_oc_ClientView": "name", "_od_ClientView": "desc",
+            "psize_ClientView": 25}
+    first = user.get("/clients/list/", query_string=args).text
+    second = user.get("/clients/list/", query_string={**args, "page_ClientView": 1}).text
+
+    def names(page):
+        return re.findall(rf"{tag} (?:\d\d|чужой)", page)
+
+    assert f"Количество записей:</strong> {len(expected)}" in first
+    assert list(dict.fromkeys(names(first) + names(second))) == expected
 
 
 def test_manager_count_from_own_records_or_every_visible_one(as_role, session, monkeypatch):
@@ -441,8 +469,11 @@ def test_list_page_counts_only_its_own_rows(as_role, app):
     finally:
         event.remove(engine, "before_cursor_execute", log)
     assert page.status_code == 200
-    counts = [s for s in statements if "count(" in s.lower() and "FROM notification" not in s]
-    assert len(counts) == 1 and "FROM task" in counts[0]
+    assert not [s for s in statements if "count(" in s.lower() and "FROM notification" not in s]
+    # A list counts by taking its rows' ids up to its limit.
+    counts = [s for s in statements if re.search(r"^SELECT \w+\.id AS \w+ \nFROM", s)
+              and "LIMIT" in s]
+    assert len(counts) == 1 and "FROM task" in counts[0], counts
 
 
 def test_times_are_shown_and_typed_in_the_office_zone(as_role, session):
