@@ -56,17 +56,18 @@ def include_object(object, name, type_, reflected, compare_to):
     """What the models do not describe on purpose: the roll-ups' pending
     sums and deferral marks, part of their triggers' machinery (migrations
     0013 and 0015, services/rollups.py), like the triggers themselves; the
-    quick search's SQLite FTS5 table with its shadow tables and its
-    PostgreSQL trigram index (migration 0018, services/search.py)."""
+    quick search's SQLite FTS5 tables with their shadow tables and its
+    PostgreSQL trigram indexes (migrations 0018 and 0019, services/search.py)."""
     from app.services.rollups import TRIGGER_TABLES
-    from app.services.search import FTS_TABLE
+    from app.services.search import FTS_TABLE, WORDS, WORDS_SUFFIX
 
     if not reflected:
         return True
     if type_ == "table":
-        return name not in TRIGGER_TABLES and not (
-            name == FTS_TABLE or name.startswith(FTS_TABLE + "_"))
-    return not (type_ == "index" and name == f"ix_{FTS_TABLE}_trgm")
+        searched = [FTS_TABLE] + [f"{table}_{WORDS_SUFFIX}" for table in WORDS]
+        return name not in TRIGGER_TABLES and not any(
+            name == fts or name.startswith(fts + "_") for fts in searched)
+    return not (type_ == "index" and name.endswith("_trgm"))
 
 
 def run_migrations_offline():

@@ -11,11 +11,11 @@ from app.services import access, clients, search
 LIMIT = 20
 
 
-def find(session, model, typed, user_id=None, words=(), client_id=None, limit=LIMIT):
+def find(session, model, typed, user_id=None, client_id=None, limit=LIMIT):
     """Records of ``model`` matching ``typed`` (nothing typed: the latest,
     a client's by name) that user ``user_id`` may see (None: all)."""
     query = select(model)
-    condition = search.record_condition(model, typed, words, session.get_bind().dialect.name)
+    condition = search.record_condition(model, typed, session.get_bind().dialect.name)
     if condition is not None:
         query = query.where(condition)
     elif str(typed or "").strip():

@@ -25,6 +25,20 @@ MAX_TERM = 100
 # The largest id an INTEGER key holds: a bigger number is simply not found.
 MAX_ID = 2**31 - 1
 FTS_TABLE = "client_search"
+# A register's own words the quick search looks in, besides its number and
+# its client's, by table; indexed by migration 0019 (an FTS5 table
+# ``<table>_words`` on SQLite, trigram indexes on PostgreSQL).
+WORDS = {
+    "contact_person": ("name", "phone", "email"),
+    "lead": ("title", "contact_name", "phone", "email"),
+    "deal": ("title",),
+    "note": ("text",),
+    "project": ("name",),
+    "counterparty_action": ("result",),
+    "invoice": ("number",),
+    "invoice_line": ("description",),
+}
+WORDS_SUFFIX = "words"
 
 
 def fold(value):
@@ -66,16 +80,14 @@ def _fts_phrase(term):
     return '"' + term.replace('"', '""') + '"'
 
 
-def _holds(key, term, dialect, scanned=False):
+def _holds(key, term, dialect):
     """``key`` (a client id column: a client's own, a record's client_id)
     is a client whose search text holds ``term``. Tested straight on the
     ids the index gives: going through the client table as well read each
     matching client's row (15 ms against 3.5 ms for 7 700 matches at a
     million clients), and on PostgreSQL a client list's own ``id IN
     (SELECT …)`` kept the planner from combining the trigram index with
-    the record number typed (``OR id = …``): 1.3 s instead of an index.
-    ``scanned``: the rows are read one by one anyway (OR a record's own
-    words)."""
+    the record number typed (``OR id = …``): 1.3 s instead of an index."""
     if dialect == "sqlite" and len(term) >= TRIGRAM:
         # The FTS5 match: the trigram index, never a scan.
         return key.in_(select(literal_column("rowid")).select_from(table(FTS_TABLE))
@@ -84,24 +96,24 @@ def _holds(key, term, dialect, scanned=False):
     if key is Client.id:
         return held
     ids = select(Client.id).where(held)
-    if dialect == "postgresql" and not scanned:
-        # = ANY(ARRAY(…)): the ids first, once, then the records by the
-        # index on client_id. As IN (…), the planner, sure that half the
+    if dialect == "postgresql" and len(term) >= TRIGRAM:
+        # = ANY(ARRAY(…)): the few ids the index finds first, once, then
+        # the records by the index on client_id (combined with the index
+        # of their own words). As IN (…), the planner, sure that half the
         # rows pass a manager's access test, walked a list's sort index
-        # through 84 000 applications to find 25 (0.8 s against 35 ms).
-        # Not on rows read one by one: each would search the array (2 s
-        # for 100 000 deals), where IN hashes the ids.
+        # through 84 000 applications to find 25 (0.8 s against 35 ms). A
+        # short term matches too many clients to search an array per row.
         return key == any_(func.array(ids.scalar_subquery()))
     return key.in_(ids)
 
 
-def client_condition(key, typed, dialect, scanned=False):
+def client_condition(key, typed, dialect):
     """SQL condition: ``key`` is a client matching what was typed (None:
     nothing typed)."""
     found = terms(typed)
     if not found:
         return None
-    return or_(*(_holds(key, term, dialect, scanned) for term in found))
+    return or_(*(_holds(key, term, dialect) for term in found))
 
 
 # What fold() makes a single space of, as one character of a GLOB class.
@@ -129,18 +141,28 @@ def glob_pattern(term):
     return "*" + "".join(_glob_class(char) for char in term) + "*"
 
 
-def words_condition(column, typed, dialect):
-    """A record's own text column (a deal's title) holds what was typed,
-    in any case: no index, a test of each row the list walks."""
+def words_condition(model, typed, dialect):
+    """Records of ``model`` whose own words (WORDS) hold what was typed,
+    in any case, ё as е; None when it has none or nothing was typed."""
+    columns = WORDS.get(model.__tablename__, ())
     term = fold(typed)[:MAX_TERM]
-    if not term:
+    if not columns or not term:
         return None
+    if dialect == "sqlite" and len(term) >= TRIGRAM:
+        # The register's FTS5 table (migration 0019): its trigram tokenizer
+        # folds the case, its triggers wrote ё as е.
+        fts = f"{model.__tablename__}_{WORDS_SUFFIX}"
+        return model.id.in_(select(literal_column("rowid")).select_from(table(fts))
+                            .where(literal_column(fts).op("MATCH")(_fts_phrase(term))))
     if dialect == "sqlite":
-        # SQLite's lower() knows only ASCII; GLOB with a class per letter
-        # runs in SQLite itself (a Python fold() per row cost 0.4 µs a row,
-        # 42 ms for the deals of the bench).
-        return column.op("GLOB")(glob_pattern(term))
-    return func.replace(func.lower(column), "ё", "е").contains(term, autoescape=True)
+        # Too short for a trigram: each row tested. SQLite's lower() knows
+        # only ASCII; GLOB with a class per letter runs in SQLite itself
+        # (a Python fold() per row cost 0.4 µs a row).
+        return or_(*(getattr(model, c).op("GLOB")(glob_pattern(term)) for c in columns))
+    # The expression of the trigram indexes of migration 0019, literally.
+    return or_(*(func.replace(func.lower(getattr(model, c)), literal_column("'ё'"),
+                              literal_column("'е'")).contains(term, autoescape=True)
+                 for c in columns))
 
 
 def number_of(typed):
@@ -149,13 +171,13 @@ def number_of(typed):
     return int(number) if number.isdigit() and int(number) <= MAX_ID else None
 
 
-def record_condition(model, typed, words, dialect):
+def record_condition(model, typed, dialect):
     """SQL condition: rows of ``model`` whose client (a client: itself) or
-    whose own text columns ``words`` hold what was typed, or the row of the
-    number typed; None when nothing was typed."""
+    whose own words hold what was typed, or the row of the number typed;
+    None when nothing was typed."""
     key = model.id if model is Client else getattr(model, "client_id", None)
-    conditions = [] if key is None else [client_condition(key, typed, dialect, bool(words))]
-    conditions += [words_condition(getattr(model, name), typed, dialect) for name in words]
+    conditions = [] if key is None else [client_condition(key, typed, dialect)]
+    conditions.append(words_condition(model, typed, dialect))
     number = number_of(typed)
     if number is not None:
         conditions.append(model.id == number)

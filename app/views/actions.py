@@ -42,7 +42,6 @@ class CounterpartyActionView(RegisterView):
                                   "action_result", "planned_at", "responsible", "done_at",
                                   "result", "based_on"]
     show_columns = add_columns
-    quick_search_words = ("result",)
     search_columns = ["planned_at", "done_at", "result"]
     base_order = ("planned_at", "desc")
     label_columns = dict(FIELDS, action_result=_l("Result"),

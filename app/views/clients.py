@@ -52,7 +52,6 @@ class ContactPersonView(BulkListMixin, RegisterView):
     add_columns = edit_columns = ["client", "name", "position", "phone", "email", "comment",
                                   "mailing_types", "mailing_opt_out"]
     show_columns = add_columns
-    quick_search_words = ("name", "phone", "email")
     search_columns = ["name", "phone", "email", "position", "mailing_opt_out"]
     validators_columns = {"phone": PHONE}
     related_views = [CounterpartyActionView]
@@ -67,7 +66,6 @@ class NoteView(RegisterView):
     list_columns = ["created_at", "text", "author", "client"]
     add_columns = edit_columns = ["client", "deal", "text", "file"]
     show_columns = ["created_at", "author", "client", "deal", "text", "file"]
-    quick_search_words = ("text",)
     search_columns = ["text", "created_at"]
     base_order = ("created_at", "desc")
 
@@ -79,7 +77,6 @@ class ProjectView(RegisterView):
     add_columns = edit_columns = ["client", "name", "description", "start_date", "end_date",
                                   "responsible", "is_closed"]
     show_columns = add_columns
-    quick_search_words = ("name",)
     search_columns = ["name", "start_date", "end_date", "is_closed"]
 
 

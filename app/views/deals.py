@@ -30,7 +30,6 @@ class DealView(RegisterView):
                                   "responsible", "participants", "comment"]
     show_columns = ["id"] + add_columns + ["closed_at", "created_at"]
     show_template = "sdelka/deal_show.html"
-    quick_search_words = ("title",)
     search_columns = ["title", "status", "amount", "expected_close", "stage", "responsible",
                       "closed_at", "created_at"]
     extra_filters = {"closed_at": [FilterInPeriod], "created_at": [FilterInPeriod],

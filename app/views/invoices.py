@@ -31,7 +31,6 @@ class InvoiceLineView(RegisterView):
     add_columns = edit_columns = ["invoice", "product", "description", "quantity", "price",
                                   "discount_percent", "tax"]
     show_columns = add_columns + ["amount", "tax_amount"]
-    quick_search_words = ("description",)
     search_columns = ["description"]
     base_order = ("sort_order", "asc")
     description_columns = {
@@ -76,7 +75,6 @@ class InvoiceView(RegisterView):
                                   "due_date", "currency", "exchange_rate", "order_number",
                                   "responsible", "terms", "comment"]
     show_columns = ["number", "status"] + add_columns + ["subtotal", "tax_amount", "total"]
-    quick_search_words = ("number",)
     search_columns = ["number", "issue_date", "due_date", "status", "order_number"]
     base_order = ("issue_date", "desc")
     related_views = [InvoiceLineView]

@@ -27,7 +27,6 @@ class LeadView(RegisterView):
                                   "phone", "email", "amount", "origin", "segment", "status",
                                   "responsible", "participants", "comment"]
     show_columns = ["id"] + add_columns + ["deal", "web_form", "closed_at", "created_at"]
-    quick_search_words = ("title", "contact_name", "phone", "email")
     search_columns = ["title", "contact_name", "phone", "email", "status", "created_at"]
     base_order = ("id", "desc")
     validators_columns = {"phone": PHONE, "inn": [Normalised(validation.inn)]}

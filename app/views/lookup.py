@@ -105,5 +105,5 @@ class LookupMixin:
     def lookup(self):
         client_id = number_of(request.args.get("client"))
         found = lookups.find(db.session, self.datamodel.obj, request.args.get("q"),
-                             restricted_user_id(), self.quick_search_words, client_id)
+                             restricted_user_id(), client_id)
         return jsonify(results=[{"id": r.id, "text": lookups.label(r)} for r in found])

@@ -64,7 +64,7 @@ class RegisterView(KeepTypedMixin, LookupMixin, FilesMixin, RecordPageMixin, Cus
         self.edit_form_extra_fields = {**links, **(self.edit_form_extra_fields or {})}
         quick_search.prepare(self)
         super().__init__(**kwargs)
-        quick_search.install(self, self.quick_search_words)
+        quick_search.install(self)
         self.datamodel.listed = {column.split(".")[0] for column in self.list_columns}
         if "group" in (self.search_columns or []):
             add_search_filter(self._filters, "group", FilterInBranch)
@@ -79,9 +79,6 @@ class RegisterView(KeepTypedMixin, LookupMixin, FilesMixin, RecordPageMixin, Cus
 
     # Filters of our own by column; the statistics link to lists through them.
     extra_filters = {}
-    # The record's own text columns the quick search box looks in, besides
-    # its number and its client (views/search.py).
-    quick_search_words = ()
     label_columns = FIELDS
     list_widget = RegisterListWidget
     # Related drop-downs offer only records the user may see.

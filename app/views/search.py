@@ -26,23 +26,22 @@ def _dialect(datamodel):
 
 
 class FilterQuickSearch(BaseFilter):
-    """Rows whose own words (``words`` of the view) or whose client's name,
+    """Rows whose own words (services/search.WORDS) or whose client's name,
     phone, INN or e-mail hold what was typed; a number also finds the row
     of that number (services/search.record_condition)."""
 
     name = _l("Contains")
     arg_name = "quick"
-    words = ()
 
     def apply(self, query, value):
-        condition = search.record_condition(self.model, value, self.words,
-                                            _dialect(self.datamodel))
+        condition = search.record_condition(self.model, value, _dialect(self.datamodel))
         if condition is None:
             return query
-        if search.indexed(value) or self.words:
-            # Few rows pass, or (own words) every row is read anyway: count
-            # them and test each one's access; building the set of every
-            # client a manager may see cost 40 ms more on the bench's deals.
+        if search.indexed(value) or self.model.__tablename__ in search.WORDS:
+            # Few rows pass (an index found them), or every row is read
+            # anyway (own words too short for an index): count them and
+            # test each one's access; building the set of every client a
+            # manager may see cost 40 ms more on the bench's deals.
             g.selective_filter = True
         return query.filter(condition)
 
@@ -93,12 +92,11 @@ def prepare(view):
     view.search_form_extra_fields = {**(view.search_form_extra_fields or {}), **fields}
 
 
-def install(view, words):
+def install(view):
     """After FAB built the view's filters: ours on the two columns."""
     filters, datamodel = view._filters, view.datamodel
-    quick = type("FilterQuickSearch", (FilterQuickSearch,), {"words": tuple(words)})
-    filters._search_filters[QUICK] = [quick(QUICK, datamodel)]
-    filters._all_filters[QUICK] = [quick(QUICK, datamodel)]
+    filters._search_filters[QUICK] = [FilterQuickSearch(QUICK, datamodel)]
+    filters._all_filters[QUICK] = [FilterQuickSearch(QUICK, datamodel)]
     if "client" in view.search_columns:
         for target in (filters._search_filters, filters._all_filters):
             target["client"] = [FilterClientIs("client", datamodel),

@@ -13,8 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from app.models import Application, Client, Deal, Employee, Invoice, PublicAccess, Task
+from app.models import Application, Client, Deal, Employee, Invoice, Lead, PublicAccess, Task
 from app.services import search
+from tests.conftest import unique
 from tests.web.test_registers import REGISTER_LISTS
 
 Q = "_flt_0_quick"
@@ -186,3 +187,84 @@ def test_search_text_follows_edits(as_role, people, session):
     session.commit()
     assert people["own"] in _found(head, new)
     assert people["own"] not in _found(head, people["word"] + "-елка")
+
+
+def test_own_words_are_found_in_any_case_and_follow_edits(as_role, session):
+    """A deal by a part of its title, a lead by its contact: indexed
+    (migration 0019), in any case, ё as е, after edits, never another
+    manager's."""
+    manager, head = _user_id(session, "manager"), _user_id(session, "head")
+    word = _word()
+    mine = Client(name="ООО «Заказчик»", responsible_id=manager)
+    theirs = Client(name="ООО «Чужой»", responsible_id=head, public_access=PublicAccess.PRIVATE)
+    deal = Deal(client=mine, title=f"Поставка «{word.upper()}» зелёных ёлок",
+                responsible_id=manager)
+    hidden = Deal(client=theirs, title=f"Поставка {word}", responsible_id=head)
+    lead = Lead(title="Заявка с сайта", contact_name=f"Пётр {word.capitalize()}",
+                responsible_id=manager)
+    session.add_all([deal, hidden, lead])
+    session.commit()
+    user = as_role("manager")
+
+    def deals(typed):
+        page = user.get("/deals/list/", query_string={Q: typed}).text
+        return {int(i) for i in re.findall(r"/deals/show/(\d+)", page)}
+
+    def leads(typed):
+        page = user.get("/leads/list/", query_string={Q: typed}).text
+        return {int(i) for i in re.findall(r"/leads/show/(\d+)", page)}
+
+    for typed in (word, word[1:6].upper(), f"«{word}» зеленых"):
+        found = deals(typed)
+        assert deal.id in found and hidden.id not in found, typed
+    assert deals(word[:2]) >= {deal.id}  # shorter than an index's trigram: read row by row
+    assert lead.id in leads(f"петр {word}")
+    deal.title = "Поставка стульев"
+    session.commit()
+    assert deal.id not in deals(word) and deal.id in deals("СТУЛЬЕВ")
+    deal_id = deal.id
+    session.delete(deal)
+    session.commit()
+    assert deal_id not in deals("стульев")
+
+
+@pytest.mark.parametrize("table", sorted(search.WORDS))
+def test_each_register_s_words_index_answers_as_folding_does(session, table):
+    """The triggers (SQLite) and indexes (PostgreSQL) of migration 0019
+    find what reading each row would, for every register with own words."""
+    from app.models import ContactPerson, CounterpartyAction, InvoiceLine, Model, Note, Project
+
+    model = next(m.class_ for m in Model.registry.mappers if m.local_table.name == table)
+    dialect = session.get_bind().dialect.name
+    column = search.WORDS[table][0]
+    word = _word()[:8]
+    client = Client(name=unique("Владелец"), responsible_id=_user_id(session, "manager"))
+    invoice = Invoice(client=client, number=uuid.uuid4().hex[:12])
+    made = {"contact_person": lambda: ContactPerson(client=client, name="Контакт"),
+            "lead": lambda: Lead(title="Лид"), "deal": lambda: Deal(client=client, title="С"),
+            "note": lambda: Note(client=client, text="Заметка"),
+            "project": lambda: Project(client=client, name="Проект"),
+            "counterparty_action": lambda: CounterpartyAction(client=client),
+            "invoice": lambda: invoice,
+            "invoice_line": lambda: InvoiceLine(invoice=invoice, description="Строка")}
+    row = made[table]()
+    session.add(row)
+    session.commit()
+    before = getattr(row, column)
+    setattr(row, column, f"Ёлка {word.upper()}")
+    session.commit()
+    try:
+        found = set(session.scalars(select(model.id).where(
+            search.words_condition(model, f"елка {word}", dialect))))
+        assert row.id in found
+        setattr(row, column, before)
+        session.commit()
+        found = set(session.scalars(select(model.id).where(
+            search.words_condition(model, word, dialect))))
+        assert row.id not in found
+    finally:
+        session.rollback()
+        session.delete(row)
+        session.commit()
+        assert row.id not in set(session.scalars(select(model.id).where(
+            search.words_condition(model, before or "x", dialect))))
