@@ -37,12 +37,14 @@ def _terms(app, manager):
     """What people type, taken from a client of the manager: a part of the
     name from its middle, the phone as typed on paper, its last digits."""
     from app import db
-    from app.models import Client
+    from app.models import Client, Task
 
     with app.app_context():
+        # A client with tasks: the filter by client has rows to show.
         name, phone = db.session.execute(
-            select(Client.name, Client.phone).where(Client.responsible_id == manager,
-                                                    Client.phone.isnot(None))
+            select(Client.name, Client.phone).where(
+                Client.responsible_id == manager, Client.phone.isnot(None),
+                select(Task.id).where(Task.client_id == Client.id).exists())
             .order_by(Client.id.desc()).limit(1)).one()
     word = max(name.split(), key=len)
     part = word[1:6].upper() if len(word) > 6 else word.upper()
