@@ -11,7 +11,8 @@ million ten times that; an index finds any part of them:
   folds case, Cyrillic included), kept by triggers that write ё as е.
 - PostgreSQL: a trigram GIN index per column on the folded text
   ``replace(lower(column), 'ё', 'е')`` (the expression the search tests),
-  when pg_trgm is there (migration 0018).
+  when pg_trgm is there (migration 0018); and a larger sample of the
+  clients' search text for the planner's estimates.
 """
 import logging
 
@@ -69,6 +70,11 @@ def upgrade():
         return
     if bind.dialect.name != 'postgresql':
         return
+    # The planner guesses how many clients a LIKE '%…%' matches from its
+    # sample of the column: with the default 100 values it took 15 000
+    # «григор» for 100 and sorted them all instead of walking the list's
+    # order (72 ms against 46 ms a page).
+    op.execute('ALTER TABLE client ALTER COLUMN search SET STATISTICS 1000')
     schema = bind.scalar(sa.text(
         "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n "
         "ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'"))
@@ -83,6 +89,8 @@ def upgrade():
 
 def downgrade():
     bind = op.get_bind()
+    if bind.dialect.name == 'postgresql':
+        op.execute('ALTER TABLE client ALTER COLUMN search SET STATISTICS -1')
     for table, columns in WORDS.items():
         if bind.dialect.name == 'sqlite':
             for suffix in ('insert', 'delete', 'update'):
