@@ -242,6 +242,32 @@ def normalise(text):
     return " ".join(re.sub(r"[^\w%]+", " ", text).split())
 
 
+# The words Russian files add to a place's name («г. Москва», «Московская
+# обл.», «Респ. Татарстан», «Краснодарский кр.», «Ленинский р-н»), as
+# normalise() leaves them.
+_AFFIXES = re.compile(
+    r"\b(?:г|гор|город|обл|область|респ|республика|кр|край|ао|р н|район)\b")
+
+
+def dictionary_key(name):
+    """What a dictionary value is matched by: normalise(), without the usual
+    affixes of a place; «г. Москва» is «Москва»."""
+    key = normalise(name)
+    bare = " ".join(_AFFIXES.sub(" ", key).split())
+    return bare or key
+
+
+def dictionary_keys(session, model):
+    """{dictionary_key(name): id} of a dictionary, an active value before an
+    inactive one of the same key."""
+    found = {}
+    for row_id, name, active in session.execute(select(model.id, model.name, model.is_active)):
+        key = dictionary_key(name)
+        if key not in found or (active and not found[key][1]):
+            found[key] = (row_id, active)
+    return {key: row_id for key, (row_id, _) in found.items()}
+
+
 @dataclass
 class Field:
     name: str
@@ -838,14 +864,7 @@ class Importer:
         """Dictionary values and employees by name: small tables, read once."""
         for _, spec in self.columns:
             if spec.kind == "dict" and spec.target not in self._maps:
-                rows = self.session.execute(select(spec.target.id, spec.target.name,
-                                                   spec.target.is_active))
-                found = {}
-                for row_id, name, active in rows:
-                    key = normalise(name)
-                    if key not in found or (active and not found[key][1]):
-                        found[key] = (row_id, active)
-                self._maps[spec.target] = {k: v[0] for k, v in found.items()}
+                self._maps[spec.target] = dictionary_keys(self.session, spec.target)
             if spec.kind == "employee" and Employee not in self._maps:
                 people = {}
                 for e in self.session.execute(select(
@@ -888,7 +907,7 @@ class Importer:
             if found is not None:
                 row.values[spec.name] = found
                 continue
-            key = normalise(name)
+            key = dictionary_key(name)
             found = known.get(key)
             if found is not None and len(names) < 10000:
                 names[name] = found
@@ -1021,13 +1040,11 @@ class Importer:
             if key == "name" and issubclass(model, DictionaryMixin):
                 known = self._maps.get(model)
                 if known is None:
-                    known = {normalise(n): i for n, i in
-                             self.session.execute(select(model.name, model.id))}
-                    self._maps[model] = known
-                found = {normalise(r.values[key]): known.get(normalise(r.values[key]))
+                    known = self._maps[model] = dictionary_keys(self.session, model)
+                found = {dictionary_key(r.values[key]): known.get(dictionary_key(r.values[key]))
                          for r in pending}
                 found = {k: v for k, v in found.items() if v is not None}
-                lookup = lambda r: found.get(normalise(r.values[key]))  # noqa: E731
+                lookup = lambda r: found.get(dictionary_key(r.values[key]))  # noqa: E731
             else:
                 found = {}
                 for value, row_id in bulk_sql.find(
@@ -1036,13 +1053,14 @@ class Importer:
                     if row_id < found.get(value, row_id + 1):  # the oldest record wins
                         found[value] = row_id
                 lookup = lambda r: found.get(r.values[key])  # noqa: E731
+            same = (dictionary_key if key == "name" and issubclass(model, DictionaryMixin)
+                    else normalise if key == "name" else str)
             seen = {}
             for row in pending:
                 existing = lookup(row)
-                in_file = seen.get(row.values[key] if key != "name"
-                                   else normalise(row.values[key]))
+                in_file = seen.get(same(row.values[key]))
                 if existing is None and in_file is None:
-                    seen[row.values[key] if key != "name" else normalise(row.values[key])] = row
+                    seen[same(row.values[key])] = row
                     continue
                 self._duplicate(row, key, existing, in_file)
 
@@ -1182,8 +1200,7 @@ class Importer:
         defined earlier in the same file)."""
         model = self.entity.model
         if issubclass(model, DictionaryMixin) and model in self._maps:
-            self._maps[model] = {normalise(n): i for n, i in
-                                 self.session.execute(select(model.name, model.id))}
+            self._maps[model] = dictionary_keys(self.session, model)
 
     def _insert(self, rows):
         """Core multi-row INSERTs (executemany / insertmanyvalues), not the

@@ -212,3 +212,21 @@ def test_stream_csv_yields_chunks_and_substitutes_what_cp1251_lacks():
     text = b"".join(chunks).decode("cp1251")
     assert text.splitlines()[1] == "0;строка 0 — руб. ?"
     assert b"".join(stream_csv(["a"], [], "utf-8")).startswith(codecs.BOM_UTF8)
+
+
+@pytest.mark.parametrize("written, value", [
+    ("г. Москва", "Москва"), ("город Москва", "Москва"), ("Москва г", "Москва"),
+    ("Московская обл.", "Московская область"), ("Респ. Татарстан", "Республика Татарстан"),
+    ("Краснодарский кр.", "Краснодарский край"), ("Ленинский р-н", "Ленинский район"),
+    ("Ханты-Мансийский АО", "Ханты-Мансийский ао"), ("  ТВЕРСКАЯ   ОБЛАСТЬ ", "Тверская область"),
+    ("Зелёноград", "Зеленоград"),
+])
+def test_dictionary_values_match_as_places_are_written(written, value):
+    assert imports.dictionary_key(written) == imports.dictionary_key(value)
+
+
+def test_dictionary_key_keeps_what_is_not_an_affix():
+    assert imports.dictionary_key("Городец") == "городец"
+    assert imports.dictionary_key("Гродно") == "гродно"
+    assert imports.dictionary_key("Край") == "край"  # nothing but an affix: itself
+    assert imports.dictionary_key("Москва") != imports.dictionary_key("Московская область")

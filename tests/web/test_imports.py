@@ -310,6 +310,40 @@ def test_dictionary_import_by_name_with_duplicates(app, as_role, session):
     session.rollback()
 
 
+def test_places_written_with_their_affixes_match_the_dictionary(app, as_role, session):
+    """An AlmaCRM file says «г. Москва», «Московская обл.», «Респ. Татарстан»:
+    each lands on the dictionary's value, all-or-nothing, and ticking «add
+    to dictionaries» creates no near-duplicate."""
+    admin = as_role("admin")
+    surname = unique("Москвичёв").replace(" ", "")
+    places = ["г. Москва", "Московская обл.", "Респ. Татарстан", "ТВЕРСКАЯ ОБЛАСТЬ",
+              "Краснодарский кр."]
+    rows = [f"15.01.2026;{surname};Иван{i};Петрович;{place};Город;\"150 000,00\";{phone()};"
+            f"02.03.1985;В обработке;" for i, place in enumerate(places)]
+    regions_before = count(session, Region)
+    job_id = job_id_of(upload(admin, "applications", "\r\n".join([ALMA, *rows]) + "\r\n"))
+    run(admin, app, job_id, action="run", mode="all", create_missing="1")
+    done = job(app, job_id)
+    assert done.created == len(places), (done.report_data or {}).get("problems")
+    regions = dict(session.execute(select(Client.first_name, Region.name).join(
+        Region, Client.region_id == Region.id).where(Client.last_name == surname)).all())
+    assert regions == {"Иван0": "Москва", "Иван1": "Московская область",
+                       "Иван2": "Республика Татарстан", "Иван3": "Тверская область",
+                       "Иван4": "Краснодарский край"}
+    assert count(session, Region) == regions_before
+    purge(session, Client.last_name == surname)
+
+
+def test_a_dictionary_file_adds_no_near_duplicate(app, as_role, session):
+    admin = as_role("admin")
+    body = "Название;Код региона;Действует\nг. Москва;77;да\nМОСКОВСКАЯ ОБЛ.;50;да\n"
+    job_id = job_id_of(upload(admin, "regions", body, encoding="utf-8"))
+    run(admin, app, job_id, on_duplicate="skip")
+    done = job(app, job_id)
+    assert (done.created, done.skipped) == (0, 2)
+    assert count(session, Region, Region.name.in_(["г. Москва", "МОСКОВСКАЯ ОБЛ."])) == 0
+
+
 def test_templates_for_every_entity(app, as_role):
     admin = as_role("admin")
     alma = admin.get(f"/import/template/{imports.ALMA_KEY}.csv")
