@@ -208,10 +208,14 @@ def _final_state(dry_run, total_rows, report, error_path):
         status = "checked"
     else:
         status = "done" if report.applied else "failed"
+    # The journal counts what happened: nothing, for a check or a refused
+    # import (the report keeps what would have been).
+    done = report.applied and not dry_run
     return dict(
         status=status, finished_at=utcnow(), rows_done=report.total,
         total_rows=max(total_rows, report.total),
-        created=report.created, updated=report.updated, skipped=report.skipped,
+        created=report.created if done else 0, updated=report.updated if done else 0,
+        skipped=report.skipped if done else 0,
         error_count=report.errors,
         report=json.dumps(report.as_dict(), ensure_ascii=False, default=str),
         error_file=error_path if os.path.exists(error_path) else None)

@@ -1035,8 +1035,8 @@ class Importer:
             self._fresh_statistics(keys)
         for key in keys:
             column = getattr(model, key)
-            pending = [r for r in batch if not r.errors and r.existing_id is None
-                       and r.values.get(key)]
+            # Rows with errors too: their duplicates are reported as well.
+            pending = [r for r in batch if r.existing_id is None and r.values.get(key)]
             if key == "name" and issubclass(model, DictionaryMixin):
                 known = self._maps.get(model)
                 if known is None:
@@ -1060,7 +1060,8 @@ class Importer:
                 existing = lookup(row)
                 in_file = seen.get(same(row.values[key]))
                 if existing is None and in_file is None:
-                    seen[same(row.values[key])] = row
+                    if not row.errors:  # a refused row is not in the file's records
+                        seen[same(row.values[key])] = row
                     continue
                 self._duplicate(row, key, existing, in_file)
 
@@ -1089,6 +1090,10 @@ class Importer:
                  "visible": True}
         if existing is not None and self.options.restricted:
             entry["visible"] = self._may_see(existing)
+        if row.errors:  # refused for its errors whatever the choice
+            entry["action"] = "error"
+            self._remember(entry)
+            return
         if in_file is not None and existing is None:
             # The same value twice in one batch: the first is not written yet.
             entry["line"] = in_file.line

@@ -134,7 +134,9 @@ def test_alma_file_imports_clients_with_applications(app, as_role, session):
     assert "cp1251" in page or "windows-1251" in page.lower()
     run(admin, app, job_id, action="dry")
     checked = job(app, job_id)
-    assert checked.status == "checked" and checked.created == 4 and checked.error_count == 0
+    assert checked.status == "checked" and checked.error_count == 0
+    assert (checked.created, checked.report_data["created"]) == (0, 4)  # would be, if run
+    assert "Было бы создано" in admin.get(f"/import/job/{job_id}/report").text
     assert count(session, Client, Client.last_name == surname) == 0  # a dry run saves nothing
     response = admin.post(f"/import/job/{job_id}/run")
     assert "import-done" in response.text
@@ -170,6 +172,10 @@ def test_errors_are_reported_by_line_and_field_and_nothing_is_half_written(app, 
     failed = job(app, job_id)
     assert failed.status == "failed" and failed.error_count == 2
     assert count(session, Client, Client.last_name == surname) == 0  # all or nothing
+    # The journal counts what happened; the report what would have been.
+    assert failed.created == 0 and failed.report_data["created"] == 2
+    refused = admin.get(f"/import/job/{job_id}/report").text
+    assert "Было бы создано" in refused and "Создано" not in refused.replace("создано", "")
     problems = failed.report_data["problems"]
     fields = {(p["row"], p["field"]) for p in problems}
     assert {(3, "Дата"), (3, "сумма"), (3, "телефон"), (3, "статус")} <= fields
@@ -203,7 +209,9 @@ def test_duplicates_by_phone_skip_update_or_create(app, as_role, session):
     job_id = job_id_of(upload(admin, imports.ALMA_KEY, twice))
     run(admin, app, job_id, action="dry", on_duplicate="skip")
     dry = job(app, job_id)
-    assert dry.skipped == 2 and dry.created == 0
+    # A check writes nothing: the journal counts none, the report tells.
+    assert (dry.skipped, dry.created) == (0, 0)
+    assert (dry.report_data["skipped"], dry.report_data["created"]) == (2, 0)
     dupes = dry.report_data["duplicates"]
     assert dupes[0]["id"] == existing and dupes[0]["row"] == 2
     page = admin.get(f"/import/job/{job_id}/report").text
@@ -217,6 +225,28 @@ def test_duplicates_by_phone_skip_update_or_create(app, as_role, session):
     job_id = job_id_of(upload(admin, imports.ALMA_KEY, f"{ALMA}\n{again}\n"))
     run(admin, app, job_id, on_duplicate="create")
     assert count(session, Client, Client.last_name == surname) == 2
+
+
+def test_a_duplicate_is_reported_whatever_other_errors_its_row_has(app, as_role, session):
+    admin = as_role("admin")
+    surname = unique("Двойнов").replace(" ", "")
+    number = phone()
+    first = f"15.01.2026;{surname};Анна;;;;1000;{number};;В обработке;"
+    job_id = job_id_of(upload(admin, imports.ALMA_KEY, f"{ALMA}\n{first}\n"))
+    run(admin, app, job_id)
+    existing = session.scalar(select(Client.id).where(Client.last_name == surname))
+    session.rollback()
+    # Row 1's phone written as 8XXXXXXXXXX, on a row with a bad date too.
+    again = f"32.13.2026;{surname};Анна;;;;1000;8{number[2:]};;В обработке;"
+    job_id = job_id_of(upload(admin, imports.ALMA_KEY, f"{ALMA}\n{again}\n{again}\n"))
+    run(admin, app, job_id, action="dry", on_duplicate="skip")
+    report = job(app, job_id).report_data
+    assert [(d["row"], d["id"], d["action"]) for d in report["duplicates"]] == [
+        (2, existing, "error"), (3, existing, "error")]
+    assert report["errors"] == 2 and report["skipped"] == 0
+    page = admin.get(f"/import/job/{job_id}/report").text
+    assert f"/clients/show/{existing}" in page
+    purge(session, Client.last_name == surname)
 
 
 def test_duplicates_within_one_file_are_found(app, as_role, session):
