@@ -14,7 +14,7 @@ import pytest
 os.environ.setdefault("SECRET_KEY", "tests-only-secret")
 
 import flask_migrate  # noqa: E402
-from sqlalchemy import create_engine, delete, text  # noqa: E402
+from sqlalchemy import create_engine, delete, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from app import create_app, db  # noqa: E402
@@ -39,6 +39,19 @@ TEST_SETTINGS = {
 
 def unique(prefix):
     return f"{prefix} {uuid.uuid4().hex[:8]}"
+
+
+def employee(session, username):
+    """The employee of this login (the test users: admin, head, manager, auditor)."""
+    from app.models import Employee
+
+    return session.scalar(select(Employee).where(Employee.username == username))
+
+
+def employee_id(session, username):
+    from app.models import Employee
+
+    return session.scalar(select(Employee.id).where(Employee.username == username))
 
 
 def _postgres_schema():

@@ -14,7 +14,6 @@ from app.models import (
     Client,
     Deal,
     DealStatus,
-    Employee,
     JobLease,
     Notification,
     Reminder,
@@ -23,11 +22,7 @@ from app.models import (
     utcnow,
 )
 from app.services import followup, notifications
-from tests.conftest import make_app, unique
-
-
-def _user(session, username):
-    return session.scalar(select(Employee).where(Employee.username == username))
+from tests.conftest import employee, make_app, unique
 
 
 def _status(session, name):
@@ -77,7 +72,7 @@ def clean_jobs(session):
 
 
 def _task(session, username, planned, **kw):
-    user = _user(session, username)
+    user = employee(session, username)
     task = Task(description=unique("напомнить"), assignee_id=user.id, author_id=user.id,
                 planned_at=planned, status=kw.pop("status", _status(session, "В работе")),
                 **kw)
@@ -87,7 +82,7 @@ def _task(session, username, planned, **kw):
 
 
 def test_notify_is_idempotent_by_key_and_mails_after_commit(app, session, sent_mail):
-    manager = _user(session, "manager")
+    manager = employee(session, "manager")
     key = unique("k")
     with app.app_context():
         first = notifications.notify(session, manager.id, "Привет", link="/tasks/", key=key)
@@ -102,7 +97,7 @@ def test_notify_is_idempotent_by_key_and_mails_after_commit(app, session, sent_m
 
 
 def test_rolled_back_notification_is_not_mailed(app, session, sent_mail):
-    manager = _user(session, "manager")
+    manager = employee(session, "manager")
     with app.app_context():
         notifications.notify(session, manager.id, "Откат", key=unique("k"))
         session.rollback()
@@ -117,7 +112,7 @@ def test_outside_links_are_dropped(session):
 
 
 def test_unread_count_and_mark_read_only_own(session):
-    manager, head = _user(session, "manager"), _user(session, "head")
+    manager, head = employee(session, "manager"), employee(session, "head")
     own = notifications.notify(session, manager.id, "мне", email=False)
     other = notifications.notify(session, head.id, "не мне", email=False)
     session.commit()
@@ -147,7 +142,7 @@ def test_reminders_job_sends_once_and_again_after_a_move(app, session, clean_job
                  reminder_minutes=Reminder.MIN_5.value)
     result = jobs.run(app, "reminders", now=now)
     assert "reminders sent" in result
-    manager = _user(session, "manager")
+    manager = employee(session, "manager")
     notes = _notes(session, manager.id, "reminder")
     links = {n.link for n in notes}
     assert f"/tasks/work/{soon.id}" in links
@@ -180,7 +175,7 @@ def test_overdue_job_tells_the_assignee_once(app, session, clean_jobs):
                      status=_status(session, "Завершена"))
     assert jobs.run(app, "overdue", now=now)
     assert jobs.run(app, "overdue", now=now).startswith("0 overdue")
-    manager = _user(session, "manager")
+    manager = employee(session, "manager")
     links = [n.link for n in _notes(session, manager.id, "overdue")]
     assert links.count(f"/tasks/work/{late.id}") == 1
     assert f"/tasks/work/{ancient.id}" not in links
@@ -191,7 +186,7 @@ def test_overdue_job_tells_the_assignee_once(app, session, clean_jobs):
 
 def test_unplanned_lists_deals_and_clients_without_a_future_task(session):
     now = utcnow()
-    manager = _user(session, "manager")
+    manager = employee(session, "manager")
     client = Client(name=unique("Без планов"), responsible_id=manager.id)
     planned_client = Client(name=unique("С планом"), responsible_id=manager.id)
     session.add_all([client, planned_client])
@@ -213,7 +208,7 @@ def test_unplanned_lists_deals_and_clients_without_a_future_task(session):
 
 def test_unplanned_and_digest_jobs_notify_the_head_of_sales_once_a_day(app, session,
                                                                         clean_jobs, sent_mail):
-    head = _user(session, "head")
+    head = employee(session, "head")
     client = Client(name=unique("Для дайджеста"), responsible_id=head.id)
     session.add(client)
     session.flush()
@@ -232,12 +227,12 @@ def test_unplanned_and_digest_jobs_notify_the_head_of_sales_once_a_day(app, sess
     assert "открытых сделок" in unplanned[0].text
     assert len(digest) == 1 and "Новых заявок: " in digest[0].text
     assert "Новых заявок: 0" not in digest[0].text
-    assert _notes(session, _user(session, "manager").id, "digest") == []
+    assert _notes(session, employee(session, "manager").id, "digest") == []
     assert any("показатели за" in m["Subject"] for m in sent_mail)
 
 
 def test_digest_figures_count_the_day(session):
-    manager = _user(session, "manager")
+    manager = employee(session, "manager")
     day = datetime.date(2031, 7, 1)
     since = datetime.datetime(2031, 6, 30, 21)  # Moscow midnight
     until = since + datetime.timedelta(days=1)

@@ -6,7 +6,6 @@ from sqlalchemy import func, select
 
 from app.models import Client, Employee, PublicAccess
 from tests.conftest import PASSWORD, unique
-from tests.conftest import Client as HttpClient
 
 
 @pytest.fixture
@@ -88,7 +87,6 @@ def test_browser_session_is_accepted(as_role, clients):
     _, ids = clients
     response = as_role("manager").get(f"/api/v1/client/{ids['own']}")
     assert response.status_code == 200 and response.json["result"]["name"].endswith("own")
-    assert isinstance(HttpClient, type)
 
 
 def test_dictionaries_over_the_api(app, session):

@@ -29,7 +29,6 @@ from app.models import (
     Deal,
     DealStatus,
     DocumentTemplate,
-    Employee,
     FieldMode,
     ImportJob,
     Invoice,
@@ -50,6 +49,7 @@ from app.models import (
     TemplateEntity,
     WebForm,
 )
+from tests.conftest import employee_id
 
 # English words that may stand in the Russian interface: proper names and
 # abbreviations people read as they are.
@@ -203,10 +203,6 @@ def test_the_checker_sees_what_it_should():
 # --- seed -------------------------------------------------------------------
 
 
-def _user_id(session, username):
-    return session.scalar(select(Employee.id).where(Employee.username == username))
-
-
 @pytest.fixture(scope="module")
 def seeded(app):
     """One record of each register with every enum set away from its default;
@@ -218,7 +214,7 @@ def seeded(app):
     with app.app_context():
         engine = db.engine
     with Session(engine) as session:
-        manager = _user_id(session, "manager")
+        manager = employee_id(session, "manager")
         stamp = datetime.datetime(2026, 3, 1, 9, 30, 15, 123456)
         client = Client(name="Обходов Пётр", kind=ClientKind.COMPANY, responsible_id=manager,
                         public_access=PublicAccess.WRITE, created_at=stamp, updated_at=stamp)

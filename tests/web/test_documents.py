@@ -22,11 +22,7 @@ from app.models import (
     Task,
     TemplateEntity,
 )
-from tests.conftest import unique
-
-
-def _user_id(session, username):
-    return session.scalar(select(Employee.id).where(Employee.username == username))
+from tests.conftest import employee_id, unique
 
 
 def _pdf_text(data):
@@ -37,7 +33,7 @@ def _pdf_text(data):
 def own_client(session):
     """A private client of the manager."""
     client = Client(name=unique("Ромашка"), inn="7707083893",
-                    responsible_id=_user_id(session, "manager"))
+                    responsible_id=employee_id(session, "manager"))
     session.add(client)
     session.commit()
     return client
@@ -46,7 +42,7 @@ def own_client(session):
 @pytest.fixture
 def foreign_client(session):
     """A private client of the head of sales: the manager does not see it."""
-    client = Client(name=unique("Чужой"), responsible_id=_user_id(session, "head"),
+    client = Client(name=unique("Чужой"), responsible_id=employee_id(session, "head"),
                     public_access=PublicAccess.PRIVATE)
     session.add(client)
     session.commit()
@@ -100,7 +96,7 @@ def test_each_role_prints_a_visible_client(as_role, session, own_client, client_
     entry = session.scalar(select(HistoryEntry).where(
         HistoryEntry.client_id == own_client.id, HistoryEntry.action == "print")
         .order_by(HistoryEntry.id.desc()))
-    assert entry.user_id == _user_id(session, role)
+    assert entry.user_id == employee_id(session, role)
     assert client_template.name in entry.new_value
     page = user.get(f"/clients/show/{own_client.id}").text
     history = page.split('id="history"')[1]
@@ -159,7 +155,7 @@ def test_pdf_fetches_no_file_given_in_a_template(as_role, session, own_client):
 
 @pytest.mark.parametrize("entity", ["application", "deal", "task"])
 def test_print_from_application_deal_and_task(as_role, session, own_client, entity):
-    manager_id = _user_id(session, "manager")
+    manager_id = employee_id(session, "manager")
     record = {
         "application": lambda: Application(client_id=own_client.id, amount=Decimal("120000"),
                                            term_months=6, rate_percent=Decimal("12"),
@@ -193,7 +189,7 @@ def test_print_from_application_deal_and_task(as_role, session, own_client, enti
 def test_seeded_loan_agreement_prints_the_schedule(as_role, session, own_client):
     application = Application(client_id=own_client.id, amount=Decimal("100000"),
                               term_months=12, rate_percent=Decimal("10"),
-                              responsible_id=_user_id(session, "manager"))
+                              responsible_id=employee_id(session, "manager"))
     session.add(application)
     session.commit()
     template = session.scalar(select(DocumentTemplate).where(
@@ -341,7 +337,7 @@ def test_pages_open_for_every_role(as_role, session, own_client, client_template
 
     user = as_role(role)
     invoice = Invoice(client_id=own_client.id, number=unique("P")[:20],
-                      responsible_id=_user_id(session, "manager"))
+                      responsible_id=employee_id(session, "manager"))
     session.add(invoice)
     session.commit()
     pages = ["/templates/list/", f"/templates/show/{client_template.id}", "/documents/list/",

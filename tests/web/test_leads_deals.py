@@ -9,7 +9,6 @@ from app.models import (
     Client,
     Deal,
     DealStatus,
-    Employee,
     FunnelStage,
     HistoryEntry,
     Lead,
@@ -17,11 +16,7 @@ from app.models import (
     RefusalReason,
 )
 from app.services import deals, leads
-from tests.conftest import unique
-
-
-def _user(session, username):
-    return session.scalar(select(Employee).where(Employee.username == username))
+from tests.conftest import employee, unique
 
 
 def _stages(session):
@@ -34,7 +29,7 @@ def _count(session, model):
 
 def _lead(session, **fields):
     fields.setdefault("title", unique("Лид"))
-    fields.setdefault("responsible", _user(session, "manager"))
+    fields.setdefault("responsible", employee(session, "manager"))
     lead = Lead(**fields)
     session.add(lead)
     session.commit()
@@ -45,7 +40,7 @@ def _lead(session, **fields):
 
 
 def test_convert_creates_client_and_deal_and_closes_the_lead(session):
-    head = _user(session, "head")
+    head = employee(session, "head")
     lead = _lead(session, contact_name="Иван Петров", company_name=unique("ООО Ромашка"),
                  phone="+79161230001", email="ivan@example.com", amount=Decimal("5000"),
                  participants=[head])
@@ -235,7 +230,7 @@ def test_read_only_role_cannot_convert(as_role, session):
 
 
 def test_participants_see_leads_and_deals_others_do_not(as_role, session):
-    manager, head = _user(session, "manager"), _user(session, "head")
+    manager, head = employee(session, "manager"), employee(session, "head")
     tag = unique("Участник")
     shared = Lead(title=f"{tag} лид общий", responsible=head, participants=[manager])
     hidden = Lead(title=f"{tag} лид чужой", responsible=head)
@@ -258,7 +253,7 @@ def test_participants_see_leads_and_deals_others_do_not(as_role, session):
 
 
 def test_deal_form_lost_without_reason_is_refused(as_role, session):
-    manager = _user(session, "manager")
+    manager = employee(session, "manager")
     client = Client(name=unique("Форма сделки"), responsible=manager)
     deal = Deal(title=unique("Сделка формы"), client=client, responsible=manager,
                 stage=_stages(session)[0], probability=10)
@@ -283,7 +278,7 @@ def test_deal_form_lost_without_reason_is_refused(as_role, session):
 
 
 def test_deal_moves_through_the_stages_to_won_on_its_page(as_role, session):
-    manager = _user(session, "manager")
+    manager = employee(session, "manager")
     client = Client(name=unique("Путь сделки"), responsible=manager)
     deal = Deal(title=unique("Путь"), client=client, responsible=manager)
     session.add(deal)
@@ -309,7 +304,7 @@ def test_deal_moves_through_the_stages_to_won_on_its_page(as_role, session):
 
 
 def test_deal_rules_over_the_api(as_role, session):
-    manager = _user(session, "manager")
+    manager = employee(session, "manager")
     client = Client(name=unique("API сделки"), responsible=manager)
     session.add(client)
     session.commit()
@@ -330,7 +325,7 @@ def test_deal_rules_over_the_api(as_role, session):
 
 
 def test_unassigned_lead_goes_to_whoever_converts_it(session):
-    head = _user(session, "head")
+    head = employee(session, "head")
     lead = _lead(session, contact_name=unique("Ничей"), responsible=None)
     deal = leads.convert(session, lead, responsible=head)
     session.commit()
@@ -348,7 +343,7 @@ def test_lead_conversion_over_the_api(as_role, session):
     assert deal.client_id == response.json["client"]
     again = api.post(f"/api/v1/lead/{lead.id}/convert", json={})
     assert again.status_code == 422
-    hidden = _lead(session, contact_name=unique("Чужой API"), responsible=_user(session, "head"))
+    hidden = _lead(session, contact_name=unique("Чужой API"), responsible=employee(session, "head"))
     assert api.post(f"/api/v1/lead/{hidden.id}/convert", json={}).status_code == 404
     assert as_role("auditor").http.post(f"/api/v1/lead/{lead.id}/convert",
                                         json={}).status_code in (401, 403)

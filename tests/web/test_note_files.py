@@ -10,15 +10,11 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from app.models import Client, CustomFieldType, Employee, Note
+from app.models import Client, CustomFieldType, Note
 from app.security import MANAGER
-from tests.conftest import PASSWORD, unique
+from tests.conftest import PASSWORD, employee_id, unique
 
 STORED = re.compile(r"[0-9a-f]{32}_sep_(.+)")
-
-
-def _user_id(session, username):
-    return session.scalar(select(Employee.id).where(Employee.username == username))
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +31,7 @@ def other_manager(app):
 
 @pytest.fixture
 def own_client(session):
-    client = Client(name=unique("Клиент с файлами"), responsible_id=_user_id(session, "manager"))
+    client = Client(name=unique("Клиент с файлами"), responsible_id=employee_id(session, "manager"))
     session.add(client)
     session.commit()
     return client
@@ -130,7 +126,7 @@ def test_a_manager_who_may_not_see_the_client_gets_404(as_role, session, own_cli
     other = as_role(other_manager)
     assert other.get(f"/notes/download/{stored}").status_code == 404
     # A note of their own pointing at the same file gains them nothing.
-    theirs = Client(name=unique("Чужой"), responsible_id=_user_id(session, other_manager))
+    theirs = Client(name=unique("Чужой"), responsible_id=employee_id(session, other_manager))
     session.add(theirs)
     session.flush()
     session.add(Note(client_id=theirs.id, text=unique("копия"), file=stored))

@@ -2,15 +2,9 @@
 (issue 5, points 5 and 6) as Manager, Head of sales and Read-only."""
 import re
 
-from sqlalchemy import select
-
-from app.models import Client, Deal, Employee, Notification
+from app.models import Client, Deal, Notification
 from app.services import notifications
-from tests.conftest import unique
-
-
-def _user(session, username):
-    return session.scalar(select(Employee).where(Employee.username == username))
+from tests.conftest import employee, unique
 
 
 def _bell(page):
@@ -19,7 +13,7 @@ def _bell(page):
 
 
 def _notify(session, username, text, link="/tasks/"):
-    note_id = notifications.notify(session, _user(session, username).id, text, link=link,
+    note_id = notifications.notify(session, employee(session, username).id, text, link=link,
                                    email=False)
     session.commit()
     return note_id
@@ -90,7 +84,7 @@ def test_signed_out_visitor_has_no_bell(client):
 
 
 def test_unplanned_page_for_head_and_manager(as_role, session):
-    manager, head = _user(session, "manager"), _user(session, "head")
+    manager, head = employee(session, "manager"), employee(session, "head")
     own = Client(name=unique("Мой без планов"), responsible_id=manager.id)
     other = Client(name=unique("Чужой без планов"), responsible_id=head.id)
     session.add_all([own, other])

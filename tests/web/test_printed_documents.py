@@ -28,7 +28,7 @@ from app.models import (
 )
 from app.services import invoices
 from app.services.company import get_company
-from tests.conftest import unique
+from tests.conftest import employee_id, unique
 
 COMPANY_FIELDS = ("name", "inn", "kpp", "ogrn", "bank_name", "bik", "settlement_account",
                   "corr_account", "postcode", "director_name", "director_position",
@@ -53,10 +53,6 @@ def _text(data):
     return " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
 
 
-def _user_id(session, username):
-    return session.scalar(select(Employee.id).where(Employee.username == username))
-
-
 @pytest.fixture
 def company(session):
     """The company's requisites, set by the test and put back afterwards."""
@@ -79,7 +75,7 @@ def company(session):
 def _records(session, *, filled):
     """A client with its application, deal and invoice: everything optional
     empty, or everything filled."""
-    manager_id = _user_id(session, "manager")
+    manager_id = employee_id(session, "manager")
     if filled:
         client = Client(
             name="Смирнова Ольга Петровна " + unique("")[1:], kind=ClientKind.PERSON,
@@ -185,7 +181,7 @@ def test_loan_agreement_for_a_person_without_passport_issue_date(as_role, sessio
                                                                   company):
     """It failed with «Invalid isoformat string: ''»."""
     company(FILLED_COMPANY)
-    manager_id = _user_id(session, "manager")
+    manager_id = employee_id(session, "manager")
     client = Client(name="Иванов Иван Иванович", kind=ClientKind.PERSON,
                     passport_series="4510", passport_number="654321",
                     responsible_id=manager_id)
@@ -329,7 +325,7 @@ def test_sample_data_has_every_field_a_record_has(app, session):
     reported as unknown."""
     from app.services import documents
 
-    manager = session.get(Employee, _user_id(session, "manager"))
+    manager = session.get(Employee, employee_id(session, "manager"))
     records = _records(session, filled=True)
     records["task"] = None
     with app.app_context():

@@ -4,14 +4,8 @@ import datetime
 import re
 from decimal import Decimal
 
-from sqlalchemy import select
-
-from app.models import Application, Client, Employee, ProcessingStatus, PublicAccess
-from tests.conftest import unique
-
-
-def _user_id(session, username):
-    return session.scalar(select(Employee.id).where(Employee.username == username))
+from app.models import Application, Client, ProcessingStatus, PublicAccess
+from tests.conftest import employee_id, unique
 
 
 def _detail(page):
@@ -27,7 +21,7 @@ def _row(detail, label):
 
 
 def test_client_page_reads_like_a_card(as_role, session):
-    client = Client(name=unique("Карточкин"), responsible_id=_user_id(session, "manager"),
+    client = Client(name=unique("Карточкин"), responsible_id=employee_id(session, "manager"),
                     created_at=datetime.datetime(2026, 3, 1, 21, 30))
     session.add(client)
     session.commit()
@@ -42,7 +36,7 @@ def test_client_page_reads_like_a_card(as_role, session):
 
 
 def test_application_page_shows_labels_and_money(as_role, session):
-    client = Client(name=unique("Заявкин"), responsible_id=_user_id(session, "manager"))
+    client = Client(name=unique("Заявкин"), responsible_id=employee_id(session, "manager"))
     session.add(client)
     session.flush()
     application = Application(client_id=client.id, responsible_id=client.responsible_id,
@@ -58,7 +52,7 @@ def test_application_page_shows_labels_and_money(as_role, session):
 
 
 def test_edit_link_only_for_who_may_change_the_record(as_role, session):
-    manager, head = _user_id(session, "manager"), _user_id(session, "head")
+    manager, head = employee_id(session, "manager"), employee_id(session, "head")
     own = Client(name=unique("Свой"), responsible_id=manager)
     shown_only = Client(name=unique("Чужой"), responsible_id=head,
                         public_access=PublicAccess.READ)

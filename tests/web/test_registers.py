@@ -16,22 +16,18 @@ from app.models import (
     PublicAccess,
     Task,
 )
-from tests.conftest import unique
+from tests.conftest import employee_id, unique
 
 REGISTER_LISTS = ["/clients/list/", "/contacts/list/", "/applications/list/", "/leads/list/",
                   "/deals/list/", "/tasks/list/", "/notes/list/", "/projects/list/",
                   "/counterparty-actions/list/", "/invoices/list/"]
 
 
-def _user_id(session, username):
-    return session.scalar(select(Employee.id).where(Employee.username == username))
-
-
 @pytest.fixture
 def world(session):
     """Clients of the manager and of the head of sales, with every kind of
     sharing, each with an application, a deal, a task and a note."""
-    manager, head = _user_id(session, "manager"), _user_id(session, "head")
+    manager, head = employee_id(session, "manager"), employee_id(session, "head")
     tag = unique("мир")
     specs = {
         "own": dict(responsible_id=manager),
@@ -225,7 +221,7 @@ def test_manager_adds_a_client_and_becomes_responsible(as_role, session):
     assert client is not None, page
     assert client.name == f"{name} Пётр"
     assert client.phone == "+79165554433"
-    assert client.responsible_id == _user_id(session, "manager")
+    assert client.responsible_id == employee_id(session, "manager")
     assert f"{name} Пётр" in as_role("manager").get("/clients/list/").text
 
 
@@ -351,9 +347,9 @@ def test_list_count_stops_at_the_limit(as_role, session, monkeypatch):
 def test_few_rows_are_counted_sorted_and_paged_from_their_ids(as_role, session, role):
     """Under the count's limit the page sorts the rows the count found."""
     tag = unique("страницы").split()[-1]
-    owner = _user_id(session, "manager")
+    owner = employee_id(session, "manager")
     session.add_all([Client(name=f"{tag} {i:02d}", responsible_id=owner) for i in range(30)]
-                    + [Client(name=f"{tag} чужой", responsible_id=_user_id(session, "head"))])
+                    + [Client(name=f"{tag} чужой", responsible_id=employee_id(session, "head"))])
     session.commit()
     user = as_role(role)
     expected = [f"{tag} {i:02d}" for i in reversed(range(30))]
@@ -376,7 +372,7 @@ def test_manager_count_from_own_records_or_every_visible_one(as_role, session, m
     Too few: the count takes in every client they may see, exactly."""
     from app.views import datamodel
 
-    manager, head = _user_id(session, "manager"), _user_id(session, "head")
+    manager, head = employee_id(session, "manager"), employee_id(session, "head")
     tag = unique("своисчёт").split()[-1]
     session.add_all([Client(name=f"{tag} свой {i}", responsible_id=manager) for i in range(5)]
                     + [Client(name=f"{tag} общий {i}", responsible_id=head,

@@ -13,17 +13,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from app.models import Application, Client, Deal, Employee, Invoice, Lead, PublicAccess, Task
+from app.models import Application, Client, Deal, Invoice, Lead, PublicAccess, Task
 from app.services import search
-from tests.conftest import unique
+from tests.conftest import employee_id, unique
 from tests.web.test_registers import REGISTER_LISTS
 
 Q = "_flt_0_quick"
 BY_CLIENT = "_flt_1_client"
-
-
-def _user_id(session, username):
-    return session.scalar(select(Employee.id).where(Employee.username == username))
 
 
 def _word():
@@ -36,7 +32,7 @@ def _word():
 def people(session):
     """A company of the manager, one of the head of sales (hidden from the
     manager), each with an application, a deal, a task and an invoice."""
-    manager, head = _user_id(session, "manager"), _user_id(session, "head")
+    manager, head = employee_id(session, "manager"), employee_id(session, "head")
     word = _word()
     digits = "".join(random.choice("0123456789") for _ in range(7))
     inn = "77" + "".join(random.choice("0123456789") for _ in range(8))
@@ -193,7 +189,7 @@ def test_own_words_are_found_in_any_case_and_follow_edits(as_role, session):
     """A deal by a part of its title, a lead by its contact: indexed
     (migration 0019), in any case, ё as е, after edits, never another
     manager's."""
-    manager, head = _user_id(session, "manager"), _user_id(session, "head")
+    manager, head = employee_id(session, "manager"), employee_id(session, "head")
     word = _word()
     mine = Client(name="ООО «Заказчик»", responsible_id=manager)
     theirs = Client(name="ООО «Чужой»", responsible_id=head, public_access=PublicAccess.PRIVATE)
@@ -238,7 +234,7 @@ def test_each_register_s_words_index_answers_as_folding_does(session, table):
     dialect = session.get_bind().dialect.name
     column = search.WORDS[table][0]
     word = _word()[:8]
-    client = Client(name=unique("Владелец"), responsible_id=_user_id(session, "manager"))
+    client = Client(name=unique("Владелец"), responsible_id=employee_id(session, "manager"))
     invoice = Invoice(client=client, number=uuid.uuid4().hex[:12])
     made = {"contact_person": lambda: ContactPerson(client=client, name="Контакт"),
             "lead": lambda: Lead(title="Лид"), "deal": lambda: Deal(client=client, title="С"),

@@ -10,18 +10,13 @@ from app.models import (
     ContactPerson,
     CounterpartyAction,
     Deal,
-    Employee,
     HistoryEntry,
     Lead,
     MailingType,
     MarketSegment,
 )
 from app.services import actions, mailing
-from tests.conftest import unique
-
-
-def _user(session, username):
-    return session.scalar(select(Employee).where(Employee.username == username))
+from tests.conftest import employee, unique
 
 
 def _clients(session, tag, n, **fields):
@@ -34,8 +29,8 @@ def _clients(session, tag, n, **fields):
 
 def test_bulk_segment_on_selected_clients(as_role, session):
     tag = unique("Сегменты")
-    rows = _clients(session, tag, 3, responsible=_user(session, "manager"))
-    segment = MarketSegment(name=unique("Опт"), managers=[_user(session, "head")])
+    rows = _clients(session, tag, 3, responsible=employee(session, "manager"))
+    segment = MarketSegment(name=unique("Опт"), managers=[employee(session, "head")])
     session.add(segment)
     session.commit()
     manager = as_role("manager")
@@ -55,9 +50,9 @@ def test_bulk_segment_on_selected_clients(as_role, session):
 
 def test_bulk_segment_on_all_filtered_clients_with_reassignment(as_role, session):
     tag = unique("Фильтр")
-    rows = _clients(session, tag, 3, responsible=_user(session, "head"))
-    others = _clients(session, unique("Мимо"), 1, responsible=_user(session, "head"))
-    segment = MarketSegment(name=unique("Розница"), managers=[_user(session, "manager")])
+    rows = _clients(session, tag, 3, responsible=employee(session, "head"))
+    others = _clients(session, unique("Мимо"), 1, responsible=employee(session, "head"))
+    segment = MarketSegment(name=unique("Розница"), managers=[employee(session, "manager")])
     session.add(segment)
     session.commit()
     head = as_role("head")
@@ -76,8 +71,8 @@ def test_bulk_segment_on_all_filtered_clients_with_reassignment(as_role, session
 
 def test_manager_changes_only_clients_they_may_change(as_role, session):
     tag = unique("Чужие")
-    own = _clients(session, tag, 1, responsible=_user(session, "manager"))
-    foreign = _clients(session, tag, 1, responsible=_user(session, "head"))
+    own = _clients(session, tag, 1, responsible=employee(session, "manager"))
+    foreign = _clients(session, tag, 1, responsible=employee(session, "head"))
     segment = session.scalars(select(MarketSegment)).first()
     manager = as_role("manager")
     url = f"/clients/bulk/segment?ids={own[0].id},{foreign[0].id}"
@@ -95,7 +90,7 @@ def test_read_only_role_has_no_bulk_operations(as_role, session):
 
 def test_mailing_types_in_bulk_and_the_export(as_role, session):
     tag = unique("Рассылка")
-    head = _user(session, "head")
+    head = employee(session, "head")
     rows = _clients(session, tag, 3, responsible=head)
     rows[2].mailing_opt_out = True
     contact = ContactPerson(client=rows[0], name=f"{tag} контакт",
@@ -129,9 +124,9 @@ def test_mailing_types_in_bulk_and_the_export(as_role, session):
 def test_manager_exports_only_clients_they_see(as_role, session):
     kind = MailingType(name=unique("Видимые"))
     mine = Client(name=unique("Мой"), email="mine@example.com",
-                  responsible=_user(session, "manager"), mailing_types=[kind])
+                  responsible=employee(session, "manager"), mailing_types=[kind])
     theirs = Client(name=unique("Чужой"), email="theirs@example.com",
-                    responsible=_user(session, "head"), mailing_types=[kind])
+                    responsible=employee(session, "head"), mailing_types=[kind])
     session.add_all([mine, theirs])
     session.commit()
     text = as_role("manager").get(f"/mailing-types/recipients/{kind.id}").data.decode("utf-8-sig")
@@ -179,7 +174,7 @@ def test_action_takes_the_client_of_its_lead_deal_or_contact(session):
 
 
 def test_create_based_on_copies_for_the_next_step(as_role, session):
-    manager = _user(session, "manager")
+    manager = employee(session, "manager")
     client = Client(name=unique("Следующий шаг"), responsible=manager)
     sending, results = _type_and_results(session)
     first = CounterpartyAction(client=client, action_type=sending, responsible=manager,
@@ -209,7 +204,7 @@ def test_create_based_on_copies_for_the_next_step(as_role, session):
 
 
 def test_actions_tab_on_client_contact_lead_and_deal(as_role, session):
-    manager = _user(session, "manager")
+    manager = employee(session, "manager")
     client = Client(name=unique("Вкладки"), responsible=manager)
     contact = ContactPerson(client=client, name="Контакт вкладки")
     deal = Deal(title="Сделка вкладки", client=client, responsible=manager)

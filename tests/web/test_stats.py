@@ -24,16 +24,12 @@ from app.models import (
     Task,
     TaskStatus,
 )
-from tests.conftest import unique
+from tests.conftest import employee, unique
 
 # July 2034: no other test puts data there.
 PERIOD = "period=custom&start=2034-07-01&end=2034-07-31"
 MID = datetime.datetime(2034, 7, 10, 9, 0)
 EDGE = datetime.datetime(2034, 6, 30, 21, 0)  # 00:00 on 1 July in Moscow
-
-
-def _user(session, name):
-    return session.scalar(select(Employee).where(Employee.username == name))
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +39,7 @@ def dataset(app):
 
     with app.app_context():
         session = db.session
-        manager, head = _user(session, "manager"), _user(session, "head")
+        manager, head = employee(session, "manager"), employee(session, "head")
         statuses = {kind: session.scalar(select(TaskStatus).where(TaskStatus.kind == kind)
                                          .order_by(TaskStatus.id)) for kind in StatusKind}
         stages = session.scalars(select(FunnelStage).order_by(FunnelStage.sort_order,

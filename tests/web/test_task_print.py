@@ -6,8 +6,8 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import event, select
 
-from app.models import Client, ContactPerson, Employee, Region, Task, TaskStatus, TaskType
-from tests.conftest import unique
+from app.models import Client, ContactPerson, Region, Task, TaskStatus, TaskType
+from tests.conftest import employee, unique
 
 DAY = datetime.datetime(2035, 3, 14, 7, 30)  # 10:30 in Moscow
 
@@ -19,10 +19,6 @@ def _text(response):
     return " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
 
 
-def _user(session, username):
-    return session.scalar(select(Employee).where(Employee.username == username))
-
-
 def _status(session, name):
     return session.scalar(select(TaskStatus).where(TaskStatus.name == name))
 
@@ -31,7 +27,7 @@ def _status(session, name):
 def printed(session):
     """A manager's client with contacts and a completed task, and the head's
     client the manager may not see, each with an open task on DAY."""
-    manager, head = _user(session, "manager"), _user(session, "head")
+    manager, head = employee(session, "manager"), employee(session, "head")
     region = session.scalar(select(Region).limit(1))
     tag = unique("печать").split()[1]
     mine = Client(name=f"Ромашкина Анна {tag}", responsible_id=manager.id, region=region,
@@ -75,7 +71,7 @@ def test_head_prints_the_filtered_list_with_client_details(as_role, printed):
 
 def test_filters_are_respected(as_role, printed, session):
     head = as_role("head")
-    assignee = _user(session, "manager").id
+    assignee = employee(session, "manager").id
     text = _text(head.get(f"/tasks/print?_flt_0_assignee={assignee}"
                           "&_flt_1_planned_at=2035-03-14%2000:00:00"))
     assert f"Ромашкина Анна {printed['tag']}" in text
@@ -136,7 +132,7 @@ def test_queries_do_not_grow_with_the_tasks(as_role, printed, app, session):
         return len(statements)
 
     before = count()
-    manager = _user(session, "manager")
+    manager = employee(session, "manager")
     for i in range(15):
         client = Client(name=unique("Ещё клиент"), responsible_id=manager.id)
         session.add(client)

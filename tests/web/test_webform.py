@@ -10,14 +10,13 @@ from sqlalchemy import func, select
 from app.models import (
     Client,
     ClientOrigin,
-    Employee,
     FieldMode,
     Lead,
     MarketSegment,
     WebForm,
 )
 from app.services import assignment, webforms
-from tests.conftest import unique
+from tests.conftest import employee, unique
 
 SITE = "https://shop.example.ru"
 _addresses = itertools.count(1)
@@ -29,14 +28,10 @@ def _address():
     return f"10.9.{n // 250}.{n % 250 + 1}"
 
 
-def _user(session, username):
-    return session.scalar(select(Employee).where(Employee.username == username))
-
-
 def _form(session, **fields):
     fields.setdefault("name", unique("Форма"))
     fields.setdefault("allowed_origins", SITE)
-    fields.setdefault("default_manager", _user(session, "manager"))
+    fields.setdefault("default_manager", employee(session, "manager"))
     form = WebForm(key=webforms.new_key(), **fields)
     session.add(form)
     session.commit()
@@ -185,7 +180,7 @@ def test_csrf_still_guards_every_other_post(app):
 
 def _segment(session, *usernames):
     segment = MarketSegment(name=unique("Сегмент"),
-                            managers=[_user(session, u) for u in usernames])
+                            managers=[employee(session, u) for u in usernames])
     session.add(segment)
     session.commit()
     return segment
@@ -193,7 +188,7 @@ def _segment(session, *usernames):
 
 def test_round_robin_over_the_segment_managers(session):
     segment = _segment(session, "manager", "head")
-    ids = sorted(_user(session, u).id for u in ("manager", "head"))
+    ids = sorted(employee(session, u).id for u in ("manager", "head"))
     turns = [assignment.next_manager(session, segment) for _ in range(5)]
     session.commit()
     assert turns == [ids[0], ids[1], ids[0], ids[1], ids[0]]
@@ -243,7 +238,7 @@ def test_admin_creates_a_form_and_gets_a_snippet(as_role, session):
         "name": name, "is_enabled": "y", "heading": "Напишите нам",
         "field_name": "required", "field_phone": "required", "field_email": "optional",
         "field_company": "off", "field_inn": "off", "field_message": "optional",
-        "allowed_origins": SITE + "/", "default_manager": _user(session, "manager").id})
+        "allowed_origins": SITE + "/", "default_manager": employee(session, "manager").id})
     form = session.scalar(select(WebForm).where(WebForm.name == name))
     assert form is not None and len(form.key) >= 20 and form.origin.name == "Сайт"
     page = admin.get(f"/web-forms/show/{form.id}").text
