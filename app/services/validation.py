@@ -111,10 +111,11 @@ _ru_phone = None
 def _ru_phone_pattern():
     """A Russian number written as +7…, 8… or ten digits, whose ten digits
     are of a kind phonenumbers knows (the test ``is_valid_number`` makes for
-    region RU, without parsing), as one regex capturing the ten digits."""
-    from phonenumbers.data import region_RU
-
-    meta = region_RU.PHONE_METADATA_RU
+    region RU, without parsing), as one regex capturing the ten digits. The
+    patterns come from phonenumbers' public metadata of the region, so they
+    change with its releases as its own checks do; a test holds the two
+    equal."""
+    meta = phonenumbers.PhoneMetadata.metadata_for_region("RU")
     kinds = ("fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost",
              "personal_number", "voip", "pager", "uan", "voicemail")
     patterns = [getattr(meta, k).national_number_pattern for k in kinds
