@@ -24,7 +24,6 @@ What counts where (the lists linked from the dashboard filter the same way):
 import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, literal, or_, select, union_all
@@ -48,8 +47,7 @@ from app.models import (
     TaskStatus,
     TaskType,
 )
-from app.services import rollups, trees
-from app.services.localtime import to_utc
+from app.services import localtime, rollups, trees
 
 PERIOD_KINDS = ("today", "week", "month", "quarter", "custom")
 MAX_DAYS = 2 * 366
@@ -78,17 +76,10 @@ class Period:
     def utc_bounds(self, tz_name):
         """[since, until) in naive UTC: local midnight of the first day and of
         the day after the last one, as stored timestamps are compared."""
-        return utc_midnight(self.start, tz_name), utc_midnight(
+        return localtime.midnight_utc(self.start, tz_name), localtime.midnight_utc(
             self.end + datetime.timedelta(days=1), tz_name)
 
 
-def utc_midnight(day, tz_name):
-    return to_utc(datetime.datetime.combine(day, datetime.time()), tz_name)
-
-
-def local_today(tz_name, now=None):
-    now = now or datetime.datetime.now(datetime.timezone.utc)
-    return now.astimezone(ZoneInfo(tz_name)).date()
 
 
 def month_start(day):
@@ -467,7 +458,7 @@ def dashboard(session, period, scope, tz_name, sort="name", descending=False, to
         ids |= _plan_ids(facts)
     people = _people(session, ids, scope)
     rows = employee_rows(session, period, scope, tz_name, sort, descending, figures, people)
-    today = today or local_today(tz_name)
+    today = today or localtime.today(tz_name)
     last = period.end if period.start > today else min(period.end, today)
     return Dashboard(period, scope, _sum_figures(figures[0].values()), rows,
                      applications_per_day(session, last, scope),

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from app import db
 from app.models import Client, Employee, Task, TaskStatus, TaskType
 from app.security import ALL_CLIENTS
-from app.services import access, calendar, tasks, values
+from app.services import access, calendar, localtime, tasks, values
 from app.views.rowaccess import MAX_ID, may_read, restricted_user_id
 
 MAX_DAYS = 92
@@ -39,8 +39,7 @@ class CalendarView(BaseView):
     @has_access
     def index(self):
         tz_name = current_app.config["APP_TIMEZONE"]
-        today = (datetime.datetime.now(datetime.timezone.utc)
-                 + calendar.utc_offset(tz_name, datetime.date.today())).date()
+        today = localtime.today(tz_name)
         try:
             start = datetime.date.fromisoformat(request.args.get("start", ""))
         except ValueError:

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import DateTime, or_, select
 
 from app.models import Department, Employee, StatusKind, TaskStatus
-from app.services import localtime, stats, trees, values
+from app.services import localtime, trees, values
 
 
 class FilterInBranch(BaseFilter):
@@ -78,8 +78,8 @@ class FilterInPeriod(BaseFilter):
         first, last = days
         if isinstance(column.type, DateTime):
             tz_name = current_app.config["APP_TIMEZONE"]
-            since = stats.utc_midnight(first, tz_name)
-            until = stats.utc_midnight(last + datetime.timedelta(days=1), tz_name)
+            since = localtime.midnight_utc(first, tz_name)
+            until = localtime.midnight_utc(last + datetime.timedelta(days=1), tz_name)
             return query.filter(column >= since, column < until)
         return query.filter(column >= first, column <= last)
 

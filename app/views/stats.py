@@ -17,7 +17,7 @@ from wtforms.validators import NumberRange
 
 from app import db
 from app.models import Department, Employee, SalesPlan
-from app.services import charts, csv_io, printing, stats, values
+from app.services import charts, csv_io, localtime, printing, stats, values
 from app.services.company import get_company
 from app.views.datamodel import ListInterface
 from app.views.fields import date_field, office_zone
@@ -48,7 +48,7 @@ def read_form():
     """Period and scope of the request. A Manager without access to all
     clients gets their own figures whatever the form says; a bad period
     falls back to the current month with a message."""
-    today = stats.local_today(office_zone())
+    today = localtime.today(office_zone())
     kind = request.args.get("period", "month")
     try:
         period = stats.make_period(kind, today, _date_arg("start"), _date_arg("end"))

@@ -24,7 +24,7 @@ from app.models import (
     TaskStatus,
     TaskType,
 )
-from app.services import stats
+from app.services import localtime, stats
 from app.services.seed import seed_dictionaries
 from tests.conftest import migrated_engine
 
@@ -156,7 +156,7 @@ def test_period_edges_are_local_midnights():
             stats.make_period("custom", today, *args)
     with pytest.raises(stats.StatsError):
         stats.make_period("decade", today)
-    assert stats.local_today(TZ, datetime.datetime(2033, 3, 31, 21, 0,
+    assert localtime.today(TZ, datetime.datetime(2033, 3, 31, 21, 0,
                                                    tzinfo=datetime.timezone.utc)) == \
         datetime.date(2033, 4, 1)
 
