@@ -151,6 +151,8 @@ def options_of(job):
         may_create=frozenset(models[n] for n in stored.get("may_create", []) if n in models),
         timezone=stored.get("timezone", "Europe/Moscow"),
         error_label=stored.get("error_label", "Ошибка"),
+        responsible_id=stored.get("responsible_id"),
+        value_map=stored.get("value_map") or {},
     ), stored.get("header", [])
 
 

@@ -30,37 +30,53 @@ def next_manager(session, segment):
     if segment is None:
         return None
     segment_id = segment if isinstance(segment, int) else segment.id
-    if segment_id is None:
-        return None
+    turns = _turns(session, segment_id, 1) if segment_id is not None else []
+    return turns[0] if turns else None
+
+
+def _turns(session, segment_id, count):
+    """The ids of the managers whose turns the next ``count`` records of the
+    segment are, in order ([] without an active manager); moves the pointer
+    past the last."""
     # FOR UPDATE on PostgreSQL (SQLite locks the whole database on write).
     row = session.scalars(select(MarketSegment).where(MarketSegment.id == segment_id)
                           .with_for_update()).first()
     if row is None:
-        return None
+        return []
     managers = _managers(session, segment_id)
     if not managers:
-        return None
-    last = row.last_assigned_id or 0
-    chosen = next((m for m in managers if m > last), managers[0])
-    row.last_assigned_id = chosen
+        return []
+    chosen, last = [], row.last_assigned_id or 0
+    for _ in range(count):
+        last = next((m for m in managers if m > last), managers[0])
+        chosen.append(last)
+    row.last_assigned_id = last
     return chosen
+
+
+def responsibles(session, segment_id, count=1, creator_id=None):
+    """Who ``count`` new clients of a segment without a chosen responsible
+    go to, in order: the creator when they are one of the segment's
+    managers, otherwise the managers in turn; [] when the segment has no
+    active manager. One rule for a client created on a screen, through the
+    API or by an import (services/imports)."""
+    if segment_id is None or count < 1:
+        return []
+    if creator_id is not None and creator_id in _managers(session, segment_id):
+        return [creator_id] * count
+    return _turns(session, segment_id, count)
 
 
 def default_responsible(session, client, creator_id=None):
     """A new client of a segment without a chosen responsible goes to one of
-    the segment's managers: its creator when they are one, otherwise the
-    manager whose turn it is. Nothing changes when a responsible is set."""
+    the segment's managers (``responsibles``). Nothing changes when a
+    responsible is set."""
     if client.responsible_id is not None or client.responsible is not None:
         return
     segment_id = client.segment.id if client.segment is not None else client.segment_id
-    if segment_id is None:
-        return
-    if creator_id is not None and creator_id in _managers(session, segment_id):
-        manager_id = creator_id
-    else:
-        manager_id = next_manager(session, segment_id)
-    if manager_id is not None:
-        client.responsible = session.get(Employee, manager_id)
+    chosen = responsibles(session, segment_id, 1, creator_id)
+    if chosen:
+        client.responsible = session.get(Employee, chosen[0])
 
 
 def assign_segment(session, client_ids, segment, reassign=False, each_batch=None):

@@ -75,7 +75,16 @@ from app.models import (
     Region,
     Reminder,
 )
-from app.services import access, bulk_sql, clients, rollups, search, validation, values
+from app.services import (
+    access,
+    assignment,
+    bulk_sql,
+    clients,
+    rollups,
+    search,
+    validation,
+    values,
+)
 from app.services.csv_io import codec as export_codec
 from app.services.csv_io import from_cell
 
@@ -108,6 +117,14 @@ STATUS_WORDS = {
     ProcessingStatus.REFUSED: ("отказ", "отказано", "отклонена", "отклонено", "refused",
                                "rejected"),
 }
+# Their names on the screens (views/labels.ENUMS), for the mapping screen's choice.
+STATUS_LABELS = {ProcessingStatus.IN_PROCESSING: _l("In processing"),
+                 ProcessingStatus.COMPLETED: _l("Completed"),
+                 ProcessingStatus.REFUSED: _l("Refused")}
+# Unknown values of a choice column the report lists (the mapping screen
+# offers a choice for each), and the longest text taken for one.
+MAX_UNKNOWN = 300
+MAX_UNKNOWN_TEXT = 255
 
 
 # Importable entities by key, registered by the list screens at start-up
@@ -279,6 +296,7 @@ class Field:
     target: type = None
     enum: type = None
     enum_words: dict = None
+    enum_labels: dict = None  # {member: its label}, for the mapping screen
     places: int = 2
     minimum: Decimal = None
     maximum: Decimal = None
@@ -362,6 +380,7 @@ def make_field(model, name, label, enum_labels=None):
             for text in label_variants(labels.get(member, member.value)):
                 words[normalise(text)] = member
         spec.enum_words = words
+        spec.enum_labels = {member: labels.get(member, member.value) for member in enum_class}
     elif isinstance(kind_of, Boolean):
         spec.kind = "bool"
     elif isinstance(kind_of, DateTime):
@@ -427,7 +446,7 @@ def alma_entity():
         f("amount", "сумма", Application, required=False),
         f("phone", "телефон", Client),
         f("birth_date", "дата рождения", Client),
-        f("status", "статус", Application, required=False,
+        f("status", "статус", Application, required=False, enum_labels=STATUS_LABELS,
           enum_words={normalise(w): m for m, words in STATUS_WORDS.items() for w in words}),
         f("comments", "комментарии", Client, aliases=("комментарий",)),
     ]
@@ -467,6 +486,11 @@ def template_header(entity, render=str):
 
 class Bad(ValueError):
     pass
+
+
+class Unknown(Bad):
+    """A choice column's text that names none of its values: the report
+    lists it for the mapping screen, where the user says what it means."""
 
 
 # Cells are read by services/values, as typed values are on screens; a
@@ -584,7 +608,8 @@ def convert(spec, text, tz):
     if kind == "enum":
         member = spec.enum_words.get(normalise(text))
         if member is None:
-            raise Bad(_l("Unknown value: %(value)s", value=text[:50]))
+            raise Unknown(_l("Unknown value «%(value)s»: choose what it means on the column "
+                             "mapping screen", value=text[:50]))
         # An integer column (INTEGER_ENUMS) takes the plain number.
         return member.value if isinstance(member, int) else member
     return text.strip()  # dict, employee, client, record: resolved by batch
@@ -602,7 +627,7 @@ def _width_error(count, width):
     return _l("The row has %(n)s fields, the header has %(m)s", n=count, m=width)
 
 
-def row_converter(columns, width, tz):
+def row_converter(columns, width, tz, unknown=None):
     """``convert(line, cells, joined=None) -> Row`` for one mapping.
 
     Converting is most of an import's Python time, so the loop over the
@@ -611,10 +636,12 @@ def row_converter(columns, width, tz):
     kind per cell). It behaves exactly like ``convert`` applied cell by cell:
     blank cells are left out, the export's formula guard is removed, a cell
     with a zero byte is refused, every bad cell gives (label, message).
-    ``joined`` is ``"".join(cells)`` when the caller has it."""
+    ``joined`` is ``"".join(cells)`` when the caller has it. ``unknown``
+    (field name, text) hears of each enum cell that names no value; it is
+    called on that error's path only, so good cells cost nothing more."""
     env = {"Row": Row, "Bad": Bad, "ValidationError": validation.ValidationError,
            "from_cell": from_cell, "ZERO": _l("Contains zero bytes"), "MEMO": MEMO,
-           "width_error": _width_error}
+           "width_error": _width_error, "Unknown": Unknown, "NOTE": unknown}
     code = [
         "def convert(line, cells, joined=None):",
         "    n = len(cells)",
@@ -665,6 +692,9 @@ def row_converter(columns, width, tz):
                     f"        v = P{j}(t)",
                     "    except Bad as e:",
                     f"        errors.append((L{j}, e.args[0]))",
+                    *(["        if e.__class__ is Unknown:",
+                       f"            NOTE({name}, t)"]
+                      if spec.kind == "enum" and unknown is not None else []),
                     "    else:",
                     f"        if len(M{j}) < MEMO:",
                     f"            M{j}[t] = v",
@@ -699,6 +729,12 @@ class Options:
     may_create: frozenset = frozenset()
     timezone: str = "Europe/Moscow"
     error_label: str = "Ошибка"
+    # Who new records belong to when a row names nobody (None: the
+    # importer; a restricted user's are always theirs).
+    responsible_id: int = None
+    # What unknown texts of choice columns mean, chosen on the mapping
+    # screen: {field name: {text: enum member's name | dictionary id | "new"}}.
+    value_map: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -713,6 +749,11 @@ class Report:
     file_error: str = None
     applied: bool = False
     dry_run: bool = False
+    # Texts of enum and dictionary columns that name no value, with their
+    # rows: {field name: {text: rows}}, MAX_UNKNOWN texts a field (the
+    # fields cut there are listed in unknown_cut).
+    unknown: dict = field(default_factory=dict)
+    unknown_cut: list = field(default_factory=list)
 
     def problem(self, row, label, message):
         if len(self.problems) < MAX_PROBLEMS:
@@ -740,7 +781,8 @@ class Importer:
         self.entity = entity
         self.options = options
         self.tz = zoneinfo.ZoneInfo(options.timezone)
-        self.columns = [(i, entity.field(name)) for i, name in enumerate(options.mapping)
+        self.columns = [(i, self._with_values(entity.field(name)))
+                        for i, name in enumerate(options.mapping)
                         if name and entity.field(name) is not None]
         self.mapped = {spec.name for _, spec in self.columns}
         self.width = len(options.mapping)
@@ -751,7 +793,12 @@ class Importer:
         self._errors_out = None
         self._maps = {}
         self._first_new_id = None
-        self._convert = row_converter(self.columns, self.width, self.tz)
+        self._convert = row_converter(self.columns, self.width, self.tz, self._unknown)
+        self._unknown_keys = {}
+        # The chosen meanings of unknown dictionary texts (_load_maps).
+        self._value_ids, self._value_new = {}, {}
+        self.owner = options.user_id if options.restricted or options.responsible_id is None \
+            else options.responsible_id
         self._required = [spec for spec in entity.fields if spec.required
                           and spec.name in self.mapped and not self._has_default(spec)]
         self._names = {}
@@ -759,6 +806,34 @@ class Importer:
         # Writes custom field values; None when there are none to write.
         self.custom = entity.custom.start(session, self.mapped) if entity.custom else None
         self._sqlite = True
+
+    def _with_values(self, spec):
+        """An enum field that also reads the texts the user gave a meaning
+        to on the mapping screen (so they cost nothing per row)."""
+        chosen = self.options.value_map.get(spec.name)
+        if not chosen or spec.kind != "enum":
+            return spec
+        words = dict(spec.enum_words)
+        for text, member in chosen.items():
+            if member in spec.enum.__members__:
+                words.setdefault(normalise(text), spec.enum[member])
+        return _replace(spec, enum_words=words)
+
+    def _unknown(self, name, text, key=None):
+        """Count a row's text of a choice field that names no value."""
+        if len(text) > MAX_UNKNOWN_TEXT:
+            return
+        keys = self._unknown_keys.setdefault(name, {})
+        key = normalise(text) if key is None else key
+        first = keys.get(key)
+        counts = self.report.unknown.setdefault(name, {})
+        if first is None:
+            if len(keys) >= MAX_UNKNOWN:
+                if name not in self.report.unknown_cut:
+                    self.report.unknown_cut.append(name)
+                return
+            keys[key] = first = text
+        counts[first] = counts.get(first, 0) + 1
 
     # -- public -------------------------------------------------------------------
 
@@ -865,6 +940,8 @@ class Importer:
         for _, spec in self.columns:
             if spec.kind == "dict" and spec.target not in self._maps:
                 self._maps[spec.target] = dictionary_keys(self.session, spec.target)
+            if spec.kind == "dict" and self.options.value_map.get(spec.name):
+                self._load_values(spec)
             if spec.kind == "employee" and Employee not in self._maps:
                 people = {}
                 for e in self.session.execute(select(
@@ -878,6 +955,21 @@ class Importer:
                         if name:
                             people.setdefault(normalise(name), e.id)
                 self._maps[Employee] = people
+
+    def _load_values(self, spec):
+        """The chosen meanings of a dictionary field's unknown texts: an
+        existing value (checked to be one) or a new one (if the user may add
+        values to that dictionary)."""
+        chosen = self.options.value_map[spec.name]
+        ids = {text: int(v) for text, v in chosen.items()
+               if isinstance(v, int) or str(v).isdigit()}
+        real = set(self.session.scalars(select(spec.target.id).where(
+            spec.target.id.in_(set(ids.values())))))
+        self._value_ids[spec.name] = {dictionary_key(text): v for text, v in ids.items()
+                                      if v in real}
+        if spec.target in self.options.may_create:
+            self._value_new[spec.name] = {dictionary_key(text) for text, v in chosen.items()
+                                          if v == "new"}
 
     def _resolve(self, batch):
         for _, spec in self.columns:
@@ -898,7 +990,10 @@ class Importer:
 
     def _resolve_dictionary(self, spec, batch):
         known = self._maps[spec.target]
-        names = self._names.setdefault(spec.target, {})
+        names = self._names.setdefault(spec.name, {})
+        chosen = self._value_ids.get(spec.name, {})
+        new = self._value_new.get(spec.name, ())
+        create = self.options.create_missing and spec.target in self.options.may_create
         for row in batch:
             name = row.values.get(spec.name)
             if name is None:
@@ -909,10 +1004,11 @@ class Importer:
                 continue
             key = dictionary_key(name)
             found = known.get(key)
+            if found is None:
+                found = chosen.get(key)
             if found is not None and len(names) < 10000:
                 names[name] = found
-            if found is None and self.options.create_missing \
-                    and spec.target in self.options.may_create and len(name) <= 150:
+            if found is None and (create or key in new) and len(name) <= 150:
                 values = {"name": name.strip(), "is_active": True, "sort_order": 0}
                 if spec.target is Region:
                     values["code"] = None
@@ -920,8 +1016,10 @@ class Importer:
                     insert(spec.target).returning(spec.target.id), [values]).scalar()
                 known[key] = found
             if found is None:
-                row.errors.append((spec.label, _l("Unknown value «%(name)s» of %(what)s",
-                                                  name=name[:100], what=spec.target.__label__)))
+                row.errors.append((spec.label, _l(
+                    "Unknown value «%(name)s» of %(what)s: choose what it means on the column "
+                    "mapping screen", name=name[:100], what=spec.target.__label__)))
+                self._unknown(spec.name, name, key)
             row.values[spec.name] = found
 
     def _resolve_records(self, spec, batch):
@@ -984,13 +1082,10 @@ class Importer:
 
     def _complete(self, batch):
         """Rules a screen applies on save: a person's name from the full name,
-        the owner of new records."""
+        a birth date in the past, the required fields of a new record (its
+        owner is given when it is written: ``_own``)."""
         model = self.entity.model
-        user_id = self.options.user_id
-        restricted = self.options.restricted
         named = model is Client or self.entity.alma
-        owned = hasattr(model, "responsible_id")
-        authored = hasattr(model, "author_id")
         today = datetime.date.today()
         alma, required = self.entity.alma, self._required
         for row in batch:
@@ -1011,12 +1106,6 @@ class Importer:
                     row.errors.append((self.entity.field("birth_date").label,
                                        _l("A birth date cannot be in the future")))
                     continue
-            if owned and (restricted or values.get("responsible") is None):
-                # A manager's imported records are theirs (row-level access).
-                if restricted or values.get("id") is None:
-                    values["responsible"] = user_id
-            if authored and values.get("author") is None:
-                values["author"] = user_id
             if values.get("id") is None:
                 for spec in required:
                     if values.get(spec.name) is None:
@@ -1162,7 +1251,7 @@ class Importer:
                     value = _default(column)
             out[spec.column] = value
         for extra in ("responsible", "author"):
-            if extra in values and not self.entity.field(extra):
+            if extra in values and extra not in self.mapped:  # given by _own
                 out[f"{extra}_id"] = values[extra]
         if "name" in values and hasattr(self.entity.model, "name"):
             out["name"] = values["name"]
@@ -1174,6 +1263,7 @@ class Importer:
         self.report.skipped += sum(1 for r in rows if r.action == "skip")
         if not creates and not updates:
             return
+        self._own(creates)
         try:
             with self.session.begin_nested():
                 self._insert(creates)
@@ -1199,6 +1289,39 @@ class Importer:
                     self.report.created += 1
                 else:
                     self.report.updated += 1
+
+    def _own(self, rows):
+        """The author and the responsible of new records, as for a record
+        created on a screen (services/records.admit): the row's own
+        responsible; else, for a client of a market segment with managers,
+        one of them (services/assignment.responsibles, the chosen
+        responsible counting as its creator); else the one chosen on the
+        import screen (by default the importer). A restricted user's rows
+        name nobody: theirs, segment aside. AlmaCRM rows name nobody, and
+        ``_insert_alma`` writes ``owner`` itself."""
+        model = self.entity.model
+        if self.entity.alma or not rows:
+            return
+        if hasattr(model, "author_id"):
+            for row in rows:
+                if row.values.get("author") is None:
+                    row.values["author"] = self.options.user_id
+        if not hasattr(model, "responsible_id"):
+            return
+        owner, restricted = self.owner, self.options.restricted
+        segmented = model is Client and "segment" in self.mapped
+        waiting = {}
+        for row in rows:
+            values = row.values
+            if restricted or values.get("responsible") is None:
+                values["responsible"] = owner
+                if segmented and values.get("segment") is not None:
+                    waiting.setdefault(values["segment"], []).append(values)
+        for segment, waiting_values in waiting.items():
+            managers = assignment.responsibles(self.session, segment, len(waiting_values),
+                                               creator_id=owner)
+            for values, manager in zip(waiting_values, managers):
+                values["responsible"] = manager
 
     def _refresh_dictionary(self):
         """New values of a dictionary are found by later rows (a parent group
@@ -1259,7 +1382,7 @@ class Importer:
         now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
         stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now
         today = datetime.date.today()
-        user_id = self.options.user_id
+        owner = self.owner
         person, private = ClientKind.PERSON.value, PublicAccess.PRIVATE.value
         in_processing = ProcessingStatus.IN_PROCESSING.value
         clients, applications = [], []
@@ -1267,7 +1390,7 @@ class Importer:
             get = row.values.get
             birth, day = get("birth_date"), get("date") or today
             amount, status = get("amount") or 0, get("status")
-            responsible = get("responsible", user_id)
+            responsible = get("responsible", owner)
             if sqlite:
                 birth = birth.isoformat() if birth is not None else None
                 day, amount = day.isoformat(), str(amount)
@@ -1287,7 +1410,7 @@ class Importer:
         return {"client_id": client_id, "date": v.get("date") or today,
                 "amount": v.get("amount") or Decimal(0),
                 "status": v.get("status") or ProcessingStatus.IN_PROCESSING,
-                "responsible_id": v.get("responsible", self.options.user_id),
+                "responsible_id": v.get("responsible") or self.owner,
                 "comment": None}
 
     def _update(self, rows):

@@ -24,13 +24,14 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 from werkzeug.utils import secure_filename
 
 from app import db
 from app.jobs import imports as jobs
-from app.models import ImportJob, dictionary_models
+from app.models import Employee, ImportJob, dictionary_models
 from app.security import ALL_CLIENTS
-from app.services import csv_io, imports, imports_custom
+from app.services import csv_io, imports, imports_custom, records
 from app.views.fields import datetime_text
 
 STATUSES = {
@@ -46,6 +47,10 @@ DUPLICATE_CHOICES = (("skip", _l("Skip the row")),
                      ("create", _l("Create a new record anyway")))
 MODES = (("all", _l("All or nothing: import only if every row is correct")),
          ("good", _l("Import the correct rows; download the rest with the errors")))
+# The choice for an unknown dictionary text that adds it to the dictionary.
+NEW_VALUE = "new"
+# Existing values of a dictionary offered for an unknown text.
+MAX_VALUE_OPTIONS = 1000
 
 
 def _sees_all():
@@ -177,11 +182,17 @@ class ImportView(BaseView):
             taken = [n for n in mapping if n]
             if len(taken) != len(set(taken)):
                 errors.append(_l("Each field may take only one column"))
+            responsible, refused = _posted_responsible(job)
+            if refused:
+                errors.append(refused)
+            value_map, counts = _posted_values(entity, stored, self._may_create(),
+                                               _report_of(job))
             stored.update(
                 mapping=mapping,
                 on_duplicate=_choice(request.form.get("on_duplicate"), DUPLICATE_CHOICES),
                 mode=_choice(request.form.get("mode"), MODES),
                 create_missing=bool(request.form.get("create_missing")),
+                responsible_id=responsible, value_map=value_map, value_counts=counts,
             )
             if not errors:
                 self._queue(job, stored, dry_run=request.form.get("action") != "run")
@@ -191,7 +202,10 @@ class ImportView(BaseView):
             "sdelka/import_mapping.html", job=job, entity=entity, header=header,
             mapping=stored.get("mapping", []), samples=samples, errors=errors,
             options=stored, duplicate_choices=DUPLICATE_CHOICES, modes=MODES,
-            may_create=bool(self._may_create()), status_label=STATUSES.get(job.status))
+            may_create=bool(self._may_create()), status_label=STATUSES.get(job.status),
+            responsibles=_responsible_choices(entity),
+            responsible_id=stored.get("responsible_id") or job.user_id,
+            value_choices=_value_choices(entity, stored, self._may_create(), _report_of(job)))
 
     @expose("/job/<int:job_id>/run", methods=["POST"])
     @has_access
@@ -211,6 +225,8 @@ class ImportView(BaseView):
         stored.update(restricted=not _sees_all(), may_create=self._may_create(),
                       timezone=current_app.config["APP_TIMEZONE"],
                       error_label=gettext("Error"))
+        if stored["restricted"]:  # their rows are their own (services/imports)
+            stored["responsible_id"] = None
         job.options = json.dumps(stored, ensure_ascii=False)
         job.dry_run = dry_run
         job.status = "queued"
@@ -300,6 +316,133 @@ class ImportView(BaseView):
 def _choice(value, choices):
     allowed = [c for c, _ in choices]
     return value if value in allowed else allowed[0]
+
+
+def _report_of(job):
+    return json.loads(job.report) if job.report else {}
+
+
+def _owns(entity):
+    """True if the entity's records have a responsible employee."""
+    return entity.alma or hasattr(entity.model, "responsible_id")
+
+
+def _responsible_choices(entity):
+    """(id, name) of the employees new records may be given to: every
+    active one for a user who sees all clients, else the user alone."""
+    if not _owns(entity):
+        return []
+    if not _sees_all():
+        return [(g.user.id, g.user.full_name or g.user.username)]
+    people = db.session.scalars(select(Employee).where(Employee.active.is_(True))
+                                .order_by(Employee.last_name, Employee.first_name, Employee.id))
+    return [(e.id, e.full_name or e.username) for e in people]
+
+
+def _posted_responsible(job):
+    """(the chosen responsible's id or None for the importer, a refusal or
+    None). Checked here, whatever the form offered: a user who does not see
+    all clients gives new records only to themselves."""
+    text = (request.form.get("responsible") or "").strip()
+    if not text:
+        return None, None
+    if not text.isdigit():
+        return None, _l("Choose the responsible from the list")
+    chosen = int(text)
+    if chosen == job.user_id:
+        return None, None
+    if not _sees_all():
+        return None, records.ONLY_YOURSELF
+    active = db.session.scalar(select(Employee.id).where(Employee.id == chosen,
+                                                         Employee.active.is_(True)))
+    if active is None:
+        return None, _l("Choose the responsible from the list")
+    return chosen, None
+
+
+def _choice_fields(entity):
+    """Fields whose unknown texts get a choice: enums and dictionaries."""
+    return {f.name: f for f in entity.fields if f.kind in ("enum", "dict")}
+
+
+def _listed_values(entity, stored, report):
+    """{field name: {text: rows}} the mapping screen lists: the unknown
+    texts of the last run, and those already given a meaning (which the
+    run no longer finds unknown; their rows as counted when they were)."""
+    fields = _choice_fields(entity)
+    counted = stored.get("value_counts") or {}
+    listed = {}
+    for name, texts in (report.get("unknown") or {}).items():
+        if name in fields:
+            listed[name] = dict(texts)
+    for name, texts in (stored.get("value_map") or {}).items():
+        if name in fields:
+            for text in texts:
+                listed.setdefault(name, {}).setdefault(text, counted.get(name, {}).get(text))
+    return listed
+
+
+def _value_options(spec, may_create):
+    """(value, label) of what an unknown text of ``spec`` may mean."""
+    if spec.kind == "enum":
+        labels = spec.enum_labels or {}
+        return [(m.name, str(labels.get(m, m.value))) for m in spec.enum]
+    target = spec.target
+    options = []
+    if target.__name__ in may_create:
+        options.append((NEW_VALUE, gettext("Create a new value")))
+    for row_id, name in db.session.execute(
+            select(target.id, target.name).where(target.is_active.is_(True))
+            .order_by(target.sort_order, target.name).limit(MAX_VALUE_OPTIONS)):
+        options.append((str(row_id), name))
+    return options
+
+
+def _value_choices(entity, stored, may_create, report):
+    """What the mapping screen shows of the unknown texts: per field its
+    label, the options and each text with its rows and current choice."""
+    fields = _choice_fields(entity)
+    chosen = stored.get("value_map") or {}
+    out = []
+    for name, texts in _listed_values(entity, stored, report).items():
+        spec = fields[name]
+        mine = chosen.get(name, {})
+        out.append({"name": name, "label": spec.label, "options": _value_options(spec, may_create),
+                    "cut": name in (report.get("unknown_cut") or []),
+                    "texts": [(text, rows, str(mine.get(text, "")))
+                               for text, rows in sorted(texts.items(),
+                                                        key=lambda t: (-(t[1] or 0), t[0]))]})
+    return out
+
+
+def _posted_values(entity, stored, may_create, report):
+    """(value_map, value_counts) from the form: the choice made for each
+    listed text, kept only if it is one of that field's options now (a text
+    the form did not carry keeps its earlier choice)."""
+    fields = _choice_fields(entity)
+    posted = {}
+    for key, text in request.form.items():
+        if key.startswith("value-text-"):
+            name, _, number = key[len("value-text-"):].rpartition("-")
+            posted.setdefault(name, {})[text] = request.form.get(f"value-{name}-{number}", "")
+    earlier = stored.get("value_map") or {}
+    value_map, counts = {}, {}
+    for name, texts in _listed_values(entity, stored, report).items():
+        allowed = None
+        for text, rows in texts.items():
+            counts.setdefault(name, {})[text] = rows
+            choice = posted.get(name, {}).get(text)
+            if choice is None:
+                choice = earlier.get(name, {}).get(text)
+            choice = str(choice or "")
+            if not choice:
+                continue
+            if allowed is None:
+                allowed = {value for value, _ in _value_options(fields[name], may_create)}
+            if choice in allowed:
+                value_map.setdefault(name, {})[text] = (
+                    int(choice) if choice.isdigit() else choice)
+    return value_map, counts
 
 
 class FilterOwnImports(BaseFilter):

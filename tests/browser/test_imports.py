@@ -49,3 +49,43 @@ def test_manager_imports_an_alma_file_in_the_background_and_exports_it(
     from tests.web.test_imports import purge
 
     purge(session, Client.last_name == surname)
+
+
+def test_a_status_unknown_to_the_crm_is_given_its_meaning_on_the_mapping_screen(
+        app, live_server, page, session):
+    """«Ждёт звонка» is no status of the CRM: the check lists it, the user
+    says it means «В обработке» and every row goes in with that status."""
+    from app.models import Application, ProcessingStatus
+
+    surname = unique("Звонков").replace(" ", "")
+    rows = [f"15.01.2026;{surname};Иван{i};;Москва;Москва;1 000;+7906{i:07d};;Ждёт звонка;"
+            for i in range(3)] + [f"16.01.2026;{surname};Пётр;;Москва;Москва;2 000;"
+                                  f"+79069999999;;Отказ;"]
+    path = os.path.join(tempfile.mkdtemp(), "statuses.csv")
+    with open(path, "w", encoding="cp1251", newline="") as fh:
+        fh.write("\r\n".join([ALMA, *rows]) + "\r\n")
+    sign_in(page, live_server, "admin")
+    page.goto(live_server + "/clients/list/")
+    page.click("#csv-import")
+    page.set_input_files("input[name=file]", path)
+    page.click("#import-upload button[type=submit]")
+    page.wait_for_selector("#import-mapping")
+    page.click("#import-dry")
+    page.wait_for_selector("#import-unknown")
+    assert page.locator("#count-errors").inner_text() == "3"
+    page.click("#import-unknown a")
+    page.wait_for_selector("#import-values")
+    assert page.locator("#import-values .import-value-text").all_inner_texts() == ["Ждёт звонка"]
+    assert page.locator("#import-values .import-value-rows").all_inner_texts() == ["3"]
+    page.select_option('#import-values select[data-text="Ждёт звонка"]', label="В обработке")
+    page.click("#import-run")
+    page.wait_for_selector("#import-done")
+    assert page.locator("#count-created").inner_text() == "4"
+    statuses = session.scalars(select(Application.status).join(
+        Client, Application.client_id == Client.id).where(Client.last_name == surname)).all()
+    session.rollback()
+    assert sorted(statuses) == sorted([ProcessingStatus.IN_PROCESSING] * 3
+                                      + [ProcessingStatus.REFUSED])
+    from tests.web.test_imports import purge
+
+    purge(session, Client.last_name == surname)

@@ -186,10 +186,20 @@ def test_errors_are_reported_by_line_and_field_and_nothing_is_half_written(app, 
     text = errors.data.decode("cp1251")
     assert text.splitlines()[0].startswith("Ошибка;Дата;Фамилия")
     assert "Непонятно" in text and len([ln for ln in text.splitlines() if ln]) == 3
-    # The same file, keeping the good rows.
-    run(admin, app, job_id, action="run", mode="good")
+    # An unknown status is an error that names the choice on the mapping
+    # screen, which lists it (tests/web/test_import_choices.py).
+    status = next(p["message"] for p in problems if p["field"] == "статус")
+    assert "Непонятно" in status and "на экране сопоставления" in status
+    assert failed.report_data["unknown"] == {"status": {"Непонятно": 1}}
+    assert 'data-text="Непонятно"' in admin.get(f"/import/job/{job_id}/").text
+    # The same file, keeping the good rows; «Непонятно» now means «Отказ»,
+    # and its row is still refused for its other errors.
+    run(admin, app, job_id, action="run", mode="good",
+        **{"value-text-status-0": "Непонятно", "value-status-0": "REFUSED"})
     kept = job(app, job_id)
     assert kept.status == "done" and kept.created == 2 and kept.error_count == 2
+    fields = {(p["row"], p["field"]) for p in kept.report_data["problems"]}
+    assert {(3, "Дата"), (3, "сумма"), (3, "телефон")} <= fields and (3, "статус") not in fields
     assert count(session, Client, Client.last_name == surname) == 2
     assert count(session, Application, Application.client_id.in_(
         select(Client.id).where(Client.last_name == surname))) == 2
