@@ -37,7 +37,7 @@ from app import db
 from app.models import CustomField, CustomFieldType, dictionary_models
 from app.services import custom_fields
 from app.services.custom_fields import ENTITY_OF, label_of
-from app.views.datamodel import CUSTOM_PREFIX
+from app.views.datamodel import CUSTOM_PREFIX, SELECTIVE
 from app.views.fields import DateInputWidget, EnumFieldsMixin, RuDateField
 from app.views.labels import ENTITY_LABELS, enum_label
 from app.views.refusal import KeepTypedMixin, refuse
@@ -139,12 +139,10 @@ class CustomFilter(BaseFilter):
             cache[key] = custom_fields.matching(db.session, self.model, self.definition,
                                                 condition)
         clause, few = cache[key]
-        if few:
-            # FAB applies base filters after these: row-level access then
-            # tests the few matches one by one instead of collecting every
-            # visible record to count them (views/rowaccess.py).
-            g.selective_filter = True
-        return query.filter(clause)
+        query = query.filter(clause)
+        # Few matches: row-level access tests them one by one instead of
+        # collecting every visible record to count them (views/datamodel.py).
+        return query.execution_options(**{SELECTIVE: True}) if few else query
 
 
 class CustomEqual(CustomFilter):

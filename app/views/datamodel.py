@@ -7,7 +7,6 @@ a small share of a big table. Counting stops a few pages past the one shown
 pager reaches further as the user pages on. Related records are loaded for
 the whole page at once, and the row-level rule picks the form the database
 can run fastest (see services/access.py)."""
-from flask import g
 from flask_appbuilder.models.sqla.filters import (
     FilterEqual,
     FilterRelationOneToManyEqual,
@@ -31,6 +30,12 @@ OWN_SAMPLE = 1000
 # How many rows a filter known to leave few (a quick search) may count on
 # PostgreSQL.
 SELECTIVE_LIMIT = 2000
+# Options a list's query carries (Query.execution_options). A filter that
+# leaves few rows (an index found them) marks the query SELECTIVE; the count
+# asks the row rule for its "driving" form (views/rowaccess.py,
+# services/access.clause) with ROW_ACCESS_DRIVING.
+SELECTIVE = "sdelka_selective"
+ROW_ACCESS_DRIVING = "sdelka_row_access_driving"
 
 
 class AtLeast(int):
@@ -77,10 +82,6 @@ class ListInterface(SQLAInterface):
                   page_size=None, select_columns=None, outer_default_load=False):
         # FAB joins the relations of dotted select columns (the API's) itself.
         joined = {column.split(".")[0] for column in select_columns or () if "." in column}
-        if g.get("list_ids") is not None:
-            # The rows the filters (row access included) left, counted by
-            # query_count: the page sorts these, filtered once.
-            query, filters = query.filter(self.obj.__mapper__.primary_key[0].in_(g.list_ids)), None
         return super().apply_all(query, filters, order_column, order_direction, page,
                                  page_size, select_columns, outer_default_load,
                                  ).options(*self._eager_options(joined))
@@ -109,22 +110,31 @@ class ListInterface(SQLAInterface):
         return related[col_name]
 
     def query_count(self, query, filters=None, select_columns=None):
-        page, page_size = g.get("list_page", (0, 0))
+        """FAB's count: only ours (``_count``) is used by ``query``."""
+        return self._count(query, filters, select_columns, 0, 0)[0]
+
+    def _count(self, query, filters, select_columns, page, page_size):
+        """(count, ids): the count a few pages ahead, an AtLeast past it; the
+        ids of the rows when they are all there (few), else None."""
         if not page_size:
-            return None  # unpaged, as the choices of a drop-down: the rows are the count
+            return None, None  # unpaged, as a drop-down's choices: the rows are the count
         limit = max(COUNT_LIMIT, (page + PAGES_AHEAD) * page_size)
         one_client = _one_client(filters)
-        if not one_client and self._own_rows_pass(query, filters, select_columns, limit):
-            g.row_access_driving = False  # many visible: walk the page's index
-            return AtLeast(limit)
-        # Count from the set of visible clients; one client's records (a tab
-        # of its page) are few: test each of them instead (building the set
-        # of a bench manager's 41 000 clients took ~18 ms for each of the
-        # nine tabs of a client's page).
-        g.row_access_driving = not one_client
-        inner = self._apply_inner_all(query, filters, select_columns=select_columns,
-                                      aliases_mapping={})
-        if g.get("selective_filter") and self.session.get_bind().dialect.name == "postgresql":
+        # Built, not run: do the filters say they leave few rows?
+        selective = self._apply_inner_all(
+            query, filters, select_columns=select_columns, aliases_mapping={},
+        ).get_execution_options().get(SELECTIVE, False)
+        if not (one_client or selective) and self._own_rows_pass(
+                query, filters, select_columns, limit):
+            return AtLeast(limit), None  # many visible: the page walks its index
+        # Count from the set of visible clients, unless few rows pass the
+        # filters or they are one client's (a tab of its page): test each of
+        # those instead (building the set of a bench manager's 41 000
+        # clients took ~18 ms for each of the nine tabs of a client's page).
+        inner = self._apply_inner_all(
+            query.execution_options(**{ROW_ACCESS_DRIVING: not (one_client or selective)}),
+            filters, select_columns=select_columns, aliases_mapping={})
+        if selective and self.session.get_bind().dialect.name == "postgresql":
             # Its rows come from an index: a few thousand cost little more
             # than a few hundred, and make the page a sort of known rows
             # rather than PostgreSQL's misjudged walk. SQLite walks well
@@ -133,17 +143,12 @@ class ListInterface(SQLAInterface):
         (key,) = self.obj.__mapper__.primary_key
         ids = [i for i, in inner.with_entities(key).limit(limit + 1)]
         if len(ids) > limit:
-            # More than the count looked for: walk the page's sort index
-            # and test each row.
-            g.row_access_driving = False
-            return AtLeast(limit)
-        # Few: the page is these rows, sorted (apply_all). Left to its own
-        # plan, PostgreSQL, sure that half the rows pass a manager's access
-        # test, walked the sort index through 84 000 clients to find the 25
-        # of a quick search (35 ms against 3 ms).
-        g.list_ids = ids
-        g.row_access_driving = False
-        return len(ids)
+            return AtLeast(limit), None  # the page walks its sort index, testing each row
+        # Few: the page is these rows, sorted. Left to its own plan,
+        # PostgreSQL, sure that half the rows pass a manager's access test,
+        # walked the sort index through 84 000 clients to find the 25 of a
+        # quick search (35 ms against 3 ms).
+        return len(ids), ids
 
     def _own_rows_pass(self, query, filters, select_columns, limit):
         """Do more than ``limit`` of OWN_SAMPLE of a manager's own records
@@ -151,8 +156,7 @@ class ListInterface(SQLAInterface):
         without counting the set of every client they may see (tens of
         thousands of ids to sort out): their own records are visible to
         them by the row-level rule, and an index on the owner finds them.
-        A narrow filter costs one look at OWN_SAMPLE rows before the count;
-        a filter known to leave few rows goes straight to counting them."""
+        A narrow filter costs one look at OWN_SAMPLE rows before the count."""
         # Imported here: rowaccess imports the security manager, whose
         # dictionary views import this module.
         from app.views.rowaccess import restricted_user_id
@@ -163,34 +167,33 @@ class ListInterface(SQLAInterface):
             return False
         (key,) = self.obj.__mapper__.primary_key
         # Any of them: ordering them would sort all of a manager's records
-        # where the index on the column does not hold the key.
+        # where the index on the column does not hold the key. Each row's
+        # access is tested: true at once for own rows.
         own = select(key).where(column == user_id).limit(OWN_SAMPLE)
-        g.row_access_driving = False  # a per-row test, true at once for own rows
         inner = self._apply_inner_all(query.filter(key.in_(own)), filters,
                                       select_columns=select_columns, aliases_mapping={})
-        if g.get("selective_filter"):  # set by applying the filters
-            return False
         passed = inner.with_entities(key).limit(limit + 1).subquery()
         return self.session.execute(select(func.count()).select_from(passed)).scalar() > limit
 
     def query(self, filters=None, order_column="", order_direction="", page=None,
-              page_size=None, *args, **kwargs):
-        g.list_page = (page or 0, page_size or 0)
-        try:
-            definition = page_size and self._custom_sort(order_column)
-            if definition:
-                count = self.query_count(self.session.query(self.obj), filters)
-                items = self._page_by_custom(filters, definition, order_direction,
-                                             page or 0, page_size)
-            else:
-                count, items = super().query(filters, order_column, order_direction, page,
-                                             page_size, *args, **kwargs)
-            return (len(items) if count is None else count), items
-        finally:
-            g.pop("list_page", None)
-            g.pop("list_ids", None)
-            g.pop("row_access_driving", None)
-            g.pop("selective_filter", None)
+              page_size=None, select_columns=None, outer_default_load=False):
+        """FAB's query, with our count: when it found every row (few), the
+        page sorts those ids, the filters not run twice; else the page
+        walks the sort index and tests each row (row access per row)."""
+        base = self.session.query(self.obj)
+        definition = page_size and self._custom_sort(order_column)
+        count, ids = self._count(base, filters, select_columns, page or 0, page_size or 0)
+        if definition:
+            items = self._page_by_custom(filters, definition, order_direction,
+                                         page or 0, page_size)
+        else:
+            if ids is not None:
+                base, filters = base.filter(self.obj.__mapper__.primary_key[0].in_(ids)), None
+            items = self.apply_all(base, filters, order_column, order_direction, page,
+                                   page_size, select_columns, outer_default_load).all()
+            if items and not isinstance(items[0], self.obj):  # select_columns: rows
+                items = [getattr(row, self.obj.__name__, row) for row in items]
+        return (len(items) if count is None else count), items
 
     def apply_order_by(self, query, order_column, order_direction, **kwargs):
         """Sorting by a relation ("loan_purpose", "client.region") sorts by
@@ -238,7 +241,6 @@ class ListInterface(SQLAInterface):
         the records that have no value, by id. One ORDER BY over the outer
         join sorts every row first: about a second at a million."""
         direction = desc if order_direction == "desc" else asc
-        g.row_access_driving = False  # the walk tests each record
         key = self.obj.id
         filtered = self._apply_inner_all(self.session.query(self.obj), filters,
                                          aliases_mapping={})

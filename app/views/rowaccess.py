@@ -10,6 +10,7 @@ from app import db
 from app.security import ALL_CLIENTS
 from app.services import access, records
 from app.services.search import MAX_ID  # noqa: F401 (the views take it from here)
+from app.views.datamodel import ROW_ACCESS_DRIVING
 from app.views.labels import FIELDS
 from app.views.refusal import refuse, translated
 
@@ -36,9 +37,9 @@ class FilterRowAccess(BaseFilter):
         user_id = restricted_user_id()
         if user_id is None:
             return query
-        # ListInterface says which form suits the query it builds; a filter
-        # that already narrowed the rows to a few says per-row tests win.
-        driving = g.get("row_access_driving", False) and not g.get("selective_filter")
+        # ListInterface says which form suits the query it builds (per-row
+        # tests unless it asks otherwise).
+        driving = query.get_execution_options().get(ROW_ACCESS_DRIVING, False)
         return query.filter(access.clause(self.model, user_id, write=bool(value),
                                           driving=driving))
 

@@ -4,7 +4,6 @@ printing keep them, and the row-level rule (a base filter) applies to what
 they find exactly as to the list: ``_flt_0_quick=…`` and
 ``_flt_1_client=…`` (``_flt_0_client=<id>`` is a client by its number, as
 the client page's tabs link)."""
-from flask import g
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import FilterRelationOneToManyEqual
@@ -14,6 +13,7 @@ from wtforms import StringField
 from wtforms.validators import Optional
 
 from app.services import search
+from app.views.datamodel import SELECTIVE
 
 QUICK = "quick"
 QUICK_ARG = f"_flt_0_{QUICK}"
@@ -37,13 +37,14 @@ class FilterQuickSearch(BaseFilter):
         condition = search.record_condition(self.model, value, _dialect(self.datamodel))
         if condition is None:
             return query
+        query = query.filter(condition)
         if search.indexed(value) or self.model.__tablename__ in search.WORDS:
             # Few rows pass (an index found them), or every row is read
             # anyway (own words too short for an index): count them and
             # test each one's access; building the set of every client a
             # manager may see cost 40 ms more on the bench's deals.
-            g.selective_filter = True
-        return query.filter(condition)
+            query = query.execution_options(**{SELECTIVE: True})
+        return query
 
 
 class FilterClientIs(FilterRelationOneToManyEqual):
@@ -71,9 +72,8 @@ class FilterClientMatches(BaseFilter):
         condition = search.client_condition(self.model.client_id, value, dialect)
         if condition is None:
             return query
-        if search.indexed(value):
-            g.selective_filter = True
-        return query.filter(condition)
+        query = query.filter(condition)
+        return query.execution_options(**{SELECTIVE: True}) if search.indexed(value) else query
 
 
 def text_field(label):
