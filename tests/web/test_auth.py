@@ -69,7 +69,7 @@ def test_successful_login_resets_failures(app):
         assert user.fail_login_count == 0 and user.locked_until is None
 
 
-def test_login_is_rate_limited_per_address(database_url):
+def test_login_is_rate_limited_per_address(app, database_url):
     limited = make_app(database_url, AUTH_RATE_LIMIT="3 per minute")
     client = Client(limited)
     codes = [client.post("/login/", {"username": "x", "password": "y"},

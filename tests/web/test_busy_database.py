@@ -190,9 +190,10 @@ def test_a_bulk_change_commits_every_batch(app, as_role, session):
 # --- past the busy timeout -------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def busy_app(database_url):
-    """An app on the shared test database that waits 0.2 s for the lock,
-    with test-only routes whose write reaches Flask's error handling."""
+def busy_app(app, database_url):
+    """An app on the shared test database (``app``: migrated) that waits
+    0.2 s for the lock, with test-only routes whose write reaches Flask's
+    error handling."""
     if not database_url.startswith("sqlite"):
         pytest.skip("SQLite's locking")
     app = make_app(database_url, SQLITE_BUSY_TIMEOUT=0.2)

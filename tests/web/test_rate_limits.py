@@ -166,7 +166,7 @@ def test_the_lock_applies_to_the_api_sign_in(app):
         assert user.locked_until is not None
 
 
-def test_memory_storage_stays_available_and_counts_per_process(database_url):
+def test_memory_storage_stays_available_and_counts_per_process(app, database_url):
     settings = {"AUTH_RATE_LIMIT": "3 per minute", "RATELIMIT_STORAGE_URI": "memory://"}
     one, two = make_app(database_url, **settings), make_app(database_url, **settings)
     assert type(one.appbuilder.sm.limiter.storage).__name__ == "MemoryStorage"
