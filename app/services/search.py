@@ -80,6 +80,13 @@ def _fts_phrase(term):
     return '"' + term.replace('"', '""') + '"'
 
 
+def _fts_ids(fts, term):
+    """SELECT of the rowids the FTS5 table ``fts`` finds ``term`` in: its
+    trigram index, never a scan."""
+    return (select(literal_column("rowid")).select_from(table(fts))
+            .where(literal_column(fts).op("MATCH")(_fts_phrase(term))))
+
+
 def _holds(key, term, dialect):
     """``key`` (a client id column: a client's own, a record's client_id)
     is a client whose search text holds ``term``. Tested straight on the
@@ -89,9 +96,7 @@ def _holds(key, term, dialect):
     (SELECT …)`` kept the planner from combining the trigram index with
     the record number typed (``OR id = …``): 1.3 s instead of an index."""
     if dialect == "sqlite" and len(term) >= TRIGRAM:
-        # The FTS5 match: the trigram index, never a scan.
-        return key.in_(select(literal_column("rowid")).select_from(table(FTS_TABLE))
-                       .where(literal_column(FTS_TABLE).op("MATCH")(_fts_phrase(term))))
+        return key.in_(_fts_ids(FTS_TABLE, term))
     held = Client.search.contains(term, autoescape=True)
     if key is Client.id:
         return held
@@ -151,9 +156,7 @@ def words_condition(model, typed, dialect):
     if dialect == "sqlite" and len(term) >= TRIGRAM:
         # The register's FTS5 table (migration 0019): its trigram tokenizer
         # folds the case, its triggers wrote ё as е.
-        fts = f"{model.__tablename__}_{WORDS_SUFFIX}"
-        return model.id.in_(select(literal_column("rowid")).select_from(table(fts))
-                            .where(literal_column(fts).op("MATCH")(_fts_phrase(term))))
+        return model.id.in_(_fts_ids(f"{model.__tablename__}_{WORDS_SUFFIX}", term))
     if dialect == "sqlite":
         # Too short for a trigram: each row tested. SQLite's lower() knows
         # only ASCII; GLOB with a class per letter runs in SQLite itself
