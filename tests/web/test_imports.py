@@ -205,15 +205,19 @@ def test_errors_are_reported_by_line_and_field_and_nothing_is_half_written(app, 
         select(Client.id).where(Client.last_name == surname))) == 2
 
 
-def test_duplicates_by_phone_skip_update_or_create(app, as_role, session):
-    admin = as_role("admin")
-    surname = unique("Дублев").replace(" ", "")
-    number = phone()
-    first = f"15.01.2026;{surname};Анна;;;;1000;{number};;В обработке;первый"
-    job_id = job_id_of(upload(admin, imports.ALMA_KEY, f"{ALMA}\n{first}\n"))
-    run(admin, app, job_id)
+def imported_client(admin, app, session, surname, comment=""):
+    """(surname, phone, id) of a client an AlmaCRM file of one row made."""
+    surname, number = unique(surname).replace(" ", ""), phone()
+    row = f"15.01.2026;{surname};Анна;;;;1000;{number};;В обработке;{comment}"
+    run(admin, app, job_id_of(upload(admin, imports.ALMA_KEY, f"{ALMA}\n{row}\n")))
     existing = session.scalar(select(Client.id).where(Client.last_name == surname))
     session.rollback()
+    return surname, number, existing
+
+
+def test_duplicates_by_phone_skip_update_or_create(app, as_role, session):
+    admin = as_role("admin")
+    surname, number, existing = imported_client(admin, app, session, "Дублев", "первый")
     again = f"16.01.2026;{surname};Анна;;;Казань;2000;{number[:2]} {number[2:]};;Завершена;второй"
     twice = f"{ALMA}\n{again}\n{again}\n"
     job_id = job_id_of(upload(admin, imports.ALMA_KEY, twice))
@@ -239,13 +243,7 @@ def test_duplicates_by_phone_skip_update_or_create(app, as_role, session):
 
 def test_a_duplicate_is_reported_whatever_other_errors_its_row_has(app, as_role, session):
     admin = as_role("admin")
-    surname = unique("Двойнов").replace(" ", "")
-    number = phone()
-    first = f"15.01.2026;{surname};Анна;;;;1000;{number};;В обработке;"
-    job_id = job_id_of(upload(admin, imports.ALMA_KEY, f"{ALMA}\n{first}\n"))
-    run(admin, app, job_id)
-    existing = session.scalar(select(Client.id).where(Client.last_name == surname))
-    session.rollback()
+    surname, number, existing = imported_client(admin, app, session, "Двойнов")
     # Row 1's phone written as 8XXXXXXXXXX, on a row with a bad date too.
     again = f"32.13.2026;{surname};Анна;;;;1000;8{number[2:]};;В обработке;"
     job_id = job_id_of(upload(admin, imports.ALMA_KEY, f"{ALMA}\n{again}\n{again}\n"))
