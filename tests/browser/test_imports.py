@@ -13,22 +13,28 @@ pytestmark = pytest.mark.browser
 ALMA = "Дата;Фамилия;Имя;Отчество;регион;город;сумма;телефон;дата рождения;статус;комментарии"
 
 
+def _upload(page, live_server, rows):
+    """An AlmaCRM file of ``rows`` (cp1251) uploaded from the clients' list,
+    up to its mapping screen."""
+    path = os.path.join(tempfile.mkdtemp(), "alma.csv")
+    with open(path, "w", encoding="cp1251", newline="") as fh:
+        fh.write("\r\n".join([ALMA, *rows]) + "\r\n")
+    page.goto(live_server + "/clients/list/")
+    page.click("#csv-import")
+    page.set_input_files("input[name=file]", path)
+    page.click("#import-upload button[type=submit]")
+    page.wait_for_selector("#import-mapping")
+
+
 def test_manager_imports_an_alma_file_in_the_background_and_exports_it(
         app, live_server, page, session):
     surname = unique("Браузеров").replace(" ", "")
     rows = [f"15.01.2026;{surname};Иван{i};;Москва;Москва;1 000;+7905{i:07d};;В обработке;"
             for i in range(300)]
-    path = os.path.join(tempfile.mkdtemp(), "alma.csv")
-    with open(path, "w", encoding="cp1251", newline="") as fh:
-        fh.write("\r\n".join([ALMA, *rows]) + "\r\n")
     app.config.update(IMPORT_BACKGROUND_BYTES=1000)  # this file goes to the background
     try:
         sign_in(page, live_server, "manager")
-        page.goto(live_server + "/clients/list/")
-        page.click("#csv-import")
-        page.set_input_files("input[name=file]", path)
-        page.click("#import-upload button[type=submit]")
-        page.wait_for_selector("#import-mapping")
+        _upload(page, live_server, rows)
         assert page.locator("#map_0").input_value() == "date"
         page.click("#import-dry")
         page.wait_for_selector("#import-now")  # the page polled and reloaded
@@ -61,15 +67,8 @@ def test_a_status_unknown_to_the_crm_is_given_its_meaning_on_the_mapping_screen(
     rows = [f"15.01.2026;{surname};Иван{i};;Москва;Москва;1 000;+7906{i:07d};;Ждёт звонка;"
             for i in range(3)] + [f"16.01.2026;{surname};Пётр;;Москва;Москва;2 000;"
                                   f"+79069999999;;Отказ;"]
-    path = os.path.join(tempfile.mkdtemp(), "statuses.csv")
-    with open(path, "w", encoding="cp1251", newline="") as fh:
-        fh.write("\r\n".join([ALMA, *rows]) + "\r\n")
     sign_in(page, live_server, "admin")
-    page.goto(live_server + "/clients/list/")
-    page.click("#csv-import")
-    page.set_input_files("input[name=file]", path)
-    page.click("#import-upload button[type=submit]")
-    page.wait_for_selector("#import-mapping")
+    _upload(page, live_server, rows)
     page.click("#import-dry")
     page.wait_for_selector("#import-unknown")
     assert page.locator("#count-errors").inner_text() == "3"
