@@ -166,6 +166,9 @@ class DictionaryMixin:
     name = Column(String(150), nullable=False)
     is_active = Column(Boolean, nullable=False, default=True)
     sort_order = Column(Integer, nullable=False, default=0)
+    # Other ways people write the value («Мск», «г. Москва»), one a line:
+    # an import matches them (services/dictionaries.keys_of).
+    synonyms = Column(Text)
 
     def __repr__(self):
         return self.name or ""
@@ -1201,6 +1204,74 @@ class ImportJob(Model):
 
     def __repr__(self):
         return self.file_name or f"#{self.id}"
+
+
+class ImportAttempt(Model):
+    """One claim of an import by a worker, and how it ended: the journal
+    tells a run that died and was taken over from one that went through."""
+
+    __tablename__ = "import_attempt"
+
+    id = Column(Integer, primary_key=True)
+    job_id = Column(Integer, ForeignKey("import_job.id", ondelete="CASCADE"), nullable=False,
+                    index=True)
+    worker = Column(String(100))
+    started_at = Column(DateTime, nullable=False, default=utcnow)
+    ended_at = Column(DateTime)
+    rows_done = Column(Integer, nullable=False, default=0)
+    # running | finished | failed | died (its worker stopped) | lost (taken
+    # back from a worker thought dead that was not)
+    outcome = Column(String(20), nullable=False, default="running")
+
+
+class ImportUndo(Model):
+    """«Отменить импорт» of a finished import: who, when, what it did
+    (services/import_undo.py); the job's status becomes "undone"."""
+
+    __tablename__ = "import_undo"
+
+    id = Column(Integer, primary_key=True)
+    job_id = Column(Integer, ForeignKey("import_job.id", ondelete="CASCADE"), nullable=False,
+                    index=True)
+    user_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"))
+    user = relationship(Employee)
+    at = Column(DateTime, nullable=False, default=utcnow)
+    deleted = Column(Integer, nullable=False, default=0)
+    restored = Column(Integer, nullable=False, default=0)
+    # Records changed since the import that the user chose to leave as they are.
+    kept = Column(Integer, nullable=False, default=0)
+
+
+class ImportCreated(Model):
+    """Ids of records an import created, as ranges (a batch's ids are
+    consecutive but for other writers' rows in between on PostgreSQL):
+    what «Отменить импорт» deletes."""
+
+    __tablename__ = "import_created"
+
+    id = Column(Integer, primary_key=True)
+    job_id = Column(Integer, ForeignKey("import_job.id", ondelete="CASCADE"), nullable=False,
+                    index=True)
+    table_name = Column(String(60), nullable=False)
+    first_id = Column(Integer, nullable=False)
+    last_id = Column(Integer, nullable=False)
+
+
+class ImportChange(Model):
+    """A column an import changed on an existing record, with the stored
+    values before and after (JSON, as the column holds them: the history's
+    texts are for people and cannot be written back)."""
+
+    __tablename__ = "import_change"
+
+    id = Column(Integer, primary_key=True)
+    job_id = Column(Integer, ForeignKey("import_job.id", ondelete="CASCADE"), nullable=False,
+                    index=True)
+    table_name = Column(String(60), nullable=False)
+    record_id = Column(Integer, nullable=False)
+    field = Column(String(60), nullable=False)
+    old_value = Column(Text)
+    new_value = Column(Text)
 
 
 class RateLimitCounter(Model):
