@@ -1,15 +1,21 @@
 """Rules of the dictionaries (справочники): what may be deleted, how groups
-nest, and the single base currency."""
+nest, the single base currency, and the synonyms a value is matched by."""
+import re
+
 from flask_appbuilder import Model
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect, select
 
 from app.models import Currency
 from app.services import references, trees
+from app.services.imports import dictionary_key
 
 
 class DictionaryError(ValueError):
-    pass
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        # The form field the refusal is shown at (views/refusal.refuse_on).
+        self.field = field
 
 
 def where_used(session, item):
@@ -75,3 +81,57 @@ def check_single_base(session, is_base, currency_id=None):
             _l("%(code)s is already the base currency; untick it there first",
                code=other.code)
         )
+
+
+# Not the comma: values carry decimal commas («Кабель 2,5 мм²») and commas
+# of their own («Москва, Зеленоград»).
+_SYNONYM_SEPARATOR = re.compile(r"[\r\n;]+")
+
+
+def keys_of(text):
+    """{dictionary_key: synonym} of a value's «Синонимы» text: one a line or
+    separated by «;», trimmed, the first of those written alike kept; a
+    line with nothing to match by (no letter or digit) is dropped."""
+    found = {}
+    for line in _SYNONYM_SEPARATOR.split(text or ""):
+        synonym = line.strip()
+        key = dictionary_key(synonym)
+        if key and key not in found:
+            found[key] = synonym
+    return found
+
+
+def check_synonyms(session, item):
+    """Store ``item``'s synonyms one a line as typed, without repeats or its
+    own name; refuse one that names another value of the dictionary or is
+    already another value's synonym, and a name that is another value's
+    synonym: an import could not tell which value the text means."""
+    model = type(item)
+    own = dictionary_key(item.name or "")
+    synonyms = {key: synonym for key, synonym in keys_of(item.synonyms).items() if key != own}
+    item.synonyms = "\n".join(synonyms.values()) or None
+    query = select(model.id, model.name, model.synonyms).order_by(model.id)
+    if item.id is not None:
+        query = query.where(model.id != item.id)
+    # FAB has already put the typed values on the item; a flush now would
+    # write them before the check has passed.
+    with session.no_autoflush:
+        others = session.execute(query).all()
+    for _, name, _ in others:
+        synonym = synonyms.get(dictionary_key(name))
+        if synonym is not None:
+            raise DictionaryError(_l(
+                "The synonym «%(synonym)s» is the value «%(value)s» of this dictionary; "
+                "a synonym cannot name another value", synonym=synonym, value=name),
+                field="synonyms")
+    for _, name, text in others:
+        theirs = keys_of(text)
+        if own in theirs:
+            raise DictionaryError(_l(
+                "«%(name)s» is a synonym of the value «%(value)s»; remove it there first",
+                name=item.name, value=name), field="name")
+        taken = next((synonyms[key] for key in synonyms if key in theirs), None)
+        if taken is not None:
+            raise DictionaryError(_l(
+                "The synonym «%(synonym)s» already belongs to the value «%(value)s»",
+                synonym=taken, value=name), field="synonyms")

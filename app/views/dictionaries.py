@@ -4,13 +4,17 @@ import re
 
 from flask import Response, url_for
 from flask_appbuilder import ModelView, expose, has_access
-from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
+from flask_appbuilder.fieldwidgets import (
+    BS3TextAreaFieldWidget,
+    BS3TextFieldWidget,
+    Select2Widget,
+)
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import asc, desc
-from wtforms import BooleanField, DecimalField, SelectField, StringField
+from wtforms import BooleanField, DecimalField, SelectField, StringField, TextAreaField
 from wtforms.validators import (
     InputRequired,
     NumberRange,
@@ -52,6 +56,7 @@ from app.views.refusal import KeepTypedMixin, refuse_on
 
 LABELS = {
     "name": _l("Name"),
+    "synonyms": _l("Synonyms"),
     "is_active": _l("Enabled"),
     "sort_order": _l("Sort order"),
     "parent": _l("Parent group"),
@@ -71,6 +76,9 @@ LABELS = {
     "results": _l("Results"),
 }
 DESCRIPTIONS = {
+    "synonyms": _l("Other ways a file writes this value («Мск», «г. Москва»), one a line or "
+                   "separated by «;»; an import matches them. Letter case, ё and е, spaces, "
+                   "punctuation and words like «г.» or «обл.» do not matter"),
     "is_active": _l("Untick instead of deleting a value that records already use"),
     "sort_order": _l("Lists show smaller numbers first, then go by name"),
     "parent": _l("Leave empty for a top-level group; groups nest at most three levels"),
@@ -139,6 +147,12 @@ def _number_field(label, *rules, places=2, description=""):
                        description=description, widget=BS3TextFieldWidget())
 
 
+def _synonyms_field():
+    return TextAreaField(LABELS["synonyms"], description=DESCRIPTIONS["synonyms"],
+                         widget=BS3TextAreaFieldWidget(), render_kw={"rows": 3},
+                         validators=[Optional()])
+
+
 def _kind_field():
     # FAB's own enum field looks members up by name; ours are stored by value.
     return SelectField(
@@ -198,6 +212,10 @@ def _names(values):
     return ", ".join(str(v) for v in values or ())
 
 
+def _lines(value):
+    return Markup("<br>").join((value or "").splitlines())
+
+
 # --- views ---------------------------------------------------------------------------
 
 
@@ -232,7 +250,7 @@ class DictionaryView(KeepTypedMixin, CsvMixin, ModelView):
     formatters_columns = {
         "is_active": _yes_no, "takes_dates": _yes_no, "is_base": _yes_no,
         "color": _swatch, "kind": _kind, "managers": _names, "children": _names,
-        "results": _names, "action_type": blank_if_none,
+        "results": _names, "action_type": blank_if_none, "synonyms": _lines,
         "price": money, "rate": _number,
         "parent": blank_if_none, "tax": blank_if_none,
     }
@@ -240,7 +258,8 @@ class DictionaryView(KeepTypedMixin, CsvMixin, ModelView):
         "probability": [NumberRange(min=0, max=100, message=_l(
             "Probability is a percentage from 0 to 100"))],
     }
-    extra_fields = {"is_active": lambda: _flag("is_active", default=True)}
+    extra_fields = {"is_active": lambda: _flag("is_active", default=True),
+                    "synonyms": _synonyms_field}
     csv_enum_labels = {StatusKind: KINDS}
 
     def __init_subclass__(cls, **kwargs):
@@ -257,11 +276,13 @@ class DictionaryView(KeepTypedMixin, CsvMixin, ModelView):
         cls.add_title = _l("%(dictionary)s: new record", dictionary=label)
         cls.edit_title = _l("%(dictionary)s: editing", dictionary=label)
         columns = ["name", *cls.fields, "is_active", "sort_order"]
-        cls.list_columns, cls.add_columns, cls.edit_columns = columns, columns[:], columns[:]
-        cls.show_columns = [*columns, *cls.show_fields]
-        cls.search_columns = ["name", *cls.search_fields, "is_active"]
+        # Synonyms are for imports; the list stays the values themselves.
+        form = ["name", "synonyms", *columns[1:]]
+        cls.list_columns, cls.add_columns, cls.edit_columns = columns, form, form[:]
+        cls.show_columns = [*form, *cls.show_fields]
+        cls.search_columns = ["name", "synonyms", *cls.search_fields, "is_active"]
         cls.add_form_extra_fields = cls.edit_form_extra_fields = {
-            name: make() for name, make in cls.extra_fields.items() if name in columns
+            name: make() for name, make in cls.extra_fields.items() if name in form
         }
 
     def __init__(self, **kwargs):
@@ -273,6 +294,12 @@ class DictionaryView(KeepTypedMixin, CsvMixin, ModelView):
         # Values bounded by their columns, as in the registers (fields.py).
         self.add_form = column_checked(self.add_form, self.datamodel.obj)
         self.edit_form = column_checked(self.edit_form, self.datamodel.obj)
+
+    def pre_add(self, item):
+        refuse_on(dictionaries.DictionaryError, dictionaries.check_synonyms, db.session, item)
+
+    def pre_update(self, item):
+        self.pre_add(item)
 
     def pre_delete(self, item):
         refuse_on(dictionaries.DictionaryError, dictionaries.check_can_delete, db.session, item)
@@ -302,8 +329,7 @@ class TreeDictionaryView(DictionaryView):
 
     def pre_add(self, item):
         refuse_on(dictionaries.DictionaryError, dictionaries.check_parent, item)
-
-    pre_update = pre_add
+        super().pre_add(item)
 
 
 class TaskTypeView(TreeDictionaryView):

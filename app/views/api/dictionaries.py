@@ -33,6 +33,7 @@ class DictionaryApi(GuardedApi):
             self._check(dictionaries.check_parent, item)
         if hasattr(item, "is_base"):
             self._check(dictionaries.check_single_base, db.session, item.is_base, item.id)
+        self._check(dictionaries.check_synonyms, db.session, item)
 
     pre_update = pre_add
 
