@@ -24,9 +24,18 @@ lock keeps every other writer out, and the worker writes its start and its
 end only WHERE it is still the job's worker — a worker that lost the job
 rolls its import back.
 
+Each claim is an ``ImportAttempt``, written in the claim's own commit and
+closed in the transaction that ends it: the import's (finished, failed),
+the take-back's (died, at the rows its progress file had reached) or,
+best effort, the worker's own when it finds its job taken back (lost).
+The journal tells from them a run that died and was taken over from one
+that went through; ``stalled`` tells a running job whose worker gives no
+sign of life, by the take-back's own test, before the take-back runs.
+
 ``old_import_files`` removes the stored upload and the file of bad rows of
 imports finished more than IMPORT_KEEP_DAYS ago; the journal keeps the
 entry with the date the files went."""
+import collections
 import datetime
 import json
 import logging
@@ -36,12 +45,12 @@ import threading
 import time
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app.jobs import job
-from app.models import ImportJob, dictionary_models, utcnow
+from app.models import ImportAttempt, ImportJob, dictionary_models, utcnow
 from app.services import history, imports, imports_custom
 
 log = logging.getLogger(__name__)
@@ -56,14 +65,21 @@ def claim(session, job_id, worker, attempts=20):
     the database stayed locked by another writer: the job stays queued)."""
     for attempt in range(attempts):
         try:
+            now = utcnow()
             result = session.execute(
                 update(ImportJob)
                 .where(ImportJob.id == job_id, ImportJob.status == "queued")
-                .values(status="running", worker=worker, started_at=utcnow(), rows_done=0,
+                .values(status="running", worker=worker, started_at=now, rows_done=0,
                         attempts=ImportJob.attempts + 1)
             )
+            taken = result.rowcount == 1
+            if taken:
+                # In the claim's commit: no claim without its attempt.
+                session.execute(insert(ImportAttempt).values(
+                    job_id=job_id, worker=worker, started_at=now, rows_done=0,
+                    outcome="running"))
             session.commit()
-            return result.rowcount == 1
+            return taken
         except OperationalError:
             session.rollback()
             time.sleep(0.2)
@@ -167,6 +183,7 @@ def process(session, job_id, worker):
     if not _take_write_lock(session, job_id, worker, heartbeat=progress):
         session.rollback()
         log.warning("Import %s: taken back from %s before it started", job_id, worker)
+        _lost(session, job_id, worker, 0)
         return None
     job = session.get(ImportJob, job_id)
     entity = imports.get_entity(job.entity)
@@ -198,6 +215,7 @@ def process(session, job_id, worker):
         # is the new worker's to do; none of this run is kept.
         session.rollback()
         log.warning("Import %s: taken back from %s; its run is rolled back", job_id, worker)
+        _lost(session, job_id, worker, report.total)
         return None
     session.commit()
     return values["status"]
@@ -229,7 +247,37 @@ def _finish(session, job_id, worker, values):
     result = session.execute(
         update(ImportJob).where(ImportJob.id == job_id, ImportJob.worker == worker,
                                 ImportJob.status == "running").values(**values))
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        return False
+    session.execute(
+        update(ImportAttempt).where(ImportAttempt.id == _last_attempt(job_id, worker),
+                                    ImportAttempt.outcome == "running")
+        .values(outcome="failed" if values["status"] == "failed" else "finished",
+                ended_at=values["finished_at"], rows_done=values["rows_done"]))
+    return True
+
+
+def _last_attempt(job_id, worker):
+    """The id of ``worker``'s latest attempt at the job (a subquery)."""
+    return (select(func.max(ImportAttempt.id))
+            .where(ImportAttempt.job_id == job_id, ImportAttempt.worker == worker)
+            .scalar_subquery())
+
+
+def _lost(session, job_id, worker, rows_done):
+    """Best effort: the attempt of a worker that found its job taken back
+    says so. The take-back marked it "died" already, which stays if this
+    cannot be written (on SQLite the new worker's import may hold the
+    write lock for longer than the busy timeout)."""
+    try:
+        session.execute(
+            update(ImportAttempt).where(ImportAttempt.id == _last_attempt(job_id, worker),
+                                        ImportAttempt.outcome.in_(("running", "died")))
+            .values(outcome="lost", ended_at=utcnow(), rows_done=rows_done))
+        session.commit()
+    except OperationalError:
+        session.rollback()
+        log.warning("Import %s: could not mark the attempt of %s lost", job_id, worker)
 
 
 def process_pending(app, worker=None, limit=20):
@@ -268,16 +316,69 @@ def _heartbeat(job_path):
     return datetime.datetime.fromtimestamp(stamp, datetime.timezone.utc).replace(tzinfo=None)
 
 
+def _silent(started_at, stored_path, cutoff):
+    """True if a running job's worker has given no sign of life (a claim,
+    a progress write) since ``cutoff``."""
+    return (started_at is not None and started_at < cutoff
+            and (_heartbeat(stored_path) or cutoff) <= cutoff)
+
+
 def abandoned(session, now, lease_seconds):
     """Running jobs whose worker has given no sign of life (a claim, a
     progress write) for ``lease_seconds``: rows of (id, worker, stored_path,
-    attempts)."""
+    attempts, started_at)."""
     cutoff = now - datetime.timedelta(seconds=lease_seconds)
     rows = session.execute(
-        select(ImportJob.id, ImportJob.worker, ImportJob.stored_path, ImportJob.attempts)
+        select(ImportJob.id, ImportJob.worker, ImportJob.stored_path, ImportJob.attempts,
+               ImportJob.started_at)
         .where(ImportJob.status == "running", ImportJob.started_at < cutoff)
         .order_by(ImportJob.id)).all()
-    return [r for r in rows if (_heartbeat(r.stored_path) or cutoff) <= cutoff]
+    return [r for r in rows if _silent(r.started_at, r.stored_path, cutoff)]
+
+
+def stalled(job, config, now=None):
+    """What becomes of a running job whose worker has given no sign of life
+    for IMPORT_LEASE_SECONDS (``abandoned``'s test): "resume" if the
+    take-back will queue it again, "fail" if it will fail it (its claims
+    are IMPORT_MAX_ATTEMPTS); None for any other job. Until the take-back
+    runs the journal would otherwise say «Выполняется» of a dead run. (On
+    PostgreSQL a worker that is alive but silent that long keeps its job,
+    its row being locked: then this says "stalled" of a run that
+    continues, which the next progress write corrects.)"""
+    if job.status != "running":
+        return None
+    cutoff = (now or utcnow()) - datetime.timedelta(
+        seconds=config.get("IMPORT_LEASE_SECONDS", 300))
+    if not _silent(job.started_at, job.stored_path, cutoff):
+        return None
+    return "resume" if (job.attempts or 0) < config.get("IMPORT_MAX_ATTEMPTS", 2) else "fail"
+
+
+Attempt = collections.namedtuple("Attempt", "number started_at ended_at rows_done outcome")
+
+
+def attempts_of(session, job, config, now=None):
+    """The attempts of the job's current run, oldest first: its last
+    ``job.attempts`` (a new run, such as the import after its check,
+    counts its claims afresh). The outcome is as the journal tells it:
+    the worker's running attempt is "stalled" while ``stalled`` says so,
+    with the rows of its progress file; a running attempt of a worker that
+    no longer has the job is "lost"."""
+    if not job.attempts:
+        return []
+    rows = session.scalars(select(ImportAttempt).where(ImportAttempt.job_id == job.id)
+                           .order_by(ImportAttempt.id.desc()).limit(job.attempts)).all()
+    out = []
+    for number, row in enumerate(reversed(rows), 1):
+        outcome, rows_done = row.outcome, row.rows_done
+        if outcome == "running":
+            if job.status == "running" and job.worker == row.worker:
+                outcome = "stalled" if stalled(job, config, now) else "running"
+                rows_done = (read_progress(job) or {}).get("rows_done") or rows_done
+            else:
+                outcome = "lost"
+        out.append(Attempt(number, row.started_at, row.ended_at, rows_done, outcome))
+    return out
 
 
 def take_back(session, now, config):
@@ -289,6 +390,8 @@ def take_back(session, now, config):
     queued = failed = 0
     for row in abandoned(session, now, lease):
         session.rollback()
+        # Where the dead worker got to; its file goes once the job is taken.
+        reached = (read_progress(row) or {}).get("rows_done") or 0
         ours = (ImportJob.id == row.id, ImportJob.status == "running",
                 ImportJob.worker == row.worker)
         if row.attempts < most:
@@ -309,6 +412,12 @@ def take_back(session, now, config):
                 session.rollback()
                 continue
             taken = session.execute(update(ImportJob).where(*ours).values(**values)).rowcount
+            if taken:
+                session.execute(
+                    update(ImportAttempt)
+                    .where(ImportAttempt.id == _last_attempt(row.id, row.worker),
+                           ImportAttempt.outcome == "running")
+                    .values(outcome="died", ended_at=now, rows_done=reached))
             session.commit()
         except OperationalError:  # SQLite: a live import holds the write lock
             session.rollback()

@@ -42,6 +42,9 @@ STATUSES = {
     "done": _l("Imported"),
     "failed": _l("Not imported"),
 }
+# A running import whose worker stopped (jobs.stalled): to be queued again
+# by the take-back, or failed.
+INTERRUPTED = {"resume": _l("Interrupted, will be resumed"), "fail": _l("Interrupted")}
 DUPLICATE_CHOICES = (("skip", _l("Skip the row")),
                      ("update", _l("Update the existing record")),
                      ("create", _l("Create a new record anyway")))
@@ -202,7 +205,7 @@ class ImportView(BaseView):
             "sdelka/import_mapping.html", job=job, entity=entity, header=header,
             mapping=stored.get("mapping", []), samples=samples, errors=errors,
             options=stored, duplicate_choices=DUPLICATE_CHOICES, modes=MODES,
-            may_create=bool(self._may_create()), status_label=STATUSES.get(job.status),
+            may_create=bool(self._may_create()), status_label=_status_label(job),
             responsibles=_responsible_choices(entity),
             responsible_id=stored.get("responsible_id") or job.user_id,
             value_choices=_value_choices(entity, stored, self._may_create(), _report_of(job)))
@@ -262,12 +265,15 @@ class ImportView(BaseView):
         report = json.loads(job.report) if job.report else None
         return self.render_template(
             "sdelka/import_report.html", job=job, report=report,
-            entity=imports.get_entity(job.entity), status_label=STATUSES.get(job.status),
+            entity=imports.get_entity(job.entity), status_label=_status_label(job),
             progress=self._progress(job), removed_on=datetime_text(job.files_removed_at)[:10],
-            keep_days=current_app.config["IMPORT_KEEP_DAYS"])
+            keep_days=current_app.config["IMPORT_KEEP_DAYS"],
+            attempts=jobs.attempts_of(db.session, job, current_app.config))
 
     def _progress(self, job):
-        data = {"status": job.status, "status_label": str(STATUSES.get(job.status, "")),
+        stall = jobs.stalled(job, current_app.config)
+        data = {"status": job.status, "status_label": str(_status_label(job, stall)),
+                "stalled": stall,
                 "total": job.total_rows, "rows_done": job.rows_done,
                 "errors": job.error_count, "created": job.created, "updated": job.updated,
                 "skipped": job.skipped,
@@ -461,15 +467,27 @@ def _entity_label(key):
     return entity.label if entity is not None else key
 
 
-def _status_label(status):
-    return STATUSES.get(status, status)
+def _status_label(job, stall=None):
+    """The status of an import as the journal and its report say it."""
+    stall = stall or jobs.stalled(job, current_app.config)
+    return INTERRUPTED[stall] if stall else STATUSES.get(job.status, job.status)
+
+
+class JournalInterface(SQLAInterface):
+    """The journal's «Status» is told from the whole entry (``_status_label``
+    needs more than the stored word): its formatter gets the job."""
+
+    def _get_attr_value(self, item, col):
+        if col == "status" and isinstance(item, ImportJob):
+            return item
+        return SQLAInterface._get_attr_value(item, col)
 
 
 class ImportJobView(ModelView):
     """The «Импорты» journal: who imported which file when, with what result."""
 
     route_base = "/imports"
-    datamodel = SQLAInterface(ImportJob)
+    datamodel = JournalInterface(ImportJob)
     base_permissions = ["can_list", "can_show"]
     base_filters = [["id", FilterOwnImports, True]]
     base_order = ("id", "desc")
