@@ -10,7 +10,9 @@ flat from 100 000 to 1 000 000 rows. Then the 1 000 000 clients are
 exported as CSV through the list's export endpoint, measuring the RSS
 growth while the stream is read.
 
-After the smallest size, the database's own share is measured: the same
+After the smallest size, «Отменить импорт» of that run is timed (its
+plan, then the undo in one transaction), and the database's own share is
+measured: the same
 number of rows, already converted, written by the import's driver path
 (``bulk_sql.insert_rows``, by batch, roll-ups deferred as in an import)
 and rolled back. No import can beat that figure, whatever Python does;
@@ -147,7 +149,34 @@ def one(url, rows):
         result["floor_seconds"] = _floor(app, rows, user_id)
     if os.environ.get("BENCH_EXPORT") == "1":
         result.update(_export(app))
+    if os.environ.get("BENCH_UNDO") == "1":
+        result.update(_undo(app, job_id))
     print("RESULT " + json.dumps(result), flush=True)
+
+
+def _undo(app, job_id):
+    """«Отменить импорт» of the run: its plan (what was changed since), then
+    the undo in one transaction."""
+    from sqlalchemy import func, select
+
+    from app import db
+    from app.models import Client, Employee, ImportJob
+    from app.services import import_undo
+
+    with app.app_context():
+        job = db.session.get(ImportJob, job_id)
+        user_id = db.session.scalar(select(Employee.id).where(
+            Employee.username == "bench-importer"))
+        start = time.perf_counter()
+        plan = import_undo.plan(db.session, job)
+        planned = time.perf_counter() - start
+        deleted = import_undo.undo(db.session, job, user_id).deleted
+        db.session.commit()
+        seconds = time.perf_counter() - start
+        left = db.session.scalar(select(func.count()).select_from(Client))
+        db.session.remove()
+    return {"undo_seconds": seconds, "undo_plan_seconds": planned, "undo_deleted": deleted,
+            "undo_conflicts": len(plan.conflicts), "clients_after_undo": left}
 
 
 def _floor(app, rows, user_id):
@@ -219,6 +248,7 @@ def run(label, url, sizes):
     for i, rows in enumerate(sizes):
         env = dict(os.environ, BENCH_EXPORT="1" if rows == max(sizes) else "0",
                    BENCH_FLOOR="1" if rows == min(sizes) else "0",
+                   BENCH_UNDO="1" if rows == min(sizes) else "0",
                    BENCH_PREPARED="1" if i else "0")
         done = subprocess.run([sys.executable, "-m", "bench.imports", "--one", url, str(rows)],
                               capture_output=True, text=True, env=env)
@@ -236,6 +266,11 @@ def run(label, url, sizes):
             report(f"[{label}] database alone: the same rows converted, written by batch",
                    rows_per_s=r["rows"] / r["floor_seconds"], seconds=r["floor_seconds"],
                    database_share_of_import=f"{r['floor_seconds'] / r['seconds']:.0%}")
+        if "undo_seconds" in r:
+            report(f"[{label}] undo the import of {rows} rows (one transaction)",
+                   seconds=r["undo_seconds"], plan_seconds=r["undo_plan_seconds"],
+                   records_deleted=r["undo_deleted"], changed_since=r["undo_conflicts"],
+                   clients_left=r["clients_after_undo"])
         if "export_seconds" in r:
             report(f"[{label}] export {r['clients']} clients as CSV (streamed)",
                    rows_per_s=r["clients"] / r["export_seconds"],

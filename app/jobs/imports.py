@@ -168,7 +168,7 @@ def options_of(job):
         timezone=stored.get("timezone", "Europe/Moscow"),
         error_label=stored.get("error_label", "Ошибка"),
         responsible_id=stored.get("responsible_id"),
-        value_map=stored.get("value_map") or {},
+        value_map=stored.get("value_map") or {}, job_id=job.id,
     ), stored.get("header", [])
 
 
@@ -464,7 +464,7 @@ def remove_old_files(session, now, keep_days, batch=500):
     ``keep_days`` ago; their journal entries stay, dated when the files
     went. Returns how many imports lost their files."""
     cutoff = now - datetime.timedelta(days=keep_days)
-    old = or_(and_(ImportJob.status.in_(("checked", "done", "failed")),
+    old = or_(and_(ImportJob.status.in_(("checked", "done", "failed", "undone")),
                    ImportJob.finished_at < cutoff),
               and_(ImportJob.status == "uploaded", ImportJob.created_at < cutoff))
     removed = 0

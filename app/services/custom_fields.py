@@ -385,7 +385,8 @@ def write(session, entity, wanted, client_ids=None, new=False):
     a few statements: changed values are replaced, with a history row per
     change for a tracked entity (``client_ids``: {record id: client id}).
     ``new``: the records were just inserted, hold no values and get no
-    history (an import's new rows, like its built-in columns)."""
+    history (an import's new rows, like its built-in columns). Returns the
+    changes: [(record id, field, value before, value after)]."""
     fields = {f.code: f for given in wanted.values() for f in given}
     old = {} if new else load(session, entity, list(wanted), list(fields.values()))
     rows, replaced, changes = [], {}, []
@@ -411,7 +412,7 @@ def write(session, entity, wanted, client_ids=None, new=False):
     for group in shapes.values():
         session.execute(insert(CustomValue.__table__), group)
     if new or not changes or ENTITIES[entity] not in history.TRACKED:
-        return
+        return changes
     names = {code: dictionary_rows(session, f) for code, f in fields.items()
              if CustomFieldType(f.type) == CustomFieldType.DICTIONARY}
     now, user_id = utcnow(), history.acting_user_id.get()
@@ -422,6 +423,7 @@ def write(session, entity, wanted, client_ids=None, new=False):
          "old_value": text_of(session, field, before, names.get(field.code)) or None,
          "new_value": text_of(session, field, value, names.get(field.code)) or None}
         for record_id, field, before, value in changes])
+    return changes
 
 
 @event.listens_for(Session, "before_commit")
@@ -519,6 +521,18 @@ def json_of(field, value):
         return str(value)
     if kind == CustomFieldType.DATE:
         return value.isoformat()
+    return value
+
+
+def value_of_json(field, value):
+    """The value ``json_of`` gave, back as ``load`` reads it."""
+    kind = CustomFieldType(field.type)
+    if value is None or value == []:
+        return None
+    if kind in (CustomFieldType.DECIMAL, CustomFieldType.MONEY):
+        return Decimal(value)
+    if kind == CustomFieldType.DATE:
+        return datetime.date.fromisoformat(value)
     return value
 
 

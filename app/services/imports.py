@@ -80,6 +80,7 @@ from app.services import (
     assignment,
     bulk_sql,
     clients,
+    import_undo,
     rollups,
     search,
     validation,
@@ -275,13 +276,24 @@ def dictionary_key(name):
 
 
 def dictionary_keys(session, model):
-    """{dictionary_key(name): id} of a dictionary, an active value before an
+    """{dictionary_key(name or synonym): id} of a dictionary: a value's own
+    name before another value's synonym, then an active value before an
     inactive one of the same key."""
-    found = {}
-    for row_id, name, active in session.execute(select(model.id, model.name, model.is_active)):
+    from app.services.dictionaries import keys_of  # it imports this module
+
+    found, synonyms = {}, []
+    for row_id, name, active, text in session.execute(
+            select(model.id, model.name, model.is_active, model.synonyms)):
         key = dictionary_key(name)
         if key not in found or (active and not found[key][1]):
             found[key] = (row_id, active)
+        if text:
+            synonyms.append((row_id, active, text))
+    named = set(found)
+    for row_id, active, text in synonyms:
+        for key in keys_of(text):
+            if key not in named and (key not in found or (active and not found[key][1])):
+                found[key] = (row_id, active)
     return {key: row_id for key, (row_id, _) in found.items()}
 
 
@@ -735,6 +747,9 @@ class Options:
     # What unknown texts of choice columns mean, chosen on the mapping
     # screen: {field name: {text: enum member's name | dictionary id | "new"}}.
     value_map: dict = field(default_factory=dict)
+    # The journal entry: what the run writes is ledgered under it, for
+    # «Отменить импорт» (services/import_undo.py).
+    job_id: int = None
 
 
 @dataclass
@@ -806,6 +821,7 @@ class Importer:
         # Writes custom field values; None when there are none to write.
         self.custom = entity.custom.start(session, self.mapped) if entity.custom else None
         self._sqlite = True
+        self.ledger = None
 
     def _with_values(self, spec):
         """An enum field that also reads the texts the user gave a meaning
@@ -846,6 +862,8 @@ class Importer:
             return report
         self._load_maps()
         self._sqlite = self.session.get_bind().dialect.name == "sqlite"
+        if self.options.job_id is not None and not dry_run:
+            self.ledger = import_undo.Ledger(self.session, self.options.job_id)
         self._first_new_id = (self.session.scalar(
             select(self.entity.model.id).order_by(self.entity.model.id.desc()).limit(1))
             or 0)
@@ -860,6 +878,8 @@ class Importer:
                     if problem is not None:
                         raise problem
                     self._handle(batch)
+                    if self.ledger is not None:
+                        self.ledger.flush()
                     if number % FOLD_BATCHES == 0:
                         fold()
                     if progress:
@@ -1014,6 +1034,8 @@ class Importer:
                     values["code"] = None
                 found = self.session.execute(
                     insert(spec.target).returning(spec.target.id), [values]).scalar()
+                if self.ledger is not None:
+                    self.ledger.add_created(spec.target.__tablename__, [found])
                 known[key] = found
             if found is None:
                 row.errors.append((spec.label, _l(
@@ -1265,7 +1287,7 @@ class Importer:
             return
         self._own(creates)
         try:
-            with self.session.begin_nested():
+            with self.session.begin_nested(), self._ledgered():
                 self._insert(creates)
                 self._update(updates)
             self.report.created += len(creates)
@@ -1275,7 +1297,7 @@ class Importer:
             # Find the rows the database refuses, one savepoint each.
             for row in creates + updates:
                 try:
-                    with self.session.begin_nested():
+                    with self.session.begin_nested(), self._ledgered():
                         if row.action == "create":
                             self._insert([row])
                         else:
@@ -1289,6 +1311,10 @@ class Importer:
                     self.report.created += 1
                 else:
                     self.report.updated += 1
+
+    def _ledgered(self):
+        """What a savepoint's block wrote is ledgered only if it holds."""
+        return self.ledger.savepoint() if self.ledger is not None else contextlib.nullcontext()
 
     def _own(self, rows):
         """The author and the responsible of new records, as for a record
@@ -1348,7 +1374,10 @@ class Importer:
                 self.custom.insert(self, rows, records)
                 return
             for group in _same_keys(records):
-                self.session.execute(insert(model.__table__), group)
+                if self.ledger is not None:
+                    self._insert_with_ids(model.__table__, group)
+                else:
+                    self.session.execute(insert(model.__table__), group)
             return
         self._insert_alma(rows)
 
@@ -1363,10 +1392,14 @@ class Importer:
         if self.session.get_bind().dialect.name == "sqlite":
             self.session.execute(insert(table), records)
             last = self.session.scalar(select(func.max(table.c.id)))
-            return list(range(last - len(records) + 1, last + 1))
-        return self.session.execute(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True), records
-        ).scalars().all()
+            ids = list(range(last - len(records) + 1, last + 1))
+        else:
+            ids = self.session.execute(
+                insert(table).returning(table.c.id, sort_by_parameter_order=True), records
+            ).scalars().all()
+        if self.ledger is not None:
+            self.ledger.add_created(table.name, ids)
+        return ids
 
     CLIENT_COLUMNS = ("kind", "name", "last_name", "first_name", "middle_name", "birth_date",
                       "region_id", "city", "phone", "comments", "responsible_id",
@@ -1403,8 +1436,13 @@ class Importer:
         connection = self.session.connection()
         ids = bulk_sql.insert_rows(connection, "client", self.CLIENT_COLUMNS, clients,
                                    with_ids=True)
-        bulk_sql.insert_rows(connection, "application", self.APPLICATION_COLUMNS,
-                             [(client_id, *values) for client_id, values in zip(ids, applications)])
+        application_ids = bulk_sql.insert_rows(
+            connection, "application", self.APPLICATION_COLUMNS,
+            [(client_id, *values) for client_id, values in zip(ids, applications)],
+            with_ids=self.ledger is not None)
+        if self.ledger is not None:
+            self.ledger.add_created("client", ids)
+            self.ledger.add_created("application", application_ids)
 
     def _application(self, v, client_id, today):
         return {"client_id": client_id, "date": v.get("date") or today,
@@ -1432,12 +1470,18 @@ class Importer:
                 record.pop("responsible_id", None)
             for key, value in record.items():
                 if value is not None and getattr(obj, key) != value:
+                    if self.ledger is not None:
+                        self.ledger.changed(model.__tablename__, obj.id, key, getattr(obj, key),
+                                            value)
                     setattr(obj, key, value)
         self.session.flush()
         if self.custom is not None:
-            self.custom.update(rows, objects)
+            self.custom.update(rows, objects, self.ledger)
         if applications:
-            self.session.execute(insert(Application.__table__), applications)
+            if self.ledger is not None:
+                self._insert_with_ids(Application.__table__, applications)
+            else:
+                self.session.execute(insert(Application.__table__), applications)
 
     # -- the file of bad rows -----------------------------------------------------------
 

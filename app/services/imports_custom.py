@@ -15,7 +15,7 @@ none mapped and no defaults) the importer runs exactly as before."""
 import dataclasses
 
 from app.models import CustomFieldType
-from app.services import custom_fields, history
+from app.services import custom_fields, history, import_undo
 from app.services.imports import Bad, Field, _same_keys
 
 KIND = "custom"
@@ -129,9 +129,10 @@ class Writer:
                     wanted[record_id] = values
         custom_fields.write(self.session, self.entity, wanted, new=True)
 
-    def update(self, rows, objects):
+    def update(self, rows, objects, ledger=None):
         """Replace the values the file gives (an empty cell keeps the stored
-        value, as for built-in columns); history rows for the changes."""
+        value, as for built-in columns); history rows for the changes, and
+        ledger ones for an undo."""
         wanted = {}
         for row in rows:
             values = self._values(row, new=False)
@@ -139,4 +140,8 @@ class Writer:
                 wanted.setdefault(row.existing_id, {}).update(values)
         client_ids = {record_id: history.client_id_of(objects[record_id])
                       for record_id in wanted}
-        custom_fields.write(self.session, self.entity, wanted, client_ids)
+        changes = custom_fields.write(self.session, self.entity, wanted, client_ids)
+        if ledger is not None:
+            for record_id, definition, before, value in changes:
+                ledger.changed(import_undo.CUSTOM + self.entity, record_id, definition.code,
+                               before, value)

@@ -11,6 +11,7 @@ def register(appbuilder):
         documents,
         followup,
         health,
+        import_undo,
         imports,
         notifications,
         registers,
@@ -40,6 +41,7 @@ def register(appbuilder):
     api.register(appbuilder)
     dictionaries.register(appbuilder)
     imports.register(appbuilder)
+    import_undo.register(appbuilder)
     appbuilder.add_view(
         CompanyView, "Company requisites", label=_l("Company requisites"),
         icon="fa-building", category="Company", category_label=_l("Company"),

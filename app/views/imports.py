@@ -41,6 +41,7 @@ STATUSES = {
     "checked": _l("Dry run finished"),
     "done": _l("Imported"),
     "failed": _l("Not imported"),
+    "undone": _l("Undone"),
 }
 # A running import whose worker stopped (jobs.stalled): to be queued again
 # by the take-back, or failed.
@@ -413,12 +414,26 @@ def _value_choices(entity, stored, may_create, report):
     for name, texts in _listed_values(entity, stored, report).items():
         spec = fields[name]
         mine = chosen.get(name, {})
-        out.append({"name": name, "label": spec.label, "options": _value_options(spec, may_create),
+        options = _value_options(spec, may_create)
+        suggested = _suggested(spec, texts, options)
+        out.append({"name": name, "label": spec.label, "options": options,
                     "cut": name in (report.get("unknown_cut") or []),
-                    "texts": [(text, rows, str(mine.get(text, "")))
+                    "texts": [(text, rows, str(mine.get(text, suggested.get(text, ""))))
                                for text, rows in sorted(texts.items(),
                                                         key=lambda t: (-(t[1] or 0), t[0]))]})
     return out
+
+
+def _suggested(spec, texts, options):
+    """{text: option} of the listed texts a dictionary value answers to now,
+    by its name or a synonym: the admin may have added one since the check
+    found the text unknown."""
+    if spec.kind != "dict":
+        return {}
+    keys = imports.dictionary_keys(db.session, spec.target)
+    offered = {value for value, _ in options}
+    found = {text: str(keys.get(imports.dictionary_key(text))) for text in texts}
+    return {text: value for text, value in found.items() if value in offered}
 
 
 def _posted_values(entity, stored, may_create, report):
