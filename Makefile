@@ -6,18 +6,19 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := run.py
 
-.PHONY: run test bench bench-load lint install install-dev translations messages migrate init clean
+.PHONY: run test bench bench-load lint install install-dev lock translations messages migrate init clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
+# The lock files, never the .in files: every machine gets the same versions.
 $(VENV)/.runtime: requirements.txt | $(BIN)/python
 	$(BIN)/pip install -q -r requirements.txt
 	touch $@
 
 $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
-	$(BIN)/pip install -q -r requirements-dev.txt
+	$(BIN)/pip install -q -r requirements.txt -r requirements-dev.txt
 	touch $@
 
 install: $(VENV)/.runtime translations
@@ -55,6 +56,16 @@ bench-load: install-dev
 
 lint: install-dev
 	$(BIN)/ruff check app tests bench config.py run.py
+
+# After editing requirements.in or requirements-dev.in: pin anew with
+# pip-tools (a dev requirement). Versions already pinned are kept; to move
+# them, LOCK_ARGS="--upgrade-package Flask" or LOCK_ARGS=--upgrade.
+PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile -q --strip-extras \
+	--allow-unsafe --no-emit-index-url --no-emit-find-links --no-emit-trusted-host $(LOCK_ARGS)
+
+lock: $(VENV)/.dev
+	$(PIP_COMPILE) -o requirements.txt requirements.in
+	$(PIP_COMPILE) -o requirements-dev.txt requirements-dev.in
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
