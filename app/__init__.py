@@ -45,7 +45,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
       Switching waits for other connections of the old journal to finish;
       if they do not within the busy timeout, a later connection tries
       again (this one still works, in the old journal).
-    - synchronous NORMAL: with WAL a commit no longer waits for the disk;
+    - synchronous NORMAL: with WAL a commit does not wait for the disk;
       a power cut may lose the last commits, never the database's
       consistency (FULL, the default, syncs the log at every commit)."""
     if isinstance(dbapi_connection, sqlite3.Connection):
@@ -61,7 +61,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
 def _postgres_settings(dbapi_connection, connection_record):
     """No JIT compilation on PostgreSQL: it pays off for long analytic
     queries, and a list query the planner overestimates (a row-level rule
-    it cannot see through) spent 200 ms compiling to run in 20 ms. Committed:
+    it cannot see through) compiles for 200 ms to run in 20 ms. Committed:
     SET belongs to the transaction, and the pool rolls back at check-in."""
     if type(dbapi_connection).__module__.startswith("psycopg"):
         dbapi_connection.execute("SET jit = off")

@@ -134,7 +134,7 @@ class Company(Model):
     actual_address = Column(String(500))
     okved = Column(String(64))
     oktmo = Column(String(11))
-    # Invoice numbering (seed 003): prefix + 7 digits, the next number to give.
+    # Invoice numbering: prefix + 7 digits, the next number to give.
     invoice_prefix = Column(String(10), nullable=False, default="INV", server_default="INV")
     invoice_next_number = Column(Integer, nullable=False, default=1, server_default="1")
     invoice_terms = Column(Text)  # default payment terms of new invoices
@@ -296,14 +296,14 @@ class RefusalReason(DictionaryMixin, Model):
 
 
 class ActionType(DictionaryMixin, Model):
-    """Planned actions of "work with counterparty" (seed 002)."""
+    """Planned actions of "work with counterparty"."""
 
     __tablename__ = "action_type"
     __label__ = _l("Action types")
 
 
 class ActionResult(DictionaryMixin, Model):
-    """A result an action of one type may have (seed 002: Send → contract,
+    """A result an action of one type may have (e.g. Send → contract,
     letter, invoice, commercial offer)."""
 
     __tablename__ = "action_result"
@@ -314,7 +314,7 @@ class ActionResult(DictionaryMixin, Model):
 
 
 class MailingType(DictionaryMixin, Model):
-    """A mailing list (seed 002 "Тип рассылки"): clients and contact persons
+    """A mailing list («Типы рассылки»): clients and contact persons
     are put on it in bulk and exported for a mailing service."""
 
     __tablename__ = "mailing_type"
@@ -478,7 +478,7 @@ class ProcessingStatus(str, enum.Enum):
 
 
 class Application(OwnedMixin, Model):
-    """A loan application (заявка) of a client, seed 000."""
+    """A loan application (заявка) of a client."""
 
     __tablename__ = "application"
     __label__ = _l("Applications")
@@ -579,7 +579,7 @@ class Deal(OwnedMixin, Model):
 
 
 class Lead(OwnedMixin, Model):
-    """A lead (seed 002): an enquiry not yet a deal; the client may be new."""
+    """A lead: an enquiry not yet a deal; the client may be new."""
 
     __tablename__ = "lead"
     __label__ = _l("Leads")
@@ -657,7 +657,7 @@ class Project(OwnedMixin, Model):
 
 
 class CounterpartyAction(OwnedMixin, Model):
-    """Work with a counterparty (seed 002): a planned action and its result."""
+    """Work with a counterparty: a planned action and its result."""
 
     __tablename__ = "counterparty_action"
     __label__ = _l("Work with counterparties")
@@ -769,7 +769,7 @@ class InvoiceStatus(str, enum.Enum):
 
 
 class PaymentTerm(str, enum.Enum):
-    """When an invoice is due (seed 003): on receipt, in 15/30/45 days, a date."""
+    """When an invoice is due: on receipt, in 15/30/45 days, a date."""
 
     ON_RECEIPT = "receipt"
     DAYS_15 = "15"
@@ -845,7 +845,7 @@ class FieldMode(str, enum.Enum):
 
 
 class WebForm(Model):
-    """A web-to-lead form (seed 003 "Контакты с сайта"): which fields the
+    """A web-to-lead form: which fields the
     public form asks, who gets its leads and which sites may post it."""
 
     __tablename__ = "web_form"
@@ -892,7 +892,7 @@ class TemplateEntity(str, enum.Enum):
 
 
 class DocumentTemplate(Model):
-    """A user-written HTML template with placeholders (SPEC §5)."""
+    """A user-written HTML template with placeholders."""
 
     __tablename__ = "document_template"
     __label__ = _l("Templates")
@@ -1016,7 +1016,7 @@ class JobLease(Model):
 
 
 class SalesPlan(Model):
-    """A manager's plan for one month, set by the head of sales (seed 002).
+    """A manager's plan for one month, set by the head of sales.
     ``month`` is the first day of the month."""
 
     __tablename__ = "sales_plan"
@@ -1162,8 +1162,7 @@ class ApplicationDay(RollupMixin, Model):
 
 class ImportJob(Model):
     """One CSV import: the journal entry, its stored file, its options, its
-    progress and its final report (seed 004: background import with a
-    status report). Workers claim a queued job with an atomic UPDATE."""
+    progress and its final report. Workers claim a queued job with an atomic UPDATE."""
 
     __tablename__ = "import_job"
     __label__ = _l("Imports")

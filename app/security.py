@@ -62,7 +62,7 @@ ADMIN_ONLY = {
     "RoleModelView", "UserGroupModelView", "ResetPasswordView", "GroupApi",
     "RoleApi", "UserApi", "PermissionApi", "ViewMenuApi", "PermissionViewApi",
     "List Roles", "List Groups", "Security",
-    # Web-to-lead forms: their settings decide who may post leads (seed 003).
+    # Web-to-lead forms: their settings decide who may post leads.
     "WebFormView", "Web forms",
     "CustomFieldView", "Custom fields", "Settings",
 }

@@ -1,4 +1,4 @@
-"""Quick search (issue 19, point 6) on the generated data, through the test
+"""Quick search on the generated data, through the test
 client, as Admin and as a Manager (row access applies): the list page with
 the quick search box or the client filter filled, per kind of query —
 part of a name, a phone as typed, an INN-like digit run, a short common

@@ -1,4 +1,4 @@
-"""Scheduled jobs (SPEC §8): a registry, a database lease that makes each
+"""Scheduled jobs: a registry, a database lease that makes each
 scheduled run execute once across processes and machines, and the
 APScheduler that fires them.
 

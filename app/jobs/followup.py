@@ -1,4 +1,4 @@
-"""The jobs of issue 5: task reminders, overdue tasks, deals and clients
+"""The follow-up jobs: task reminders, overdue tasks, deals and clients
 with nothing planned, and the head of sales' daily digest. The questions
 are asked by app/services/followup.py; here they become notifications."""
 import datetime
@@ -74,8 +74,8 @@ def _more(n):
     return f"{n}+" if n >= COUNT_LIMIT else str(n)
 
 
-# Seed 001: "an hour before the end of the working day check the deals and
-# events without plans".
+# An hour before the working day ends (17:00 office time, weekdays) the head
+# of sales hears of the open deals and clients in work nobody planned a task for.
 @job("unplanned", "0 17 * * 1-5", _l("Deals and clients without a planned task"))
 def unplanned(session, now, config):
     deals = followup.count_of(session, followup.unplanned_deals_query(session, now),

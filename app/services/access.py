@@ -1,5 +1,5 @@
 """Row-level access: which clients, and records of clients, a user may see
-and change (SPEC §1, seed 004).
+and change.
 
 Without the "access to all clients" permission a user sees the clients they
 are responsible for or take part in, plus clients marked public; they may

@@ -1,4 +1,4 @@
-"""Work with a counterparty (seed 002): a planned action (call, send,
+"""Work with a counterparty: a planned action (call, send,
 meet…) and its result, which must be one the action type allows; the next
 step may be created "based on" the previous one."""
 from flask_babel import lazy_gettext as _l

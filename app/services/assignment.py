@@ -1,4 +1,4 @@
-"""Who gets a new record of a market segment (seed 002): the managers bound
+"""Who gets a new record of a market segment: the managers bound
 to the segment take turns (round-robin), so web leads and new clients of a
 segment are shared evenly. One pointer per segment, kept in the database
 and read under a row lock, so two servers never hand out the same turn."""

@@ -1,5 +1,5 @@
 """Custom fields: the admin's own fields on clients, contacts, applications,
-leads, deals, tasks and invoices (seed 003 «Пользовательские поля»).
+leads, deals, tasks and invoices («Пользовательские поля»).
 
 A definition is a row of ``custom_field``; values are rows of
 ``custom_value``, one per value (one per choice of a multiple choice), in the

@@ -1,4 +1,4 @@
-"""Deal stages and closing (seed 003 "Управление возможными сделками").
+"""Deal stages and closing.
 
 Screens, the API and lead conversion call ``prepare`` before a deal is
 saved and ``forget`` before one is deleted — the one way these rules run:

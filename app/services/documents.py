@@ -1,4 +1,4 @@
-"""Printing documents from templates (SPEC §5): the data a template sees,
+"""Printing documents from templates: the data a template sees,
 the list of placeholders shown in the editor, rendering to HTML and PDF,
 storing the printed file and recording the print in the client's history.
 

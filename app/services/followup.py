@@ -1,4 +1,4 @@
-"""What the scheduled jobs look for (SPEC §8, seed 001): task reminders due,
+"""What the scheduled jobs look for: task reminders due,
 tasks that went overdue, deals and clients with nothing planned, and the
 figures of the daily digest. Every question is one SQL query; marking what
 was announced is an UPDATE of plain columns (no change history: these are

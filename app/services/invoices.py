@@ -1,4 +1,4 @@
-"""Invoices (seed 003): numbering, due dates, line and invoice totals, the
+"""Invoices: numbering, due dates, line and invoice totals, the
 status rules, duplication.
 
 Numbers are the company's prefix and seven digits (INV0000001). The next
@@ -12,7 +12,7 @@ well. A number already used (the admin moved the counter back) is skipped.
 Totals are computed here in Decimal, never taken from the browser: a line's
 amount is quantity x price less its discount, rounded to kopecks half up;
 its tax is that amount x the tax rate, rounded the same way (tax is charged
-on top of the price, as in seed 003); the invoice's subtotal, tax and total
+on top of the price); the invoice's subtotal, tax and total
 are the sums of its lines.
 """
 import datetime
@@ -165,8 +165,8 @@ def apply_change(session, invoice, stored):
 
 
 def set_status(session, invoice, status):
-    """Seed 003: any status may be chosen from the list (draft, issued,
-    paid, rejected); an invoice is issued only with lines and a total."""
+    """Any status may be chosen from the list (draft, issued, paid,
+    rejected); an invoice is issued only with lines and a total."""
     status = InvoiceStatus(status)
     if status in (InvoiceStatus.ISSUED, InvoiceStatus.PAID) and not invoice.lines:
         raise InvoiceError(N_("Add at least one line before issuing the invoice"))

@@ -1,4 +1,4 @@
-"""Leads (seed 002): turning a lead into a deal, and the leads that arrive
+"""Leads: turning a lead into a deal, and the leads that arrive
 from the website.
 
 ``convert`` creates the deal (and the client when none is linked), closes

@@ -1,4 +1,4 @@
-"""Mailing lists (seed 002 "Тип рассылки"): clients and contact persons are
+"""Mailing lists («Типы рассылки»): clients and contact persons are
 put on a mailing type in bulk; a type's recipients are exported as CSV for a
 mailing service. A client or contact who opted out is never exported (nor
 are the contacts of a client who opted out)."""

@@ -1,7 +1,7 @@
 """Printing documents: user-written HTML templates rendered in a Jinja2
 sandbox, then converted to PDF with xhtml2pdf.
 
-Templates are written by users (SPEC §5), so a template may read only the
+Templates are written by users in the app's editor, so a template may read only the
 context it is given, may not run for long or build huge values, and the PDF
 step may fetch nothing from the network and read no file but the app's own
 fonts and static files.

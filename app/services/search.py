@@ -1,4 +1,4 @@
-"""Search as people search (issue 19, point 6): any part of a client's name,
+"""Search as people search: any part of a client's name,
 a phone typed in any format, an INN or an e-mail; upper or lower case, ё or
 е alike.
 
@@ -90,10 +90,10 @@ def _fts_ids(fts, term):
 def _holds(key, term, dialect):
     """``key`` (a client id column: a client's own, a record's client_id)
     is a client whose search text holds ``term``. Tested straight on the
-    ids the index gives: going through the client table as well read each
+    ids the index gives: going through the client table as well reads each
     matching client's row (15 ms against 3.5 ms for 7 700 matches at a
     million clients), and on PostgreSQL a client list's own ``id IN
-    (SELECT …)`` kept the planner from combining the trigram index with
+    (SELECT …)`` keeps the planner from combining the trigram index with
     the record number typed (``OR id = …``): 1.3 s instead of an index."""
     if dialect == "sqlite" and len(term) >= TRIGRAM:
         return key.in_(_fts_ids(FTS_TABLE, term))
@@ -105,7 +105,7 @@ def _holds(key, term, dialect):
         # = ANY(ARRAY(…)): the few ids the index finds first, once, then
         # the records by the index on client_id (combined with the index
         # of their own words). As IN (…), the planner, sure that half the
-        # rows pass a manager's access test, walked a list's sort index
+        # rows pass a manager's access test, walks a list's sort index
         # through 84 000 applications to find 25 (0.8 s against 35 ms). A
         # short term matches too many clients to search an array per row.
         return key == any_(func.array(ids.scalar_subquery()))
@@ -160,7 +160,7 @@ def words_condition(model, typed, dialect):
     if dialect == "sqlite":
         # Too short for a trigram: each row tested. SQLite's lower() knows
         # only ASCII; GLOB with a class per letter runs in SQLite itself
-        # (a Python fold() per row cost 0.4 µs a row).
+        # (a Python fold() per row costs 0.4 µs a row).
         return or_(*(getattr(model, c).op("GLOB")(glob_pattern(term)) for c in columns))
     # The expression of the trigram indexes of migration 0019, literally.
     return or_(*(func.replace(func.lower(getattr(model, c)), literal_column("'ё'"),

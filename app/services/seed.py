@@ -32,7 +32,8 @@ from app.models import (
     TemplateEntity,
 )
 
-# Seed 000's order. Colours are pale so that rows coloured by them stay readable.
+# In the order lists and drop-downs show them (sort_order follows it).
+# Colours are pale so that rows coloured by them stay readable.
 TASK_STATUSES = (
     # name, colour, kind, takes start and end dates
     ("В работе", "#d9edf7", StatusKind.OPEN, False),
@@ -47,7 +48,7 @@ TASK_STATUSES = (
     ("Брак: дубль", "#d5d5d5", StatusKind.JUNK, False),
 )
 
-# Seed 004: five stages, each with the probability of closing the deal.
+# Five stages, each with the probability of closing the deal.
 FUNNEL_STAGES = (
     ("Потенциальный клиент", 10),
     ("Звонок", 20),
@@ -186,7 +187,7 @@ PLAIN = {
                   "Приглашения на мероприятия"),
 }
 
-# Seed 002: each action has its own results ("Отправить" → договор, письмо,
+# Each action has its own results ("Отправить" → договор, письмо,
 # счёт, коммерческое предложение).
 ACTION_RESULTS = {
     "Звонок": ("Дозвонились", "Не дозвонились", "Перезвонить позже"),
@@ -254,7 +255,7 @@ TEMPLATES = (
 
 # The first 16 hex digits of the SHA-256 of every earlier shipped text of a
 # built-in template: a row still holding one of them was never edited, and
-# seeding brings it up to the current file (issue 19: empty values, cases).
+# seeding brings it up to the current file.
 EARLIER_TEMPLATES = {
     "loan_agreement": {"cd970271d00bfe07"},
     "invoice": {"91f5d9b5c744c226", "816dfd2d5c24af76"},

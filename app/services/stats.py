@@ -1,4 +1,4 @@
-"""Statistics (SPEC §7, seed 000 step 9, seeds 002–004): task figures, the
+"""Statistics: task figures, the
 applications of the last days, figures per employee, the sales funnel and
 plan against fact.
 

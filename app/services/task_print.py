@@ -1,4 +1,4 @@
-"""The printed task list (seed 001): each task with its client's address,
+"""The printed task list: each task with its client's address,
 phones and contact persons and the client's last completed task, gathered
 for a whole page of tasks in a few grouped queries (never one per task)."""
 import dataclasses

@@ -1,4 +1,4 @@
-"""Working on a task (seed 000 step 7): status with its dates, the action,
+"""Working on a task: status with its dates, the action,
 the assignee and a note, checked together and saved together."""
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select

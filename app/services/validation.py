@@ -151,7 +151,7 @@ def phone(value, region="RU"):
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-# --- values of any column (issue 17): forms, the API and imports alike ----------------
+# --- values of any column: forms, the API and imports alike -------------------------
 
 # C0 control characters but tab, line feed and carriage return (a text area
 # sends CRLF), DEL, and lone surrogates (JSON may carry "\ud800"; no

@@ -1,4 +1,4 @@
-"""Web-to-lead forms (seed 003 "Контакты с сайта", seed 002 site API).
+"""Web-to-lead forms: the contact form of the company's site posts leads.
 
 A site visitor's submission is checked against the form's settings (which
 fields it asks, which are required, how long each may be) and becomes a

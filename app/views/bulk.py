@@ -1,4 +1,4 @@
-"""Bulk assignment on a register list (seed 002 "Операции/Назначить …"):
+"""Bulk assignment on a register list («Назначить сегмент рынка», «… тип рассылки»):
 the selected rows (a list action) or every row the list's filter shows go
 to a confirmation page that names how many records change, then the
 service changes them. Only records the user may change are touched."""
@@ -74,7 +74,7 @@ class BulkAssignMixin:
                       "warning")
                 return redirect(url_for(".list"))
             target = db.session.get(model, form.target.data)
-            # A commit per batch of 500: 10 000 changes took 9 s on SQLite,
+            # A commit per batch of 500: 10 000 changes take 9 s on SQLite,
             # all that time holding its only write lock, so every other
             # save waited (and past SQLITE_BUSY_TIMEOUT failed). Each batch
             # is whole; after a failure the batches before it stay done,

@@ -1,5 +1,5 @@
 """The managers' calendar: managers as rows, days as columns, the number of
-tasks in each cell on a background that darkens with the count (seed 001)."""
+tasks in each cell on a background that darkens with the count."""
 import datetime
 from urllib.parse import urlencode
 

@@ -149,7 +149,7 @@ class ClientView(BulkListMixin, RegisterView):
 
     def _warn_duplicates(self, client):
         """Saved all the same: two clients may share a phone (a family, a
-        switchboard), but the user should look (issue 19, point 7)."""
+        switchboard), but the user should look."""
         for field, other in clients.duplicates(db.session, client):
             if may_read(Client, other):
                 link = Markup('<a href="{}">{}</a>').format(

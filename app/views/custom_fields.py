@@ -461,7 +461,7 @@ def _entity_label(value):
 
 
 class CustomFieldView(KeepTypedMixin, EnumFieldsMixin, ModelView):
-    """The admin's field definitions (seed 003, «Пользовательские поля»)."""
+    """The admin's field definitions («Пользовательские поля»)."""
 
     route_base = "/custom-fields"
     datamodel = SQLAInterface(CustomField)

@@ -132,7 +132,7 @@ class ListInterface(SQLAInterface):
             # Count from the set of visible clients. Few rows passing the
             # filters, or one client's (a tab of its page), keep the per-row
             # test (building the set of a bench manager's 41 000 clients
-            # took ~18 ms for each of the nine tabs of a client's page).
+            # takes ~18 ms for each of the nine tabs of a client's page).
             inner = self._apply_inner_all(
                 query.execution_options(**{ROW_ACCESS_DRIVING: True}),
                 filters, select_columns=select_columns, aliases_mapping={})
@@ -148,7 +148,7 @@ class ListInterface(SQLAInterface):
             return AtLeast(limit), None  # the page walks its sort index, testing each row
         # Few: the page is these rows, sorted. Left to its own plan,
         # PostgreSQL, sure that half the rows pass a manager's access test,
-        # walked the sort index through 84 000 clients to find the 25 of a
+        # walks the sort index through 84 000 clients to find the 25 of a
         # quick search (35 ms against 3 ms).
         return len(ids), ids
 

@@ -17,7 +17,7 @@ from app.views.register_base import BlankKeepsIntegerField, RegisterView
 
 
 class DealView(RegisterView):
-    """Deals (seed 003): the stage brings its probability, won / lost close
+    """Deals: the stage brings its probability, won / lost close
     the deal, and the client's funnel stage follows (services/deals.py)."""
 
     route_base = "/deals"
@@ -51,7 +51,7 @@ class DealView(RegisterView):
     @expose("/move/<int:pk>", methods=["POST"])
     @has_access
     def move(self, pk):
-        """The record page's quick change of stage and status (seed 003)."""
+        """The record page's quick change of stage and status."""
         self._ensure_writable(pk)
         deal = db.session.get(Deal, pk)
         if deal is None:

@@ -465,7 +465,7 @@ class ActionTypeView(DictionaryView):
 
 
 class ActionResultView(DictionaryView):
-    """Results each action type allows (seed 002)."""
+    """Results each action type allows."""
 
     route_base = "/action-results"
     model = ActionResult

@@ -1,4 +1,4 @@
-"""Document templates and printing (SPEC §5).
+"""Document templates and printing.
 
 * «Шаблоны»: a generated screen of templates whose edit page has a live
   preview (rendered in the sandbox against sample data or a record the

@@ -1,5 +1,5 @@
 """«Экспорт CSV» and «Импорт» on every list screen (registers and
-dictionaries), SPEC §9.
+dictionaries).
 
 Export reuses the list's own filters joined with the base filters (so the
 row-level rule of a Manager applies) and the list's sort, without paging,

@@ -1,4 +1,4 @@
-"""Deals and clients with nothing planned (seed 001 "сделки без планов"):
+"""Deals and clients with nothing planned («Продажи → Без планов»):
 the page the head of sales' notification links to. Managers see their own.
 
 Each list is paged (``page_deal``, ``page_client``, from 0) and counted as
@@ -19,7 +19,7 @@ from app.views.rowaccess import restricted_user_id
 PAGE_SIZE = 50
 # The pages reach this far: a page walks every row before it, and a
 # manager, who sees one row in fifteen, walks fifteen times as many (the
-# first 1 000 take them 0.5 s at a million deals, 10 000 took 3 s). The
+# first 1 000 take them 0.5 s at a million deals, 10 000 take 3 s). The
 # notification counts further (jobs/followup.COUNT_LIMIT).
 MAX_ROWS = 1_000
 MAX_PAGE = MAX_ROWS // PAGE_SIZE - 1

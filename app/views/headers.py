@@ -1,4 +1,4 @@
-"""Security headers on every response (issue 17): browsers must not guess
+"""Security headers on every response: browsers must not guess
 a file's type from its content, and other sites must not frame our pages
 (clickjacking).
 

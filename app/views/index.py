@@ -6,7 +6,7 @@ LANDS_ON_STATISTICS = ("Admin", "Head of sales")
 
 class SdelkaIndexView(IndexView):
     """The start page; the admin and the head of sales land on the
-    statistics dashboard instead (seed 000 step 9)."""
+    statistics dashboard instead."""
 
     index_template = "sdelka/index.html"
 

@@ -62,7 +62,7 @@ class InvoiceLineView(RegisterView):
 
 
 class InvoiceView(RegisterView):
-    """Invoices of seed 003: numbered on creation, edited while drafts,
+    """Invoices: numbered on creation, edited while drafts,
     moved through the statuses, duplicated, printed."""
 
     route_base = "/invoices"

@@ -1,4 +1,4 @@
-"""Lead → deal (seed 002 "Операции/Перевести Лид в Сделку"): a form
+"""Lead → deal («Перевести в сделку»): a form
 prefilled from the lead; saving calls services/leads.convert in one
 transaction. The bulk action converts the selected leads with defaults."""
 from flask import flash, g, redirect, url_for

@@ -15,7 +15,7 @@ from app.views.register_base import PHONE, RegisterView
 
 
 class LeadView(RegisterView):
-    """Leads (seed 002): participants see the lead; «Перевести в сделку»
+    """Leads: participants see the lead; «Перевести в сделку»
     opens the conversion form, the list converts selected leads at once."""
 
     route_base = "/leads"

@@ -1,5 +1,5 @@
-"""Every value of every list and record page as a person reads it (issue 19,
-point 3), FAB's own screens (employees, roles) included.
+"""Every value of every list and record page as a person reads it, FAB's
+own screens (employees, roles) included.
 
 FAB hands its list and show widgets what ``getattr`` gives, with enum
 members replaced by their stored value: a column without a formatter

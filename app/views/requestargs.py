@@ -1,5 +1,5 @@
 """The list parameters FAB reads from a URL without checking them, checked
-once for every screen before any view runs (issue 17).
+once for every screen before any view runs.
 
 FAB parses ``page_<View>`` and ``psize_<View>`` with ``int()`` (``abc`` was a
 500), hands ``_oc_<View>`` to the query as a column name (an unknown one was

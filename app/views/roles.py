@@ -1,4 +1,4 @@
-"""Roles in Russian (issue 19, point 4): role names shown by their label
+"""Roles in Russian: role names shown by their label
 (the names stored in the database stay as they are: permissions and
 ``sync_roles`` find roles by them), and permissions grouped by screen with
 Russian words — «Клиенты: список, просмотр, добавление, изменение, удаление,

@@ -1,5 +1,5 @@
-"""The quick search box of every register list and the filter by client
-(issue 19, point 6). Both are FAB filters, so paging, sorting, export and
+"""The quick search box of every register list and the filter by client.
+Both are FAB filters, so paging, sorting, export and
 printing keep them, and the row-level rule (a base filter) applies to what
 they find exactly as to the list: ``_flt_0_quick=…`` and
 ``_flt_1_client=…`` (``_flt_0_client=<id>`` is a client by its number, as
@@ -42,7 +42,7 @@ class FilterQuickSearch(BaseFilter):
             # Few rows pass (an index found them), or every row is read
             # anyway (own words too short for an index): count them and
             # test each one's access; building the set of every client a
-            # manager may see cost 40 ms more on the bench's deals.
+            # manager may see costs 40 ms more on the bench's deals.
             query = query.execution_options(**{SELECTIVE: True})
         return query
 

@@ -1,4 +1,4 @@
-"""Statistics screens (SPEC §7): the dashboard, the sales funnel and the
+"""Statistics screens: the dashboard, the sales funnel and the
 monthly plans, each with CSV and PDF exports. The figures come from
 app/services/stats.py; this module reads the form, links every figure to
 the list that counts it and renders."""

@@ -1,5 +1,5 @@
 """"Печать списка задач": the task list as the user filtered and sorted it,
-with the same row-level rule, to PDF (seed 001)."""
+with the same row-level rule, to PDF."""
 import datetime
 from urllib.parse import quote
 

@@ -25,7 +25,7 @@ def _planned_default():
 
 
 class TaskListWidget(RegisterListWidget):
-    """Rows in their status colour, overdue tasks marked (seed 001)."""
+    """Rows in their status colour, overdue tasks marked."""
 
     template = "sdelka/widgets/task_list.html"
 
@@ -65,7 +65,7 @@ class TaskView(RegisterView):
     @expose("/print")
     @has_access
     def print_list(self):
-        """The list as filtered and sorted on screen, to PDF (seed 001)."""
+        """The list as filtered and sorted on screen, to PDF."""
         from app.views.task_print import print_task_list
 
         return print_task_list(self)

@@ -1,4 +1,4 @@
-"""The REST API's bodies checked by the rules of the forms (issue 17).
+"""The REST API's bodies checked by the rules of the forms.
 
 FAB builds the add and edit schemas of a ModelRestApi from the model with
 marshmallow-sqlalchemy. ``guard_schema`` makes each field of a column run

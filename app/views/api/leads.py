@@ -21,7 +21,7 @@ class LeadApi(RegisterApi):
     @safe
     @permission_name("put")
     def convert(self, pk):
-        """Convert a lead to a deal (seed 002), as the lead's screen does.
+        """Convert a lead to a deal, as the lead's screen does.
         Body (all optional): client (id; a new one from the lead if absent),
         title, amount, stage (id). Answers 201 {"deal": id, "client": id}."""
         lead = db.session.get(Lead, pk) if pk <= MAX_ID else None
