@@ -1,4 +1,4 @@
-"""The managers' calendar in Chromium (issue 5, point 7): open it, click a
+"""The managers' calendar in Chromium: open it, click a
 cell, create a task for that manager and day, see it counted."""
 import datetime
 

@@ -1,4 +1,4 @@
-"""Custom fields in Chromium (issue 10): the admin adds a money field to
+"""Custom fields in Chromium: the admin adds a money field to
 clients in Настройки; a manager fills it on a client, sees it on the record
 page and finds the client with the list's filter on it."""
 import os

@@ -1,4 +1,4 @@
-"""Forms that follow what was chosen (issue 19, point 7), in Chromium: the
+"""Forms that follow what was chosen, in Chromium: the
 client form shows the sections of the client's kind, and «Результат»
 offers only the chosen action's results."""
 import pytest

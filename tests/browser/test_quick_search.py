@@ -1,4 +1,4 @@
-"""The quick search box of a list, in Chromium (issue 19, point 6): a
+"""The quick search box of a list, in Chromium: a
 manager types part of a client's name in another case, with е for ё,
 presses Enter and sees their client — not another manager's — and the
 search text stays in the box."""

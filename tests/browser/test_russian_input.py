@@ -1,5 +1,5 @@
 """Dates, times and amounts as a Russian office types and picks them, in
-Chromium (issue 19, points 1 and 2): a task planned for tomorrow 11:00 by
+Chromium: a task planned for tomorrow 11:00 by
 typing and by picking in the calendar (Russian months, Monday first, a time
 part), an application with «300 000,00» and «14,5», a deal; each saved and
 shown back on its record page in Russian form. Typed text is kept, never

@@ -1,5 +1,5 @@
 """Every step of `make bench` (bench/__main__.py) on a tiny dataset, so that
-none can break unnoticed between full runs (issue 18): on SQLite, and on
+none can break unnoticed between full runs: on SQLite, and on
 PostgreSQL when TEST_DATABASE_URL is set. One test per step and database,
 in any order (each step makes the data it reads; the dataset is shared with
 the other tiny benches, tests/unit/conftest.py); the figures are printed,

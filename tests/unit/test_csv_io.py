@@ -42,7 +42,8 @@ def test_texts_starting_with_apostrophes_come_back_exactly():
 
 
 def test_an_older_files_apostrophes_are_taken_off():
-    # Before, every «+» and «-» got one, phones and negative amounts too.
+    # Files exported by earlier versions put one before every «+» and «-»,
+    # phones and negative amounts too.
     assert from_cell("'+79161979005") == "+79161979005" and from_cell("'-150,00") == "-150,00"
     assert from_cell('="+7 (916) 197-90-05"') == "+7 (916) 197-90-05"
     assert from_cell('="1+1"') == '="1+1"'  # not a text ``cell`` writes so

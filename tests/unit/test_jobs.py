@@ -1,5 +1,5 @@
 """Reminders, overdue marks, the head of sales' lists and digest, and the
-lease that runs each scheduled job once (issue 5, points 5 and 6).
+lease that runs each scheduled job once.
 Both databases, through the ``app`` fixture."""
 import datetime
 import threading

@@ -147,7 +147,7 @@ def test_loops_and_common_constructs_still_work():
         "{{ x['__class__'] }}",
         "{{ ('{0.__class__}'|attr('format'))(x) }}",
         "{{ 'x'.encode() }}",
-        # issue 6: more walks towards globals, builtins, subclasses and os
+        # more walks towards globals, builtins, subclasses and os
         "{{ ''.__class__.__base__.__subclasses__() }}",
         "{{ ().__class__.__bases__[0].__subclasses__() }}",
         "{{ x.__dict__ }}",
@@ -177,7 +177,7 @@ def test_attribute_walks_are_refused(payload):
     "payload",
     ["{{ config }}", "{{ request }}", "{{ self }}", "{{ g }}", "{{ session }}",
      "{{ range.__self__ }}", "{{ x.token.__len__ }}",
-     # issue 6: the usual SSTI entry points are simply absent
+     # the usual SSTI entry points are simply absent
      "{{ config.items() }}", "{{ config.SECRET_KEY }}", "{{ config.__class__.__init__ }}",
      "{{ request.environ }}", "{{ request.application.__globals__ }}",
      "{{ self.__init__.__globals__ }}", "{{ self._TemplateReference__context.keys() }}",
@@ -238,7 +238,7 @@ def test_only_range_is_global():
         "{% set f = ('{0}' * 100000)|attr('format') %}{{ f('a' * 1000000) }}",
         "{{ range(10)|sum(start=[]) }}",
         "{{ 'x'|center(10**9) }}",
-        # issue 6: exponential strings and big numbers
+        # exponential strings and big numbers
         "{% set s = 'ab' * 500 %}{% set s = s ~ s %}{% set s = s ~ s %}{% set s = s ~ s %}"
         "{% set s = s ~ s %}{% set s = s ~ s %}{% set s = s ~ s %}{% set s = s ~ s %}"
         "{% set s = s ~ s %}{% set s = s ~ s %}{% set s = s ~ s %}{% set s = s ~ s %}{{ s }}",

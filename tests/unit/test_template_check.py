@@ -1,5 +1,5 @@
-"""Printed values and template errors as a person reads them (issue 19,
-point 8): numbers as people write them, empty values, syntax errors with
+"""Printed values and template errors as a person reads them: numbers as
+people write them, empty values, syntax errors with
 their reason in the catalogue's words and the right line, and the
 editor's check of placeholders before saving (services/printing.py)."""
 import datetime

@@ -1,4 +1,4 @@
-"""Deals and clients without a planned task (services/followup.py, issue 18):
+"""Deals and clients without a planned task (services/followup.py):
 which rows the lists hold, and the plans that keep them index look-ups per
 row on both databases, whatever ANALYZE says about tasks without a deal."""
 import datetime

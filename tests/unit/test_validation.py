@@ -90,7 +90,7 @@ def test_small_codes():
             check(bad)
 
 
-# --- values of any column (issue 17) ---------------------------------------------------
+# --- values of any column ------------------------------------------------------------
 
 @pytest.mark.parametrize("value", ["a\x00b", "\x01", "x\x1b[31m", "\x7f", "\ud800"])
 def test_text_refuses_control_characters(value):

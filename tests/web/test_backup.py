@@ -1,4 +1,4 @@
-"""`flask sdelka backup` and `restore` (issue 18, point 4): back up a working
+"""`flask sdelka backup` and `restore`: back up a working
 database with uploaded files, wipe both, restore, and find every record and
 file again through the screens. On each backend, in a database of its own."""
 import io

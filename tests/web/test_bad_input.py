@@ -1,4 +1,4 @@
-"""Bad input gets a message, never a 500 or raw SQL (issue 17): list
+"""Bad input gets a message, never a 500 or raw SQL: list
 parameters of every screen and of the API, unknown bulk actions, the error
 pages, and the security headers of every response."""
 import pytest

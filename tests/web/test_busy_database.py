@@ -1,4 +1,4 @@
-"""SQLite while the database is busy (issue 18, point 0): WAL lets pages
+"""SQLite while the database is busy: WAL lets pages
 read while another connection reads or writes, a write waits for another
 writer up to SQLITE_BUSY_TIMEOUT, and past it the answer is the Russian
 "server busy" page (503, Retry-After), never a 500 with SQL.
@@ -157,7 +157,7 @@ def test_a_savepoint_before_the_first_write_waits_and_stays_in_its_transaction(
 
 
 def test_a_bulk_change_commits_every_batch(app, as_role, session):
-    """10 000 changes took 9 s in one transaction, all of it holding
+    """10 000 changes take 9 s in one transaction, all of it holding
     SQLite's write lock: every batch of 500 is committed on its own."""
     head_id = session.scalar(select(Employee.id).where(Employee.username == "head"))
     tag = unique("Пачки")

@@ -1,4 +1,4 @@
-"""The managers' calendar screen (issue 5, point 3)."""
+"""The managers' calendar screen."""
 import datetime
 
 from sqlalchemy import select

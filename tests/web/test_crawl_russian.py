@@ -1,5 +1,5 @@
 """Every screen in Russian: no raw codes, ``None``, ``True``/``False``, object
-reprs, ISO time stamps or FAB's English strings (issue 19, points 3, 4, 9).
+reprs, ISO time stamps or FAB's English strings.
 
 The crawl opens every menu page, and for every FAB screen its list, the page
 of one existing record, its add and its edit form, as Admin and as a Manager.

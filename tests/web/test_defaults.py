@@ -1,4 +1,4 @@
-"""Defaults and checks a user expects (issue 19, point 7): a new client
+"""Defaults and checks a user expects: a new client
 starts at the first funnel stage and a new task in the first open status,
 on the screens and over the API alike; a phone or INN another client has
 is saved with a warning that links to that client."""

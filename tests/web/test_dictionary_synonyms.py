@@ -1,4 +1,4 @@
-"""Synonyms of dictionary values (issue 20, point 1): the admin writes them
+"""Synonyms of dictionary values: the admin writes them
 on a value's form, a synonym may name no other value and belong to no other
 value, and an import matches them — a region «Мск» lands on «Москва»."""
 import html

@@ -1,4 +1,4 @@
-"""Document templates and printing through the screens (issue 6): the
+"""Document templates and printing through the screens: the
 editor's preview, printing per role with row-level access, the stored PDF
 and the client's history."""
 import io

@@ -1,5 +1,5 @@
-"""Bad field values get a Russian message, never a 500 or raw SQL
-(issue 17, point 5): a form is shown again with the message and nothing
+"""Bad field values get a Russian message, never a 500 or raw SQL:
+a form is shown again with the message and nothing
 is saved; the API answers 422 naming the field. Both run the rules of
 services/validation.column_checks."""
 import json

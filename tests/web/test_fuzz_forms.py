@@ -1,6 +1,6 @@
 """Random and hostile values posted to the add form and the API of every
 register, as the admin: never a 5xx, and a refused request leaves the
-table's row count as it was (issue 17, point 5). Rows that were accepted
+table's row count as it was. Rows that were accepted
 are removed again, so other tests' lists are not disturbed."""
 import json
 import os

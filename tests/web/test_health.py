@@ -1,4 +1,4 @@
-"""``GET /health`` for load balancers (issue 18, point 4): the database,
+"""``GET /health`` for load balancers: the database,
 the migrations, the shared jobs."""
 import datetime
 

@@ -1,4 +1,4 @@
-"""What the import screen lets the user decide (issue 20, points 2 and 4):
+"""What the import screen lets the user decide:
 the meaning of values the CRM does not know (a status, a region), listed
 on the mapping screen with their rows after a check, and who the new
 records belong to — the responsible chosen there, or a manager of the

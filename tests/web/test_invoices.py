@@ -1,4 +1,4 @@
-"""Invoices through the screens (seed 003): numbering, lines and totals
+"""Invoices through the screens: numbering, lines and totals
 computed on the server, draft → issued → paid, editing only drafts,
 duplicating, printing, the numbering settings, and unique numbers under
 concurrent creation on PostgreSQL."""

@@ -1,5 +1,5 @@
 """Lead → deal conversion (one transaction), participants' access, the
-deal stage rules and the client's funnel stage (seed 002, seed 003)."""
+deal stage rules and the client's funnel stage."""
 from decimal import Decimal
 
 import pytest

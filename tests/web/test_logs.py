@@ -1,4 +1,4 @@
-"""Log lines of a request name it and its user (issue 18, point 4)."""
+"""Log lines of a request name it and its user."""
 import logging
 
 from app.logs import FORMAT, HEADER

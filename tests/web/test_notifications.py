@@ -1,5 +1,5 @@
 """The bell, the notifications page and the "without plans" page
-(issue 5, points 5 and 6) as Manager, Head of sales and Read-only."""
+as Manager, Head of sales and Read-only."""
 import re
 
 from app.models import Client, Deal, Notification

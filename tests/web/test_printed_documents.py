@@ -1,4 +1,4 @@
-"""Printed documents a customer can receive (issue 19, point 8): every
+"""Printed documents a customer can receive: every
 seeded template prints for a client with nothing optional filled and for
 one with everything filled — no error, no «None», no «5E+1», no label left
 hanging before an empty value — numbers as people write them, Russian

@@ -1,5 +1,5 @@
 """A save the rules refuse shows the form again with what was typed and
-the reason (issue 19, point 5): FAB redirected to the list and the text
+the reason: FAB redirected to the list and the text
 was lost."""
 import re
 

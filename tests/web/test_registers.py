@@ -129,8 +129,8 @@ LINKS = {"/tasks/add": ["client", "deal"], "/notes/add": ["client", "deal"],
 
 
 def test_links_to_registers_are_looked_up_never_listed(as_role, world):
-    # A drop-down of every visible deal was 30 001 options for the head of
-    # sales at the bench's size (issue 18, point 2).
+    # A drop-down of every visible deal would hold 30 001 options for the
+    # head of sales at the bench's size.
     tag, _ = world
     for url, fields in LINKS.items():
         page = as_role("head").get(url).text
@@ -275,7 +275,7 @@ def test_applications_list_columns_and_quick_filters(as_role, world, session):
     for header in ("ID", "Оффер", "ФИО", "Телефон", "Сумма", "Регион", "Дата",
                    "Цель кредита", "Статус"):
         assert header in page, header
-    for label in ("Завершены", "Отказы", "В обработке"):  # seed 000's quick filters
+    for label in ("Завершены", "Отказы", "В обработке"):  # the list's quick filters
         assert label in page
     refused = admin.get("/applications/list/?_flt_0_status=refused&psize_ApplicationView=100")
     assert f"{tag} own" in refused.text and f"{tag} other" not in refused.text
@@ -296,7 +296,7 @@ def test_client_page_shows_related_tabs_with_preset_add(as_role, world):
 
 def test_client_page_tabs_test_each_row_not_every_visible_client(app, as_role, world):
     """A tab holds one client's records: counting them from the set of every
-    client a manager may see (a UNION of three look-ups) cost ~1 ms a tab at
+    client a manager may see (a UNION of three look-ups) costs ~1 ms a tab at
     200 000 clients; each of them is tested instead."""
     from sqlalchemy import event
 

@@ -1,5 +1,5 @@
-"""The statistics and funnel PDFs as a person reads them (issue 19, point
-8): no header or cell is drawn over its neighbour. xhtml2pdf breaks text at
+"""The statistics and funnel PDFs as a person reads them: no header
+or cell is drawn over its neighbour. xhtml2pdf breaks text at
 spaces only and draws a longer word across the next column, so the tables
 are laid out by measuring (printing.table_layout); these tests read every
 piece of text back out of the PDF with its position and font and check

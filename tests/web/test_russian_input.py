@@ -1,5 +1,5 @@
-"""Dates, date-times and amounts typed the Russian way (issue 19, points 1
-and 2) are saved through the forms and the REST API and shown back on the
+"""Dates, date-times and amounts typed the Russian way are saved
+through the forms and the REST API and shown back on the
 record page in Russian form; what cannot be read is refused at the field
 with a Russian message, kept as typed, and nothing is saved."""
 import datetime

@@ -1,4 +1,4 @@
-"""Search as people search (issue 19, point 6): the quick search box of
+"""Search as people search: the quick search box of
 every register list, the filter by client and the client picker find any
 part of a name, a phone in any format, an INN or an e-mail, in any case,
 ё as е; row access applies to what they find exactly as to the list."""

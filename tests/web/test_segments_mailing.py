@@ -1,6 +1,6 @@
 """Bulk market segments and mailing types on the client and contact lists,
 mailing exports with opt-outs, and work with a counterparty: results per
-action and "create based on this one" (seed 002)."""
+action and "create based on this one"."""
 from sqlalchemy import select
 
 from app.models import (

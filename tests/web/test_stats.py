@@ -1,4 +1,4 @@
-"""Statistics screens per role (issue 8): the dashboard, its links to the
+"""Statistics screens per role: the dashboard, its links to the
 lists that count each figure, the funnel, plans, and the exports."""
 import datetime
 import html

@@ -1,4 +1,4 @@
-"""Printing the task list to PDF (issue 5, point 4, seed 001)."""
+"""Printing the task list to PDF."""
 import datetime
 import io
 

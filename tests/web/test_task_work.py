@@ -1,4 +1,4 @@
-"""The "work on task" screen and its rules (issue 5, point 2)."""
+"""The "work on task" screen and its rules."""
 import datetime
 
 import pytest

@@ -1,4 +1,4 @@
-"""«Продажи → Без планов» in pages (issue 18): fifty rows a page, newest
+"""«Продажи → Без планов» in pages: fifty rows a page, newest
 first, a pager for each list, and page numbers that cannot break it."""
 import re
 

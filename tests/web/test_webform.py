@@ -1,6 +1,6 @@
 """Web-to-lead form: settings screen and snippet, the public endpoint's
 validation, honeypot, size limit, CORS, rate limit and switches, and the
-round-robin routing of the leads (seed 003 "Контакты с сайта")."""
+round-robin routing of the leads."""
 import itertools
 import json
 
