@@ -3,7 +3,7 @@
 Revision ID: 0018
 Revises: 0017
 
-Search as people search (services/search.py, issue 19 point 6): each
+Search as people search (services/search.py): each
 client keeps its name, e-mail, INN and phone digits in ``client.search``
 (lower case, ё as е), written by the app. Existing rows are filled here.
 - PostgreSQL: a trigram GIN index (pg_trgm) serves ``LIKE '%…%'``. When

@@ -3,12 +3,13 @@
 Revision ID: 0020
 Revises: 0019
 
-- import_attempt: each claim of an import and how it ended (issue 20 p.7).
+- import_attempt: each claim of an import and how it ended, so the journal
+  can tell a run that died and was resumed.
 - import_created (id ranges) and import_change (a column's values before
   and after) record what an import wrote; «Отменить импорт» reads them
-  (issue 20 p.8); import_undo records an undo (who, when, what it did).
+  to undo it; import_undo records an undo (who, when, what it did).
 - synonyms on every dictionary: other ways people write a value, matched
-  by imports (issue 20 p.1).
+  by imports («Мск» for «Москва»).
 Plain ADD COLUMN, not batch mode: on SQLite that would copy the tables
 and drop their triggers.
 """
