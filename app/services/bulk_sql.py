@@ -101,9 +101,9 @@ def bulk_session(connection, cache_mb=64):
     SQLite: a page cache of ``cache_mb`` (the default 2 MB makes every
     insert into a dozen indexes fetch and evict pages; the cache is a fixed
     size, so memory does not grow with the file). Durability is left as it
-    is: the import is one transaction, so synchronous=NORMAL would save a
-    handful of fsyncs, not per-row work, and in the rollback-journal mode
-    the app uses it may corrupt the file on a power cut."""
+    is: every connection already runs WAL with synchronous=NORMAL
+    (app/__init__.py), and the import is one transaction, a handful of
+    fsyncs, not one per row."""
     if _is_postgresql(connection):
         yield
         return

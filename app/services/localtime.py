@@ -1,8 +1,13 @@
 """Times are stored as naive UTC and shown and typed in the office's zone
-(APP_TIMEZONE): this module is the only crossing between them. A local day
-is not always 24 hours (daylight saving), nor its midnight on a whole UTC
-hour (India's +5:30): days and offsets are taken from the zone, never
-added as a fixed number of hours."""
+(APP_TIMEZONE): screens, list filters, the statistics, the calendar and
+the jobs' notices cross between them here. The CSV import's date-time
+parser (imports.parse_datetime), the scheduler (APScheduler's triggers)
+and the printed task list's time stamp (Flask-Babel) take the zone
+themselves.
+
+A local day is not always 24 hours (daylight saving), nor its midnight
+on a whole UTC hour (India's +5:30): days and offsets are taken from the
+zone, never added as a fixed number of hours."""
 import datetime
 from zoneinfo import ZoneInfo
 

@@ -124,7 +124,7 @@ _fab_value = sqla_filters.set_value_to_type
 
 def filter_value(datamodel, column_name, value):
     """A list filter's typed value as its column holds it. FAB reads a date
-    with dateutil, month first («03.12.2026» was 12 March), and a time as
+    with dateutil, month first («03.12.2026» is 12 March), and a time as
     UTC; here a date is read as the forms read it, a time in the office's
     zone (stored UTC). Unreadable: None, which FAB's filters ignore."""
     if isinstance(value, str) and (datamodel.is_date(column_name)
