@@ -7,11 +7,11 @@ every other gets 0, on SQLite and PostgreSQL alike. So the background thread
 the upload starts and ``process_pending`` (which the scheduler calls every
 few seconds) may both look at the same job safely.
 
-The import and the final state of its journal entry are committed in one
-transaction: the journal says "done" exactly when the rows are in. Progress
-while it runs goes to a small JSON file next to the stored upload (the
-import's own transaction is not visible to other connections until it
-commits, and SQLite would not let a second connection write meanwhile).
+The import (on SQLite its last chunk, see ``_checkpoint``) and the final
+state of its journal entry are committed in one transaction: the journal
+says "done" exactly when the rows are in. Progress while it runs goes to
+a small JSON file next to the stored upload (on PostgreSQL the import's
+transaction is not visible to other connections until it commits).
 
 A worker that dies (a restart, a crash, the OOM killer) leaves its job
 "running". Its heartbeat is the progress file, rewritten while batches go
@@ -19,10 +19,11 @@ in; the scheduled ``imports`` run takes a job whose heartbeat is older than
 IMPORT_LEASE_SECONDS back with an UPDATE … WHERE worker=<the dead one>: it
 is queued again, or failed with a message after IMPORT_MAX_ATTEMPTS claims.
 A live worker cannot lose its job to that: on PostgreSQL its transaction
-holds the job's row (the take-back skips locked rows), on SQLite its write
-lock keeps every other writer out, and the worker writes its start and its
-end only WHERE it is still the job's worker — a worker that lost the job
-rolls its import back.
+holds the job's row (the take-back skips locked rows), on SQLite its
+heartbeat is fresh (it writes the file between chunks too), and the worker
+writes its start, each chunk and its end only WHERE it is still the job's
+worker — a worker that lost the job rolls back what it has not committed,
+and whoever runs the job next reverts the chunks it had.
 
 Each claim is an ``ImportAttempt``, written in the claim's own commit and
 closed in the transaction that ends it: the import's (finished, failed),
@@ -51,7 +52,7 @@ from sqlalchemy.orm import Session
 
 from app.jobs import job
 from app.models import ImportAttempt, ImportJob, dictionary_models, utcnow
-from app.services import history, imports, imports_custom
+from app.services import history, import_undo, imports, imports_custom
 
 log = logging.getLogger(__name__)
 
@@ -195,13 +196,23 @@ def process(session, job_id, worker):
     token = history.acting_user_id.set(job.user_id)
     report = None
     try:
+        if import_undo.written(session, job_id):
+            # A worker that died had committed chunks: the run starts over.
+            import_undo.revert(session, job_id)
         if entity is None:
             raise imports.FileProblem(f"unknown entity {job.entity}")
         entity = imports_custom.extend(session, entity)
         importer = imports.Importer(session, entity, options, error_path=error_path,
                                     encoding=job.encoding, header=header)
         report = importer.run(data_rows(job.stored_path, job.encoding, job.delimiter),
-                              dry_run=dry_run, progress=progress)
+                              dry_run=dry_run, progress=progress,
+                              checkpoint=_checkpoint(session, job_id, worker))
+    except TakenBack:
+        session.rollback()
+        log.warning("Import %s: taken back from %s; its last chunk is rolled back", job_id,
+                    worker)
+        _lost(session, job_id, worker, 0)
+        return None
     except Exception as exc:  # noqa: BLE001  (the journal must say what happened)
         log.exception("Import %s failed", job_id)
         session.rollback()
@@ -219,6 +230,32 @@ def process(session, job_id, worker):
         return None
     session.commit()
     return values["status"]
+
+
+class TakenBack(Exception):
+    """The job was taken back from this worker (thought dead) meanwhile."""
+
+
+def _checkpoint(session, job_id, worker):
+    """SQLite has one writer at a time: the import commits a chunk every
+    fraction of a second (``Importer.run``), each only while the job is
+    still this worker's, so that colleagues' saves wait briefly. The ledger
+    commits with each chunk; whoever runs the job next takes back what a
+    dead worker left (``import_undo.revert``). PostgreSQL's writers do not
+    wait for each other: there the file stays one transaction."""
+    if session.get_bind().dialect.name != "sqlite":
+        return None
+
+    def commit(report):
+        mine = session.execute(
+            update(ImportJob).where(ImportJob.id == job_id, ImportJob.worker == worker,
+                                    ImportJob.status == "running")
+            .values(rows_done=report.total)).rowcount == 1
+        if not mine:
+            raise TakenBack
+        session.commit()
+
+    return commit
 
 
 def _final_state(dry_run, total_rows, report, error_path):

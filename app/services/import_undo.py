@@ -1,5 +1,5 @@
-"""What an import wrote, and «Отменить импорт» (issue 20 p.8; EspoCRM's
-"Revert import").
+"""What an import wrote, and «Отменить импорт» (as EspoCRM's "Revert
+import").
 
 While an import runs, its ``Ledger`` records, in the import's own
 transaction, the ids of the records it created (as ranges: a batch's ids
@@ -389,6 +389,29 @@ def plan(session, job):
 
 
 # --- the undo ---------------------------------------------------------------------------
+
+def revert(session, job_id):
+    """Take back what a run of ``job_id`` committed and forget its ledger:
+    an all-or-nothing import that met a bad row after committing chunks, or
+    the chunks of a worker that died (before its job runs again). Created
+    records that others have added records to meanwhile stay; the rest is
+    undone whatever happened to it since (seconds, in a run that is being
+    undone as a whole). Returns (deleted, restored)."""
+    job = session.get(ImportJob, job_id)
+    kept = set(_dependents(session, _created(session, job_id)))
+    restored = _restore(session, job, kept)
+    deleted = _delete(session, job, kept)
+    session.execute(delete(ImportCreated).where(ImportCreated.job_id == job_id))
+    session.execute(delete(ImportChange).where(ImportChange.job_id == job_id))
+    return deleted, restored
+
+
+def written(session, job_id):
+    """True if the ledger holds something of ``job_id``."""
+    return session.scalar(select(ImportCreated.id).where(ImportCreated.job_id == job_id)
+                          .union_all(select(ImportChange.id).where(
+                              ImportChange.job_id == job_id)).limit(1)) is not None
+
 
 def undo(session, job, user_id, confirmed=(), confirm_unlisted=False):
     """Undo ``job`` in the caller's transaction (the caller commits).

@@ -1,4 +1,4 @@
-"""CSV import of every entity and of the AlmaCRM client format (SPEC §9).
+"""CSV import of every entity and of the AlmaCRM client format.
 
 The pipeline, all of it streaming so memory does not grow with the file:
 
@@ -14,10 +14,13 @@ The pipeline, all of it streaming so memory does not grow with the file:
    (normalised phone, INN; a dictionary's name) from one indexed query per
    batch, and new rows go in with one multi-row INSERT per table.
 
-The whole file is one transaction. A dry run is the same run rolled back,
-so its counts and problems are exactly those of the real run, duplicates
-within the file included (earlier rows are already in the database when
-later ones are checked). "All or nothing" rolls back when any row is bad;
+The whole file is one transaction, but on SQLite, where it commits in
+chunks (``Importer.run``) and keeps "all or nothing" through the ledger of
+what it wrote (services/import_undo.py). A dry run is the same run rolled
+back, so its counts and problems are exactly those of the real run,
+duplicates within the file included (earlier rows are in the database, or
+their keys remembered, when later ones are checked). "All or nothing"
+rolls back when any row is bad;
 "apply good rows" keeps the good ones and writes the bad ones, with an
 error column, to a CSV the user downloads. A row is converted completely
 before anything of it is written, and a batch the database refuses is
@@ -32,6 +35,7 @@ changed field as for an edit on screen.
 No Flask request here: the views and the background worker pass the user,
 the options and the labels in."""
 import codecs
+import collections
 import contextlib
 import csv
 import datetime
@@ -39,7 +43,9 @@ import gc
 import io
 import os
 import re
+import sys
 import threading
+import time
 import unicodedata
 import zoneinfo
 from dataclasses import dataclass, field
@@ -99,6 +105,12 @@ MAX_PROBLEMS = 1000
 # (services/rollups.deferred): each fold leaves the roll-up rows one more
 # version to step over until the commit.
 FOLD_BATCHES = 100
+# How long one transaction of a chunked import (SQLite) writes before it
+# commits and lets other writers in, and how long it then leaves the lock
+# free (converting rows meanwhile).
+CHUNK_SECONDS = 1.0
+LOCK_FREE_SECONDS = 0.15
+READ_AHEAD = 40
 MAX_TEXT = 100_000
 csv.field_size_limit(MAX_FIELD_CHARS)
 
@@ -107,8 +119,7 @@ TRANSLATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "tra
 ALMA_KEY = "almacrm"
 ALMA_HEADER = ("Дата", "Фамилия", "Имя", "Отчество", "регион", "город", "сумма", "телефон",
                "дата рождения", "статус", "комментарии")
-# Processing statuses as AlmaCRM and people write them (seed 000: "status may
-# take string values").
+# AlmaCRM files give the processing status as text, in the words people use:
 STATUS_WORDS = {
     ProcessingStatus.IN_PROCESSING: ("в обработке", "в работе", "обработка", "новая", "новый",
                                      "new", "in processing", "in_processing", "ожидание"),
@@ -443,7 +454,7 @@ def _replace(spec, **changes):
 
 
 def alma_entity():
-    """The AlmaCRM client format of seed 000: a person and an application."""
+    """The AlmaCRM client format: a person and an application per row."""
     def f(name, label, model, **kw):
         spec = make_field(model, name, label)
         return _replace(spec, **kw)
@@ -822,6 +833,9 @@ class Importer:
         self.custom = entity.custom.start(session, self.mapped) if entity.custom else None
         self._sqlite = True
         self.ledger = None
+        # {key: {value: _Earlier}} of rows of rolled-back chunks (``_forget``).
+        self._gone = {}
+        self._keys = None
 
     def _with_values(self, spec):
         """An enum field that also reads the texts the user gave a meaning
@@ -853,8 +867,20 @@ class Importer:
 
     # -- public -------------------------------------------------------------------
 
-    def run(self, rows, dry_run=False, progress=None):
-        """Import ``rows`` ((line, cells) pairs); commit is the caller's."""
+    def run(self, rows, dry_run=False, progress=None, checkpoint=None):
+        """Import ``rows`` ((line, cells) pairs); the last commit is the
+        caller's.
+
+        Without ``checkpoint`` the file is one transaction. With it (SQLite,
+        where one writer at a time holds the database) the rows go in
+        chunks of about CHUNK_SECONDS, and ``checkpoint(report)`` commits
+        after each, so that colleagues' saves wait a fraction of a second,
+        not the whole import. A chunk of a check, or of an all-or-nothing
+        import after its first bad row, is rolled back before that commit;
+        an all-or-nothing import that meets a bad row takes back the chunks
+        it committed (``import_undo.revert``, from the ledger), so it ends
+        with all of the file or none. Committing needs the ledger, i.e. a
+        journal entry (``Options.job_id``)."""
         report = self.report
         report.dry_run = dry_run
         self._check_mapping()
@@ -864,41 +890,63 @@ class Importer:
         self._sqlite = self.session.get_bind().dialect.name == "sqlite"
         if self.options.job_id is not None and not dry_run:
             self.ledger = import_undo.Ledger(self.session, self.options.job_id)
+        if self.ledger is None and not dry_run:
+            checkpoint = None
         self._first_new_id = (self.session.scalar(
             select(self.entity.model.id).order_by(self.entity.model.id.desc()).limit(1))
             or 0)
-        outer = self.session.begin_nested()
+        committed = False
+        batches = self._batches(rows)
+        ahead = collections.deque()
+        remember = checkpoint is not None
+        chunk = _Chunk(self.session, remember)
         try:
-            batches = self._batches(rows)
-            connection = self.session.connection()
-            with bulk_sql.bulk_session(connection), fewer_collections(), \
-                    rollups.deferred(connection) as fold, contextlib.closing(batches):
-                for number, (batch, problem) in enumerate(batches, 1):
+            with fewer_collections(), contextlib.closing(batches):
+                for batch, problem in _drain(ahead, batches):
                     report.total += len(batch)
                     if problem is not None:
                         raise problem
                     self._handle(batch)
+                    chunk.written(self, batch)
                     if self.ledger is not None:
                         self.ledger.flush()
-                    if number % FOLD_BATCHES == 0:
-                        fold()
                     if progress:
                         progress(report)
+                    if checkpoint is not None and chunk.age() >= CHUNK_SECONDS:
+                        kept = self._keeping(dry_run)
+                        self._forget(chunk.close(kept))
+                        checkpoint(report)
+                        committed |= kept
+                        _read_ahead(ahead, batches)
+                        chunk = _Chunk(self.session, remember)
         except FileProblem as exc:
             report.file_error = str(exc)
+        except BaseException:
+            chunk.fail()
+            raise
         finally:
             if self._errors_out is not None:
                 self._errors_out.close()
-        keep = not dry_run and not report.file_error and (
-            self.options.mode == "good" or not report.errors)
-        if keep:
-            outer.commit()
-        else:
-            outer.rollback()
+        keep = self._keeping(dry_run) and not report.file_error
+        chunk.close(keep)
+        if not keep and committed:
+            import_undo.revert(self.session, self.options.job_id)
         report.applied = keep
         if progress:
             progress(report)
         return report
+
+    def _keeping(self, dry_run):
+        """Whether what was written so far stays."""
+        return not dry_run and (self.options.mode == "good" or not self.report.errors)
+
+    def _forget(self, keys):
+        """A rolled-back chunk's rows are no longer in the database: their
+        duplicate keys are remembered, so that later rows repeating them
+        are still told duplicates of the file."""
+        for key, lines in keys.items():
+            for value, line in lines.items():
+                self._gone.setdefault(key, {}).setdefault(value, _Earlier(line))
 
     def _batches(self, rows):
         """(converted rows, None) by BATCH; a file problem comes as
@@ -1139,12 +1187,10 @@ class Importer:
         entity, model = self.entity, self.entity.model
         if not entity.alma and "id" in self.mapped:
             self._by_id(batch)
-        keys = [k for k in entity.duplicate_keys if k in self.mapped]
-        if entity.model is Client and not entity.alma:
-            keys = [k for k in ("phone", "inn") if k in self.mapped]
+        keys = self.duplicate_keys()
         if keys:
-            self._fresh_statistics(keys)
-        for key in keys:
+            self._fresh_statistics([k for k, _ in keys])
+        for key, same in keys:
             column = getattr(model, key)
             # Rows with errors too: their duplicates are reported as well.
             pending = [r for r in batch if r.existing_id is None and r.values.get(key)]
@@ -1164,17 +1210,28 @@ class Importer:
                     if row_id < found.get(value, row_id + 1):  # the oldest record wins
                         found[value] = row_id
                 lookup = lambda r: found.get(r.values[key])  # noqa: E731
-            same = (dictionary_key if key == "name" and issubclass(model, DictionaryMixin)
-                    else normalise if key == "name" else str)
             seen = {}
+            gone = self._gone.get(key, {})
             for row in pending:
                 existing = lookup(row)
-                in_file = seen.get(same(row.values[key]))
+                in_file = seen.get(same(row.values[key])) or (
+                    gone.get(same(row.values[key])) if existing is None else None)
                 if existing is None and in_file is None:
                     if not row.errors:  # a refused row is not in the file's records
                         seen[same(row.values[key])] = row
                     continue
                 self._duplicate(row, key, existing, in_file)
+
+    def duplicate_keys(self):
+        """[(column, how its values compare)] the file's duplicates are found by."""
+        if self._keys is None:
+            entity, model = self.entity, self.entity.model
+            keys = [k for k in entity.duplicate_keys if k in self.mapped]
+            if model is Client and not entity.alma:
+                keys = [k for k in ("phone", "inn") if k in self.mapped]
+            self._keys = [(k, dictionary_key if k == "name" and issubclass(model, DictionaryMixin)
+                           else normalise if k == "name" else str) for k in keys]
+        return self._keys
 
     def _fresh_statistics(self, keys):
         """PostgreSQL plans the duplicate look-ups from the table's
@@ -1499,6 +1556,84 @@ class Importer:
         text = "; ".join(f"{label}: {message}" if str(label) else str(message)
                          for label, message in row.errors)
         self._error_writer.writerow([f"{row.line}: {text}", *row.cells])
+
+
+_Earlier = collections.namedtuple("_Earlier", "line")
+
+
+def _drain(ahead, batches):
+    """The batches read ahead first, then the rest of the file."""
+    while True:
+        if ahead:
+            yield ahead.popleft()
+            continue
+        item = next(batches, None)
+        if item is None:
+            return
+        yield item
+
+
+def _read_ahead(ahead, batches):
+    """Leave the write lock free for LOCK_FREE_SECONDS, converting the next
+    batches meanwhile. SQLite queues no one: a writer waiting for the lock
+    looks again every 100 ms at worst, and a lock taken again at once after
+    a commit would keep it waiting for the whole import. Converting takes a
+    sixth of the time of writing, so the batches read ahead are those the
+    next chunk writes; at most READ_AHEAD of them (memory), else it waits."""
+    free_since = time.monotonic()
+    while time.monotonic() - free_since < LOCK_FREE_SECONDS:
+        if len(ahead) >= READ_AHEAD or (ahead and ahead[-1][1] is not None):
+            time.sleep(max(0.0, LOCK_FREE_SECONDS - (time.monotonic() - free_since)))
+            return
+        item = next(batches, None)
+        if item is None:
+            return
+        ahead.append(item)
+
+
+class _Chunk:
+    """One transaction's share of an import: a savepoint (on SQLite it
+    takes the write lock), the bulk settings of its connection and its
+    roll-ups deferred to one fold. With ``remember``, the duplicate keys of
+    the rows it created, for when it is rolled back (``Importer._forget``)."""
+
+    def __init__(self, session, remember=False):
+        self.started = time.monotonic()
+        self.savepoint = session.begin_nested()
+        connection = session.connection()
+        self.stack = contextlib.ExitStack()
+        self.stack.enter_context(bulk_sql.bulk_session(connection))
+        self.fold = self.stack.enter_context(rollups.deferred(connection))
+        self.batches = 0
+        self.keys = {} if remember else None
+
+    def age(self):
+        return time.monotonic() - self.started
+
+    def written(self, importer, batch):
+        self.batches += 1
+        if self.batches % FOLD_BATCHES == 0:
+            self.fold()
+        if self.keys is None:
+            return
+        for key, same in importer.duplicate_keys():
+            lines = self.keys.setdefault(key, {})
+            for row in batch:
+                value = row.values.get(key)
+                if value and not row.errors and row.action == "create":
+                    lines.setdefault(same(value), row.line)
+
+    def close(self, keep):
+        """Fold, then keep or roll back; the keys of its rows if rolled back."""
+        self.stack.close()
+        if keep:
+            self.savepoint.commit()
+            return {}
+        self.savepoint.rollback()
+        return self.keys or {}
+
+    def fail(self):
+        self.stack.__exit__(*sys.exc_info())
 
 
 _collector = {"depth": 0, "threshold": None}

@@ -1,4 +1,4 @@
-"""Custom fields in CSV imports (issue 10).
+"""Custom fields in CSV imports.
 
 ``extend`` adds an entity's active custom fields to its import fields, so
 they are auto-mapped by their Russian or English label (or code), offered on

@@ -1,4 +1,4 @@
-"""The import journal tells each attempt (issue 20, point 7): a claim
+"""The import journal tells each attempt: a claim
 records one, the import's end closes it (finished or failed), the take-back
 marks the dead worker's «died» at the rows it reached, a worker that finds
 its job taken back marks its own «lost»; the report lists them when there
@@ -202,7 +202,7 @@ def test_a_dead_worker_is_told_as_interrupted_then_its_attempt_died(app, as_role
     assert told(page) == [
         f"Попытка 1: начата {local(app, first.started_at)}, прервана на строке "
         f"{number_text(1234, grouped=True)} (процесс остановился)",
-        f"Попытка 2: продолжила импорт {local(app, second.started_at)}, завершена "
+        f"Попытка 2: начала импорт заново {local(app, second.started_at)}, завершена "
         f"{local(app, done.finished_at)}"]
     assert "import-done" in page, page[page.find("import-report"):][:3000]
     assert "Загружен" in journal_status(admin, name)
@@ -235,7 +235,7 @@ def test_an_import_failed_after_its_workers_died_tells_both(app, as_role, sessio
     assert told(page) == [
         f"Попытка 1: начата {local(app, one.started_at)}, прервана на строке 10 "
         "(процесс остановился)",
-        f"Попытка 2: продолжила импорт {local(app, two.started_at)}, прервана на строке 20 "
+        f"Попытка 2: начала импорт заново {local(app, two.started_at)}, прервана на строке 20 "
         "(процесс остановился)"]
 
 

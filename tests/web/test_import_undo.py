@@ -1,4 +1,4 @@
-"""«Отменить импорт» (issue 20 p.8): what an import created goes, what it
+"""«Отменить импорт»: what an import created goes, what it
 changed gets its previous value back, in one transaction; records changed
 since are listed, and the user confirms or skips each; the journal shows
 the undo. On both databases, through the screens."""
