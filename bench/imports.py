@@ -12,11 +12,15 @@ growth while the stream is read.
 
 After the smallest size, «Отменить импорт» of that run is timed (its
 plan, then the undo in one transaction), and the database's own share is
-measured: the same
-number of rows, already converted, written by the import's driver path
-(``bulk_sql.insert_rows``, by batch, roll-ups deferred as in an import)
-and rolled back. No import can beat that figure, whatever Python does;
-it is the ceiling the end-to-end rows/s are to be read against.
+measured: the same number of rows, already converted, written by the
+import's driver path (``bulk_sql.insert_rows``, by batch, roll-ups deferred
+as in an import) and rolled back. No import can beat that figure, whatever
+Python does; it is the ceiling the end-to-end rows/s are to be read against.
+
+Last, a colleague during a big import: a file of BENCH_IMPORT_BUSY_ROWS
+(300 000) rows imports in a thread while one user lists clients, opens
+one, saves a note and polls the progress, again and again; the figures
+are what they waited and how many requests failed.
 
 ``python -m bench.imports`` (sizes: BENCH_IMPORT_ROWS, default
 "100000,1000000")."""
@@ -107,30 +111,14 @@ def one(url, rows):
 
     from app import db
     from app.jobs import imports as jobs
-    from app.models import Application, Client, Employee, ImportJob
-    from app.services import imports
+    from app.models import Application, Client, ImportJob
 
     app = _app(url, prepared=os.environ.get("BENCH_PREPARED") == "1")
     path = os.path.join(tempfile.mkdtemp(), "alma.csv")
     generate(path, rows)
     size = os.path.getsize(path)
     start = time.perf_counter()
-    with app.app_context():
-        encoding, delimiter = imports.sniff(path)
-        header = imports.read_header(path, encoding, delimiter)
-        entity = imports.get_entity(imports.ALMA_KEY)
-        user_id = db.session.scalar(select(Employee.id).where(
-            Employee.username == "bench-importer"))
-        job = ImportJob(user_id=user_id, entity=imports.ALMA_KEY, file_name="alma.csv",
-                        stored_path=path, file_size=size, encoding=encoding,
-                        delimiter=delimiter, status="queued", total_rows=rows,
-                        options=json.dumps({"header": header, "restricted": False,
-                                            "on_duplicate": "skip", "mode": "good",
-                                            "mapping": imports.auto_map(entity, header)}))
-        db.session.add(job)
-        db.session.commit()
-        job_id = job.id
-        db.session.remove()
+    job_id, user_id = _queue(app, path, rows)
     cpu = time.process_time()
     status = jobs.run_now(app, job_id, worker="bench")
     seconds = time.perf_counter() - start
@@ -152,6 +140,82 @@ def one(url, rows):
     if os.environ.get("BENCH_UNDO") == "1":
         result.update(_undo(app, job_id))
     print("RESULT " + json.dumps(result), flush=True)
+
+
+def _queue(app, path, rows):
+    """A queued AlmaCRM import of ``path`` by bench-importer: (job id, user id)."""
+    from sqlalchemy import select
+
+    from app import db
+    from app.models import Employee, ImportJob
+    from app.services import imports
+
+    with app.app_context():
+        encoding, delimiter = imports.sniff(path)
+        header = imports.read_header(path, encoding, delimiter)
+        entity = imports.get_entity(imports.ALMA_KEY)
+        user_id = db.session.scalar(select(Employee.id).where(
+            Employee.username == "bench-importer"))
+        job = ImportJob(user_id=user_id, entity=imports.ALMA_KEY, file_name="alma.csv",
+                        stored_path=path, file_size=os.path.getsize(path), encoding=encoding,
+                        delimiter=delimiter, status="queued", total_rows=rows,
+                        options=json.dumps({"header": header, "restricted": False,
+                                            "on_duplicate": "skip", "mode": "good",
+                                            "mapping": imports.auto_map(entity, header)}))
+        db.session.add(job)
+        db.session.commit()
+        job_id = job.id
+        db.session.remove()
+    return job_id, user_id
+
+
+def busy(url, rows):
+    """Child process: a file of ``rows`` imports in a thread while one user
+    lists clients, opens one, saves a note and polls the progress, again
+    and again (as a colleague would, in-process: the import's thread takes
+    the processor too); print JSON of what they waited."""
+    import threading
+
+    from sqlalchemy import select
+
+    from app import db
+    from app.jobs import imports as jobs
+    from app.models import Client
+
+    app = _app(url, prepared=True)
+    path = os.path.join(tempfile.mkdtemp(), "busy.csv")
+    generate(path, rows, seed=3)
+    job_id, _ = _queue(app, path, rows)
+    with app.app_context():
+        client_id = db.session.scalar(select(Client.id).order_by(Client.id).limit(1))
+        db.session.remove()
+    user = app.test_client()
+    user.post("/login/", data={"username": "bench-importer", "password": "Bench-pass-123"})
+    requests = (("get", "/clients/list/", None), ("get", f"/clients/show/{client_id}", None),
+                ("post", "/notes/add", {"client": str(client_id), "text": "во время импорта"}),
+                ("get", f"/import/job/{job_id}/status", None))
+    waits, saves, failures = [], [], 0
+    importing = threading.Thread(target=jobs.run_now, args=(app, job_id, "bench-busy"))
+    start = time.perf_counter()
+    importing.start()
+    while importing.is_alive():
+        for method, address, data in requests:
+            begun = time.perf_counter()
+            response = getattr(user, method)(address, data=data)
+            took = time.perf_counter() - begun
+            waits.append(took)
+            if method == "post":
+                saves.append(took)
+            failures += response.status_code not in (200, 302)
+    importing.join()
+    seconds = time.perf_counter() - start
+    waits.sort()
+    print("RESULT " + json.dumps({
+        "rows": rows, "seconds": seconds, "requests": len(waits), "failures": failures,
+        "median_ms": 1000 * waits[len(waits) // 2] if waits else 0,
+        "p95_ms": 1000 * waits[int(len(waits) * 0.95)] if waits else 0,
+        "max_ms": 1000 * waits[-1] if waits else 0,
+        "save_max_ms": 1000 * max(saves) if saves else 0}), flush=True)
 
 
 def _undo(app, job_id):
@@ -244,19 +308,23 @@ def _export(app):
             "export_rss_before_mb": before, "export_rss_peak_mb": peak}
 
 
+def _child(label, args, env=None):
+    done = subprocess.run([sys.executable, "-m", "bench.imports", *args],
+                          capture_output=True, text=True, env=env)
+    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")), None)
+    if line is None:
+        print(done.stdout[-2000:], done.stderr[-4000:], flush=True)
+        raise RuntimeError(f"[{label}] bench.imports {' '.join(args[:1] + args[2:])} failed")
+    return json.loads(line[7:])
+
+
 def run(label, url, sizes):
     for i, rows in enumerate(sizes):
         env = dict(os.environ, BENCH_EXPORT="1" if rows == max(sizes) else "0",
                    BENCH_FLOOR="1" if rows == min(sizes) else "0",
                    BENCH_UNDO="1" if rows == min(sizes) else "0",
                    BENCH_PREPARED="1" if i else "0")
-        done = subprocess.run([sys.executable, "-m", "bench.imports", "--one", url, str(rows)],
-                              capture_output=True, text=True, env=env)
-        line = next((ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")), None)
-        if line is None:
-            print(done.stdout[-2000:], done.stderr[-4000:], flush=True)
-            raise RuntimeError(f"[{label}] the import of {rows} rows failed")
-        r = json.loads(line[7:])
+        r = _child(label, ["--one", url, str(rows)], env)
         report(f"[{label}] import AlmaCRM {rows} rows ({r['file_mb']:.1f} MB cp1251)",
                rows_per_s=r["rows"] / r["seconds"], seconds=r["seconds"],
                rows_per_cpu_s=r["rows"] / r["cpu_seconds"],
@@ -279,6 +347,14 @@ def run(label, url, sizes):
                    rss_peak_mb=r["export_rss_peak_mb"])
 
 
+    rows = int(os.environ.get("BENCH_IMPORT_BUSY_ROWS", "300000"))
+    r = _child(label, ["--busy", url, str(rows)])
+    report(f"[{label}] a colleague's pages, saves and the progress during an import of "
+           f"{rows} rows", requests=r["requests"], failures=r["failures"],
+           median_ms=r["median_ms"], p95_ms=r["p95_ms"], max_ms=r["max_ms"],
+           save_max_ms=r["save_max_ms"], import_seconds=r["seconds"])
+
+
 def sizes():
     return [int(s) for s in os.environ.get("BENCH_IMPORT_ROWS", "100000,1000000").split(",")]
 
@@ -286,6 +362,9 @@ def sizes():
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--one":
         one(sys.argv[2], int(sys.argv[3]))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--busy":
+        busy(sys.argv[2], int(sys.argv[3]))
         return
     for label, url in database_urls():
         run(label, url, sizes())
