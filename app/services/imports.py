@@ -756,7 +756,8 @@ class Options:
     # importer; a restricted user's are always theirs).
     responsible_id: int = None
     # What unknown texts of choice columns mean, chosen on the mapping
-    # screen: {field name: {text: enum member's name | dictionary id | "new"}}.
+    # screen: {field name: {text: enum member's name | dictionary id | "new"
+    # | employee id | a custom field's choice or dictionary id}}.
     value_map: dict = field(default_factory=dict)
     # The journal entry: what the run writes is ledgered under it, for
     # «Отменить импорт» (services/import_undo.py).
@@ -775,9 +776,10 @@ class Report:
     file_error: str = None
     applied: bool = False
     dry_run: bool = False
-    # Texts of enum and dictionary columns that name no value, with their
-    # rows: {field name: {text: rows}}, MAX_UNKNOWN texts a field (the
-    # fields cut there are listed in unknown_cut).
+    # Texts of enum, dictionary, employee and custom choice columns that
+    # name no value, with their rows: {field name: {text: rows}},
+    # MAX_UNKNOWN texts a field (the fields cut there are listed in
+    # unknown_cut).
     unknown: dict = field(default_factory=dict)
     unknown_cut: list = field(default_factory=list)
 
@@ -821,7 +823,7 @@ class Importer:
         self._first_new_id = None
         self._convert = row_converter(self.columns, self.width, self.tz, self._unknown)
         self._unknown_keys = {}
-        # The chosen meanings of unknown dictionary texts (_load_maps).
+        # The chosen meanings of unknown dictionary and employee texts (_load_maps).
         self._value_ids, self._value_new = {}, {}
         self.owner = options.user_id if options.restricted or options.responsible_id is None \
             else options.responsible_id
@@ -839,8 +841,12 @@ class Importer:
 
     def _with_values(self, spec):
         """An enum field that also reads the texts the user gave a meaning
-        to on the mapping screen (so they cost nothing per row)."""
+        to on the mapping screen (so they cost nothing per row); a custom
+        field of choices also reads them, and counts the texts that name
+        none of its values."""
         chosen = self.options.value_map.get(spec.name)
+        if spec.kind == "custom" and self.entity.custom is not None:
+            return self.entity.custom.choosing(spec, chosen or {}, self._unknown)
         if not chosen or spec.kind != "enum":
             return spec
         words = dict(spec.enum_words)
@@ -1023,6 +1029,8 @@ class Importer:
                         if name:
                             people.setdefault(normalise(name), e.id)
                 self._maps[Employee] = people
+            if spec.kind == "employee" and self.options.value_map.get(spec.name):
+                self._load_people(spec)
 
     def _load_values(self, spec):
         """The chosen meanings of a dictionary field's unknown texts: an
@@ -1039,19 +1047,37 @@ class Importer:
             self._value_new[spec.name] = {dictionary_key(text) for text, v in chosen.items()
                                           if v == "new"}
 
+    def _load_people(self, spec):
+        """The employees chosen for an employee field's unknown texts:
+        active ones, and for a restricted user only himself (he gives
+        records to nobody else)."""
+        ids = {normalise(text): int(v) for text, v in self.options.value_map[spec.name].items()
+               if isinstance(v, int) or str(v).isdigit()}
+        if self.options.restricted:
+            ids = {key: v for key, v in ids.items() if v == self.options.user_id}
+        active = set(self.session.scalars(select(Employee.id).where(
+            Employee.id.in_(set(ids.values())), Employee.active.is_(True))))
+        self._value_ids[spec.name] = {key: v for key, v in ids.items() if v in active}
+
     def _resolve(self, batch):
         for _, spec in self.columns:
             if spec.kind == "dict":
                 self._resolve_dictionary(spec, batch)
             elif spec.kind == "employee":
                 people = self._maps[Employee]
+                chosen = self._value_ids.get(spec.name, {})
                 for row in batch:
                     name = row.values.get(spec.name)
                     if name is not None:
-                        found = people.get(normalise(name))
+                        key = normalise(name)
+                        found = people.get(key)
                         if found is None:
-                            row.errors.append((spec.label, _l("No employee %(name)s",
-                                                              name=name[:100])))
+                            found = chosen.get(key)
+                        if found is None:
+                            row.errors.append((spec.label, _l(
+                                "No employee «%(name)s»: choose who it is on the column "
+                                "mapping screen", name=name[:100])))
+                            self._unknown(spec.name, name, key)
                         row.values[spec.name] = found
             elif spec.kind in ("client", "record"):
                 self._resolve_records(spec, batch)

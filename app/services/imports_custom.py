@@ -4,7 +4,10 @@
 they are auto-mapped by their Russian or English label (or code), offered on
 the mapping screen and written in the template file. Their cells are checked
 by ``custom_fields.parse`` (one parser and one set of messages for forms,
-CSV and the API); a bad cell is a row error under the field's label.
+CSV and the API); a bad cell is a row error under the field's label. A text
+of a choice, multi-choice or dictionary field that names none of its values
+is counted for the mapping screen, where the user maps it to one of them
+(``choosing``); new choices and dictionary values are not made by an import.
 
 Values are written per batch of the ``Importer``, never per row: the new
 records are inserted with their ids returned, then all their values in one
@@ -14,14 +17,19 @@ updated ones get a row per changed field. Without custom fields (or with
 none mapped and no defaults) the importer runs exactly as before."""
 import dataclasses
 
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
 from app.models import CustomFieldType
 from app.services import custom_fields, history, import_undo
-from app.services.imports import Bad, Field, _same_keys
+from app.services.imports import Bad, Field, Unknown, _same_keys, normalise
 
 KIND = "custom"
 # Kinds of few distinct values: each text is parsed once per import.
 REMEMBERED = {CustomFieldType.BOOLEAN, CustomFieldType.CHOICE, CustomFieldType.MULTI_CHOICE,
               CustomFieldType.DICTIONARY}
+# Kinds whose unknown texts get a meaning on the mapping screen.
+CHOSEN = {CustomFieldType.CHOICE, CustomFieldType.MULTI_CHOICE, CustomFieldType.DICTIONARY}
 
 
 class Label:
@@ -91,6 +99,95 @@ class Columns:
             return value
 
         return parse
+
+    def chooses(self, name):
+        """True if unknown texts of the field ``name`` get a meaning chosen
+        on the mapping screen."""
+        definition = self.definitions.get(name)
+        return definition is not None and CustomFieldType(definition.type) in CHOSEN
+
+    def options(self, name, limit):
+        """(value, label) of what an unknown text of the field ``name`` may
+        mean: one of its choices, or an active value of its dictionary (by
+        id), at most ``limit``."""
+        definition = self.definitions[name]
+        if CustomFieldType(definition.type) != CustomFieldType.DICTIONARY:
+            return [(choice, choice) for choice in custom_fields.choices_of(definition)][:limit]
+        model = custom_fields.dictionary_of(definition)
+        if model is None:
+            return []
+        return [(str(row_id), label) for row_id, label in self.session.execute(
+            select(model.id, model.name).where(model.is_active.is_(True))
+            .order_by(model.sort_order, model.name).limit(limit))]
+
+    def _meanings(self, definition, chosen):
+        """{normalise(text): value} of the meanings chosen for unknown texts
+        ({text: choice | dictionary id}), those that are values still."""
+        if CustomFieldType(definition.type) != CustomFieldType.DICTIONARY:
+            choices = set(custom_fields.choices_of(definition))
+            return {normalise(text): str(v) for text, v in chosen.items() if str(v) in choices}
+        model = custom_fields.dictionary_of(definition)
+        ids = {normalise(text): int(v) for text, v in chosen.items()
+               if isinstance(v, int) or str(v).isdigit()}
+        if model is None or not ids:
+            return {}
+        real = set(self.session.scalars(select(model.id).where(model.id.in_(set(ids.values())))))
+        return {key: v for key, v in ids.items() if v in real}
+
+    def choosing(self, spec, chosen, note):
+        """``spec`` of a choice, multi-choice or dictionary field whose
+        cells also take the meanings chosen for unknown texts (``chosen``),
+        and whose texts naming no value are told to ``note(name, text)``
+        (an item of a multi-choice cell on its own) and make a row error
+        pointing to the mapping screen. Known texts are parsed as before:
+        the meanings are looked at on the error path only. Fields of other
+        kinds are returned as they are."""
+        if not self.chooses(spec.name):
+            return spec
+        definition = self.definitions[spec.name]
+        many = CustomFieldType(definition.type) == CustomFieldType.MULTI_CHOICE
+        order = custom_fields.choices_of(definition)
+        meanings = self._meanings(definition, chosen)
+        known, name, mapped = spec.check, spec.name, {}
+
+        def unknown(texts):
+            for text in texts:
+                note(name, text)
+            return Unknown(_l("Unknown value «%(value)s»: choose what it means on the column "
+                              "mapping screen", value=texts[0][:50]))
+
+        def parse(text):
+            try:
+                return known(text)
+            except Bad:
+                found = mapped.get(text)
+            if found is not None:
+                return found
+            if many:
+                values, missing = [], []
+                for item in (i.strip() for i in text.split(";")):
+                    if not item:
+                        continue
+                    try:
+                        values += known(item)
+                    except Bad:
+                        meaning = meanings.get(normalise(item))
+                        if meaning is None:
+                            missing.append(item)
+                        else:
+                            values.append(meaning)
+                if missing:
+                    raise unknown(missing)
+                found = sorted(set(values), key=order.index)
+            else:
+                found = meanings.get(normalise(text))
+                if found is None:
+                    raise unknown([text])
+            if len(mapped) < 1000:
+                mapped[text] = found
+            return found
+
+        return dataclasses.replace(spec, check=parse)
 
     def start(self, session, mapped):
         """The writer of one run, or None when it has nothing to write."""

@@ -189,8 +189,9 @@ class ImportView(BaseView):
             responsible, refused = _posted_responsible(job)
             if refused:
                 errors.append(refused)
-            value_map, counts = _posted_values(entity, stored, self._may_create(),
-                                               _report_of(job))
+            value_map, counts, refusals = _posted_values(entity, stored, self._may_create(),
+                                                         _report_of(job))
+            errors += refusals
             stored.update(
                 mapping=mapping,
                 on_duplicate=_choice(request.form.get("on_duplicate"), DUPLICATE_CHOICES),
@@ -335,10 +336,13 @@ def _owns(entity):
 
 
 def _responsible_choices(entity):
-    """(id, name) of the employees new records may be given to: every
-    active one for a user who sees all clients, else the user alone."""
-    if not _owns(entity):
-        return []
+    """(id, name) of the employees new records may be given to."""
+    return _employees() if _owns(entity) else []
+
+
+def _employees():
+    """(id, name) of the employees a user may give records to: every active
+    one for a user who sees all clients, else the user alone."""
     if not _sees_all():
         return [(g.user.id, g.user.full_name or g.user.username)]
     people = db.session.scalars(select(Employee).where(Employee.active.is_(True))
@@ -368,8 +372,16 @@ def _posted_responsible(job):
 
 
 def _choice_fields(entity):
-    """Fields whose unknown texts get a choice: enums and dictionaries."""
-    return {f.name: f for f in entity.fields if f.kind in ("enum", "dict")}
+    """Fields whose unknown texts get a choice: enums, dictionaries,
+    employees, and custom fields of choices or of a dictionary."""
+    return {f.name: f for f in entity.fields if f.kind in ("enum", "dict", "employee") or (
+        f.kind == imports_custom.KIND and entity.custom.chooses(f.name))}
+
+
+def _closed(spec):
+    """True for a field whose unknown texts may only mean an existing
+    value: an employee, or a custom field's choice, is the admin's to add."""
+    return spec.kind in ("employee", imports_custom.KIND)
 
 
 def _listed_values(entity, stored, report):
@@ -389,8 +401,12 @@ def _listed_values(entity, stored, report):
     return listed
 
 
-def _value_options(spec, may_create):
+def _value_options(entity, spec, may_create):
     """(value, label) of what an unknown text of ``spec`` may mean."""
+    if spec.kind == "employee":
+        return [(str(e_id), name) for e_id, name in _employees()]
+    if spec.kind == imports_custom.KIND:
+        return entity.custom.options(spec.name, MAX_VALUE_OPTIONS)
     if spec.kind == "enum":
         labels = spec.enum_labels or {}
         return [(m.name, str(labels.get(m, m.value))) for m in spec.enum]
@@ -414,9 +430,10 @@ def _value_choices(entity, stored, may_create, report):
     for name, texts in _listed_values(entity, stored, report).items():
         spec = fields[name]
         mine = chosen.get(name, {})
-        options = _value_options(spec, may_create)
+        options = _value_options(entity, spec, may_create)
         suggested = _suggested(spec, texts, options)
         out.append({"name": name, "label": spec.label, "options": options,
+                    "closed": _closed(spec),
                     "cut": name in (report.get("unknown_cut") or []),
                     "texts": [(text, rows, str(mine.get(text, suggested.get(text, ""))))
                                for text, rows in sorted(texts.items(),
@@ -437,9 +454,10 @@ def _suggested(spec, texts, options):
 
 
 def _posted_values(entity, stored, may_create, report):
-    """(value_map, value_counts) from the form: the choice made for each
-    listed text, kept only if it is one of that field's options now (a text
-    the form did not carry keeps its earlier choice)."""
+    """(value_map, value_counts, refusals) from the form: the choice made
+    for each listed text, kept only if it is one of that field's options now
+    (a text the form did not carry keeps its earlier choice). An employee
+    the user may not give records to is refused, whatever the form offered."""
     fields = _choice_fields(entity)
     posted = {}
     for key, text in request.form.items():
@@ -447,23 +465,28 @@ def _posted_values(entity, stored, may_create, report):
             name, _, number = key[len("value-text-"):].rpartition("-")
             posted.setdefault(name, {})[text] = request.form.get(f"value-{name}-{number}", "")
     earlier = stored.get("value_map") or {}
-    value_map, counts = {}, {}
+    value_map, counts, refusals = {}, {}, []
     for name, texts in _listed_values(entity, stored, report).items():
         allowed = None
         for text, rows in texts.items():
             counts.setdefault(name, {})[text] = rows
             choice = posted.get(name, {}).get(text)
+            was_posted = choice is not None
             if choice is None:
                 choice = earlier.get(name, {}).get(text)
             choice = str(choice or "")
             if not choice:
                 continue
             if allowed is None:
-                allowed = {value for value, _ in _value_options(fields[name], may_create)}
+                allowed = {value for value, _ in _value_options(entity, fields[name],
+                                                                may_create)}
             if choice in allowed:
                 value_map.setdefault(name, {})[text] = (
                     int(choice) if choice.isdigit() else choice)
-    return value_map, counts
+            elif was_posted and fields[name].kind == "employee" and not _sees_all() \
+                    and records.ONLY_YOURSELF not in refusals:
+                refusals.append(records.ONLY_YOURSELF)
+    return value_map, counts, refusals
 
 
 class FilterOwnImports(BaseFilter):

@@ -1,16 +1,28 @@
 """What the import screen lets the user decide:
-the meaning of values the CRM does not know (a status, a region), listed
-on the mapping screen with their rows after a check, and who the new
-records belong to — the responsible chosen there, or a manager of the
-client's market segment as for a client added by hand."""
+the meaning of values the CRM does not know (a status, a region, an
+employee, a custom field's choice), listed on the mapping screen with
+their rows after a check, and who the new records belong to — the
+responsible chosen there, or a manager of the client's market segment as
+for a client added by hand."""
 import html
+import json
 import re
 
 from sqlalchemy import select
 
-from app.models import Application, Client, Employee, MarketSegment, ProcessingStatus, Region
+from app.models import (
+    Application,
+    Client,
+    CustomFieldType,
+    Employee,
+    ImportJob,
+    MarketSegment,
+    ProcessingStatus,
+    Region,
+)
 from app.services import imports
 from tests.conftest import unique
+from tests.web.test_custom_fields_csv import remove, values_by_name
 from tests.web.test_imports import (
     ALMA,
     count,
@@ -261,3 +273,136 @@ def test_a_client_of_a_segment_with_managers_goes_to_one_of_them(app, as_role, s
         == manager_id
     session.rollback()
     purge(session, Client.name.like(f"{name}%") | (Client.name == other))
+
+
+def offered(labels):
+    """The options of a listed value but «leave as an error»."""
+    return {label: value for label, value in labels.items() if value}
+
+
+def full_name(session, username):
+    found = session.scalar(select(Employee).where(Employee.username == username)).full_name
+    session.rollback()
+    return found
+
+
+def test_unknown_texts_of_custom_choice_fields_are_listed_and_mapped(
+        app, as_role, session, define):
+    channel = define(label_ru=unique("Канал"), type=CustomFieldType.CHOICE,
+                     choices="Почта\nЗвонок")
+    ways = define(label_ru=unique("Способы"), type=CustomFieldType.MULTI_CHOICE,
+                  choices="Email\nSMS\nЗвонок")
+    area = define(label_ru=unique("Район"), type=CustomFieldType.DICTIONARY, dictionary="Region")
+    one, many, place = f"cf_{channel.code}", f"cf_{ways.code}", f"cf_{area.code}"
+    region_id = session.scalar(select(Region.id).where(Region.name == "Московская область"))
+    session.rollback()
+    prefix = unique("ООО Каналов")
+    nowhere = unique("Заречье")
+    body = (f"Название;Телефон;{channel.label_ru};{ways.label_ru};{area.label_ru}\r\n"
+            f"{prefix} 1;{phone()};Почта;Email;Московская область\r\n"
+            f'{prefix} 2;{phone()};Телеграм;"Email; Факс";{nowhere}\r\n'
+            f"{prefix} 3;{phone()};телеграм;Факс;Московская область\r\n")
+    admin = as_role("admin")
+    job_id = job_id_of(upload(admin, "clients", body, encoding="utf-8"))
+    post(admin, app, job_id, action="dry")
+    checked = job(app, job_id)
+    assert checked.report_data["unknown"] == {one: {"Телеграм": 2}, many: {"Факс": 2},
+                                              place: {nowhere: 1}}
+    problems = {(p["row"], p["field"]): p["message"] for p in checked.report_data["problems"]}
+    assert set(problems) == {(3, channel.label_ru), (3, ways.label_ru), (3, area.label_ru),
+                             (4, channel.label_ru), (4, ways.label_ru)}
+    assert "«Факс»" in problems[(4, ways.label_ru)]
+    assert all("экране сопоставления" in m for m in problems.values())
+    page = admin.get(f"/import/job/{job_id}/").text
+    listed = listed_values(page)
+    assert set(listed) == {(one, "Телеграм"), (many, "Факс"), (place, nowhere)}
+    rows_of, _, labels = listed[(one, "Телеграм")]
+    assert rows_of == 2 and set(offered(labels)) == {"Почта", "Звонок"}  # no «create»
+    assert set(offered(listed[(many, "Факс")][2])) == {"Email", "SMS", "Звонок"}
+    _, _, regions = listed[(place, nowhere)]
+    assert regions["Московская область"] == str(region_id)
+    assert "Создать новое значение" not in regions
+    hint = re.search(r'id="import-values-closed">([^<]*)<', page).group(1)
+    assert channel.label_ru in html.unescape(hint) and "администратор" in hint
+    post(admin, app, job_id, action="run", choices={
+        (one, "Телеграм"): "Звонок", (many, "Факс"): "SMS",
+        (place, nowhere): "Московская область"})
+    done = job(app, job_id)
+    assert done.status == "done" and done.created == 3, done.report_data["problems"]
+    assert values_by_name(session, prefix, [channel, ways, area]) == {
+        f"{prefix} 1": {channel.code: "Почта", ways.code: ["Email"], area.code: region_id},
+        f"{prefix} 2": {channel.code: "Звонок", ways.code: ["Email", "SMS"],
+                        area.code: region_id},
+        f"{prefix} 3": {channel.code: "Звонок", ways.code: ["SMS"], area.code: region_id}}
+    remove(session, prefix)
+
+
+def test_an_unknown_employee_is_listed_and_mapped_to_an_active_one(app, as_role, session):
+    admin = as_role("admin")
+    head_id, manager_id = user_id(session, "head"), user_id(session, "manager")
+    head = full_name(session, "head")
+    name = unique("ООО Сотрудников")
+    body = (f"Name;Phone;Responsible\r\n{name} 1;{phone()};Петров Пётр\r\n"
+            f"{name} 2;{phone()};петров  петр\r\n{name} 3;{phone()};manager\r\n")
+    job_id = job_id_of(upload(admin, "clients", body, encoding="utf-8"))
+    post(admin, app, job_id, action="dry", mode="good")
+    checked = job(app, job_id)
+    assert checked.report_data["unknown"] == {"responsible": {"Петров Пётр": 2}}
+    messages = [p["message"] for p in checked.report_data["problems"]]
+    assert len(messages) == 2 and all("петров" in m.lower() and "экране сопоставления" in m
+                                      for m in messages)
+    page = admin.get(f"/import/job/{job_id}/").text
+    listed = listed_values(page)
+    assert set(listed) == {("responsible", "Петров Пётр")}
+    rows_of, _, labels = listed[("responsible", "Петров Пётр")]
+    assert rows_of == 2 and labels[head] == str(head_id)
+    assert "Создать новое значение" not in labels
+    assert 'id="import-values-closed"' in page
+    post(admin, app, job_id, action="run", choices={("responsible", "Петров Пётр"): head})
+    done = job(app, job_id)
+    assert done.status == "done" and done.created == 3, done.report_data["problems"]
+    owners = dict(session.execute(select(Client.name, Client.responsible_id).where(
+        Client.name.like(f"{name}%"))).all())
+    session.rollback()
+    assert owners == {f"{name} 1": head_id, f"{name} 2": head_id, f"{name} 3": manager_id}
+    purge(session, Client.name.like(f"{name}%"))
+
+
+def test_a_manager_maps_an_unknown_employee_only_to_himself(app, as_role, session):
+    manager = as_role("manager")
+    manager_id, admin_id = user_id(session, "manager"), user_id(session, "admin")
+    name = unique("ООО Чужих")
+    body = f"Name;Phone;Responsible\r\n{name};{phone()};Петров Пётр\r\n"
+    job_id = job_id_of(upload(manager, "clients", body, encoding="utf-8"))
+    post(manager, app, job_id, action="dry")
+    assert job(app, job_id).report_data["unknown"] == {"responsible": {"Петров Пётр": 1}}
+    listed = listed_values(manager.get(f"/import/job/{job_id}/").text)
+    _, select_name, labels = listed[("responsible", "Петров Пётр")]
+    assert offered(labels) == {full_name(session, "manager"): str(manager_id)}
+    # Another employee's id, posted whatever the form offered, is refused.
+    form = mapping_form(app, job_id, action="run")
+    form[select_name] = str(admin_id)
+    form[select_name.replace("value-", "value-text-", 1)] = "Петров Пётр"
+    refused = manager.post(f"/import/job/{job_id}/", form)
+    assert refused.status_code == 200
+    assert "Передать запись другому сотруднику может только" in refused.text
+    assert job(app, job_id).status == "checked"
+    assert count(session, Client, Client.name == name) == 0
+    # Nor does the run take one stored with the import's choices.
+    stored = session.get(ImportJob, job_id)
+    stored.options = json.dumps({**json.loads(stored.options),
+                                 "value_map": {"responsible": {"Петров Пётр": admin_id}}})
+    session.commit()
+    assert manager.post(f"/import/job/{job_id}/run").status_code == 200
+    ran = job(app, job_id)
+    assert ran.status == "failed" and ran.error_count == 1
+    assert "Петров Пётр" in ran.report_data["problems"][0]["message"]
+    assert count(session, Client, Client.name == name) == 0
+    post(manager, app, job_id, action="run",
+         choices={("responsible", "Петров Пётр"): full_name(session, "manager")})
+    done = job(app, job_id)
+    assert done.status == "done" and done.created == 1, done.report_data["problems"]
+    assert session.scalar(select(Client.responsible_id).where(Client.name == name)) \
+        == manager_id
+    session.rollback()
+    purge(session, Client.name == name)
