@@ -206,7 +206,7 @@ def process(session, job_id, worker):
                                     encoding=job.encoding, header=header)
         report = importer.run(data_rows(job.stored_path, job.encoding, job.delimiter),
                               dry_run=dry_run, progress=progress,
-                              checkpoint=_checkpoint(session, job_id, worker))
+                              checkpoint=_checkpoint(session, job_id, worker, progress))
     except TakenBack:
         session.rollback()
         log.warning("Import %s: taken back from %s; its last chunk is rolled back", job_id,
@@ -236,9 +236,9 @@ class TakenBack(Exception):
     """The job was taken back from this worker (thought dead) meanwhile."""
 
 
-def _checkpoint(session, job_id, worker):
-    """SQLite has one writer at a time: the import commits a chunk every
-    fraction of a second (``Importer.run``), each only while the job is
+def _checkpoint(session, job_id, worker, progress):
+    """SQLite has one writer at a time: the import commits a chunk about
+    every second (``Importer.run``), each only while the job is
     still this worker's, so that colleagues' saves wait briefly. The ledger
     commits with each chunk; whoever runs the job next takes back what a
     dead worker left (``import_undo.revert``). PostgreSQL's writers do not
@@ -247,6 +247,9 @@ def _checkpoint(session, job_id, worker):
         return None
 
     def commit(report):
+        # The heartbeat first: the rows a dead worker is said to have
+        # reached are never fewer than those it committed.
+        progress(report, final=True)
         mine = session.execute(
             update(ImportJob).where(ImportJob.id == job_id, ImportJob.worker == worker,
                                     ImportJob.status == "running")

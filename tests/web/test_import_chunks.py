@@ -37,8 +37,8 @@ def small_chunks(monkeypatch, database_url):
     commits = []
     real = jobs._checkpoint
 
-    def counted(session, job_id, worker):
-        commit = real(session, job_id, worker)
+    def counted(session, job_id, worker, progress):
+        commit = real(session, job_id, worker, progress)
         if commit is None:
             return None
 
