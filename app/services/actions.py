@@ -4,10 +4,7 @@ step may be created "based on" the previous one."""
 from flask_babel import lazy_gettext as _l
 
 from app.models import ActionResult, CounterpartyAction, utcnow
-
-
-class ActionError(ValueError):
-    pass
+from app.services.errors import Refused
 
 
 def prepare(session, action):
@@ -30,10 +27,10 @@ def _prepare(session, action):
         type_id = action.action_type.id if action.action_type is not None \
             else action.action_type_id
         if result.action_type_id != type_id:
-            raise ActionError(_l("The result «%(result)s» does not belong to this action",
-                                 result=result.name))
+            raise Refused(_l("The result «%(result)s» does not belong to this action",
+                             result=result.name), "action_result")
     if action.client is None and action.client_id is None and action.lead is None:
-        raise ActionError(_l("Choose a client, a contact, a lead or a deal"))
+        raise Refused(_l("Choose a client, a contact, a lead or a deal"), "action_result")
 
 
 def next_step(session, action, user_id=None):

@@ -6,13 +6,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.models import Client, Employee, MarketSegment, segment_manager
+from app.services.errors import Refused
 
 # More than this many clients at once: the filter should be narrower.
 BULK_LIMIT = 10000
-
-
-class AssignmentError(ValueError):
-    pass
 
 
 def _managers(session, segment_id):
@@ -87,11 +84,11 @@ def assign_segment(session, client_ids, segment, reassign=False, each_batch=None
     clients."""
     client_ids = list(client_ids)
     if len(client_ids) > BULK_LIMIT:
-        raise AssignmentError(_l(
+        raise Refused(_l(
             "Too many clients at once (%(count)s); narrow the filter to %(limit)s or fewer",
             count=len(client_ids), limit=BULK_LIMIT))
     if reassign and not _managers(session, segment.id):
-        raise AssignmentError(_l("The segment has no active managers to hand clients to"))
+        raise Refused(_l("The segment has no active managers to hand clients to"))
     done = 0
     for start in range(0, len(client_ids), 500):
         batch = client_ids[start:start + 500]

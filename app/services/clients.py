@@ -5,12 +5,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.models import Client
+from app.services.errors import Refused
 
 NO_NAME = _l("Enter the client's name or full name")
-
-
-class ClientError(ValueError):
-    pass
 
 
 def full_name(last, first, middle):
@@ -23,7 +20,7 @@ def fill_name(client):
     if not (client.name or "").strip():
         client.name = full_name(client.last_name, client.first_name, client.middle_name)[:255]
     if not client.name:
-        raise ClientError(NO_NAME)
+        raise Refused(NO_NAME, "name")
 
 
 def label(client):

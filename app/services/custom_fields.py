@@ -37,6 +37,7 @@ from app.models import (
     utcnow,
 )
 from app.services import history, values
+from app.services.errors import Refused
 
 ENTITIES = {"client": Client, "contact": ContactPerson, "application": Application,
             "lead": Lead, "deal": Deal, "task": Task, "invoice": Invoice}
@@ -66,13 +67,9 @@ TRANSLIT = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъы�
                      "", "y", "", "e", "yu", "ya"]))
 
 
-class CustomValueError(ValueError):
-    """A value or a definition that cannot be accepted; ``message`` is for
-    the user."""
-
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
+class CustomValueError(values.ValidationError):
+    """A custom field's value that cannot be read (``parse``): the CSV
+    import's cell check catches it by this name."""
 
 
 # --- Definitions --------------------------------------------------------------
@@ -165,32 +162,32 @@ def check_definition(session, field):
     entity or the type of a field that holds values is refused: the values
     would not mean the same any more."""
     if field.entity not in ENTITIES:
-        raise CustomValueError(_l("Choose what the field belongs to"))
+        raise Refused(_l("Choose what the field belongs to"))
     if not (field.label_ru or "").strip():
-        raise CustomValueError(_l("Enter the Russian label"))
+        raise Refused(_l("Enter the Russian label"))
     with session.no_autoflush:
         others = set(session.scalars(select(CustomField.code).where(
             CustomField.entity == field.entity, CustomField.id != (field.id or 0))))
     if field.code:
         if not CODE.match(field.code):
-            raise CustomValueError(_l("The code takes Latin lower-case letters, digits and "
-                                      "_, starting with a letter"))
+            raise Refused(_l("The code takes Latin lower-case letters, digits and "
+                             "_, starting with a letter"))
         if field.code in others:
-            raise CustomValueError(_l("Another field of this entity has this code"))
+            raise Refused(_l("Another field of this entity has this code"))
     else:
         field.code = make_code(field.label_en or field.label_ru, others)
     if field.type in (CustomFieldType.CHOICE, CustomFieldType.MULTI_CHOICE):
         if not choices_of(field):
-            raise CustomValueError(_l("List the choices, one per line"))
+            raise Refused(_l("List the choices, one per line"))
         if any(len(c) > TEXT_LIMIT for c in choices_of(field)):
-            raise CustomValueError(_l("A choice is longer than 255 characters"))
+            raise Refused(_l("A choice is longer than 255 characters"))
     if field.type == CustomFieldType.DICTIONARY and dictionary_of(field) is None:
-        raise CustomValueError(_l("Choose the dictionary"))
+        raise Refused(_l("Choose the dictionary"))
     if field.default not in (None, ""):
         try:
             parse(session, field, field.default)
         except CustomValueError as error:
-            raise CustomValueError(_l("Default value: %(error)s", error=error.message))
+            raise Refused(_l("Default value: %(error)s", error=error.message)) from None
     if field.id:
         with session.no_autoflush:  # the stored row, not the edited one
             stored = session.execute(select(CustomField.entity, CustomField.type)
@@ -199,7 +196,7 @@ def check_definition(session, field):
                               or CustomFieldType(stored.type) != field.type)
         count = values_count(session, field.id) if changed else 0
         if count:
-            raise CustomValueError(_l(
+            raise Refused(_l(
                 "%(count)s records hold values of this field: its entity and type can "
                 "only change while it is empty. Add a new field instead", count=count))
 

@@ -12,15 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect, select
 
 from app.models import Client, Deal, DealStatus, FunnelStage, utcnow
-
-
-class DealError(ValueError):
-    """``field``: the form field the message belongs to (or None)."""
-
-    def __init__(self, message, field=None):
-        super().__init__(message)
-        self.field = field
-
+from app.services.errors import Refused
 
 TRACKED = (Deal.stage_id, Deal.probability, Deal.status, Deal.client_id)
 
@@ -52,7 +44,7 @@ def first_stage(session):
 def prepare(session, deal, before=None):
     """Apply the stage and closing rules to ``deal`` (new or changed) and
     move its client's funnel stage. ``before``: its ``snapshot`` taken
-    before the change (read now when not given). Raises DealError."""
+    before the change (read now when not given). Raises Refused."""
     # A form may have left the deal half-filled (no probability yet): no
     # look-up here may flush it early.
     with session.no_autoflush:
@@ -68,9 +60,9 @@ def _prepare(session, deal, before):
         stage = session.get(FunnelStage, deal.stage_id)
     status = deal.status or DealStatus.OPEN
     if status == DealStatus.LOST and deal.loss_reason is None and deal.loss_reason_id is None:
-        raise DealError(_l("A lost deal needs a loss reason"), "loss_reason")
+        raise Refused(_l("A lost deal needs a loss reason"), "loss_reason")
     if deal.probability is not None and not 0 <= deal.probability <= 100:
-        raise DealError(_l("Probability is a percentage from 0 to 100"), "probability")
+        raise Refused(_l("Probability is a percentage from 0 to 100"), "probability")
     if stage is not None and (deal.probability is None or (
             _changed(before, deal, Deal.stage_id)
             and not _changed(before, deal, Deal.probability))):

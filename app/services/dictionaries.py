@@ -8,14 +8,8 @@ from sqlalchemy import inspect, select
 
 from app.models import Currency
 from app.services import references, trees
+from app.services.errors import Refused
 from app.services.imports import dictionary_key
-
-
-class DictionaryError(ValueError):
-    def __init__(self, message, field=None):
-        super().__init__(message)
-        # The form field the refusal is shown at (views/refusal.refuse_on).
-        self.field = field
 
 
 def where_used(session, item):
@@ -54,17 +48,14 @@ def check_can_delete(session, item):
     """A value that records use stays: deleting it would blank their field."""
     found = where_used(session, item)
     if found:
-        raise DictionaryError(
+        raise Refused(
             _l("The record is in use: %(where)s — it cannot be deleted; "
                "make it inactive instead", where=references.describe(found))
         )
 
 
 def check_parent(item):
-    try:
-        trees.check_parent(item)
-    except trees.TreeError as exc:
-        raise DictionaryError(str(exc)) from None
+    trees.check_parent(item)
 
 
 def check_single_base(session, is_base, currency_id=None):
@@ -77,7 +68,7 @@ def check_single_base(session, is_base, currency_id=None):
         query = query.where(Currency.id != currency_id)
     other = session.scalar(query.limit(1))
     if other is not None:
-        raise DictionaryError(
+        raise Refused(
             _l("%(code)s is already the base currency; untick it there first",
                code=other.code)
         )
@@ -120,18 +111,18 @@ def check_synonyms(session, item):
     for _, name, _ in others:
         synonym = synonyms.get(dictionary_key(name))
         if synonym is not None:
-            raise DictionaryError(_l(
+            raise Refused(_l(
                 "The synonym «%(synonym)s» is the value «%(value)s» of this dictionary; "
                 "a synonym cannot name another value", synonym=synonym, value=name),
                 field="synonyms")
     for _, name, text in others:
         theirs = keys_of(text)
         if own in theirs:
-            raise DictionaryError(_l(
+            raise Refused(_l(
                 "«%(name)s» is a synonym of the value «%(value)s»; remove it there first",
                 name=item.name, value=name), field="name")
         taken = next((synonyms[key] for key in synonyms if key in theirs), None)
         if taken is not None:
-            raise DictionaryError(_l(
+            raise Refused(_l(
                 "The synonym «%(synonym)s» already belongs to the value «%(value)s»",
                 synonym=taken, value=name), field="synonyms")

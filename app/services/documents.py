@@ -11,6 +11,7 @@ import datetime
 import re
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.models import (
@@ -28,20 +29,13 @@ from app.models import (
 )
 from app.services import custom_fields, declension, history, loan, printing, values
 from app.services.company import get_company
-from app.services.printing import N_, Message
+from app.services.errors import Refused
+from app.services.printing import N_
 
 MODELS = {TemplateEntity.CLIENT: Client, TemplateEntity.APPLICATION: Application,
           TemplateEntity.DEAL: Deal, TemplateEntity.TASK: Task,
           TemplateEntity.INVOICE: Invoice}
 ENTITY_OF = {model: entity for entity, model in MODELS.items()}
-
-
-class DocumentError(Exception):
-    """A document that cannot be printed; the argument is a Message."""
-
-    def __init__(self, msgid, **params):
-        self.message = Message(msgid, **params)
-        super().__init__(self.message)
 
 
 def _value(label, value):
@@ -133,7 +127,7 @@ def schedule_dict(application, first_payment=None):
     try:
         schedule = loan.compute_schedule(application.amount, application.rate_percent,
                                          application.term_months, first)
-    except loan.LoanInputError:
+    except values.ValidationError:
         return None
     return {
         "rows": [{"number": r.number, "date": r.date, "payment": r.payment,
@@ -272,7 +266,7 @@ def sample_context(session, entity, user, *, today=None):
                       "balance": r.balance} for r in rows.rows],
             "monthly_payment": rows.monthly_payment, "total_payment": rows.total_payment,
             "total_interest": rows.total_interest, "total_principal": rows.total_principal}
-    except loan.LoanInputError:
+    except values.ValidationError:
         pass
     deal = {"id": 1, "title": "Поставка оборудования", "amount": Decimal("150000.00"),
             "currency": "RUB", "stage": "Коммерческое предложение", "probability": 40,
@@ -505,10 +499,10 @@ def client_id_of(entity, record):
 def print_document(session, template, record, user, *, label=None):
     """Render ``template`` for ``record`` to PDF, keep the file, record the
     print in the client's history. Returns the PrintedDocument (not yet
-    committed). Raises TemplateError or PdfError."""
+    committed). Raises TemplateError, PdfError or Refused."""
     entity = template.entity
     if ENTITY_OF.get(type(record)) is not entity:
-        raise DocumentError(N_("This template is for another kind of record"))
+        raise Refused(_l("This template is for another kind of record"))
     context = build_context(session, entity, record, user, label=label)
     pdf = render_pdf(template.body, context)
     client_id = client_id_of(entity, record)

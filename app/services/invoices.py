@@ -18,6 +18,7 @@ are the sums of its lines.
 import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select, update
 
 from app.models import (
@@ -29,7 +30,7 @@ from app.models import (
     PaymentTerm,
 )
 from app.services.company import COMPANY_ID, get_company
-from app.services.printing import N_, Message
+from app.services.errors import Refused
 
 DIGITS = 7
 KOPECK = Decimal("0.01")
@@ -38,14 +39,6 @@ TERM_DAYS = {PaymentTerm.ON_RECEIPT: 0, PaymentTerm.DAYS_15: 15, PaymentTerm.DAY
              PaymentTerm.DAYS_45: 45}
 MAX_PREFIX = 10
 MAX_NUMBER = 10**DIGITS - 1
-
-
-class InvoiceError(Exception):
-    """A refused invoice operation; the argument is a translatable Message."""
-
-    def __init__(self, msgid, **params):
-        self.message = Message(msgid, **params)
-        super().__init__(self.message)
 
 
 # --- numbering ------------------------------------------------------------------
@@ -59,10 +52,10 @@ def check_numbering(prefix, next_number):
     and a start that fits seven digits."""
     prefix = (prefix or "").strip()
     if len(prefix) > MAX_PREFIX or not all(c.isalnum() or c in "-/_" for c in prefix):
-        raise InvoiceError(N_("The prefix may have up to 10 letters, digits, \"-\", \"/\" "
-                              "or \"_\""))
+        raise Refused(_l("The prefix may have up to 10 letters, digits, \"-\", \"/\" "
+                         "or \"_\""))
     if next_number is None or not 1 <= int(next_number) <= MAX_NUMBER:
-        raise InvoiceError(N_("The next number must be from 1 to 9999999"))
+        raise Refused(_l("The next number must be from 1 to 9999999"))
     return prefix, int(next_number)
 
 
@@ -82,8 +75,8 @@ def next_number(session):
             continue
         prefix, number = taken
         if number > MAX_NUMBER:
-            raise InvoiceError(N_("Invoice numbers with this prefix are used up; "
-                                  "change the prefix in the company requisites"))
+            raise Refused(_l("Invoice numbers with this prefix are used up; "
+                             "change the prefix in the company requisites"))
         candidate = format_number(prefix or "", number)
         with session.no_autoflush:
             used = session.scalar(select(Invoice.id).where(Invoice.number == candidate))
@@ -98,9 +91,9 @@ def due_date(issue_date, term, chosen=None):
     term = PaymentTerm(term) if term else PaymentTerm.DAYS_15
     if term is PaymentTerm.DATE:
         if chosen is None:
-            raise InvoiceError(N_("Choose the due date"))
+            raise Refused(_l("Choose the due date"))
         if issue_date and chosen < issue_date:
-            raise InvoiceError(N_("The due date cannot be before the issue date"))
+            raise Refused(_l("The due date cannot be before the issue date"))
         return chosen
     return (issue_date or datetime.date.today()) + datetime.timedelta(days=TERM_DAYS[term])
 
@@ -140,13 +133,13 @@ def stored_status(session, invoice):
 
 def ensure_editable(session, invoice):
     if stored_status(session, invoice) is not InvoiceStatus.DRAFT:
-        raise InvoiceError(N_("Only a draft invoice can be changed; return it to draft first"))
+        raise Refused(_l("Only a draft invoice can be changed; return it to draft first"))
 
 
 def ensure_deletable(session, invoice):
     if stored_status(session, invoice) not in (InvoiceStatus.DRAFT, InvoiceStatus.REJECTED):
-        raise InvoiceError(N_("An issued or paid invoice cannot be deleted; "
-                              "mark it rejected instead"))
+        raise Refused(_l("An issued or paid invoice cannot be deleted; "
+                         "mark it rejected instead"))
 
 
 def apply_change(session, invoice, stored):
@@ -157,7 +150,7 @@ def apply_change(session, invoice, stored):
     changed = {key for key, value in stored.items()
                if key not in ("created_at", "updated_at") and getattr(invoice, key) != value}
     if stored["status"] is not InvoiceStatus.DRAFT and changed - {"status"}:
-        raise InvoiceError(N_("Only a draft invoice can be changed; return it to draft first"))
+        raise Refused(_l("Only a draft invoice can be changed; return it to draft first"))
     if "status" in changed:
         set_status(session, invoice, invoice.status)
     if stored["status"] is InvoiceStatus.DRAFT:
@@ -169,7 +162,7 @@ def set_status(session, invoice, status):
     rejected); an invoice is issued only with lines and a total."""
     status = InvoiceStatus(status)
     if status in (InvoiceStatus.ISSUED, InvoiceStatus.PAID) and not invoice.lines:
-        raise InvoiceError(N_("Add at least one line before issuing the invoice"))
+        raise Refused(_l("Add at least one line before issuing the invoice"))
     invoice.status = status
 
 
@@ -178,7 +171,7 @@ def check_client_deletable(session, client_id):
     used = session.scalar(select(Invoice.id).where(
         (Invoice.client_id == client_id) | (Invoice.recipient_id == client_id)).limit(1))
     if used:
-        raise InvoiceError(N_("The client has invoices and cannot be deleted"))
+        raise Refused(_l("The client has invoices and cannot be deleted"))
 
 
 # --- lines and totals --------------------------------------------------------------------
@@ -192,11 +185,11 @@ def line_amounts(quantity, price, discount_percent, tax_rate):
     quantity, price = Decimal(quantity or 0), Decimal(price or 0)
     discount = Decimal(discount_percent or 0)
     if quantity <= 0:
-        raise InvoiceError(N_("The quantity must be greater than zero"))
+        raise Refused(_l("The quantity must be greater than zero"))
     if price < 0:
-        raise InvoiceError(N_("The price cannot be negative"))
+        raise Refused(_l("The price cannot be negative"))
     if not 0 <= discount <= 100:
-        raise InvoiceError(N_("The discount must be from 0 to 100"))
+        raise Refused(_l("The discount must be from 0 to 100"))
     amount = _money(quantity * price * (HUNDRED - discount) / HUNDRED)
     tax = _money(amount * Decimal(tax_rate or 0) / HUNDRED)
     return amount, tax
@@ -207,7 +200,7 @@ def prepare_line(session, line):
     check the invoice is a draft, compute the line's amounts."""
     invoice = line.invoice
     if invoice is None:
-        raise InvoiceError(N_("Choose the invoice"))
+        raise Refused(_l("Choose the invoice"))
     ensure_editable(session, invoice)
     if line.id is not None:
         with session.no_autoflush:
@@ -224,7 +217,7 @@ def prepare_line(session, line):
         if line.tax is None and line.id is None:
             line.tax = product.tax
     if not (line.description or "").strip():
-        raise InvoiceError(N_("Choose a product or service, or describe the line"))
+        raise Refused(_l("Choose a product or service, or describe the line"))
     if line.quantity is None:
         line.quantity = Decimal(1)
     if line.discount_percent is None:

@@ -21,10 +21,7 @@ from app.models import (
     utcnow,
 )
 from app.services import access, assignment, deals, history
-
-
-class LeadError(ValueError):
-    pass
+from app.services.errors import Refused
 
 
 def candidates(session, lead, user_id=None, limit=10):
@@ -73,9 +70,9 @@ def client_from_lead(lead, name=None, responsible=None):
 
 def check_convertible(lead):
     if lead.status == LeadStatus.CONVERTED or lead.deal_id is not None:
-        raise LeadError(_l("The lead is already converted to a deal"))
+        raise Refused(_l("The lead is already converted to a deal"))
     if lead.status == LeadStatus.REJECTED:
-        raise LeadError(_l("A rejected lead cannot be converted to a deal"))
+        raise Refused(_l("A rejected lead cannot be converted to a deal"))
 
 
 def convert(session, lead, *, client=None, client_name=None, title=None, amount=None,
@@ -89,11 +86,11 @@ def convert(session, lead, *, client=None, client_name=None, title=None, amount=
     if client is None:
         client = client_from_lead(lead, client_name, responsible)
         if not client.name:
-            raise LeadError(_l("Enter the client's name or full name"))
+            raise Refused(_l("Enter the client's name or full name"))
         session.add(client)
     title = (title or lead.title or "").strip()
     if not title:
-        raise LeadError(_l("Enter the deal's title"))
+        raise Refused(_l("Enter the deal's title"))
     deal = Deal(title=title[:255], client=client,
                 amount=amount if amount is not None else (lead.amount or 0),
                 stage=stage or deals.first_stage(session), expected_close=expected_close,
@@ -123,16 +120,17 @@ def convert_many(session, leads, user_id=None, responsible=None):
     skipped with the reason; the others are kept."""
     result = BulkResult()
     for lead in leads:
-        savepoint = session.begin_nested()
         try:
-            found = candidates(session, lead, user_id, limit=1) if lead.client is None else []
-            deal = convert(session, lead, client=lead.client or (found[0] if found else None),
-                           responsible=responsible)
-        except (LeadError, deals.DealError) as exc:
-            savepoint.rollback()
+            # A refusal rolls back this lead's savepoint only.
+            with session.begin_nested():
+                found = candidates(session, lead, user_id, limit=1) if lead.client is None \
+                    else []
+                deal = convert(session, lead,
+                               client=lead.client or (found[0] if found else None),
+                               responsible=responsible)
+        except Refused as exc:
             result.skipped.append((lead, str(exc)))
         else:
-            savepoint.commit()
             result.converted.append((lead, deal))
     return result
 

@@ -1,7 +1,8 @@
 """Loan repayment schedules: annuity and differentiated, in roubles and kopecks.
 
 Pure standard library so it can be tested and reused without the app, but
-for reading typed inputs, which services/values does for every screen.
+for reading typed inputs, which services/values does for every screen, and
+the messages of its refusals, lazy-translated.
 Money is ``Decimal`` quantized to 0.01 (ROUND_HALF_UP). Internally the
 schedule is computed in integer kopecks with exact rational rounding, so no
 result depends on the caller's decimal context or on a precision limit.
@@ -12,7 +13,10 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Context, Decimal
 from enum import Enum
 
+from flask_babel import lazy_gettext as _l
+
 from app.services import values
+from app.services.values import ValidationError
 
 MAX_AMOUNT = Decimal(10**12)
 MAX_RATE = Decimal(100)
@@ -25,12 +29,6 @@ MAX_RATE_PLACES = 6
 _CTX = Context(prec=40, rounding=ROUND_HALF_UP)
 
 
-def N_(message):
-    """Marks a message for the translation catalogue (pybabel -k N_); the
-    web layer translates ``LoanInputError.message`` when it shows it."""
-    return message
-
-
 class LoanKind(str, Enum):
     ANNUITY = "annuity"
     DIFFERENTIATED = "differentiated"
@@ -39,15 +37,6 @@ class LoanKind(str, Enum):
 class InterestBasis(str, Enum):
     MONTHLY = "monthly"  # balance * rate / 12 per month
     ACTUAL = "actual"  # balance * rate * days / 365 per period
-
-
-class LoanInputError(ValueError):
-    """Invalid calculator input; ``field`` names the offending form field."""
-
-    def __init__(self, field, message):
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -73,16 +62,16 @@ def parse_decimal(text, field="amount"):
     """Parse user input like '100 000,50', '100000.50' or '1 000' to Decimal.
 
     Regular, non-breaking and thin spaces are digit-group separators and a
-    comma is the decimal separator. Raises ``LoanInputError(field, ...)``.
+    comma is the decimal separator. Raises ``values.ValidationError`` at ``field``.
     """
     if isinstance(text, Decimal):
         return text
     if text is None or not str(text).strip():
-        raise LoanInputError(field, N_("A value is required."))
+        raise ValidationError(_l("A value is required."), field)
     try:
         return values.number(str(text))
-    except values.ValidationError:
-        raise LoanInputError(field, N_("Not a valid number.")) from None
+    except ValidationError:
+        raise ValidationError(_l("Not a valid number."), field) from None
 
 
 def compute_schedule(
@@ -111,8 +100,8 @@ def compute_schedule(
     amount_k = _amount_kopecks(amount)
     rate_num, rate_den = _rate_ratio(annual_rate_percent)
     _check_months(months)
-    kind = _enum(LoanKind, kind, "kind", N_("Unknown repayment kind."))
-    basis = _enum(InterestBasis, interest_basis, "interest_basis", N_("Unknown interest basis."))
+    kind = _enum(LoanKind, kind, "kind", _l("Unknown repayment kind."))
+    basis = _enum(InterestBasis, interest_basis, "interest_basis", _l("Unknown interest basis."))
     dates, previous = _payment_dates(first_payment_date, months)
 
     # Each period grows a balance by the factor growth[k] / scale, so interest
@@ -228,57 +217,57 @@ def _money(kopecks):
 
 def _as_decimal(value, field, message):
     if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
-        raise LoanInputError(field, message)
+        raise ValidationError(message, field)
     value = Decimal(value)
     if not value.is_finite():
-        raise LoanInputError(field, message)
+        raise ValidationError(message, field)
     return value
 
 
 def _amount_kopecks(amount):
-    amount = _as_decimal(amount, "amount", N_("Amount must be a number."))
+    amount = _as_decimal(amount, "amount", _l("Amount must be a number."))
     if amount <= 0:
-        raise LoanInputError("amount", N_("Amount must be greater than zero."))
+        raise ValidationError(_l("Amount must be greater than zero."), "amount")
     if amount > MAX_AMOUNT:
-        raise LoanInputError("amount", N_("Amount must not exceed 1 000 000 000 000."))
+        raise ValidationError(_l("Amount must not exceed 1 000 000 000 000."), "amount")
     numerator, denominator = amount.as_integer_ratio()
     if 100 % denominator:
-        raise LoanInputError("amount", N_("Amount must have at most 2 decimal places."))
+        raise ValidationError(_l("Amount must have at most 2 decimal places."), "amount")
     return numerator * (100 // denominator)
 
 
 def _rate_ratio(rate):
-    rate = _as_decimal(rate, "rate", N_("Rate must be a number."))
+    rate = _as_decimal(rate, "rate", _l("Rate must be a number."))
     if rate < 0 or rate > MAX_RATE:
-        raise LoanInputError("rate", N_("Rate must be between 0 and 100 percent."))
+        raise ValidationError(_l("Rate must be between 0 and 100 percent."), "rate")
     numerator, denominator = rate.as_integer_ratio()
     if 10**MAX_RATE_PLACES % denominator:
-        raise LoanInputError("rate", N_("Rate must have at most 6 decimal places."))
+        raise ValidationError(_l("Rate must have at most 6 decimal places."), "rate")
     return numerator, denominator
 
 
 def _check_months(months):
     if isinstance(months, bool) or not isinstance(months, int):
-        raise LoanInputError("months", N_("Term must be a whole number of months."))
+        raise ValidationError(_l("Term must be a whole number of months."), "months")
     if not 1 <= months <= MAX_MONTHS:
-        raise LoanInputError("months", N_("Term must be from 1 to 600 months."))
+        raise ValidationError(_l("Term must be from 1 to 600 months."), "months")
 
 
 def _enum(enum, value, field, message):
     try:
         return enum(value)
     except ValueError:
-        raise LoanInputError(field, message) from None
+        raise ValidationError(message, field) from None
 
 
 def _payment_dates(first, months):
     """Payment dates and the start of the first interest period."""
     # datetime is a date subclass, but mixing it in breaks day arithmetic.
     if not isinstance(first, date) or isinstance(first, datetime):
-        raise LoanInputError("first_date", N_("First payment date must be a date."))
+        raise ValidationError(_l("First payment date must be a date."), "first_date")
     start = first.year * 12 + first.month - 1
     if start - 1 < 12 or start + months - 1 > 9999 * 12 + 11:
-        raise LoanInputError("first_date", N_("First payment date is out of range."))
+        raise ValidationError(_l("First payment date is out of range."), "first_date")
     dates = [_month_shift(first, offset) for offset in range(months)]
     return dates, _month_shift(first, -1)
 
@@ -324,15 +313,15 @@ def parse_form(data):
         "months": checked(_parse_months, _check_months),
         "first_date": _parse_date,
         "kind": lambda text: _enum(LoanKind, text or "annuity", "kind",
-                                   N_("Unknown repayment kind.")),
+                                   _l("Unknown repayment kind.")),
         "interest_basis": lambda text: _enum(InterestBasis, text or "monthly",
                                              "interest_basis",
-                                             N_("Unknown interest basis.")),
+                                             _l("Unknown interest basis.")),
     }
     for field, parse in parsers.items():
         try:
             values[field] = parse(data.get(field))
-        except LoanInputError as exc:
+        except ValidationError as exc:
             errors[field] = exc.message
     return values, errors
 
@@ -347,7 +336,7 @@ def schedule_from_form(data):
             values["amount"], values["rate"], values["months"], values["first_date"],
             values["kind"], values["interest_basis"],
         )
-    except LoanInputError as exc:
+    except ValidationError as exc:
         return None, values, {exc.field: exc.message}
     return schedule, values, {}
 
@@ -355,9 +344,9 @@ def schedule_from_form(data):
 def _parse_months(text):
     text = (text or "").strip()
     if not text:
-        raise LoanInputError("months", N_("A value is required."))
+        raise ValidationError(_l("A value is required."), "months")
     if not text.isdigit() or len(text) > 4:
-        raise LoanInputError("months", N_("Term must be a whole number of months."))
+        raise ValidationError(_l("Term must be a whole number of months."), "months")
     return int(text)
 
 
@@ -365,8 +354,8 @@ def _parse_date(text):
     """ISO (from a date input) or ДД.ММ.ГГГГ as people type it."""
     text = (text or "").strip()
     if not text:
-        raise LoanInputError("first_date", N_("A value is required."))
+        raise ValidationError(_l("A value is required."), "first_date")
     try:
         return values.date(text)
-    except values.ValidationError:
-        raise LoanInputError("first_date", N_("Enter the date as DD.MM.YYYY.")) from None
+    except ValidationError:
+        raise ValidationError(_l("Enter the date as DD.MM.YYYY."), "first_date") from None

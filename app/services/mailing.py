@@ -7,13 +7,10 @@ from sqlalchemy import and_, select
 
 from app.models import Client, ContactPerson, client_mailing, contact_mailing
 from app.services import access, csv_io
+from app.services.errors import Refused
 
 BULK_LIMIT = 10000
 HEADER = (_l("Email"), _l("Name"), _l("Phone"), _l("Client"), _l("Recipient"))
-
-
-class MailingError(ValueError):
-    pass
 
 
 def _has_email(column):
@@ -66,7 +63,7 @@ def assign(session, model, ids, mailing_type, remove=False, each_batch=None):
     is flushed. Returns how many records changed."""
     ids = list(ids)
     if len(ids) > BULK_LIMIT:
-        raise MailingError(_l(
+        raise Refused(_l(
             "Too many records at once (%(count)s); narrow the filter to %(limit)s or fewer",
             count=len(ids), limit=BULK_LIMIT))
     changed = 0

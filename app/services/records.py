@@ -14,6 +14,7 @@ from sqlalchemy.orm import MANYTOONE
 
 from app.models import Client, CounterpartyAction, Deal, Employee, Invoice, InvoiceLine, Task
 from app.services import access, actions, assignment, clients, deals, invoices, tasks
+from app.services.errors import Refused
 
 # The record belongs to these: writing it changes them.
 PARENTS = ("client", "invoice")
@@ -27,12 +28,10 @@ ONLY_YOURSELF = _l("Only the head of sales or the administrator gives a record t
                    "another employee")
 
 
-class Refused(ValueError):
-    """``errors``: {field name: message} of every refused link."""
-
-    def __init__(self, errors):
-        super().__init__(errors)
-        self.errors = errors
+class Forbidden(Refused):
+    """A link or an owner the writer may not set, or a record they may not
+    change: the API answers it 403 (a rule's refusal 422). ``errors``:
+    {field name: message} of every refused link."""
 
 
 def _links(mapper):
@@ -90,7 +89,7 @@ def _keep_owners(session, item, stored):
 
 
 def admit(session, item, actor_id, viewer_id, stored=None):
-    """Refuse (``Refused``) what the writer may not link or set; give a new
+    """Refuse (``Forbidden``) what the writer may not link or set; give a new
     record (``stored`` None) its author and responsible: a client of a
     market segment goes to the segment's next manager, anything else to its
     writer."""
@@ -98,7 +97,7 @@ def admit(session, item, actor_id, viewer_id, stored=None):
         _keep_owners(session, item, stored)
     errors = refusals(session, item, actor_id, viewer_id, stored)
     if errors:
-        raise Refused(errors)
+        raise Forbidden.several(errors)
     if stored is None:
         if isinstance(item, Client):
             assignment.default_responsible(session, item, actor_id)
@@ -144,21 +143,10 @@ RULES = {
     Invoice: _invoice,
     InvoiceLine: _invoice_line,
 }
-# What the rules refuse with; the field a refusal belongs to, where known.
-RULE_ERRORS = (clients.ClientError, deals.DealError, actions.ActionError,
-               invoices.InvoiceError)
-_RULE_FIELDS = {clients.ClientError: "name", actions.ActionError: "action_result"}
-
-
-def field_of(error):
-    """The field a rule's refusal names, or None (the record as a whole)."""
-    return getattr(error, "field", None) or _RULE_FIELDS.get(type(error))
-
-
 def write(session, item, actor_id, viewer_id, stored=None):
     """Every write of a register record, from a screen or the API: the
     record's own rules (they may fill links, e.g. an action's client from its
-    deal), then ``admit``. Raises ``Refused`` or one of ``RULE_ERRORS``."""
+    deal), then ``admit``. Raises ``Forbidden`` or the rules' ``Refused``."""
     rule = RULES.get(type(item))
     if rule is not None:
         rule(session, item, stored)
@@ -181,9 +169,9 @@ AFTER = {
 def delete(session, item, viewer_id):
     """Every delete of a register record, from a screen or the API: the
     access check (``viewer_id`` as in ``refusals``), then the record's own
-    rules. Raises ``Refused`` or one of ``RULE_ERRORS``."""
+    rules. Raises ``Forbidden`` or the rules' ``Refused``."""
     if viewer_id is not None and not access.can_write(session, type(item), item.id, viewer_id):
-        raise Refused({None: READ_ONLY})
+        raise Forbidden(READ_ONLY)
     rule = DELETE_RULES.get(type(item))
     if rule is not None:
         with session.no_autoflush:  # the stored rows, not the request's

@@ -7,13 +7,10 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.services import references, trees
+from app.services.errors import Refused
 
 _ALPHABET = string.ascii_letters + string.digits + "!#%*+-=?@_"
 _CLASSES = (string.ascii_lowercase, string.ascii_uppercase, string.digits, "!#%*+-=?@_")
-
-
-class StaffError(ValueError):
-    pass
 
 
 def generate_password(length=14):
@@ -45,10 +42,10 @@ def set_password(user, password):
 
 def check_can_delete(session, user, acting_user_id=None):
     if acting_user_id is not None and user.id == acting_user_id:
-        raise StaffError(_l("You cannot delete yourself"))
+        raise Refused(_l("You cannot delete yourself"))
     found = references.usages(session, user)
     if found:
-        raise StaffError(
+        raise Refused(
             _l(
                 "The employee owns records (%(where)s) and cannot be deleted; "
                 "deactivate them instead",
@@ -59,20 +56,17 @@ def check_can_delete(session, user, acting_user_id=None):
 
 def check_can_deactivate(user, acting_user_id):
     if user.id == acting_user_id and not user.active:
-        raise StaffError(_l("You cannot deactivate yourself"))
+        raise Refused(_l("You cannot deactivate yourself"))
 
 
 def check_department_parent(department):
-    try:
-        trees.check_parent(department)
-    except trees.TreeError as exc:
-        raise StaffError(str(exc)) from None
+    trees.check_parent(department)
 
 
 def check_can_delete_department(session, department):
     found = references.usages(session, department)
     if found:
-        raise StaffError(
+        raise Refused(
             _l(
                 "The department cannot be deleted while it has %(where)s",
                 where=references.describe(found),

@@ -48,14 +48,11 @@ from app.models import (
     TaskType,
 )
 from app.services import localtime, rollups, trees
+from app.services.errors import Refused
 
 PERIOD_KINDS = ("today", "week", "month", "quarter", "custom")
 MAX_DAYS = 2 * 366
 ZERO = Decimal("0.00")
-
-
-class StatsError(ValueError):
-    """A period or scope that cannot be used; the message is translatable."""
 
 
 # --- Period and scope ----------------------------------------------------------
@@ -93,7 +90,7 @@ def month_end(day):
 
 def make_period(kind, today, start=None, end=None):
     """The period of a choice on the dashboard; ``start``/``end`` (dates)
-    only for "custom". Raises StatsError with a message for the user."""
+    only for "custom". Raises Refused with a message for the user."""
     if kind == "today":
         return Period(today, today, kind)
     if kind == "week":
@@ -104,13 +101,13 @@ def make_period(kind, today, start=None, end=None):
         first = today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
         return Period(first, month_end(first.replace(month=first.month + 2)), kind)
     if kind != "custom":
-        raise StatsError(_l("Unknown period"))
+        raise Refused(_l("Unknown period"))
     if start is None or end is None:
-        raise StatsError(_l("Enter both dates of the period"))
+        raise Refused(_l("Enter both dates of the period"))
     if end < start:
-        raise StatsError(_l("The period cannot end before it starts"))
+        raise Refused(_l("The period cannot end before it starts"))
     if (end - start).days + 1 > MAX_DAYS:
-        raise StatsError(_l("A period is at most %(n)d days long", n=MAX_DAYS))
+        raise Refused(_l("A period is at most %(n)d days long", n=MAX_DAYS))
     return Period(start, end, kind)
 
 
@@ -131,11 +128,11 @@ class Scope:
 def make_scope(session, *, manager_id=None, department_id=None):
     if manager_id:
         if session.get(Employee, manager_id) is None:
-            raise StatsError(_l("No such employee"))
+            raise Refused(_l("No such employee"))
         return Scope(frozenset({manager_id}), manager_id=manager_id)
     if department_id:
         if session.get(Department, department_id) is None:
-            raise StatsError(_l("No such department"))
+            raise Refused(_l("No such department"))
         branch = trees.branch_ids(session, Department, department_id)
         ids = session.scalars(select(Employee.id).where(Employee.department_id.in_(branch)))
         return Scope(frozenset(ids), department_id=department_id)

@@ -4,14 +4,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.models import Employee, Note, StatusKind, TaskStatus
-
-
-class TaskErrors(ValueError):
-    """``errors``: {field: message}; nothing was changed."""
-
-    def __init__(self, errors):
-        super().__init__(errors)
-        self.errors = errors
+from app.services.errors import Refused
 
 
 def first_status(session):
@@ -35,6 +28,8 @@ def assignable(session, user, all_clients):
 
 def process(session, task, *, status, type_, assignee, started_at, finished_at, note,
             author_id, allowed_assignees):
+    """Change ``task`` as the work form asks. Refuses (``Refused`` of every
+    field at once) and changes nothing when a value does not fit."""
     errors = {}
     if status is None:
         errors["status"] = _l("Choose a status")
@@ -48,7 +43,7 @@ def process(session, task, *, status, type_, assignee, started_at, finished_at, 
     if assignee is not None and (not assignee.active or assignee not in allowed_assignees):
         errors["assignee"] = _l("The task cannot be given to this employee")
     if errors:
-        raise TaskErrors(errors)
+        raise Refused.several(errors)
     task.status = status
     if status.takes_dates:
         task.started_at, task.finished_at = started_at, finished_at

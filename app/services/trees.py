@@ -3,11 +3,9 @@ cycles and at most three levels, counting the subtree that moves along."""
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from app.services.errors import Refused
+
 MAX_DEPTH = 3
-
-
-class TreeError(ValueError):
-    pass
 
 
 def check_parent(node, max_depth=MAX_DEPTH):
@@ -17,11 +15,11 @@ def check_parent(node, max_depth=MAX_DEPTH):
     while ancestor is not None:
         # The identity map makes a loaded ancestor the very same object.
         if ancestor is node:
-            raise TreeError(_l("A group cannot be inside itself"))
+            raise Refused(_l("A group cannot be inside itself"))
         depth += 1
         ancestor = ancestor.parent
     if depth + _height(node) - 1 > max_depth:
-        raise TreeError(_l("Groups nest at most %(n)d levels deep", n=max_depth))
+        raise Refused(_l("Groups nest at most %(n)d levels deep", n=max_depth))
 
 
 def _height(node):

@@ -32,6 +32,8 @@ from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from babel import Locale
 from flask_babel import lazy_gettext as _l
 
+from app.services.errors import Refused
+
 LOCALE = Locale.parse("ru")
 GROUP = LOCALE.number_symbols["latn"]["group"]  # U+00A0 no-break space
 POINT = LOCALE.number_symbols["latn"]["decimal"]  # ","
@@ -44,8 +46,10 @@ _CTX = Context(prec=60, rounding=ROUND_HALF_UP)
 KOPECK = Decimal("0.01")
 
 
-class ValidationError(ValueError):
-    """A value that cannot be read; its argument is a translatable message."""
+class ValidationError(Refused, ValueError):
+    """A value that cannot be read (``message``; ``field`` where the reader
+    knows it). A ValueError as well, as Python's own parsers raise: callers
+    catch both in one clause."""
 
 
 # --- dates and times -------------------------------------------------------------

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from app.models import ClientOrigin, FieldMode, Lead, LeadStatus
 from app.services import leads, validation
+from app.services.errors import Refused
 from app.services.notifications import notify
 
 # Public field name -> (form setting, lead attribute, max length, label).
@@ -32,14 +33,6 @@ FIELDS = {
 HONEYPOT = "fax_number"
 ORIGIN_SOURCE_NAME = "сайт"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z")
-
-
-class SubmissionErrors(ValueError):
-    """``errors``: {field: [messages]}; nothing was created."""
-
-    def __init__(self, errors):
-        super().__init__(errors)
-        self.errors = errors
 
 
 def new_key():
@@ -60,11 +53,11 @@ def check_settings(form):
     """A form must ask for a way to reach the visitor."""
     asked = modes(form)
     if "phone" not in asked and "email" not in asked:
-        raise ValueError(_l("The form must ask for a phone or an e-mail"))
+        raise Refused(_l("The form must ask for a phone or an e-mail"))
     for line in origin_lines(form.allowed_origins):
         if normalise_origin(line) is None:
-            raise ValueError(_l("Not a site address: %(value)s (write https://example.ru)",
-                                value=line))
+            raise Refused(_l("Not a site address: %(value)s (write https://example.ru)",
+                             value=line))
 
 
 def origin_lines(text):
@@ -102,21 +95,22 @@ def origin_allowed(form, origin):
 
 
 def clean(form, data):
-    """The submission's values by lead attribute, or SubmissionErrors."""
+    """The submission's values by lead attribute, or ``Refused`` of every
+    field that does not fit."""
     errors, values = {}, {}
     for name, mode in modes(form).items():
         _setting, attribute, limit, _label = FIELDS[name]
         raw = data.get(name)
         if raw is not None and not isinstance(raw, (str, int)):
-            errors[name] = [str(_l("Must be text"))]
+            errors[name] = _l("Must be text")
             continue
         value = str(raw).strip() if raw is not None else ""
         if not value:
             if mode == FieldMode.REQUIRED:
-                errors[name] = [str(_l("Fill in this field"))]
+                errors[name] = _l("Fill in this field")
             continue
         if len(value) > limit:
-            errors[name] = [str(_l("At most %(n)d characters", n=limit))]
+            errors[name] = _l("At most %(n)d characters", n=limit)
             continue
         try:
             if name == "phone":
@@ -128,14 +122,14 @@ def clean(form, data):
                     raise validation.ValidationError(_l("Not an e-mail address"))
                 value = value.lower()
         except validation.ValidationError as exc:
-            errors[name] = [str(exc)]
+            errors[name] = exc.message
             continue
         values[attribute] = value
     if not errors and not (values.get("phone") or values.get("email")):
         field = "phone" if "phone" in modes(form) else "email"
-        errors[field] = [str(_l("Leave a phone or an e-mail so that we can answer"))]
+        errors[field] = _l("Leave a phone or an e-mail so that we can answer")
     if errors:
-        raise SubmissionErrors(errors)
+        raise Refused.several(errors)
     return values
 
 
@@ -153,7 +147,7 @@ def site_origin(session, form):
 
 def submit(session, form, data):
     """Create the lead of a valid submission (adds and flushes; the caller
-    commits). Raises SubmissionErrors and creates nothing otherwise."""
+    commits). Raises ``Refused`` and creates nothing otherwise."""
     values = clean(form, data)
     who = values.get("company_name") or values.get("contact_name") or values.get("phone") \
         or values.get("email")

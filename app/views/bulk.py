@@ -15,6 +15,7 @@ from wtforms import BooleanField, SelectField
 from app import db
 from app.models import MailingType, MarketSegment
 from app.services import access, assignment, mailing
+from app.services.errors import Refused
 from app.views.rowaccess import restricted_user_id
 
 KINDS = {
@@ -89,7 +90,7 @@ class BulkAssignMixin:
                     count = mailing.assign(db.session, self.datamodel.obj, ids, target,
                                            remove=form.option.data,
                                            each_batch=db.session.commit)
-            except (assignment.AssignmentError, mailing.MailingError) as exc:
+            except Refused as exc:
                 db.session.rollback()
                 flash(str(exc), "danger")
             else:

@@ -67,7 +67,7 @@ class CalculatorView(BaseView):
         schedule, errors = None, {}
         if request.args.get("calc"):
             schedule, _, errors = loan.schedule_from_form(data)
-            errors = {field: gettext(message) for field, message in errors.items()}
+            errors = {field: str(message) for field, message in errors.items()}
         chart = _chart(schedule) if schedule else None
         client = self._client()
         return self.render_template(

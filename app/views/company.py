@@ -13,7 +13,7 @@ from app.models import Company
 from app.services import invoices, validation
 from app.services.company import get_company
 from app.views.fields import AccountOfBank, Normalised
-from app.views.refusal import KeepTypedMixin, refuse
+from app.views.refusal import KeepTypedMixin, refuse_on
 
 
 class CompanyView(KeepTypedMixin, ModelView):
@@ -88,11 +88,8 @@ class CompanyView(KeepTypedMixin, ModelView):
                 .where(Company.id == item.id)).one()
         prefix = stored[0] if item.invoice_prefix is None else item.invoice_prefix
         number = stored[1] if item.invoice_next_number is None else item.invoice_next_number
-        try:
-            item.invoice_prefix, item.invoice_next_number = invoices.check_numbering(
-                prefix, number)
-        except invoices.InvoiceError as exc:
-            refuse(exc)
+        item.invoice_prefix, item.invoice_next_number = refuse_on(
+            invoices.check_numbering, prefix, number)
 
     def render_template(self, template, **kwargs):
         if template == self.show_template:

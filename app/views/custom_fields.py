@@ -40,7 +40,7 @@ from app.services.custom_fields import ENTITY_OF, label_of
 from app.views.datamodel import CUSTOM_PREFIX, SELECTIVE
 from app.views.fields import DateInputWidget, EnumFieldsMixin, RuDateField
 from app.views.labels import ENTITY_LABELS, enum_label
-from app.views.refusal import KeepTypedMixin, refuse
+from app.views.refusal import KeepTypedMixin, refuse, refuse_on
 
 ADDITIONAL = _l("Additional")
 
@@ -509,10 +509,7 @@ class CustomFieldView(KeepTypedMixin, EnumFieldsMixin, ModelView):
     def _check(self, item):
         item.code = (item.code or "").strip() or None
         item.dictionary = item.dictionary or None
-        try:
-            custom_fields.check_definition(db.session, item)
-        except custom_fields.CustomValueError as error:
-            refuse(error.message)
+        refuse_on(custom_fields.check_definition, db.session, item)
 
     pre_add = pre_update = _check
 

@@ -9,6 +9,7 @@ from wtforms.validators import NumberRange, Optional
 from app import db
 from app.models import Deal, DealStatus, FunnelStage, RefusalReason
 from app.services import deals
+from app.services.errors import Refused
 from app.views.actions import CounterpartyActionView
 from app.views.datamodel import ListInterface
 from app.views.filters import FilterInDepartment, FilterInPeriod
@@ -65,9 +66,9 @@ class DealView(RegisterView):
             deal.loss_reason = db.session.get(RefusalReason, int(reason)) if reason and \
                 reason.isdigit() else None
             deals.prepare(db.session, deal, before)
-        except (ValueError, deals.DealError) as exc:
+        except (ValueError, Refused) as exc:
             db.session.rollback()
-            message = str(exc) if isinstance(exc, deals.DealError) else gettext(
+            message = str(exc) if isinstance(exc, Refused) else gettext(
                 "Choose a stage and a status from the lists")
             flash(message, "danger")
         else:

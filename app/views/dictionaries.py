@@ -48,6 +48,7 @@ from app.models import (
 )
 from app.permissions import DICTIONARY_CATEGORY, DICTIONARY_SCREENS
 from app.services import dictionaries, mailing
+from app.services.errors import Refused
 from app.views.export import CsvMixin
 from app.views.fields import column_checked
 from app.views.filters import FilterInBranch, add_search_filter
@@ -104,7 +105,7 @@ def _check(rule, *args):
     """A service refusal as a message under the form field."""
     try:
         rule(*args)
-    except dictionaries.DictionaryError as exc:
+    except Refused as exc:
         raise ValidationError(str(exc)) from None
 
 
@@ -296,13 +297,13 @@ class DictionaryView(KeepTypedMixin, CsvMixin, ModelView):
         self.edit_form = column_checked(self.edit_form, self.datamodel.obj)
 
     def pre_add(self, item):
-        refuse_on(dictionaries.DictionaryError, dictionaries.check_synonyms, db.session, item)
+        refuse_on(dictionaries.check_synonyms, db.session, item)
 
     def pre_update(self, item):
         self.pre_add(item)
 
     def pre_delete(self, item):
-        refuse_on(dictionaries.DictionaryError, dictionaries.check_can_delete, db.session, item)
+        refuse_on(dictionaries.check_can_delete, db.session, item)
 
 
 class TreeDictionaryView(DictionaryView):
@@ -328,7 +329,7 @@ class TreeDictionaryView(DictionaryView):
             href, _l("Show the whole branch"), parent)
 
     def pre_add(self, item):
-        refuse_on(dictionaries.DictionaryError, dictionaries.check_parent, item)
+        refuse_on(dictionaries.check_parent, item)
         super().pre_add(item)
 
 

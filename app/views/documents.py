@@ -25,6 +25,7 @@ from app import db
 from app.models import DocumentTemplate, Employee, PrintedDocument, TemplateEntity
 from app.services import documents, printing
 from app.services.custom_fields import label_of
+from app.services.errors import Refused
 from app.views.fields import EnumFieldsMixin, datetime_text
 from app.views.labels import FIELDS, enum_label
 from app.views.refusal import KeepTypedMixin, refuse, translated
@@ -238,8 +239,7 @@ class DocumentView(ModelView):
                 try:
                     document = documents.print_document(db.session, template, record, _me(),
                                                         label=enum_label)
-                except (printing.TemplateError, printing.PdfError,
-                        documents.DocumentError) as exc:
+                except (printing.TemplateError, printing.PdfError, Refused) as exc:
                     db.session.rollback()
                     flash(gettext("The document was not printed: %(reason)s",
                                   reason=translated(exc)), "danger")

@@ -10,6 +10,7 @@ from wtforms.validators import NumberRange, Optional
 from app import db
 from app.models import Invoice, InvoiceLine, InvoiceStatus, PaymentTerm
 from app.services import invoices
+from app.services.errors import Refused
 from app.views.datamodel import ListInterface
 from app.views.fields import enum_field
 from app.views.labels import ENUMS, FIELDS, enum_label, money
@@ -126,7 +127,7 @@ class InvoiceView(RegisterView):
             invoices.set_status(db.session, invoice, request.form.get("status", ""))
         except ValueError:
             flash(gettext("Unknown status"), "danger")
-        except invoices.InvoiceError as exc:
+        except Refused as exc:
             db.session.rollback()
             flash(translated(exc), "danger")
         else:
@@ -141,7 +142,7 @@ class InvoiceView(RegisterView):
         source = record_or_404(Invoice, pk)
         try:
             copy = invoices.duplicate(db.session, source, g.user.id)
-        except invoices.InvoiceError as exc:
+        except Refused as exc:
             db.session.rollback()
             flash(translated(exc), "danger")
             return redirect(url_for(".show", pk=pk))

@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from app import db
 from app.models import Client, FunnelStage
 from app.services import clients, deals, leads
+from app.services.errors import Refused
 from app.views.dictionaries import NumberField
 from app.views.fields import date_field
 from app.views.labels import FIELDS
@@ -58,11 +59,11 @@ def _chosen_client(form, found):
         return None
     if choice == OTHER:
         if form.other_client.data is None:
-            raise leads.LeadError(_l("Choose the client in the field below"))
+            raise Refused(_l("Choose the client in the field below"))
         return form.other_client.data
     by_key = {f"c{c.id}": c for c in found}
     if choice not in by_key:
-        raise leads.LeadError(_l("Choose a client from the list"))
+        raise Refused(_l("Choose a client from the list"))
     return by_key[choice]
 
 
@@ -71,7 +72,7 @@ def convert_page(view, lead):
     user_id = restricted_user_id()
     try:
         leads.check_convertible(lead)
-    except leads.LeadError as exc:
+    except Refused as exc:
         flash(str(exc), "warning")
         return redirect(url_for(".show", pk=lead.id))
     found = [lead.client] if lead.client is not None else \
@@ -81,13 +82,13 @@ def convert_page(view, lead):
         try:
             client = _chosen_client(form, found)
             if client is not None and not may_change(Client, client.id):
-                raise leads.LeadError(_l("You may not change records of this client"))
+                raise Refused(_l("You may not change records of this client"))
             deal = leads.convert(
                 db.session, lead, client=client, client_name=form.client_name.data,
                 title=form.title.data, amount=form.amount.data,
                 stage=db.session.get(FunnelStage, form.stage.data),
                 expected_close=form.expected_close.data, responsible=g.user)
-        except (leads.LeadError, deals.DealError) as exc:
+        except Refused as exc:
             db.session.rollback()
             flash(str(exc), "danger")
         else:

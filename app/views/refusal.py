@@ -8,12 +8,14 @@ from flask_appbuilder.utils.base import get_safe_redirect
 from flask_babel import gettext
 
 from app import db
+from app.services.errors import Refused
 from app.services.printing import Message, PdfError, TemplateError
 
 
 def translated(message):
-    """The user's-language text of a service refusal: an exception or value
-    carrying a ``Message`` (services/printing.py), or anything else as text."""
+    """The user's-language text of a refusal (``Refused``), of printing's
+    errors and of a value carrying a ``Message`` (services/printing.py), or
+    anything else as text."""
     if isinstance(message, (TemplateError, PdfError)):  # reason and line
         return message.text(gettext)
     reason = message.args[0] if isinstance(message, Exception) and message.args else message
@@ -32,12 +34,13 @@ def refuse(message, fields=None):
     raise Exception(translated(message))
 
 
-def refuse_on(error_class, rule, *args):
-    """Run a service ``rule``; its ``error_class`` refusal becomes a refusal."""
+def refuse_on(rule, *args):
+    """Run a service ``rule`` and return what it returns; its ``Refused``
+    becomes the screen's refusal, the message at its field."""
     try:
-        rule(*args)
-    except error_class as exc:
-        refuse(exc, {getattr(exc, "field", None): exc})
+        return rule(*args)
+    except Refused as exc:
+        refuse(exc, exc.errors)
 
 
 def _mark(form, fields):

@@ -9,10 +9,11 @@ from flask_babel import lazy_gettext as _l
 from app import db
 from app.security import ALL_CLIENTS
 from app.services import access, records
+from app.services.errors import Refused
 from app.services.search import MAX_ID  # noqa: F401 (the views take it from here)
 from app.views.datamodel import ROW_ACCESS_DRIVING
 from app.views.labels import FIELDS
-from app.views.refusal import refuse, translated
+from app.views.refusal import refuse
 
 
 def restricted_user_id():
@@ -87,12 +88,9 @@ def _attempt(command, *args):
     hook: (status, {field or None: message}) of a refusal, else None."""
     try:
         command(db.session, *args)
-    except records.Refused as exc:
+    except Refused as exc:
         db.session.rollback()
-        return 403, exc.errors
-    except records.RULE_ERRORS as exc:
-        db.session.rollback()
-        return 422, {records.field_of(exc): translated(exc)}
+        return 403 if isinstance(exc, records.Forbidden) else 422, exc.errors
     return None
 
 

@@ -111,10 +111,10 @@ class EmployeeView(KeepTypedMixin, UserDBModelView):
 
     def pre_update(self, item):
         super().pre_update(item)
-        refuse_on(staff.StaffError, staff.check_can_deactivate, item, g.user.id)
+        refuse_on(staff.check_can_deactivate, item, g.user.id)
 
     def pre_delete(self, item):
-        refuse_on(staff.StaffError, staff.check_can_delete, db.session, item, g.user.id)
+        refuse_on(staff.check_can_delete, db.session, item, g.user.id)
 
 
 class DepartmentView(KeepTypedMixin, ModelView):
@@ -143,12 +143,12 @@ class DepartmentView(KeepTypedMixin, ModelView):
     base_order = ("name", "asc")
 
     def pre_add(self, item):
-        refuse_on(staff.StaffError, staff.check_department_parent, item)
+        refuse_on(staff.check_department_parent, item)
 
     pre_update = pre_add
 
     def pre_delete(self, item):
-        refuse_on(staff.StaffError, staff.check_can_delete_department, db.session, item)
+        refuse_on(staff.check_can_delete_department, db.session, item)
 
 
 class ProfileForm(DynamicForm):

@@ -19,6 +19,7 @@ from app import db
 from app.models import Department, Employee, SalesPlan
 from app.services import charts, csv_io, localtime, printing, stats, values
 from app.services.company import get_company
+from app.services.errors import Refused
 from app.views.datamodel import ListInterface
 from app.views.fields import date_field, office_zone
 from app.views.filters import FilterInDepartment, FilterInPeriod, FilterStatusKind
@@ -52,8 +53,8 @@ def read_form():
     kind = request.args.get("period", "month")
     try:
         period = stats.make_period(kind, today, _date_arg("start"), _date_arg("end"))
-    except stats.StatsError as exc:
-        flash(gettext(str(exc.args[0])), "warning")
+    except Refused as exc:
+        flash(str(exc), "warning")
         period = stats.make_period("month", today)
     own = restricted_user_id()
     try:
@@ -63,8 +64,8 @@ def read_form():
             scope = stats.make_scope(db.session,
                                      manager_id=request.args.get("manager", type=int),
                                      department_id=request.args.get("department", type=int))
-    except stats.StatsError as exc:
-        flash(gettext(str(exc.args[0])), "warning")
+    except Refused as exc:
+        flash(str(exc), "warning")
         scope = stats.Scope()
     return period, scope, today
 

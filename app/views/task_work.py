@@ -12,6 +12,7 @@ from app import db
 from app.models import Employee, Note, Task, TaskStatus, TaskType
 from app.security import ALL_CLIENTS
 from app.services import history, tasks
+from app.services.errors import Refused
 from app.services.localtime import to_local, to_utc
 from app.views.fields import office_zone
 from app.views.labels import history_row
@@ -73,7 +74,7 @@ class TaskWorkView(BaseView):
                     started_at=to_utc(form.started_at.data, zone),
                     finished_at=to_utc(form.finished_at.data, zone),
                     note=form.note.data, author_id=g.user.id, allowed_assignees=people)
-            except tasks.TaskErrors as exc:
+            except Refused as exc:
                 db.session.rollback()
                 for field, message in exc.errors.items():
                     form[field].errors.append(str(message))

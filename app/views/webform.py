@@ -20,9 +20,10 @@ from werkzeug.exceptions import TooManyRequests
 from app import csrf, db
 from app.models import WebForm
 from app.services import webforms
+from app.services.errors import Refused
 from app.views.fields import EnumFieldsMixin
 from app.views.labels import FIELDS, enum_label
-from app.views.refusal import KeepTypedMixin, refuse
+from app.views.refusal import KeepTypedMixin, refuse_on
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +89,7 @@ class WebFormView(KeepTypedMixin, EnumFieldsMixin, ModelView):
         self._check(item)
 
     def _check(self, item):
-        try:
-            webforms.check_settings(item)
-        except ValueError as exc:
-            refuse(exc)
+        refuse_on(webforms.check_settings, item)
 
     def render_template(self, template, **kwargs):
         if template == self.show_template:
@@ -198,9 +196,10 @@ def submit(key):
         return _answer(201, form=form, message=thanks)
     try:
         lead = webforms.submit(db.session, form, data)
-    except webforms.SubmissionErrors as exc:
+    except Refused as exc:
         db.session.rollback()
-        return _answer(422, form=form, errors=exc.errors)
+        return _answer(422, form=form, errors={field: [str(message)]
+                                               for field, message in exc.errors.items()})
     db.session.commit()
     log.info("Web form %s created lead %s", form.id, lead.id)
     return _answer(201, form=form, message=thanks)

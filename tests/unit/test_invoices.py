@@ -8,8 +8,8 @@ import pytest
 
 from app.models import PaymentTerm
 from app.services import documents
+from app.services.errors import Refused
 from app.services.invoices import (
-    InvoiceError,
     check_numbering,
     due_date,
     format_number,
@@ -50,7 +50,7 @@ def test_line_amounts_are_decimal_even_for_float_free_input():
     ((1, 10, -1, 0), "discount"),
 ])
 def test_line_amounts_refuse_bad_values(args, message):
-    with pytest.raises(InvoiceError, match=message):
+    with pytest.raises(Refused, match=message):
         line_amounts(*map(D, map(str, args)))
 
 
@@ -80,9 +80,9 @@ def test_due_date_on_a_chosen_date():
     issued = datetime.date(2026, 11, 23)
     assert due_date(issued, PaymentTerm.DATE, datetime.date(2026, 12, 1)) == \
         datetime.date(2026, 12, 1)
-    with pytest.raises(InvoiceError, match="Choose the due date"):
+    with pytest.raises(Refused, match="Choose the due date"):
         due_date(issued, PaymentTerm.DATE, None)
-    with pytest.raises(InvoiceError, match="before the issue date"):
+    with pytest.raises(Refused, match="before the issue date"):
         due_date(issued, PaymentTerm.DATE, datetime.date(2026, 11, 1))
 
 
@@ -101,7 +101,7 @@ def test_numbering_settings(prefix, number, ok):
     if ok:
         assert check_numbering(prefix, number) == (prefix, number)
     else:
-        with pytest.raises(InvoiceError):
+        with pytest.raises(Refused):
             check_numbering(prefix, number)
 
 

@@ -10,12 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.services.loan import (
-    LoanInputError,
     LoanKind,
     Schedule,
     compute_schedule,
     parse_decimal,
 )
+from app.services.values import ValidationError
 
 D = Decimal
 DAY = date(2024, 1, 31)
@@ -268,7 +268,7 @@ def test_invalid_input(field, kwargs):
         "first_payment_date": DAY,
     }
     args.update(kwargs)
-    with pytest.raises(LoanInputError) as info:
+    with pytest.raises(ValidationError) as info:
         compute_schedule(**args)
     assert info.value.field == field
     assert isinstance(info.value, ValueError)
@@ -308,7 +308,7 @@ def test_parse_decimal_accepts(text, expected):
     + ["1,000.50", "1.2.3"],  # comma is the decimal separator, so these have two points
 )
 def test_parse_decimal_rejects(text):
-    with pytest.raises(LoanInputError) as info:
+    with pytest.raises(ValidationError) as info:
         parse_decimal(text, "rate")
     assert info.value.field == "rate"
 

@@ -5,6 +5,7 @@ import pytest
 
 from app.models import Department, Employee
 from app.services import staff
+from app.services.errors import Refused
 
 
 def test_generated_passwords_are_strong_and_different():
@@ -31,7 +32,7 @@ def test_department_depth_limited_to_three_levels():
     low = Department(name="Low", parent=mid)
     staff.check_department_parent(low)
     too_deep = Department(name="Too deep", parent=low)
-    with pytest.raises(staff.StaffError, match="at most 3"):
+    with pytest.raises(Refused, match="at most 3"):
         staff.check_department_parent(too_deep)
 
 
@@ -40,7 +41,7 @@ def test_moving_a_subtree_counts_its_height():
     child = Department(name="B1", parent=b)
     Department(name="B2", parent=child)
     b.parent = a
-    with pytest.raises(staff.StaffError, match="at most 3"):
+    with pytest.raises(Refused, match="at most 3"):
         staff.check_department_parent(b)
 
 
@@ -48,7 +49,7 @@ def test_department_cannot_be_its_own_ancestor():
     a = Department(name="A")
     b = Department(name="B", parent=a)
     a.parent = b
-    with pytest.raises(staff.StaffError, match="inside itself"):
+    with pytest.raises(Refused, match="inside itself"):
         staff.check_department_parent(a)
 
 

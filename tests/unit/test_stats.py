@@ -25,6 +25,7 @@ from app.models import (
     TaskType,
 )
 from app.services import localtime, stats
+from app.services.errors import Refused
 from app.services.seed import seed_dictionaries
 from tests.conftest import migrated_engine
 
@@ -152,9 +153,9 @@ def test_period_edges_are_local_midnights():
         datetime.date(2033, 12, 31)
     for args in ((None, today), (today, today - datetime.timedelta(days=1)),
                  (today, today + datetime.timedelta(days=800))):
-        with pytest.raises(stats.StatsError):
+        with pytest.raises(Refused):
             stats.make_period("custom", today, *args)
-    with pytest.raises(stats.StatsError):
+    with pytest.raises(Refused):
         stats.make_period("decade", today)
     assert localtime.today(TZ, datetime.datetime(2033, 3, 31, 21, 0,
                                                    tzinfo=datetime.timezone.utc)) == \
@@ -176,7 +177,7 @@ def test_task_figures_by_kind_with_edges(data):
     assert stats.task_totals(session, MARCH, sub, TZ).total == 3
     one_day = stats.Period(datetime.date(2033, 3, 31), datetime.date(2033, 3, 31))
     assert stats.task_totals(session, one_day, stats.Scope(), TZ).total == 1
-    with pytest.raises(stats.StatsError):
+    with pytest.raises(Refused):
         stats.make_scope(session, manager_id=999999)
 
 

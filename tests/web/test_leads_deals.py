@@ -16,6 +16,7 @@ from app.models import (
     RefusalReason,
 )
 from app.services import deals, leads
+from app.services.errors import Refused
 from tests.conftest import employee, unique
 
 
@@ -60,7 +61,7 @@ def test_convert_creates_client_and_deal_and_closes_the_lead(session):
         HistoryEntry.entity == "lead", HistoryEntry.entity_id == lead.id)).all()
     assert any(e.action == "convert" and str(deal.id) in e.new_value for e in entries)
     assert any(e.field == "status" and e.new_value == "converted" for e in entries)
-    with pytest.raises(leads.LeadError):
+    with pytest.raises(Refused):
         leads.convert(session, lead)
     session.rollback()
 
@@ -134,7 +135,7 @@ def test_won_and_lost_close_the_deal_and_lost_needs_a_reason(session):
     deals.prepare(session, deal)
     session.commit()
     deal.status = DealStatus.LOST
-    with pytest.raises(deals.DealError) as error:
+    with pytest.raises(Refused) as error:
         deals.prepare(session, deal)
     assert error.value.field == "loss_reason"
     session.rollback()

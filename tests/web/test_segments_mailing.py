@@ -16,6 +16,7 @@ from app.models import (
     MarketSegment,
 )
 from app.services import actions, mailing
+from app.services.errors import Refused
 from tests.conftest import employee, unique
 
 
@@ -152,7 +153,7 @@ def test_result_must_belong_to_the_action(session):
                                action_result=next(iter(call_results.values())))
     try:
         actions.prepare(session, wrong)
-    except actions.ActionError as exc:
+    except Refused as exc:
         assert "не относится" in str(exc) or "does not belong" in str(exc)
     else:
         raise AssertionError("a call's result was accepted for sending documents")

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from app.models import Client, Department, Employee, Note, Task, TaskStatus, TaskType
 from app.services import tasks
+from app.services.errors import Refused
 from tests.conftest import unique
 
 
@@ -88,7 +89,7 @@ def test_inactive_or_foreign_assignee_is_refused(session):
         allowed = tasks.assignable(session, manager, all_clients=False)
         assert colleague not in allowed and manager in allowed and head not in allowed
         task = Task(description="x")
-        with pytest.raises(tasks.TaskErrors) as refused:
+        with pytest.raises(Refused) as refused:
             tasks.process(session, task, status=_status(session, "Недозвон"), type_=None,
                           assignee=head, started_at=None, finished_at=None, note="",
                           author_id=manager.id, allowed_assignees=allowed)

@@ -1,7 +1,7 @@
 """What every resource of the REST API shares: refusals answered with a
-status and a message, bodies checked as the forms check them, and a
-register's API built from its screen (``register_api``) that writes and
-deletes through services/records.py."""
+status and a message (a service's ``Refused`` among them), bodies checked
+as the forms check them, and a register's API built from its screen
+(``register_api``) that writes and deletes through services/records.py."""
 
 import logging
 
@@ -15,6 +15,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from app import db
 from app.models import Client, Employee, Invoice, InvoiceLine
 from app.services import records, validation
+from app.services.errors import Refused
 from app.views.api.custom_fields import CustomFieldsApiMixin
 from app.views.api.fields import guard_schema
 from app.views.datamodel import ListInterface
@@ -87,8 +88,10 @@ def _refuse(status, message):
 
 class GuardedApi(ModelRestApi):
     """Lets the pre_* hooks refuse with a status and a message: FAB's own
-    handler would turn any exception raised there into a 500. A saved
-    record is answered as a read shows it, with what the server computed."""
+    handler would turn any exception raised there into a 500. A service's
+    ``Refused`` is rolled back and answered 422 with its message (403 for
+    ``records.Forbidden``). A saved record is answered as a read shows it,
+    with what the server computed."""
 
     allow_browser_login = True
 
@@ -97,6 +100,10 @@ class GuardedApi(ModelRestApi):
             return handler(*args)
         except Refusal as refusal:
             return self.response(refusal.status, message=refusal.message)
+        except Refused as refused:
+            db.session.rollback()
+            status = 403 if isinstance(refused, records.Forbidden) else 422
+            return self.response(status, message=str(refused))
         except (IntegrityError, DataError):
             # FAB's @safe would answer an English 500: a value the database
             # refused is the request's fault, and its SQL is no one's business.

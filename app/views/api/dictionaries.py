@@ -7,7 +7,7 @@ from sqlalchemy.orm import ONETOMANY
 from app import db
 from app.models import dictionary_models
 from app.services import dictionaries
-from app.views.api.base import GuardedApi, Refusal, answer_columns
+from app.views.api.base import GuardedApi, answer_columns
 from app.views.api.fields import guard_schema
 
 
@@ -21,24 +21,18 @@ class DictionaryApi(GuardedApi):
         guard_schema(self.add_model_schema, self.datamodel.obj)
         guard_schema(self.edit_model_schema, self.datamodel.obj)
 
-    def _check(self, check, *args):
-        try:
-            check(*args)
-        except dictionaries.DictionaryError as exc:
-            db.session.rollback()
-            raise Refusal(422, str(exc)) from None
-
     def pre_add(self, item):
+        """The rules of the screen; GuardedApi answers their refusal."""
         if hasattr(item, "parent"):
-            self._check(dictionaries.check_parent, item)
+            dictionaries.check_parent(item)
         if hasattr(item, "is_base"):
-            self._check(dictionaries.check_single_base, db.session, item.is_base, item.id)
-        self._check(dictionaries.check_synonyms, db.session, item)
+            dictionaries.check_single_base(db.session, item.is_base, item.id)
+        dictionaries.check_synonyms(db.session, item)
 
     pre_update = pre_add
 
     def pre_delete(self, item):
-        self._check(dictionaries.check_can_delete, db.session, item)
+        dictionaries.check_can_delete(db.session, item)
 
 
 def dictionary_api(model):

@@ -7,7 +7,8 @@ from flask_babel import gettext
 
 from app import db
 from app.models import Client, Deal, FunnelStage, Lead
-from app.services import deals, leads, validation
+from app.services import leads, validation
+from app.services.errors import Refused
 from app.views.api.base import RegisterApi, register_api
 from app.views.leads import LeadView
 from app.views.rowaccess import MAX_ID, may_change
@@ -43,7 +44,7 @@ class LeadApi(RegisterApi):
                 if body.get("title") is not None else None
             deal = leads.convert(db.session, lead, client=client, title=title,
                                  amount=amount, stage=stage, responsible=g.user)
-        except (ValueError, leads.LeadError, deals.DealError) as exc:
+        except (ValueError, Refused) as exc:
             db.session.rollback()
             return self.response(422, message=str(exc))
         db.session.commit()
