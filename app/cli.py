@@ -21,6 +21,7 @@ def init():
     sm = current_app.appbuilder.sm
     sync_roles(sm)
     seed_dictionaries(db.session)
+    db.session.commit()
     if sm.count_users():
         click.echo("Roles and permissions are up to date; users already exist.")
         return

@@ -97,6 +97,7 @@ def _app(url, prepared=False):
         flask_migrate.upgrade()
         sync_roles(app.appbuilder.sm)
         seed_dictionaries(db.session)
+        db.session.commit()
         sm = app.appbuilder.sm
         if not sm.find_user(username="bench-importer"):
             sm.add_user(username="bench-importer", first_name="Импорт", last_name="Бенчев",

@@ -72,6 +72,7 @@ def _build(url):
         sm = app.appbuilder.sm
         sync_roles(sm)
         seed_dictionaries(db.session)
+        db.session.commit()
         if not sm.find_user(username=ADMIN_USER):
             sm.add_user(username=ADMIN_USER, first_name="Админ", last_name="Бенчев",
                         email="bench-admin@example.com", role=sm.find_role(ADMIN),

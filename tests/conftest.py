@@ -142,6 +142,7 @@ def app(database_url):
         sm = app.appbuilder.sm
         sync_roles(sm)
         seed_dictionaries(db.session)
+        db.session.commit()
         for username, role in ROLE_USERS.items():
             sm.add_user(
                 username=username, first_name=username.title(), last_name="Тестов",

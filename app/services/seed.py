@@ -225,8 +225,9 @@ def _rows(session):
 
 
 def seed_dictionaries(session):
-    """Fill every empty dictionary with its defaults and commit. Returns the
-    models that were filled; a dictionary with any row is left alone."""
+    """Fill every empty dictionary with its defaults (the caller commits).
+    Returns the models that were filled; a dictionary with any row is left
+    alone."""
     filled = []
     for model, rows in _rows(session):
         if session.scalar(select(func.count()).select_from(model)):
@@ -239,7 +240,6 @@ def seed_dictionaries(session):
         session.flush()
         filled.append(model)
     seed_templates(session)
-    session.commit()
     return filled
 
 

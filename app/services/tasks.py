@@ -1,5 +1,6 @@
 """Working on a task: status with its dates, the action,
-the assignee and a note, checked together and saved together."""
+the assignee and a note, checked together and changed together in the
+caller's transaction."""
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -28,8 +29,9 @@ def assignable(session, user, all_clients):
 
 def process(session, task, *, status, type_, assignee, started_at, finished_at, note,
             author_id, allowed_assignees):
-    """Change ``task`` as the work form asks. Refuses (``Refused`` of every
-    field at once) and changes nothing when a value does not fit."""
+    """Change ``task`` as the work form asks; the caller commits. Refuses
+    (``Refused`` of every field at once) and changes nothing when a value
+    does not fit."""
     errors = {}
     if status is None:
         errors["status"] = _l("Choose a status")
@@ -54,4 +56,3 @@ def process(session, task, *, status, type_, assignee, started_at, finished_at, 
         task.note = f"{task.note}\n{note}" if task.note else note
         if task.client_id:
             session.add(Note(client_id=task.client_id, text=note, author_id=author_id))
-    session.commit()

@@ -11,7 +11,7 @@ from wtforms.validators import Optional
 from app import db
 from app.models import Company
 from app.services import invoices, validation
-from app.services.company import get_company
+from app.services.company import ensure_company
 from app.views.fields import AccountOfBank, Normalised
 from app.views.refusal import KeepTypedMixin, refuse_on
 
@@ -102,5 +102,7 @@ class CompanyView(KeepTypedMixin, ModelView):
     @expose("/list/")
     @has_access
     def list(self):
-        company = get_company(db.session)
+        """The one row's page; the row is saved on the first visit."""
+        company = ensure_company(db.session)
+        db.session.commit()
         return redirect(url_for(".show", pk=company.id))

@@ -79,6 +79,7 @@ class TaskWorkView(BaseView):
                 for field, message in exc.errors.items():
                     form[field].errors.append(str(message))
             else:
+                db.session.commit()
                 flash(gettext("Task saved"), "success")
                 return redirect(url_for(".work", pk=pk))
         timeline = []

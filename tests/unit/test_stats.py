@@ -43,6 +43,7 @@ def data(database_url, tmp_path_factory):
     with migrated_engine(database_url, tmp_path_factory.mktemp("stats")) as engine, \
             Session(engine) as session:
         seed_dictionaries(session)
+        session.commit()
         ids = _fill(session)
         yield session, ids
 

@@ -137,6 +137,7 @@ def world(database_url, tmp_path_factory):
         flask_migrate.upgrade()
         sync_roles(app.appbuilder.sm)
         seed_dictionaries(db.session)
+        db.session.commit()
         users = _users(app.appbuilder.sm)
         ids = _records(db.session, users["owner"], users["other"], app.config["UPLOAD_FOLDER"])
     browsers = {}

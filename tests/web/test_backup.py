@@ -35,6 +35,7 @@ def own(request, tmp_path):
         flask_migrate.upgrade()
         sync_roles(app.appbuilder.sm)
         seed_dictionaries(db.session)
+        db.session.commit()
         app.appbuilder.sm.add_user(username="admin", first_name="Админ", last_name="Тестов",
                                    email="admin@example.com",
                                    role=app.appbuilder.sm.find_role(ADMIN), password=PASSWORD)

@@ -27,7 +27,7 @@ from app.models import (
     TemplateEntity,
 )
 from app.services import invoices
-from app.services.company import get_company
+from app.services.company import ensure_company
 from tests.conftest import employee_id, unique
 
 COMPANY_FIELDS = ("name", "inn", "kpp", "ogrn", "bank_name", "bik", "settlement_account",
@@ -56,7 +56,7 @@ def _text(data):
 @pytest.fixture
 def company(session):
     """The company's requisites, set by the test and put back afterwards."""
-    row = get_company(session)
+    row = ensure_company(session)
     saved = {name: getattr(row, name) for name in COMPANY_FIELDS}
 
     def set_to(values):

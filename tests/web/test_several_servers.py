@@ -281,6 +281,7 @@ def _populate(app):
         sm = app.appbuilder.sm
         sync_roles(sm)
         seed_dictionaries(db.session)
+        db.session.commit()
         admin = sm.add_user(username="admin", first_name="Админ", last_name="Серверов",
                             email="admin@example.com", role=sm.find_role(ADMIN),
                             password=ADMIN_PASSWORD)
