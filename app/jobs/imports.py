@@ -37,6 +37,7 @@ sign of life, by the take-back's own test, before the take-back runs.
 imports finished more than IMPORT_KEEP_DAYS ago; the journal keeps the
 entry with the date the files went."""
 import collections
+import contextlib
 import datetime
 import json
 import logging
@@ -325,8 +326,7 @@ def process_pending(app, worker=None, limit=20):
     from app import db
 
     with app.app_context():
-        engine = db.engine
-        with Session(engine) as session:
+        with _own_session(db.engine) as session:
             ids = session.scalars(select(ImportJob.id).where(ImportJob.status == "queued")
                                   .order_by(ImportJob.id).limit(limit)).all()
             session.rollback()
@@ -343,8 +343,18 @@ def run_now(app, job_id, worker=None):
     from app import db
 
     with app.app_context():
-        with Session(db.engine) as session:
+        with _own_session(db.engine) as session:
             return process(session, job_id, worker or worker_name("request"))
+
+
+@contextlib.contextmanager
+def _own_session(engine):
+    """A session on one connection for the whole run: a chunked import
+    commits every second, and each commit would hand the connection back
+    to the pool and the next chunk may get another, whose page cache
+    (SQLite's is the connection's, 64 MB while an import writes) is cold."""
+    with engine.connect() as connection, Session(bind=connection) as session:
+        yield session
 
 
 def _heartbeat(job_path):

@@ -100,16 +100,22 @@ def bulk_session(connection, cache_mb=64):
 
     SQLite: a page cache of ``cache_mb`` (the default 2 MB makes every
     insert into a dozen indexes fetch and evict pages; the cache is a fixed
-    size, so memory does not grow with the file). Durability is left as it
-    is: every connection already runs WAL with synchronous=NORMAL
-    (app/__init__.py), and the import is one transaction, a handful of
-    fsyncs, not one per row."""
+    size, so memory does not grow with the file), and the log copied back
+    into the database once it holds that much rather than every 4 MB (an
+    import that commits every second copied its index pages back at each
+    commit, a tenth of its time). Durability is left as it is: every
+    connection already runs WAL with synchronous=NORMAL (app/__init__.py)."""
     if _is_postgresql(connection):
         yield
         return
-    before = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+    pages = 1024 * int(cache_mb) * 1024 // connection.exec_driver_sql(
+        "PRAGMA page_size").scalar()
+    before = {name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+              for name in ("cache_size", "wal_autocheckpoint")}
     connection.exec_driver_sql(f"PRAGMA cache_size = {-1024 * int(cache_mb)}")
+    connection.exec_driver_sql(f"PRAGMA wal_autocheckpoint = {pages}")
     try:
         yield
     finally:
-        connection.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
+        for name, value in before.items():
+            connection.exec_driver_sql(f"PRAGMA {name} = {int(value)}")

@@ -68,6 +68,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import text as sql_text
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.models import (
@@ -886,7 +887,9 @@ class Importer:
         an all-or-nothing import that meets a bad row takes back the chunks
         it committed (``import_undo.revert``, from the ledger), so it ends
         with all of the file or none. Committing needs the ledger, i.e. a
-        journal entry (``Options.job_id``)."""
+        journal entry (``Options.job_id``), and a session bound to one
+        connection, whose settings (``bulk_sql.bulk_session``) and page
+        cache last the whole run."""
         report = self.report
         report.dry_run = dry_run
         self._check_mapping()
@@ -896,18 +899,21 @@ class Importer:
         self._sqlite = self.session.get_bind().dialect.name == "sqlite"
         if self.options.job_id is not None and not dry_run:
             self.ledger = import_undo.Ledger(self.session, self.options.job_id)
-        if self.ledger is None and not dry_run:
-            checkpoint = None
+        if (self.ledger is None and not dry_run) or not isinstance(self.session.bind,
+                                                                   Connection):
+            checkpoint = None  # see the docstring
         self._first_new_id = (self.session.scalar(
             select(self.entity.model.id).order_by(self.entity.model.id.desc()).limit(1))
             or 0)
         committed = False
         batches = self._batches(rows)
         ahead = collections.deque()
-        remember = checkpoint is not None
+        # Only a chunk that may be rolled back needs its rows' keys.
+        remember = checkpoint is not None and (dry_run or self.options.mode == "all")
         chunk = _Chunk(self.session, remember)
         try:
-            with fewer_collections(), contextlib.closing(batches):
+            with bulk_sql.bulk_session(self.session.connection()), fewer_collections(), \
+                    contextlib.closing(batches):
                 for batch, problem in _drain(ahead, batches):
                     report.total += len(batch)
                     if problem is not None:
@@ -1619,17 +1625,15 @@ def _read_ahead(ahead, batches):
 
 class _Chunk:
     """One transaction's share of an import: a savepoint (on SQLite it
-    takes the write lock), the bulk settings of its connection and its
-    roll-ups deferred to one fold. With ``remember``, the duplicate keys of
-    the rows it created, for when it is rolled back (``Importer._forget``)."""
+    takes the write lock) and its roll-ups deferred to one fold. With
+    ``remember``, the duplicate keys of the rows it created, for when it is
+    rolled back (``Importer._forget``)."""
 
     def __init__(self, session, remember=False):
         self.started = time.monotonic()
         self.savepoint = session.begin_nested()
-        connection = session.connection()
         self.stack = contextlib.ExitStack()
-        self.stack.enter_context(bulk_sql.bulk_session(connection))
-        self.fold = self.stack.enter_context(rollups.deferred(connection))
+        self.fold = self.stack.enter_context(rollups.deferred(session.connection()))
         self.batches = 0
         self.keys = {} if remember else None
 
