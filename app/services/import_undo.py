@@ -353,7 +353,9 @@ def _ledger_value(session, name, field_name, text):
 def plan(session, job):
     """What undoing ``job`` would do now, and what was changed since."""
     result = Plan(job)
-    created = _created(session, job.id)
+    # In the order of the tables' dependencies: clients before their applications.
+    order = {t.name: i for i, t in enumerate(Model.metadata.sorted_tables)}
+    created = dict(sorted(_created(session, job.id).items(), key=lambda item: order[item[0]]))
     finished = job.finished_at or utcnow()
     added = _dependents(session, created)
     for name, runs in created.items():

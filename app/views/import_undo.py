@@ -73,7 +73,7 @@ class ImportUndoView(BaseView):
         rows = [{"key": c.key, "label": c.label, "number": c.record_id,
                  "table": import_undo.table_label(c.table), "reason": _reason(c),
                  "link": _link(c), "confirmable": c.confirmable} for c in plan.listed]
-        created = [(import_undo.table_label(t), n) for t, n in sorted(plan.created.items()) if n]
+        created = [(import_undo.table_label(t), n) for t, n in plan.created.items() if n]
         return self.render_template("sdelka/import_undo.html", job=job, plan=plan, rows=rows,
                                     created=created)
 

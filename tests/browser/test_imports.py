@@ -88,3 +88,40 @@ def test_a_status_unknown_to_the_crm_is_given_its_meaning_on_the_mapping_screen(
     from tests.web.test_imports import purge
 
     purge(session, Client.last_name == surname)
+
+
+def test_a_manager_undoes_an_import_after_a_colleague_edited_one_of_its_clients(
+        app, live_server, page, session):
+    """The report offers «Отменить импорт»; the confirmation lists the client
+    edited since, unticked; the undo keeps it and removes the others."""
+    from app.models import Application
+
+    surname = unique("Отменкин").replace(" ", "")
+    rows = [f"15.01.2026;{surname};Иван{i};;Москва;Москва;1 000;+7907{i:07d};;В обработке;"
+            for i in range(3)]
+    sign_in(page, live_server, "manager")
+    _upload(page, live_server, rows)
+    page.click("#import-run")
+    page.wait_for_selector("#import-done")
+    ids = session.scalars(select(Client.id).where(Client.last_name == surname)
+                          .order_by(Client.id)).all()
+    session.get(Client, ids[0]).city = "Тверь"  # a colleague's edit since
+    session.commit()
+    page.click("#import-undo-link")
+    page.wait_for_selector("#undo-conflicts")
+    assert "Клиенты — 3" in page.locator("#undo-counts").inner_text()
+    listed = page.locator("#undo-conflicts").inner_text()
+    assert "изменена после импорта" in listed and f"{surname} Иван0" in listed
+    assert not page.locator('#undo-conflicts input[name="confirm"]').is_checked()
+    page.click("#undo-submit")
+    page.wait_for_selector("#import-undone")
+    assert "удалено записей: 4" in page.locator("#import-undone").inner_text()
+    assert "Отменён" in page.locator("#import-status").inner_text()
+    left = session.scalars(select(Client.id).where(Client.last_name == surname)).all()
+    assert left == [ids[0]]
+    assert session.scalar(select(func.count()).select_from(Application).where(
+        Application.client_id == ids[0])) == 1
+    session.rollback()
+    from tests.web.test_imports import purge
+
+    purge(session, Client.last_name == surname)
