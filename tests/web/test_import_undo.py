@@ -194,6 +194,8 @@ def test_only_the_importer_or_an_admin_may_undo(app, as_role, session):
     assert len(ids_of(session, surname)) == 1
     page = manager.get(f"/import/job/{job_id}/undo")
     assert page.status_code == 200 and "undo-submit" in page.text
+    forged = manager.post(f"/import/job/{job_id}/undo", {}, csrf=False)  # no CSRF token
+    assert forged.status_code == 400 and len(ids_of(session, surname)) == 1
     admin = as_role("admin")
     admin.post(f"/import/job/{job_id}/undo", {})
     assert ids_of(session, surname) == []
