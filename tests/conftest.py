@@ -54,6 +54,33 @@ def employee_id(session, username):
     return session.scalar(select(Employee.id).where(Employee.username == username))
 
 
+def queued_import(session, body_or_path, name="upload.csv", username="admin"):
+    """A queued AlmaCRM import, as the screens leave it after the mapping:
+    of ``body_or_path`` (text, written in cp1251, or a file's path). Its id."""
+    import json
+
+    from app.models import ImportJob
+    from app.services import imports
+
+    path = body_or_path
+    if "\n" in body_or_path or not os.path.exists(body_or_path):
+        path = os.path.join(tempfile.mkdtemp(), name)
+        with open(path, "wb") as fh:
+            fh.write(body_or_path.encode("cp1251"))
+    encoding, delimiter = imports.sniff(path)
+    header = imports.read_header(path, encoding, delimiter)
+    entity = imports.get_entity(imports.ALMA_KEY)
+    job = ImportJob(user_id=employee_id(session, username), entity=imports.ALMA_KEY,
+                    file_name=name, stored_path=path, file_size=os.path.getsize(path),
+                    encoding=encoding, delimiter=delimiter, status="queued",
+                    total_rows=imports.count_rows(path) - 1,
+                    options=json.dumps({"header": header, "restricted": False,
+                                        "mapping": imports.auto_map(entity, header)}))
+    session.add(job)
+    session.commit()
+    return job.id
+
+
 def _postgres_schema():
     base = os.environ["TEST_DATABASE_URL"]
     schema = "t_" + uuid.uuid4().hex[:12]

@@ -9,7 +9,6 @@ import datetime
 import json
 import os
 import re
-import tempfile
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -17,32 +16,12 @@ from sqlalchemy.orm import Session
 from app import db
 from app.jobs import imports as jobs
 from app.models import Client, ImportAttempt, ImportJob, utcnow
-from app.services import imports
 from app.services.values import number_text
 from app.views.fields import datetime_text
-from tests.conftest import employee_id, unique
+from tests.conftest import queued_import, unique
 from tests.web.test_imports import ALMA, alma_rows, count, job, purge
 
 RESUMES, FAILS = "Прервано, будет продолжено", "Прервано"
-
-
-def queue(app, session, body, name):
-    """A queued AlmaCRM import of ``body`` by the admin, as the screens leave it."""
-    path = os.path.join(tempfile.mkdtemp(), "upload.csv")
-    with open(path, "wb") as fh:
-        fh.write(body.encode("cp1251"))
-    encoding, delimiter = imports.sniff(path)
-    header = imports.read_header(path, encoding, delimiter)
-    entity = imports.get_entity(imports.ALMA_KEY)
-    queued = ImportJob(user_id=employee_id(session, "admin"), entity=imports.ALMA_KEY,
-                       file_name=name, stored_path=path, file_size=len(body),
-                       encoding=encoding, delimiter=delimiter, status="queued",
-                       total_rows=body.count("\n") - 1,
-                       options=json.dumps({"header": header, "restricted": False,
-                                           "mapping": imports.auto_map(entity, header)}))
-    session.add(queued)
-    session.commit()
-    return queued.id
 
 
 def attempts(session, job_id):
@@ -100,7 +79,7 @@ def journal_status(http, name):
 
 def test_a_claim_records_an_attempt_and_the_import_closes_it(app, session):
     surname = unique("Попыткин").replace(" ", "")
-    job_id = queue(app, session, "\n".join([ALMA, *alma_rows(3, surname)]) + "\n", "one.csv")
+    job_id = queued_import(session, "\n".join([ALMA, *alma_rows(3, surname)]) + "\n", "one.csv")
     engine = engine_of(app)
     with Session(engine) as one, Session(engine) as two:
         assert jobs.claim(one, job_id, "first") is True
@@ -143,7 +122,7 @@ def test_a_claim_records_an_attempt_and_the_import_closes_it(app, session):
 def test_a_failed_import_closes_its_attempt_as_failed(app, as_role, session):
     surname = unique("Неудачин").replace(" ", "")
     body = "\n".join([ALMA, *alma_rows(2, surname), f"{surname};лишь;три"]) + "\n"
-    job_id = queue(app, session, body, "failed.csv")
+    job_id = queued_import(session, body, "failed.csv")
     with Session(engine_of(app)) as own:
         assert jobs.process(own, job_id, "w") == "failed"  # all or nothing, a bad row
     [attempt] = attempts(session, job_id)
@@ -158,7 +137,7 @@ def test_a_dead_worker_is_told_as_interrupted_then_its_attempt_died(app, as_role
     admin = as_role("admin")
     surname = unique("Прерванов").replace(" ", "")
     name = unique("dead").replace(" ", "-") + ".csv"
-    job_id = queue(app, session, "\n".join([ALMA, *alma_rows(4, surname)]) + "\n", name)
+    job_id = queued_import(session, "\n".join([ALMA, *alma_rows(4, surname)]) + "\n", name)
     engine = engine_of(app)
     with Session(engine) as own:
         assert jobs.claim(own, job_id, "dead-worker")
@@ -219,7 +198,7 @@ def test_a_dead_worker_is_told_as_interrupted_then_its_attempt_died(app, as_role
 
 
 def test_an_import_failed_after_its_workers_died_tells_both(app, as_role, session):
-    job_id = queue(app, session, ALMA + "\n", unique("twice").replace(" ", "-") + ".csv")
+    job_id = queued_import(session, ALMA + "\n", unique("twice").replace(" ", "-") + ".csv")
     engine = engine_of(app)
     for worker, rows in (("one", 10), ("two", 20)):
         with Session(engine) as own:
@@ -251,7 +230,7 @@ def test_a_worker_that_finds_its_job_taken_back_marks_its_attempt_lost(app, as_r
         assert take_back(app) == (1, 0)
 
     # Taken back between its claim and its start.
-    job_id = queue(app, session, body, "lost-early.csv")
+    job_id = queued_import(session, body, "lost-early.csv")
     real_claim = jobs.claim
 
     def claim_then_lose(session, job_id, worker, attempts=20):
@@ -273,7 +252,7 @@ def test_a_worker_that_finds_its_job_taken_back_marks_its_attempt_lost(app, as_r
 
     # Taken back while its rows went in (its transaction lost, say, with its
     # connection): its end finds the job another's, and the attempt says so.
-    job_id = queue(app, session, body, "lost-late.csv")
+    job_id = queued_import(session, body, "lost-late.csv")
     real_finish = jobs._finish
 
     def lose_then_finish(session, job_id, worker, values):
@@ -292,7 +271,7 @@ def test_a_worker_that_finds_its_job_taken_back_marks_its_attempt_lost(app, as_r
 
     # A worker that cannot write its «lost» (the database busy) leaves the
     # take-back's «died»: still true, and the worker goes on.
-    job_id = queue(app, session, body, "lost-quiet.csv")
+    job_id = queued_import(session, body, "lost-quiet.csv")
     real_lost = jobs._lost
 
     def busy(session, *args):

@@ -25,11 +25,10 @@ from sqlalchemy.orm import Session
 from app import db
 from app.jobs import imports as jobs
 from app.models import Application, Client, HistoryEntry, ImportCreated, ImportJob
-from app.services import imports
 from app.services.values import number_text
 from app.views.fields import datetime_text
 from bench.imports import generate
-from tests.conftest import employee_id
+from tests.conftest import queued_import
 from tests.web.test_import_attempts import attempts, told
 from tests.web.test_imports import job
 
@@ -56,22 +55,6 @@ def wait_for(what, check, seconds, every=0.02):
             return found
         time.sleep(every)
     raise AssertionError(f"waited {seconds} s for {what}")
-
-
-def queue(session, path):
-    encoding, delimiter = imports.sniff(path)
-    header = imports.read_header(path, encoding, delimiter)
-    entity = imports.get_entity(imports.ALMA_KEY)
-    queued = ImportJob(user_id=employee_id(session, "admin"), entity=imports.ALMA_KEY,
-                       file_name="killed.csv", stored_path=path,
-                       file_size=os.path.getsize(path), encoding=encoding,
-                       delimiter=delimiter, status="queued",
-                       total_rows=imports.count_rows(path) - 1,
-                       options=json.dumps({"header": header, "restricted": False,
-                                           "mapping": imports.auto_map(entity, header)}))
-    session.add(queued)
-    session.commit()
-    return queued.id
 
 
 def distinct_phones(path):
@@ -106,7 +89,7 @@ def test_an_import_killed_mid_run_is_told_and_resumed(app, as_role, session, tmp
     expected = distinct_phones(path)
     last_client = session.scalar(select(func.max(Client.id))) or 0
     last_application = session.scalar(select(func.max(Application.id))) or 0
-    job_id = queue(session, path)
+    job_id = queued_import(session, path, "killed.csv")
     progress = path + ".progress.json"
     admin = as_role("admin")
     app.config.update(IMPORT_LEASE_SECONDS=LEASE)

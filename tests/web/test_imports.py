@@ -4,9 +4,7 @@ the journal, background jobs and their atomic claim."""
 import io
 import itertools
 import json
-import os
 import re
-import tempfile
 import threading
 import time
 import uuid
@@ -15,12 +13,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from app import db
 from app.jobs import imports as jobs
 from app.models import Application, Client, ImportJob, ProcessingStatus, Region
 from app.services import imports
-from tests.conftest import unique
+from tests.conftest import queued_import, unique
 
 ALMA = "Дата;Фамилия;Имя;Отчество;регион;город;сумма;телефон;дата рождения;статус;комментарии"
 
@@ -444,24 +443,10 @@ def test_any_bytes_give_a_report_never_a_500_or_a_partial_write(app, data):
 
 
 def _queued_job(app, body):
-    path = os.path.join(tempfile.mkdtemp(), "big.csv")
-    with open(path, "wb") as fh:
-        fh.write(body.encode("cp1251"))
-    encoding, delimiter = imports.sniff(path)
-    header = imports.read_header(path, encoding, delimiter)
-    entity = imports.get_entity(imports.ALMA_KEY)
     with app.app_context():
-        admin_id = db.session.scalar(select(ImportJob.user_id).limit(1)) or 1
-        job = ImportJob(user_id=admin_id, entity=imports.ALMA_KEY, file_name="big.csv",
-                        stored_path=path, file_size=len(body), encoding=encoding,
-                        delimiter=delimiter, status="queued", total_rows=body.count("\n"),
-                        options=json.dumps({"header": header, "restricted": False,
-                                            "mapping": imports.auto_map(entity, header)}))
-        db.session.add(job)
-        db.session.commit()
-        job_id = job.id
-        db.session.remove()
-    return job_id
+        engine = db.engine
+    with Session(engine) as session:
+        return queued_import(session, body, "big.csv")
 
 
 def test_only_one_of_two_workers_claims_a_job(app, session):
