@@ -34,6 +34,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    exists,
     func,
     insert,
     or_,
@@ -254,7 +255,7 @@ def _label(session, table, record_id):
     return str(obj) if obj is not None else f"#{record_id}"
 
 
-def _dependents(session, created):
+def _dependents(session, job_id, created):
     """{(table, id): {child table: count}} of created records to which
     records not created by the import point."""
     found = {}
@@ -265,13 +266,16 @@ def _dependents(session, created):
             if not runs or fk.column.name != "id":
                 continue
             column = fk.parent
-            query = select(column, func.count()).where(_in_ranges(column, runs))
-            own = created.get(child.name)
-            if own:
-                query = query.where(~_in_ranges(child.c.id, own))
-            for parent_id, count in session.execute(query.group_by(column)):
-                counts = found.setdefault((parent.name, parent_id), {})
-                counts[child.name] = counts.get(child.name, 0) + count
+            for start in range(0, len(runs), 100):  # SQLite's limit of expression depth
+                query = select(column, func.count()).where(
+                    _in_ranges(column, runs[start:start + 100]))
+                if child.name in created:  # not the import's own children
+                    query = query.where(~exists().where(
+                        ImportCreated.job_id == job_id, ImportCreated.table_name == child.name,
+                        child.c.id.between(ImportCreated.first_id, ImportCreated.last_id)))
+                for parent_id, count in session.execute(query.group_by(column)):
+                    counts = found.setdefault((parent.name, parent_id), {})
+                    counts[child.name] = counts.get(child.name, 0) + count
     return found
 
 
@@ -357,7 +361,7 @@ def plan(session, job):
     order = {t.name: i for i, t in enumerate(Model.metadata.sorted_tables)}
     created = dict(sorted(_created(session, job.id).items(), key=lambda item: order[item[0]]))
     finished = job.finished_at or utcnow()
-    added = _dependents(session, created)
+    added = _dependents(session, job.id, created)
     for name, runs in created.items():
         table = _table(name)
         ids = _ids(session, table, runs)
@@ -400,7 +404,7 @@ def revert(session, job_id):
     undone whatever happened to it since (seconds, in a run that is being
     undone as a whole). Returns (deleted, restored)."""
     job = session.get(ImportJob, job_id)
-    kept = set(_dependents(session, _created(session, job_id)))
+    kept = set(_dependents(session, job_id, _created(session, job_id)))
     restored = _restore(session, job, kept)
     deleted = _delete(session, job, kept)
     session.execute(delete(ImportCreated).where(ImportCreated.job_id == job_id))
