@@ -88,6 +88,7 @@ from app.services import (
     bulk_sql,
     clients,
     import_undo,
+    localtime,
     rollups,
     search,
     validation,
@@ -545,7 +546,7 @@ def parse_datetime(text, tz):
     except values.ValidationError:
         raise Bad(_l("Not a date and time: %(value)s (expected ДД.ММ.ГГГГ ЧЧ:ММ)",
                      value=text[:50])) from None
-    return local.replace(tzinfo=tz).astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return localtime.to_utc(local, tz.key)
 
 
 def converter(spec, tz):

@@ -1,9 +1,8 @@
 """Times are stored as naive UTC and shown and typed in the office's zone
-(APP_TIMEZONE): screens, list filters, the statistics, the calendar and
-the jobs' notices cross between them here. The CSV import's date-time
-parser (imports.parse_datetime), the scheduler (APScheduler's triggers)
-and the printed task list's time stamp (Flask-Babel) take the zone
-themselves.
+(APP_TIMEZONE): screens, list filters, the statistics, the calendar, the
+jobs' notices, the CSV import's date-time parser and printed documents
+cross between them here. Only the scheduler takes the zone itself
+(APScheduler's triggers fire at office hours).
 
 A local day is not always 24 hours (daylight saving), nor its midnight
 on a whole UTC hour (India's +5:30): days and offsets are taken from the

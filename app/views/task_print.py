@@ -1,19 +1,20 @@
 """"Печать списка задач": the task list as the user filtered and sorted it,
 with the same row-level rule, to PDF."""
-import datetime
 from urllib.parse import quote
 
 from flask import Response, current_app, flash, g, redirect, render_template, url_for
 from flask_appbuilder.exceptions import ApplyFilterException
 from flask_appbuilder.urltools import get_filter_args, get_order_args
-from flask_babel import format_datetime, gettext
+from flask_babel import gettext
 from sqlalchemy.exc import SQLAlchemyError
 
 from app import db
+from app.models import utcnow
 from app.services import printing, task_print
 from app.services.company import get_company
-from app.services.localtime import to_local
+from app.services.localtime import to_local, today
 from app.views.datamodel import AtLeast
+from app.views.fields import datetime_text
 
 # A4 landscape with the page number in a footer frame (#footer of the template).
 PAGE_CSS = (
@@ -61,8 +62,7 @@ def print_task_list(view):
         "print/task_list.html", lines=lines, filters=_filter_texts(view),
         over_limit=over, limit=limit, total=str(total),
         company=get_company(db.session), app_name=current_app.config.get("APP_NAME", ""),
-        printed_at=format_datetime(datetime.datetime.now(datetime.timezone.utc),
-                                   "dd.MM.yyyy HH:mm"),
+        printed_at=datetime_text(utcnow()),
         printed_by=g.user.get_full_name(),
         address=task_print.address, phone=task_print.phone_text,
         local=lambda moment: to_local(moment, tz_name))
@@ -72,6 +72,6 @@ def print_task_list(view):
         flash(gettext("The task list could not be printed: %(error)s", error=str(exc)),
               "danger")
         return redirect(url_for("TaskView.list"))
-    filename = gettext("Tasks") + datetime.date.today().strftime(" %d.%m.%Y") + ".pdf"
+    filename = gettext("Tasks") + today(tz_name).strftime(" %d.%m.%Y") + ".pdf"
     return Response(body, mimetype="application/pdf", headers={
         "Content-Disposition": "inline; filename*=UTF-8''" + quote(filename)})

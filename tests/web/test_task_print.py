@@ -1,6 +1,7 @@
 """Printing the task list to PDF."""
 import datetime
 import io
+from zoneinfo import ZoneInfo
 
 import pytest
 from pypdf import PdfReader
@@ -67,6 +68,10 @@ def test_head_prints_the_filtered_list_with_client_details(as_role, printed):
     assert f"Обсудить договор {tag}" in text
     assert "14.03.2035" in text and "10:30" in text  # Moscow time
     assert "Список задач" in text
+    # The stamp in office time too (the machine's clock is UTC).
+    now = datetime.datetime.now(ZoneInfo("Europe/Moscow"))
+    stamps = {(now + datetime.timedelta(minutes=d)).strftime("%d.%m.%Y %H:%M") for d in (-1, 0)}
+    assert any(f"Напечатано {stamp}" in text for stamp in stamps), text[-400:]
 
 
 def test_filters_are_respected(as_role, printed, session):
