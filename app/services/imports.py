@@ -131,7 +131,7 @@ STATUS_WORDS = {
     ProcessingStatus.REFUSED: ("отказ", "отказано", "отклонена", "отклонено", "refused",
                                "rejected"),
 }
-# Their names on the screens (views/labels.ENUMS), for the mapping screen's choice.
+# Their names on the screens (app/labels.ENUMS), for the mapping screen's choice.
 STATUS_LABELS = {ProcessingStatus.IN_PROCESSING: _l("In processing"),
                  ProcessingStatus.COMPLETED: _l("Completed"),
                  ProcessingStatus.REFUSED: _l("Refused")}

@@ -8,11 +8,11 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from app import db
+from app.labels import FIELDS
 from app.models import CounterpartyAction, Employee
 from app.services import actions
 from app.services.search import number_of
 from app.views.datamodel import ListInterface
-from app.views.labels import FIELDS
 from app.views.register_base import RegisterView
 from app.views.rowaccess import may_change
 

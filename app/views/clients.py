@@ -10,6 +10,7 @@ from wtforms import StringField
 from wtforms.validators import Optional
 
 from app import db
+from app.labels import FIELDS
 from app.models import Application, Client, ContactPerson, Note, Project
 from app.services import clients, documents, history, validation
 from app.views.actions import CounterpartyActionView
@@ -20,7 +21,7 @@ from app.views.deals import DealView
 from app.views.fields import AccountOfBank, Normalised
 from app.views.filters import FilterInDepartment, FilterInPeriod
 from app.views.invoices import InvoiceView
-from app.views.labels import FIELDS, history_row
+from app.views.labels import history_row
 from app.views.leads import LeadView
 from app.views.register_base import PHONE, RegisterView
 from app.views.rowaccess import may_read

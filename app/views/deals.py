@@ -7,13 +7,13 @@ from sqlalchemy import select
 from wtforms.validators import NumberRange, Optional
 
 from app import db
+from app.labels import ENUMS, FIELDS
 from app.models import Deal, DealStatus, FunnelStage, RefusalReason
 from app.services import deals
 from app.services.errors import Refused
 from app.views.actions import CounterpartyActionView
 from app.views.datamodel import ListInterface
 from app.views.filters import FilterInDepartment, FilterInPeriod
-from app.views.labels import ENUMS, FIELDS
 from app.views.register_base import BlankKeepsIntegerField, RegisterView
 
 

@@ -22,12 +22,13 @@ from wtforms.validators import DataRequired, ValidationError
 from wtforms.widgets import TextArea
 
 from app import db
+from app.labels import FIELDS
 from app.models import DocumentTemplate, Employee, PrintedDocument, TemplateEntity
 from app.services import documents, printing
 from app.services.custom_fields import label_of
 from app.services.errors import Refused
 from app.views.fields import EnumFieldsMixin, datetime_text
-from app.views.labels import FIELDS, enum_label
+from app.views.labels import enum_label
 from app.views.refusal import KeepTypedMixin, refuse, translated
 from app.views.rowaccess import MAX_ID, ROW_ACCESS, may_read, record_or_404
 

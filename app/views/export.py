@@ -20,11 +20,11 @@ from flask_appbuilder.urltools import get_filter_args, get_order_args
 from sqlalchemy import select
 from sqlalchemy.orm import MANYTOONE, aliased, selectinload
 
+from app.labels import ENUMS, FIELDS
 from app.models import CustomFieldType, CustomValue, DictionaryMixin, Employee
 from app.services import csv_io, custom_fields, imports, values
 from app.services.localtime import to_local
 from app.views.fields import office_zone
-from app.views.labels import ENUMS, FIELDS
 
 YIELD_PER = 1000
 

@@ -177,7 +177,7 @@ def enum_field(label, enum_cls, **kwargs):
     from flask_appbuilder.fieldwidgets import Select2Widget
     from wtforms import SelectField
 
-    from app.views.labels import ENUMS
+    from app.labels import ENUMS
 
     def coerce(value):
         return value if value is None or isinstance(value, enum_cls) else enum_cls(
@@ -324,7 +324,7 @@ class EnumFieldsMixin:
         from sqlalchemy import Boolean, Date, DateTime, Enum
         from wtforms import BooleanField
 
-        from app.views.labels import ENUMS, FIELDS
+        from app.labels import ENUMS, FIELDS
 
         columns = self.datamodel.obj.__table__.columns
         labels = {**FIELDS, **(self.label_columns or {})}

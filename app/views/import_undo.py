@@ -7,9 +7,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app import db
+from app.labels import FIELDS
 from app.models import ImportJob, ImportUndo
 from app.services import custom_fields, import_undo
-from app.views.labels import FIELDS
 
 # Where a record of a ledger table is shown.
 SHOW = {"client": "ClientView.show", "application": "ApplicationView.show",

@@ -8,12 +8,13 @@ from wtforms import DecimalField, StringField
 from wtforms.validators import NumberRange, Optional
 
 from app import db
+from app.labels import ENUMS, FIELDS
 from app.models import Invoice, InvoiceLine, InvoiceStatus, PaymentTerm
 from app.services import invoices
 from app.services.errors import Refused
 from app.views.datamodel import ListInterface
 from app.views.fields import enum_field
-from app.views.labels import ENUMS, FIELDS, enum_label, money
+from app.views.labels import enum_label, money
 from app.views.refusal import refuse, translated
 from app.views.register_base import RegisterView
 from app.views.rowaccess import MAX_ID, record_or_404

@@ -10,12 +10,12 @@ from wtforms import RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app import db
+from app.labels import FIELDS
 from app.models import Client, FunnelStage
 from app.services import clients, deals, leads
 from app.services.errors import Refused
 from app.views.dictionaries import NumberField
 from app.views.fields import date_field
-from app.views.labels import FIELDS
 from app.views.lookup import LookupField
 from app.views.rowaccess import may_change, restricted_user_id
 

@@ -11,6 +11,7 @@ from flask_appbuilder.widgets import ListWidget
 from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField
 
+from app.labels import FIELDS
 from app.models import DictionaryMixin
 from app.services import validation
 from app.views import search as quick_search
@@ -19,7 +20,7 @@ from app.views.export import CsvMixin
 from app.views.fields import EnumFieldsMixin, Normalised, date_text, datetime_text
 from app.views.files import FilesMixin
 from app.views.filters import FilterInBranch, add_search_filter
-from app.views.labels import FIELDS, enum_label, money
+from app.views.labels import enum_label, money
 from app.views.lookup import LookupMixin, link_fields
 from app.views.refusal import KeepTypedMixin
 from app.views.rowaccess import LINK_CHOICES, NEW_LINK_CHOICES, RowAccessMixin

@@ -7,12 +7,12 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_babel import lazy_gettext as _l
 
 from app import db
+from app.labels import FIELDS
 from app.security import ALL_CLIENTS
 from app.services import access, records
 from app.services.errors import Refused
 from app.services.search import MAX_ID  # noqa: F401 (the views take it from here)
 from app.views.datamodel import ROW_ACCESS_DRIVING
-from app.views.labels import FIELDS
 from app.views.refusal import refuse
 
 

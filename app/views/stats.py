@@ -16,6 +16,7 @@ from sqlalchemy import select
 from wtforms.validators import NumberRange
 
 from app import db
+from app.labels import FIELDS
 from app.models import Department, Employee, SalesPlan
 from app.services import charts, csv_io, localtime, printing, stats, values
 from app.services.company import get_company
@@ -23,7 +24,7 @@ from app.services.errors import Refused
 from app.views.datamodel import ListInterface
 from app.views.fields import date_field, office_zone
 from app.views.filters import FilterInDepartment, FilterInPeriod, FilterStatusKind
-from app.views.labels import FIELDS, money
+from app.views.labels import money
 from app.views.refusal import KeepTypedMixin, refuse
 from app.views.rowaccess import restricted_user_id
 

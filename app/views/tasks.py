@@ -6,12 +6,12 @@ from flask import request
 from flask_appbuilder import expose, has_access
 from wtforms import SelectField
 
+from app.labels import ENUMS, FIELDS
 from app.models import Reminder, Task, utcnow
 from app.services.localtime import to_local
 from app.views.datamodel import ListInterface
 from app.views.fields import local_datetime_field, office_zone
 from app.views.filters import FilterInDepartment, FilterInPeriod, FilterStatusKind
-from app.views.labels import ENUMS, FIELDS
 from app.views.register_base import RegisterListWidget, RegisterView
 
 

@@ -18,11 +18,12 @@ from sqlalchemy import select
 from werkzeug.exceptions import TooManyRequests
 
 from app import csrf, db
+from app.labels import FIELDS
 from app.models import WebForm
 from app.services import webforms
 from app.services.errors import Refused
 from app.views.fields import EnumFieldsMixin
-from app.views.labels import FIELDS, enum_label
+from app.views.labels import enum_label
 from app.views.refusal import KeepTypedMixin, refuse_on
 
 log = logging.getLogger(__name__)

@@ -97,9 +97,9 @@ def definition(code, kind, **kw):
 def client_entity(monkeypatch):
     """The clients' import entity with three custom fields, as
     ``imports_custom.extend`` makes it for a request."""
+    from app.labels import FIELDS
     from app.models import Client
     from app.services import imports, imports_custom
-    from app.views.labels import FIELDS
 
     fields = [definition("income", CustomFieldType.MONEY, label_ru="Ежемесячный доход",
                          label_en="Monthly income", required=True),

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
 from app import db
+from app.labels import ENUMS, FIELDS
 from app.models import Application, Client
 from app.services import bulk_sql, csv_io, imports
-from app.views.labels import ENUMS, FIELDS
 
 TZ = zoneinfo.ZoneInfo("Europe/Moscow")
 

@@ -7,10 +7,10 @@ from decimal import Decimal
 import phonenumbers
 import pytest
 
+from app.labels import ENUMS, FIELDS
 from app.models import Client, ProcessingStatus
 from app.services import imports, validation
 from app.services.csv_io import stream_csv
-from app.views.labels import ENUMS, FIELDS
 
 ALMA = "Дата;Фамилия;Имя;Отчество;регион;город;сумма;телефон;дата рождения;статус;комментарии"
 

@@ -13,6 +13,7 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import DataError, IntegrityError
 
 from app import db
+from app.labels import FIELDS
 from app.models import Client, Employee, Invoice, InvoiceLine
 from app.services import records, validation
 from app.services.errors import Refused
@@ -20,7 +21,6 @@ from app.views.api.custom_fields import CustomFieldsApiMixin
 from app.views.api.fields import guard_schema
 from app.views.datamodel import ListInterface
 from app.views.errors import NOT_SAVED
-from app.views.labels import FIELDS
 from app.views.rowaccess import (
     LINK_CHOICES,
     MAX_ID,
