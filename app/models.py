@@ -186,6 +186,14 @@ class TreeMixin:
         return relationship(cls.__name__, remote_side=[cls.id], backref="children")
 
 
+def model_of(table):
+    """The model class mapped to ``table`` (None for a link table)."""
+    for mapper in Model.registry.mappers:
+        if table in mapper.tables:
+            return mapper.class_
+    return None
+
+
 def dictionary_models():
     """Every dictionary model, in name order (screens, API, permissions)."""
     return sorted((m.class_ for m in Model.registry.mappers

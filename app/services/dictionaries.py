@@ -6,7 +6,7 @@ from flask_appbuilder import Model
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect, select
 
-from app.models import Currency
+from app.models import Currency, model_of
 from app.services import references, trees
 from app.services.errors import Refused
 from app.services.imports import dictionary_key
@@ -31,16 +31,14 @@ def where_used(session, item):
 
 
 def _is_mapped(table):
-    return any(table in mapper.tables for mapper in Model.registry.mappers)
+    return model_of(table) is not None
 
 
 def _label_of_other_side(link_table, own_table):
     for fk in link_table.foreign_keys:
         other = fk.column.table
-        if other is not own_table:
-            for mapper in Model.registry.mappers:
-                if other in mapper.tables and hasattr(mapper.class_, "__label__"):
-                    return mapper.class_.__label__
+        if other is not own_table and hasattr(model_of(other), "__label__"):
+            return model_of(other).__label__
     return None
 
 

@@ -52,6 +52,7 @@ from app.models import (
     ImportJob,
     ImportUndo,
     Model,
+    model_of,
     utcnow,
 )
 from app.permissions import ADMIN
@@ -186,6 +187,10 @@ class Plan:
     created: dict = field(default_factory=dict)  # {table: count}
     changed: int = 0  # columns to restore
     conflicts: list = field(default_factory=list)
+    # The ledger's changes and the values stored now, read once for the
+    # plan and the undo.
+    changes: list = field(default_factory=list, repr=False)
+    now: dict = field(default_factory=dict, repr=False)
 
     @property
     def listed(self):
@@ -194,10 +199,6 @@ class Plan:
     @property
     def unlisted(self):
         return len(self.conflicts) - len(self.listed)
-
-    @property
-    def deleted(self):
-        return sum(self.created.values())
 
 
 def may_change(job, user):
@@ -212,13 +213,6 @@ def undoable(job):
 
 def _table(name):
     return Model.metadata.tables[name]
-
-
-def _mapper_of(table):
-    for mapper in Model.registry.mappers:
-        if mapper.local_table is table:
-            return mapper.class_
-    return None
 
 
 def _created(session, job_id):
@@ -240,17 +234,22 @@ def _in_ranges(column, runs):
     return or_(*(column.between(a, b) if a != b else column == a for a, b in runs))
 
 
+def _by_hundred(runs):
+    """``runs`` a hundred at a time: SQLite limits the depth of an expression."""
+    for start in range(0, len(runs), 100):
+        yield runs[start:start + 100]
+
+
 def _ids(session, table, runs):
     """The ids of ``runs`` that still exist."""
     ids = []
-    for start in range(0, len(runs), 100):
-        ids += session.scalars(select(table.c.id).where(
-            _in_ranges(table.c.id, runs[start:start + 100]))).all()
+    for part in _by_hundred(runs):
+        ids += session.scalars(select(table.c.id).where(_in_ranges(table.c.id, part))).all()
     return set(ids)
 
 
 def _label(session, table, record_id):
-    model = _mapper_of(table)
+    model = model_of(table)
     obj = session.get(model, record_id) if model is not None else None
     return str(obj) if obj is not None else f"#{record_id}"
 
@@ -266,9 +265,8 @@ def _dependents(session, job_id, created):
             if not runs or fk.column.name != "id":
                 continue
             column = fk.parent
-            for start in range(0, len(runs), 100):  # SQLite's limit of expression depth
-                query = select(column, func.count()).where(
-                    _in_ranges(column, runs[start:start + 100]))
+            for part in _by_hundred(runs):
+                query = select(column, func.count()).where(_in_ranges(column, part))
                 if child.name in created:  # not the import's own children
                     query = query.where(~exists().where(
                         ImportCreated.job_id == job_id, ImportCreated.table_name == child.name,
@@ -282,7 +280,7 @@ def _dependents(session, job_id, created):
 def table_label(name):
     """A ledger table's name for people («Клиенты»)."""
     name = name[len(CUSTOM):] if name.startswith(CUSTOM) else name
-    model = _mapper_of(_table(name))
+    model = model_of(_table(name))
     return getattr(model, "__label__", name)
 
 
@@ -368,16 +366,15 @@ def plan(session, job):
         result.created[name] = len(ids)
         edited = set()
         if "updated_at" in table.c:
-            for start in range(0, len(runs), 100):
+            for part in _by_hundred(runs):
                 edited.update(session.scalars(select(table.c.id).where(
-                    _in_ranges(table.c.id, runs[start:start + 100]),
-                    table.c.updated_at > finished)))
+                    _in_ranges(table.c.id, part), table.c.updated_at > finished)))
         for record_id in sorted(ids & ({i for (t, i) in added if t == name} | edited)):
             counts = added.get((name, record_id))
             result.conflicts.append(Conflict(name, record_id, "added" if counts else "edited",
                                              counts))
-    changes = _changes(session, job.id)
-    now = _current(session, changes)
+    changes = result.changes = _changes(session, job.id)
+    now = result.now = _current(session, changes)
     for change in changes:
         key = (change.table_name, change.record_id, change.field)
         if key not in now:
@@ -405,7 +402,8 @@ def revert(session, job_id):
     undone as a whole). Returns (deleted, restored)."""
     job = session.get(ImportJob, job_id)
     kept = set(_dependents(session, job_id, _created(session, job_id)))
-    restored = _restore(session, job, kept)
+    changes = _changes(session, job_id)
+    restored = _restore(session, changes, _current(session, changes), kept)
     deleted = _delete(session, job, kept)
     session.execute(delete(ImportCreated).where(ImportCreated.job_id == job_id))
     session.execute(delete(ImportChange).where(ImportChange.job_id == job_id))
@@ -429,7 +427,7 @@ def undo(session, job, user_id, confirmed=(), confirm_unlisted=False):
     kept = {(c.table, c.record_id) for c in current.conflicts
             if not c.confirmable or not (c.key in confirmed or (
                 confirm_unlisted and c.key not in listed))}
-    restored = _restore(session, job, kept)
+    restored = _restore(session, current.changes, current.now, kept)
     deleted = _delete(session, job, kept)
     entry = ImportUndo(job_id=job.id, user_id=user_id, at=utcnow(), deleted=deleted,
                        restored=restored, kept=len(kept))
@@ -438,11 +436,11 @@ def undo(session, job, user_id, confirmed=(), confirm_unlisted=False):
     return entry
 
 
-def _restore(session, job, kept):
-    """Write the ledger's old values back, executemany by table and column;
-    a history entry each, as for an edit."""
-    changes = [c for c in _changes(session, job.id) if (c.table_name, c.record_id) not in kept]
-    now = _current(session, changes)
+def _restore(session, changes, now, kept):
+    """Write the ledger's old values back (``now``: the values stored now,
+    ``_current``), but on ``kept`` records, executemany by table and
+    column; a history entry each, as for an edit."""
+    changes = [c for c in changes if (c.table_name, c.record_id) not in kept]
     restored, entries, at = 0, [], utcnow()
     user_id = history.acting_user_id.get()
     groups = {}
@@ -463,7 +461,7 @@ def _restore(session, job, kept):
         session.execute(update(table).where(table.c.id == bindparam("_id")).values(**values),
                         params)
         restored += len(group)
-        entity = history.TRACKED.get(_mapper_of(table))
+        entity = history.TRACKED.get(model_of(table))
         if entity is None:
             continue
         for change, param in zip(group, params):
@@ -547,8 +545,7 @@ def _delete(session, job, kept):
         keep = kept_ids.get(table.name, set())
         if keep:
             runs = ranges(_ids(session, table, runs) - keep)
-        for start in range(0, len(runs), 100):
-            part = runs[start:start + 100]
+        for part in _by_hundred(runs):
             _delete_custom_values(session, table, part)
             deleted += session.execute(delete(table).where(
                 _in_ranges(table.c.id, part))).rowcount
@@ -556,7 +553,7 @@ def _delete(session, job, kept):
 
 
 def _delete_custom_values(session, table, runs):
-    entity = custom_fields.ENTITY_OF.get(_mapper_of(table))
+    entity = custom_fields.ENTITY_OF.get(model_of(table))
     if entity is None:
         return
     fields = select(CustomField.id).where(CustomField.entity == entity).scalar_subquery()

@@ -7,6 +7,8 @@ is covered without touching this module.
 from flask_appbuilder import Model
 from sqlalchemy import func, select
 
+from app.models import model_of
+
 # FAB bookkeeping that points at a user but is not "owned records".
 _IGNORED = {
     ("ab_user_role", "user_id"),
@@ -19,10 +21,7 @@ _IGNORED = {
 
 
 def _label_of_table(table):
-    for mapper in Model.registry.mappers:
-        if table in mapper.tables and hasattr(mapper.class_, "__label__"):
-            return mapper.class_.__label__
-    return table.name
+    return getattr(model_of(table), "__label__", table.name)
 
 
 def usages(session, instance):
