@@ -187,11 +187,13 @@ class TreeMixin:
 
 
 def model_of(table):
-    """The model class mapped to ``table`` (None for a link table)."""
-    for mapper in Model.registry.mappers:
-        if table in mapper.tables:
-            return mapper.class_
-    return None
+    """The model class mapped to ``table`` (None for a link table).
+
+    FAB's User and our Employee share ab_user; the registry is a weak set
+    with no order, so the most derived class is picked, not the first seen.
+    """
+    classes = [m.class_ for m in Model.registry.mappers if table in m.tables]
+    return max(classes, key=lambda c: len(c.__mro__), default=None)
 
 
 def dictionary_models():
