@@ -1,6 +1,14 @@
 """Row-level access in the generated screens: lists, show, edit, delete and
 related-field drop-downs all go through FAB's base filters, which call the
-rules of app/services/access.py."""
+rules of app/services/access.py.
+
+Where the scope comes from: ``restricted_user_id`` reads it from the
+signed-in user and their permissions (the security manager loads those once
+a request). The base filters carry that function as their value, FAB's own
+pattern for a value known only per request (``FilterEqualFunction``), and the
+row filter marks the query it narrowed with the scope it applied
+(``ROW_SCOPE``), so the list's count (views/datamodel.py) takes the same one
+from the query. No request-wide flag says whose rows a query returns."""
 from flask import abort, current_app, g
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.filters import BaseFilter
@@ -12,51 +20,55 @@ from app.security import ALL_CLIENTS
 from app.services import access, records
 from app.services.errors import Refused
 from app.services.search import MAX_ID  # noqa: F401 (the views take it from here)
-from app.views.datamodel import ROW_ACCESS_DRIVING
+from app.views.datamodel import ROW_ACCESS_DRIVING, ROW_SCOPE
 from app.views.refusal import refuse
 
 
 def restricted_user_id():
-    """The user whose rows are visible, or None for access to all clients.
-    Computed once per request: FAB applies base filters many times a page."""
-    if "row_scope" not in g:
-        user = getattr(g, "user", None)
-        if user is None or not user.is_authenticated:
-            g.row_scope = -1  # nobody's id: sees nothing
-        elif current_app.appbuilder.sm.has_access(*ALL_CLIENTS):
-            g.row_scope = None
-        else:
-            g.row_scope = user.id
-    return g.row_scope
+    """The user whose rows are visible, or None for access to all clients:
+    the signed-in user's id unless a role of theirs grants ALL_CLIENTS.
+    Read afresh on each call (a set look-up: the security manager keeps the
+    user's permissions for the request)."""
+    user = getattr(g, "user", None)
+    if user is None or not user.is_authenticated:
+        return -1  # nobody's id: sees nothing
+    if current_app.appbuilder.sm.has_access(*ALL_CLIENTS):
+        return None
+    return user.id
 
 
 class FilterRowAccess(BaseFilter):
+    """The row rule as a FAB base filter. Its value is the function that
+    gives the scope (``restricted_user_id``: FAB builds its filters once and
+    applies them in every request)."""
+
     name = _l("Visible to me")
     arg_name = "rla"
 
-    def apply(self, query, value):
-        user_id = restricted_user_id()
+    def apply(self, query, scope):
+        user_id = scope()
         if user_id is None:
             return query
         # ListInterface says which form suits the query it builds (per-row
         # tests unless it asks otherwise).
         driving = query.get_execution_options().get(ROW_ACCESS_DRIVING, False)
-        return query.filter(access.clause(self.model, user_id, write=bool(value),
-                                          driving=driving))
+        return query.filter(access.clause(self.model, user_id, driving=driving)
+                            ).execution_options(**{ROW_SCOPE: user_id})
 
 
-ROW_ACCESS = [["id", FilterRowAccess, False]]
+ROW_ACCESS = [["id", FilterRowAccess, restricted_user_id]]
 
 
 class FilterAssignable(BaseFilter):
     """Employees a new record may be given to: oneself alone for a user
-    restricted to their own records (services/records.py refuses others)."""
+    restricted to their own records (services/records.py refuses others).
+    Its value gives the scope, as FilterRowAccess's."""
 
     name = _l("Assignable")
     arg_name = "asg"
 
-    def apply(self, query, value):
-        user_id = restricted_user_id()
+    def apply(self, query, scope):
+        user_id = scope()
         return query if user_id is None else query.filter(self.model.id == user_id)
 
 
@@ -65,12 +77,20 @@ class FilterAssignable(BaseFilter):
 LINK_CHOICES = {name: ROW_ACCESS for name in
                 ("client", "recipient", "deal", "application", "invoice", "based_on", "lead",
                  "contact")}
-NEW_LINK_CHOICES = {**LINK_CHOICES, "responsible": [["id", FilterAssignable, None]]}
+NEW_LINK_CHOICES = {**LINK_CHOICES,
+                    "responsible": [["id", FilterAssignable, restricted_user_id]]}
 
 
 def remember_stored(model, pk):
     """Read the stored row before FAB copies a form or a body onto it
-    (services/records.py says why); ``stored()`` hands it to the rules."""
+    (services/records.py says why); ``stored()`` hands it to the rules.
+
+    Kept in ``flask.g``: it passes a value from the edit (or PUT) route to
+    the ``pre_update`` hook of the same request, and FAB calls that hook
+    with the record alone; the view object is shared by every request, so
+    the request's own storage is the only place. It never chooses which
+    rows a query returns (``stored`` reads the row again when it is not
+    this record's)."""
     g.stored_row = records.stored_row(db.session, model, int(pk))
 
 

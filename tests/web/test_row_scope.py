@@ -1,0 +1,38 @@
+"""Where a list's row scope comes from: the row filter's value gives it and
+the filtered query carries it to the count, never a request-wide flag."""
+from app.models import Client, PublicAccess
+from app.views import datamodel, rowaccess
+from tests.conftest import employee_id, unique
+
+
+def test_row_filters_take_the_scope_from_their_value():
+    assert rowaccess.ROW_ACCESS == [["id", rowaccess.FilterRowAccess,
+                                     rowaccess.restricted_user_id]]
+    assert rowaccess.NEW_LINK_CHOICES["responsible"] == [
+        ["id", rowaccess.FilterAssignable, rowaccess.restricted_user_id]]
+
+
+def test_the_count_samples_the_own_rows_of_the_user_the_filter_applied(
+        as_role, session, monkeypatch):
+    """The manager's count samples their own rows (the scope the row filter
+    put on the query); an admin's list has no row filter to sample for."""
+    manager, head = employee_id(session, "manager"), employee_id(session, "head")
+    tag = unique("областьстрок").split()[-1]
+    session.add_all([Client(name=f"{tag} свой {i}", responsible_id=manager) for i in range(3)]
+                    + [Client(name=f"{tag} общий", responsible_id=head,
+                              public_access=PublicAccess.READ)])
+    session.commit()
+    seen = []
+    real = datamodel.ListInterface._own_rows_pass
+
+    def spy(self, query, filters, select_columns, limit, user_id):
+        seen.append(user_id)
+        return real(self, query, filters, select_columns, limit, user_id)
+
+    monkeypatch.setattr(datamodel.ListInterface, "_own_rows_pass", spy)
+    page = as_role("manager").get(f"/clients/list/?_flt_0_name={tag}").text
+    assert page.count(f"{tag} свой") == 3 and f"{tag} общий" in page
+    assert seen and set(seen) == {manager}
+    seen.clear()
+    as_role("admin").get(f"/clients/list/?_flt_0_name={tag}")
+    assert seen and set(seen) == {None}
