@@ -550,20 +550,27 @@ def parse_datetime(text, tz):
 
 
 def converter(spec, tz):
-    """``convert`` for one field, specialised once per import; values of a
-    few distinct words (enums, yes/no) are remembered."""
-    if spec.kind in ("enum", "bool"):
-        memo = {}
+    """``convert`` for one field, specialised once per import. The texts of
+    kinds that repeat down a file (MEMO_KINDS) are converted once each, up
+    to MEMO texts a column, so memory stays bounded whatever the file's
+    size; a text that fails is not remembered (its error is raised again)."""
+    parse = _parser(spec, tz)
+    if spec.kind not in MEMO_KINDS:
+        return parse
+    memo = {}
 
-        def remembered(text):
-            found = memo.get(text)
-            if found is None:
-                found = convert(spec, text, tz)
-                if len(memo) < 1000:
-                    memo[text] = found
-            return found
+    def remembered(text):
+        found = memo.get(text)
+        if found is None:
+            found = parse(text)
+            if len(memo) < MEMO:
+                memo[text] = found
+        return found
 
-        return remembered
+    return remembered
+
+
+def _parser(spec, tz):
     if spec.kind == "date":
         return parse_date
     if spec.kind == "decimal":
@@ -580,7 +587,7 @@ def converter(spec, tz):
             return general(text)
 
         return amount
-    if spec.kind in ("dict", "employee", "client", "record"):
+    if spec.kind in PLAIN_KINDS:
         return str.strip
     if spec.kind == "custom":
         return spec.check  # services/imports_custom: custom_fields.parse
@@ -641,11 +648,11 @@ def convert(spec, text, tz):
 
 
 # Kinds whose few distinct texts repeat down a file (dates, amounts, statuses,
-# yes/no): an import remembers their conversions, up to MEMO texts a column,
-# so memory stays bounded whatever the file's size.
+# yes/no): ``converter`` remembers their conversions.
 MEMO_KINDS = frozenset(("date", "datetime", "decimal", "int", "enum", "bool"))
 MEMO = 20_000
-_PLAIN_KINDS = frozenset(("dict", "employee", "client", "record"))
+# Kinds resolved by batch against the database: the cell's text is kept.
+PLAIN_KINDS = frozenset(("dict", "employee", "client", "record"))
 
 
 def _width_error(count, width):
@@ -653,89 +660,47 @@ def _width_error(count, width):
 
 
 def row_converter(columns, width, tz, unknown=None):
-    """``convert(line, cells, joined=None) -> Row`` for one mapping.
+    """``convert(line, cells, joined=None) -> Row`` for one mapping: each
+    mapped cell through its field's ``converter``. Blank cells are left
+    out, the export's formula guard is removed, a cell with a zero byte is
+    refused, every bad cell gives (label, message). ``joined`` is
+    ``"".join(cells)`` when the caller has it. ``unknown`` (field name,
+    text) hears of each choice cell that names no value."""
+    # Per column, once per import: (index, field name, label, parser or
+    # None for a text kept as it is, whether an unknown text is reported).
+    plan = [(index, spec.name, spec.label,
+             None if spec.kind in PLAIN_KINDS else converter(spec, tz),
+             spec.kind == "enum" and unknown is not None)
+            for index, spec in columns]
+    zero = _l("Contains zero bytes")
 
-    Converting is most of an import's Python time, so the loop over the
-    mapped columns is unrolled once per import into straight-line code (a
-    column costs a strip, a test and its parser, with no dispatch on its
-    kind per cell). It behaves exactly like ``convert`` applied cell by cell:
-    blank cells are left out, the export's formula guard is removed, a cell
-    with a zero byte is refused, every bad cell gives (label, message).
-    ``joined`` is ``"".join(cells)`` when the caller has it. ``unknown``
-    (field name, text) hears of each enum cell that names no value; it is
-    called on that error's path only, so good cells cost nothing more."""
-    env = {"Row": Row, "Bad": Bad, "ValidationError": validation.ValidationError,
-           "from_cell": from_cell, "ZERO": _l("Contains zero bytes"), "MEMO": MEMO,
-           "width_error": _width_error, "Unknown": Unknown, "NOTE": unknown}
-    code = [
-        "def convert(line, cells, joined=None):",
-        "    n = len(cells)",
-        f"    if n != {width} and (n < {width} or ''.join(cells[{width}:]).strip()):",
-        f"        return Row(line, cells, {{}}, [('', width_error(n, {width}))])",
-        "    if joined is None:",
-        "        joined = ''.join(cells)",
-        "    nul = '\\x00' in joined",
-        "    values = {}",
-        "    errors = []",
-    ]
-    for j, (index, spec) in enumerate(columns):
-        env[f"L{j}"] = spec.label
-        name = repr(spec.name)
-        code += [
-            f"    t = cells[{index}].strip()",
-            "    if t:",
-            "        if nul and '\\x00' in t:",
-            f"            errors.append((L{j}, ZERO))",
-            "        else:",
-            "            if t[0] == \"'\" or t[0] == '=':",
-            "                t = from_cell(t)",
-        ]
-        body = []
-        if spec.kind in _PLAIN_KINDS:  # resolved by batch
-            body = [f"values[{name}] = t"]
-        elif spec.kind in ("str", "text"):
-            if spec.check is not None:
-                env[f"C{j}"] = spec.check
-                body = ["try:",
-                        f"    t = C{j}(t)",
-                        "except ValidationError as e:",
-                        f"    errors.append((L{j}, e.args[0]))",
-                        "    t = None"]
-            if spec.max_length:
-                env[f"LONG{j}"] = _l("Longer than %(n)s characters", n=spec.max_length)
-                body += [f"if t is not None and len(t) > {spec.max_length}:",
-                         f"    errors.append((L{j}, LONG{j}))",
-                         "elif t is not None:",
-                         f"    values[{name}] = t"]
-            else:
-                body += ["if t is not None:", f"    values[{name}] = t"]
-        elif spec.kind in MEMO_KINDS:
-            env[f"P{j}"], env[f"M{j}"] = converter(spec, tz), {}
-            body = [f"v = M{j}.get(t)",
-                    "if v is None:",
-                    "    try:",
-                    f"        v = P{j}(t)",
-                    "    except Bad as e:",
-                    f"        errors.append((L{j}, e.args[0]))",
-                    *(["        if e.__class__ is Unknown:",
-                       f"            NOTE({name}, t)"]
-                      if spec.kind == "enum" and unknown is not None else []),
-                    "    else:",
-                    f"        if len(M{j}) < MEMO:",
-                    f"            M{j}[t] = v",
-                    f"        values[{name}] = v",
-                    "else:",
-                    f"    values[{name}] = v"]
-        else:
-            env[f"P{j}"] = converter(spec, tz)
-            body = ["try:",
-                    f"    values[{name}] = P{j}(t)",
-                    "except Bad as e:",
-                    f"    errors.append((L{j}, e.args[0]))"]
-        code += ["            " + line for line in body]
-    code.append("    return Row(line, cells, values, errors)")
-    exec(compile("\n".join(code), f"<import converter of {width} columns>", "exec"), env)
-    return env["convert"]
+    def convert_row(line, cells, joined=None):
+        count = len(cells)
+        if count != width and (count < width or "".join(cells[width:]).strip()):
+            return Row(line, cells, {}, [("", _width_error(count, width))])
+        nul = "\x00" in (joined if joined is not None else "".join(cells))
+        values, errors = {}, []
+        for index, name, label, parse, noting in plan:
+            text = cells[index].strip()
+            if not text:
+                continue
+            if nul and "\x00" in text:
+                errors.append((label, zero))
+                continue
+            if text[0] == "'" or text[0] == "=":
+                text = from_cell(text)
+            if parse is None:
+                values[name] = text
+                continue
+            try:
+                values[name] = parse(text)
+            except Bad as exc:
+                errors.append((label, exc.args[0]))
+                if noting and exc.__class__ is Unknown:
+                    unknown(name, text)
+        return Row(line, cells, values, errors)
+
+    return convert_row
 
 
 # --- the run ---------------------------------------------------------------------------

@@ -1,7 +1,7 @@
-"""The pieces that make imports fast keep their behaviour: the converter
-generated per mapping against converting cell by cell, the read-ahead
-thread, the garbage collector's settings, and the driver-level INSERT and
-look-up on both databases."""
+"""The pieces that make imports fast keep their behaviour: the row
+converter with its specialised, remembering parsers against converting cell
+by cell with the general ``convert``, the garbage collector's settings, and
+the driver-level INSERT and look-up on both databases."""
 import datetime
 import gc
 import zoneinfo
@@ -32,7 +32,7 @@ def _entities():
 
 def by_cell(importer, cells):
     """What converting each cell with ``convert`` gives (the behaviour the
-    generated code must keep)."""
+    row converter must keep)."""
     width = importer.width
     if len(cells) != width and not (
             len(cells) > width and not any(c.strip() for c in cells[width:])):
@@ -68,7 +68,7 @@ CELLS = st.one_of(
 
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 @given(which=st.integers(0, 2), data=st.data())
-def test_generated_converter_converts_like_each_cell_alone(which, data):
+def test_row_converter_converts_like_each_cell_alone(which, data):
     entity = _entities()[which]
     names = [spec.name for spec in entity.fields if spec.name != "id"]
     mapping = data.draw(st.lists(st.sampled_from(names + [None]), min_size=1, max_size=12))
