@@ -1456,11 +1456,16 @@ class Importer:
             self.ledger.add_created(table.name, ids)
         return ids
 
-    CLIENT_COLUMNS = ("kind", "name", "last_name", "first_name", "middle_name", "birth_date",
-                      "region_id", "city", "phone", "comments", "responsible_id",
-                      "public_access", "created_at", "updated_at", "search")
-    APPLICATION_COLUMNS = ("client_id", "date", "amount", "status", "responsible_id",
-                           "created_at", "updated_at")
+    # The columns of the AlmaCRM path's tuples, in their order, named
+    # through the models: a renamed column fails here, when the app starts.
+    CLIENT_COLUMNS = tuple(column.expression.name for column in (
+        Client.kind, Client.name, Client.last_name, Client.first_name, Client.middle_name,
+        Client.birth_date, Client.region_id, Client.city, Client.phone, Client.comments,
+        Client.responsible_id, Client.public_access, Client.created_at, Client.updated_at,
+        Client.search))
+    APPLICATION_COLUMNS = tuple(column.expression.name for column in (
+        Application.client_id, Application.date, Application.amount, Application.status,
+        Application.responsible_id, Application.created_at, Application.updated_at))
 
     def _insert_alma(self, rows):
         """The hot path of the AlmaCRM format: plain tuples straight to the
@@ -1489,15 +1494,15 @@ class Importer:
             applications.append((day, amount, status.value if status is not None
                                  else in_processing, responsible, stamp, stamp))
         connection = self.session.connection()
-        ids = bulk_sql.insert_rows(connection, "client", self.CLIENT_COLUMNS, clients,
-                                   with_ids=True)
+        ids = bulk_sql.insert_rows(connection, Client.__tablename__, self.CLIENT_COLUMNS,
+                                   clients, with_ids=True)
         application_ids = bulk_sql.insert_rows(
-            connection, "application", self.APPLICATION_COLUMNS,
+            connection, Application.__tablename__, self.APPLICATION_COLUMNS,
             [(client_id, *values) for client_id, values in zip(ids, applications)],
             with_ids=self.ledger is not None)
         if self.ledger is not None:
-            self.ledger.add_created("client", ids)
-            self.ledger.add_created("application", application_ids)
+            self.ledger.add_created(Client.__tablename__, ids)
+            self.ledger.add_created(Application.__tablename__, application_ids)
 
     def _application(self, v, client_id, today):
         return {"client_id": client_id, "date": v.get("date") or today,
