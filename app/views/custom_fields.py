@@ -113,6 +113,14 @@ class CustomFilter(BaseFilter):
     # class and column alone.
     definition = None
 
+    def __init__(self, column_name, datamodel, is_related_view=False):
+        super().__init__(column_name, datamodel, is_related_view)
+        # {parsed value: (clause, few)}. The list applies its filters twice
+        # (count, page): one density probe. Filters of custom fields are
+        # made for one request (``with_custom_filters``), so what they
+        # found is that request's.
+        self.matched = {}
+
     def condition(self, column, value):
         raise NotImplementedError
 
@@ -131,14 +139,11 @@ class CustomFilter(BaseFilter):
             parsed = parsed[0]
         if isinstance(parsed, bool):
             parsed = int(parsed)
-        # The list applies its filters twice (count, page): one density probe.
-        key = (self.definition.id, self.arg_name, parsed)
-        cache = g.setdefault("custom_matching", {})
-        if key not in cache:
+        if parsed not in self.matched:
             condition = self.condition(custom_fields.value_column(self.definition), parsed)
-            cache[key] = custom_fields.matching(db.session, self.model, self.definition,
-                                                condition)
-        clause, few = cache[key]
+            self.matched[parsed] = custom_fields.matching(db.session, self.model,
+                                                          self.definition, condition)
+        clause, few = self.matched[parsed]
         query = query.filter(clause)
         # Few matches: row-level access tests them one by one instead of
         # collecting every visible record to count them (views/datamodel.py).
@@ -213,7 +218,8 @@ def search_field(definition):
 
 
 def with_custom_filters(base, datamodel, definitions):
-    """A copy of a view's FAB filters that also knows the custom fields."""
+    """A copy of a view's FAB filters that also knows the custom fields, for
+    one request: its custom filters keep the records they matched."""
     filters = copy.copy(base)
     filters.filters, filters.values = [], []
     filters._search_filters = dict(getattr(base, "_search_filters", {}))
@@ -274,7 +280,15 @@ class EscapedSearchWidget(SearchWidget):
 class CustomFieldsMixin(CustomDefinitions):
     """Active custom fields of the view's entity in its add, edit and show
     screens. Values are staged with the record and saved in its
-    transaction (services/custom_fields.py)."""
+    transaction (services/custom_fields.py).
+
+    FAB reads a view's columns, fieldsets and search columns once, when it
+    builds the view; it has no public hook for columns that change while
+    the app runs. So the forms and the filters are properties over what FAB
+    built, and the widgets are completed in FAB's private ``_get_*_widget``
+    methods, the one place a page's widget is put together with its
+    arguments. tests/unit/test_fab_contract.py pins their parameters and
+    the attributes used here, so a FAB upgrade that changes them fails."""
 
     show_widget = CustomShowWidget
     search_widget = EscapedSearchWidget
@@ -323,7 +337,10 @@ class CustomFieldsMixin(CustomDefinitions):
     # URL (get_filter_args), then reads it back (an add form takes its client
     # from it): shared by a worker's threads, one request's values reached
     # another's and notes were saved on someone else's client. Each request
-    # gets its own, with the custom fields to search by.
+    # gets its own, with the custom fields to search by. FAB's private
+    # ``_filters`` is the only way to it (no public hook gives a view
+    # per-request filters); the request's own storage keeps it, as FAB reads
+    # it several times a request and needs the object it filled.
     @property
     def _filters(self):
         base = self.__dict__.get("_plain_filters")
@@ -351,6 +368,8 @@ class CustomFieldsMixin(CustomDefinitions):
     def search_form(self, form):
         self._search_form = form
 
+    # Private (pinned in test_fab_contract): FAB hands the widget its search
+    # columns here, from ``search_columns`` fixed when the view was built.
     def _get_search_widget(self, form=None, exclude_cols=None, widgets=None):
         widgets = super()._get_search_widget(form, exclude_cols, widgets)
         searched = self._searched()
@@ -360,7 +379,9 @@ class CustomFieldsMixin(CustomDefinitions):
         return widgets
 
     def _get_list_widget(self, filters, **kwargs):
-        """Custom fields chosen as columns join the list, sortable."""
+        """Custom fields chosen as columns join the list, sortable. Private
+        (pinned in test_fab_contract): FAB's list columns are fixed when the
+        view is built, and this is where the page's rows meet the widget."""
         widgets = super()._get_list_widget(filters, **kwargs)
         listed = [d for d in self.custom_definitions() if d.in_list]
         if not listed or "list" not in widgets:
@@ -386,6 +407,8 @@ class CustomFieldsMixin(CustomDefinitions):
         return list(fieldsets or [(_l("Main"), {"fields": list(columns)})]) + [
             (ADDITIONAL, {"fields": names})]
 
+    # Private (pinned in test_fab_contract): FAB's fieldsets are read once,
+    # when the view is built; these add «Дополнительно» per request.
     def _get_add_widget(self, form, exclude_cols=None, widgets=None):
         widgets = super()._get_add_widget(form, exclude_cols, widgets)
         widgets["add"].template_args["fieldsets"] = self._custom_fieldsets(
@@ -398,6 +421,8 @@ class CustomFieldsMixin(CustomDefinitions):
             self.edit_columns, self.edit_fieldsets)
         return widgets
 
+    # Private (pinned in test_fab_contract): the record's values for the show
+    # template, whose columns FAB fixed when the view was built.
     def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
         widgets = super()._get_show_widget(pk, item, widgets, actions, show_fieldsets)
         definitions = self.custom_definitions()
@@ -417,6 +442,10 @@ class CustomFieldsMixin(CustomDefinitions):
             for d in definitions:
                 form[field_name(d)].data = values.get(d.code)
 
+    # The form's values go from process_form to pre_add / pre_update of the
+    # same request in ``flask.g``: FAB calls the one with the form and the
+    # other with the record alone, and the view object is shared by every
+    # request. A value handed on, not a query's state.
     def process_form(self, form, is_created):
         super().process_form(form, is_created)
         g.custom_values = {}

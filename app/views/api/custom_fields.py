@@ -65,7 +65,18 @@ def object_schema(definitions, new):
 
 class CustomFieldsApiMixin(CustomDefinitions):
     """Reads, writes and documents the active custom fields of a
-    ModelRestApi's entity; does nothing for a model without them."""
+    ModelRestApi's entity; does nothing for a model without them.
+
+    Only public ModelRestApi methods are overridden. What one of them learns
+    for a later one of the same request goes in ``flask.g``, as FAB calls
+    them with its own arguments and the API object is shared by every
+    request: whether the answer carries ``custom_fields`` (``custom_read``,
+    ``custom_only``: from get_headless's ``columns`` to pre_get), the body's
+    object (``custom_body``: taken out before FAB's schema reads the body)
+    and its checked values (``custom_api_values``: from pre_add /
+    pre_update's check to staging). None of them chooses which rows or
+    columns a query reads: the row rule and the columns are FAB's, as for
+    any record."""
 
     # --- Reading -------------------------------------------------------------
 
