@@ -1205,7 +1205,7 @@ class ImportJob(Model):
     report = Column(Text)
     error_file = Column(String(500))
     # Claims so far: a job whose worker died is queued again until this
-    # reaches IMPORT_MAX_ATTEMPTS, then failed (app/jobs/imports.py).
+    # reaches IMPORT_MAX_ATTEMPTS, then failed (app/services/import_jobs.py).
     attempts = Column(Integer, nullable=False, default=0, server_default="0")
     # When the stored upload and the file of bad rows were deleted
     # (IMPORT_KEEP_DAYS after the import); the entry itself stays.

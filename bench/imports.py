@@ -111,8 +111,8 @@ def one(url, rows):
     from sqlalchemy import func, select
 
     from app import db
-    from app.jobs import imports as jobs
     from app.models import Application, Client, ImportJob
+    from app.services import import_jobs
 
     app = _app(url, prepared=os.environ.get("BENCH_PREPARED") == "1")
     path = os.path.join(tempfile.mkdtemp(), "alma.csv")
@@ -121,7 +121,7 @@ def one(url, rows):
     start = time.perf_counter()
     job_id, user_id = _queue(app, path, rows)
     cpu = time.process_time()
-    status = jobs.run_now(app, job_id, worker="bench")
+    status = import_jobs.run_now(app, job_id, worker="bench")
     seconds = time.perf_counter() - start
     cpu = time.process_time() - cpu
     with app.app_context():
@@ -180,8 +180,8 @@ def busy(url, rows):
     from sqlalchemy import select
 
     from app import db
-    from app.jobs import imports as jobs
     from app.models import Client
+    from app.services import import_jobs
 
     app = _app(url, prepared=True)
     path = os.path.join(tempfile.mkdtemp(), "busy.csv")
@@ -196,7 +196,7 @@ def busy(url, rows):
                 ("post", "/notes/add", {"client": str(client_id), "text": "во время импорта"}),
                 ("get", f"/import/job/{job_id}/status", None))
     waits, saves, failures = [], [], 0
-    importing = threading.Thread(target=jobs.run_now, args=(app, job_id, "bench-busy"))
+    importing = threading.Thread(target=import_jobs.run_now, args=(app, job_id, "bench-busy"))
     start = time.perf_counter()
     importing.start()
     while importing.is_alive():

@@ -1,8 +1,9 @@
 """CSV import screens: upload, mapping of columns to fields, dry run and
 real run, the report with its progress bar, the file of bad rows, the
 template files, and the «Импорты» journal. The work is done by
-app/services/imports.py, through the job runner of app/jobs/imports.py
-(in this request for a small file, in the background for a large one)."""
+app/services/imports.py, through the job life cycle of
+app/services/import_jobs.py (in this request for a small file, in the
+background for a large one)."""
 import json
 import os
 import uuid
@@ -28,10 +29,9 @@ from sqlalchemy import select
 from werkzeug.utils import secure_filename
 
 from app import db
-from app.jobs import imports as jobs
 from app.models import Employee, ImportJob, dictionary_models
 from app.security import ALL_CLIENTS
-from app.services import csv_io, imports, imports_custom, records
+from app.services import csv_io, import_jobs, imports, imports_custom, records
 from app.views.fields import datetime_text
 
 STATUSES = {
@@ -43,7 +43,7 @@ STATUSES = {
     "failed": _l("Not imported"),
     "undone": _l("Undone"),
 }
-# A running import whose worker stopped (jobs.stalled): to be queued again
+# A running import whose worker stopped (import_jobs.stalled): to be queued again
 # by the take-back, or failed.
 INTERRUPTED = {"resume": _l("Interrupted, will be resumed"), "fail": _l("Interrupted")}
 DUPLICATE_CHOICES = (("skip", _l("Skip the row")),
@@ -243,15 +243,15 @@ class ImportView(BaseView):
         app = current_app._get_current_object()
         if job.file_size > current_app.config["IMPORT_BACKGROUND_BYTES"]:
             if current_app.config["IMPORT_THREAD"]:
-                jobs.start_background(app, job.id)
+                import_jobs.start_background(app, job.id)
         else:
             db.session.close()  # SQLite: no open read while the import writes
-            jobs.run_now(app, job.id)
+            import_jobs.run_now(app, job.id)
 
     def _samples(self, job, width, count=3):
         out = []
         try:
-            for _, cells in jobs.data_rows(job.stored_path, job.encoding, job.delimiter):
+            for _, cells in import_jobs.data_rows(job.stored_path, job.encoding, job.delimiter):
                 if any(c.strip() for c in cells):
                     out.append([c[:60] for c in cells[:width]])
                 if len(out) >= count:
@@ -270,10 +270,10 @@ class ImportView(BaseView):
             entity=imports.get_entity(job.entity), status_label=_status_label(job),
             progress=self._progress(job), removed_on=datetime_text(job.files_removed_at)[:10],
             keep_days=current_app.config["IMPORT_KEEP_DAYS"],
-            attempts=jobs.attempts_of(db.session, job, current_app.config))
+            attempts=import_jobs.attempts_of(db.session, job, current_app.config))
 
     def _progress(self, job):
-        stall = jobs.stalled(job, current_app.config)
+        stall = import_jobs.stalled(job, current_app.config)
         data = {"status": job.status, "status_label": str(_status_label(job, stall)),
                 "stalled": stall,
                 "total": job.total_rows, "rows_done": job.rows_done,
@@ -281,7 +281,7 @@ class ImportView(BaseView):
                 "skipped": job.skipped,
                 "finished": job.status not in ("queued", "running")}
         if job.status == "running":
-            data.update(jobs.read_progress(job) or {})
+            data.update(import_jobs.read_progress(job) or {})
         data["percent"] = (100 if data["finished"] else
                            min(99, int(100 * data["rows_done"] / max(data["total"], 1))))
         return data
@@ -507,7 +507,7 @@ def _entity_label(key):
 
 def _status_label(job, stall=None):
     """The status of an import as the journal and its report say it."""
-    stall = stall or jobs.stalled(job, current_app.config)
+    stall = stall or import_jobs.stalled(job, current_app.config)
     return INTERRUPTED[stall] if stall else STATUSES.get(job.status, job.status)
 
 

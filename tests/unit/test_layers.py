@@ -79,3 +79,21 @@ def test_models_import_nothing_of_the_app():
 def test_the_check_sees_views():
     """The walk does find a screen where there is one."""
     assert "app.views.rowaccess" in loaded("app.views.api.base")
+
+
+def test_the_import_jobs_only_schedule():
+    """app/jobs/imports.py holds scheduled entry points and nothing else: the
+    life cycle of an import job is a service's."""
+    import importlib
+    import inspect
+
+    from app.jobs import load
+
+    module = importlib.import_module("app.jobs.imports")
+    registered = {entry.func for entry in load().values()}
+    defined = [value for value in vars(module).values()
+               if (inspect.isfunction(value) or inspect.isclass(value))
+               and value.__module__ == module.__name__]
+    assert defined, "app.jobs.imports defines no job"
+    stray = sorted(value.__name__ for value in defined if value not in registered)
+    assert not stray, f"app.jobs.imports defines more than jobs: {stray}"

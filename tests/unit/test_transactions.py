@@ -13,6 +13,8 @@ SERVICES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
 
 # (module, the call) -> why it commits on its own.
 ALLOWED = {
+    ("import_jobs.py", "session.commit"):
+        "an import job's life cycle: the claim, checkpoints, the final state, the take-back",
     ("imports.py", "self.savepoint.commit"):
         "releases the savepoint of one chunk; the job commits chunks (checkpoint)",
     ("ratelimits.py", "dbapi_connection.commit"):

@@ -14,8 +14,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app import db
-from app.jobs import imports as jobs
 from app.models import Client, ImportAttempt, ImportJob, utcnow
+from app.services import import_jobs
 from app.services.values import number_text
 from app.views.fields import datetime_text
 from tests.conftest import queued_import, unique
@@ -62,7 +62,7 @@ def take_back(app, now=None):
     """The scheduled take-back, as the job runs it (in the app, whose
     language its message to the user is written in)."""
     with app.app_context(), Session(db.engine) as own:
-        return jobs.take_back(own, now or utcnow(), app.config)
+        return import_jobs.take_back(own, now or utcnow(), app.config)
 
 
 def local(app, moment):
@@ -82,8 +82,8 @@ def test_a_claim_records_an_attempt_and_the_import_closes_it(app, session):
     job_id = queued_import(session, "\n".join([ALMA, *alma_rows(3, surname)]) + "\n", "one.csv")
     engine = engine_of(app)
     with Session(engine) as one, Session(engine) as two:
-        assert jobs.claim(one, job_id, "first") is True
-        assert jobs.claim(two, job_id, "second") is False
+        assert import_jobs.claim(one, job_id, "first") is True
+        assert import_jobs.claim(two, job_id, "second") is False
     [attempt] = attempts(session, job_id)
     claimed = job(app, job_id)
     assert (attempt.worker, attempt.outcome, attempt.rows_done, attempt.ended_at) == (
@@ -106,12 +106,12 @@ def test_a_claim_records_an_attempt_and_the_import_closes_it(app, session):
             return real(statement, *args, **kwargs)
 
         one.execute = refuse_the_attempt
-        assert jobs.claim(one, job_id, "third", attempts=2) is False
+        assert import_jobs.claim(one, job_id, "third", attempts=2) is False
     assert job(app, job_id).status == "queued" and len(attempts(session, job_id)) == 1
     # The first worker's attempt is an old one now (the job was queued
     # again without a take-back, as no code path does): it runs afresh.
     with Session(engine) as own:
-        assert jobs.process(own, job_id, "fourth") == "done"
+        assert import_jobs.process(own, job_id, "fourth") == "done"
     done = job(app, job_id)
     last = attempts(session, job_id)[-1]
     assert (last.worker, last.outcome, last.rows_done) == ("fourth", "finished", 3)
@@ -124,7 +124,7 @@ def test_a_failed_import_closes_its_attempt_as_failed(app, as_role, session):
     body = "\n".join([ALMA, *alma_rows(2, surname), f"{surname};лишь;три"]) + "\n"
     job_id = queued_import(session, body, "failed.csv")
     with Session(engine_of(app)) as own:
-        assert jobs.process(own, job_id, "w") == "failed"  # all or nothing, a bad row
+        assert import_jobs.process(own, job_id, "w") == "failed"  # all or nothing, a bad row
     [attempt] = attempts(session, job_id)
     assert attempt.outcome == "failed" and attempt.rows_done == 3
     assert count(session, Client, Client.last_name == surname) == 0
@@ -140,7 +140,7 @@ def test_a_dead_worker_is_told_as_interrupted_then_its_attempt_died(app, as_role
     job_id = queued_import(session, "\n".join([ALMA, *alma_rows(4, surname)]) + "\n", name)
     engine = engine_of(app)
     with Session(engine) as own:
-        assert jobs.claim(own, job_id, "dead-worker")
+        assert import_jobs.claim(own, job_id, "dead-worker")
     # A live worker: «Выполняется», no attempts told.
     page = admin.get(f"/import/job/{job_id}/report").text
     assert "Выполняется" in page and told(page) is None
@@ -172,7 +172,7 @@ def test_a_dead_worker_is_told_as_interrupted_then_its_attempt_died(app, as_role
     page = admin.get(f"/import/job/{job_id}/report").text
     assert "Ожидает обработчика" in page and len(told(page)) == 1
 
-    assert job_id in jobs.process_pending(app, worker="second-worker")
+    assert job_id in import_jobs.process_pending(app, worker="second-worker")
     done = job(app, job_id)
     second = attempts(session, job_id)[1]
     assert done.status == "done" and done.attempts == 2
@@ -192,7 +192,7 @@ def test_a_dead_worker_is_told_as_interrupted_then_its_attempt_died(app, as_role
                     .values(status="queued", worker=None, attempts=0))
     session.commit()
     with Session(engine) as own:
-        assert jobs.process(own, job_id, "third-worker") == "done"
+        assert import_jobs.process(own, job_id, "third-worker") == "done"
     assert told(admin.get(f"/import/job/{job_id}/report").text) is None
     purge(session, Client.last_name == surname)
 
@@ -202,7 +202,7 @@ def test_an_import_failed_after_its_workers_died_tells_both(app, as_role, sessio
     engine = engine_of(app)
     for worker, rows in (("one", 10), ("two", 20)):
         with Session(engine) as own:
-            assert jobs.claim(own, job_id, worker)
+            assert import_jobs.claim(own, job_id, worker)
         silent(app, session, job_id, rows)
         take_back(app)
     failed = job(app, job_id)
@@ -231,21 +231,21 @@ def test_a_worker_that_finds_its_job_taken_back_marks_its_attempt_lost(app, as_r
 
     # Taken back between its claim and its start.
     job_id = queued_import(session, body, "lost-early.csv")
-    real_claim = jobs.claim
+    real_claim = import_jobs.claim
 
     def claim_then_lose(session, job_id, worker, attempts=20):
         taken = real_claim(session, job_id, worker, attempts)
         taken_back(job_id)
         return taken
 
-    monkeypatch.setattr(jobs, "claim", claim_then_lose)
+    monkeypatch.setattr(import_jobs, "claim", claim_then_lose)
     with Session(engine) as own:
-        assert jobs.process(own, job_id, "slow") is None
-    monkeypatch.setattr(jobs, "claim", real_claim)
+        assert import_jobs.process(own, job_id, "slow") is None
+    monkeypatch.setattr(import_jobs, "claim", real_claim)
     [lost] = attempts(session, job_id)
     assert (lost.worker, lost.outcome, lost.rows_done) == ("slow", "lost", 0)
     assert lost.ended_at is not None and job(app, job_id).status == "queued"
-    assert job_id in jobs.process_pending(app, worker="next")
+    assert job_id in import_jobs.process_pending(app, worker="next")
     lines = told(as_role("admin").get(f"/import/job/{job_id}/report").text)
     assert "импорт перешёл к другому обработчику" in lines[0] and "завершена" in lines[1]
     purge(session, Client.last_name == surname)
@@ -253,16 +253,16 @@ def test_a_worker_that_finds_its_job_taken_back_marks_its_attempt_lost(app, as_r
     # Taken back while its rows went in (its transaction lost, say, with its
     # connection): its end finds the job another's, and the attempt says so.
     job_id = queued_import(session, body, "lost-late.csv")
-    real_finish = jobs._finish
+    real_finish = import_jobs._finish
 
     def lose_then_finish(session, job_id, worker, values):
         session.rollback()
         taken_back(job_id)
         return real_finish(session, job_id, worker, values)
 
-    monkeypatch.setattr(jobs, "_finish", lose_then_finish)
+    monkeypatch.setattr(import_jobs, "_finish", lose_then_finish)
     with Session(engine) as own:
-        assert jobs.process(own, job_id, "slow") is None
+        assert import_jobs.process(own, job_id, "slow") is None
     [lost] = attempts(session, job_id)
     assert (lost.outcome, lost.rows_done) == ("lost", 4)
     assert count(session, Client, Client.last_name == surname) == 0
@@ -272,7 +272,7 @@ def test_a_worker_that_finds_its_job_taken_back_marks_its_attempt_lost(app, as_r
     # A worker that cannot write its «lost» (the database busy) leaves the
     # take-back's «died»: still true, and the worker goes on.
     job_id = queued_import(session, body, "lost-quiet.csv")
-    real_lost = jobs._lost
+    real_lost = import_jobs._lost
 
     def busy(session, *args):
         real = session.execute
@@ -288,10 +288,10 @@ def test_a_worker_that_finds_its_job_taken_back_marks_its_attempt_lost(app, as_r
         finally:
             session.execute = real
 
-    monkeypatch.setattr(jobs, "claim", claim_then_lose)
-    monkeypatch.setattr(jobs, "_lost", busy)
+    monkeypatch.setattr(import_jobs, "claim", claim_then_lose)
+    monkeypatch.setattr(import_jobs, "_lost", busy)
     with Session(engine) as own:
-        assert jobs.process(own, job_id, "slow") is None
+        assert import_jobs.process(own, job_id, "slow") is None
     [died] = attempts(session, job_id)
     assert died.outcome == "died"
     session.execute(update(ImportJob).where(ImportJob.id == job_id).values(status="failed"))

@@ -11,9 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app import db
-from app.jobs import imports as jobs
 from app.models import Application, Client, Employee, ImportCreated, ImportJob, Note
-from app.services import imports
+from app.services import import_jobs, imports
 from bench.imports import generate
 from tests.conftest import unique
 from tests.web.test_imports import (
@@ -35,7 +34,7 @@ def small_chunks(monkeypatch, database_url):
     monkeypatch.setattr(imports, "BATCH", 2)
     monkeypatch.setattr(imports, "CHUNK_SECONDS", 0)
     commits = []
-    real = jobs._checkpoint
+    real = import_jobs._checkpoint
 
     def counted(session, job_id, worker, progress):
         commit = real(session, job_id, worker, progress)
@@ -48,7 +47,7 @@ def small_chunks(monkeypatch, database_url):
 
         return spy
 
-    monkeypatch.setattr(jobs, "_checkpoint", counted)
+    monkeypatch.setattr(import_jobs, "_checkpoint", counted)
     return commits
 
 
@@ -132,7 +131,7 @@ def test_others_work_while_a_big_file_imports(app, as_role, session, tmp_path, d
     last_client = session.scalar(select(func.max(Client.id)))
     session.rollback()
     manager.token()
-    importing = threading.Thread(target=jobs.run_now, args=(app, job_id, "test-big"))
+    importing = threading.Thread(target=import_jobs.run_now, args=(app, job_id, "test-big"))
     slowest, answers, during = 0.0, [], 0
     importing.start()
     try:

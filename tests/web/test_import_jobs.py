@@ -9,9 +9,8 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app import db
-from app.jobs import imports as jobs
 from app.models import Client, ImportJob, utcnow
-from app.services import imports
+from app.services import import_jobs, imports
 from tests.conftest import unique
 from tests.web.test_imports import (
     ALMA,
@@ -97,18 +96,18 @@ def test_a_live_import_is_not_taken_back(app, session):
     # A heartbeat (its progress file) within the lease: alive.
     os.utime(job(app, job_id).stored_path + ".progress.json")
     with Session(engine) as own:
-        assert jobs.take_back(own, utcnow(), config) == (0, 0)
+        assert import_jobs.take_back(own, utcnow(), config) == (0, 0)
     assert job(app, job_id).status == "running"
     # No heartbeat, but its transaction is open (it holds the job's row on
     # PostgreSQL, the write lock on SQLite): alive too.
     died(app, job_id, worker="alive")
     with Session(engine) as holder, Session(engine) as own:
         holder.execute(update(ImportJob).where(ImportJob.id == job_id).values(rows_done=7))
-        assert jobs.take_back(own, utcnow(), config) == (0, 0)
+        assert import_jobs.take_back(own, utcnow(), config) == (0, 0)
         holder.rollback()
         assert job(app, job_id).status == "running"
         # Its transaction gone, nothing shows it alive: taken back.
-        assert jobs.take_back(own, utcnow(), config) == (1, 0)
+        assert import_jobs.take_back(own, utcnow(), config) == (1, 0)
     assert job(app, job_id).status == "queued" and job(app, job_id).worker is None
     change(app, job_id, status="failed")
 
@@ -121,17 +120,17 @@ def test_a_worker_that_lost_its_job_keeps_nothing(app, session, monkeypatch):
 
     # Taken back (and claimed by another worker) between claim and start.
     job_id = _queued_job(app, body)
-    real_claim = jobs.claim
+    real_claim = import_jobs.claim
 
     def claim_then_lose(session, job_id, worker, attempts=20):
         taken = real_claim(session, job_id, worker, attempts)
         change(app, job_id, worker="other")
         return taken
 
-    monkeypatch.setattr(jobs, "claim", claim_then_lose)
+    monkeypatch.setattr(import_jobs, "claim", claim_then_lose)
     with Session(engine) as own:
-        assert jobs.process(own, job_id, "slow") is None
-    monkeypatch.setattr(jobs, "claim", real_claim)
+        assert import_jobs.process(own, job_id, "slow") is None
+    monkeypatch.setattr(import_jobs, "claim", real_claim)
     assert job(app, job_id).worker == "other"
     assert count(session, Client, Client.last_name == surname) == 0
     change(app, job_id, status="failed")
@@ -149,7 +148,7 @@ def test_a_worker_that_lost_its_job_keeps_nothing(app, session, monkeypatch):
 
     monkeypatch.setattr(imports.Importer, "run", run_then_lose)
     with Session(engine) as own:
-        assert jobs.process(own, job_id, "slow") is None
+        assert import_jobs.process(own, job_id, "slow") is None
     assert count(session, Client, Client.last_name == surname) == 0
     assert job(app, job_id).status == "running"  # the other worker's to finish
     change(app, job_id, status="failed")

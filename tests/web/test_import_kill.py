@@ -23,8 +23,8 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app import db
-from app.jobs import imports as jobs
-from app.models import Application, Client, HistoryEntry, ImportCreated, ImportJob
+from app.models import Application, Client, HistoryEntry, ImportCreated, ImportJob, utcnow
+from app.services import import_jobs
 from app.services.values import number_text
 from app.views.fields import datetime_text
 from bench.imports import generate
@@ -40,10 +40,10 @@ ROWS = {"sqlite": 80000, "postgresql": 20000}
 CHILD = """
 import sys
 from app import create_app
-from app.jobs import imports as jobs
+from app.services import import_jobs
 app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1], "TESTING": True,
                   "FAB_UPDATE_PERMS": False, "UPLOAD_FOLDER": sys.argv[3]})
-print("claimed and done:", jobs.run_now(app, int(sys.argv[2])), flush=True)
+print("claimed and done:", import_jobs.run_now(app, int(sys.argv[2])), flush=True)
 """
 
 
@@ -152,11 +152,11 @@ def test_an_import_killed_mid_run_is_told_and_resumed(app, as_role, session, tmp
 
         def taken_back():
             with app.app_context(), Session(engine) as own:
-                jobs.take_back(own, jobs.utcnow(), app.config)  # others' too, if any
+                import_jobs.take_back(own, utcnow(), app.config)  # others' too, if any
                 return own.get(ImportJob, job_id).status == "queued"
 
         wait_for("the take-back", taken_back, 10, every=0.2)
-        assert job_id in jobs.process_pending(app)
+        assert job_id in import_jobs.process_pending(app)
         done = job(app, job_id)
         assert done.status == "done" and done.attempts == 2 and done.created == expected
         assert imported(session, last_client) == (expected, expected)

@@ -16,9 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import db
-from app.jobs import imports as jobs
 from app.models import Application, Client, ImportJob, ProcessingStatus, Region
-from app.services import imports
+from app.services import import_jobs, imports
 from tests.conftest import queued_import, unique
 
 ALMA = "Дата;Фамилия;Имя;Отчество;регион;город;сумма;телефон;дата рождения;статус;комментарии"
@@ -457,7 +456,7 @@ def test_only_one_of_two_workers_claims_a_job(app, session):
 
     def work(name):
         barrier.wait()
-        results[name] = jobs.run_now(app, job_id, worker=name)
+        results[name] = import_jobs.run_now(app, job_id, worker=name)
 
     threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(2)]
     for t in threads:
@@ -469,7 +468,7 @@ def test_only_one_of_two_workers_claims_a_job(app, session):
     finished = job(app, job_id)
     assert finished.worker == next(k for k, v in results.items() if v == "done")
     # Nobody can claim it again.
-    assert job_id not in jobs.process_pending(app)
+    assert job_id not in import_jobs.process_pending(app)
     assert count(session, Client, Client.last_name == surname) == 20
     purge(session, Client.last_name == surname)
 
@@ -481,8 +480,8 @@ def test_claim_is_atomic(app, session):
     from sqlalchemy.orm import Session
 
     with Session(engine) as one, Session(engine) as two:
-        assert jobs.claim(one, job_id, "one") is True
-        assert jobs.claim(two, job_id, "two") is False
+        assert import_jobs.claim(one, job_id, "one") is True
+        assert import_jobs.claim(two, job_id, "two") is False
     assert job(app, job_id).worker == "one"
 
 
