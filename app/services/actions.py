@@ -30,7 +30,7 @@ def _prepare(session, action):
             raise Refused(_l("The result «%(result)s» does not belong to this action",
                              result=result.name), "action_result")
     if action.client is None and action.client_id is None and action.lead is None:
-        raise Refused(_l("Choose a client, a contact, a lead or a deal"), "action_result")
+        raise Refused(_l("Choose a client, a contact, a lead or a deal"), "client")
 
 
 def next_step(session, action, user_id=None):

@@ -143,13 +143,49 @@ RULES = {
     Invoice: _invoice,
     InvoiceLine: _invoice_line,
 }
+OTHER_CLIENT = _l("Belongs to another client")
+
+
+def check_same_client(session, item, stored=None):
+    """A record of a client links only to that client's deal, contact,
+    application, lead, project or invoice: a task planned on another
+    client's deal would show in the wrong client's card and statistics.
+    Checked where the client or the link changes (``stored``: as in
+    ``refusals``), so an old record is not refused for an unrelated edit."""
+    mapper = inspect(item).mapper
+    if "client" not in mapper.relationships:
+        return
+    client_id = item.client.id if item.client is not None else item.client_id
+    if client_id is None:
+        return
+    errors = {}
+    with session.no_autoflush:
+        for rel, fk in _links(mapper):
+            model = rel.mapper.class_
+            if model is Client or "client_id" not in model.__table__.columns:
+                continue
+            target = getattr(item, rel.key)
+            row_id = target.id if target is not None else getattr(item, fk)
+            if row_id is None or (stored is not None and stored.get(fk) == row_id
+                                  and stored.get("client_id") == client_id):
+                continue
+            owner = target.client_id if target is not None else session.scalar(
+                select(model.client_id).where(model.id == row_id))
+            if owner is not None and owner != client_id:
+                errors[rel.key] = OTHER_CLIENT
+    if errors:
+        raise Refused.several(errors)
+
+
 def write(session, item, actor_id, viewer_id, stored=None):
     """Every write of a register record, from a screen or the API: the
     record's own rules (they may fill links, e.g. an action's client from its
-    deal), then ``admit``. Raises ``Forbidden`` or the rules' ``Refused``."""
+    deal), its links to one client, then ``admit``. Raises ``Forbidden`` or
+    the rules' ``Refused``."""
     rule = RULES.get(type(item))
     if rule is not None:
         rule(session, item, stored)
+    check_same_client(session, item, stored)
     admit(session, item, actor_id, viewer_id, stored)
 
 
