@@ -970,6 +970,7 @@ class Importer:
         self._resolve(batch)
         self._complete(batch)
         self._duplicates(batch)
+        self._check_synonyms(batch)
         good = [row for row in batch if not row.errors]
         self._write(good)
         for row in batch:
@@ -978,6 +979,54 @@ class Importer:
                 for label, message in row.errors:
                     self.report.problem(row.line, label, message)
                 self._write_error_row(row)
+
+    def _check_synonyms(self, batch):
+        """A dictionary file's «Синонимы» obey the form's rule
+        (services/dictionaries.check_synonyms): a synonym names no other
+        value and belongs to no other value, in the dictionary or earlier
+        in the file; else a later file could not tell which value a text
+        means."""
+        model = self.entity.model
+        if not issubclass(model, DictionaryMixin) or "synonyms" not in self.mapped:
+            return
+        from app.services.dictionaries import keys_of  # it imports this module
+
+        known = self._maps.get(model)
+        if known is None:
+            known = self._maps[model] = dictionary_keys(self.session, model)
+        label = self.entity.field("synonyms").label
+        names, earlier = {}, {}  # this batch's values: key of a name or synonym -> name
+        for row in batch:
+            name = row.values.get("name") or ""
+            if not row.errors and row.action != "skip":
+                names[dictionary_key(name)] = name
+        for row in batch:
+            text = row.values.get("synonyms")
+            if not text or row.errors or row.action == "skip":
+                continue
+            name = row.values.get("name") or ""
+            own = dictionary_key(name)
+            synonyms = {k: v for k, v in keys_of(text).items() if k != own}
+            for key, synonym in synonyms.items():
+                holder = known.get(key)
+                if holder is not None and holder != row.existing_id:
+                    value = self.session.scalar(select(model.name).where(model.id == holder))
+                elif key in names or key in earlier:
+                    value = names.get(key) or earlier[key]
+                else:
+                    continue
+                if dictionary_key(value) == key:
+                    message = _l("The synonym «%(synonym)s» is the value «%(value)s» of this "
+                                 "dictionary; a synonym cannot name another value",
+                                 synonym=synonym, value=value)
+                else:
+                    message = _l("The synonym «%(synonym)s» already belongs to the value "
+                                 "«%(value)s»", synonym=synonym, value=value)
+                row.errors.append((label, message))
+                break
+            else:
+                row.values["synonyms"] = "\n".join(synonyms.values()) or None
+                earlier.update(dict.fromkeys(synonyms, name))
 
     # -- references ---------------------------------------------------------------
 

@@ -191,3 +191,32 @@ def test_the_mapping_screen_suggests_the_value_of_a_new_synonym(app, as_role, se
     assert job(app, job_id).created == 2
     assert region_of_clients(session, surname) == {"Иван0": MOSCOW, "Иван1": MOSCOW}
     purge(session, Client.last_name == surname)
+
+
+def test_a_dictionary_file_keeps_the_synonym_rule(app, as_role, session, regions):
+    """A regions file may add synonyms, but none that names another value,
+    belongs to another value or to an earlier row of the file."""
+    admin = as_role("admin")
+    set_synonyms(session, regions[TVER], "Тверь обл")
+    new, later = unique("Регион"), unique("Регион")
+    header = admin.get("/import/template/regions.csv").data.decode("utf-8-sig").splitlines()[0]
+    assert "Синонимы" in header
+    body = "\n".join([
+        "Название;Синонимы",
+        f'{new};"Новый край; Новокрай"',
+        f"{unique('Регион')};Москва",
+        f"{unique('Регион')};тверь обл.",
+        f"{later};НОВОКРАЙ",
+    ]) + "\n"
+    job_id = job_id_of(upload(admin, "regions", body, encoding="utf-8"))
+    run(admin, app, job_id, on_duplicate="skip", mode="good")
+    done = job(app, job_id)
+    assert (done.created, done.error_count) == (1, 3), done.report_data
+    problems = " ".join(p["message"] for p in done.report_data["problems"])
+    assert "Синоним «Москва» — это значение «Москва»" in problems
+    assert "Синоним «тверь обл.» уже есть у значения «Тверская область»" in problems
+    assert f"Синоним «НОВОКРАЙ» уже есть у значения «{new}»" in problems
+    assert session.scalar(select(Region.synonyms).where(Region.name == new)) == \
+        "Новый край\nНовокрай"
+    assert session.scalar(select(Region.id).where(Region.name == later)) is None
+    session.rollback()
