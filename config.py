@@ -54,6 +54,10 @@ SQLITE_BUSY_TIMEOUT = float(os.environ.get("SQLITE_BUSY_TIMEOUT") or 10)
 
 APP_NAME = os.environ.get("APP_NAME", "Сделка CRM")
 APP_TIMEZONE = os.environ.get("APP_TIMEZONE", "Europe/Moscow")
+# The office's working day ends at this time (ЧЧ:ММ, office time): the task
+# forms' quick deadlines («Сегодня», «Завтра», «3 дня», «Неделя») set «Срок»
+# to that day at this hour.
+TASK_DAY_ENDS = os.environ.get("TASK_DAY_ENDS", "18:00")
 # Statistics: completed tasks of these types (and their sub-types) are the
 # "calls" of the monthly plans; comma-separated task type names.
 STATS_CALL_TASK_TYPES = os.environ.get("STATS_CALL_TASK_TYPES", "Звонок")

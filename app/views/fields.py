@@ -244,6 +244,57 @@ class DateInputWidget:
                 % _l("Calendar"))
 
 
+def task_day_end(config=None):
+    """``TASK_DAY_ENDS`` («18:00»): when the office's working day ends."""
+    from flask import current_app
+
+    text = str((config or current_app.config).get("TASK_DAY_ENDS") or "18:00").strip()
+    try:
+        hours, minutes = (int(part) for part in text.split(":"))
+        return datetime.time(hours, minutes)
+    except ValueError:
+        raise ValueError(f"TASK_DAY_ENDS must be a time as ЧЧ:ММ, not {text!r}") from None
+
+
+# The quick deadlines: a label, its title and the days after the office's today.
+QUICK_DEADLINES = (
+    (_l("Today"), _l("Deadline: today at the end of the working day"), 0),
+    (_l("Tomorrow"), _l("Deadline: tomorrow at the end of the working day"), 1),
+    (_l("3 days"), _l("Deadline: in 3 days at the end of the working day"), 3),
+    (_l("Week"), _l("Deadline: in a week at the end of the working day"), 7),
+)
+
+
+class QuickDeadlineWidget(DateInputWidget):
+    """The date-and-time input with buttons «Сегодня», «Завтра», «3 дня»,
+    «Неделя» under it: a click (or Enter, Space) writes that office day at
+    the end of the working day (``TASK_DAY_ENDS``) into the input as it is
+    typed, «ДД.ММ.ГГГГ ЧЧ:ММ» (static/js/quick_deadlines.js). The office's
+    today comes from the server (``APP_TIMEZONE``), not the browser's
+    clock, which may be in another zone; the values are written here."""
+
+    def __init__(self):
+        super().__init__(with_time=True)
+
+    def __call__(self, field, **kwargs):
+        today = localtime.today(office_zone())
+        end = task_day_end()
+        buttons = Markup("").join(
+            Markup('<button type="button" class="btn btn-default sdelka-quick-deadline" ')
+            + Markup(html_params(
+                title=f"{title} ({values.datetime_text(moment)})", data_days=days,
+                data_value=values.datetime_text(moment)))
+            + Markup(">%s</button>") % label
+            for label, title, days in QUICK_DEADLINES
+            for moment in [datetime.datetime.combine(today + datetime.timedelta(days=days), end)])
+        group = html_params(class_="btn-group btn-group-xs sdelka-quick-deadlines", role="group",
+                            aria_label=_l("Quick deadline"), data_for=kwargs.get("id", field.id),
+                            data_today=today.isoformat(), data_day_end=end.strftime("%H:%M"))
+        return (super().__call__(field, **kwargs)
+                + Markup('<div style="margin-top: 4px" ') + Markup(group) + Markup(">")
+                + buttons + Markup("</div>"))
+
+
 class _TypedDate(_ReadsTyped, Field):
     """A date typed the Russian way or in ISO form, read by ``values.date``."""
 

@@ -10,7 +10,7 @@ from app.labels import ENUMS, FIELDS
 from app.models import Reminder, Task, utcnow
 from app.services.localtime import to_local
 from app.views.datamodel import ListInterface
-from app.views.fields import local_datetime_field, office_zone
+from app.views.fields import QuickDeadlineWidget, local_datetime_field, office_zone
 from app.views.filters import FilterInDepartment, FilterInPeriod, FilterStatusKind
 from app.views.register_base import RegisterListWidget, RegisterView
 
@@ -51,6 +51,8 @@ class TaskView(RegisterView):
                      "assignee": [FilterInDepartment]}
     base_order = ("planned_at", "desc")
     edit_form_extra_fields = {
+        # «Сегодня», «Завтра», «3 дня», «Неделя» beside «Срок».
+        "deadline": local_datetime_field(FIELDS["deadline"], widget=QuickDeadlineWidget()),
         "reminder_minutes": SelectField(
             FIELDS["reminder_minutes"], coerce=int, default=Reminder.DAY_1.value,
             choices=[(m.value, text) for m, text in ENUMS[Reminder].items()]),
