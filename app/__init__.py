@@ -173,6 +173,9 @@ def create_app(overrides=None):
     app.cli.add_command(sdelka_cli)
     app.cli.add_command(jobs_cli)
     load_jobs()
+    from app.views.fields import task_day_end
+
+    task_day_end(app.config)  # a bad TASK_DAY_ENDS stops the start, not each task form
     return app
 
 

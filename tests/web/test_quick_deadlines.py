@@ -128,3 +128,10 @@ def test_a_chosen_deadline_is_saved_as_typed(as_role, session, app, office_today
 def test_the_auditor_gets_no_task_form(as_role):
     page = as_role("auditor").get("/tasks/add")
     assert "sdelka-quick-deadline" not in page.text
+
+
+def test_a_bad_day_end_stops_the_start(database_url):
+    from tests.conftest import make_app
+
+    with pytest.raises(ValueError, match="TASK_DAY_ENDS"):
+        make_app(database_url, TASK_DAY_ENDS="шесть вечера")
