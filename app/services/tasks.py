@@ -15,6 +15,36 @@ def first_status(session):
         .order_by(TaskStatus.sort_order, TaskStatus.id)).first()
 
 
+def done_status(session):
+    """The status «Выполнено» of the task list closes a task with: the first
+    active one of the kind "done" in the dictionary's order, or None."""
+    return session.scalars(select(TaskStatus).where(
+        TaskStatus.is_active.is_(True), TaskStatus.kind == StatusKind.DONE)
+        .order_by(TaskStatus.sort_order, TaskStatus.id)).first()
+
+
+def is_open(task):
+    """Is ``task`` still to be done (no status or one of the kind "open")?"""
+    return task.status is None or task.status.kind == StatusKind.OPEN
+
+
+def finish(session, task, *, now, author_id):
+    """Close ``task`` in ``done_status`` by the work form's rule
+    (``process``): nothing else changes; a status that takes dates gets
+    ``now`` (UTC) as the end and as the start unless the task has one.
+    Refuses a task that is not open or when no done status is set up; the
+    caller commits."""
+    status = done_status(session)
+    if status is None:
+        raise Refused(_l("No active task status of the kind «done»"), "status")
+    if not is_open(task):
+        raise Refused(_l("The task is already closed"), "status")
+    process(session, task, status=status, type_=None, assignee=None,
+            started_at=task.started_at or now, finished_at=now, note="",
+            author_id=author_id, allowed_assignees=())
+    return status
+
+
 def assignable(session, user, all_clients):
     """Employees ``user`` may give a task to: anyone active for those who
     see all clients, otherwise active colleagues of the same department."""

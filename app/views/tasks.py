@@ -2,17 +2,24 @@
 the printed list in task_print.py."""
 import datetime
 
-from flask import request
+from flask import current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import expose, has_access
+from flask_appbuilder.utils.base import get_safe_redirect
+from flask_babel import gettext
+from sqlalchemy import or_, select
 from wtforms import SelectField
 
+from app import db
 from app.labels import ENUMS, FIELDS
-from app.models import Reminder, Task, utcnow
+from app.models import Reminder, StatusKind, Task, TaskStatus, utcnow
+from app.services import access, tasks
+from app.services.errors import Refused
 from app.services.localtime import to_local
 from app.views.datamodel import ListInterface
 from app.views.fields import QuickDeadlineWidget, local_datetime_field, office_zone
 from app.views.filters import FilterInDepartment, FilterInPeriod, FilterStatusKind
 from app.views.register_base import RegisterListWidget, RegisterView
+from app.views.rowaccess import restricted_user_id
 
 
 def _planned_default():
@@ -24,13 +31,34 @@ def _planned_default():
     return datetime.datetime.combine(day, datetime.time(9))
 
 
+def _closable(pks):
+    """Ids among ``pks`` whose row gets «Выполнено»: open tasks the user may
+    change (the edit form's row rule), when they may edit tasks at all and
+    a done status is set up (with that status). One query for the page."""
+    if not pks or not current_app.appbuilder.sm.has_access("can_edit", TaskView.__name__):
+        return set(), None
+    status = tasks.done_status(db.session)
+    if status is None:
+        return set(), None
+    query = (select(Task.id).outerjoin(TaskStatus, Task.status_id == TaskStatus.id)
+             .where(Task.id.in_([int(pk) for pk in pks]),
+                    or_(Task.status_id.is_(None), TaskStatus.kind == StatusKind.OPEN)))
+    user_id = restricted_user_id()
+    if user_id is not None:
+        query = query.where(access.clause(Task, user_id, write=True))
+    return {str(pk) for pk in db.session.scalars(query)}, status
+
+
 class TaskListWidget(RegisterListWidget):
-    """Rows in their status colour, overdue tasks marked."""
+    """Rows in their status colour, overdue tasks marked; «Выполнено» on
+    the open tasks the user may change."""
 
     template = "sdelka/widgets/task_list.html"
 
     def __init__(self, **kwargs):
-        super().__init__(now=utcnow(), **kwargs)
+        closable, done_status = _closable(kwargs.get("pks"))
+        super().__init__(now=utcnow(), closable=closable, done_status=done_status,
+                         done_url=url_for("TaskView.done", pk=0)[:-1], **kwargs)
 
 
 class TaskView(RegisterView):
@@ -61,8 +89,29 @@ class TaskView(RegisterView):
         FIELDS["planned_at"], required=True, default=_planned_default))
     formatters_columns = dict(RegisterView.formatters_columns,
                               reminder_minutes=lambda v: ENUMS[Reminder][Reminder(v)])
-    # Whoever may read the list may print it.
-    method_permission_name = {"print_list": "list"}
+    # Whoever may read the list may print it; «Выполнено» is an edit.
+    method_permission_name = {"print_list": "list", "done": "edit"}
+
+    @expose("/done/<int:pk>", methods=["POST"])
+    @has_access
+    def done(self, pk):
+        """«Выполнено» of a list row: the task in the done status by the work
+        form's rule (services/tasks.finish), then back to the same page."""
+        back = get_safe_redirect(request.form.get("next") or request.referrer
+                                 or url_for(".list"))
+        self._ensure_writable(pk)  # the edit form's row rule: 404 / 403
+        task = db.session.get(Task, pk)
+        try:
+            tasks.finish(db.session, task, now=utcnow().replace(second=0, microsecond=0),
+                         author_id=g.user.id)
+        except Refused as exc:
+            db.session.rollback()
+            flash(gettext("The task was not closed: %(reason)s", reason="; ".join(
+                str(message) for message in exc.errors.values())), "danger")
+        else:
+            db.session.commit()
+            flash(gettext("Task done"), "success")
+        return redirect(back)
 
     @expose("/print")
     @has_access
