@@ -24,6 +24,7 @@ from app.views.labels import enum_label, money
 from app.views.lookup import LookupMixin, link_fields
 from app.views.refusal import KeepTypedMixin
 from app.views.rowaccess import LINK_CHOICES, NEW_LINK_CHOICES, RowAccessMixin
+from app.views.save_and_add import SaveAndAddMixin
 from app.views.show import RecordPageMixin
 
 PHONE = [Normalised(validation.phone)]
@@ -42,8 +43,8 @@ class RegisterListWidget(ListWidget):
     template = "sdelka/widgets/list.html"
 
 
-class RegisterView(KeepTypedMixin, LookupMixin, FilesMixin, RecordPageMixin, CustomFieldsMixin,
-                   CsvMixin, EnumFieldsMixin, RowAccessMixin, ModelView):
+class RegisterView(SaveAndAddMixin, KeepTypedMixin, LookupMixin, FilesMixin, RecordPageMixin,
+                   CustomFieldsMixin, CsvMixin, EnumFieldsMixin, RowAccessMixin, ModelView):
     """Common settings of the register screens."""
 
     def __init__(self, **kwargs):
