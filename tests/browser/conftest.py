@@ -9,7 +9,8 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import PASSWORD
+from app.models import Client
+from tests.conftest import PASSWORD, employee_id, unique
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -57,3 +58,21 @@ def sign_in(page, live_server, username):
     page.fill("input[name=password]", PASSWORD)
     page.click("input[type=submit], button[type=submit]")
     page.wait_for_selector("a[href*='logout']", state="attached")
+
+
+def choose_client(page, name):
+    """Pick ``name`` in the form's «Клиент» drop-down, typing as a person."""
+    page.click("#client + .select2 .select2-selection")
+    # The open drop-down's own search box (a multiple select has one inline).
+    page.fill(".select2-container--open .select2-search__field", name[:12])
+    page.wait_for_selector(f".select2-results__option:has-text('{name}')")
+    page.click(f".select2-results__option:has-text('{name}')")
+
+
+@pytest.fixture
+def own_client(session):
+    """The name of a new client of the manager."""
+    client = Client(name=unique("Свой клиент"), responsible_id=employee_id(session, "manager"))
+    session.add(client)
+    session.commit()
+    return client.name

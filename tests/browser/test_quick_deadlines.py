@@ -8,22 +8,12 @@ import datetime
 import pytest
 from sqlalchemy import select
 
-from app.models import Client, Employee, Task
+from app.models import Client, Task
 from app.services import localtime
-from tests.browser.conftest import sign_in
-from tests.browser.test_russian_input import _choose_client
-from tests.conftest import unique
+from tests.browser.conftest import choose_client, sign_in
+from tests.conftest import employee_id, unique
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def own_client(session):
-    manager = session.scalar(select(Employee.id).where(Employee.username == "manager"))
-    client = Client(name=unique("Сроков"), responsible_id=manager)
-    session.add(client)
-    session.commit()
-    return client.name
 
 
 def _office_day(app, days):
@@ -36,7 +26,7 @@ def test_tomorrow_fills_the_deadline_and_is_saved_in_utc(app, live_server, page,
     page.goto(live_server + "/tasks/add")
     description = unique("Перезвонить завтра")
     page.fill("textarea[name=description], input[name=description]", description)
-    _choose_client(page, own_client)
+    choose_client(page, own_client)
     planned = page.input_value("#planned_at")
     page.click("button.sdelka-quick-deadline:has-text('Завтра')")
     day = _office_day(app, 1)
@@ -80,7 +70,7 @@ def test_the_buttons_work_from_the_keyboard(app, live_server, page):
 
 
 def test_the_edit_form_has_them_too(app, live_server, page, session, own_client):
-    manager = session.scalar(select(Employee.id).where(Employee.username == "manager"))
+    manager = employee_id(session, "manager")
     client = session.scalar(select(Client).where(Client.name == own_client))
     task = Task(client_id=client.id, assignee_id=manager, author_id=manager,
                 description=unique("Сдвинуть срок"))

@@ -12,8 +12,8 @@ import zoneinfo
 import pytest
 from sqlalchemy import select
 
-from app.models import Application, Client, Deal, Employee, Task
-from tests.browser.conftest import sign_in
+from app.models import Application, Deal, Task
+from tests.browser.conftest import choose_client, sign_in
 from tests.conftest import unique
 
 pytestmark = pytest.mark.browser
@@ -45,23 +45,6 @@ def _save_task(page, session, description):
     task = session.scalar(select(Task).where(Task.description == description))
     assert task is not None
     return task
-
-
-def _choose_client(page, name):
-    page.click("#client + .select2 .select2-selection")
-    # The open drop-down's own search box (a multiple select has one inline).
-    page.fill(".select2-container--open .select2-search__field", name[:12])
-    page.wait_for_selector(f".select2-results__option:has-text('{name}')")
-    page.click(f".select2-results__option:has-text('{name}')")
-
-
-@pytest.fixture
-def own_client(session):
-    manager = session.scalar(select(Employee.id).where(Employee.username == "manager"))
-    client = Client(name=unique("Датов"), responsible_id=manager)
-    session.add(client)
-    session.commit()
-    return client.name
 
 
 def test_a_task_is_planned_for_tomorrow_by_typing(live_server, page, session):
@@ -134,7 +117,7 @@ def test_an_application_takes_russian_amount_rate_and_date(live_server, page, se
                                                            own_client):
     sign_in(page, live_server, "manager")
     page.goto(live_server + "/applications/add")
-    _choose_client(page, own_client)
+    choose_client(page, own_client)
     page.fill("#date", "20.05.2025")
     page.press("#date", "Tab")
     assert page.input_value("#date") == "20.05.2025"
@@ -157,7 +140,7 @@ def test_an_application_takes_russian_amount_rate_and_date(live_server, page, se
 def test_a_deal_takes_a_russian_amount_and_date(live_server, page, session, own_client):
     sign_in(page, live_server, "manager")
     page.goto(live_server + "/deals/add")
-    _choose_client(page, own_client)
+    choose_client(page, own_client)
     title = unique("Сделка по-русски")
     page.fill("input[name=title]", title)
     page.fill("input[name=amount]", f"1{NBSP}250{NBSP}000,50")

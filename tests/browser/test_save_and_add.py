@@ -5,9 +5,9 @@ with plain «Сохранить»."""
 import pytest
 from sqlalchemy import select
 
-from app.models import Client, Employee, Task
+from app.models import Client, Task
 from tests.browser.conftest import sign_in
-from tests.conftest import unique
+from tests.conftest import employee_id, unique
 
 pytestmark = pytest.mark.browser
 
@@ -15,7 +15,7 @@ DESCRIPTION = "textarea[name=description], input[name=description]"
 
 
 def test_a_task_then_a_fresh_form_for_the_same_client(live_server, page, session):
-    manager = session.scalar(select(Employee.id).where(Employee.username == "manager"))
+    manager = employee_id(session, "manager")
     client = Client(name=unique("Много задач"), responsible_id=manager)
     session.add(client)
     session.commit()

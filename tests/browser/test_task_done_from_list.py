@@ -6,9 +6,9 @@ import datetime
 import pytest
 from sqlalchemy import select
 
-from app.models import Client, Employee, StatusKind, Task, TaskStatus
+from app.models import Client, StatusKind, Task, TaskStatus
 from tests.browser.conftest import sign_in
-from tests.conftest import unique
+from tests.conftest import employee_id, unique
 
 pytestmark = pytest.mark.browser
 
@@ -16,7 +16,7 @@ LIST = "/tasks/list/?_oc_TaskView=planned_at&_od_TaskView=desc"
 
 
 def test_manager_closes_a_task_from_the_list(live_server, page, session):
-    manager = session.scalar(select(Employee.id).where(Employee.username == "manager"))
+    manager = employee_id(session, "manager")
     working = session.scalar(select(TaskStatus).where(TaskStatus.name == "В работе"))
     made = []
     for _ in range(2):
