@@ -579,6 +579,10 @@ class Deal(OwnedMixin, Model):
         # (services/followup.py: deals and clients without a planned task).
         Index("ix_deal_status_id", "status", "id"),
         Index("ix_deal_client_status", "client_id", "status"),
+        # The deals board, index only: each stage's count and sum, its
+        # newest cards, the row rule's and the filters' columns.
+        Index("ix_deal_board", "status", "stage_id", "id", "responsible_id", "client_id",
+              "currency_id", "amount"),
     )
 
     # The column of the text __repr__ gives (an export reads it in SQL).
