@@ -89,6 +89,21 @@ def _prepare(session, deal, before):
         sync_client_stage(session, session.get(Client, old_client_id), deal, leaving=True)
 
 
+def move(session, deal, stage=None, status=None, loss_reason=None):
+    """The quick change of a deal's stage or status (the record page, the
+    board): ``stage`` (a FunnelStage) or ``status`` (a DealStatus) as
+    chosen, the rules applied as for the form. A lost deal takes
+    ``loss_reason`` (a RefusalReason); any other status drops it.
+    Raises Refused; the caller commits or rolls back."""
+    before = snapshot(session, deal.id)
+    if stage is not None:
+        deal.stage = stage
+    if status is not None:
+        deal.status = status
+    deal.loss_reason = loss_reason if deal.status == DealStatus.LOST else None
+    prepare(session, deal, before)
+
+
 def forget(session, deal):
     """Before ``deal`` is deleted: its client's stage follows the others."""
     if deal.client_id is not None:

@@ -12,12 +12,13 @@ from app.models import Deal, DealStatus, FunnelStage, RefusalReason
 from app.services import deals
 from app.services.errors import Refused
 from app.views.actions import CounterpartyActionView
+from app.views.board import DealBoardMixin
 from app.views.datamodel import ListInterface
 from app.views.filters import FilterInDepartment, FilterInPeriod
 from app.views.register_base import BlankKeepsIntegerField, RegisterView
 
 
-class DealView(RegisterView):
+class DealView(DealBoardMixin, RegisterView):
     """Deals: the stage brings its probability, won / lost close
     the deal, and the client's funnel stage follows (services/deals.py)."""
 
@@ -47,7 +48,8 @@ class DealView(RegisterView):
             min=0, max=100, message=_l("Probability is a percentage from 0 to 100"))]),
     }
 
-    method_permission_name = {"move": "edit"}
+    method_permission_name = {"move": "edit", "board": "list", "board_cards": "list",
+                              "board_move": "edit"}
 
     @expose("/move/<int:pk>", methods=["POST"])
     @has_access
@@ -57,15 +59,14 @@ class DealView(RegisterView):
         deal = db.session.get(Deal, pk)
         if deal is None:
             return redirect(url_for(".list"))
-        before = deals.snapshot(db.session, pk)
         form = request.form
         try:
-            deal.stage = db.session.get(FunnelStage, int(form.get("stage") or 0)) or deal.stage
-            deal.status = DealStatus(form.get("status") or deal.status.value)
             reason = form.get("loss_reason")
-            deal.loss_reason = db.session.get(RefusalReason, int(reason)) if reason and \
-                reason.isdigit() else None
-            deals.prepare(db.session, deal, before)
+            deals.move(db.session, deal,
+                       stage=db.session.get(FunnelStage, int(form.get("stage") or 0)),
+                       status=DealStatus(form.get("status") or deal.status.value),
+                       loss_reason=db.session.get(RefusalReason, int(reason))
+                       if reason and reason.isdigit() else None)
         except (ValueError, Refused) as exc:
             db.session.rollback()
             message = str(exc) if isinstance(exc, Refused) else gettext(

@@ -38,4 +38,7 @@ def register(appbuilder):
                           category_icon=category_icon)
         appbuilder.add_view(view, name, label=view.datamodel.obj.__label__, icon=icon,
                             **kwargs)
+        if view is DealView:  # the board beside the list
+            appbuilder.add_link("Funnel", href="/deals/board/", label=_l("Funnel"),
+                                icon="fa-columns", category=category)
     appbuilder.add_view_no_menu(InvoiceLineView)

@@ -1,0 +1,163 @@
+"""The deals board («Воронка»): the open deals in one column per funnel
+stage, in the admin's order, each with its count and sum in the base
+currency and its newest cards; the rest of a column comes on scroll.
+
+Everything here reads the index ix_deal_board (status, stage_id, id,
+responsible, client, currency, amount): the sums walk the open deals in
+stage order without a sort and without the table, a column's cards are a
+range read backwards. Row access is the list's rule (services/access.py),
+in its "driving" form: the visible clients are gathered once, then tested
+per index entry. Moving a card is services/deals.move, the record page's
+rule path."""
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from app.models import Client, Currency, Deal, DealStatus, Department, Employee, FunnelStage, Task
+from app.services import access, localtime, trees
+from app.services.followup import is_open
+
+PAGE = 20
+# Deals without a stage (made before the funnel had one): a column first.
+NO_STAGE = 0
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the board shows: all open deals visible to the user, or those of
+    one employee, of a department's employees, created in a period of
+    local days (first, last), or of one client."""
+
+    responsible_id: int = None
+    department_id: int = None
+    period: tuple = None
+    client_id: int = None
+
+
+@dataclass
+class Column:
+    stage_id: int
+    name: str
+    probability: int
+    count: int = 0
+    total: Decimal = Decimal(0)
+    cards: list = field(default_factory=list)
+
+
+@dataclass
+class Card:
+    id: int
+    title: str
+    amount: Decimal
+    currency: str
+    probability: int
+    client_id: int
+    client: str
+    responsible: str
+    task_id: int = None
+    task: str = None
+    task_at: datetime.datetime = None
+    overdue: bool = False
+
+
+def _where(session, user_id, filters, tz_name):
+    """The conditions on Deal every query of the board shares."""
+    conditions = [Deal.status == DealStatus.OPEN]
+    if user_id is not None:
+        conditions.append(access.clause(Deal, user_id, driving=True))
+    if filters.responsible_id is not None:
+        conditions.append(Deal.responsible_id == filters.responsible_id)
+    if filters.department_id is not None:
+        branch = trees.branch_ids(session, Department, filters.department_id)
+        conditions.append(Deal.responsible_id.in_(
+            select(Employee.id).where(Employee.department_id.in_(branch))))
+    if filters.period is not None:
+        first, last = filters.period
+        conditions += [Deal.created_at >= localtime.midnight_utc(first, tz_name),
+                       Deal.created_at < localtime.midnight_utc(
+                           last + datetime.timedelta(days=1), tz_name)]
+    if filters.client_id is not None:
+        conditions.append(Deal.client_id == filters.client_id)
+    return conditions
+
+
+def _stage_condition(stage_id):
+    return Deal.stage_id.is_(None) if stage_id == NO_STAGE else Deal.stage_id == stage_id
+
+
+def base_currency(session):
+    """The code of the base currency («RUB» unless the admin chose another)."""
+    return session.scalar(select(Currency.code).where(Currency.is_base.is_(True))) or "RUB"
+
+
+def columns(session, user_id, filters=Filters(), tz_name="Europe/Moscow", now=None,
+            with_cards=True):
+    """The board: [Column] with counts, sums and (``with_cards``) each
+    column's first cards. ``user_id``: whose rows are visible (None: all)."""
+    where = _where(session, user_id, filters, tz_name)
+    rates = dict(session.execute(select(Currency.id, Currency.rate)).all())
+    totals = {}
+    # Per currency, then converted here: the sum stays index only.
+    for stage_id, currency_id, count, amount in session.execute(
+            select(Deal.stage_id, Deal.currency_id, func.count(), func.sum(Deal.amount))
+            .where(*where).group_by(Deal.stage_id, Deal.currency_id)):
+        key = NO_STAGE if stage_id is None else stage_id
+        have = totals.setdefault(key, [0, Decimal(0)])
+        have[0] += count
+        have[1] += Decimal(amount or 0) * Decimal(rates.get(currency_id, 1))
+    stages = session.execute(
+        select(FunnelStage.id, FunnelStage.name, FunnelStage.probability, FunnelStage.is_active)
+        .order_by(FunnelStage.sort_order, FunnelStage.id)).all()
+    board = [Column(NO_STAGE, "", 0)] if NO_STAGE in totals else []
+    # An inactive stage keeps its column while deals are still in it.
+    board += [Column(s.id, s.name, s.probability) for s in stages
+              if s.is_active or s.id in totals]
+    for column in board:
+        column.count, column.total = totals.get(column.stage_id, (0, Decimal(0)))
+        column.total = column.total.quantize(Decimal("0.01"))
+        if column.count and with_cards:
+            column.cards = cards(session, user_id, column.stage_id, filters, tz_name, now=now,
+                                 where=where)
+    return board
+
+
+def cards(session, user_id, stage_id, filters=Filters(), tz_name="Europe/Moscow",
+          before_id=None, limit=PAGE, now=None, where=None):
+    """The column's cards newest first, after the card ``before_id``."""
+    where = where if where is not None else _where(session, user_id, filters, tz_name)
+    query = select(Deal.id).where(*where, _stage_condition(stage_id))
+    if before_id is not None:
+        query = query.where(Deal.id < before_id)
+    ids = list(session.scalars(query.order_by(Deal.id.desc()).limit(limit)))
+    return describe(session, ids, now=now)
+
+
+def describe(session, ids, now=None):
+    """[Card] of the deals ``ids``, in that order: their client, responsible
+    and next open task (the earliest planned)."""
+    if not ids:
+        return []
+    now = now or datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    rows = session.execute(
+        select(Deal.id, Deal.title, Deal.amount, Deal.probability, Deal.client_id,
+               Client.name.label("client"), Currency.code, Employee.first_name, Employee.last_name)
+        .join(Client, Client.id == Deal.client_id)
+        .outerjoin(Currency, Currency.id == Deal.currency_id)
+        .outerjoin(Employee, Employee.id == Deal.responsible_id)
+        .where(Deal.id.in_(ids))).all()
+    found = {}
+    for row in rows:
+        responsible = " ".join(filter(None, (row.first_name, row.last_name)))
+        found[row.id] = Card(row.id, row.title, row.amount, row.code or "", row.probability,
+                             row.client_id, row.client, responsible)
+    for task in session.execute(
+            select(Task.deal_id, Task.id, Task.description, Task.planned_at, Task.deadline)
+            .where(Task.deal_id.in_(ids), is_open())
+            .order_by(Task.deal_id, Task.planned_at.desc(), Task.id.desc())):
+        # Walked latest first: the earliest planned is the last one kept.
+        card = found[task.deal_id]
+        card.task_id, card.task, card.task_at = task.id, task.description or "", task.planned_at
+        card.overdue = task.deadline is not None and task.deadline < now
+    return [found[i] for i in ids if i in found]
