@@ -1298,3 +1298,34 @@ class RateLimitCounter(Model):
     count = Column(Integer, nullable=False)
     # When the window ends, Unix time in seconds: an ended window restarts.
     expiry = Column(Double, nullable=False, index=True)
+
+
+# --- Saved list views -----------------------------------------------------------------
+
+
+class SavedView(Model):
+    """A list's filters, sort and page size under a name (services/
+    saved_views.py): a user's own, or shared by an administrator with
+    everyone who may open that list."""
+
+    __tablename__ = "saved_view"
+
+    id = Column(Integer, primary_key=True)
+    user_id = Column(Integer, ForeignKey("ab_user.id", ondelete="CASCADE"), nullable=False)
+    user = relationship(Employee)
+    # The list's FAB view class, e.g. "DealView": its own route rebuilds the URL.
+    view_name = Column(String(100), nullable=False)
+    title = Column(String(100), nullable=False)
+    # Only the list's own arguments (filters, sort, page size), re-checked when opened.
+    query = Column(Text, nullable=False, default="")
+    shared = Column(Boolean, nullable=False, default=False, server_default=false())
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (
+        # A user's views of a list, by title; one title once per user and list.
+        UniqueConstraint("user_id", "view_name", "title", name="uq_saved_view_user_view_title"),
+        Index("ix_saved_view_view_shared", "view_name", "shared"),
+    )
+
+    def __repr__(self):
+        return self.title or ""

@@ -15,6 +15,7 @@ def register(appbuilder):
         imports,
         notifications,
         registers,
+        saved_views,
         stats,
         webform,
     )
@@ -37,6 +38,7 @@ def register(appbuilder):
     appbuilder.add_view(CalendarView, "Calendar", label=_l("Calendar"), icon="fa-calendar")
     notifications.register(appbuilder)
     followup.register(appbuilder)
+    saved_views.register(appbuilder)
     documents.register(appbuilder)
     api.register(appbuilder)
     dictionaries.register(appbuilder)

@@ -89,6 +89,7 @@ SCREENS = {
     "TaskWorkView": _l("Tasks"),
     "ImportView": _l("Imports"),
     "ImportJobView": _l("Imports"),
+    "SavedViewsView": _l("Saved list views"),
 }
 
 
