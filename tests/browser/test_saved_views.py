@@ -1,0 +1,77 @@
+"""Saved list views in Chromium: a manager filters the deals, saves the
+view, goes elsewhere, picks it from «Виды» and has the filter back; then
+deletes it. Also «Мой день» with its «Выполнено»."""
+import datetime
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from app.models import Client, Deal, Task, TaskStatus, utcnow
+from tests.browser.conftest import sign_in
+from tests.conftest import employee_id
+
+pytestmark = pytest.mark.browser
+
+
+def test_save_a_filtered_list_and_pick_it_from_views(live_server, page, session):
+    manager = employee_id(session, "manager")
+    word = "Вид" + uuid.uuid4().hex[:6]
+    client = Client(name=f"ООО «Лес {uuid.uuid4().hex[:6]}»", responsible_id=manager)
+    found = Deal(title=f"Сделка {word}", client=client, responsible_id=manager, amount=5000)
+    other = Deal(title=f"Другая {uuid.uuid4().hex[:6]}", client=client, responsible_id=manager,
+                 amount=7000)
+    session.add_all([found, other])
+    session.commit()
+    title = f"Мои {word}"
+
+    sign_in(page, live_server, "manager")
+    page.goto(live_server + "/deals/list/")
+    page.fill("#quick-search", word)
+    page.press("#quick-search", "Enter")
+    page.wait_for_selector(f"text={found.title}")
+    assert other.title not in page.content()
+
+    page.click("#saved-view-save-toggle")
+    page.fill("#saved-view-title", title)
+    page.click("#saved-view-save")
+    page.wait_for_selector(f"text=Вид «{title}» сохранён")
+
+    page.goto(live_server + "/deals/list/")
+    page.wait_for_selector(f"text={other.title}")
+    assert page.input_value("#quick-search") == ""
+    page.click("#saved-views-menu")
+    page.click(f".saved-view-open:has-text('{title}')")
+    page.wait_for_selector(f"text={found.title}")
+    assert page.input_value("#quick-search") == word
+    assert other.title not in page.content()
+    assert "_flt_0_quick=" in page.url and "/deals/list/" in page.url
+
+    page.click("#saved-views-manage-toggle")
+    page.click(".saved-view-delete")
+    page.wait_for_selector(f"text=Вид «{title}» удалён")
+    page.click("#saved-views-menu")
+    assert page.locator(f".saved-view-open:has-text('{title}')").count() == 0
+
+
+def test_my_day_closes_a_task(live_server, page, session):
+    manager = employee_id(session, "manager")
+    now = utcnow()
+    status = session.scalar(select(TaskStatus).where(TaskStatus.name == "В работе"))
+    task = Task(client=Client(name=f"Клиент дня {uuid.uuid4().hex[:6]}",
+                              responsible_id=manager),
+                description=f"Перезвонить {uuid.uuid4().hex[:6]}", assignee_id=manager,
+                author_id=manager, status=status,
+                planned_at=datetime.datetime(2100, 1, 1, 9, 0),  # heads the overdue list
+                deadline=now - datetime.timedelta(minutes=10))
+    session.add(task)
+    session.commit()
+    sign_in(page, live_server, "manager")
+    page.goto(live_server + "/")
+    row = page.locator(f"#day-task-{task.id}")
+    row.wait_for()
+    assert "Просрочена" in row.inner_text()
+    row.locator(".task-done").click()
+    page.wait_for_selector("text=Задача выполнена")
+    assert page.url.rstrip("/") == live_server
+    assert page.locator(f"#day-task-{task.id}").count() == 0
