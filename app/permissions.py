@@ -12,6 +12,10 @@ ROLES = (ADMIN, HEAD_OF_SALES, MANAGER, READ_ONLY)
 
 # Row-level rule: without it a manager sees only own and public clients.
 ALL_CLIENTS = ("can_access_all", "Clients")
+# A user restricted to own records who may still give records (and tasks)
+# to the active colleagues of their department; whoever has ALL_CLIENTS
+# gives them to anyone.
+ASSIGN_COLLEAGUES = ("can_assign_colleagues", "Clients")
 
 # (view class, menu name, icon) of each dictionary screen, in menu order.
 # The menu names are permission names too: unique in the application and

@@ -28,6 +28,7 @@ from app.models import Employee, RoleDefaultApplied, dictionary_models
 from app.permissions import (
     ADMIN,
     ALL_CLIENTS,
+    ASSIGN_COLLEAGUES,
     DICTIONARY_PERMISSIONS,
     HEAD_OF_SALES,
     MANAGER,
@@ -90,7 +91,8 @@ def _head_of_sales(perm, view):
 
 
 def _manager(perm, view):
-    if (perm, view) == ALL_CLIENTS:
+    # Both are the admin's to give a particular manager.
+    if (perm, view) in (ALL_CLIENTS, ASSIGN_COLLEAGUES):
         return False
     if view in STAFF:
         return view in MANAGER_READS and perm in READ
@@ -123,6 +125,7 @@ def sync_roles(sm):
         sm.add_role(name)
     sm.appbuilder.add_permissions(update_perms=True)
     sm.add_permission_view_menu(*ALL_CLIENTS)
+    sm.add_permission_view_menu(*ASSIGN_COLLEAGUES)
     applied = set(session.scalars(select(RoleDefaultApplied.permission_view_id)))
     roles = {name: sm.find_role(name) for name in ROLES}
     for pv in session.scalars(select(sm.permissionview_model)):

@@ -1,15 +1,63 @@
-"""Who gets a new record of a market segment: the managers bound
+"""Who records go to.
+
+Whom a user may give a record (its responsible, a task's assignee): the
+one rule of forms, the API, the bulk actions and the write check
+(services/records.py). A user who sees all clients gives records to
+anyone; a user restricted to their own records gives them to themselves
+alone, or, with the permission to assign colleagues, also to the active
+employees of their own department (not of other departments, nor of the
+departments under it: the head of sales' work).
+
+Who gets a new record of a market segment: the managers bound
 to the segment take turns (round-robin), so web leads and new clients of a
 segment are shared evenly. One pointer per segment, kept in the database
 and read under a row lock, so two servers never hand out the same turn."""
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import and_, exists, or_, select, true
+from sqlalchemy.orm import aliased
 
 from app.models import Client, Employee, MarketSegment, segment_manager
 from app.services.errors import Refused
 
 # More than this many clients at once: the filter should be narrower.
 BULK_LIMIT = 10000
+
+# Whom a user may give records to (``scope``).
+ANYONE = "anyone"
+COLLEAGUES = "colleagues"
+ONESELF = "oneself"
+
+
+def scope_of(all_clients, colleagues):
+    """The assignment scope of a user who sees all clients (``all_clients``)
+    or may assign colleagues (``colleagues``)."""
+    if all_clients:
+        return ANYONE
+    return COLLEAGUES if colleagues else ONESELF
+
+
+def assignable(actor_id, scope):
+    """SQL condition on Employee: whom the user ``actor_id`` may give
+    records to."""
+    if scope == ANYONE:
+        return true()
+    if scope == COLLEAGUES:
+        me = aliased(Employee)
+        return or_(Employee.id == actor_id, and_(
+            Employee.active.is_(True),
+            exists().where(me.id == actor_id, me.department_id.is_not(None),
+                           me.department_id == Employee.department_id)))
+    return Employee.id == actor_id
+
+
+def may_assign(session, actor_id, scope, employee_id):
+    """May ``actor_id`` give records to the employee ``employee_id``?"""
+    if scope == ANYONE or employee_id == actor_id:
+        return True
+    if scope != COLLEAGUES or employee_id is None:
+        return False
+    return bool(session.scalar(select(exists().where(
+        Employee.id == employee_id, assignable(actor_id, scope)))))
 
 
 def _managers(session, segment_id):

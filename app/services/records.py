@@ -4,8 +4,10 @@ same write rule, access.clause; imports apply it set-wise).
 
 A record may link only to records its writer may see, and to the client
 (or invoice) it belongs to only when the writer may change that one; a
-writer restricted to their own records may give a new record only to
-themselves, and may not take a stored one. Server-set fields (author,
+writer restricted to their own records may give a record only to whom
+``assignment.may_assign`` allows: a new one to themselves alone, a stored
+one to nobody (they may not take it either), unless they may assign
+colleagues (then a new or stored one to any of them). Server-set fields (author,
 times, numbers, totals) are in no form or API schema; ``admit`` fills the
 author and the responsible."""
 from flask_babel import lazy_gettext as _l
@@ -26,6 +28,7 @@ READ_ONLY = _l("This record is read-only for you")
 HIDDEN = _l("No such record among those you may see")
 ONLY_YOURSELF = _l("Only the head of sales or the administrator gives a record to "
                    "another employee")
+NOT_A_COLLEAGUE = _l("You may give records only to colleagues of your department")
 
 
 class Forbidden(Refused):
@@ -52,11 +55,26 @@ def stored_row(session, model, row_id):
     return dict(zip((attr.key for attr in columns), row)) if row else None
 
 
-def refusals(session, item, actor_id, viewer_id, stored=None):
+def owner_refusal(session, actor_id, assign, employee_id, new):
+    """The message refusing to give a record (``new``: a new one) to
+    ``employee_id``, or None when the writer may (``assign``: their
+    ``assignment`` scope)."""
+    if assign == assignment.COLLEAGUES:
+        if employee_id is None or assignment.may_assign(session, actor_id, assign, employee_id):
+            return None
+        return NOT_A_COLLEAGUE
+    if assign == assignment.ANYONE or (new and employee_id in (None, actor_id)):
+        return None
+    # Without the permission a stored record keeps its owner.
+    return ONLY_YOURSELF
+
+
+def refusals(session, item, actor_id, viewer_id, stored=None, assign=assignment.ONESELF):
     """{field: message} of the links of ``item`` its writer may not make.
     ``viewer_id``: the writer when restricted to their own records, else
     None (then every link is theirs to make). ``stored``: the stored row's
-    ``stored_row``, None for a new record."""
+    ``stored_row``, None for a new record. ``assign``: the writer's
+    ``assignment`` scope."""
     if viewer_id is None:
         return {}
     errors = {}
@@ -67,10 +85,10 @@ def refusals(session, item, actor_id, viewer_id, stored=None):
             changed = stored is None or stored.get(fk) != row_id
             model = rel.mapper.class_
             if model is Employee:
-                # A new record may be one's own; a stored one keeps its owner.
-                if rel.key in OWNERS and changed and (
-                        stored is not None or row_id not in (None, actor_id)):
-                    errors[rel.key] = ONLY_YOURSELF
+                if rel.key in OWNERS and changed:
+                    refused = owner_refusal(session, actor_id, assign, row_id, stored is None)
+                    if refused:
+                        errors[rel.key] = refused
             elif row_id is not None and access.governed(model):
                 if rel.key in PARENTS:
                     if not access.can_write(session, model, row_id, viewer_id):
@@ -88,14 +106,14 @@ def _keep_owners(session, item, stored):
             setattr(item, rel.key, session.get(Employee, stored[fk]))
 
 
-def admit(session, item, actor_id, viewer_id, stored=None):
+def admit(session, item, actor_id, viewer_id, stored=None, assign=assignment.ONESELF):
     """Refuse (``Forbidden``) what the writer may not link or set; give a new
     record (``stored`` None) its author and responsible: a client of a
     market segment goes to the segment's next manager, anything else to its
     writer."""
     if stored is not None and viewer_id is not None:
         _keep_owners(session, item, stored)
-    errors = refusals(session, item, actor_id, viewer_id, stored)
+    errors = refusals(session, item, actor_id, viewer_id, stored, assign)
     if errors:
         raise Forbidden.several(errors)
     if stored is None:
@@ -177,16 +195,17 @@ def check_same_client(session, item, stored=None):
         raise Refused.several(errors)
 
 
-def write(session, item, actor_id, viewer_id, stored=None):
-    """Every write of a register record, from a screen or the API: the
-    record's own rules (they may fill links, e.g. an action's client from its
-    deal), its links to one client, then ``admit``. Raises ``Forbidden`` or
-    the rules' ``Refused``."""
+def write(session, item, actor_id, viewer_id, stored=None, assign=assignment.ONESELF):
+    """Every write of a register record, from a screen, the API or a bulk
+    action: the record's own rules (they may fill links, e.g. an action's
+    client from its deal), its links to one client, then ``admit``
+    (``assign``: the writer's ``assignment`` scope). Raises ``Forbidden``
+    or the rules' ``Refused``."""
     rule = RULES.get(type(item))
     if rule is not None:
         rule(session, item, stored)
     check_same_client(session, item, stored)
-    admit(session, item, actor_id, viewer_id, stored)
+    admit(session, item, actor_id, viewer_id, stored, assign)
 
 
 # rule(session, record) before the record is deleted: may refuse.

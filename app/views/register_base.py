@@ -15,6 +15,7 @@ from app.labels import FIELDS
 from app.models import DictionaryMixin
 from app.services import validation
 from app.views import search as quick_search
+from app.views.bulk import BulkAssignMixin
 from app.views.custom_fields import CustomFieldsMixin
 from app.views.export import CsvMixin
 from app.views.fields import EnumFieldsMixin, Normalised, date_text, datetime_text
@@ -44,8 +45,10 @@ class RegisterListWidget(ListWidget):
 
 
 class RegisterView(SaveAndAddMixin, KeepTypedMixin, LookupMixin, FilesMixin, RecordPageMixin,
-                   CustomFieldsMixin, CsvMixin, EnumFieldsMixin, RowAccessMixin, ModelView):
-    """Common settings of the register screens."""
+                   CustomFieldsMixin, CsvMixin, EnumFieldsMixin, BulkAssignMixin, RowAccessMixin,
+                   ModelView):
+    """Common settings of the register screens; every list has the bulk
+    actions (views/bulk.py) that suit its records."""
 
     def __init__(self, **kwargs):
         what = self.datamodel.obj.__label__

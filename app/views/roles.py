@@ -41,6 +41,7 @@ PERMISSION_WORDS = {
     "can_export": _l("export"),
     "can_upload": _l("import"),
     "can_access_all": _l("access to all"),
+    "can_assign_colleagues": _l("giving records to colleagues"),
     "can_download": _l("downloading files"),
     "can_print": _l("printing"),
     "can_pdf": _l("PDF of the report"),

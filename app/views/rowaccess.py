@@ -16,8 +16,8 @@ from flask_babel import lazy_gettext as _l
 
 from app import db
 from app.labels import FIELDS
-from app.security import ALL_CLIENTS
-from app.services import access, records
+from app.security import ALL_CLIENTS, ASSIGN_COLLEAGUES
+from app.services import access, assignment, records
 from app.services.errors import Refused
 from app.services.search import MAX_ID  # noqa: F401 (the views take it from here)
 from app.views.datamodel import ROW_ACCESS_DRIVING, ROW_SCOPE
@@ -59,17 +59,27 @@ class FilterRowAccess(BaseFilter):
 ROW_ACCESS = [["id", FilterRowAccess, restricted_user_id]]
 
 
+def assign_scope():
+    """Whom the signed-in user may give records to (services/assignment.py):
+    anyone with access to all clients, else colleagues with ASSIGN_COLLEAGUES,
+    else oneself."""
+    return assignment.scope_of(restricted_user_id() is None,
+                               current_app.appbuilder.sm.has_access(*ASSIGN_COLLEAGUES))
+
+
 class FilterAssignable(BaseFilter):
-    """Employees a new record may be given to: oneself alone for a user
-    restricted to their own records (services/records.py refuses others).
-    Its value gives the scope, as FilterRowAccess's."""
+    """Employees a new record may be given to, by the rule services/records.py
+    checks (``assignment.assignable``). Its value gives the row scope, as
+    FilterRowAccess's."""
 
     name = _l("Assignable")
     arg_name = "asg"
 
     def apply(self, query, scope):
         user_id = scope()
-        return query if user_id is None else query.filter(self.model.id == user_id)
+        if user_id is None:
+            return query
+        return query.filter(assignment.assignable(user_id, assign_scope()))
 
 
 # The choices of every link to a record under the row rule, in forms and
@@ -117,7 +127,7 @@ def _attempt(command, *args):
 def write(item, new):
     """The one write path (records.write) of a save: see ``_attempt``."""
     return _attempt(records.write, item, g.user.id, restricted_user_id(),
-                    None if new else stored(item))
+                    None if new else stored(item), assign_scope())
 
 
 def delete(item):
