@@ -11,10 +11,15 @@ Every query starts from the user's rows in an index, so its cost follows
 one person's records, never the three million tasks:
 - tasks on task (assignee_id, planned_at, status_id, type_id): today's are
   a range of it, the overdue ones a walk of it newest planned first that
-  stops after the rows shown (and the capped count);
+  stops after the rows shown (and the capped count). The walk passes the
+  user's open tasks planned ahead first (one planned ahead may already be
+  past its deadline): few in practice; the bench's manager with 30 000 of
+  them waits 50 ms;
 - deals on deal (responsible_id) (SQLite keeps the id in it: newest first
   without a sort); "nothing planned" is the look-up of «Без планов»
-  (services/followup.py) on task (deal_id, planned_at, status_id)."""
+  (services/followup.py) on task (deal_id, planned_at, status_id).
+For a manager with 60 000 tasks and 6 000 deals (the bench's data, ten
+managers) every section with its count takes 40 ms on either database."""
 import dataclasses
 import datetime
 
