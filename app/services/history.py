@@ -1,4 +1,5 @@
-"""Change history of clients, applications, leads, deals and tasks.
+"""Change history of clients and of every register of a client: applications,
+leads, deals, tasks, invoices, contact persons and projects.
 
 One mechanism for every screen, API call, import and job: SQLAlchemy session
 events record who changed which field from what to what. Changes are read in
@@ -18,17 +19,23 @@ from sqlalchemy.orm import Session
 from app.models import (
     Application,
     Client,
+    ContactPerson,
     Deal,
     HistoryEntry,
+    Invoice,
     Lead,
+    Project,
     Task,
     utcnow,
 )
 from app.services import values
 
 TRACKED = {Client: "client", Application: "application", Lead: "lead", Deal: "deal",
-           Task: "task"}
-SKIPPED = {"id", "created_at", "updated_at", "search"}  # search: kept by the app
+           Task: "task", Invoice: "invoice", ContactPerson: "contact", Project: "project"}
+# Kept by the app, not changed by a person: search text, the reminder and
+# overdue jobs' marks.
+SKIPPED = {"id", "created_at", "updated_at", "search", "reminder_sent_for",
+           "overdue_marked_for"}
 
 acting_user_id = contextvars.ContextVar("acting_user_id", default=None)
 
@@ -47,6 +54,14 @@ def text_of(value):
     if isinstance(value, (list, tuple, set)):
         return ", ".join(sorted(str(v) for v in value))
     return str(value)
+
+
+def _scaled(value, scale):
+    """A typed amount with its column's places («1 500,50», as stored), not
+    as typed («1 500,5»)."""
+    if isinstance(value, decimal.Decimal) and scale is not None and value.is_finite():
+        return value.quantize(decimal.Decimal(1).scaleb(-scale))
+    return value
 
 
 def client_id_of(obj):
@@ -79,7 +94,8 @@ def _changes(session, obj):
         old = history.deleted[0] if history.deleted else stored.get(attr.key)
         new = history.added[0] if history.added else None
         if old != new:
-            changes.append((attr.key, text_of(old), text_of(new)))
+            scale = getattr(attr.columns[0].type, "scale", None)
+            changes.append((attr.key, text_of(_scaled(old, scale)), text_of(_scaled(new, scale))))
     for rel in mapper.relationships:
         # Collections of children (a client's applications) are their own rows.
         if rel.direction.name == "ONETOMANY":
@@ -154,5 +170,14 @@ def for_client(session, client_id, limit=500):
     """The client's timeline, newest first."""
     return session.scalars(
         select(HistoryEntry).where(HistoryEntry.client_id == client_id)
+        .order_by(HistoryEntry.at.desc(), HistoryEntry.id.desc()).limit(limit)
+    ).all()
+
+
+def for_record(session, entity, entity_id, limit=500):
+    """One record's own changes, newest first."""
+    return session.scalars(
+        select(HistoryEntry).where(HistoryEntry.entity == entity,
+                                   HistoryEntry.entity_id == entity_id)
         .order_by(HistoryEntry.at.desc(), HistoryEntry.id.desc()).limit(limit)
     ).all()

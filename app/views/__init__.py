@@ -17,6 +17,7 @@ def register(appbuilder):
         registers,
         saved_views,
         stats,
+        timeline,
         webform,
     )
     from app.views.calculator import CalculatorView
@@ -44,6 +45,7 @@ def register(appbuilder):
     dictionaries.register(appbuilder)
     imports.register(appbuilder)
     import_undo.register(appbuilder)
+    timeline.register(appbuilder)
     appbuilder.add_view(
         CompanyView, "Company requisites", label=_l("Company requisites"),
         icon="fa-building", category="Company", category_label=_l("Company"),

@@ -1,17 +1,18 @@
 """The register of clients and of a client's records: contact persons,
 notes and projects."""
-from flask import flash, request, url_for
+from flask import flash, redirect, request, url_for
+from flask_appbuilder import expose, has_access
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from wtforms import StringField
 from wtforms.validators import Optional
 
 from app import db
 from app.labels import FIELDS
-from app.models import Application, Client, ContactPerson, Note, Project
+from app.models import Application, Client, ContactPerson, FunnelStage, Note, Project
 from app.services import clients, documents, history, validation
 from app.views.actions import CounterpartyActionView
 from app.views.applications import ApplicationView, calculator_url
@@ -24,8 +25,16 @@ from app.views.invoices import InvoiceView
 from app.views.labels import history_row
 from app.views.leads import LeadView
 from app.views.register_base import PHONE, RegisterView
-from app.views.rowaccess import may_read
+from app.views.rowaccess import (
+    after_write,
+    may_read,
+    record_or_404,
+    refusal_text,
+    remember_stored,
+    write,
+)
 from app.views.tasks import TaskView
+from app.views.timeline import QuickAddMixin
 
 
 class BulkListMixin(BulkAssignMixin):
@@ -56,12 +65,13 @@ class ContactPersonView(BulkListMixin, RegisterView):
     search_columns = ["name", "phone", "email", "position", "mailing_opt_out"]
     validators_columns = {"phone": PHONE}
     related_views = [CounterpartyActionView]
+    show_template = "sdelka/contact_show.html"
     bulk_kinds = ("mailing",)
     method_permission_name = {"bulk": "bulk_assign", "set_mailing": "bulk_assign"}
     set_mailing = bulk_action("mailing", "set_mailing", _l("Assign a mailing type"))
 
 
-class NoteView(RegisterView):
+class NoteView(QuickAddMixin, RegisterView):
     route_base = "/notes"
     datamodel = ListInterface(Note)
     list_columns = ["created_at", "text", "author", "client"]
@@ -69,6 +79,8 @@ class NoteView(RegisterView):
     show_columns = ["created_at", "author", "client", "deal", "text", "file"]
     search_columns = ["text", "created_at"]
     base_order = ("created_at", "desc")
+    # The timeline's quick note is an add.
+    method_permission_name = {"quick": "add"}
 
 
 class ProjectView(RegisterView):
@@ -79,6 +91,7 @@ class ProjectView(RegisterView):
                                   "responsible", "is_closed"]
     show_columns = add_columns
     search_columns = ["name", "start_date", "end_date", "is_closed"]
+    show_template = "sdelka/project_show.html"
 
 
 class ClientView(BulkListMixin, RegisterView):
@@ -134,8 +147,9 @@ class ClientView(BulkListMixin, RegisterView):
                      ContactPersonView, CounterpartyActionView, InvoiceView, LeadView]
 
     show_template = "sdelka/client_show.html"
-    method_permission_name = {"bulk": "bulk_assign",
-                              "set_segment": "bulk_assign", "set_mailing": "bulk_assign"}
+    # The funnel stage of the record page is an edit.
+    method_permission_name = {"bulk": "bulk_assign", "set_segment": "bulk_assign",
+                              "set_mailing": "bulk_assign", "set_stage": "edit"}
     bulk_kinds = ("segment", "mailing")
     set_segment = bulk_action("segment", "set_segment", _l("Assign a market segment"))
     set_mailing = bulk_action("mailing", "set_mailing", _l("Assign a mailing type"))
@@ -172,4 +186,48 @@ class ClientView(BulkListMixin, RegisterView):
                 select(Application).where(Application.client_id == client_id)
                 .order_by(Application.date.desc(), Application.id.desc()).limit(1)).first()
             kwargs["calculator_url"] = calculator_url(latest) if latest else None
+            kwargs["stage_form"] = self._stage_form(client_id)
         return super().render_template(template, **kwargs)
+
+    def _stage_form(self, client_id):
+        """The record page's funnel stage box, for whoever may change the client."""
+        if not self._may_edit(client_id):
+            return None
+        current = db.session.scalar(select(Client.funnel_stage_id)
+                                    .where(Client.id == client_id))
+        # The active stages in the funnel's order, and the client's own if
+        # it is no longer active.
+        stages = db.session.scalars(
+            select(FunnelStage).where(or_(FunnelStage.is_active.is_(True),
+                                          FunnelStage.id == current))
+            .order_by(FunnelStage.sort_order, FunnelStage.id)).all()
+        return {"url": url_for(f"{self.endpoint}.set_stage", pk=client_id),
+                "current": current, "stages": stages}
+
+    @expose("/stage/<int:pk>", methods=["POST"])
+    @has_access
+    def set_stage(self, pk):
+        """The funnel stage from the record page, by the edit form's write
+        rule (history as for any change)."""
+        client = record_or_404(Client, pk)  # one not visible is not there
+        self._ensure_writable(pk)  # visible, not theirs to change: 403
+        remember_stored(Client, pk)
+        back = url_for(".show", pk=pk)
+        chosen = request.form.get("stage", type=int) or 0
+        stage = db.session.get(FunnelStage, chosen) if 0 < chosen <= 2**31 - 1 else None
+        if stage is None or not (stage.is_active or stage.id == client.funnel_stage_id):
+            flash(gettext("Choose a funnel stage from the list"), "danger")
+            return redirect(back)
+        if stage.id == client.funnel_stage_id:
+            flash(gettext("The client is already at this stage"), "info")
+            return redirect(back)
+        client.funnel_stage = stage
+        refused = write(client, new=False)
+        if refused:
+            flash(gettext("The stage was not changed: %(reason)s",
+                          reason=refusal_text(refused[1])), "danger")
+            return redirect(back)
+        db.session.commit()
+        after_write(client)
+        flash(gettext("Funnel stage changed: %(stage)s", stage=stage.name), "success")
+        return redirect(back)

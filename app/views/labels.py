@@ -39,11 +39,14 @@ HISTORY_ACTIONS = {"create": _l("created"), "update": _l("changed"),
                    "convert": _l("converted to a deal")}
 HISTORY_ENTITIES = {"client": _l("Client"), "application": _l("Application"),
                     "lead": _l("Lead"), "deal": _l("Deal"), "task": _l("Task"),
-                    "invoice": _l("Invoice")}
+                    "invoice": _l("Invoice"), "contact": _l("Contact person"),
+                    "project": _l("Project")}
 
 
-# Russian agrees the action with the record: «Задача №3: создана».
+# Russian agrees the action with the record: «Задача №3: создана»,
+# «Контактное лицо №3: создано».
 FEMININE = {"application", "deal", "task"}
+NEUTER = {"contact"}
 
 
 def _action_text(entity, action):
@@ -54,6 +57,12 @@ def _action_text(entity, action):
                     "print": pgettext("feminine", "printed")}
         if action in feminine:
             return feminine[action]
+    if entity in NEUTER:
+        neuter = {"create": pgettext("neuter", "created"),
+                  "update": pgettext("neuter", "changed"),
+                  "delete": pgettext("neuter", "deleted")}
+        if action in neuter:
+            return neuter[action]
     return HISTORY_ACTIONS.get(action, action)
 
 

@@ -53,6 +53,7 @@ class LeadView(RegisterView):
         if template == self.show_template:
             lead = db.session.get(Lead, int(kwargs["pk"]))
             may = self.appbuilder.sm.has_access("can_convert", self.class_permission_name)
-            kwargs["convert_url"] = (url_for(".convert", pk=lead.id) if may and lead
-                                     and lead.deal_id is None else None)
+            # By name: also shown from a quick box's route (views/timeline.py).
+            kwargs["convert_url"] = (url_for(f"{self.endpoint}.convert", pk=lead.id)
+                                     if may and lead and lead.deal_id is None else None)
         return super().render_template(template, **kwargs)

@@ -57,7 +57,10 @@ class RecordPageMixin:
             for column, value in ((column, _own_value(item, column, given))
                                   for column, given in zip(args["include_columns"],
                                                            args["value_columns"]))]
-        args["edit_url"] = url_for(".edit", pk=pk) if self._may_edit(pk) else None
+        # By name: a refused quick box (views/timeline.py) shows this page
+        # from another view's route.
+        args["edit_url"] = url_for(f"{self.endpoint}.edit", pk=pk) if self._may_edit(pk) \
+            else None
         return widgets
 
     def _may_edit(self, pk):

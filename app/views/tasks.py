@@ -20,6 +20,7 @@ from app.views.fields import QuickDeadlineWidget, local_datetime_field, office_z
 from app.views.filters import FilterInDepartment, FilterInPeriod, FilterStatusKind
 from app.views.register_base import RegisterListWidget, RegisterView
 from app.views.rowaccess import restricted_user_id
+from app.views.timeline import QuickAddMixin
 
 
 def _planned_default():
@@ -61,7 +62,7 @@ class TaskListWidget(RegisterListWidget):
                          done_url=url_for("TaskView.done", pk=0)[:-1], **kwargs)
 
 
-class TaskView(RegisterView):
+class TaskView(QuickAddMixin, RegisterView):
     route_base = "/tasks"
     datamodel = ListInterface(Task)
     list_columns = ["id", "type", "client.id", "client.name", "status", "started_at",
@@ -89,8 +90,9 @@ class TaskView(RegisterView):
         FIELDS["planned_at"], required=True, default=_planned_default))
     formatters_columns = dict(RegisterView.formatters_columns,
                               reminder_minutes=lambda v: ENUMS[Reminder][Reminder(v)])
-    # Whoever may read the list may print it; «Выполнено» is an edit.
-    method_permission_name = {"print_list": "list", "done": "edit"}
+    # Whoever may read the list may print it; «Выполнено» is an edit, the
+    # timeline's quick task an add.
+    method_permission_name = {"print_list": "list", "done": "edit", "quick": "add"}
 
     @expose("/done/<int:pk>", methods=["POST"])
     @has_access
