@@ -36,6 +36,7 @@ BATCH = 500
 LIMIT = assignment.BULK_LIMIT
 
 ALREADY = _l("The record already has this value")
+KEPT = _l("The record's rules keep its value")
 NOT_ASSIGNABLE = _l("You may not give records to this employee")
 INACTIVE = _l("The value is no longer in use")
 
@@ -109,12 +110,20 @@ def _setter(name, key, value):
     def apply(row):
         setattr(row, name, value)
         setattr(row, key, value.id)
-    return apply
+
+    def kept(row):
+        # The rules may put the value back (an open deal drops a loss reason).
+        if getattr(row, name) is not value or getattr(row, key) != value.id:
+            raise Refused(KEPT, name)
+
+    return apply, kept
 
 
-def _change(session, item, apply, outcome, actor_id, viewer_id, assign):
-    """Apply ``apply(item)`` and write it by the one rule, in a savepoint:
-    refused, the record is as before and counted skipped."""
+def _change(session, item, change, outcome, actor_id, viewer_id, assign):
+    """Apply ``change`` (``_setter``) to ``item`` and write it by the one
+    rule, in a savepoint: refused, the record is as before and counted
+    skipped."""
+    apply, kept = change
     model = type(item)
     stored = records.stored_row(session, model, item.id)
     try:
@@ -122,6 +131,7 @@ def _change(session, item, apply, outcome, actor_id, viewer_id, assign):
             with session.no_autoflush:
                 apply(item)
             records.write(session, item, actor_id, viewer_id, stored, assign)
+            kept(item)
             session.flush()
     except Refused as exc:
         outcome.refused(exc)

@@ -22,6 +22,7 @@ from app.models import (
     Invoice,
     InvoiceStatus,
     Lead,
+    RefusalReason,
     Task,
     TaskType,
 )
@@ -209,6 +210,21 @@ def test_head_changes_the_stage_of_deals_by_the_stage_rule(as_role, session):
         assert entries and entries[0].new_value == later.name
         assert _history(session, "deal", deal.id, "probability")
     assert session.get(Client, client.id).funnel_stage_id == later.id
+
+
+def test_a_value_the_rules_put_back_is_skipped(as_role, session):
+    head = employee_id(session, "head")
+    client = _clients(session, unique("Причина"), [head])[0]
+    deal = Deal(title=unique("Открытая"), client_id=client.id, responsible_id=head)
+    session.add(deal)
+    session.commit()
+    reason = session.scalar(select(RefusalReason).where(RefusalReason.is_active.is_(True)))
+    done = as_role("head").post(f"/deals/bulk_change/field?ids={deal.id}&field=loss_reason",
+                                {"value": str(reason.id)}).text
+    assert "Изменено записей: 0" in done and "правила записи оставляют" in done
+    session.expire_all()
+    assert session.get(Deal, deal.id).loss_reason_id is None
+    assert not _history(session, "deal", deal.id, "loss_reason")
 
 
 def test_only_active_values_and_fields_of_the_edit_form(as_role, session):
