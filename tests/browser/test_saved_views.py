@@ -7,7 +7,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from app.models import Client, Deal, Task, TaskStatus, utcnow
+from app.models import Client, Deal, SavedView, Task, TaskStatus, utcnow
 from tests.browser.conftest import sign_in
 from tests.conftest import employee_id
 
@@ -47,8 +47,9 @@ def test_save_a_filtered_list_and_pick_it_from_views(live_server, page, session)
     assert other.title not in page.content()
     assert "_flt_0_quick=" in page.url and "/deals/list/" in page.url
 
+    saved = session.scalar(select(SavedView.id).where(SavedView.title == title))
     page.click("#saved-views-manage-toggle")
-    page.click(".saved-view-delete")
+    page.click(f"#saved-view-delete-{saved}")
     page.wait_for_selector(f"text=Вид «{title}» удалён")
     page.click("#saved-views-menu")
     assert page.locator(f".saved-view-open:has-text('{title}')").count() == 0
