@@ -7,7 +7,7 @@ arguments checked again against what the list accepts now; a stored text
 never becomes an address. Saving and deleting one's own views is the
 ``add`` permission (every role that works with records), opening one
 ``list`` (the read-only role too); sharing is the administrator's."""
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import gettext
 
@@ -23,16 +23,12 @@ VIEW = "SavedViewsView"
 
 
 def _list_views():
-    from flask import current_app
-
     return {type(view).__name__: view for view in current_app.appbuilder.baseviews
             if isinstance(view, CsvMixin)}
 
 
 def _list_view(name):
     """The list screen named ``name`` if the user may open it, else None."""
-    from flask import current_app
-
     view = _list_views().get(name or "")
     if view is None or not current_app.appbuilder.sm.has_access("can_list",
                                                                view.class_permission_name):
@@ -63,8 +59,6 @@ def _is_admin():
 def saved_views_menu():
     """For the list template: the current list's views for the user, or
     None where there is no list or the user may not use views."""
-    from flask import current_app
-
     endpoint = request.endpoint or ""
     user = getattr(g, "user", None)
     sm = current_app.appbuilder.sm
@@ -74,16 +68,15 @@ def saved_views_menu():
     view = _list_view(endpoint.rsplit(".", 1)[0])
     if view is None:
         return None
-    admin = _is_admin()
+    admin, can_save = _is_admin(), sm.has_access("can_add", VIEW)
     name = type(view).__name__
     return {
         "view_name": name,
         "query": request.query_string.decode("utf-8", "replace"),
-        "can_save": sm.has_access("can_add", VIEW),
+        "can_save": can_save,
         "is_admin": admin,
         "views": [{"view": saved, "url": url_for(f"{VIEW}.open", pk=saved.id),
-                   "changeable": sm.has_access("can_add", VIEW)
-                   and saved_views.may_change(saved, user.id, admin)}
+                   "changeable": can_save and saved_views.may_change(saved, user.id, admin)}
                   for saved in saved_views.visible(db.session, user.id, name)],
     }
 
@@ -163,7 +156,5 @@ class SavedViewsView(BaseView):
 
 
 def register(appbuilder):
-    from flask import current_app
-
     appbuilder.add_view_no_menu(SavedViewsView)
     current_app.jinja_env.globals["saved_views_menu"] = saved_views_menu
