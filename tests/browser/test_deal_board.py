@@ -61,7 +61,9 @@ def test_a_manager_moves_cards_by_mouse_and_keyboard(live_server, page, session)
     page.wait_for_selector("#board-move", state="hidden")
     page.focus(f"#deal-card-{dragged.id}")
     page.keyboard.press("ArrowRight")
-    page.wait_for_selector(f"{third} #deal-card-{dragged.id}")
+    page.wait_for_selector(f"#board-message.alert-success:has-text('«{stages[2].name}»')")
+    assert page.locator(f"{third} #deal-card-{dragged.id}").count() == 1
+    assert page.evaluate("document.activeElement.id") == f"deal-card-{dragged.id}"
     page.focus(f"#deal-card-{lost.id}")
     page.keyboard.press("Enter")
     page.wait_for_selector("#board-move", state="visible")

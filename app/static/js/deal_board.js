@@ -67,9 +67,10 @@
         }).then(function (result) {
             var answer = result.answer;
             if (!result.ok) {
+                var focused = document.activeElement === document.body;
                 home.insertBefore(card, next);  // back where it was
                 card.hidden = false;
-                card.focus();
+                if (focused) { card.focus(); }
                 say(answer.message, false);
                 totals(answer.columns);
                 return;
@@ -77,10 +78,13 @@
             var holder = document.createElement("ul");
             holder.innerHTML = answer.card;
             var fresh = holder.querySelector(".board-card");
+            // Focus follows the card unless the user went on elsewhere.
+            var focused = document.activeElement === card
+                || document.activeElement === document.body;
             if (answer.stage !== null && columnOf(answer.stage) && fresh) {
                 card.replaceWith(fresh);
                 place(columnOf(answer.stage).querySelector(".board-cards"), fresh);
-                fresh.focus();
+                if (focused) { fresh.focus(); }
             } else {
                 card.remove();
             }
@@ -102,7 +106,13 @@
         target.value = preset || "stage:" + stage;
         if (target.selectedIndex < 0) { target.selectedIndex = 0; }
         showReason();
-        $(dialog).modal("show");
+        // Bootstrap 3 loses a dialog shown while its last closing is still
+        // fading out: show it once that is over.
+        if (closing) {
+            $(dialog).one("hidden.bs.modal", function () { $(dialog).modal("show"); });
+        } else {
+            $(dialog).modal("show");
+        }
     }
 
     function showReason() {
@@ -110,7 +120,10 @@
         document.getElementById("board-move-reason-group").hidden = !lost;
     }
 
+    var closing = false;
     if (dialog) {
+        $(dialog).on("hide.bs.modal", function () { closing = true; });
+        $(dialog).on("hidden.bs.modal", function () { closing = false; });
         document.getElementById("board-move-target").addEventListener("change", showReason);
         $(dialog).on("shown.bs.modal", function () {
             var reason = document.getElementById("board-move-reason");
