@@ -3,6 +3,7 @@
 tests/unit/test_bench_steps.py runs the same steps on a tiny dataset, so a
 step that breaks fails the suite rather than the next full run."""
 from bench import (
+    board,
     calendar,
     custom_fields,
     documents,
@@ -17,7 +18,7 @@ from bench import (
 from bench.common import database_urls, peak_rss_mb, report
 
 # In this order: lists generates the dataset the later steps read.
-DATABASE_STEPS = (startup, lists, search, calendar, jobs, stats, custom_fields)
+DATABASE_STEPS = (startup, lists, search, calendar, jobs, stats, board, custom_fields)
 
 
 def run_database(label, url):

@@ -16,7 +16,7 @@ POSTGRES = os.environ.get("TEST_DATABASE_URL")
 PRINTS = {"startup": "start-up:", "lists": "memory over", "calendar": "calendar page",
           "jobs": "unplanned page as manager", "stats": "page /stats/funnel/",
           "custom_fields": "sorted by income", "imports": "during an import of",
-          "search": "] search "}
+          "search": "] search ", "board": "board next cards"}
 STEPS = [step.__name__.rsplit(".", 1)[-1] for step in bench_main.DATABASE_STEPS] + ["imports"]
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(
     not POSTGRES, reason="PostgreSQL: TEST_DATABASE_URL is not set"))]
