@@ -120,6 +120,8 @@ class BulkAssignMixin:
         # An instance's own dict, the view's own names first.
         self.method_permission_name = {**WORK_PERMISSIONS,
                                        **(type(self).method_permission_name or {})}
+        if not self.bulk_kinds:  # no route, and no permission for the role screen
+            self.exclude_route_methods = set(self.exclude_route_methods) | {"bulk"}
         super().__init__(**kwargs)
         self.work_kinds = self._work_kinds()
         for kind, (_, _, name, _) in WORK.items():
@@ -128,6 +130,7 @@ class BulkAssignMixin:
 
     def _work_kinds(self):
         model = self.datamodel.obj
+        # An invoice's lines change with their invoice, on its page.
         if model is InvoiceLine or not (model is Client or hasattr(model, "client_id")):
             return ()
         kinds = ["task"]
