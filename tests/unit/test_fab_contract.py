@@ -36,7 +36,9 @@ CONTRACT = {
     # Also views/show.py, views/roles.py.
     (BaseCRUDView, "_get_show_widget"): [
         "self", "pk", "item", "widgets=None", "actions=None", "show_fieldsets=None"],
-    # views/refusal.KeepTypedMixin: a refused form shown again as posted.
+    # views/refusal.KeepTypedMixin: a refused form shown again as posted;
+    # views/timeline.QuickAddMixin runs it on a quick box (the add form's
+    # rules) and reads the refused form from its widget's template_args.
     (BaseCRUDView, "_add"): ["self"],
     (BaseCRUDView, "_edit"): ["self", "pk"],
     # views/dictionaries.py: a search filter added once FAB built its own.
