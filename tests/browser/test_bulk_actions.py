@@ -21,9 +21,15 @@ def test_manager_creates_tasks_for_two_selected_clients(live_server, page, sessi
 
     sign_in(page, live_server, "manager")
     page.goto(live_server + "/clients/list/?_flt_0_name=" + tag.replace(" ", "+"))
+    actions = page.locator("ul:has(a.bulk_task_menu_item)").locator("xpath=..")
+    # Nothing ticked: FAB's alert, in Russian.
+    actions.locator("button.dropdown-toggle").click()
+    page.click("a.bulk_task_menu_item")
+    page.wait_for_selector("#modal-alert .modal-text:has-text('Не выбрано ни одной строки')")
+    page.click("#modal-alert [data-dismiss='modal']")
+    page.wait_for_selector("#modal-alert", state="hidden")
     for client in chosen:
         page.check(f"input.action_check[value='{client.id}']")
-    actions = page.locator("ul:has(a.bulk_task_menu_item)").locator("xpath=..")
     actions.locator("button.dropdown-toggle").click()
     page.click("a.bulk_task_menu_item")
 
