@@ -435,3 +435,37 @@ def test_kinds_follow_the_records(as_role):
     response = head.post("/notes/action_post", {"action": "bulk_field", "rowid": ["1"]},
                          follow=False)
     assert response.status_code == 400
+
+
+# --- the rule itself ----------------------------------------------------------------
+
+def test_whom_one_may_assign_per_scope(session, colleagues):
+    from app.services import assignment, records
+
+    lead, mate, plain = colleagues["lead"], colleagues["mate"], colleagues["plain"]
+    stranger = colleagues["stranger"]
+    retired = Employee(username=f"retired_{colleagues['tag']}", first_name="Бывший",
+                       last_name="Коллегов", email=f"retired_{colleagues['tag']}@example.com",
+                       active=False, department_id=session.get(Employee, mate).department_id)
+    session.add(retired)
+    session.commit()
+    may = assignment.may_assign
+    assert all(may(session, lead, assignment.ANYONE, other)
+               for other in (mate, stranger, retired.id))
+    assert [may(session, lead, assignment.COLLEAGUES, other)
+            for other in (lead, mate, plain, stranger, retired.id)] == [
+        True, True, True, False, False]
+    assert [may(session, lead, assignment.ONESELF, other) for other in (lead, mate)] == [
+        True, False]
+    # A manager of no department has no colleagues.
+    assert not may(session, stranger, assignment.COLLEAGUES, mate)
+    refusal = records.owner_refusal
+    assert refusal(session, lead, assignment.ONESELF, lead, new=True) is None
+    assert refusal(session, lead, assignment.ONESELF, lead, new=False) == records.ONLY_YOURSELF
+    assert refusal(session, lead, assignment.ONESELF, mate, new=True) == records.ONLY_YOURSELF
+    assert refusal(session, lead, assignment.COLLEAGUES, mate, new=False) is None
+    assert refusal(session, lead, assignment.COLLEAGUES, stranger, new=True) == \
+        records.NOT_A_COLLEAGUE
+    assert assignment.scope_of(True, False) == assignment.ANYONE
+    assert assignment.scope_of(False, True) == assignment.COLLEAGUES
+    assert assignment.scope_of(False, False) == assignment.ONESELF
