@@ -7,6 +7,7 @@ def register(appbuilder):
 
     from app.views import (
         api,
+        deal_documents,
         dictionaries,
         documents,
         followup,
@@ -41,6 +42,7 @@ def register(appbuilder):
     followup.register(appbuilder)
     saved_views.register(appbuilder)
     documents.register(appbuilder)
+    deal_documents.register(appbuilder)
     api.register(appbuilder)
     dictionaries.register(appbuilder)
     imports.register(appbuilder)

@@ -49,6 +49,8 @@ PERMISSION_WORDS = {
     "can_convert": _l("conversion to a deal"),
     "can_next_step": _l("next step"),
     "can_work": _l("processing"),
+    "can_create": _l("an invoice and a contract from a deal"),
+    "can_send": _l("sending by e-mail"),
     "can_read": _l("reading"),
     "can_remove": _l("removal with values"),
     "can_get": _l("reading through the API"),
@@ -91,6 +93,7 @@ SCREENS = {
     "ImportView": _l("Imports"),
     "ImportJobView": _l("Imports"),
     "SavedViewsView": _l("Saved list views"),
+    "DealDocumentView": _l("Invoices and contracts from deals, e-mail"),
 }
 
 
