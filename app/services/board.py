@@ -13,7 +13,7 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from app.models import Client, Currency, Deal, DealStatus, Department, Employee, FunnelStage, Task
 from app.services import access, localtime, trees
@@ -62,11 +62,14 @@ class Card:
     overdue: bool = False
 
 
-def _where(session, user_id, filters, tz_name):
-    """The conditions on Deal every query of the board shares."""
+def _where(session, user_id, filters, tz_name, driving):
+    """The conditions on Deal every query of the board shares. ``driving``:
+    the row rule's form for counting (the visible clients gathered once),
+    else the per-row form for a column's first cards (the walk stops at
+    the page)."""
     conditions = [Deal.status == DealStatus.OPEN]
     if user_id is not None:
-        conditions.append(access.clause(Deal, user_id, driving=True))
+        conditions.append(access.clause(Deal, user_id, driving=driving))
     if filters.responsible_id is not None:
         conditions.append(Deal.responsible_id == filters.responsible_id)
     if filters.department_id is not None:
@@ -92,21 +95,31 @@ def base_currency(session):
     return session.scalar(select(Currency.code).where(Currency.is_base.is_(True))) or "RUB"
 
 
+def _totals(session, where):
+    """{stage id or NO_STAGE: (count, sum in the base currency)}. Grouped by
+    the stage alone, the index's order, so there is no sort: one sum of all
+    amounts and one per currency whose rate is not 1, corrected here."""
+    rates = {cid: Decimal(rate) for cid, rate in session.execute(
+        select(Currency.id, Currency.rate)) if Decimal(rate) != 1}
+    foreign = list(rates)
+    totals = {}
+    for stage_id, count, amount, *sums in session.execute(
+            select(Deal.stage_id, func.count(), func.sum(Deal.amount),
+                   *[func.sum(case((Deal.currency_id == cid, Deal.amount))) for cid in foreign])
+            .where(*where).group_by(Deal.stage_id)):
+        total = Decimal(amount or 0) + sum(
+            (Decimal(part) * (rates[cid] - 1) for cid, part in zip(foreign, sums) if part),
+            Decimal(0))
+        totals[NO_STAGE if stage_id is None else stage_id] = (
+            count, total.quantize(Decimal("0.01")))
+    return totals
+
+
 def columns(session, user_id, filters=Filters(), tz_name="Europe/Moscow", now=None,
             with_cards=True):
     """The board: [Column] with counts, sums and (``with_cards``) each
     column's first cards. ``user_id``: whose rows are visible (None: all)."""
-    where = _where(session, user_id, filters, tz_name)
-    rates = dict(session.execute(select(Currency.id, Currency.rate)).all())
-    totals = {}
-    # Per currency, then converted here: the sum stays index only.
-    for stage_id, currency_id, count, amount in session.execute(
-            select(Deal.stage_id, Deal.currency_id, func.count(), func.sum(Deal.amount))
-            .where(*where).group_by(Deal.stage_id, Deal.currency_id)):
-        key = NO_STAGE if stage_id is None else stage_id
-        have = totals.setdefault(key, [0, Decimal(0)])
-        have[0] += count
-        have[1] += Decimal(amount or 0) * Decimal(rates.get(currency_id, 1))
+    totals = _totals(session, _where(session, user_id, filters, tz_name, driving=True))
     stages = session.execute(
         select(FunnelStage.id, FunnelStage.name, FunnelStage.probability, FunnelStage.is_active)
         .order_by(FunnelStage.sort_order, FunnelStage.id)).all()
@@ -114,24 +127,31 @@ def columns(session, user_id, filters=Filters(), tz_name="Europe/Moscow", now=No
     # An inactive stage keeps its column while deals are still in it.
     board += [Column(s.id, s.name, s.probability) for s in stages
               if s.is_active or s.id in totals]
+    where = _where(session, user_id, filters, tz_name, driving=False)
+    pages = {}
     for column in board:
         column.count, column.total = totals.get(column.stage_id, (0, Decimal(0)))
-        column.total = column.total.quantize(Decimal("0.01"))
         if column.count and with_cards:
-            column.cards = cards(session, user_id, column.stage_id, filters, tz_name, now=now,
-                                 where=where)
+            pages[column.stage_id] = _page(session, where, column.stage_id, None, PAGE)
+    described = {card.id: card for card in describe(
+        session, [i for ids in pages.values() for i in ids], now=now)}
+    for column in board:
+        column.cards = [described[i] for i in pages.get(column.stage_id, ()) if i in described]
     return board
 
 
-def cards(session, user_id, stage_id, filters=Filters(), tz_name="Europe/Moscow",
-          before_id=None, limit=PAGE, now=None, where=None):
-    """The column's cards newest first, after the card ``before_id``."""
-    where = where if where is not None else _where(session, user_id, filters, tz_name)
+def _page(session, where, stage_id, before_id, limit):
     query = select(Deal.id).where(*where, _stage_condition(stage_id))
     if before_id is not None:
         query = query.where(Deal.id < before_id)
-    ids = list(session.scalars(query.order_by(Deal.id.desc()).limit(limit)))
-    return describe(session, ids, now=now)
+    return list(session.scalars(query.order_by(Deal.id.desc()).limit(limit)))
+
+
+def cards(session, user_id, stage_id, filters=Filters(), tz_name="Europe/Moscow",
+          before_id=None, limit=PAGE, now=None):
+    """The column's cards newest first, after the card ``before_id``."""
+    where = _where(session, user_id, filters, tz_name, driving=False)
+    return describe(session, _page(session, where, stage_id, before_id, limit), now=now)
 
 
 def describe(session, ids, now=None):
