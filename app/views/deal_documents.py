@@ -56,6 +56,20 @@ def mail_ready():
     return mail.enabled(current_app.config)
 
 
+def may_make_papers(deal_id):
+    """Does the deal page offer «Сформировать счёт и договор»? The rule of
+    ``DealDocumentView.from_deal``."""
+    return (_has("can_create", "DealDocumentView") and _has("can_add", "InvoiceView")
+            and 0 < int(deal_id) <= MAX_ID and may_change(Deal, int(deal_id)))
+
+
+def _currency(currency):
+    """«руб.» for the base currency, else its code (USD)."""
+    if currency is None or currency.is_base:
+        return gettext("rub.")
+    return currency.code
+
+
 def _signature():
     me = _me()
     return me.full_name if me is not None else ""
@@ -140,7 +154,7 @@ class DealDocumentView(BaseView):
                 "%(total)s %(currency)s.\n\nBest regards,\n%(name)s",
                 number=invoice.number or "", date=values.date_text(invoice.issue_date),
                 total=money(invoice.total),
-                currency=invoice.currency.code if invoice.currency else "RUB",
+                currency=_currency(invoice.currency),
                 name=_signature())
         back = url_for("InvoiceView.show", pk=pk)
 
@@ -232,4 +246,5 @@ class DealDocumentView(BaseView):
 
 def register(appbuilder):
     appbuilder.add_view_no_menu(DealDocumentView)
-    appbuilder.app.jinja_env.globals.update(mail_ready=mail_ready)
+    appbuilder.app.jinja_env.globals.update(mail_ready=mail_ready,
+                                            may_make_papers=may_make_papers)

@@ -1,6 +1,7 @@
 """In Chromium: a deal's «Сформировать счёт и договор» lands on the new
 invoice; its «Отправить по e-mail» sends the PDF to the client through a
 local SMTP server (aiosmtpd) and says so."""
+import os
 from decimal import Decimal
 
 import pytest
@@ -11,6 +12,11 @@ from tests.conftest import employee_id, unique
 from tests.web.test_send_by_email import Inbox, free_port
 
 pytestmark = pytest.mark.browser
+
+
+def _screenshot(page, name):
+    if os.environ.get("SCREENSHOT_DIR"):
+        page.screenshot(path=os.path.join(os.environ["SCREENSHOT_DIR"], name), full_page=True)
 
 
 @pytest.fixture
@@ -41,7 +47,9 @@ def test_invoice_from_a_deal_sent_by_email(live_server, page, session, smtp_serv
 
     sign_in(page, live_server, "manager")
     page.goto(f"{live_server}/deals/show/{deal.id}")
+    _screenshot(page, "deal_documents_button.png")
     page.click("#deal-documents")
+    _screenshot(page, "deal_documents_form.png")
     page.click("#deal-documents-submit")
     page.wait_for_selector("#send-by-email")
     body = page.inner_text("body").replace("\xa0", " ")
@@ -51,6 +59,7 @@ def test_invoice_from_a_deal_sent_by_email(live_server, page, session, smtp_serv
     page.click("#send-by-email")
     assert page.input_value("#to") == "buyer@example.ru"
     assert page.input_value("#subject").startswith("Счёт № INV")
+    _screenshot(page, "send_by_email_form.png")
     page.click("#send-by-email-submit")
     page.wait_for_selector("text=Отправлено по e-mail на buyer@example.ru")
     assert "/invoices/show/" in page.url

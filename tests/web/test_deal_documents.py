@@ -162,7 +162,8 @@ def test_a_deal_seen_but_not_changeable_is_refused(as_role, session, templates):
     client.public_access = PublicAccess.READ
     session.commit()
     manager = as_role("manager")
-    assert manager.get(f"/deals/show/{deal.id}").status_code == 200
+    page = manager.get(f"/deals/show/{deal.id}")
+    assert page.status_code == 200 and "deal-documents" not in page.text
     assert manager.post(f"/deal-documents/deal/{deal.id}", {"template": ""},
                         follow=False).status_code == 403
     assert _invoices_of(session, deal) == []

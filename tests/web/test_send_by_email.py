@@ -139,7 +139,7 @@ def test_an_invoice_is_sent_with_its_pdf(as_role, session, smtp_server, username
     form = user.get(f"/deal-documents/invoice/{invoice.id}/email").text
     assert 'value="client@example.ru"' in form  # the client's address, pre-filled
     assert f"Счёт № {invoice.number} от" in form
-    assert "Здравствуйте!" in form
+    assert "Здравствуйте!" in form and "руб., он во вложении" in form
 
     page = user.post(f"/deal-documents/invoice/{invoice.id}/email", {
         "to": "client@example.ru", "subject": f"Счёт № {invoice.number}",
