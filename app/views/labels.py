@@ -36,7 +36,10 @@ money = values.money  # 1234567.5 -> 1 234 567,50 (no-break spaces)
 
 HISTORY_ACTIONS = {"create": _l("created"), "update": _l("changed"),
                    "delete": _l("deleted"), "print": _l("printed"),
-                   "convert": _l("converted to a deal")}
+                   "convert": _l("converted to a deal"),
+                   # A record without a client keeps its e-mailing here
+                   # (services/deal_documents.record_sent); a noun: no agreement.
+                   "email": _l("sending by e-mail")}
 HISTORY_ENTITIES = {"client": _l("Client"), "application": _l("Application"),
                     "lead": _l("Lead"), "deal": _l("Deal"), "task": _l("Task"),
                     "invoice": _l("Invoice"), "contact": _l("Contact person"),
