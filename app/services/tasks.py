@@ -28,20 +28,30 @@ def is_open(task):
     return task.status is None or task.status.kind == StatusKind.OPEN
 
 
-def finish(session, task, *, now, author_id):
+RESULT_LIMIT = 2000
+
+
+def finish(session, task, *, now, author_id, result=""):
     """Close ``task`` in ``done_status`` by the work form's rule
-    (``process``): nothing else changes; a status that takes dates gets
-    ``now`` (UTC) as the end and as the start unless the task has one.
-    Refuses a task that is not open or when no done status is set up; the
-    caller commits."""
+    (``process``), with its ``result`` when one is given (else the task's
+    stays); a status that takes dates gets ``now`` (UTC) as the end and as
+    the start unless the task has one. Refuses a task that is not open, a
+    result over RESULT_LIMIT characters, or when no done status is set up;
+    the caller commits."""
     status = done_status(session)
     if status is None:
         raise Refused(_l("No active task status of the kind «done»"), "status")
     if not is_open(task):
         raise Refused(_l("The task is already closed"), "status")
+    result = (result or "").strip()
+    if len(result) > RESULT_LIMIT:
+        raise Refused(_l("The result is longer than %(limit)s characters",
+                         limit=RESULT_LIMIT), "result")
     process(session, task, status=status, type_=None, assignee=None,
             started_at=task.started_at or now, finished_at=now, note="",
             author_id=author_id, allowed_assignees=())
+    if result:
+        task.result = result
     return status
 
 

@@ -98,14 +98,15 @@ class TaskView(QuickAddMixin, RegisterView):
     @has_access
     def done(self, pk):
         """«Выполнено» of a list row: the task in the done status by the work
-        form's rule (services/tasks.finish), then back to the same page."""
+        form's rule (services/tasks.finish), with the result if one was
+        typed, then back to the same page."""
         back = get_safe_redirect(request.form.get("next") or request.referrer
                                  or url_for(".list"))
         self._ensure_writable(pk)  # the edit form's row rule: 404 / 403
         task = db.session.get(Task, pk)
         try:
             tasks.finish(db.session, task, now=utcnow().replace(second=0, microsecond=0),
-                         author_id=g.user.id)
+                         author_id=g.user.id, result=request.form.get("result", ""))
         except Refused as exc:
             db.session.rollback()
             flash(gettext("The task was not closed: %(reason)s", reason="; ".join(

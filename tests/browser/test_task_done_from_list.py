@@ -51,3 +51,26 @@ def test_manager_closes_a_task_from_the_list(live_server, page, session):
     for task_id in (clicked, typed):
         task = session.get(Task, task_id)
         assert task.status.kind == StatusKind.DONE and task.finished_at is not None
+
+
+def test_manager_closes_a_task_with_its_result(live_server, page, session):
+    manager = employee_id(session, "manager")
+    working = session.scalar(select(TaskStatus).where(TaskStatus.name == "В работе"))
+    client = Client(name=unique("С результатом"), responsible_id=manager)
+    task = Task(client=client, description=unique("Созвониться"), assignee_id=manager,
+                author_id=manager, status=working,
+                planned_at=datetime.datetime(2099, 3, 1, 9, 0))
+    session.add_all([client, task])
+    session.commit()
+
+    sign_in(page, live_server, "manager")
+    page.goto(live_server + LIST)
+    page.click(f"#task-result-{task.id}")
+    box = page.locator(f"form[action='/tasks/done/{task.id}'] textarea[name=result]")
+    box.fill("Клиент согласен, договор в пятницу")
+    page.locator(f"form[action='/tasks/done/{task.id}'] details button").click()
+    page.wait_for_selector(".alert-success:has-text('Задача выполнена')")
+    session.expire_all()
+    closed = session.get(Task, task.id)
+    assert closed.status.kind == StatusKind.DONE
+    assert closed.result == "Клиент согласен, договор в пятницу"

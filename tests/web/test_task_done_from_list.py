@@ -170,3 +170,26 @@ def test_done_task_has_no_button_and_is_not_closed_again(as_role, session, make_
     assert "Задача уже закрыта" in page
     session.expire_all()
     assert session.get(Task, task.id).finished_at == finished
+
+
+def test_the_result_typed_beside_the_button_is_kept(as_role, session, make_task):
+    kept = make_task(employee_id(session, "manager"), result="Было раньше")
+    told = make_task(employee_id(session, "manager"))
+    manager = as_role("manager")
+    row = _row(manager.get(LIST).text, told.id)
+    assert 'name="result"' in row and "С результатом…" in row
+    manager.post(f"/tasks/done/{kept.id}", {"next": LIST, "result": "  "})
+    manager.post(f"/tasks/done/{told.id}", {"next": LIST, "result": " Договорились о встрече "})
+    session.expire_all()
+    assert session.get(Task, kept.id).result == "Было раньше"  # nothing typed: it stays
+    assert session.get(Task, told.id).result == "Договорились о встрече"
+    assert session.get(Task, told.id).status_id == _done_status(session).id
+
+
+def test_a_too_long_result_is_refused_and_the_task_stays_open(as_role, session, make_task):
+    task = make_task(employee_id(session, "manager"))
+    page = as_role("manager").post(f"/tasks/done/{task.id}",
+                                   {"next": LIST, "result": "я" * 2001}).text
+    assert "Задача не закрыта: Результат длиннее 2000 символов" in page
+    session.expire_all()
+    assert session.get(Task, task.id).status.name == "В работе"
