@@ -65,7 +65,7 @@ ADMIN_ONLY = {
     "List Roles", "List Groups", "Security",
     # Web-to-lead forms: their settings decide who may post leads.
     "WebFormView", "Web forms",
-    "CustomFieldView", "Custom fields", "Settings",
+    "CustomFieldView", "Custom fields", "Settings", "Admin console",
 }
 STAFF = {"CompanyView", "Company requisites", "DepartmentView", "Departments",
          "EmployeeView", "List Users", "Company"}

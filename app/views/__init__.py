@@ -67,6 +67,9 @@ def register(appbuilder):
         CustomFieldView, "Custom fields", label=_l("Custom fields"), icon="fa-plus-square",
         category="Settings", category_label=_l("Settings"), category_icon="fa-cogs",
     )
+    from app import console
+
+    console.register(appbuilder)
     _move_employees_to_company(appbuilder.menu)
 
 
