@@ -3,7 +3,7 @@ token is Flask-WTF's, dictionaries edited in their list, the uploads."""
 import datetime
 import os
 
-from flask import abort, current_app, redirect, request
+from flask import abort, current_app, redirect, request, send_file
 from flask_admin import AdminIndexView, expose
 from flask_admin.contrib.fileadmin import FileAdmin
 from flask_admin.contrib.sqla import ModelView
@@ -17,6 +17,7 @@ from wtforms import ValidationError
 from wtforms.validators import NumberRange, Regexp
 
 from app import db
+from app.console import uploads
 from app.models import Currency, TreeMixin, dictionary_models
 from app.permissions import ADMIN
 from app.services import dictionaries, history, localtime, values
@@ -173,8 +174,10 @@ def _record_changes(model):
 
 
 class UploadsAdmin(AdminOnly, FileAdmin):
-    """The uploaded files: seen, downloaded, deleted; nothing uploaded,
-    renamed or edited here (an uploaded page could run in the CRM's origin)."""
+    """The uploaded files with whose each is: seen, downloaded always as an
+    attachment (an uploaded page must not run in the CRM's origin), deleted
+    when nobody's (console/uploads.py); nothing uploaded, renamed or
+    edited here."""
 
     can_upload = False
     can_mkdir = False
@@ -183,6 +186,41 @@ class UploadsAdmin(AdminOnly, FileAdmin):
     editable_extensions = ()
     column_labels = {"name": _l("File"), "size": _l("Size"), "date": _l("Changed")}
     list_template = "console/files.html"
+
+    def render(self, template, **kwargs):
+        if template == self.list_template:
+            kwargs["owners"] = uploads.owners(db.session, self.get_base_path())
+            kwargs["real_path"] = lambda path: os.path.realpath(
+                os.path.join(self.get_base_path(), path))
+        return super().render(template, **kwargs)
+
+    def _inside(self, full_path):
+        base = os.path.realpath(self.get_base_path())
+        return os.path.realpath(full_path).startswith(base + os.sep)
+
+    def delete_file(self, file_path):
+        if not self._inside(file_path):
+            abort(404)
+        owner = uploads.owner_of(db.session, self.get_base_path(), file_path)
+        if owner is not None:
+            raise Refused(_l("The file belongs to %(owner)s; it goes with its record",
+                             owner=owner))
+        super().delete_file(file_path)
+
+    @expose("/download/<path:path>")
+    def download(self, path=None):
+        _, full_path, _ = self._normalize_path(path)
+        if not self._inside(full_path) or not os.path.isfile(full_path):
+            abort(404)
+        response = send_file(full_path, as_attachment=True,
+                             mimetype="application/octet-stream")
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    @expose("/rename/", methods=("GET", "POST"))
+    def rename(self):
+        # Flask-Admin's own answers this GET with a server error.
+        abort(404)
 
     def size_text(self, size):
         """«1,5 МБ»: Jinja's filesizeformat writes English units."""
@@ -195,11 +233,6 @@ class UploadsAdmin(AdminOnly, FileAdmin):
     def timestamp_format(self, timestamp):
         moment = datetime.datetime.fromtimestamp(timestamp, datetime.UTC).replace(tzinfo=None)
         return values.datetime_text(localtime.to_local(moment, office_zone()))
-
-    @expose("/rename/", methods=("GET", "POST"))
-    def rename(self):
-        # Flask-Admin's own answers this GET with a server error.
-        abort(404)
 
 
 def add_views(admin, app):

@@ -223,3 +223,37 @@ def test_rate_typed_with_a_decimal_comma(as_role, session):
     assert response.status_code == 500
     assert "Ставка налога — от 0 до 100 процентов" in response.text
     assert str(_fresh(session, tax).rate) == "7.50"
+
+
+def test_a_records_file_is_not_deleted_here(as_role, app, session):
+    import uuid
+
+    from app.models import Note
+
+    folder = app.config["UPLOAD_FOLDER"]
+    hex_name = uuid.uuid4().hex
+    with open(os.path.join(folder, hex_name), "w") as f:
+        f.write("договор")
+    client = _add(session, Client(name=unique("ООО Файл")))
+    note = _add(session, Note(client=client, text="Договор", file=f"{hex_name}_sep_Договор.txt"))
+    c = as_role("admin")
+    page = c.get("/console/files/").text
+    row = page[page.find(hex_name):][:600]
+    assert f"Заметки, № {note.id}" in row
+    page = c.post("/console/files/delete/", {"path": hex_name}).text
+    assert f"Файл принадлежит записи «Заметки, № {note.id}»" in page
+    assert os.path.exists(os.path.join(folder, hex_name))
+    # Nor through the list's bulk action.
+    c.post("/console/files/action/", {"action": "delete", "rowid": hex_name})
+    assert os.path.exists(os.path.join(folder, hex_name))
+
+
+def test_download_is_always_an_attachment(as_role, app):
+    name = unique("page").replace(" ", "-") + ".html"
+    with open(os.path.join(app.config["UPLOAD_FOLDER"], name), "w") as f:
+        f.write("<script>alert(1)</script>")
+    response = as_role("admin").get(f"/console/files/download/{name}")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/octet-stream"
+    assert response.headers["Content-Disposition"].startswith("attachment")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
