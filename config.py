@@ -137,6 +137,9 @@ IMPORT_MAX_ATTEMPTS = env_int("IMPORT_MAX_ATTEMPTS", 2)
 # Stored uploads and files of bad rows are deleted this many days after the
 # import finished (the journal entry stays); 0 keeps them.
 IMPORT_KEEP_DAYS = env_int("IMPORT_KEEP_DAYS", 30)
+# Rows of the personal data access log are deleted this many days after
+# they were written (the «personal-data-log» job); 0 keeps them.
+PERSONAL_DATA_LOG_DAYS = env_int("PERSONAL_DATA_LOG_DAYS", 365)
 
 APP_THEME = ""
 # The app's log (stderr, each line with the request id and the user: app/logs.py).

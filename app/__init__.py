@@ -183,7 +183,7 @@ def _track_acting_user(app):
     """Tell the history service who acts in this request."""
     from flask_login import current_user
 
-    from app.services import custom_fields, history  # noqa: F401  (session events)
+    from app.services import custom_fields, history, personal_data  # noqa: F401  (events)
 
     @app.before_request
     def set_acting_user():

@@ -4,7 +4,9 @@ CSV import (which builds its fields from them without a request or a view)."""
 from flask_babel import lazy_gettext as _l
 
 from app.models import (
+    AccessAction,
     ClientKind,
+    ConsentForm,
     CustomFieldType,
     DealStatus,
     FieldMode,
@@ -128,9 +130,20 @@ FIELDS = {
     "template_name": _l("Template"),
     "file_name": _l("File"),
     "size": _l("Size, bytes"),
+    "consent_date": _l("Date of consent"),
+    "consent_form": _l("Form of consent"),
+    "consent_purpose": _l("Purpose of processing"),
+    "consent_withdrawn": _l("Consent withdrawn"),
 }
 
 ENUMS = {
+    ConsentForm: {ConsentForm.WRITTEN: _l("Written"),
+                  ConsentForm.ELECTRONIC: _l("Electronic (web form)"),
+                  ConsentForm.ORAL: _l("Oral or by phone"), ConsentForm.OTHER: _l("Other")},
+    AccessAction: {AccessAction.VIEW: _l("Opened the record"),
+                   AccessAction.EXPORT: _l("Exported a list"),
+                   AccessAction.PRINT: _l("Printed a document"),
+                   AccessAction.CHANGE: _l("Changed the record")},
     ClientKind: {ClientKind.PERSON: _l("Person"), ClientKind.COMPANY: _l("Company"),
                  ClientKind.SOLE_PROPRIETOR: _l("Sole proprietor")},
     PublicAccess: {PublicAccess.PRIVATE: _l("Only responsible and participants"),

@@ -340,6 +340,26 @@ class ClientKind(str, enum.Enum):
     SOLE_PROPRIETOR = "sole_proprietor"
 
 
+class ConsentForm(str, enum.Enum):
+    """How a person gave consent to the processing of their personal data."""
+
+    WRITTEN = "written"
+    ELECTRONIC = "electronic"
+    ORAL = "oral"
+    OTHER = "other"
+
+
+class ConsentMixin:
+    """A person's consent to the processing of their personal data: when,
+    how and for what it was given, and when it was withdrawn (the withdrawal
+    needs a consent date: services/personal_data.py)."""
+
+    consent_date = Column(Date)
+    consent_form = Column(_enum(ConsentForm))
+    consent_purpose = Column(Text)
+    consent_withdrawn = Column(Date)
+
+
 class PublicAccess(str, enum.Enum):
     PRIVATE = "private"
     READ = "read"
@@ -378,7 +398,7 @@ class OwnedMixin:
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
 
-class Client(OwnedMixin, Model):
+class Client(ConsentMixin, OwnedMixin, Model):
     __tablename__ = "client"
     __label__ = _l("Clients")
 
@@ -457,7 +477,7 @@ class Client(OwnedMixin, Model):
         return self.name or ""
 
 
-class ContactPerson(Model):
+class ContactPerson(ConsentMixin, Model):
     __tablename__ = "contact_person"
     __label__ = _l("Contact persons")
 
@@ -592,7 +612,7 @@ class Deal(OwnedMixin, Model):
         return self.title or ""
 
 
-class Lead(OwnedMixin, Model):
+class Lead(ConsentMixin, OwnedMixin, Model):
     """A lead: an enquiry not yet a deal; the client may be new."""
 
     __tablename__ = "lead"
@@ -886,6 +906,11 @@ class WebForm(Model):
     origin_id = Column(Integer, ForeignKey("client_origin.id"), index=True)
     origin = relationship(ClientOrigin)
     success_message = Column(String(255))
+    # The visitor must tick a box agreeing to the operator's text; the lead
+    # keeps the consent.
+    consent_required = Column(Boolean, nullable=False, default=False,
+                              server_default=false())
+    consent_text = Column(Text)
     created_at = Column(DateTime, nullable=False, default=utcnow)
 
     # The column of the text __repr__ gives (an export reads it in SQL).
@@ -977,6 +1002,35 @@ class HistoryEntry(Model):
         Index("ix_history_entity", "entity", "entity_id"),
         Index("ix_history_client_at", "client_id", "at"),
     )
+
+
+class AccessAction(str, enum.Enum):
+    VIEW = "view"
+    EXPORT = "export"
+    PRINT = "print"
+    CHANGE = "change"
+
+
+class PersonalDataLog(Model):
+    """Who opened, exported, printed or changed a person's record: one row
+    per record page, export, print or change (not per list row); kept
+    PERSONAL_DATA_LOG_DAYS."""
+
+    __tablename__ = "personal_data_log"
+    __label__ = _l("Personal data access log")
+
+    id = Column(Integer, primary_key=True)
+    at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    user_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"), index=True)
+    user = relationship(Employee)
+    action = Column(_enum(AccessAction), nullable=False)
+    # "client", "contact" or "lead" (as the history names them); an export
+    # names the list's entity and no id.
+    entity = Column(String(40), nullable=False)
+    entity_id = Column(Integer)
+    rows = Column(Integer)  # an export's row count
+
+    __table_args__ = (Index("ix_personal_data_log_entity", "entity", "entity_id"),)
 
 
 # --- Notifications and jobs ----------------------------------------------------

@@ -66,6 +66,8 @@ ADMIN_ONLY = {
     # Web-to-lead forms: their settings decide who may post leads.
     "WebFormView", "Web forms",
     "CustomFieldView", "Custom fields", "Settings", "Admin console",
+    # Who opened, exported, printed or changed a person's record.
+    "PersonalDataLogView", "Personal data access log",
 }
 STAFF = {"CompanyView", "Company requisites", "DepartmentView", "Departments",
          "EmployeeView", "List Users", "Company"}

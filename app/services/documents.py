@@ -27,7 +27,7 @@ from app.models import (
     TemplateEntity,
     utcnow,
 )
-from app.services import custom_fields, declension, history, loan, printing, values
+from app.services import custom_fields, declension, history, loan, personal_data, printing, values
 from app.services.company import get_company
 from app.services.errors import Refused
 from app.services.printing import N_
@@ -514,6 +514,7 @@ def print_document(session, template, record, user, *, label=None):
     session.add(document)
     history.record(session, entity.value, record.id, client_id, "print",
                    f"{template.name}: {document.file_name}")
+    personal_data.printed(session, client_id, user.id if user is not None else None)
     session.flush()
     return document
 

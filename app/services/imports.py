@@ -89,6 +89,7 @@ from app.services import (
     clients,
     import_undo,
     localtime,
+    personal_data,
     rollups,
     search,
     validation,
@@ -360,6 +361,17 @@ CHECKS = {"phone": validation.phone, "phone2": validation.phone, "inn": validati
           "email": validation.email, "color": _colour}
 NON_NEGATIVE = {"amount", "price", "quantity", "rate", "sort_order"}
 PERCENT = {"probability", "discount_percent"}
+# Headers other files give a column, besides its label in either language.
+ALIASES = {
+    "consent_date": ("согласие на обработку персональных данных",
+                     "согласие на обработку пд", "дата согласия",
+                     "дата согласия на обработку персональных данных",
+                     "дата согласия на обработку пд", "согласие пд", "согласие"),
+    "consent_form": ("форма согласия",),
+    "consent_purpose": ("цель обработки", "цель обработки персональных данных",
+                        "цель согласия"),
+    "consent_withdrawn": ("согласие отозвано", "дата отзыва согласия", "отзыв согласия"),
+}
 
 
 # Integer columns that hold one of an enum's values: files name the choice.
@@ -429,6 +441,7 @@ def make_field(model, name, label, enum_labels=None):
         spec.minimum, spec.maximum = Decimal(1), Decimal(600)
     if name == "id":
         spec.kind, spec.required = "id", False
+    spec.aliases = ALIASES.get(name, ())
     return spec
 
 
@@ -1222,6 +1235,12 @@ class Importer:
                 if birth is not None and birth > today:
                     row.errors.append((self.entity.field("birth_date").label,
                                        _l("A birth date cannot be in the future")))
+                    continue
+            if values.get("consent_withdrawn") is not None and (
+                    values.get("id") is None or values.get("consent_date") is not None):
+                problem = personal_data.consent_problem(values)
+                if problem:
+                    row.errors.append((self.entity.field("consent_withdrawn").label, problem))
                     continue
             if values.get("id") is None:
                 for spec in required:

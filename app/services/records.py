@@ -14,8 +14,27 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import MANYTOONE
 
-from app.models import Client, CounterpartyAction, Deal, Employee, Invoice, InvoiceLine, Task
-from app.services import access, actions, assignment, clients, deals, invoices, tasks
+from app.models import (
+    Client,
+    ContactPerson,
+    CounterpartyAction,
+    Deal,
+    Employee,
+    Invoice,
+    InvoiceLine,
+    Lead,
+    Task,
+)
+from app.services import (
+    access,
+    actions,
+    assignment,
+    clients,
+    deals,
+    invoices,
+    personal_data,
+    tasks,
+)
 from app.services.errors import Refused
 
 # The record belongs to these: writing it changes them.
@@ -141,6 +160,7 @@ def _invoice_line(session, line, stored):
 
 def _client(session, client, stored):
     clients.fill_name(client)
+    personal_data.check_consent(client)
     if stored is None and client.funnel_stage is None and client.funnel_stage_id is None:
         with session.no_autoflush:
             client.funnel_stage = deals.first_stage(session)
@@ -155,6 +175,8 @@ def _task(session, task, stored):
 # rule(session, record, stored row or None for a new record)
 RULES = {
     Client: _client,
+    ContactPerson: lambda session, contact, stored: personal_data.check_consent(contact),
+    Lead: lambda session, lead, stored: personal_data.check_consent(lead),
     Task: _task,
     Deal: deals.prepare,
     CounterpartyAction: lambda session, action, stored: actions.prepare(session, action),

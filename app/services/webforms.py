@@ -16,7 +16,7 @@ from markupsafe import escape
 from sqlalchemy import select
 
 from app.models import ClientOrigin, FieldMode, Lead, LeadStatus
-from app.services import leads, validation
+from app.services import leads, personal_data, validation
 from app.services.errors import Refused
 from app.services.notifications import notify
 
@@ -31,6 +31,10 @@ FIELDS = {
 }
 # Hidden from people by the snippet's style; bots fill it in.
 HONEYPOT = "fax_number"
+# The box a visitor ticks to consent to the processing of their data.
+CONSENT = "consent"
+CONSENT_REFUSED = _l("Tick the box to consent to the processing of your personal data")
+TICKED = {"1", "on", "true", "yes", "да"}
 ORIGIN_SOURCE_NAME = "сайт"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z")
 
@@ -50,10 +54,13 @@ def modes(form):
 
 
 def check_settings(form):
-    """A form must ask for a way to reach the visitor."""
+    """A form must ask for a way to reach the visitor; one that requires
+    consent shows the visitor what they consent to."""
     asked = modes(form)
     if "phone" not in asked and "email" not in asked:
         raise Refused(_l("The form must ask for a phone or an e-mail"))
+    if form.consent_required and not (form.consent_text or "").strip():
+        raise Refused(_l("Write the text the visitor consents to"), "consent_text")
     for line in origin_lines(form.allowed_origins):
         if normalise_origin(line) is None:
             raise Refused(_l("Not a site address: %(value)s (write https://example.ru)",
@@ -128,9 +135,19 @@ def clean(form, data):
     if not errors and not (values.get("phone") or values.get("email")):
         field = "phone" if "phone" in modes(form) else "email"
         errors[field] = _l("Leave a phone or an e-mail so that we can answer")
+    if form.consent_required and not ticked(data.get(CONSENT)):
+        errors[CONSENT] = CONSENT_REFUSED
     if errors:
         raise Refused.several(errors)
     return values
+
+
+def ticked(value):
+    """A check box's value as a form or a script posts it."""
+    if value is True:
+        return True
+    return isinstance(value, (str, int)) and not isinstance(value, bool) and \
+        str(value).strip().lower() in TICKED
 
 
 def default_origin(session):
@@ -153,6 +170,8 @@ def submit(session, form, data):
         or values.get("email")
     lead = Lead(title=f"{form.name}: {who}"[:255], status=LeadStatus.NEW,
                 origin=site_origin(session, form), web_form=form, **values)
+    if form.consent_required:
+        personal_data.web_consent(lead, form.consent_text)
     lead.client = leads.matching_client(session, values.get("phone"), values.get("email"))
     leads.route(session, lead, form.segment, form.default_manager)
     session.add(lead)
@@ -196,6 +215,12 @@ def snippet(form, action_url):
         rows.append(
             f'  <p><label>{label}{mark}<br>{control}</label>'
             f'<br><small class="sdelka-error" data-for="{name}" style="color:#b00"></small></p>')
+    if form.consent_required:
+        text = escape(form.consent_text or "")
+        rows.append(
+            f'  <p><label><input type="checkbox" name="{CONSENT}" value="1" required> {text}'
+            f'</label><br><small class="sdelka-error" data-for="{CONSENT}" '
+            f'style="color:#b00"></small></p>')
     heading = escape(form.heading or "")
     submit_text = escape(str(_l("Send")))
     hidden_label = escape(str(_l("Leave this field empty")))
@@ -220,7 +245,7 @@ def snippet(form, action_url):
     event.preventDefault();
     var data = {{}};
     Array.prototype.forEach.call(form.elements, function (el) {{
-      if (el.name) {{ data[el.name] = el.value; }}
+      if (el.name && (el.type !== "checkbox" || el.checked)) {{ data[el.name] = el.value; }}
     }});
     Array.prototype.forEach.call(form.querySelectorAll(".sdelka-error"), function (el) {{
       el.textContent = "";

@@ -15,6 +15,7 @@ def register(appbuilder):
         import_undo,
         imports,
         notifications,
+        personal_data,
         registers,
         saved_views,
         stats,
@@ -70,6 +71,7 @@ def register(appbuilder):
     from app import console
 
     console.register(appbuilder)
+    personal_data.register(appbuilder)
     _move_employees_to_company(appbuilder.menu)
 
 

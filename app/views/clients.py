@@ -24,7 +24,7 @@ from app.views.filters import FilterInDepartment, FilterInPeriod
 from app.views.invoices import InvoiceView
 from app.views.labels import history_row
 from app.views.leads import LeadView
-from app.views.register_base import PHONE, RegisterView
+from app.views.register_base import CONSENT, CONSENT_DESCRIPTIONS, PHONE, RegisterView
 from app.views.rowaccess import (
     after_write,
     may_read,
@@ -60,9 +60,10 @@ class ContactPersonView(BulkListMixin, RegisterView):
     datamodel = ListInterface(ContactPerson)
     list_columns = ["name", "position", "phone", "email", "client"]
     add_columns = edit_columns = ["client", "name", "position", "phone", "email", "comment",
-                                  "mailing_types", "mailing_opt_out"]
+                                  "mailing_types", "mailing_opt_out", *CONSENT]
     show_columns = add_columns
     search_columns = ["name", "phone", "email", "position", "mailing_opt_out"]
+    description_columns = CONSENT_DESCRIPTIONS
     validators_columns = {"phone": PHONE}
     related_views = [CounterpartyActionView]
     show_template = "sdelka/contact_show.html"
@@ -123,6 +124,7 @@ class ClientView(BulkListMixin, RegisterView):
         (_l("Company or sole proprietor"), {"fields": legal, "expanded": True}),
         (_l("Contacts"), {"fields": contacts}),
         (_l("Work with the client"), {"fields": crm}),
+        (_l("Consent to personal data processing"), {"fields": CONSENT}),
     ]
     show_fieldsets = [(title, {"fields": list(spec["fields"])})
                       for title, spec in add_fieldsets]
@@ -132,6 +134,7 @@ class ClientView(BulkListMixin, RegisterView):
         "public_access": _l("Who else sees the client besides the responsible and participants"),
         "responsible": _l("Empty: one of the market segment's managers, else you"),
         "mailing_opt_out": _l("The client asked not to receive mailings"),
+        **CONSENT_DESCRIPTIONS,
     }
     validators_columns = {
         "phone": PHONE, "phone2": PHONE,

@@ -22,7 +22,7 @@ from sqlalchemy.orm import MANYTOONE, aliased, selectinload
 
 from app.labels import ENUMS, FIELDS
 from app.models import CustomFieldType, CustomValue, DictionaryMixin, Employee
-from app.services import csv_io, custom_fields, imports, values
+from app.services import csv_io, custom_fields, history, imports, personal_data, values
 from app.services.localtime import to_local
 from app.views.fields import office_zone
 
@@ -106,6 +106,8 @@ class CsvMixin:
         tz = office_zone()
         scales = self._scales(columns)
         rows = self._rows(query, columns, tz, scales, custom, as_rows)
+        if self.datamodel.obj in personal_data.ENTITIES:
+            rows = _logged(rows, self.datamodel.obj, history.acting_user_id.get())
         filename = f"{self.csv_key()}-{datetime.date.today():%Y-%m-%d}.csv"
         charset = "windows-1251" if encoding == "cp1251" else "utf-8"
         response = Response(stream_with_context(csv_io.stream_csv(header, rows, encoding)),
@@ -278,6 +280,21 @@ class CsvMixin:
         if template == self.list_template and getattr(g, "user", None) is not None:
             kwargs["csv_links"] = self.csv_links()
         return super().render_template(template, **kwargs)
+
+
+def _logged(rows, model, user_id):
+    """The rows of an export of persons; the file is logged once, with its
+    row count, when the last row has gone (an export broken off is logged
+    with the rows sent)."""
+    from app import db
+
+    count = 0
+    try:
+        for row in rows:
+            count += 1
+            yield row
+    finally:
+        personal_data.exported(db.engine, model, user_id, count)
 
 
 def _key_of(relation):

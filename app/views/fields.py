@@ -171,23 +171,24 @@ def min_length(n):
     return check
 
 
-def enum_field(label, enum_cls, **kwargs):
+def enum_field(label, enum_cls, blank=False, **kwargs):
     """A drop-down of an enum's members with translated labels. FAB's own
-    EnumField looks members up by name and breaks on value-stored enums."""
+    EnumField looks members up by name and breaks on value-stored enums.
+    ``blank``: the column may be empty, and the first choice leaves it so."""
     from flask_appbuilder.fieldwidgets import Select2Widget
     from wtforms import SelectField
 
     from app.labels import ENUMS
 
     def coerce(value):
+        if blank and value == "":
+            return None
         return value if value is None or isinstance(value, enum_cls) else enum_cls(
             type(next(iter(enum_cls)).value)(value))
 
-    return SelectField(
-        label, coerce=coerce, widget=Select2Widget(),
-        choices=[(member.value, text) for member, text in ENUMS[enum_cls].items()],
-        **kwargs,
-    )
+    choices = [(member.value, text) for member, text in ENUMS[enum_cls].items()]
+    return SelectField(label, coerce=coerce, widget=Select2Widget(),
+                       choices=[("", ""), *choices] if blank else choices, **kwargs)
 
 
 def office_zone():
@@ -379,7 +380,8 @@ class EnumFieldsMixin:
 
         columns = self.datamodel.obj.__table__.columns
         labels = {**FIELDS, **(self.label_columns or {})}
-        fields = {c.key: enum_field(labels.get(c.key, c.key), c.type.enum_class)
+        fields = {c.key: enum_field(labels.get(c.key, c.key), c.type.enum_class,
+                                    blank=bool(c.nullable))
                   for c in columns
                   if isinstance(c.type, Enum) and c.type.enum_class in ENUMS}
         form_fields = dict(fields)

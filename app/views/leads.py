@@ -11,7 +11,7 @@ from app.views import lead_convert as lead_pages
 from app.views.actions import CounterpartyActionView
 from app.views.datamodel import ListInterface
 from app.views.fields import Normalised
-from app.views.register_base import PHONE, RegisterView
+from app.views.register_base import CONSENT, CONSENT_DESCRIPTIONS, PHONE, RegisterView
 
 
 class LeadView(RegisterView):
@@ -25,12 +25,13 @@ class LeadView(RegisterView):
     order_columns = ["id", "title", "amount", "status", "created_at"]
     add_columns = edit_columns = ["title", "client", "contact_name", "company_name", "inn",
                                   "phone", "email", "amount", "origin", "segment", "status",
-                                  "responsible", "participants", "comment"]
+                                  "responsible", "participants", "comment", *CONSENT]
     show_columns = ["id"] + add_columns + ["deal", "web_form", "closed_at", "created_at"]
     search_columns = ["title", "contact_name", "phone", "email", "status", "created_at"]
     base_order = ("id", "desc")
     validators_columns = {"phone": PHONE, "inn": [Normalised(validation.inn)]}
-    description_columns = {"participants": _l("Employees who may see and change the lead")}
+    description_columns = {"participants": _l("Employees who may see and change the lead"),
+                           **CONSENT_DESCRIPTIONS}
     related_views = [CounterpartyActionView]
     show_template = "sdelka/lead_show.html"
     method_permission_name = {"convert": "convert", "convert_selected": "convert"}

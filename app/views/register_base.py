@@ -29,6 +29,12 @@ from app.views.save_and_add import SaveAndAddMixin
 from app.views.show import RecordPageMixin
 
 PHONE = [Normalised(validation.phone)]
+# A person's consent to the processing of their personal data (152-FZ).
+CONSENT = ["consent_date", "consent_form", "consent_purpose", "consent_withdrawn"]
+CONSENT_DESCRIPTIONS = {
+    "consent_date": _l("The day the person agreed to the processing of their personal data"),
+    "consent_withdrawn": _l("The day the person withdrew the consent"),
+}
 
 
 class BlankKeepsIntegerField(IntegerField):
@@ -97,4 +103,6 @@ class RegisterView(SaveAndAddMixin, KeepTypedMixin, LookupMixin, FilesMixin, Rec
         "planned_at": datetime_text, "deadline": datetime_text, "started_at": datetime_text,
         "finished_at": datetime_text, "done_at": datetime_text, "closed_at": datetime_text,
         "kind": enum_label, "status": enum_label, "public_access": enum_label,
+        "consent_date": date_text, "consent_withdrawn": date_text,
+        "consent_form": enum_label,
     }

@@ -13,7 +13,8 @@ import enum
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 
-from app.services import values
+from app import db
+from app.services import history, personal_data, values
 from app.views.fields import date_text, datetime_text
 from app.views.labels import enum_label
 
@@ -61,6 +62,7 @@ class RecordPageMixin:
         # from another view's route.
         args["edit_url"] = url_for(f"{self.endpoint}.edit", pk=pk) if self._may_edit(pk) \
             else None
+        personal_data.viewed(db.engine, item, history.acting_user_id.get())
         return widgets
 
     def _may_edit(self, pk):

@@ -45,6 +45,8 @@ LABELS = dict(
     default_manager=_l("Default manager"),
     origin=_l("Source"),
     success_message=_l("Message after sending"),
+    consent_required=_l("Require consent to personal data processing"),
+    consent_text=_l("Text of the consent"),
 )
 FIELD_COLUMNS = ["field_name", "field_phone", "field_email", "field_company", "field_inn",
                  "field_message"]
@@ -63,7 +65,7 @@ class WebFormView(KeepTypedMixin, EnumFieldsMixin, ModelView):
     list_columns = ["name", "is_enabled", "segment", "default_manager", "origin"]
     add_columns = edit_columns = ["name", "is_enabled", "heading", *FIELD_COLUMNS,
                                   "allowed_origins", "segment", "default_manager", "origin",
-                                  "success_message"]
+                                  "success_message", "consent_required", "consent_text"]
     show_columns = ["name", "key", *add_columns[1:], "created_at"]
     search_columns = ["name", "is_enabled"]
     show_template = "sdelka/web_form_show.html"
@@ -75,6 +77,10 @@ class WebFormView(KeepTypedMixin, EnumFieldsMixin, ModelView):
                       "segment wins)"),
         "default_manager": _l("Gets the leads when the segment has no managers"),
         "is_enabled": _l("Untick to stop accepting submissions"),
+        "consent_required": _l("The visitor must tick a box agreeing to the text below; the "
+                               "lead keeps the consent"),
+        "consent_text": _l("What the visitor consents to, e.g. «I agree to the processing of "
+                           "my personal data for an answer to my request»"),
     }
     add_form_query_rel_fields = edit_form_query_rel_fields = {
         "default_manager": [["active", FilterEqual, True]],
@@ -121,7 +127,8 @@ def _answer(status, *, message=None, errors=None, form=None):
     else:
         lines = [message] if message else []
         for name, texts in (errors or {}).items():
-            label = webforms.FIELDS.get(name, (None, None, None, ""))[3]
+            label = webforms.FIELDS.get(name, (None, None, None, ""))[3] \
+                if name != webforms.CONSENT else ""
             lines.append(f"{label}: {' '.join(texts)}" if label else " ".join(texts))
         html = "".join(f"<p>{escape(line)}</p>" for line in lines)
         response = Response(f'<!doctype html><meta charset="utf-8">{html}',

@@ -9,7 +9,7 @@ from flask import request
 from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.models.mixins import FileColumn
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import inspect
+from sqlalchemy import Enum, inspect
 from sqlalchemy.exc import DataError, IntegrityError
 
 from app import db
@@ -167,6 +167,13 @@ class RegisterApi(CustomFieldsApiMixin, GuardedApi):
             if name in columns and (columns[name].default is not None
                                     or name in FILLED_BY_RULES.get(model, ())):
                 field.required = False
+        # Nor does it let a nullable enum be empty (a consent's form), which
+        # an edit of any other field sends back as stored.
+        for schema in (self.add_model_schema, self.edit_model_schema):
+            for name, field in schema.fields.items():
+                if name in columns and columns[name].nullable and \
+                        isinstance(columns[name].type, Enum):
+                    field.allow_none = True
         # Bodies checked by the rules of the forms (lengths, numbers, e-mail,
         # related records that exist): 422 naming the field, never a 500.
         guard_schema(self.add_model_schema, self.datamodel.obj)
