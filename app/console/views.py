@@ -123,6 +123,10 @@ class DictionaryAdmin(AdminOnly, ModelView):
         super().__init__(model, db.session, name=model.__label__,
                          category=_l("Dictionaries"), **kwargs)
 
+    def is_editable(self, name):
+        # Flask-Admin ties the cells to its edit form, which is FAB's job here.
+        return name in self.column_editable_list
+
     def get_list_form(self):
         rules = {name: {"validators": args["validators"]} for name, args in self.form_args.items()}
         return self.scaffold_list_form(widget=CellWidget(), validators=rules)
