@@ -56,6 +56,7 @@ def test_manager_sets_and_withdraws_the_consent_of_own_client(as_role, session):
     assert "written" not in page.split('id="history"')[0]
     history_part = page.split('id="history"')[1]
     assert "Дата согласия на обработку персональных данных" in history_part
+    assert "Форма согласия" in history_part and "Письменное" in history_part
     # The edit form types the date the Russian way.
     assert 'value="01.02.2026"' in manager.get(f"/clients/edit/{client.id}").text
 
@@ -204,4 +205,29 @@ def test_import_takes_a_consent_column(app, as_role, session):
     assert anna.consent_form is ConsentForm.WRITTEN
     assert session.scalar(select(Client).where(Client.phone == second)).consent_date is None
     assert session.scalar(select(Client).where(Client.phone == third)) is None
+    session.rollback()
+
+
+def test_the_api_sets_consent_by_the_same_rule(app, session):
+    from tests.web.test_api import _jwt
+
+    client = _client(session)
+    headers = _jwt(app, "manager")
+    http = app.test_client()
+    refused = http.put(f"/api/v1/client/{client.id}", json={"consent_withdrawn": "2026-03-01"},
+                       headers=headers)
+    assert refused.status_code == 422
+    assert refused.json["message"]["consent_withdrawn"] == [REFUSED]
+    taken = http.put(f"/api/v1/client/{client.id}", json={
+        "consent_date": "2026-02-01", "consent_form": "electronic",
+        "consent_purpose": "Рассылка"}, headers=headers)
+    assert taken.status_code == 200, taken.json
+    # Another field changed later leaves the consent as it is, and an empty
+    # form of consent may be sent back.
+    assert http.put(f"/api/v1/client/{client.id}", json={"city": "Омск", "consent_form": None},
+                    headers=headers).status_code == 200
+    session.expire_all()
+    stored = session.get(Client, client.id)
+    assert stored.consent_date == datetime.date(2026, 2, 1) and stored.consent_form is None
+    assert stored.city == "Омск" and stored.consent_purpose == "Рассылка"
     session.rollback()
