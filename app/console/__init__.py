@@ -19,7 +19,7 @@ URL = "/console"
 def register(appbuilder):
     from flask import current_app
 
-    from app.console import views
+    from app.console import journals, views
 
     app = current_app._get_current_object()
     admin = Admin(
@@ -28,6 +28,7 @@ def register(appbuilder):
         theme=Bootstrap4Theme(base_template="console/base.html", fluid=True),
     )
     views.add_views(admin, app)
+    journals.add_views(admin)
     appbuilder.add_link(
         MENU_NAME, href=f"{URL}/", label=_l("Admin console"), icon="fa-wrench",
         category="Settings",

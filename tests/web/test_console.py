@@ -12,7 +12,11 @@ from app.models import Client, ClientStatus, HistoryEntry, TaskStatus, TaskType
 from tests.conftest import unique
 
 DICTIONARY = "/console/dictionaries/task_status/"
-URLS = ["/console/", DICTIONARY, "/console/dictionaries/funnel_stage/", "/console/files/"]
+JOURNALS = ["/console/journals/history/", "/console/journals/imports/",
+            "/console/journals/jobs/", "/console/journals/notifications/",
+            "/console/journals/sign-in/"]
+URLS = ["/console/", DICTIONARY, "/console/dictionaries/funnel_stage/", "/console/files/",
+        *JOURNALS]
 ENGLISH = re.compile(r"\b(List|Create|Delete|Home|Edit|Search|Filter|Add|Save|Cancel|Actions|"
                      r"With selected|Size|Name|Download|Refresh|Console|Record|Yes|No|Back|"
                      r"Files)\b")
@@ -257,3 +261,37 @@ def test_download_is_always_an_attachment(as_role, app):
     assert response.headers["Content-Type"] == "application/octet-stream"
     assert response.headers["Content-Disposition"].startswith("attachment")
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+# --- journals ------------------------------------------------------------------------
+
+
+def test_history_journal_shows_a_cell_change_in_russian(as_role, session):
+    status = _add(session, TaskStatus(name=unique("Пауза"), color="#eeeeee"))
+    c = as_role("admin")
+    _update(c, status.id, color="#abcdef")
+    page = c.get("/console/journals/history/").text
+    assert "Статусы задач" in page and "#abcdef" in page and "изменён" in page and "Цвет" in page
+    assert c.post("/console/journals/history/delete/", {"id": "1"},
+                  follow=False).status_code in (302, 404)
+    assert "/edit/" not in page and "/new/" not in page
+
+
+def test_unlock_an_employee(as_role, session):
+    import datetime
+
+    from tests.conftest import employee
+
+    locked = employee(session, "auditor")
+    locked.locked_until = datetime.datetime(2100, 1, 1)
+    locked.fail_login_count = 3
+    session.commit()
+    c = as_role("admin")
+    page = c.get("/console/journals/sign-in/").text
+    assert "Разблокировать" in page and "01.01.2100" in page
+    page = c.post("/console/journals/sign-in/action/",
+                  {"action": "unlock", "rowid": str(locked.id)}).text
+    assert "Разблокирован 1 сотрудник" in page
+    session.expire_all()
+    locked = employee(session, "auditor")
+    assert (locked.locked_until, locked.fail_login_count) == (None, 0)
