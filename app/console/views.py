@@ -116,10 +116,13 @@ class DictionaryAdmin(AdminOnly, ModelView):
             checks["rate"] = RATE_CHECKS[model.__name__]
         self.form_args = {name: {"validators": rules} for name, rules in checks.items()
                           if name in editable}
+        # Flask-Admin shows a flag as an icon titled "is_active: true".
+        self.column_formatters = {"is_active": lambda view, context, item, name:
+                                  _l("Yes") if item.is_active else _l("No")}
         if "rate" in editable:
             self.form_overrides = {"rate": screens.NumberField}
-            self.column_formatters = {"rate": lambda view, context, item, name:
-                                      values.number_text(item.rate)}
+            self.column_formatters["rate"] = (lambda view, context, item, name:
+                                              values.number_text(item.rate))
         super().__init__(model, db.session, name=model.__label__,
                          category=_l("Dictionaries"), **kwargs)
 

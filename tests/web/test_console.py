@@ -295,3 +295,20 @@ def test_unlock_an_employee(as_role, session):
     session.expire_all()
     locked = employee(session, "auditor")
     assert (locked.locked_until, locked.fail_login_count) == (None, 0)
+
+
+def test_base_currency_keeps_rate_one(as_role, session):
+    from app.models import Currency
+
+    base = session.scalar(select(Currency).where(Currency.is_base.is_(True)))
+    response = as_role("admin").post("/console/dictionaries/currency/ajax/update/",
+                                     {"list_form_pk": str(base.id), "rate": "2"}, follow=False)
+    assert response.status_code == 500
+    assert "Курс базовой валюты равен 1" in response.text
+    session.expire_all()
+    assert session.get(Currency, base.id).rate == 1
+
+
+def test_flags_read_yes_or_no(as_role):
+    page = as_role("admin").get(DICTIONARY).text
+    assert "is_active: true" not in page and ">Да</a>" in page
