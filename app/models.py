@@ -138,6 +138,11 @@ class Company(Model):
     invoice_prefix = Column(String(10), nullable=False, default="INV", server_default="INV")
     invoice_next_number = Column(Integer, nullable=False, default=1, server_default="1")
     invoice_terms = Column(Text)  # default payment terms of new invoices
+    # What a new invoice line and a new invoice start with.
+    default_tax_id = Column(Integer, ForeignKey("tax.id"))
+    default_tax = relationship("Tax")
+    prices_include_vat = Column(Boolean, nullable=False, default=False,
+                                server_default=false())
 
     def __repr__(self):
         return self.name or ""
@@ -275,6 +280,9 @@ class Tax(DictionaryMixin, Model):
     __tablename__ = "tax"
     __label__ = _l("Taxes")
     rate = Column(Numeric(5, 2), nullable=False, default=0)
+    # «Без НДС» (not a VAT payer, or an exempt supply) prints differently
+    # from «НДС 0 %»; its rate is ignored.
+    is_exempt = Column(Boolean, nullable=False, default=False, server_default=false())
 
 
 class Currency(DictionaryMixin, Model):
@@ -838,6 +846,9 @@ class Invoice(OwnedMixin, Model):
                     index=True)
     terms = Column(Text)
     comment = Column(Text)  # notes for the client, printed on the invoice
+    # Typed prices already hold the VAT («в т. ч. НДС»), or it is added on top.
+    prices_include_vat = Column(Boolean, nullable=False, default=False,
+                                server_default=false())
     # Computed by app/services/invoices.py from the lines, never typed in.
     subtotal = Column(Numeric(14, 2), nullable=False, default=0, server_default="0")
     tax_amount = Column(Numeric(14, 2), nullable=False, default=0, server_default="0")
@@ -863,6 +874,10 @@ class InvoiceLine(Model):
     discount_percent = Column(Numeric(5, 2), nullable=False, default=0)
     tax_id = Column(Integer, ForeignKey("tax.id"), index=True)
     tax = relationship(Tax)
+    # The rate taken from the tax when the line was last saved as a draft, so
+    # that a later change of the dictionary leaves issued invoices as they
+    # were; NULL: no VAT («Без НДС»).
+    tax_rate = Column(Numeric(5, 2))
     # Computed: quantity x price less the discount, and the tax on it.
     amount = Column(Numeric(14, 2), nullable=False, default=0, server_default="0")
     tax_amount = Column(Numeric(14, 2), nullable=False, default=0, server_default="0")

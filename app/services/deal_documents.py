@@ -58,15 +58,16 @@ def contract_template(session, template_id):
 
 def make_invoice(session, deal, actor_id, viewer_id, assign):
     """A new draft invoice of ``deal``: its client, currency and responsible,
-    one line «<deal title>» x 1 at the deal's amount. The deal has no lines
-    of its own and the company no default tax: the line carries none, so the
-    invoice's total is the deal's amount. ``viewer_id``/``assign``: the
+    one line «<deal title>» x 1 at the deal's amount with the company's
+    default tax. The deal's amount is what the client pays: the invoice's
+    prices include VAT, so its total is the deal's amount. ``viewer_id``/``assign``: the
     writer's scope as records.write takes it. Raises Refused."""
     amount = Decimal(deal.amount or 0)
     if amount <= 0:
         raise Refused(_l("The deal has no amount: set it before making an invoice"))
     with session.no_autoflush:
-        invoice = Invoice(client=deal.client, deal=deal, currency=deal.currency)
+        invoice = Invoice(client=deal.client, deal=deal, currency=deal.currency,
+                          prices_include_vat=True)
         # The deal's owner keeps the invoice when the writer may give it to
         # them (a manager's own deal, or anyone for the head and the admin).
         if deal.responsible is not None and records.owner_refusal(

@@ -27,7 +27,16 @@ from app.models import (
     TemplateEntity,
     utcnow,
 )
-from app.services import custom_fields, declension, history, loan, personal_data, printing, values
+from app.services import (
+    custom_fields,
+    declension,
+    history,
+    invoices,
+    loan,
+    personal_data,
+    printing,
+    values,
+)
 from app.services.company import get_company
 from app.services.errors import Refused
 from app.services.printing import N_
@@ -167,17 +176,22 @@ def invoice_dict(invoice, label=None):
             "unit": line.product.unit if line.product else "",
             "quantity": line.quantity,  # printed as a person writes it: 50, 1,5
             "price": line.price, "discount_percent": line.discount_percent,
-            "tax": _text(line.tax), "tax_rate": line.tax.rate if line.tax else Decimal(0),
+            "tax": invoices.vat_label(line.tax_rate), "tax_rate": line.tax_rate or Decimal(0),
             "amount": line.amount, "tax_amount": line.tax_amount,
-            "total": (line.amount or 0) + (line.tax_amount or 0)})
+            "total": (line.amount or 0) + (0 if invoice.prices_include_vat
+                                            else (line.tax_amount or 0))})
     currency = invoice.currency
-    return {
+    summary = invoices.print_summary(
+        [(line.tax_rate, line.tax_amount) for line in ordered],
+        included=invoice.prices_include_vat, currency_code=currency.code if currency else "",
+        terms=invoice.terms)
+    return summary | {
         "number": invoice.number or "", "issue_date": invoice.issue_date,
         "due_date": invoice.due_date or "", "payment_term": _value(label, invoice.payment_term),
         "currency": currency.code if currency else "RUB",
         "currency_name": currency.name if currency else "",
         "exchange_rate": invoice.exchange_rate, "order_number": invoice.order_number or "",
-        "status": _value(label, invoice.status), "terms": invoice.terms or "",
+        "status": _value(label, invoice.status),
         "notes": invoice.comment or "", "subtotal": invoice.subtotal,
         "tax_amount": invoice.tax_amount, "total": invoice.total, "lines": lines,
         "recipient": client_dict(invoice.recipient, label),
@@ -275,23 +289,25 @@ def sample_context(session, entity, user, *, today=None):
     lines = [
         {"number": 1, "description": "Консультация", "unit": "услуга",
          "quantity": Decimal(2), "price": Decimal("5000.00"),
-         "discount_percent": Decimal(0), "tax": "НДС 20%", "tax_rate": Decimal(20),
-         "amount": Decimal("10000.00"), "tax_amount": Decimal("2000.00"),
-         "total": Decimal("12000.00")},
+         "discount_percent": Decimal(0), "tax": "НДС 22 %", "tax_rate": Decimal(22),
+         "amount": Decimal("10000.00"), "tax_amount": Decimal("2200.00"),
+         "total": Decimal("12200.00")},
         {"number": 2, "description": "Сопровождение сделки", "unit": "услуга",
          "quantity": Decimal(1), "price": Decimal("15000.00"),
-         "discount_percent": Decimal(10), "tax": "НДС 20%", "tax_rate": Decimal(20),
-         "amount": Decimal("13500.00"), "tax_amount": Decimal("2700.00"),
-         "total": Decimal("16200.00")},
+         "discount_percent": Decimal(10), "tax": "НДС 22 %", "tax_rate": Decimal(22),
+         "amount": Decimal("13500.00"), "tax_amount": Decimal("2970.00"),
+         "total": Decimal("16470.00")},
     ]
+    terms = "Оплата в течение 15 дней с даты выставления счёта."
     invoice = {"number": "INV0000001", "issue_date": today,
                "due_date": today + datetime.timedelta(days=15), "payment_term": "15 дней",
                "currency": "RUB", "currency_name": "Российский рубль",
                "exchange_rate": Decimal(1), "order_number": "З-17", "status": "Черновик",
-               "terms": "Оплата в течение 15 дней с даты выставления счёта.",
                "notes": "Спасибо за покупку!", "subtotal": Decimal("23500.00"),
-               "tax_amount": Decimal("4700.00"), "total": Decimal("28200.00"),
+               "tax_amount": Decimal("5170.00"), "total": Decimal("28670.00"),
                "lines": lines, "recipient": None, "deal": deal["title"]}
+    invoice |= invoices.print_summary([(line["tax_rate"], line["tax_amount"]) for line in lines],
+                                      included=False, currency_code="RUB", terms=terms)
     task = {"id": 1, "type": "Звонок", "status": "В работе",
             "description": "Согласовать условия договора",
             "planned_at": datetime.datetime.combine(today, datetime.time(10)),
@@ -424,6 +440,9 @@ PLACEHOLDERS = (
                              "discount_percent, tax, amount, tax_amount, total")),
         ("invoice.subtotal|money", N_("Subtotal")), ("invoice.tax_amount|money", N_("Tax")),
         ("invoice.total|money", N_("Total")),
+        ("invoice.vat", N_("VAT by rate: label («НДС 22 %», «В том числе НДС 22 %», "
+                           "«Без НДС»), rate, amount")),
+        ("invoice.currency_short", N_("Currency as documents write it: «руб.»")),
         ("invoice.recipient.name", N_("Recipient, when not the buyer")),
     )),
     (N_("Other"), (

@@ -11,12 +11,17 @@ well. A number already used (the admin moved the counter back) is skipped.
 
 Totals are computed here in Decimal, never taken from the browser: a line's
 amount is quantity x price less its discount, rounded to kopecks half up;
-its tax is that amount x the tax rate, rounded the same way (tax is charged
-on top of the price); the invoice's subtotal, tax and total
-are the sums of its lines.
+its VAT, rounded the same way line by line, is amount x rate / 100 when VAT
+is added on top of the prices, or amount x rate / (100 + rate) when the
+prices include it («в т. ч. НДС»). The invoice's subtotal and VAT are the
+sums of its lines; its total is the subtotal plus the VAT, or the subtotal
+itself when the prices include VAT. A line keeps the rate it was saved with
+(``tax_rate``), so changing the tax dictionary never changes an issued
+invoice; «Без НДС» (an exempt tax, or none) is a line without a rate.
 """
 import datetime
-from decimal import ROUND_HALF_UP, Decimal
+import re
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select, update
@@ -28,8 +33,10 @@ from app.models import (
     InvoiceLine,
     InvoiceStatus,
     PaymentTerm,
+    Tax,
 )
-from app.services.company import COMPANY_ID, get_company
+from app.services import values
+from app.services.company import COMPANY_ID, get_company, standard_tax_id
 from app.services.errors import Refused
 
 DIGITS = 7
@@ -71,7 +78,8 @@ def next_number(session):
         if taken is None:  # a fresh installation: the counter row first
             session.execute(insert(Company).values(id=COMPANY_ID, name="",
                                                    invoice_prefix="INV",
-                                                   invoice_next_number=1))
+                                                   invoice_next_number=1,
+                                                   default_tax_id=standard_tax_id(session)))
             continue
         prefix, number = taken
         if number > MAX_NUMBER:
@@ -110,6 +118,8 @@ def prepare(session, invoice, *, new, check=True):
         company = get_company(session)
         if not (invoice.terms or "").strip() and company.invoice_terms:
             invoice.terms = company.invoice_terms
+        if invoice.prices_include_vat is None:
+            invoice.prices_include_vat = bool(company.prices_include_vat)
     if invoice.currency is None:
         invoice.currency = session.scalar(select(Currency).where(Currency.is_base.is_(True))
                                           .order_by(Currency.id))
@@ -155,6 +165,8 @@ def apply_change(session, invoice, stored):
         set_status(session, invoice, invoice.status)
     if stored["status"] is InvoiceStatus.DRAFT:
         prepare(session, invoice, new=False, check=False)
+        if "prices_include_vat" in changed:
+            _compute(invoice)
 
 
 def set_status(session, invoice, status):
@@ -177,11 +189,20 @@ def check_client_deletable(session, client_id):
 # --- lines and totals --------------------------------------------------------------------
 
 def _money(value):
-    return Decimal(value).quantize(KOPECK, rounding=ROUND_HALF_UP)
+    return values.kopecks(Decimal(value))
 
 
-def line_amounts(quantity, price, discount_percent, tax_rate):
-    """(amount, tax) of one line, each rounded to kopecks half up."""
+def rate_of(tax):
+    """The VAT rate a line takes from ``tax``: None for «Без НДС» (no tax,
+    or an exempt one)."""
+    if tax is None or tax.is_exempt:
+        return None
+    return Decimal(tax.rate)
+
+
+def line_amounts(quantity, price, discount_percent, tax_rate, included=False):
+    """(amount, VAT) of one line, each rounded to kopecks half up; the VAT is
+    added on top of the amount, or ``included`` in it."""
     quantity, price = Decimal(quantity or 0), Decimal(price or 0)
     discount = Decimal(discount_percent or 0)
     if quantity <= 0:
@@ -191,13 +212,23 @@ def line_amounts(quantity, price, discount_percent, tax_rate):
     if not 0 <= discount <= 100:
         raise Refused(_l("The discount must be from 0 to 100"))
     amount = _money(quantity * price * (HUNDRED - discount) / HUNDRED)
-    tax = _money(amount * Decimal(tax_rate or 0) / HUNDRED)
+    rate = Decimal(tax_rate or 0)
+    tax = _money(amount * rate / ((HUNDRED + rate) if included else HUNDRED))
     return amount, tax
+
+
+def default_tax(session, line):
+    """A new line's tax: its product's, else the company's default."""
+    if line.product is not None and line.product.tax is not None:
+        return line.product.tax
+    tax_id = get_company(session).default_tax_id
+    return session.get(Tax, tax_id) if tax_id else None
 
 
 def prepare_line(session, line):
     """Fill a line from its product (name, price, tax) where left empty,
-    check the invoice is a draft, compute the line's amounts."""
+    check the invoice is a draft, take the rate of its tax, compute the
+    line's amounts."""
     invoice = line.invoice
     if invoice is None:
         raise Refused(_l("Choose the invoice"))
@@ -214,8 +245,8 @@ def prepare_line(session, line):
             line.description = product.name
         if line.price is None or (line.id is None and not line.price):
             line.price = product.price
-        if line.tax is None and line.id is None:
-            line.tax = product.tax
+    if line.tax is None and line.tax_id is None and line.id is None:
+        line.tax = default_tax(session, line)
     if not (line.description or "").strip():
         raise Refused(_l("Choose a product or service, or describe the line"))
     if line.quantity is None:
@@ -225,16 +256,78 @@ def prepare_line(session, line):
     if line.id is None:  # a new line goes last
         with session.no_autoflush:
             line.sort_order = len(invoice.lines)
+    if line.tax is None and line.tax_id is not None:
+        line.tax = session.get(Tax, line.tax_id)
+    line.tax_rate = rate_of(line.tax)
     line.amount, line.tax_amount = line_amounts(
-        line.quantity, line.price, line.discount_percent,
-        line.tax.rate if line.tax is not None else 0)
+        line.quantity, line.price, line.discount_percent, line.tax_rate,
+        bool(invoice.prices_include_vat))
 
 
-def totals(lines):
-    """(subtotal, tax, total) of computed lines."""
+def totals(lines, included=False):
+    """(subtotal, VAT, total) of computed lines."""
     subtotal = sum((Decimal(line.amount or 0) for line in lines), Decimal("0.00"))
     tax = sum((Decimal(line.tax_amount or 0) for line in lines), Decimal("0.00"))
-    return _money(subtotal), _money(tax), _money(subtotal + tax)
+    total = subtotal if included else subtotal + tax
+    return _money(subtotal), _money(tax), _money(total)
+
+
+def vat_by_rate(pairs):
+    """[(rate or None for «Без НДС», VAT)] of lines given as (rate, VAT)
+    pairs, by rate from the highest, «Без НДС» last: a printed invoice lists
+    each rate's VAT on its own row."""
+    sums = {}
+    for rate, vat in pairs:
+        rate = None if rate is None else Decimal(rate)
+        sums[rate] = sums.get(rate, Decimal("0.00")) + Decimal(vat or 0)
+    return sorted(((rate, _money(vat)) for rate, vat in sums.items()),
+                  key=lambda pair: (pair[0] is None, -(pair[0] or 0)))
+
+
+def vat_label(rate):
+    """«НДС 22 %», «НДС 0 %» or «Без НДС»: a rate as documents write it."""
+    if rate is None:
+        return "Без НДС"
+    return f"НДС {values.number_text(rate)} %"
+
+
+ROUBLE_CODES = ("RUB", "RUR")
+# Wording of the payment terms that would contradict lines carrying VAT.
+NO_VAT_WORDS = re.compile(r"[^.;\n]*(?:НДС\s+не\s+облагается|без\s+НДС|без\s+налога\s*\(НДС\))"
+                          r"[^.;\n]*[.;]?", re.IGNORECASE)
+
+
+def currency_short(code):
+    """How documents write the currency after an amount: «руб.» for
+    roubles, the ISO code otherwise."""
+    return "руб." if not code or code.upper() in ROUBLE_CODES else code
+
+
+def printed_terms(terms, carries_vat):
+    """The payment terms as printed: a clause saying there is no VAT is
+    left out while the lines carry VAT."""
+    terms = terms or ""
+    if carries_vat:
+        terms = NO_VAT_WORDS.sub("", terms)
+    return terms.strip()
+
+
+def print_summary(pairs, *, included, currency_code, terms):
+    """What a printed invoice shows beside its lines and totals: VAT per
+    rate with the wording of added or included VAT, the currency as
+    documents write it, the terms. ``pairs``: (rate, VAT) of every line."""
+    vat = vat_by_rate(pairs)
+    carries_vat = any(rate is not None for rate, _amount in vat)
+    prefix = "В том числе " if included else ""
+    return {
+        "prices_include_vat": bool(included),
+        "vat": [{"rate": rate, "amount": amount,
+                 "label": vat_label(rate) if rate is None else prefix + vat_label(rate)}
+                for rate, amount in vat],
+        "currency_short": currency_short(currency_code),
+        "in_roubles": currency_short(currency_code) == "руб.",
+        "terms": printed_terms(terms, carries_vat),
+    }
 
 
 def recalculate_invoice(session, invoice_id):
@@ -244,15 +337,20 @@ def recalculate_invoice(session, invoice_id):
         recalculate(session, invoice)
 
 
+def _compute(invoice):
+    """Every line's amounts at its kept rate, and the invoice's totals."""
+    included = bool(invoice.prices_include_vat)
+    for line in invoice.lines:
+        line.amount, line.tax_amount = line_amounts(
+            line.quantity, line.price, line.discount_percent, line.tax_rate, included)
+    invoice.subtotal, invoice.tax_amount, invoice.total = totals(invoice.lines, included)
+
+
 def recalculate(session, invoice):
     """Recompute every line and the invoice's totals from the database."""
     session.flush()
     session.refresh(invoice, ["lines"])
-    for line in invoice.lines:
-        line.amount, line.tax_amount = line_amounts(
-            line.quantity, line.price, line.discount_percent,
-            line.tax.rate if line.tax is not None else 0)
-    invoice.subtotal, invoice.tax_amount, invoice.total = totals(invoice.lines)
+    _compute(invoice)
 
 
 def duplicate(session, invoice, user_id=None):
@@ -264,6 +362,7 @@ def duplicate(session, invoice, user_id=None):
         payment_term=invoice.payment_term, terms=invoice.terms, comment=invoice.comment,
         responsible_id=user_id or invoice.responsible_id,
         issue_date=datetime.date.today(), status=InvoiceStatus.DRAFT,
+        prices_include_vat=invoice.prices_include_vat,
     )
     copy.number = next_number(session)
     term = invoice.payment_term or PaymentTerm.DAYS_15
@@ -278,7 +377,8 @@ def duplicate(session, invoice, user_id=None):
         copy.lines.append(InvoiceLine(
             product_id=line.product_id, description=line.description, quantity=line.quantity,
             price=line.price, discount_percent=line.discount_percent, tax_id=line.tax_id,
-            amount=line.amount, tax_amount=line.tax_amount, sort_order=position))
+            tax_rate=line.tax_rate, amount=line.amount, tax_amount=line.tax_amount,
+            sort_order=position))
     copy.subtotal, copy.tax_amount, copy.total = invoice.subtotal, invoice.tax_amount, \
         invoice.total
     session.add(copy)

@@ -151,7 +151,12 @@ REGIONS = (
     ("95", "Херсонская область"),
 )
 
-TAXES = (("Без НДС", 0), ("НДС 0%", 0), ("НДС 10%", 10), ("НДС 20%", 20))
+# name, rate, no VAT at all; the first is a new company's default
+# (the standard rate since 1 January 2026), the 5 % and 7 % ones are of the
+# simplified system (УСН).
+TAXES = (("НДС 22 %", 22, False), ("НДС 10 %", 10, False), ("НДС 0 %", 0, False),
+         ("НДС 5 % (УСН)", 5, False), ("НДС 7 % (УСН)", 7, False), ("Без НДС", 0, True))
+STANDARD_TAX = TAXES[0][0]
 
 # name, ISO code, rate in roubles, is the base currency
 CURRENCIES = (
@@ -168,8 +173,6 @@ PRODUCTS = (
     ("Консультация", "5000.00", "услуга"),
     ("Сопровождение сделки", "15000.00", "услуга"),
 )
-PRODUCT_TAX = "Без НДС"
-
 PLAIN = {
     TaskType: ("Звонок", "Встреча", "Договор", "Письмо"),
     ClientStatus: ("Потенциальный", "В работе", "Постоянный", "Неактивный"),
@@ -207,13 +210,14 @@ def _rows(session):
     yield FunnelStage, [FunnelStage(name=name, probability=p) for name, p in FUNNEL_STAGES]
     yield Region, [Region(name=name, code=code, sort_order=int(code))
                    for code, name in REGIONS]
-    yield Tax, [Tax(name=name, rate=Decimal(rate)) for name, rate in TAXES]
+    yield Tax, [Tax(name=name, rate=Decimal(rate), is_exempt=exempt)
+                for name, rate, exempt in TAXES]
     yield Currency, [Currency(name=name, code=code, rate=Decimal(rate), is_base=base)
                      for name, code, rate, base in CURRENCIES]
     yield Tag, [Tag(name=name, color=color) for name, color in TAGS]
-    # Looked up only now: the taxes above are flushed by then.
-    tax = session.scalar(select(Tax).where(Tax.name == PRODUCT_TAX).order_by(Tax.id))
-    yield Product, [Product(name=name, price=Decimal(price), unit=unit, tax=tax)
+    # Without a tax of their own: an invoice line takes the company's
+    # default rate.
+    yield Product, [Product(name=name, price=Decimal(price), unit=unit)
                     for name, price, unit in PRODUCTS]
     types = {t.name: t for t in session.scalars(select(ActionType))}
     # By id: through the relationship each new result joined its type's
@@ -258,7 +262,7 @@ TEMPLATES = (
 # seeding brings it up to the current file.
 EARLIER_TEMPLATES = {
     "loan_agreement": {"cd970271d00bfe07"},
-    "invoice": {"91f5d9b5c744c226", "816dfd2d5c24af76"},
+    "invoice": {"91f5d9b5c744c226", "816dfd2d5c24af76", "e5c8b3765c3bc397"},
     "commercial_offer": {"2a396638e55c5688"},
 }
 

@@ -2,10 +2,11 @@
 from flask import redirect, url_for
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from wtforms import IntegerField, StringField
+from wtforms import BooleanField, IntegerField, StringField
 from wtforms.validators import Optional
 
 from app import db
@@ -14,6 +15,7 @@ from app.services import invoices, validation
 from app.services.company import ensure_company
 from app.views.fields import AccountOfBank, Normalised
 from app.views.refusal import KeepTypedMixin, refuse_on
+from app.views.show import shown
 
 
 class CompanyView(KeepTypedMixin, ModelView):
@@ -45,19 +47,26 @@ class CompanyView(KeepTypedMixin, ModelView):
         "invoice_prefix": _l("Invoice number prefix"),
         "invoice_next_number": _l("Next invoice number"),
         "invoice_terms": _l("Default payment terms of invoices"),
+        "default_tax": _l("Default VAT rate"),
+        "prices_include_vat": _l("Prices include VAT"),
     }
     description_columns = {
         "invoice_prefix": _l("Invoice numbers are the prefix and seven digits: INV0000001"),
         "invoice_next_number": _l("The number the next new invoice gets; numbers already "
                                   "used are skipped"),
+        "default_tax": _l("A new invoice line takes it unless its product has a tax"),
+        "prices_include_vat": _l("New invoices start with prices that already hold the VAT "
+                                 "(«В том числе НДС»)"),
     }
+    edit_form_query_rel_fields = {"default_tax": [["is_active", FilterEqual, True]]}
+    formatters_columns = {"prices_include_vat": shown}
     show_fieldsets = [
         (_l("Company"), {"fields": ["name", "inn", "kpp", "ogrn", "okved", "oktmo"]}),
         (_l("Bank"), {"fields": ["bank_name", "bik", "settlement_account", "corr_account"]}),
         (_l("Addresses"), {"fields": ["postcode", "legal_address", "actual_address"]}),
         (_l("Management"), {"fields": ["director_name", "director_position"]}),
         (_l("Invoices"), {"fields": ["invoice_prefix", "invoice_next_number",
-                                     "invoice_terms"]}),
+                                     "invoice_terms", "default_tax", "prices_include_vat"]}),
     ]
     edit_fieldsets = show_fieldsets
     validators_columns = {
@@ -79,6 +88,11 @@ class CompanyView(KeepTypedMixin, ModelView):
                                       widget=BS3TextFieldWidget()),
         "invoice_next_number": IntegerField(_l("Next invoice number"), [Optional()],
                                             widget=BS3TextFieldWidget()),
+        # Not required: an unticked box is a plain "no".
+        "prices_include_vat": BooleanField(
+            _l("Prices include VAT"),
+            description=_l("New invoices start with prices that already hold the VAT "
+                           "(«В том числе НДС»)")),
     }
 
     def pre_update(self, item):

@@ -4,13 +4,14 @@ from flask_appbuilder import expose, has_access
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from wtforms import DecimalField, StringField
+from wtforms import BooleanField, DecimalField, StringField
 from wtforms.validators import NumberRange, Optional
 
 from app import db
 from app.labels import ENUMS, FIELDS
 from app.models import Invoice, InvoiceLine, InvoiceStatus, PaymentTerm
 from app.services import invoices
+from app.services.company import get_company
 from app.services.errors import Refused
 from app.views.datamodel import ListInterface
 from app.views.fields import enum_field
@@ -18,6 +19,11 @@ from app.views.labels import enum_label, money
 from app.views.refusal import refuse, translated
 from app.views.register_base import RegisterView
 from app.views.rowaccess import MAX_ID, record_or_404
+
+
+def vat_rate(rate):
+    """A line's kept rate: «22 %», or «Без НДС» without one."""
+    return invoices.vat_label(rate).removeprefix("НДС ")
 
 
 class InvoiceLineView(RegisterView):
@@ -28,17 +34,20 @@ class InvoiceLineView(RegisterView):
     route_base = "/invoice-lines"
     datamodel = ListInterface(InvoiceLine)
     list_title = _l("Invoice lines")
+    label_columns = dict(FIELDS, tax=_l("VAT"), tax_rate=_l("VAT rate, %"),
+                         tax_amount=_l("VAT amount"))
     list_columns = ["description", "quantity", "price", "discount_percent", "tax", "amount",
                     "tax_amount"]
     add_columns = edit_columns = ["invoice", "product", "description", "quantity", "price",
                                   "discount_percent", "tax"]
-    show_columns = add_columns + ["amount", "tax_amount"]
+    show_columns = add_columns + ["tax_rate", "amount", "tax_amount"]
     search_columns = ["description"]
     base_order = ("sort_order", "asc")
     description_columns = {
         "description": _l("Left empty, the name of the chosen product or service"),
         "price": _l("Left at zero, the price of the chosen product or service"),
-        "tax": _l("Charged on top of the amount after the discount"),
+        "tax": _l("Left empty, the tax of the chosen product or the company's default; "
+                  "added to the amount or included in it as the invoice says"),
     }
     validators_columns = {"quantity": [NumberRange(min=0.001)],
                           "price": [Optional(), NumberRange(min=0)],
@@ -47,7 +56,8 @@ class InvoiceLineView(RegisterView):
         "description": StringField(FIELDS["description"], [Optional()],
                                    widget=BS3TextFieldWidget()),
     }
-    formatters_columns = dict(RegisterView.formatters_columns, amount=money, tax_amount=money)
+    formatters_columns = dict(RegisterView.formatters_columns, amount=money, tax_amount=money,
+                              tax_rate=vat_rate)
 
     def _check_invoice(self, line):
         if line.invoice is None:
@@ -62,20 +72,20 @@ class InvoiceLineView(RegisterView):
         super().pre_update(item)
 
 
-
 class InvoiceView(RegisterView):
     """Invoices: numbered on creation, edited while drafts,
     moved through the statuses, duplicated, printed."""
 
     route_base = "/invoices"
     datamodel = ListInterface(Invoice)
-    label_columns = dict(FIELDS, client=_l("Buyer"), comment=_l("Notes for the client"))
+    label_columns = dict(FIELDS, client=_l("Buyer"), comment=_l("Notes for the client"),
+                         prices_include_vat=_l("Prices include VAT"), tax_amount=_l("VAT amount"))
     list_columns = ["number", "issue_date", "due_date", "client", "total", "currency", "status",
                     "responsible"]
     order_columns = ["number", "issue_date", "due_date", "status", "total"]
     add_columns = edit_columns = ["client", "recipient", "deal", "issue_date", "payment_term",
-                                  "due_date", "currency", "exchange_rate", "order_number",
-                                  "responsible", "terms", "comment"]
+                                  "due_date", "currency", "exchange_rate", "prices_include_vat",
+                                  "order_number", "responsible", "terms", "comment"]
     show_columns = ["number", "status"] + add_columns + ["subtotal", "tax_amount", "total"]
     search_columns = ["number", "issue_date", "due_date", "status", "order_number"]
     base_order = ("issue_date", "desc")
@@ -88,6 +98,8 @@ class InvoiceView(RegisterView):
         "exchange_rate": _l("Roubles for one unit of the currency; empty takes the "
                             "currency's rate"),
         "recipient": _l("Leave empty when the recipient is the buyer"),
+        "prices_include_vat": _l("The prices of the lines already hold the VAT: the invoice "
+                                 "shows «В том числе НДС»; otherwise the VAT is added on top"),
     }
     add_form_extra_fields = edit_form_extra_fields = {
         "payment_term": enum_field(FIELDS["payment_term"], PaymentTerm,
@@ -96,6 +108,12 @@ class InvoiceView(RegisterView):
         "exchange_rate": DecimalField(FIELDS["exchange_rate"],
                                       [Optional(), NumberRange(min=0.000001)], places=None,
                                       widget=BS3TextFieldWidget()),
+        # A new invoice starts with the company's choice.
+        "prices_include_vat": BooleanField(
+            _l("Prices include VAT"),
+            default=lambda: bool(get_company(db.session).prices_include_vat),
+            description=_l("The prices of the lines already hold the VAT: the invoice "
+                           "shows «В том числе НДС»; otherwise the VAT is added on top")),
     }
     formatters_columns = dict(RegisterView.formatters_columns, total=money, subtotal=money,
                               tax_amount=money, payment_term=enum_label)

@@ -33,7 +33,7 @@ from tests.conftest import migrated_engine
 
 COUNTS = {
     TaskType: 4, TaskStatus: 10, ClientStatus: 4, ClientType: 4, ClientOrigin: 6,
-    MarketSegment: 3, FunnelStage: 5, LoanPurpose: 5, Region: 89, Tax: 4, Currency: 4,
+    MarketSegment: 3, FunnelStage: 5, LoanPurpose: 5, Region: 89, Tax: 6, Currency: 4,
     Tag: 3, RefusalReason: 5, ActionType: 4, Product: 2, ActionResult: 12, MailingType: 3,
 }
 
@@ -107,8 +107,11 @@ def test_regions_are_the_89_subjects_in_order_of_code(fresh_session):
 
 def test_money_dictionaries(fresh_session):
     seed_dictionaries(fresh_session)
-    rates = dict(fresh_session.execute(select(Tax.name, Tax.rate)).all())
-    assert rates == {"Без НДС": 0, "НДС 0%": 0, "НДС 10%": 10, "НДС 20%": 20}
+    rates = {name: (rate, exempt) for name, rate, exempt in fresh_session.execute(
+        select(Tax.name, Tax.rate, Tax.is_exempt))}
+    assert rates == {"НДС 22 %": (22, False), "НДС 10 %": (10, False), "НДС 0 %": (0, False),
+                     "НДС 5 % (УСН)": (5, False), "НДС 7 % (УСН)": (7, False),
+                     "Без НДС": (0, True)}
     currencies = {c.code: c for c in fresh_session.scalars(select(Currency))}
     assert set(currencies) == {"RUB", "USD", "EUR", "CNY"}
     assert [c.code for c in currencies.values() if c.is_base] == ["RUB"]
@@ -117,7 +120,8 @@ def test_money_dictionaries(fresh_session):
     products = {p.name: p for p in fresh_session.scalars(select(Product))}
     assert products["Консультация"].price == Decimal("5000.00")
     assert products["Сопровождение сделки"].price == Decimal("15000.00")
-    assert all(p.tax.name == "Без НДС" and p.unit for p in products.values())
+    # A line of a product without a tax takes the company's default rate.
+    assert all(p.tax is None and p.unit for p in products.values())
 
 
 def test_seeding_again_changes_nothing(fresh_session):

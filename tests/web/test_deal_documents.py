@@ -19,6 +19,7 @@ from app.models import (
     PrintedDocument,
     TemplateEntity,
 )
+from app.services import invoices
 from tests.conftest import employee_id, unique
 
 NUMBER = re.compile(r"^INV\d{7}$")
@@ -96,7 +97,10 @@ def test_one_action_makes_the_invoice_and_the_contract(as_role, session, templat
     assert NUMBER.match(invoice.number)
     assert invoice.status is InvoiceStatus.DRAFT
     assert invoice.total == Decimal("150000.00") == invoice.subtotal
-    assert invoice.tax_amount == Decimal("0.00")
+    # The deal's amount includes the VAT of the company's default tax.
+    assert invoice.prices_include_vat
+    assert invoice.tax_amount == invoices.line_amounts(
+        1, invoice.total, 0, invoice.lines[0].tax_rate, included=True)[1]
     assert invoice.responsible_id == deal.responsible_id
     [line] = invoice.lines
     assert line.description == deal.title

@@ -38,8 +38,8 @@ SCREENS = {
     "/funnel-stages/list/": ("Стадии воронки", ["Коммерческое предложение", "Вероятность, %"]),
     "/loan-purposes/list/": ("Цели кредита", ["Ипотека", "Рефинансирование"]),
     "/regions/list/": ("Регионы", ["Республика Адыгея", "Код региона"]),
-    "/products/list/": ("Товары и услуги", ["Консультация", "5\u00a0000,00", "Без НДС"]),
-    "/taxes/list/": ("Налоги", ["НДС 20%", "Ставка, %"]),
+    "/products/list/": ("Товары и услуги", ["Консультация", "5\u00a0000,00"]),
+    "/taxes/list/": ("Налоги", ["НДС 22 %", "Ставка, %"]),
     "/currencies/list/": ("Валюты", ["Российский рубль", "RUB", "Базовая валюта"]),
     "/tags/list/": ("Теги", ["VIP", "Повторный"]),
     "/refusal-reasons/list/": ("Причины отказа", ["Выбрали конкурента"]),
@@ -142,7 +142,7 @@ def test_admin_adds_a_task_status_with_colour_kind_and_dates(as_role, session):
 
 
 def test_admin_adds_a_product_with_a_russian_price(as_role, session):
-    tax = session.scalar(select(Tax).where(Tax.name == "НДС 20%"))
+    tax = session.scalar(select(Tax).where(Tax.name == "НДС 22 %"))
     name = unique("Оценка залога")
     as_role("admin").post("/products/add", _form(
         name, price="12 500,50", unit="услуга", tax=str(tax.id)))

@@ -26,6 +26,7 @@ from app.models import (
     Tax,
 )
 from app.services import invoices
+from app.services.company import ensure_company
 from tests.conftest import unique
 
 NUMBER = re.compile(r"^INV\d{7}$")
@@ -36,6 +37,21 @@ def _id(session, model, **where):
     for key, value in where.items():
         query = query.where(getattr(model, key) == value)
     return session.scalar(query.order_by(model.id))
+
+
+@pytest.fixture(autouse=True)
+def company_without_default_tax(session):
+    """Lines here carry VAT only when they name their tax (the company's
+    default rate is tested in test_vat.py)."""
+    company = ensure_company(session)
+    saved = company.default_tax_id
+    company.default_tax_id = None
+    session.commit()
+    yield
+    session.expire_all()
+    company = session.get(Company, 1)
+    company.default_tax_id = saved
+    session.commit()
 
 
 @pytest.fixture
@@ -76,21 +92,21 @@ def test_invoice_from_draft_to_paid(as_role, session, buyer):
 
     # Lines: from the catalogue (name, price and tax filled in) and free text.
     consult = _id(session, Product, name="Консультация")
-    vat20 = _id(session, Tax, name="НДС 20%")
-    _add_line(manager, invoice.id, product=consult, quantity="2", tax=vat20)
+    vat22 = _id(session, Tax, name="НДС 22 %")
+    _add_line(manager, invoice.id, product=consult, quantity="2", tax=vat22)
     _add_line(manager, invoice.id, description="Доставка", quantity="1", price="1500",
               discount_percent="10")
     session.expire_all()
     invoice = session.get(Invoice, invoice.id)
     lines = sorted(invoice.lines, key=lambda x: x.id)
     assert [(x.description, x.amount, x.tax_amount) for x in lines] == [
-        ("Консультация", Decimal("10000.00"), Decimal("2000.00")),
+        ("Консультация", Decimal("10000.00"), Decimal("2200.00")),
         ("Доставка", Decimal("1350.00"), Decimal("0.00"))]
     assert (invoice.subtotal, invoice.tax_amount, invoice.total) == (
-        Decimal("11350.00"), Decimal("2000.00"), Decimal("13350.00"))
+        Decimal("11350.00"), Decimal("2200.00"), Decimal("13550.00"))
 
     page = manager.get(f"/invoices/show/{invoice.id}").text
-    assert invoice.number in page and "13\u00a0350,00" in page
+    assert invoice.number in page and "13\u00a0550,00" in page
     assert f"_flt_0_invoice={invoice.id}" in page  # the lines tab adds to this invoice
 
     # Issued: no more edits of the invoice or its lines.
@@ -111,7 +127,7 @@ def test_invoice_from_draft_to_paid(as_role, session, buyer):
     session.expire_all()
     invoice = session.get(Invoice, invoice.id)
     assert invoice.terms == "Предоплата 100%" and len(invoice.lines) == 2
-    assert invoice.total == Decimal("13350.00")
+    assert invoice.total == Decimal("13550.00")
 
     # Printed with the seeded invoice template.
     template_id = _id(session, DocumentTemplate, code="invoice")
@@ -121,8 +137,8 @@ def test_invoice_from_draft_to_paid(as_role, session, buyer):
     text = " ".join("\n".join(p.extract_text() for p in
                               PdfReader(io.BytesIO(response.data)).pages).split())
     assert f"Счёт на оплату № {invoice.number}" in text
-    assert "Тринадцать тысяч триста пятьдесят рублей 00 копеек" in text
-    assert "Консультация" in text and "13 350,00" in text and buyer.name in text
+    assert "Тринадцать тысяч пятьсот пятьдесят рублей 00 копеек" in text
+    assert "Консультация" in text and "13 550,00" in text and buyer.name in text
 
     manager.post(f"/invoices/status/{invoice.id}", {"status": "paid"})
     session.expire_all()
