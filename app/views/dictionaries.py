@@ -249,7 +249,7 @@ class DictionaryView(KeepTypedMixin, CsvMixin, ModelView):
     base_order = ("sort_order", "asc")
     page_size = 50
     formatters_columns = {
-        "is_active": _yes_no, "takes_dates": _yes_no, "is_base": _yes_no,
+        "is_active": _yes_no, "takes_dates": _yes_no, "is_base": _yes_no, "is_exempt": _yes_no,
         "color": _swatch, "kind": _kind, "managers": _names, "children": _names,
         "results": _names, "action_type": blank_if_none, "synonyms": _lines,
         "price": money, "rate": _number,
@@ -403,11 +403,18 @@ class RegionView(DictionaryView):
 class TaxView(DictionaryView):
     route_base = "/taxes"
     model = Tax
-    fields = ("rate",)
-    label_columns = dict(LABELS, rate=_l("Rate, %"))
-    extra_fields = dict(DictionaryView.extra_fields, rate=lambda: _number_field(
-        _l("Rate, %"),
-        NumberRange(min=0, max=100, message=_l("A tax rate is from 0 to 100 percent"))))
+    fields = ("rate", "is_exempt")
+    label_columns = dict(LABELS, rate=_l("Rate, %"), is_exempt=_l("Without VAT"))
+    extra_fields = dict(
+        DictionaryView.extra_fields,
+        rate=lambda: _number_field(
+            _l("Rate, %"),
+            NumberRange(min=0, max=100, message=_l("A tax rate is from 0 to 100 percent"))),
+        # Not required: an unticked box is a plain "no".
+        is_exempt=lambda: BooleanField(
+            _l("Without VAT"),
+            description=_l("«Без НДС»: documents print «Без НДС» rather than a rate; "
+                           "the rate is not used")))
 
 
 CURRENCY_LABELS = dict(LABELS, rate=_l("Rate in the base currency"))

@@ -370,3 +370,18 @@ def test_migration_adds_the_2026_rates_and_keeps_old_lines(database_url, tmp_pat
     assert rows["НДС 22 %"] == (22, False)
     assert rows["НДС 5 % (УСН)"] == (5, False) and rows["НДС 7 % (УСН)"] == (7, False)
     assert "НДС 10 %" not in rows and "НДС 0 %" not in rows and len(rows) == 7
+
+
+def test_admin_marks_a_tax_as_no_vat(as_role, session):
+    name = unique("Не облагается")
+    admin = as_role("admin")
+    assert "Без НДС" in admin.get("/taxes/add").text
+    admin.post("/taxes/add", {"name": name, "rate": "0", "is_exempt": "y", "is_active": "y",
+                              "sort_order": "900"})
+    tax = session.scalar(select(Tax).where(Tax.name == name))
+    assert tax is not None and tax.is_exempt and invoices.rate_of(tax) is None
+    plain = unique("НДС 0 % экспорт")
+    admin.post("/taxes/add", {"name": plain, "rate": "0", "is_active": "y",
+                              "sort_order": "901"})
+    tax = session.scalar(select(Tax).where(Tax.name == plain))
+    assert tax is not None and not tax.is_exempt and invoices.rate_of(tax) == 0
