@@ -151,6 +151,8 @@ def schedule_dict(application, first_payment=None):
 def deal_dict(deal, label=None):
     return {"id": deal.id, "title": deal.title, "amount": deal.amount,
             "currency": deal.currency.code if deal.currency else "",
+            "currency_short": invoices.currency_short(deal.currency.code if deal.currency
+                                                      else ""),
             "stage": _text(deal.stage), "probability": deal.probability,
             "expected_close": deal.expected_close or "", "status": _value(label, deal.status),
             "comment": deal.comment or "",
@@ -283,7 +285,8 @@ def sample_context(session, entity, user, *, today=None):
     except values.ValidationError:
         pass
     deal = {"id": 1, "title": "Поставка оборудования", "amount": Decimal("150000.00"),
-            "currency": "RUB", "stage": "Коммерческое предложение", "probability": 40,
+            "currency": "RUB", "currency_short": "руб.", "stage": "Коммерческое предложение",
+            "probability": 40,
             "expected_close": today + datetime.timedelta(days=30), "status": "Открыта",
             "comment": "", "responsible": employee_dict(user)["full_name"]}
     lines = [
@@ -422,7 +425,9 @@ PLACEHOLDERS = (
     )),
     (N_("Deal"), (
         ("deal.title", N_("Title")), ("deal.amount|money", N_("Amount")),
-        ("deal.currency", N_("Currency")), ("deal.stage", N_("Stage")),
+        ("deal.currency", N_("Currency")),
+        ("deal.currency_short", N_("Currency as documents write it: «руб.»")),
+        ("deal.stage", N_("Stage")),
         ("deal.expected_close|date_ru", N_("Expected close")),
         ("deal.responsible", N_("Responsible")),
     )),

@@ -385,3 +385,14 @@ def test_admin_marks_a_tax_as_no_vat(as_role, session):
                               "sort_order": "901"})
     tax = session.scalar(select(Tax).where(Tax.name == plain))
     assert tax is not None and not tax.is_exempt and invoices.rate_of(tax) == 0
+
+
+def test_deal_papers_name_roubles_in_russian(session):
+    from app.services import documents
+
+    deal = SimpleNamespace(id=1, title="Поставка", amount=D("31750.00"),
+                           currency=SimpleNamespace(code="RUB"), stage=None, probability=0,
+                           expected_close=None, status=None, comment="", responsible=None)
+    assert documents.deal_dict(deal)["currency_short"] == "руб."
+    deal.currency = SimpleNamespace(code="USD")
+    assert documents.deal_dict(deal)["currency_short"] == "USD"
