@@ -396,3 +396,28 @@ def test_deal_papers_name_roubles_in_russian(session):
     assert documents.deal_dict(deal)["currency_short"] == "руб."
     deal.currency = SimpleNamespace(code="USD")
     assert documents.deal_dict(deal)["currency_short"] == "USD"
+
+
+def test_api_takes_the_company_mode_unless_told(app, session, buyer, company):
+    from tests.web.test_api import _jwt
+
+    company.prices_include_vat = True
+    company.default_tax_id = _id(session, Tax, name="НДС 22 %")
+    session.commit()
+    http, headers = app.test_client(), _jwt(app, "manager")
+    created = http.post("/api/v1/invoice/", json={"client": buyer.id}, headers=headers)
+    assert created.status_code == 201, created.json
+    told = http.post("/api/v1/invoice/", json={"client": buyer.id,
+                                               "prices_include_vat": False}, headers=headers)
+    assert told.status_code == 201, told.json
+    for invoice_id in (created.json["id"], told.json["id"]):
+        line = http.post("/api/v1/invoice_line/", json={
+            "invoice": invoice_id, "description": "Монтаж", "quantity": "1",
+            "price": "12200.00", "discount_percent": "0"}, headers=headers)
+        assert line.status_code == 201, line.json
+    session.expire_all()
+    included, added = (session.get(Invoice, created.json["id"]),
+                       session.get(Invoice, told.json["id"]))
+    assert included.prices_include_vat and included.total == D("12200.00")
+    assert included.tax_amount == D("2200.00")
+    assert not added.prices_include_vat and added.total == D("14884.00")
