@@ -119,7 +119,11 @@ def columns(session, user_id, filters=Filters(), tz_name="Europe/Moscow", now=No
             with_cards=True):
     """The board: [Column] with counts, sums and (``with_cards``) each
     column's first cards. ``user_id``: whose rows are visible (None: all)."""
-    totals = _totals(session, _where(session, user_id, filters, tz_name, driving=True))
+    # One employee's or one client's deals are few: testing each of them
+    # costs less than gathering every visible client first (a manager's
+    # board of a colleague at 300 000 deals on SQLite: 100 against 140 ms).
+    few = filters.responsible_id is not None or filters.client_id is not None
+    totals = _totals(session, _where(session, user_id, filters, tz_name, driving=not few))
     stages = session.execute(
         select(FunnelStage.id, FunnelStage.name, FunnelStage.probability, FunnelStage.is_active)
         .order_by(FunnelStage.sort_order, FunnelStage.id)).all()
