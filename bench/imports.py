@@ -56,7 +56,7 @@ def generate(path, rows, seed=1):
             number = rows + (i if rng.random() > 0.01 or i == 0 else rng.randrange(i))
             phone = f"8 9{16 + number // 10_000_000:02d} {number % 10_000_000:07d}"
             lines.append(
-                f"{rng.randrange(1, 29):02d}.{rng.randrange(1, 13):02d}.2026;"
+                f"{rng.randrange(1, 29):02d}.{rng.randrange(1, 13):02d}.2025;"
                 f"{rng.choice(SURNAMES)};{rng.choice(NAMES)};{rng.choice(PATRONYMICS)};"
                 f"{rng.choice(REGIONS)};{rng.choice(CITIES)};"
                 f"\"{rng.randrange(10, 5000) * 1000:,}\"".replace(",", " ")

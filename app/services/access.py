@@ -124,6 +124,17 @@ def claim(session, item, user_id):
         item.author_id = user_id
 
 
+def readable_ids(session, model, ids, user_id):
+    """The ids among ``ids`` whose rows the user may read (all of them for
+    None): a page links only what it can open (a manager's own deal may
+    be of a client they cannot see)."""
+    ids = {i for i in ids if i is not None}
+    if user_id is None or not ids:
+        return ids
+    return set(session.scalars(select(model.id).where(model.id.in_(ids),
+                                                      clause(model, user_id))))
+
+
 def can_read(session, model, row_id, user_id):
     return bool(session.scalar(
         select(exists().where(model.id == row_id, clause(model, user_id)))

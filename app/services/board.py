@@ -60,6 +60,7 @@ class Card:
     task: str = None
     task_at: datetime.datetime = None
     overdue: bool = False
+    client_link: bool = True  # may the user open the client
 
 
 def _where(session, user_id, filters, tz_name, driving):
@@ -138,7 +139,7 @@ def columns(session, user_id, filters=Filters(), tz_name="Europe/Moscow", now=No
         if column.count and with_cards:
             pages[column.stage_id] = _page(session, where, column.stage_id, None, PAGE)
     described = {card.id: card for card in describe(
-        session, [i for ids in pages.values() for i in ids], now=now)}
+        session, [i for ids in pages.values() for i in ids], now=now, user_id=user_id)}
     for column in board:
         column.cards = [described[i] for i in pages.get(column.stage_id, ()) if i in described]
     return board
@@ -155,12 +156,14 @@ def cards(session, user_id, stage_id, filters=Filters(), tz_name="Europe/Moscow"
           before_id=None, limit=PAGE, now=None):
     """The column's cards newest first, after the card ``before_id``."""
     where = _where(session, user_id, filters, tz_name, driving=False)
-    return describe(session, _page(session, where, stage_id, before_id, limit), now=now)
+    return describe(session, _page(session, where, stage_id, before_id, limit), now=now,
+                    user_id=user_id)
 
 
-def describe(session, ids, now=None):
-    """[Card] of the deals ``ids``, in that order: their client, responsible
-    and next open task (the earliest planned)."""
+def describe(session, ids, now=None, user_id=None):
+    """[Card] of the deals ``ids``, in that order: their client (linked when
+    ``user_id`` may open it), responsible and next open task (the earliest
+    planned)."""
     if not ids:
         return []
     now = now or datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
@@ -184,4 +187,8 @@ def describe(session, ids, now=None):
         card = found[task.deal_id]
         card.task_id, card.task, card.task_at = task.id, task.description or "", task.planned_at
         card.overdue = task.deadline is not None and task.deadline < now
+    visible = access.readable_ids(session, Client, {c.client_id for c in found.values()},
+                                  user_id)
+    for card in found.values():
+        card.client_link = card.client_id in visible
     return [found[i] for i in ids if i in found]

@@ -91,11 +91,16 @@ def _write_apart(engine, row):
         log.exception("Personal data access log: the row was not written: %s", row)
 
 
-def viewed(engine, record, user_id):
-    """A person's record page was opened."""
+def viewed(engine, record, user_id, later=None):
+    """A person's record page was opened. ``later``: a function that runs
+    the write when the page has been sent (the web layer's), so that a page
+    never waits for the log: on SQLite the insert waits for any writer (a
+    long import holds the lock for seconds) and, made inside the request,
+    left the request's own saves answered "database is locked"."""
     if record is None or not is_person(record):
         return
-    _write_apart(engine, _row(AccessAction.VIEW, ENTITIES[type(record)], record.id, user_id))
+    row = _row(AccessAction.VIEW, ENTITIES[type(record)], record.id, user_id)
+    (later or (lambda write: write()))(lambda: _write_apart(engine, row))
 
 
 def exported(engine, model, user_id, rows):

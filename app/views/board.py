@@ -119,7 +119,7 @@ class DealBoardMixin:
         else:
             message = gettext("The deal «%(title)s» is lost: %(reason)s", title=deal.title,
                               reason=deal.loss_reason)
-        card = board.describe(session, [deal.id])
+        card = board.describe(session, [deal.id], user_id=restricted_user_id())
         return jsonify(
             message=message,
             stage=deal.stage_id if deal.status == DealStatus.OPEN else None,

@@ -74,8 +74,10 @@ class UnplannedView(BaseView):
                                       .offset(page * PAGE_SIZE)).all()
             sections.append({"kind": kind, "title": title, "rows": rows, "page": page,
                              "total": _count(counted, page, rows)})
+        shown = {deal.client_id for deal in sections[0]["rows"]}
         return self.render_template("sdelka/unplanned.html", sections=sections,
-                                    page_size=PAGE_SIZE)
+                                    page_size=PAGE_SIZE, client_links=access.readable_ids(
+                                        db.session, Client, shown, user_id))
 
 
 def register(appbuilder):

@@ -4,10 +4,11 @@ from flask import g, redirect, url_for
 from flask_appbuilder import IndexView, expose
 
 from app import db
-from app.models import utcnow
-from app.services import my_day, tasks
+from app.models import Client, utcnow
+from app.services import access, my_day, tasks
 from app.services.values import date_text
 from app.views.fields import office_zone
+from app.views.rowaccess import restricted_user_id
 
 LANDS_ON_STATISTICS = ("Admin", "Head of sales")
 
@@ -39,8 +40,10 @@ class SdelkaIndexView(IndexView):
                                  tasks=see_tasks, deals=see_deals)
         done_status = (tasks.done_status(db.session)
                        if see_tasks and sm.has_access("can_edit", "TaskView") else None)
+        shown = {row.client_id for section in sections.values() for row in section.rows}
         return self.render_template(
             self.index_template, appbuilder=self.appbuilder, day=sections,
+            client_links=access.readable_ids(db.session, Client, shown, restricted_user_id()),
             today=date_text(my_day.office_today(now, office_zone())),
             done_status=done_status, links=self._links(user.id, now, see_tasks, see_deals),
             unplanned_url=(url_for("UnplannedView.unplanned")

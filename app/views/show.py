@@ -10,7 +10,7 @@ import datetime
 import decimal
 import enum
 
-from flask import url_for
+from flask import after_this_request, url_for
 from flask_babel import lazy_gettext as _l
 
 from app import db
@@ -62,7 +62,7 @@ class RecordPageMixin:
         # from another view's route.
         args["edit_url"] = url_for(f"{self.endpoint}.edit", pk=pk) if self._may_edit(pk) \
             else None
-        personal_data.viewed(db.engine, item, history.acting_user_id.get())
+        personal_data.viewed(db.engine, item, history.acting_user_id.get(), later=_after_sent)
         return widgets
 
     def _may_edit(self, pk):
@@ -71,3 +71,11 @@ class RecordPageMixin:
             return False
         may_write = getattr(self, "may_write", None)
         return may_write is None or may_write(pk)
+
+
+def _after_sent(write):
+    """Run ``write`` once the response has gone to the browser."""
+    @after_this_request
+    def _on_close(response):
+        response.call_on_close(write)
+        return response

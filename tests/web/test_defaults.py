@@ -44,7 +44,8 @@ def test_a_new_task_starts_in_the_first_open_status(as_role, session, app):
     first = tasks.first_status(session)
     assert first.kind == StatusKind.OPEN and task.status_id == first.id
     assert first.id == session.scalars(select(TaskStatus.id).where(
-        TaskStatus.kind == StatusKind.OPEN).order_by(TaskStatus.sort_order)).first()
+        TaskStatus.kind == StatusKind.OPEN, TaskStatus.is_active.is_(True))
+        .order_by(TaskStatus.sort_order, TaskStatus.id)).first()
     # Over the API: the same rule path.
     api = app.test_client()
     token = api.post("/api/v1/security/login", json={

@@ -42,8 +42,8 @@ def dataset(app):
         manager, head = employee(session, "manager"), employee(session, "head")
         statuses = {kind: session.scalar(select(TaskStatus).where(TaskStatus.kind == kind)
                                          .order_by(TaskStatus.id)) for kind in StatusKind}
-        stages = session.scalars(select(FunnelStage).order_by(FunnelStage.sort_order,
-                                                              FunnelStage.id)).all()
+        stages = session.scalars(select(FunnelStage).where(FunnelStage.is_active.is_(True))
+                                 .order_by(FunnelStage.sort_order, FunnelStage.id)).all()
         client = Client(name=unique("Статистика"), responsible_id=manager.id,
                         funnel_stage=stages[1], created_at=MID)
         session.add(client)
