@@ -18,7 +18,7 @@ of its own. Through real HTTP:
   upload limits and sends the requests of the killed server to the other.
 
 Needs TEST_DATABASE_URL and Redis (TEST_REDIS_URL, default database 15 of
-127.0.0.1:6379, emptied before and after), and nginx and openssl for the
+127.0.0.1:6379, one lower per xdist worker, emptied before and after), and nginx and openssl for the
 last test. Without them the tests are skipped with the reason; in CI
 (CI=true) they fail instead.
 
@@ -47,7 +47,19 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _worker_redis_url():
+    """TEST_REDIS_URL's database, one lower per pytest-xdist worker: two
+    workers' clusters count sign-ins under the same key (one address, one
+    endpoint) and flush the database, so they must not share one."""
+    base = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").lstrip("gw") or 0)
+    prefix, number = base.rsplit("/", 1)
+    return f"{prefix}/{int(number) - worker}"
+
+
+REDIS_URL = _worker_redis_url()
 ADMIN_PASSWORD = "Several-servers-1"
 SIGN_IN_LIMIT = 5
 IMPORT_ROWS = 20000
