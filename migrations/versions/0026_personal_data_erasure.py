@@ -1,0 +1,18 @@
+"""personal data erasure and retention (reserved: filled by the work named here)
+
+Revision ID: 0026
+Revises: 0025
+""" (reserved: filled by the work named here)
+
+revision = '0026'
+down_revision = '0025'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
