@@ -2,7 +2,7 @@
 
 Revision ID: 0025
 Revises: 0024
-""" (reserved: filled by the work named here)
+"""
 
 revision = '0025'
 down_revision = '0024'

@@ -2,7 +2,7 @@
 
 Revision ID: 0026
 Revises: 0025
-""" (reserved: filled by the work named here)
+"""
 
 revision = '0026'
 down_revision = '0025'

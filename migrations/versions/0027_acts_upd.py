@@ -2,7 +2,7 @@
 
 Revision ID: 0027
 Revises: 0026
-""" (reserved: filled by the work named here)
+"""
 
 revision = '0027'
 down_revision = '0026'

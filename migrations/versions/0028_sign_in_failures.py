@@ -2,7 +2,7 @@
 
 Revision ID: 0028
 Revises: 0027
-""" (reserved: filled by the work named here)
+"""
 
 revision = '0028'
 down_revision = '0027'
