@@ -136,6 +136,52 @@ FIELDS = {
     "consent_withdrawn": _l("Consent withdrawn"),
 }
 
+# A dictionary's fields (its FAB screens, the console and the history).
+DICTIONARY_FIELDS = {
+    "name": _l("Name"),
+    "synonyms": _l("Synonyms"),
+    "is_active": _l("Enabled"),
+    "sort_order": _l("Sort order"),
+    "parent": _l("Parent group"),
+    "children": _l("Nested groups"),
+    "color": _l("Colour"),
+    "kind": _l("Counted as"),
+    "takes_dates": _l("Takes start and end dates"),
+    "managers": _l("Managers"),
+    "probability": _l("Probability, %"),
+    "code": _l("Code"),
+    "rate": _l("Rate"),
+    "is_base": _l("Base currency"),
+    "price": _l("Price"),
+    "unit": _l("Unit"),
+    "tax": _l("Tax"),
+    "action_type": _l("Action"),
+    "results": _l("Results"),
+    "is_exempt": _l("Without VAT"),
+}
+# Where one dictionary names a field otherwise.
+DICTIONARY_FIELDS_OF = {
+    "region": {"code": _l("Region code")},
+    "tax": {"rate": _l("Rate, %")},
+    "currency": {"rate": _l("Rate in the base currency")},
+}
+
+
+def history_field(entity, field):
+    """The label of a history row's field: a dictionary's by its table, a
+    register's from FIELDS."""
+    if not field:
+        return ""
+    from app.services.history import TRACKED
+
+    if entity not in TRACKED.values():
+        label = (DICTIONARY_FIELDS_OF.get(entity, {}).get(field)
+                 or DICTIONARY_FIELDS.get(field))
+        if label is not None:
+            return label
+    return FIELDS.get(field, field)
+
+
 ENUMS = {
     ConsentForm: {ConsentForm.WRITTEN: _l("Written"),
                   ConsentForm.ELECTRONIC: _l("Electronic (web form)"),

@@ -11,13 +11,12 @@ from sqlalchemy import select
 
 from app import db
 from app.console.views import AdminOnly
-from app.labels import FIELDS
+from app.labels import history_field
 from app.models import Employee, HistoryEntry, ImportJob, JobLease, Notification, model_of
 from app.services import localtime, values
-from app.views import dictionaries as screens
 from app.views.fields import office_zone
 from app.views.imports import STATUSES
-from app.views.labels import HISTORY_ACTIONS, HISTORY_ENTITIES
+from app.views.labels import HISTORY_ACTIONS, HISTORY_ENTITIES, history_value
 
 CATEGORY = _l("Journals")
 
@@ -35,9 +34,11 @@ def _entity(view, context, item, name):
 
 
 def _field(view, context, item, name):
-    if not item.field:
-        return ""
-    return screens.LABELS.get(item.field) or FIELDS.get(item.field, item.field)
+    return history_field(item.entity, item.field)
+
+
+def _value(view, context, item, name):
+    return history_value(item.entity, item.field, getattr(item, name))
 
 
 class JournalAdmin(AdminOnly, ModelView):
@@ -63,7 +64,8 @@ class HistoryJournal(JournalAdmin):
                      "old_value": _l("Was"), "new_value": _l("Became"),
                      "user.username": _l("Who")}
     column_filters = ("at", "entity", "entity_id", "action", "user.username")
-    column_formatters = {"entity": _entity, "field": _field,
+    column_formatters = {"entity": _entity, "field": _field, "old_value": _value,
+                         "new_value": _value,
                          "action": lambda view, context, item, name:
                          HISTORY_ACTIONS.get(item.action, item.action)}
 

@@ -20,7 +20,7 @@ from app import db
 from app.console import uploads
 from app.models import Currency, TreeMixin, dictionary_models
 from app.permissions import ADMIN
-from app.services import dictionaries, history, localtime, values
+from app.services import dictionaries, localtime, values
 from app.services.errors import Refused
 from app.views import dictionaries as screens
 from app.views.fields import office_zone
@@ -89,10 +89,10 @@ class ConsoleIndexView(AdminOnly, AdminIndexView):
 
 class DictionaryAdmin(AdminOnly, ModelView):
     """A dictionary as a grid: the values edited in their cells. Each change
-    passes the FAB screens' rules (services/dictionaries.py) and is written
-    to the change history; a refusal is the cell's message. New values are
-    added on the FAB screens (their form has every field); a value records
-    use is not deleted, as there."""
+    passes the FAB screens' rules (services/dictionaries.py) and lands in
+    the change history as theirs do (services/history.py); a refusal is
+    the cell's message. New values are added on the FAB screens (their
+    form has every field); a value records use is not deleted, as there."""
 
     can_create = False
     can_edit = False
@@ -143,41 +143,12 @@ class DictionaryAdmin(AdminOnly, ModelView):
                 raise Refused(_l("The rate of the base currency is 1"))
         except Refused as exc:
             raise ValidationError(translated(exc)) from None
-        _record_changes(model)
 
     def on_model_delete(self, model):
         try:
             dictionaries.check_can_delete(db.session, model)
         except Refused as exc:
             raise ValidationError(translated(exc)) from None
-        history.record(db.session, model.__tablename__, model.id, None, "delete", str(model))
-
-
-def _record_changes(model):
-    """Dictionaries are not among the history's tracked registers (their
-    values change through these lists and forms, not per client): the
-    console writes each cell it changed as a row of the history."""
-    state = inspect(model)
-    for attr in state.mapper.column_attrs:
-        changes = state.attrs[attr.key].history
-        if changes.has_changes() and changes.deleted != changes.added:
-            old = changes.deleted[0] if changes.deleted else None
-            new = changes.added[0] if changes.added else None
-            db.session.add(history.HistoryEntry(
-                entity=model.__tablename__, entity_id=model.id, client_id=None,
-                user_id=history.acting_user_id.get(), action="update", field=attr.key,
-                old_value=history.text_of(old), new_value=history.text_of(new)))
-    for rel in state.mapper.relationships:
-        changes = state.attrs[rel.key].history
-        if rel.uselist or not changes.has_changes():
-            continue
-        old = changes.deleted[0] if changes.deleted else None
-        new = changes.added[0] if changes.added else None
-        if old is not new:
-            db.session.add(history.HistoryEntry(
-                entity=model.__tablename__, entity_id=model.id, client_id=None,
-                user_id=history.acting_user_id.get(), action="update", field=rel.key,
-                old_value=history.text_of(old), new_value=history.text_of(new)))
 
 
 class UploadsAdmin(AdminOnly, FileAdmin):

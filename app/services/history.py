@@ -1,5 +1,7 @@
 """Change history of clients and of every register of a client: applications,
-leads, deals, tasks, invoices, contact persons and projects.
+leads, deals, tasks, invoices, contact persons and projects; and of the
+dictionaries (their table's name is the entity), changed on FAB's screens,
+in the console's cells or by an import alike.
 
 One mechanism for every screen, API call, import and job: SQLAlchemy session
 events record who changed which field from what to what. Changes are read in
@@ -21,6 +23,7 @@ from app.models import (
     Client,
     ContactPerson,
     Deal,
+    DictionaryMixin,
     HistoryEntry,
     Invoice,
     Lead,
@@ -33,9 +36,29 @@ from app.services import values
 TRACKED = {Client: "client", Application: "application", Lead: "lead", Deal: "deal",
            Task: "task", Invoice: "invoice", ContactPerson: "contact", Project: "project"}
 # Kept by the app, not changed by a person: search text, the reminder and
-# overdue jobs' marks.
+# overdue jobs' marks, a segment's turn of its managers.
 SKIPPED = {"id", "created_at", "updated_at", "search", "reminder_sent_for",
-           "overdue_marked_for"}
+           "overdue_marked_for", "last_assigned_id"}
+
+
+def entity_of(model):
+    """The history's name of a tracked model's records, None if untracked:
+    a register by TRACKED, a dictionary by its table."""
+    entity = TRACKED.get(model)
+    if entity is None and issubclass(model, DictionaryMixin):
+        entity = model.__tablename__
+    return entity
+
+
+def model_of_entity(entity):
+    """The model whose records the history names ``entity``, or None."""
+    from app.models import dictionary_models
+
+    for model, name in TRACKED.items():
+        if name == entity:
+            return model
+    return next((m for m in dictionary_models() if m.__tablename__ == entity), None)
+
 
 acting_user_id = contextvars.ContextVar("acting_user_id", default=None)
 
@@ -128,14 +151,14 @@ def _changes(session, obj):
 def _collect(session, flush_context, instances):
     pending = session.info.setdefault("history_pending", [])
     for obj in session.dirty:
-        if type(obj) in TRACKED and session.is_modified(obj):
+        if entity_of(type(obj)) and session.is_modified(obj):
             for field, old, new in _changes(session, obj):
                 pending.append((obj, "update", field, old, new))
     for obj in session.deleted:
-        if type(obj) in TRACKED:
+        if entity_of(type(obj)):
             pending.append((obj, "delete", None, str(obj), None))
     for obj in session.new:
-        if type(obj) in TRACKED:
+        if entity_of(type(obj)):
             pending.append((obj, "create", None, None, None))
 
 
@@ -146,7 +169,7 @@ def _write(session, flush_context):
         return
     now, user_id = utcnow(), acting_user_id.get()
     rows = [
-        {"entity": TRACKED[type(obj)], "entity_id": obj.id, "client_id": client_id_of(obj),
+        {"entity": entity_of(type(obj)), "entity_id": obj.id, "client_id": client_id_of(obj),
          "user_id": user_id, "at": now, "action": action, "field": field,
          "old_value": old, "new_value": str(obj) if action == "create" else new}
         for obj, action, field, old, new in pending

@@ -25,6 +25,7 @@ from wtforms.validators import (
 )
 
 from app import db
+from app.labels import DICTIONARY_FIELDS
 from app.models import (
     ActionResult,
     ActionType,
@@ -55,27 +56,7 @@ from app.views.filters import FilterInBranch, add_search_filter
 from app.views.labels import blank_if_none, money
 from app.views.refusal import KeepTypedMixin, refuse_on
 
-LABELS = {
-    "name": _l("Name"),
-    "synonyms": _l("Synonyms"),
-    "is_active": _l("Enabled"),
-    "sort_order": _l("Sort order"),
-    "parent": _l("Parent group"),
-    "children": _l("Nested groups"),
-    "color": _l("Colour"),
-    "kind": _l("Counted as"),
-    "takes_dates": _l("Takes start and end dates"),
-    "managers": _l("Managers"),
-    "probability": _l("Probability, %"),
-    "code": _l("Code"),
-    "rate": _l("Rate"),
-    "is_base": _l("Base currency"),
-    "price": _l("Price"),
-    "unit": _l("Unit"),
-    "tax": _l("Tax"),
-    "action_type": _l("Action"),
-    "results": _l("Results"),
-}
+LABELS = DICTIONARY_FIELDS
 DESCRIPTIONS = {
     "synonyms": _l("Other ways a file writes this value («Мск», «г. Москва»), one a line or "
                    "separated by «;»; an import matches them. Letter case, ё and е, spaces, "

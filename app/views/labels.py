@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import pgettext
 from sqlalchemy import Boolean, DateTime, Enum
 
-from app.labels import ENUMS, FIELDS
+from app.labels import ENUMS, history_field
 from app.models import Reminder
 from app.services import values
 from app.views.fields import datetime_text
@@ -88,9 +88,9 @@ def history_value(entity, field, text):
     also serves rows written before."""
     if text is None or not field:
         return text
-    from app.services.history import TRACKED
+    from app.services.history import model_of_entity
 
-    model = {name: cls for cls, name in TRACKED.items()}.get(entity)
+    model = model_of_entity(entity)
     column = model.__table__.columns.get(field) if model is not None else None
     if column is None:
         return text
@@ -117,7 +117,7 @@ def history_row(entry):
     """A history entry with the words a person reads."""
     entity = HISTORY_ENTITIES.get(entry.entity, entry.entity)
     entry.what = f"{entity} №{entry.entity_id}: {_action_text(entry.entity, entry.action)}"
-    entry.field_label = FIELDS.get(entry.field, entry.field or "")
+    entry.field_label = history_field(entry.entity, entry.field)
     entry.at_local = datetime_text(entry.at)
     # Not written back onto the row's own columns: the session would save them.
     entry.old_text = history_value(entry.entity, entry.field, entry.old_value)

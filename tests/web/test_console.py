@@ -96,7 +96,8 @@ def test_cell_edit_saves_and_lands_in_history(as_role, session):
     assert response.status_code == 200, response.text
     assert _fresh(session, status).color == "#123456"
     entry = session.scalar(select(HistoryEntry).where(
-        HistoryEntry.entity == "task_status", HistoryEntry.entity_id == status.id))
+        HistoryEntry.entity == "task_status", HistoryEntry.entity_id == status.id,
+        HistoryEntry.action == "update"))
     assert (entry.field, entry.old_value, entry.new_value) == ("color", "#eeeeee", "#123456")
     assert entry.user.username == "admin"
 
