@@ -1024,6 +1024,8 @@ class AccessAction(str, enum.Enum):
     EXPORT = "export"
     PRINT = "print"
     CHANGE = "change"
+    # «Данные субъекта»: everything about the person downloaded (PDF or archive).
+    SUBJECT_DATA = "subject_data"
 
 
 class PersonalDataLog(Model):

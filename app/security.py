@@ -68,6 +68,8 @@ ADMIN_ONLY = {
     "CustomFieldView", "Custom fields", "Settings", "Admin console",
     # Who opened, exported, printed or changed a person's record.
     "PersonalDataLogView", "Personal data access log",
+    # Everything stored about one person (views/subject_data.py).
+    "SubjectDataView",
 }
 STAFF = {"CompanyView", "Company requisites", "DepartmentView", "Departments",
          "EmployeeView", "List Users", "Company"}

@@ -120,6 +120,15 @@ def printed(session, client_id, user_id):
                         [_row(AccessAction.PRINT, "client", client_id, user_id)])
 
 
+def subject_data_downloaded(session, record, user_id):
+    """A person's data was downloaded («Данные субъекта»): logged in the
+    download's own transaction, so a download that could not be logged
+    is not given."""
+    session.execute(insert(PersonalDataLog),
+                    [_row(AccessAction.SUBJECT_DATA, ENTITIES[type(record)], record.id,
+                          user_id)])
+
+
 def remove_old(session, now, days):
     """Delete the rows older than ``days``; returns how many."""
     since = now - datetime.timedelta(days=days)

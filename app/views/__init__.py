@@ -19,6 +19,7 @@ def register(appbuilder):
         registers,
         saved_views,
         stats,
+        subject_data,
         timeline,
         webform,
     )
@@ -72,6 +73,7 @@ def register(appbuilder):
 
     console.register(appbuilder)
     personal_data.register(appbuilder)
+    subject_data.register(appbuilder)
     _move_employees_to_company(appbuilder.menu)
 
 
