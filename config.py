@@ -142,6 +142,10 @@ IMPORT_KEEP_DAYS = env_int("IMPORT_KEEP_DAYS", 30)
 PERSONAL_DATA_LOG_DAYS = env_int("PERSONAL_DATA_LOG_DAYS", 365)
 
 APP_THEME = ""
+# A person (client) with no task, note, deal, application, invoice, action
+# or change for this many days is listed on «Истёк срок хранения» for
+# review and erasure (services/erasure.py).
+PERSONAL_DATA_RETENTION_DAYS = env_int("PERSONAL_DATA_RETENTION_DAYS", 1095)
 # The app's log (stderr, each line with the request id and the user: app/logs.py).
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 

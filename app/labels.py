@@ -136,6 +136,7 @@ FIELDS = {
     "consent_withdrawn": _l("Consent withdrawn"),
 }
 
+    "erased_at": _l("Personal data erased"),
 # A dictionary's fields (its FAB screens, the console and the history).
 DICTIONARY_FIELDS = {
     "name": _l("Name"),
@@ -190,7 +191,8 @@ ENUMS = {
                    AccessAction.EXPORT: _l("Exported a list"),
                    AccessAction.PRINT: _l("Printed a document"),
                    AccessAction.CHANGE: _l("Changed the record"),
-                   AccessAction.SUBJECT_DATA: _l("Downloaded the subject's data")},
+                   AccessAction.SUBJECT_DATA: _l("Downloaded the subject's data"),
+                   AccessAction.ERASE: _l("Erased the personal data")},
     ClientKind: {ClientKind.PERSON: _l("Person"), ClientKind.COMPANY: _l("Company"),
                  ClientKind.SOLE_PROPRIETOR: _l("Sole proprietor")},
     PublicAccess: {PublicAccess.PRIVATE: _l("Only responsible and participants"),

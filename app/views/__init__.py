@@ -9,6 +9,7 @@ def register(appbuilder):
         api,
         deal_documents,
         dictionaries,
+        erasure,
         documents,
         followup,
         health,
@@ -74,6 +75,7 @@ def register(appbuilder):
     console.register(appbuilder)
     personal_data.register(appbuilder)
     subject_data.register(appbuilder)
+    erasure.register(appbuilder)
     _move_employees_to_company(appbuilder.menu)
 
 

@@ -37,6 +37,7 @@ money = values.money  # 1234567.5 -> 1 234 567,50 (no-break spaces)
 HISTORY_ACTIONS = {"create": _l("created"), "update": _l("changed"),
                    "delete": _l("deleted"), "print": _l("printed"),
                    "convert": _l("converted to a deal"),
+                   "erase": _l("personal data erased"),
                    # A record without a client keeps its e-mailing here
                    # (services/deal_documents.record_sent); a noun: no agreement.
                    "email": _l("sending by e-mail")}

@@ -1,0 +1,357 @@
+"""Erasure of one person's personal data (152-FZ, art. 14, 17, 21) and the
+list of persons kept past the retention period.
+
+``erase`` turns a person's record (a client who is a person or a sole
+proprietor, a contact person, a lead) into «Субъект №N» (N: the record's
+id): the name parts, passport, INN and bank details, phones, e-mails,
+addresses, birth date, comments, custom field values and mailing lists are
+cleared; the client's notes lose their text and files (deleted from the
+uploads folder once the transaction is committed), its tasks, actions,
+applications, deals and projects their free text, its deals and projects
+the person's name in their titles, its printed documents (PDFs holding
+the passport) are deleted, and its leads are erased with it. The history
+keeps that a field changed and when, with its values blanked; an import's
+stored before/after values of the record likewise.
+
+What statistics and accounting need stays: amounts, statuses, dates,
+stages, the responsible employee, the region, the kind of client.
+
+The consent (date, form, purpose, withdrawal) is kept: it names no one
+once the record is anonymised, and 152-FZ (art. 9 part 3) puts on the
+operator the proof that the processing before the erasure had the
+subject's consent; ``erased_at`` with the access log's «erase» row is the
+record of the destruction (art. 21 part 3-5).
+
+An erasure is refused while an open deal or an unpaid (draft or issued)
+invoice needs the data, unless the caller confirms it (``confirmed``):
+the screen shows what blocks first. Everything happens in the caller's
+transaction (the files go after its commit); the ORM writes the record, so the search text
+(services/search.py) and the indexes of the registers' words follow."""
+import datetime
+import logging
+import os
+import re
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, exists, func, insert, or_, select, update
+
+from app.models import (
+    AccessAction,
+    Application,
+    Client,
+    ContactPerson,
+    CounterpartyAction,
+    CustomField,
+    CustomValue,
+    Deal,
+    DealStatus,
+    HistoryEntry,
+    ImportChange,
+    Invoice,
+    InvoiceStatus,
+    Lead,
+    Note,
+    PersonalDataLog,
+    PrintedDocument,
+    Project,
+    Task,
+    utcnow,
+)
+from app.services import history, personal_data
+from app.services.errors import Refused
+
+log = logging.getLogger(__name__)
+
+SUBJECT = "Субъект №{}"
+# A note's text is required: what stands in its place.
+NOTE_ERASED = "Текст удалён (персональные данные)"
+
+NOT_A_PERSON = _l("Only a person's personal data can be erased")
+NOT_FOUND = _l("The record was not found")
+BLOCKED = _l("An open deal or an unpaid invoice needs the person's data: confirm the "
+             "erasure to go ahead")
+
+# The record's own personal fields, cleared (the name is replaced).
+CLIENT_FIELDS = ("last_name", "first_name", "middle_name", "birth_date", "passport_series",
+                 "passport_number", "passport_issued_by", "passport_issue_date", "inn", "ogrn",
+                 "kpp", "legal_address", "bank_name", "bik", "settlement_account",
+                 "corr_account", "phone", "phone2", "email", "city", "address", "comments")
+CONTACT_FIELDS = ("position", "phone", "email", "comment")
+LEAD_FIELDS = ("inn", "phone", "email", "comment")
+NAME_FIELDS = {Client: ("name",), ContactPerson: ("name",), Lead: ("title", "contact_name")}
+OWN_FIELDS = {Client: CLIENT_FIELDS, ContactPerson: CONTACT_FIELDS, Lead: LEAD_FIELDS}
+# Free text of the client's other records, cleared.
+FREE_TEXT = {Application: ("comment",), Deal: ("comment",), Project: ("description",),
+             Task: ("description", "result", "note"), CounterpartyAction: ("result",)}
+# History fields whose values are blanked on the person's and the client's rows.
+HISTORY_FIELDS = (set(CLIENT_FIELDS) | set(CONTACT_FIELDS) | set(LEAD_FIELDS)
+                  | {"name", "title", "contact_name", "comment", "description", "result",
+                     "note", "client", "recipient", "contact", "mailing_types"})
+STORED = re.compile(r"([0-9a-f]{32})_sep_.+", re.S)
+
+
+class Blocked(Refused):
+    """The erasure needs a confirmation: ``blockers`` lists why."""
+
+    def __init__(self, blockers):
+        super().__init__(BLOCKED)
+        self.blockers = blockers
+
+
+def entity_model(entity):
+    return {name: model for model, name in personal_data.ENTITIES.items()}.get(entity)
+
+
+def subject_name(record_id):
+    return SUBJECT.format(record_id)
+
+
+def _person(session, model, pk):
+    record = session.get(model, pk) if model is not None else None
+    if record is None:
+        raise Refused(NOT_FOUND)
+    if not personal_data.is_person(record):
+        raise Refused(NOT_A_PERSON)
+    return record
+
+
+def _open_deals(session, condition):
+    return [{"kind": "deal", "id": d.id, "title": d.title, "amount": d.amount}
+            for d in session.scalars(select(Deal).where(condition, Deal.status == DealStatus.OPEN)
+                                     .order_by(Deal.id))]
+
+
+UNPAID = (InvoiceStatus.DRAFT, InvoiceStatus.ISSUED)
+
+
+def blockers(session, model, pk):
+    """What needs the person's data: [{"kind": "deal"|"invoice", "id",
+    "title", "amount"}] (open deals; draft or issued invoices)."""
+    record = _person(session, model, pk)
+    if model is Client:
+        found = _open_deals(session, Deal.client_id == pk)
+        invoices = session.scalars(select(Invoice).where(
+            or_(Invoice.client_id == pk, Invoice.recipient_id == pk),
+            Invoice.status.in_(UNPAID)).order_by(Invoice.id))
+        return found + [{"kind": "invoice", "id": i.id, "title": str(i), "amount": i.total}
+                        for i in invoices]
+    if model is ContactPerson:
+        # A deal the contact person works on (its actions name them).
+        return _open_deals(session, Deal.id.in_(
+            select(CounterpartyAction.deal_id).where(CounterpartyAction.contact_id == pk)))
+    return _open_deals(session, Deal.id == record.deal_id) if record.deal_id else []
+
+
+def _names(record):
+    """The person's names as they may be written in a title: the full
+    name first, then the surname (at least 3 letters)."""
+    found = [getattr(record, "name", None) or getattr(record, "contact_name", None)]
+    found.append(getattr(record, "last_name", None))
+    return [n for n in dict.fromkeys(found) if n and len(n.strip()) >= 3]
+
+
+def _without_names(text, names, label):
+    for name in names:
+        text = re.sub(re.escape(name.strip()), label, text, flags=re.IGNORECASE)
+    return text
+
+
+def _clear(record, fields):
+    for field in fields:
+        setattr(record, field, None)
+
+
+def _custom_values(session, entity, pk):
+    ids = select(CustomField.id).where(CustomField.entity == entity)
+    session.execute(CustomValue.__table__.delete().where(
+        CustomValue.record_id == pk, CustomValue.field_id.in_(ids)))
+
+
+def _blank_history(session, condition, names, label):
+    """Blank the personal values of the history rows ``condition`` selects;
+    in the text of a created or deleted record (its title) and of any other
+    row without a field, the person's names read «Субъект №N»."""
+    table = HistoryEntry.__table__
+    session.execute(update(table).where(condition, table.c.field.in_(HISTORY_FIELDS))
+                    .values(old_value=None, new_value=None))
+    if not names:
+        return
+    rows = session.execute(select(table.c.id, table.c.old_value, table.c.new_value).where(
+        condition, table.c.field.is_(None))).all()
+    for row_id, old, new in rows:
+        values = {key: _without_names(text, names, label)
+                  for key, text in (("old_value", old), ("new_value", new)) if text}
+        changed = {k: v for k, v in values.items() if v != (old if k == "old_value" else new)}
+        if changed:
+            session.execute(update(table).where(table.c.id == row_id).values(changed))
+
+
+def _blank_imports(session, table_name, pk, fields):
+    session.execute(update(ImportChange).where(
+        ImportChange.table_name == table_name, ImportChange.record_id == pk,
+        ImportChange.field.in_(fields)).values(old_value=None, new_value=None))
+
+
+def _erase_notes(session, condition):
+    """Clear the text and the file of the notes; returns the stored file names."""
+    files = []
+    for note in session.scalars(select(Note).where(condition)):
+        if note.file:
+            files.append(note.file)
+        note.text, note.file = NOTE_ERASED, None
+    return files
+
+
+def _erase_one(session, record, now):
+    """The record's own fields; returns (names it had, entity, files)."""
+    model = type(record)
+    entity = personal_data.ENTITIES[model]
+    names = _names(record)
+    label = subject_name(record.id)
+    for field in NAME_FIELDS[model]:
+        setattr(record, field, label)
+    _clear(record, OWN_FIELDS[model])
+    if hasattr(record, "mailing_types"):
+        record.mailing_types = []
+        record.mailing_opt_out = True
+    record.erased_at = now
+    _custom_values(session, entity, record.id)
+    files = []
+    if model is ContactPerson:
+        _free_text(session, CounterpartyAction, CounterpartyAction.contact_id == record.id)
+    if model is Lead:
+        _free_text(session, CounterpartyAction, CounterpartyAction.lead_id == record.id)
+        if hasattr(Note, "lead_id"):
+            files += _erase_notes(session, Note.lead_id == record.id)
+        if hasattr(Task, "lead_id"):
+            _free_text(session, Task, Task.lead_id == record.id)
+    return names, entity, files
+
+
+def _free_text(session, model, condition):
+    session.execute(update(model).where(condition)
+                    .values({field: None for field in FREE_TEXT[model]}))
+
+
+def erase(session, model, pk, user_id=None, confirmed=False, now=None):
+    """Erase the personal data of the person ``model`` #``pk`` in the
+    session (the caller commits, then calls ``remove_files`` with what this
+    returns: the stored names of the files to delete). Raises ``Refused``
+    (not a person, not found) or ``Blocked`` (what needs the data, unless
+    ``confirmed``). ``user_id``: who, for the access log (by default the
+    acting user of the history)."""
+    record = _person(session, model, pk)
+    found = blockers(session, model, pk)
+    if found and not confirmed:
+        raise Blocked(found)
+    if user_id is None:
+        user_id = history.acting_user_id.get()
+    return _erase(session, record, now or utcnow(), user_id)
+
+
+def _erase(session, record, now, user_id):
+    model = type(record)
+    erased = [record]
+    client_id = record.id if model is Client else None
+    if model is Client:
+        erased += session.scalars(select(Lead).where(Lead.client_id == record.id,
+                                                     Lead.erased_at.is_(None))).all()
+    done, files = [], []
+    for one in erased:
+        names, entity, found = _erase_one(session, one, now)
+        done.append((one, names, entity))
+        files += found
+    if client_id is not None:
+        names = done[0][1]
+        label = subject_name(client_id)
+        files += _erase_notes(session, Note.client_id == client_id)
+        for register, _fields in FREE_TEXT.items():
+            _free_text(session, register, register.client_id == client_id)
+        for register in (Deal, Project):
+            title = Deal.title if register is Deal else Project.name
+            for row in session.scalars(select(register).where(register.client_id == client_id)):
+                text = getattr(row, title.key)
+                new = _without_names(text, names, label)
+                if new != text:
+                    setattr(row, title.key, new)
+        session.execute(PrintedDocument.__table__.delete().where(
+            PrintedDocument.client_id == client_id))
+    session.flush()  # the history rows of the change are written now: blanked below
+    table = HistoryEntry.__table__
+    for one, names, entity in done:
+        _blank_history(session, and_(table.c.entity == entity, table.c.entity_id == one.id),
+                       names, subject_name(one.id))
+        _blank_imports(session, one.__tablename__, one.id,
+                       OWN_FIELDS[type(one)] + NAME_FIELDS[type(one)])
+        history.record(session, entity, one.id, client_id if entity != "lead" else
+                       one.client_id, "erase")
+        session.execute(insert(PersonalDataLog), [{
+            "at": now, "user_id": user_id, "action": AccessAction.ERASE,
+            "entity": entity, "entity_id": one.id, "rows": None}])
+    if client_id is not None:
+        _blank_history(session, table.c.client_id == client_id, done[0][1],
+                       subject_name(client_id))
+    return files
+
+
+def remove_files(folder, files):
+    """Delete the stored files ``erase`` returned from the uploads folder
+    ``folder``, once the erasure is committed (a rollback keeps them).
+    Returns how many were deleted."""
+    removed = 0
+    for name in files:
+        match = STORED.fullmatch(name)
+        if match is None:
+            continue
+        path = os.path.join(folder, match.group(1))
+        try:
+            os.remove(path)
+            removed += 1
+        except FileNotFoundError:
+            pass
+        except OSError:
+            log.exception("Erasure: the file %s was not deleted", path)
+    return removed
+
+
+# --- retention -----------------------------------------------------------------------
+
+
+def _quiet_since(cutoff):
+    """SQL: the client had no activity since ``cutoff``: the client itself
+    unchanged, and no change (history), note, task, action, deal,
+    application, invoice or lead of it since; each an index probe by client."""
+    key = Client.id
+    return and_(
+        Client.updated_at < cutoff,
+        ~exists().where(HistoryEntry.client_id == key, HistoryEntry.at >= cutoff),
+        ~exists().where(Note.client_id == key, Note.created_at >= cutoff),
+        ~exists().where(Task.client_id == key, or_(Task.planned_at >= cutoff,
+                                                   Task.created_at >= cutoff)),
+        ~exists().where(CounterpartyAction.client_id == key,
+                        or_(CounterpartyAction.updated_at >= cutoff,
+                            CounterpartyAction.planned_at >= cutoff)),
+        ~exists().where(Deal.client_id == key, Deal.updated_at >= cutoff),
+        ~exists().where(Application.client_id == key, Application.updated_at >= cutoff),
+        ~exists().where(Invoice.client_id == key, Invoice.updated_at >= cutoff),
+        ~exists().where(Lead.client_id == key, Lead.updated_at >= cutoff),
+    )
+
+
+def expired_condition(days, now=None):
+    cutoff = (now or utcnow()) - datetime.timedelta(days=days)
+    return and_(Client.kind.in_(personal_data.PERSON_KINDS), Client.erased_at.is_(None),
+                _quiet_since(cutoff))
+
+
+def expired(session, days, page=0, size=50, now=None, count_limit=10_000):
+    """Persons with no activity for ``days``, the longest quiet first:
+    ([(id, name, kind, updated_at)], total). The count stops at
+    ``count_limit`` + 1 (a page walks the index of the last change)."""
+    condition = expired_condition(days, now)
+    total = session.scalar(select(func.count()).select_from(
+        select(Client.id).where(condition).limit(count_limit + 1).subquery()))
+    rows = session.execute(
+        select(Client.id, Client.name, Client.kind, Client.updated_at).where(condition)
+        .order_by(Client.updated_at, Client.id).offset(page * size).limit(size)).all()
+    return rows, total
