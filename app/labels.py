@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from app.models import (
     AccessAction,
     ClientKind,
+    ClosingStatus,
     ConsentForm,
     CustomFieldType,
     DealStatus,
@@ -216,7 +217,9 @@ ENUMS = {
     TemplateEntity: {TemplateEntity.CLIENT: _l("Client"),
                      TemplateEntity.APPLICATION: _l("Application"),
                      TemplateEntity.DEAL: _l("Deal"), TemplateEntity.TASK: _l("Task"),
-                     TemplateEntity.INVOICE: _l("Invoice")},
+                     TemplateEntity.INVOICE: _l("Invoice"),
+                     TemplateEntity.ACT: _l("Act"), TemplateEntity.UPD: _l("UPD")},
+    ClosingStatus: {ClosingStatus.DRAFT: _l("Draft"), ClosingStatus.ISSUED: _l("Issued")},
     Reminder: {Reminder.NEVER: _l("Never"), Reminder.MIN_5: _l("5 minutes before"),
                Reminder.MIN_15: _l("15 minutes before"), Reminder.MIN_30: _l("30 minutes before"),
                Reminder.HOUR_1: _l("1 hour before"), Reminder.HOUR_2: _l("2 hours before"),

@@ -143,6 +143,11 @@ class Company(Model):
     default_tax = relationship("Tax")
     prices_include_vat = Column(Boolean, nullable=False, default=False,
                                 server_default=false())
+    # Acts and UPDs: numbered as invoices are (services/invoices.next_number).
+    act_prefix = Column(String(10), nullable=False, default="АКТ", server_default="АКТ")
+    act_next_number = Column(Integer, nullable=False, default=1, server_default="1")
+    upd_prefix = Column(String(10), nullable=False, default="УПД", server_default="УПД")
+    upd_next_number = Column(Integer, nullable=False, default=1, server_default="1")
 
     def __repr__(self):
         return self.name or ""
@@ -892,6 +897,127 @@ class InvoiceLine(Model):
         return self.description or ""
 
 
+class ClosingStatus(str, enum.Enum):
+    """An act's or a UPD's state: its lines are edited while a draft; an
+    issued one is read-only."""
+
+    DRAFT = "draft"
+    ISSUED = "issued"
+
+
+class ClosingDocumentMixin(OwnedMixin):
+    """What an act and a UPD made from an invoice share: their own number
+    (services/closing.py takes it by the invoice numbering rule), the
+    invoice, its client and deal, and totals computed from the lines."""
+
+    id = Column(Integer, primary_key=True)
+    number = Column(String(20), nullable=False, unique=True)
+    date = Column(Date, nullable=False, default=datetime.date.today)
+    status = Column(_enum(ClosingStatus), nullable=False, default=ClosingStatus.DRAFT,
+                    index=True)
+    prices_include_vat = Column(Boolean, nullable=False, default=False,
+                                server_default=false())
+    comment = Column(Text)
+    subtotal = Column(Numeric(14, 2), nullable=False, default=0, server_default="0")
+    tax_amount = Column(Numeric(14, 2), nullable=False, default=0, server_default="0")
+    total = Column(Numeric(14, 2), nullable=False, default=0, server_default="0")
+
+    @declared_attr
+    def client_id(cls):
+        return Column(Integer, ForeignKey("client.id"), nullable=False, index=True)
+
+    @declared_attr
+    def client(cls):
+        return relationship(Client, foreign_keys=[cls.client_id])
+
+    @declared_attr
+    def invoice_id(cls):
+        return Column(Integer, ForeignKey("invoice.id"), nullable=False, index=True)
+
+    @declared_attr
+    def invoice(cls):
+        return relationship(Invoice)
+
+    @declared_attr
+    def deal_id(cls):
+        return Column(Integer, ForeignKey("deal.id"), index=True)
+
+    @declared_attr
+    def deal(cls):
+        return relationship(Deal)
+
+    @declared_attr
+    def currency_id(cls):
+        return Column(Integer, ForeignKey("currency.id"), index=True)
+
+    @declared_attr
+    def currency(cls):
+        return relationship(Currency)
+
+    def __repr__(self):
+        return self.number or f"#{self.id}"
+
+
+class ClosingLineMixin:
+    """A line of an act or a UPD: copied from the invoice's line, edited
+    while the document is a draft; amounts computed as an invoice line's."""
+
+    id = Column(Integer, primary_key=True)
+    description = Column(String(500), nullable=False)
+    unit = Column(String(20), nullable=False, default="", server_default="")
+    quantity = Column(Numeric(14, 3), nullable=False, default=1)
+    price = Column(Numeric(14, 2), nullable=False, default=0)
+    discount_percent = Column(Numeric(5, 2), nullable=False, default=0, server_default="0")
+    tax_rate = Column(Numeric(5, 2))  # NULL: «Без НДС»
+    amount = Column(Numeric(14, 2), nullable=False, default=0, server_default="0")
+    tax_amount = Column(Numeric(14, 2), nullable=False, default=0, server_default="0")
+    sort_order = Column(Integer, nullable=False, default=0, server_default="0")
+
+    @declared_attr
+    def tax_id(cls):
+        return Column(Integer, ForeignKey("tax.id"), index=True)
+
+    @declared_attr
+    def tax(cls):
+        return relationship(Tax)
+
+    def __repr__(self):
+        return self.description or ""
+
+
+class Act(ClosingDocumentMixin, Model):
+    """«Акт выполненных работ (оказанных услуг)» made from an invoice."""
+
+    __tablename__ = "act"
+    __label__ = _l("Acts")
+
+
+class ActLine(ClosingLineMixin, Model):
+    __tablename__ = "act_line"
+    __label__ = _l("Act lines")
+
+    document_id = Column(Integer, ForeignKey("act.id", ondelete="CASCADE"), nullable=False,
+                         index=True)
+    document = relationship(Act, backref="lines")
+
+
+class Upd(ClosingDocumentMixin, Model):
+    """«Универсальный передаточный документ» made from an invoice: status 1
+    (a счёт-фактура too) when a line carries VAT, 2 otherwise."""
+
+    __tablename__ = "upd"
+    __label__ = _l("UPD")
+
+
+class UpdLine(ClosingLineMixin, Model):
+    __tablename__ = "upd_line"
+    __label__ = _l("UPD lines")
+
+    document_id = Column(Integer, ForeignKey("upd.id", ondelete="CASCADE"), nullable=False,
+                         index=True)
+    document = relationship(Upd, backref="lines")
+
+
 class FieldMode(str, enum.Enum):
     OFF = "off"
     OPTIONAL = "optional"
@@ -948,6 +1074,8 @@ class TemplateEntity(str, enum.Enum):
     DEAL = "deal"
     TASK = "task"
     INVOICE = "invoice"
+    ACT = "act"
+    UPD = "upd"
 
 
 class DocumentTemplate(Model):

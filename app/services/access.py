@@ -16,6 +16,8 @@ from sqlalchemy import exists, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from app.models import (
+    Act,
+    ActLine,
     Client,
     Deal,
     Employee,
@@ -25,12 +27,16 @@ from app.models import (
     PrintedDocument,
     PublicAccess,
     Task,
+    Upd,
+    UpdLine,
     client_participant,
     deal_participant,
     lead_participant,
 )
 
 PARTICIPANTS = {Client: client_participant, Deal: deal_participant, Lead: lead_participant}
+# A line follows the record it is a line of (its column naming that record).
+LINE_OF = {ActLine: (Act, "document_id"), UpdLine: (Upd, "document_id")}
 
 
 def _public(client, write):
@@ -78,6 +84,10 @@ def clause(model, user_id, write=False, driving=False):
     if model is InvoiceLine:
         return InvoiceLine.invoice_id.in_(
             select(Invoice.id).where(clause(Invoice, user_id, write, driving)))
+    if model in LINE_OF:
+        parent, column = LINE_OF[model]
+        return getattr(model, column).in_(
+            select(parent.id).where(clause(parent, user_id, write, driving)))
     client_id = model.id if model is Client else model.client_id
     if driving:
         visible = client_id.in_(_client_ids(user_id, write))
@@ -103,7 +113,8 @@ def clause(model, user_id, write=False, driving=False):
 
 def governed(model):
     """Does the row rule apply to ``model`` (a client or a record of one)?"""
-    return model is Client or model is InvoiceLine or hasattr(model, "client_id")
+    return (model is Client or model is InvoiceLine or model in LINE_OF
+            or hasattr(model, "client_id"))
 
 
 def owner_column(model):

@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.models import (
+    Act,
     Application,
     Client,
     ClientKind,
@@ -25,6 +26,7 @@ from app.models import (
     PrintedDocument,
     Task,
     TemplateEntity,
+    Upd,
     utcnow,
 )
 from app.services import (
@@ -43,7 +45,17 @@ from app.services.printing import N_
 
 MODELS = {TemplateEntity.CLIENT: Client, TemplateEntity.APPLICATION: Application,
           TemplateEntity.DEAL: Deal, TemplateEntity.TASK: Task,
-          TemplateEntity.INVOICE: Invoice}
+          TemplateEntity.INVOICE: Invoice, TemplateEntity.ACT: Act, TemplateEntity.UPD: Upd}
+# The UPD is a wide form: printed on a landscape page.
+PAGE_CSS = {TemplateEntity.UPD: printing.LANDSCAPE_CSS}
+# Codes the UPD prints beside the currency and the units (ОКВ, ОКЕИ).
+CURRENCY_CODES = {"RUB": "643", "RUR": "643", "USD": "840", "EUR": "978", "CNY": "156",
+                  "KZT": "398", "BYN": "933"}
+UNIT_CODES = {"шт": "796", "шт.": "796", "усл": "876", "усл.": "876", "усл. ед.": "876",
+              "услуга": "876", "ч": "356", "час": "356", "ч.": "356", "день": "359",
+              "дн.": "359", "мес": "362", "мес.": "362", "кг": "166", "т": "168", "м": "006",
+              "м2": "055", "м²": "055", "м3": "113", "м³": "113", "л": "112", "компл": "839",
+              "компл.": "839", "упак": "778", "упак.": "778", "кв. м": "055", "км": "008"}
 ENTITY_OF = {model: entity for entity, model in MODELS.items()}
 
 
@@ -201,6 +213,53 @@ def invoice_dict(invoice, label=None):
     }
 
 
+def closing_dict(document, label=None):
+    """An act or a UPD (services/closing.py) as its templates see it: the
+    lines with the amounts a UPD's columns need (without VAT, the VAT, with
+    VAT), the totals, VAT per rate and the UPD's status (1 or 2)."""
+    lines = []
+    ordered = sorted(document.lines, key=lambda x: (x.sort_order, x.id or 0))
+    included = bool(document.prices_include_vat)
+    for number, line in enumerate(ordered, 1):
+        amount, vat = line.amount or Decimal(0), line.tax_amount or Decimal(0)
+        without = amount - vat if included else amount
+        quantity = line.quantity or Decimal(1)
+        lines.append({
+            "number": number, "description": line.description, "unit": line.unit or "",
+            "unit_code": UNIT_CODES.get((line.unit or "").strip().lower(), ""),
+            "quantity": line.quantity, "price": line.price,
+            "discount_percent": line.discount_percent,
+            "price_without_vat": values.kopecks(without / quantity),
+            "tax": invoices.vat_label(line.tax_rate),
+            "tax_rate": "без НДС" if line.tax_rate is None
+            else f"{values.number_text(line.tax_rate)}%",
+            "amount": amount, "tax_amount": vat, "amount_without_vat": without,
+            "total": without + vat})
+    currency = document.currency
+    code = currency.code if currency else "RUB"
+    summary = invoices.print_summary([(line.tax_rate, line.tax_amount) for line in ordered],
+                                     included=included, currency_code=code, terms="")
+    invoice = document.invoice
+    total = document.total or Decimal(0)
+    tax = document.tax_amount or Decimal(0)
+    return summary | {
+        "number": document.number, "date": document.date,
+        "status": _value(label, document.status),
+        "upd_status": 1 if any(line.tax_rate is not None for line in ordered) else 2,
+        "currency": code, "currency_name": currency.name if currency else "Российский рубль",
+        "currency_code": CURRENCY_CODES.get(code.upper(), ""),
+        "subtotal": document.subtotal, "tax_amount": tax, "total": total,
+        "total_without_vat": total - tax,
+        "has_discount": any(line.discount_percent for line in ordered),
+        "lines": lines, "comment": document.comment or "",
+        "invoice_number": invoice.number if invoice else "",
+        "invoice_date": invoice.issue_date if invoice else "",
+        "order_number": (invoice.order_number or "") if invoice else "",
+        "deal": document.deal.title if document.deal else "",
+        "responsible": document.responsible.full_name if document.responsible else "",
+    }
+
+
 def custom_dict(session, record):
     """{code: text} of the record's active custom fields, written as its
     page shows them ("" when empty): ``{{ client.custom.monthly_income }}``."""
@@ -225,7 +284,7 @@ def build_context(session, entity, record, user, *, label=None, today=None):
         "employee": employee_dict(user),
         "today": today or datetime.date.today(),
         "client": None, "application": None, "deal": None, "task": None,
-        "invoice": None, "schedule": None,
+        "invoice": None, "schedule": None, "act": None, "upd": None,
     }
     client = record if entity is TemplateEntity.CLIENT else getattr(record, "client", None)
     context["client"] = client_dict(client, label)
@@ -251,6 +310,12 @@ def build_context(session, entity, record, user, *, label=None, today=None):
             context["deal"] = deal_dict(record.deal, label)
         records.update(invoice=record, deal=record.deal)
         _with_custom(session, context["invoice"], {"recipient": record.recipient})
+    elif entity in (TemplateEntity.ACT, TemplateEntity.UPD):
+        context[entity.value] = closing_dict(record, label)
+        context["invoice"] = invoice_dict(record.invoice, label)
+        if record.deal is not None:
+            context["deal"] = deal_dict(record.deal, label)
+        records.update(invoice=record.invoice, deal=record.deal)
     return _with_custom(session, context, records)
 
 
@@ -321,6 +386,20 @@ def sample_context(session, entity, user, *, today=None):
     for key, data in (("client", client), ("application", application), ("deal", deal),
                       ("task", task), ("invoice", invoice)):
         data["custom"] = sample_custom(session, key, today)
+    closing = {
+        "number": "АКТ0000001", "date": today, "status": "Черновик", "upd_status": 1,
+        "currency": "RUB", "currency_name": "Российский рубль", "currency_code": "643",
+        "subtotal": invoice["subtotal"], "tax_amount": invoice["tax_amount"],
+        "total": invoice["total"],
+        "total_without_vat": invoice["total"] - invoice["tax_amount"], "has_discount": True,
+        "lines": [line | {"unit_code": "876", "tax_rate": "22%",
+                          "price_without_vat": values.kopecks(line["amount"] / line["quantity"]),
+                          "amount_without_vat": line["amount"]} for line in lines],
+        "comment": "", "invoice_number": invoice["number"], "invoice_date": today,
+        "order_number": invoice["order_number"], "deal": deal["title"],
+        "responsible": employee_dict(user)["full_name"],
+    } | {key: invoice[key] for key in ("prices_include_vat", "vat", "currency_short",
+                                       "in_roubles")}
     return {
         "company": company_dict(get_company(session)), "employee": employee_dict(user),
         "today": today, "client": client,
@@ -329,9 +408,13 @@ def sample_context(session, entity, user, *, today=None):
         "schedule": schedule if entity in (TemplateEntity.APPLICATION,
                                            TemplateEntity.TASK) else None,
         "deal": deal if entity in (TemplateEntity.DEAL, TemplateEntity.TASK,
-                                   TemplateEntity.INVOICE) else None,
+                                   TemplateEntity.INVOICE, TemplateEntity.ACT,
+                                   TemplateEntity.UPD) else None,
         "task": task if entity is TemplateEntity.TASK else None,
-        "invoice": invoice if entity is TemplateEntity.INVOICE else None,
+        "invoice": invoice if entity in (TemplateEntity.INVOICE, TemplateEntity.ACT,
+                                         TemplateEntity.UPD) else None,
+        "act": closing if entity is TemplateEntity.ACT else None,
+        "upd": closing | {"number": "УПД0000001"} if entity is TemplateEntity.UPD else None,
     }
 
 
@@ -450,6 +533,22 @@ PLACEHOLDERS = (
         ("invoice.currency_short", N_("Currency as documents write it: «руб.»")),
         ("invoice.recipient.name", N_("Recipient, when not the buyer")),
     )),
+    (N_("Act or UPD"), (
+        ("act.number", N_("Act's number")), ("act.date|date_ru", N_("Act's date")),
+        ("upd.number", N_("UPD's number")), ("upd.date|date_ru", N_("UPD's date")),
+        ("upd.upd_status", N_("UPD's status: 1 with VAT, 2 without")),
+        ("act.lines", N_("Lines: number, description, unit, unit_code, quantity, price, "
+                         "price_without_vat, tax, tax_rate, amount, amount_without_vat, "
+                         "tax_amount, total (upd.lines the same)")),
+        ("act.subtotal|money", N_("Subtotal")), ("act.tax_amount|money", N_("Tax")),
+        ("act.total|money", N_("Total")),
+        ("act.total_without_vat|money", N_("Total without VAT")),
+        ("act.vat", N_("VAT by rate: label («НДС 22 %», «В том числе НДС 22 %», "
+                       "«Без НДС»), rate, amount")),
+        ("act.invoice_number", N_("Number of the invoice it was made from")),
+        ("act.invoice_date|date_ru", N_("Date of the invoice it was made from")),
+        ("upd.currency_code", N_("Currency's code: 643 for roubles")),
+    )),
     (N_("Other"), (
         ("employee.full_name", N_("Current employee: full name")),
         ("employee.position", N_("Current employee: position")),
@@ -466,6 +565,7 @@ PLACEHOLDERS = (
         ("x|name_genitive", N_("A full name in the genitive: Иванова Ивана Ивановича")),
         ("x|initials", N_("Surname and initials: Иванов И. И.")),
         ("x|amount_in_words", N_("Amount in Russian words with roubles and kopecks")),
+        ("x|roubles", N_("Amount with «руб.» and «коп.»: 28 670 руб. 00 коп.")),
         ("x|date_ru", N_("Date as DD.MM.YYYY; date_ru('long') spells the month")),
         ("{% for line in invoice.lines %}…{% endfor %}", N_("Repeat for every line")),
         ("{% if client.inn %}…{% endif %}", N_("Show only when filled")),
@@ -480,8 +580,10 @@ def render_html(template_body, context):
     return printing.render_template_string(template_body, context)
 
 
-def render_pdf(template_body, context):
-    return printing.html_to_pdf(render_html(template_body, context))
+def render_pdf(template_body, context, entity=None):
+    """The PDF of a template; a UPD's on a landscape page (PAGE_CSS)."""
+    page_css = PAGE_CSS.get(TemplateEntity(entity)) if entity else None
+    return printing.html_to_pdf(render_html(template_body, context), page_css=page_css)
 
 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
@@ -492,6 +594,8 @@ def record_title(entity, record):
     entity = TemplateEntity(entity)
     if entity is TemplateEntity.INVOICE:
         return f"{record.number or record.id} от {values.date_text(record.issue_date)}"
+    if entity in (TemplateEntity.ACT, TemplateEntity.UPD):
+        return f"{record.number or record.id} от {values.date_text(record.date)}"
     if entity is TemplateEntity.CLIENT:
         return record.name or f"№{record.id}"
     if entity is TemplateEntity.DEAL:
@@ -528,7 +632,7 @@ def print_document(session, template, record, user, *, label=None):
     if ENTITY_OF.get(type(record)) is not entity:
         raise Refused(_l("This template is for another kind of record"))
     context = build_context(session, entity, record, user, label=label)
-    pdf = render_pdf(template.body, context)
+    pdf = render_pdf(template.body, context, entity)
     client_id = client_id_of(entity, record)
     document = PrintedDocument(
         template_id=template.id, template_name=template.name, entity=entity,

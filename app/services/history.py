@@ -19,6 +19,7 @@ from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from app.models import (
+    Act,
     Application,
     Client,
     ContactPerson,
@@ -29,12 +30,14 @@ from app.models import (
     Lead,
     Project,
     Task,
+    Upd,
     utcnow,
 )
 from app.services import values
 
 TRACKED = {Client: "client", Application: "application", Lead: "lead", Deal: "deal",
-           Task: "task", Invoice: "invoice", ContactPerson: "contact", Project: "project"}
+           Task: "task", Invoice: "invoice", ContactPerson: "contact", Project: "project",
+           Act: "act", Upd: "upd"}
 # Kept by the app, not changed by a person: search text, the reminder and
 # overdue jobs' marks, a segment's turn of its managers.
 SKIPPED = {"id", "created_at", "updated_at", "search", "reminder_sent_for",

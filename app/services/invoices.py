@@ -66,14 +66,23 @@ def check_numbering(prefix, next_number):
     return prefix, int(next_number)
 
 
-def next_number(session):
-    """Take the next invoice number (in the caller's transaction)."""
+INVOICE_COUNTER = ("invoice_prefix", "invoice_next_number", Invoice)
+
+
+def next_number(session, counter=INVOICE_COUNTER):
+    """Take the next invoice number (in the caller's transaction).
+    ``counter``: (prefix column, next number column) of the company row and
+    the model whose ``number`` holds the numbers given: acts and UPDs are
+    numbered by this same rule from counters of their own
+    (services/closing.py)."""
+    prefix_name, next_name, model = counter
+    prefix_column, next_column = getattr(Company, prefix_name), getattr(Company, next_name)
     while True:
         with session.no_autoflush:  # the new invoice is saved by the caller
             taken = session.execute(
                 update(Company).where(Company.id == COMPANY_ID)
-                .values(invoice_next_number=Company.invoice_next_number + 1)
-                .returning(Company.invoice_prefix, Company.invoice_next_number - 1)
+                .values({next_name: next_column + 1})
+                .returning(prefix_column, next_column - 1)
             ).first()
         if taken is None:  # a fresh installation: the counter row first
             session.execute(insert(Company).values(id=COMPANY_ID, name="",
@@ -87,7 +96,7 @@ def next_number(session):
                              "change the prefix in the company requisites"))
         candidate = format_number(prefix or "", number)
         with session.no_autoflush:
-            used = session.scalar(select(Invoice.id).where(Invoice.number == candidate))
+            used = session.scalar(select(model.id).where(model.number == candidate))
         if not used:
             return candidate
 

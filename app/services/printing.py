@@ -250,6 +250,16 @@ def _text_filter(func):
     return apply
 
 
+def format_roubles(value):
+    """An amount as offices write it in a sentence: ``Decimal("28670")`` ->
+    "28 670 руб. 00 коп." (no-break spaces); None or undefined -> ""."""
+    if value is None or isinstance(value, Undefined):
+        return ""
+    text = format_money(value)
+    roubles, _, kopecks = text.rpartition(values.POINT)
+    return f"{roubles}\u00a0руб. {kopecks}\u00a0коп."
+
+
 def _words_filter(value):
     if value is None or isinstance(value, Undefined):
         return ""
@@ -602,6 +612,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
             money=_guarded(format_money),
             name_genitive=_guarded(_text_filter(declension.name_genitive)),
             number=_guarded(format_number),
+            roubles=_guarded(format_roubles),
             _guard_iter=_guard_iter,
             _guard_value=_guard_value,
             _guard_output=_guard_output,
@@ -1100,6 +1111,8 @@ _FAMILIES = (
     'cambria, "pt serif", serif, courier, "courier new", consolas, monospace'
 )
 PAGE_CSS = "@page { size: a4 portrait; margin: 2cm 1.5cm 2cm 2.5cm; }\n"
+# Wide forms (the UPD): html_to_pdf(page_css=LANDSCAPE_CSS).
+LANDSCAPE_CSS = "@page { size: a4 landscape; margin: 1cm 1cm 1cm 1.5cm; }\n"
 PRINT_CSS = "".join(
     f'@font-face {{ font-family: {_FAMILIES}; src: url("{FONT_DIR / name}"); '
     f"font-weight: {weight}; font-style: {style}; }}\n"

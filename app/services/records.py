@@ -15,6 +15,8 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm import MANYTOONE
 
 from app.models import (
+    Act,
+    ActLine,
     Client,
     ContactPerson,
     CounterpartyAction,
@@ -24,12 +26,15 @@ from app.models import (
     InvoiceLine,
     Lead,
     Task,
+    Upd,
+    UpdLine,
 )
 from app.services import (
     access,
     actions,
     assignment,
     clients,
+    closing,
     deals,
     invoices,
     personal_data,
@@ -38,7 +43,7 @@ from app.services import (
 from app.services.errors import Refused
 
 # The record belongs to these: writing it changes them.
-PARENTS = ("client", "invoice")
+PARENTS = ("client", "invoice", "document")
 # Whoever holds these owns the record (and, for a client, its records).
 OWNERS = ("responsible",)
 
@@ -182,6 +187,10 @@ RULES = {
     CounterpartyAction: lambda session, action, stored: actions.prepare(session, action),
     Invoice: _invoice,
     InvoiceLine: _invoice_line,
+    Act: closing.prepare,
+    Upd: closing.prepare,
+    ActLine: closing.prepare_line,
+    UpdLine: closing.prepare_line,
 }
 OTHER_CLIENT = _l("Belongs to another client")
 
@@ -234,12 +243,19 @@ def write(session, item, actor_id, viewer_id, stored=None, assign=assignment.ONE
 DELETE_RULES = {
     Client: lambda session, client: invoices.check_client_deletable(session, client.id),
     Deal: deals.forget,
-    Invoice: invoices.ensure_deletable,
+    Invoice: lambda session, invoice: (invoices.ensure_deletable(session, invoice),
+                                       closing.check_invoice_deletable(session, invoice)),
     InvoiceLine: lambda session, line: invoices.ensure_editable(session, line.invoice),
+    Act: closing.ensure_deletable,
+    Upd: closing.ensure_deletable,
+    ActLine: lambda session, line: closing.ensure_editable(session, line.document),
+    UpdLine: lambda session, line: closing.ensure_editable(session, line.document),
 }
 # after(session, record) once the record is saved or deleted.
 AFTER = {
     InvoiceLine: lambda session, line: invoices.recalculate_invoice(session, line.invoice_id),
+    ActLine: lambda session, line: closing.recalculate(session, Act, line.document_id),
+    UpdLine: lambda session, line: closing.recalculate(session, Upd, line.document_id),
 }
 
 

@@ -254,6 +254,8 @@ TEMPLATES = (
     ("invoice", "Счёт на оплату", TemplateEntity.INVOICE, "invoice.html"),
     ("commercial_offer", "Коммерческое предложение", TemplateEntity.DEAL,
      "commercial_offer.html"),
+    ("act", "Акт выполненных работ (оказанных услуг)", TemplateEntity.ACT, "act.html"),
+    ("upd", "Универсальный передаточный документ (УПД)", TemplateEntity.UPD, "upd.html"),
 )
 
 

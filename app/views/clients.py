@@ -13,7 +13,7 @@ from wtforms.validators import Optional
 from app import db
 from app.labels import FIELDS
 from app.models import Application, Client, ContactPerson, FunnelStage, Note, Project
-from app.services import clients, documents, history, validation
+from app.services import clients, closing, documents, history, validation
 from app.views.actions import CounterpartyActionView
 from app.views.applications import ApplicationView, calculator_url
 from app.views.bulk import BulkAssignMixin, bulk_action
@@ -22,7 +22,7 @@ from app.views.deals import DealView
 from app.views.fields import AccountOfBank, Normalised
 from app.views.filters import FilterInDepartment, FilterInPeriod
 from app.views.invoices import InvoiceView
-from app.views.labels import history_row
+from app.views.labels import history_row, money
 from app.views.leads import LeadView
 from app.views.register_base import CONSENT, CONSENT_DESCRIPTIONS, PHONE, RegisterView
 from app.views.rowaccess import (
@@ -31,6 +31,7 @@ from app.views.rowaccess import (
     record_or_404,
     refusal_text,
     remember_stored,
+    restricted_user_id,
     write,
 )
 from app.views.tasks import TaskView
@@ -185,6 +186,9 @@ class ClientView(BulkListMixin, RegisterView):
             kwargs["history"] = [history_row(e) for e in
                                  history.for_client(db.session, client_id)]
             kwargs["earlier"] = documents.documents_of_client(db.session, client_id)
+            kwargs["closing_documents"] = closing.of_client(db.session, client_id,
+                                                            restricted_user_id())
+            kwargs["money"] = money
             latest = db.session.scalars(
                 select(Application).where(Application.client_id == client_id)
                 .order_by(Application.date.desc(), Application.id.desc()).limit(1)).first()

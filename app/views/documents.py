@@ -186,7 +186,7 @@ class DocumentTemplateView(KeepTypedMixin, EnumFieldsMixin, ModelView):
         try:
             html = printing.render_template_string(body, context)
             if request.form.get("format") == "pdf":
-                pdf = printing.html_to_pdf(html)
+                pdf = printing.html_to_pdf(html, page_css=documents.PAGE_CSS.get(entity))
                 return send_file(_bytes(pdf), mimetype="application/pdf",
                                  download_name="preview.pdf")
         except (printing.TemplateError, printing.PdfError) as exc:
@@ -273,7 +273,8 @@ def _pdf(content, name):
 
 _SHOW = {TemplateEntity.CLIENT: "ClientView.show", TemplateEntity.APPLICATION:
          "ApplicationView.show", TemplateEntity.DEAL: "DealView.show",
-         TemplateEntity.TASK: "TaskView.show", TemplateEntity.INVOICE: "InvoiceView.show"}
+         TemplateEntity.TASK: "TaskView.show", TemplateEntity.INVOICE: "InvoiceView.show",
+         TemplateEntity.ACT: "ActView.show", TemplateEntity.UPD: "UpdView.show"}
 
 
 def register(appbuilder):

@@ -10,7 +10,7 @@ from wtforms.validators import NumberRange, Optional
 from app import db
 from app.labels import ENUMS, FIELDS
 from app.models import Invoice, InvoiceLine, InvoiceStatus, PaymentTerm
-from app.services import invoices
+from app.services import closing, invoices
 from app.services.company import get_company
 from app.services.errors import Refused
 from app.views.datamodel import ListInterface
@@ -177,4 +177,8 @@ class InvoiceView(RegisterView):
             kwargs["statuses"] = ENUMS[InvoiceStatus]
             kwargs["money"] = money
             kwargs["draft"] = invoice is not None and invoice.status is InvoiceStatus.DRAFT
+            # Acts and UPDs: made from an issued or paid invoice, listed under it.
+            kwargs["closing_documents"] = closing.of_invoice(db.session, invoice.id) \
+                if invoice is not None else []
+            kwargs["may_close"] = invoice is not None and invoice.status in closing.MADE_FROM
         return super().render_template(template, **kwargs)

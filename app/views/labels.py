@@ -44,7 +44,7 @@ HISTORY_ACTIONS = {"create": _l("created"), "update": _l("changed"),
 HISTORY_ENTITIES = {"client": _l("Client"), "application": _l("Application"),
                     "lead": _l("Lead"), "deal": _l("Deal"), "task": _l("Task"),
                     "invoice": _l("Invoice"), "contact": _l("Contact person"),
-                    "project": _l("Project")}
+                    "project": _l("Project"), "act": _l("Act"), "upd": _l("UPD")}
 
 
 # Russian agrees the action with the record: «Задача №3: создана»,

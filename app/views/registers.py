@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from app.views.actions import CounterpartyActionView
 from app.views.applications import ApplicationView
 from app.views.clients import ClientView, ContactPersonView, NoteView, ProjectView
+from app.views.closing import ActLineView, ActView, UpdLineView, UpdView
 from app.views.deals import DealView
 from app.views.invoices import InvoiceLineView, InvoiceView
 from app.views.leads import LeadView
@@ -26,6 +27,8 @@ def register(appbuilder):
         (LeadView, "Leads", "fa-bullhorn", "Sales"),
         (DealView, "Deals", "fa-briefcase", "Sales"),
         (InvoiceView, "Invoices", "fa-file-invoice", "Sales"),
+        (ActView, "Acts", "fa-file-text-o", "Sales"),
+        (UpdView, "UPD", "fa-file-o", "Sales"),
         (TaskView, "Tasks", "fa-tasks", None),
     )
     categories = {"Clients": (_l("Clients"), "fa-address-book"),
@@ -42,3 +45,5 @@ def register(appbuilder):
             appbuilder.add_link("Funnel", href="/deals/board/", label=_l("Funnel"),
                                 icon="fa-columns", category=category)
     appbuilder.add_view_no_menu(InvoiceLineView)
+    appbuilder.add_view_no_menu(ActLineView)
+    appbuilder.add_view_no_menu(UpdLineView)

@@ -281,3 +281,29 @@ def test_the_log_names_the_download_and_the_api_has_no_way_to_it(as_role, sessio
     assert spec.status_code == 200
     assert not [path for path in spec.json["paths"] if "subject" in path.lower()]
     assert admin.get(f"/api/v1/subject-data/client/{client.id}/zip").status_code == 404
+
+
+def test_custom_fields_and_a_large_file(app, as_role, session, person, define):
+    """The record's custom fields are in both forms, worded as the screens
+    do; a file larger than the copy's chunk comes out whole."""
+    from app.models import CustomFieldType, CustomValue
+
+    client = person["client"]
+    income = define(label_ru=_short("Доход "), type=CustomFieldType.MONEY)
+    session.add(CustomValue(field_id=income.id, record_id=client.id,
+                            number_value=Decimal("85000.5")))
+    big = os.urandom(subject_data.COPY_CHUNK * 2 + 123)
+    hex_name = uuid.uuid4().hex
+    with open(os.path.join(app.config["UPLOAD_FOLDER"], hex_name), "wb") as fh:
+        fh.write(big)
+    note = Note(client_id=client.id, text=_short("Большой файл "),
+                file=f"{hex_name}_sep_Архив.bin")
+    session.add(note)
+    session.commit()
+    admin = as_role("admin")
+    text = _pdf_text(admin.get(f"/subject-data/client/{client.id}/pdf").data)
+    assert income.label_ru in text and "85 000,50" in text
+    archive, data = _zip(admin.get(f"/subject-data/client/{client.id}/zip").data)
+    assert data["record"]["custom_fields"][income.label_ru] == "85" + NBSP + "000,50"
+    [row] = [n for n in data["sections"]["notes"]["rows"] if n["id"] == note.id]
+    assert archive.read(row["file_in_archive"]) == big
