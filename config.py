@@ -122,6 +122,8 @@ MAX_CONTENT_LENGTH = env_int("MAX_UPLOAD_MB", 20) * 1024 * 1024
 # Largest file attached to a note, in MB (the form says so in Russian); a
 # request above MAX_UPLOAD_MB is refused before the form sees it (page 413).
 NOTE_FILE_MAX_MB = env_int("NOTE_FILE_MAX_MB", 20)
+# The company's logo, stamp and signatures (PNG or JPEG), each at most this.
+COMPANY_IMAGE_MAX_MB = env_int("COMPANY_IMAGE_MAX_MB", 1)
 # CSV imports: largest file, and the size above which the import runs in the
 # background (progress bar, report in the «Импорты» journal).
 IMPORT_MAX_MB = env_int("IMPORT_MAX_MB", 200)

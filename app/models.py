@@ -134,6 +134,16 @@ class Company(Model):
     actual_address = Column(String(500))
     okved = Column(String(64))
     oktmo = Column(String(11))
+    chief_accountant_name = Column(String(255))
+    # Images of the printed documents (services/company_images.py): files of
+    # the uploads folder under generated names, as a note's file; printed
+    # only while print_stamp_signatures is on.
+    logo = Column(FileColumn(255))
+    stamp = Column(FileColumn(255))
+    director_signature = Column(FileColumn(255))
+    accountant_signature = Column(FileColumn(255))
+    print_stamp_signatures = Column(Boolean, nullable=False, default=False,
+                                    server_default=false())
     # Invoice numbering: prefix + 7 digits, the next number to give.
     invoice_prefix = Column(String(10), nullable=False, default="INV", server_default="INV")
     invoice_next_number = Column(Integer, nullable=False, default=1, server_default="1")

@@ -30,6 +30,7 @@ from app.models import (
     utcnow,
 )
 from app.services import (
+    company_images,
     custom_fields,
     declension,
     history,
@@ -81,7 +82,8 @@ def _text(row):
 
 COMPANY_FIELDS = ("name", "inn", "kpp", "ogrn", "bank_name", "bik", "settlement_account",
                   "corr_account", "postcode", "director_name", "director_position",
-                  "legal_address", "actual_address", "okved", "oktmo")
+                  "legal_address", "actual_address", "okved", "oktmo",
+                  "chief_accountant_name")
 CLIENT_FIELDS = ("id", "name", "last_name", "first_name", "middle_name", "birth_date",
                  "passport_series", "passport_number", "passport_issued_by",
                  "passport_issue_date", "inn", "ogrn", "kpp", "legal_address", "bank_name",
@@ -98,6 +100,9 @@ def company_dict(company):
     data = _plain(company, COMPANY_FIELDS)
     # «действующего» / «действующей» on behalf of the company.
     data["director_gender"] = declension.gender(data["director_name"])
+    # The logo, stamp and signatures: URIs only render_pdf embeds, empty
+    # while «Печать и подписи в документах» is off.
+    data |= company_images.template_values(company)
     return data
 
 
@@ -583,7 +588,9 @@ def render_html(template_body, context):
 def render_pdf(template_body, context, entity=None):
     """The PDF of a template; a UPD's on a landscape page (PAGE_CSS)."""
     page_css = PAGE_CSS.get(TemplateEntity(entity)) if entity else None
-    return printing.html_to_pdf(render_html(template_body, context), page_css=page_css)
+    return printing.html_to_pdf(render_html(template_body, context),
+                                images=company_images.pdf_images(context.get("company")),
+                                page_css=page_css)
 
 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')

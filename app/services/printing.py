@@ -30,6 +30,7 @@ marked with ``N_`` and carried in ``Message`` objects with their parameters;
 the web layer translates them with the project's Babel catalogue
 (``TemplateError.text(gettext)``, ``PdfError.text(gettext)``).
 """
+import base64
 import contextvars
 import decimal
 import functools
@@ -45,7 +46,15 @@ from importlib.resources import files
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
-from jinja2 import Environment, Undefined, nodes, pass_context, pass_environment, pass_eval_context
+from jinja2 import (
+    Environment,
+    FunctionLoader,
+    Undefined,
+    nodes,
+    pass_context,
+    pass_environment,
+    pass_eval_context,
+)
 from jinja2.exceptions import SecurityError, TemplateSyntaxError
 from jinja2.filters import FILTERS, make_attrgetter
 from jinja2.nodes import EvalContext
@@ -588,13 +597,33 @@ def _filter(node, name):
     return nodes.Filter(node, name, [], [], None, None, lineno=node.lineno)
 
 
+# Snippets a user's template may include by name, as Flask's templates do:
+# {% include "print/_stamp_signatures.html" %}. Only these files, rendered
+# in the same sandbox with the including template's context.
+SNIPPET_DIR = (Path(__file__).resolve().parent.parent / "templates" / "print").resolve()
+_SNIPPET_NAME = re.compile(r"print/(_[a-z0-9_]+\.html)")
+
+
+def _snippet(name):
+    match = _SNIPPET_NAME.fullmatch(name or "")
+    if match is None:
+        return None
+    path = SNIPPET_DIR / match.group(1)
+    if not path.is_file():
+        return None
+    mtime = path.stat().st_mtime
+    return (path.read_text(encoding="utf-8"), str(path),
+            lambda: path.is_file() and path.stat().st_mtime == mtime)
+
+
 class _Sandbox(ImmutableSandboxedEnvironment):
     """The immutable sandbox plus the limits described in the module doc."""
 
     intercepted_binops = frozenset({"*", "**", "+", "%"})
 
     def __init__(self):
-        super().__init__(autoescape=True, finalize=format_value)
+        super().__init__(autoescape=True, finalize=format_value,
+                         loader=FunctionLoader(_snippet))
         # Only range: lipsum, cycler, joiner, namespace and dict are removed;
         # templates get their data from the context and dict literals.
         self.globals = {"range": _range}
@@ -1186,7 +1215,24 @@ def table_layout(header, rows, *, size=8.0, padding=6.0, width=PAGE_TEXT_WIDTH,
     return {"widths": [round(p * scale, 2) for p in points], "size": size}
 
 
-def _link_callback(uri, rel, base_url=None):
+# The first bytes of the image files a document may embed by name.
+_IMAGE_MAGIC = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"))
+
+
+def _image_data_uri(path):
+    """The PNG or JPEG at ``path`` as a ``data:`` URI, else "data:,"."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return "data:,"
+    kind = next((kind for magic, kind in _IMAGE_MAGIC if data.startswith(magic)), None)
+    if kind is None:
+        return "data:,"
+    return f"data:{kind};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def _link_callback(uri, rel, base_url=None, images=None):
     """Map a URI in the document to one of the app's own files, or to an
     empty ``data:`` URI. xhtml2pdf fetches the original URI when this
     returns "" or None, so every refusal is "data:,".
@@ -1194,12 +1240,17 @@ def _link_callback(uri, rel, base_url=None):
     Allowed: inline ``data:`` URIs, the bundled font files by absolute path,
     and files under app/static as "/static/x", "static/x" or "x" (and
     ``base_url`` + any of those, so absolute links to the app itself work
-    offline). Refused: any other scheme or host, ``..`` anywhere, and paths
-    that resolve (after symlinks) outside those roots.
+    offline); and the exact URIs of ``images`` ({URI: file}, the caller's
+    list of uploaded images: the company's stamp and signatures), embedded
+    as ``data:`` URIs when the file is a PNG or JPEG. Refused: any other
+    scheme or host, ``..`` anywhere, and paths that resolve (after
+    symlinks) outside those roots, the uploads folder included.
     """
     uri = str(uri or "").strip()
     if uri.startswith("data:"):
         return uri
+    if images and uri in images:
+        return _image_data_uri(images[uri])
     if base_url and uri.startswith(base_url):
         uri = "/" + uri[len(base_url):].lstrip("/")
     parts = urlsplit(uri)
@@ -1220,7 +1271,7 @@ def _link_callback(uri, rel, base_url=None):
     return "data:,"
 
 
-def html_to_pdf(html, *, base_url=None, page_css=None):
+def html_to_pdf(html, *, base_url=None, page_css=None, images=None):
     """Convert rendered HTML to PDF bytes: A4, the bundled Cyrillic font,
     nothing fetched from the network, no file read outside the app's font
     and static folders (both the link_callback and xhtml2pdf's own resource
@@ -1228,6 +1279,8 @@ def html_to_pdf(html, *, base_url=None, page_css=None):
 
     ``page_css`` replaces the default ``@page`` rule (A4 portrait): xhtml2pdf
     keeps the first ``@page`` it meets, so a document cannot override it.
+    ``images`` ({URI: file}) are the only uploaded files the document may
+    embed (documents.render_pdf passes the company's, services/company_images).
 
     xhtml2pdf renders one document at a time per process (a global lock),
     and gives up after PDF_MAX_SECONDS.
@@ -1245,7 +1298,8 @@ def html_to_pdf(html, *, base_url=None, page_css=None):
         result = pisa.CreatePDF(
             html,
             dest=out,
-            link_callback=functools.partial(_link_callback, base_url=base_url),
+            link_callback=functools.partial(_link_callback, base_url=base_url,
+                                            images=dict(images or {})),
             default_css=DEFAULT_CSS + (PRINT_CSS if page_css is None
                                        else PRINT_CSS.replace(PAGE_CSS, page_css)),
             encoding="utf-8",

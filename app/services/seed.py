@@ -264,7 +264,8 @@ TEMPLATES = (
 # seeding brings it up to the current file.
 EARLIER_TEMPLATES = {
     "loan_agreement": {"cd970271d00bfe07"},
-    "invoice": {"91f5d9b5c744c226", "816dfd2d5c24af76", "e5c8b3765c3bc397"},
+    "invoice": {"91f5d9b5c744c226", "816dfd2d5c24af76", "e5c8b3765c3bc397",
+                "02f728d2fa2b417a"},
     "commercial_offer": {"2a396638e55c5688"},
 }
 

@@ -24,7 +24,7 @@ from wtforms.widgets import TextArea
 from app import db
 from app.labels import FIELDS
 from app.models import DocumentTemplate, Employee, PrintedDocument, TemplateEntity
-from app.services import documents, printing
+from app.services import company_images, documents, printing
 from app.services.custom_fields import label_of
 from app.services.errors import Refused
 from app.views.fields import EnumFieldsMixin, datetime_text
@@ -186,7 +186,9 @@ class DocumentTemplateView(KeepTypedMixin, EnumFieldsMixin, ModelView):
         try:
             html = printing.render_template_string(body, context)
             if request.form.get("format") == "pdf":
-                pdf = printing.html_to_pdf(html, page_css=documents.PAGE_CSS.get(entity))
+                pdf = printing.html_to_pdf(
+                    html, images=company_images.pdf_images(context.get("company")),
+                    page_css=documents.PAGE_CSS.get(entity))
                 return send_file(_bytes(pdf), mimetype="application/pdf",
                                  download_name="preview.pdf")
         except (printing.TemplateError, printing.PdfError) as exc:
