@@ -81,7 +81,9 @@ LABELS = dict(FIELDS, id=_l("Record number"), at=_l("When"), user=_l("Who"),
               job=_l("Import"), how=_l("What the import did"),
               fields=_l("Fields"), rows=_l("Rows"), file_size=_l("Size, bytes"))
 
-CONSENT = ["consent_date", "consent_form", "consent_purpose", "consent_withdrawn"]
+# The consent, and when the person's data was erased (services/erasure.py).
+CONSENT = ["consent_date", "consent_form", "consent_purpose", "consent_withdrawn",
+           "erased_at"]
 CLIENT_FIELDS = [
     "id", "kind", "name", "last_name", "first_name", "middle_name", "birth_date",
     "passport_series", "passport_number", "passport_issued_by", "passport_issue_date",

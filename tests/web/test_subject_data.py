@@ -307,3 +307,14 @@ def test_custom_fields_and_a_large_file(app, as_role, session, person, define):
     assert data["record"]["custom_fields"][income.label_ru] == "85" + NBSP + "000,50"
     [row] = [n for n in data["sections"]["notes"]["rows"] if n["id"] == note.id]
     assert archive.read(row["file_in_archive"]) == big
+
+
+def test_an_erased_persons_data_says_when_it_was_erased(as_role, session, person):
+    client = session.get(Client, person["client"].id)
+    client.erased_at = datetime.datetime(2026, 12, 1, 9, 30)
+    session.commit()
+    admin = as_role("admin")
+    _, data = _zip(admin.get(f"/subject-data/client/{client.id}/zip").data)
+    assert data["record"]["values"]["erased_at"] == "2026-12-01T09:30:00Z"
+    text = _pdf_text(admin.get(f"/subject-data/client/{client.id}/pdf").data)
+    assert "Персональные данные удалены" in text and "01.12.2026 12:30" in text
