@@ -142,6 +142,9 @@ IMPORT_KEEP_DAYS = env_int("IMPORT_KEEP_DAYS", 30)
 # Rows of the personal data access log are deleted this many days after
 # they were written (the «personal-data-log» job); 0 keeps them.
 PERSONAL_DATA_LOG_DAYS = env_int("PERSONAL_DATA_LOG_DAYS", 365)
+# Rows of the journal of failed sign-ins are deleted this many days after
+# the attempt (the «sign-in-failures» job); 0 keeps them.
+SIGN_IN_FAILURE_DAYS = env_int("SIGN_IN_FAILURE_DAYS", 90)
 
 APP_THEME = ""
 # A person (client) with no task, note, deal, application, invoice, action

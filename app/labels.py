@@ -17,6 +17,7 @@ from app.models import (
     ProcessingStatus,
     PublicAccess,
     Reminder,
+    SignInFailureReason,
     TemplateEntity,
 )
 
@@ -135,9 +136,9 @@ FIELDS = {
     "consent_form": _l("Form of consent"),
     "consent_purpose": _l("Purpose of processing"),
     "consent_withdrawn": _l("Consent withdrawn"),
+    "erased_at": _l("Personal data erased"),
 }
 
-    "erased_at": _l("Personal data erased"),
 # A dictionary's fields (its FAB screens, the console and the history).
 DICTIONARY_FIELDS = {
     "name": _l("Name"),
@@ -236,4 +237,8 @@ ENUMS = {
         CustomFieldType.MULTI_CHOICE: _l("Several choices from a list"),
         CustomFieldType.DICTIONARY: _l("Link to a dictionary"),
     },
+    SignInFailureReason: {SignInFailureReason.WRONG_PASSWORD: _l("Wrong password"),
+                          SignInFailureReason.UNKNOWN_USER: _l("Unknown user"),
+                          SignInFailureReason.LOCKED: _l("Account locked"),
+                          SignInFailureReason.INACTIVE: _l("Employee inactive")},
 }

@@ -1193,6 +1193,30 @@ class PersonalDataLog(Model):
     __table_args__ = (Index("ix_personal_data_log_entity", "entity", "entity_id"),)
 
 
+class SignInFailureReason(str, enum.Enum):
+    WRONG_PASSWORD = "wrong_password"
+    UNKNOWN_USER = "unknown_user"
+    LOCKED = "locked"
+    INACTIVE = "inactive"
+
+
+class SignInFailure(Model):
+    """A failed sign-in on the screen or the API (services/sign_in_failures.py):
+    the login as typed, the employee it names if any, the client's address
+    and why; kept SIGN_IN_FAILURE_DAYS."""
+
+    __tablename__ = "sign_in_failure"
+    __label__ = _l("Sign-in failures")
+
+    id = Column(Integer, primary_key=True)
+    at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    username = Column(String(256), nullable=False)
+    user_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"), index=True)
+    user = relationship(Employee)
+    address = Column(String(64))
+    reason = Column(_enum(SignInFailureReason), nullable=False)
+
+
 # --- Notifications and jobs ----------------------------------------------------
 
 

@@ -11,7 +11,14 @@ import logging
 import time
 from urllib.parse import urlparse
 
-from flask import current_app, g, has_app_context, jsonify
+from flask import (
+    after_this_request,
+    current_app,
+    g,
+    has_app_context,
+    has_request_context,
+    jsonify,
+)
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import (
     Permission,
@@ -35,7 +42,7 @@ from app.permissions import (
     READ_ONLY,
     ROLES,
 )
-from app.services import history, ratelimits, staff
+from app.services import history, ratelimits, sign_in_failures, staff
 
 log = logging.getLogger(__name__)
 
@@ -216,12 +223,20 @@ class SdelkaSecurityManager(SecurityManager):
         return user
 
     def auth_user_db(self, username, password):
-        """FAB's check, plus a temporary lock after repeated failures."""
+        """FAB's check, plus a temporary lock after repeated failures; each
+        failure goes to the journal of sign-in failures."""
         user = self.find_user(username=username) if username else None
         if user is not None and staff.is_locked(user):
             log.warning("Login refused, account %s is locked", username)
+            self._sign_in_failed(username, user, sign_in_failures.reason_of(user))
             return None
         authenticated = super().auth_user_db(username, password)
+        if authenticated is None and username:
+            # FAB also signs in by e-mail; asked for every failure alike.
+            by_email = self.find_user(email=username)
+            matched = user or by_email
+            # Before this failure's count: the one that locks is a wrong password.
+            self._sign_in_failed(username, matched, sign_in_failures.reason_of(matched))
         if authenticated is None and user is not None and user.is_active:
             staff.record_failed_login(
                 user,
@@ -233,6 +248,20 @@ class SdelkaSecurityManager(SecurityManager):
             authenticated.locked_until = None
             self.session.commit()
         return authenticated
+
+    def _sign_in_failed(self, username, user, reason):
+        """Journal the failure once the answer has gone (services/sign_in_failures.py)."""
+        from app import db
+
+        address = get_remote_address() if has_request_context() else None
+        later = None
+        if has_request_context():
+            def later(write):
+                @after_this_request
+                def _on_close(response):
+                    response.call_on_close(write)
+                    return response
+        sign_in_failures.failed(db.engine, username, user, address, reason, later=later)
 
     def has_all_clients_access(self):
         return self.has_access(*ALL_CLIENTS)

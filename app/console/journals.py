@@ -1,10 +1,11 @@
 """The console's journals: read-only lists with filters of the change
-history, the imports, the scheduled jobs' runs, the notifications and the
+history, the imports, the scheduled jobs' runs, the notifications, the
 sign-in locks (one action: unlock an employee, as FAB's employee form
-does by clearing the lock)."""
+does by clearing the lock) and the failed sign-ins."""
 from flask import flash
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlalchemy import select
@@ -12,11 +13,20 @@ from sqlalchemy import select
 from app import db
 from app.console.views import AdminOnly
 from app.labels import history_field
-from app.models import Employee, HistoryEntry, ImportJob, JobLease, Notification, model_of
+from app.models import (
+    Employee,
+    HistoryEntry,
+    ImportJob,
+    JobLease,
+    Notification,
+    SignInFailure,
+    SignInFailureReason,
+    model_of,
+)
 from app.services import localtime, values
 from app.views.fields import office_zone
 from app.views.imports import STATUSES
-from app.views.labels import HISTORY_ACTIONS, HISTORY_ENTITIES, history_value
+from app.views.labels import HISTORY_ACTIONS, HISTORY_ENTITIES, enum_label, history_value
 
 CATEGORY = _l("Journals")
 
@@ -126,6 +136,33 @@ class SignInJournal(JournalAdmin):
                        len(employees)), "success")
 
 
+class ReasonFilter(FilterEqual):
+    """A failure's reason chosen by its Russian label; a value that is no
+    reason (a hand-made URL) is ignored, not a server error."""
+
+    def __init__(self):
+        super().__init__(SignInFailure.reason, _l("Reason"), options=lambda: [
+            (reason.value, enum_label(reason)) for reason in SignInFailureReason])
+
+    def validate(self, value):
+        return value in {reason.value for reason in SignInFailureReason}
+
+    def apply(self, query, value, alias=None):
+        return query.filter(SignInFailure.reason == SignInFailureReason(value))
+
+
+class SignInFailureJournal(JournalAdmin):
+    """Each failed sign-in (services/sign_in_failures.py), newest first."""
+
+    column_list = ("at", "username", "user", "address", "reason")
+    column_labels = {"at": _l("When"), "username": _l("Login typed"), "user": _l("Employee"),
+                     "address": _l("Address"), "reason": _l("Reason"),
+                     "user.username": _l("Employee")}
+    column_filters = ("at", ReasonFilter(), "username", "address", "user.username")
+    column_formatters = {"reason": lambda view, context, item, name: enum_label(item.reason),
+                         "user": lambda view, context, item, name: item.user or ""}
+
+
 def add_views(admin):
     for view, model, name, url in (
         (HistoryJournal, HistoryEntry, _l("History"), "history"),
@@ -133,6 +170,7 @@ def add_views(admin):
         (JobJournal, JobLease, _l("Scheduled jobs"), "jobs"),
         (NotificationJournal, Notification, _l("Notifications"), "notifications"),
         (SignInJournal, Employee, _l("Sign-in locks"), "sign-in"),
+        (SignInFailureJournal, SignInFailure, _l("Sign-in failures"), "sign-in-failures"),
     ):
         admin.add_view(view(model, name, endpoint=f"console_journal_{url}",
                             url=f"journals/{url}"))

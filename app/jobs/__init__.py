@@ -37,7 +37,8 @@ from app.models import JobLease, utcnow
 log = logging.getLogger(__name__)
 
 # Modules whose @job functions are registered when the jobs are loaded.
-JOB_MODULES = ("app.jobs.followup", "app.jobs.imports", "app.jobs.personal_data")
+JOB_MODULES = ("app.jobs.followup", "app.jobs.imports", "app.jobs.personal_data",
+               "app.jobs.sign_in_failures")
 # How late a scheduled run may start and still count as its slot.
 GRACE = datetime.timedelta(minutes=5)
 EPOCH = datetime.datetime(2000, 1, 3, tzinfo=datetime.timezone.utc)

@@ -338,3 +338,36 @@ def test_sample_preview_of_both_templates(as_role, session):
         response = admin.post("/templates/preview", {"entity": kind, "body": body})
         assert response.json["error"] is None, response.json
         assert "АКТ0000001" in response.json["html"] or "УПД0000001" in response.json["html"]
+
+
+# --- point 5: roubles, kopecks and numbers as people write them ----------------------------
+
+def test_roubles_filter():
+    from app.services import printing
+
+    nbsp = "\u00a0"
+    assert printing.format_roubles(D("300000")) == f"300{nbsp}000{nbsp}руб. 00{nbsp}коп."
+    assert printing.format_roubles(D("0.5")) == f"0{nbsp}руб. 50{nbsp}коп."
+    assert printing.format_roubles(None) == ""
+    html = printing.render_template_string("{{ x|roubles }}", {"x": D("1234.56")})
+    assert html == f"1{nbsp}234{nbsp}руб. 56{nbsp}коп."
+
+
+def test_every_printed_document_writes_roubles_and_numbers_in_russian(as_role, session):
+    invoice = _invoice(session, "manager", included=False, tax_name="НДС 22 %")
+    manager = as_role("manager")
+    _make(manager, "act", invoice)
+    _make(manager, "upd", invoice)
+    template_id = _id(session, DocumentTemplate, code="invoice")
+    response = manager.post(f"/documents/print/invoice/{invoice.id}",
+                            {"template": str(template_id)}, follow=False)
+    texts = {"invoice": _pdf_text(response.data)}
+    texts["act"] = _pdf_text(_print(manager, session, "act", _made(session, Act, invoice)[0]))
+    texts["upd"] = _pdf_text(_print(manager, session, "upd", _made(session, Upd, invoice)[0]))
+    for kind, text in texts.items():
+        # 1,5 x 200 000,00; totals 310 000,00 + 68 200,00 = 378 200,00
+        assert "1,5" in text and "200 000,00" in text and "378 200,00" in text, kind
+        assert "1.5" not in text and "200000" not in text and "RUB" not in text, kind
+        assert "руб." in text, kind
+    assert "378 200 руб. 00 коп." in texts["act"] and "378 200 руб. 00 коп." in texts["upd"]
+    assert "Триста семьдесят восемь тысяч двести рублей 00 копеек" in texts["invoice"]

@@ -14,7 +14,7 @@ from tests.conftest import unique
 DICTIONARY = "/console/dictionaries/task_status/"
 JOURNALS = ["/console/journals/history/", "/console/journals/imports/",
             "/console/journals/jobs/", "/console/journals/notifications/",
-            "/console/journals/sign-in/"]
+            "/console/journals/sign-in/", "/console/journals/sign-in-failures/"]
 URLS = ["/console/", DICTIONARY, "/console/dictionaries/funnel_stage/", "/console/files/",
         *JOURNALS]
 ENGLISH = re.compile(r"\b(List|Create|Delete|Home|Edit|Search|Filter|Add|Save|Cancel|Actions|"
