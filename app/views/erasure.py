@@ -35,6 +35,8 @@ def _page():
 class ErasureView(BaseView):
     route_base = "/erasure"
     default_view = "retention"
+    # The list is «список» in the roles screen; the erasure its own word.
+    method_permission_name = {"retention": "list", "erase": "erase"}
 
     @expose("/<entity>/<int:pk>", methods=["GET", "POST"])
     @has_access

@@ -44,6 +44,7 @@ PERMISSION_WORDS = {
     "can_assign_colleagues": _l("giving records to colleagues"),
     "can_download": _l("downloading files"),
     "can_print": _l("printing"),
+    "can_erase": _l("erasing personal data"),
     "can_pdf": _l("PDF of the report"),
     "can_bulk_assign": _l("bulk assignment"),
     "can_convert": _l("conversion to a deal"),

@@ -297,6 +297,8 @@ def test_a_contact_person_and_a_lead_are_erased_alone(as_role, session):
     contact.phone = "+79160000000"
     session.commit()
     admin = as_role("admin")
+    refused = admin.get(f"/erasure/client/{company.id}", follow_redirects=True).text
+    assert "Удалить можно только персональные данные физического лица" in refused
     admin.post(f"/erasure/contact/{contact.id}")
     admin.post(f"/erasure/lead/{lead.id}")
     session.expire_all()
