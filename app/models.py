@@ -677,22 +677,26 @@ class Lead(ConsentMixin, OwnedMixin, Model):
 
 
 class Note(Model):
-    """A timeline entry on a client, optionally with a file."""
+    """A timeline entry on a client, a deal or a lead, optionally with a
+    file. A lead without a client has notes of its own (no client)."""
 
     __tablename__ = "note"
     __label__ = _l("Notes")
 
     id = Column(Integer, primary_key=True)
-    client_id = Column(Integer, ForeignKey("client.id", ondelete="CASCADE"),
-                       nullable=False, index=True)
+    client_id = Column(Integer, ForeignKey("client.id", ondelete="CASCADE"), index=True)
     client = relationship(Client, backref="notes")
     deal_id = Column(Integer, ForeignKey("deal.id"), index=True)
     deal = relationship(Deal)
+    lead_id = Column(Integer, ForeignKey("lead.id", ondelete="SET NULL"))
+    lead = relationship(Lead)
     text = Column(Text, nullable=False)
     file = Column(FileColumn(255))
     author_id = Column(Integer, ForeignKey("ab_user.id"), index=True)
     author = relationship(Employee)
     created_at = Column(DateTime, nullable=False, default=utcnow, index=True)
+
+    __table_args__ = (_where_set("note", "lead_id"),)
 
     def __repr__(self):
         return (self.text or "")[:50]
@@ -772,6 +776,9 @@ class Task(Model):
     client = relationship(Client, backref="tasks")
     deal_id = Column(Integer, ForeignKey("deal.id"))
     deal = relationship(Deal)
+    # A lead's task (a lead without a client has tasks of its own).
+    lead_id = Column(Integer, ForeignKey("lead.id", ondelete="SET NULL"))
+    lead = relationship(Lead)
     application_id = Column(Integer, ForeignKey("application.id"), index=True)
     application = relationship(Application)
     assignee_id = Column(Integer, ForeignKey("ab_user.id"))
@@ -817,6 +824,7 @@ class Task(Model):
         Index("ix_task_deal_planned", "deal_id", "planned_at", "status_id",
               sqlite_where=text("deal_id IS NOT NULL"),
               postgresql_where=text("deal_id IS NOT NULL")),
+        _where_set("task", "lead_id"),
     )
 
     def __repr__(self):

@@ -6,7 +6,8 @@ are responsible for or take part in, plus clients marked public; they may
 change those where they are responsible or a participant, or that are public
 for writing. A record of a client (application, deal, task, note, …) follows
 its client; records the user is responsible for (or, for tasks, assigned to
-or authored) are theirs too.
+or authored) are theirs too. A note or a task of a lead (a lead without a
+client has them) follows the lead as well.
 
 Each rule is one SQL expression, so lists, counts, exports and the API
 filter in the database. The client ids are a UNION of three index lookups
@@ -24,6 +25,7 @@ from app.models import (
     Invoice,
     InvoiceLine,
     Lead,
+    Note,
     PrintedDocument,
     PublicAccess,
     Task,
@@ -35,6 +37,9 @@ from app.models import (
 )
 
 PARTICIPANTS = {Client: client_participant, Deal: deal_participant, Lead: lead_participant}
+# Records of a lead (``lead_id``) besides those of a client: the lead's
+# quick note and quick task (services/timeline.py).
+LEAD_RECORDS = (Note, Task)
 # A line follows the record it is a line of (its column naming that record).
 LINE_OF = {ActLine: (Act, "document_id"), UpdLine: (Upd, "document_id")}
 
@@ -73,6 +78,28 @@ def _client_test(client_id, user_id, write):
     return exists().where(client.id == client_id, _visible_client(client, user_id, write))
 
 
+def _lead_ids(user_id, write):
+    """Every lead id the user may see (or change), as ``clause(Lead)``
+    answers: index look-ups, as ``_client_ids``."""
+    return union_all(
+        select(Lead.id).where(Lead.responsible_id == user_id),
+        select(lead_participant.c.lead_id).where(lead_participant.c.ab_user_id == user_id),
+        select(Lead.id).where(Lead.client_id.in_(_client_ids(user_id, write))),
+    )
+
+
+def _lead_test(lead_id, user_id, write):
+    """Is the lead with id ``lead_id`` visible (``clause(Lead)``)? A per-row
+    look-up; a row without a lead costs no look-up."""
+    lead = aliased(Lead)
+    participant = lead_participant
+    return lead_id.is_not(None) & exists().where(lead.id == lead_id, or_(
+        lead.responsible_id == user_id,
+        exists().where(participant.c.lead_id == lead.id, participant.c.ab_user_id == user_id),
+        _client_test(lead.client_id, user_id, write),
+    ))
+
+
 def clause(model, user_id, write=False, driving=False):
     """SQL condition: rows of ``model`` the user may see (or change).
 
@@ -108,6 +135,9 @@ def clause(model, user_id, write=False, driving=False):
         # Driving: the user's few records gathered once, not a probe per row.
         own.append(model.id.in_(select(key).where(table.c.ab_user_id == user_id)) if driving
                    else exists().where(key == model.id, table.c.ab_user_id == user_id))
+    if model in LEAD_RECORDS:
+        own.append(model.lead_id.in_(_lead_ids(user_id, write)) if driving
+                   else _lead_test(model.lead_id, user_id, write))
     return or_(*own, visible)
 
 

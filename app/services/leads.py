@@ -2,7 +2,8 @@
 from the website.
 
 ``convert`` creates the deal (and the client when none is linked), closes
-the lead with links to both and records it in the history, all in the
+the lead with links to both, gives the lead's notes and tasks to the client
+and the deal, and records it in the history, all in the
 caller's transaction: it only adds and flushes, so one rollback undoes
 every part. ``convert_many`` runs each lead in a savepoint of its own."""
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from app.models import (
     DealStatus,
     Employee,
     LeadStatus,
+    Note,
+    Task,
     utcnow,
 )
 from app.services import access, assignment, deals, history
@@ -103,9 +106,21 @@ def convert(session, lead, *, client=None, client_name=None, title=None, amount=
     lead.status = LeadStatus.CONVERTED
     lead.closed_at = utcnow()
     session.flush()
+    _hand_over(session, lead, client, deal)
     history.record(session, "lead", lead.id, client.id, "convert", f"№{deal.id} {deal.title}")
     session.flush()
     return deal
+
+
+def _hand_over(session, lead, client, deal):
+    """The lead's notes and tasks become the client's and the deal's too,
+    so the client's and the deal's timelines keep them (each one changed
+    through the ORM: a task's change is in its history)."""
+    for model in (Note, Task):
+        for record in session.scalars(select(model).where(model.lead_id == lead.id)):
+            record.client = client
+            if record.deal_id is None:
+                record.deal = deal
 
 
 @dataclass

@@ -25,6 +25,7 @@ from app.models import (
     Invoice,
     InvoiceLine,
     Lead,
+    Note,
     Task,
     Upd,
     UpdLine,
@@ -171,7 +172,42 @@ def _client(session, client, stored):
             client.funnel_stage = deals.first_stage(session)
 
 
+NO_SUBJECT = _l("Choose a client or a lead")
+
+
+def _linked(session, item, key):
+    """The record ``item`` links to by the relationship ``key`` (set as a
+    record or as an id), or None."""
+    target = getattr(item, key)
+    row_id = getattr(item, key + "_id")
+    if target is None and row_id is not None:
+        target = session.get(inspect(type(item)).relationships[key].mapper.class_, row_id)
+    return target
+
+
+def _client_of_links(session, item, keys):
+    """A record without a client gets the client of the first of its links
+    ``keys`` that has one (a lead's note is its client's too; a lead without
+    a client leaves it empty)."""
+    with session.no_autoflush:
+        if _linked(session, item, "client") is not None:
+            return
+        for key in keys:
+            source = _linked(session, item, key)
+            if source is not None and source.client_id is not None:
+                item.client = session.get(Client, source.client_id)
+                return
+
+
+def _note(session, note, stored):
+    _client_of_links(session, note, ("deal", "lead"))
+    with session.no_autoflush:
+        if _linked(session, note, "client") is None and _linked(session, note, "lead") is None:
+            raise Refused(NO_SUBJECT, "client")
+
+
 def _task(session, task, stored):
+    _client_of_links(session, task, ("lead",))
     if stored is None and task.status is None and task.status_id is None:
         with session.no_autoflush:
             task.status = tasks.first_status(session)
@@ -182,6 +218,7 @@ RULES = {
     Client: _client,
     ContactPerson: lambda session, contact, stored: personal_data.check_consent(contact),
     Lead: lambda session, lead, stored: personal_data.check_consent(lead),
+    Note: _note,
     Task: _task,
     Deal: deals.prepare,
     CounterpartyAction: lambda session, action, stored: actions.prepare(session, action),

@@ -95,18 +95,19 @@ def _sources(session, subject, subject_id):
         deal_id = subject_id
     else:
         lead_id = subject_id
-        # A lead's notes and tasks are those of its client (neither links
-        # to a lead); a lead without a client has none.
-        client_id = session.scalar(select(Lead.client_id).where(Lead.id == lead_id))
-    sources = []
-    if client_id is not None or deal_id is not None:
-        sources.append(("note", Note, Note.created_at,
-                        Note.deal_id == deal_id if deal_id else Note.client_id == client_id,
-                        [selectinload(Note.author)]))
-        sources.append(("task", Task, func.coalesce(Task.finished_at, Task.created_at),
-                        Task.deal_id == deal_id if deal_id else Task.client_id == client_id,
-                        [selectinload(Task.status), selectinload(Task.assignee),
-                         selectinload(Task.type)]))
+    # A deal's and a lead's notes and tasks are those linked to it (its
+    # client's other ones are on the client's page).
+    if deal_id is not None:
+        note_of, task_of = Note.deal_id == deal_id, Task.deal_id == deal_id
+    elif lead_id is not None:
+        note_of, task_of = Note.lead_id == lead_id, Task.lead_id == lead_id
+    else:
+        note_of, task_of = Note.client_id == client_id, Task.client_id == client_id
+    sources = [
+        ("note", Note, Note.created_at, note_of, [selectinload(Note.author)]),
+        ("task", Task, func.coalesce(Task.finished_at, Task.created_at), task_of,
+         [selectinload(Task.status), selectinload(Task.assignee), selectinload(Task.type)]),
+    ]
     action_of = {"client": CounterpartyAction.client_id, "deal": CounterpartyAction.deal_id,
                  "lead": CounterpartyAction.lead_id}[subject]
     sources.append(("action", CounterpartyAction,

@@ -76,9 +76,9 @@ class ContactPersonView(BulkListMixin, RegisterView):
 class NoteView(QuickAddMixin, RegisterView):
     route_base = "/notes"
     datamodel = ListInterface(Note)
-    list_columns = ["created_at", "text", "author", "client"]
-    add_columns = edit_columns = ["client", "deal", "text", "file"]
-    show_columns = ["created_at", "author", "client", "deal", "text", "file"]
+    list_columns = ["created_at", "text", "author", "client", "lead"]
+    add_columns = edit_columns = ["client", "deal", "lead", "text", "file"]
+    show_columns = ["created_at", "author", "client", "deal", "lead", "text", "file"]
     search_columns = ["text", "created_at"]
     base_order = ("created_at", "desc")
     # The timeline's quick note is an add.

@@ -65,13 +65,13 @@ class TaskListWidget(RegisterListWidget):
 class TaskView(QuickAddMixin, RegisterView):
     route_base = "/tasks"
     datamodel = ListInterface(Task)
-    list_columns = ["id", "type", "client.id", "client.name", "status", "started_at",
+    list_columns = ["id", "type", "client.id", "client.name", "lead", "status", "started_at",
                     "finished_at", "assignee", "planned_at", "deadline"]
     list_widget = TaskListWidget
     list_template = "sdelka/task_list_page.html"
     show_template = "sdelka/task_show.html"
     order_columns = ["id", "planned_at", "started_at", "finished_at"]
-    add_columns = edit_columns = ["type", "client", "deal", "assignee", "planned_at",
+    add_columns = edit_columns = ["type", "client", "deal", "lead", "assignee", "planned_at",
                                   "deadline", "started_at", "finished_at", "status",
                                   "description", "result", "note", "reminder_minutes"]
     show_columns = ["id"] + add_columns + ["author", "created_at"]

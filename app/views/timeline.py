@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from app import db
 from app.labels import FIELDS
-from app.models import Client, Employee
+from app.models import Client, Employee, Lead
 from app.services import history, timeline
 from app.views.fields import datetime_text
 from app.views.files import shown_name
@@ -154,12 +154,24 @@ def record_timeline(subject, pk):
 
 
 def _targets(subject, record):
-    """(client id, deal id) a quick note or task of the subject goes to."""
+    """(client id, deal id, lead id) a quick note or task of the subject goes
+    to: a lead's goes to its client too, when it has one."""
     if subject == "deal":
-        return record.client_id, record.id
+        return record.client_id, record.id, None
     if subject == "lead":
-        return record.client_id, None
-    return record.id, None
+        return record.client_id, None, record.id
+    return record.id, None, None
+
+
+def _may_add(subject, record, client_id):
+    """May the user add the subject's notes and tasks: the client they go to
+    is theirs to change, and a lead's the lead too (one without a client
+    has them alone)."""
+    if client_id is not None and not may_change(Client, client_id):
+        return False
+    if subject == "lead":
+        return may_change(Lead, record.id)
+    return client_id is not None
 
 
 def _view(name):
@@ -174,10 +186,10 @@ def quick_forms(subject, pk):
     record = _subject(subject, pk)
     if record is None:
         return None
-    client_id, deal_id = _targets(subject, record)
-    result = {"client_id": client_id, "deal_id": deal_id, "subject": subject, "pk": pk,
-              "no_client": client_id is None}
-    if client_id is None or not may_change(Client, client_id):
+    client_id, deal_id, lead_id = _targets(subject, record)
+    result = {"client_id": client_id, "deal_id": deal_id, "lead_id": lead_id,
+              "subject": subject, "pk": pk}
+    if not _may_add(subject, record, client_id):
         return result
     posted = g.get("quick_posted", {})
     for kind, view_name in QUICK_VIEWS.items():
@@ -216,13 +228,14 @@ class QuickAddMixin:
         record = _subject(subject, pk)
         if record is None:
             abort(404)
-        client_id, deal_id = _targets(subject, record)
-        if client_id is None or not may_change(Client, client_id):
+        client_id, deal_id, lead_id = _targets(subject, record)
+        if not _may_add(subject, record, client_id):
             abort(403)
-        # The box names the record page's client (and deal): another one is
-        # not this page's box.
+        # The box names the record page's client (and deal or lead): another
+        # one is not this page's box.
         if (request.form.get("client", type=int) != client_id
-                or request.form.get("deal", type=int) != deal_id):
+                or request.form.get("deal", type=int) != deal_id
+                or request.form.get("lead", type=int) != lead_id):
             abort(400)
         widget = self._add()
         back = url_for(f"{page}.show", pk=pk)

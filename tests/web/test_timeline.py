@@ -157,13 +157,16 @@ def test_deal_and_lead_pages_have_their_own_timeline(as_role, session, full_clie
     assert not any("Заметка первая" in e for e in entries)  # the client's, not the deal's
     page = manager.get(f"/leads/show/{lead.id}").text
     assert any(f"Лид №{lead.id}: создан" in e for e in _entries(page))
-    # Notes and tasks belong to a client: a lead without one has no boxes.
-    assert 'id="quick-note"' not in page
-    assert "привяжите лид к клиенту" in page
+    # A lead without a client has notes and tasks of its own.
+    assert 'id="quick-note"' in page and 'id="quick-task"' in page
+    assert 'name="client"' not in page.split('id="quick-note"', 1)[1].split("</form>", 1)[0]
+    session.add(Note(lead=lead, text="О лиде", author_id=manager_id))
     lead.client_id = client.id
     session.commit()
     page = manager.get(f"/leads/show/{lead.id}").text
-    assert 'id="quick-note"' in page and any("Заметка первая" in e for e in _entries(page))
+    entries = _entries(page)
+    assert 'id="quick-note"' in page and any("О лиде" in e for e in entries)
+    assert not any("Заметка первая" in e for e in entries)  # the client's, not the lead's
 
 
 def test_paging_shows_every_entry_once_even_at_one_moment(session, manager_id):
@@ -293,7 +296,7 @@ def test_a_refused_box_shows_the_deal_and_lead_page_again(as_role, session, mana
     assert "Не сохранено: Текст:" in page and deal.title in page
     assert 'id="deal-move"' in page and f'href="/deals/edit/{deal.id}"' in page
     page = manager.post(f"/tasks/quick/lead/{lead.id}", {
-        "client": client.id, "description": "Лиду", "planned_at": ""}).text
+        "client": client.id, "lead": lead.id, "description": "Лиду", "planned_at": ""}).text
     assert "Не сохранено: Запланировано:" in page and lead.title in page
     assert f'href="/leads/convert/{lead.id}"' in page and "Лиду" in page
 
