@@ -11,7 +11,9 @@ applications, deals and projects their free text, its deals and projects
 the person's name in their titles, its printed documents (PDFs holding
 the passport) are deleted, and its leads are erased with it. The history
 keeps that a field changed and when, with its values blanked; an import's
-stored before/after values of the record likewise.
+stored before/after values of the record likewise; the employees'
+notifications linking to the person's pages or tasks read «Субъект №N:
+персональные данные удалены».
 
 What statistics and accounting need stays: amounts, statuses, dates,
 stages, the responsible employee, the region, the kind of client.
@@ -51,6 +53,7 @@ from app.models import (
     InvoiceStatus,
     Lead,
     Note,
+    Notification,
     PersonalDataLog,
     PrintedDocument,
     Project,
@@ -65,6 +68,11 @@ log = logging.getLogger(__name__)
 SUBJECT = "Субъект №{}"
 # A note's text is required: what stands in its place.
 NOTE_ERASED = "Текст удалён (персональные данные)"
+# An employee's notification about the person (a lead from the site, a
+# task's reminder) keeps its link and time; its text reads so.
+NOTICE_ERASED = "{}: персональные данные удалены"
+PAGES = {Client: "/clients/show/{}", ContactPerson: "/contacts/show/{}",
+         Lead: "/leads/show/{}"}
 
 NOT_A_PERSON = _l("Only a person's personal data can be erased")
 NOT_FOUND = _l("The record was not found")
@@ -291,7 +299,28 @@ def _erase(session, record, now, user_id):
     if client_id is not None:
         _blank_history(session, table.c.client_id == client_id, done[0][1],
                        subject_name(client_id))
+    _blank_notifications(session, done, client_id)
     return files
+
+
+def _blank_notifications(session, done, client_id):
+    """The employees' notifications that link to the person's pages or to
+    their tasks (the text names them) say only «Субъект №N: …»: one UPDATE
+    per person and 500 links (the table has no index on the link)."""
+    first = done[0][0]
+    tasks = []
+    if client_id is not None:
+        tasks = session.scalars(select(Task.id).where(Task.client_id == client_id)).all()
+    elif isinstance(first, Lead) and hasattr(Task, "lead_id"):
+        tasks = session.scalars(select(Task.id).where(Task.lead_id == first.id)).all()
+    groups = {subject_name(one.id): [PAGES[type(one)].format(one.id)] for one, _n, _e in done}
+    groups[subject_name(first.id)] += [f"/tasks/{page}/{task_id}" for task_id in tasks
+                                       for page in ("work", "show")]
+    for label, links in groups.items():
+        for start in range(0, len(links), 500):
+            session.execute(update(Notification).where(
+                Notification.link.in_(links[start:start + 500]))
+                .values(text=NOTICE_ERASED.format(label)))
 
 
 def remove_files(folder, files):

@@ -30,6 +30,7 @@ from app.models import (
     InvoiceStatus,
     Lead,
     Note,
+    Notification,
     PersonalDataLog,
     PrintedDocument,
     Task,
@@ -91,6 +92,13 @@ def person(app, session):
                         content=b"%PDF " + surname.encode()),
     ])
     session.commit()
+    task_id = session.scalar(select(Task.id).where(Task.client_id == client.id))
+    session.add_all([
+        Notification(user_id=manager, text=f"Новый лид с сайта: {surname}",
+                     link=f"/leads/show/{lead.id}"),
+        Notification(user_id=manager, text=f"Напоминание: позвонить {surname}",
+                     link=f"/tasks/work/{task_id}"),
+        Notification(user_id=manager, text=f"Другое {surname}", link="/stats/")])
     client.phone2 = f"+7925{digits}"  # a change: the history keeps old -> new
     session.commit()
     return {"id": client.id, "surname": surname, "digits": digits, "inn": inn,
@@ -226,6 +234,12 @@ def test_erasure_clears_data_files_and_history_and_keeps_the_figures(app, as_rol
     texts = _texts(session, person)
     assert person["surname"] not in texts and person["digits"] not in texts
     assert person["email"] not in texts
+    notices = session.scalars(select(Notification.text).where(
+        Notification.text.contains(person["surname"]))).all()
+    assert notices == [f"Другое {person['surname']}"]  # linked elsewhere: not the person's
+    assert session.scalar(select(Notification.text).where(
+        Notification.link == f"/leads/show/{lead.id}")) == (
+        f"Субъект №{lead.id}: персональные данные удалены")
     logged = session.scalars(select(PersonalDataLog).where(
         PersonalDataLog.action == AccessAction.ERASE,
         PersonalDataLog.entity_id.in_([client.id, lead.id]))).all()
