@@ -3,7 +3,7 @@ uploads the logo, the stamp and the signatures printed on documents
 (services/company_images.py)."""
 import os
 
-from flask import abort, redirect, send_file, url_for
+from flask import abort, g, redirect, send_file, url_for
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_appbuilder.models.sqla.filters import FilterEqual
@@ -181,14 +181,26 @@ class CompanyView(KeepTypedMixin, ModelView):
     }
 
     def pre_update(self, item):
+        images = [getattr(Company, name) for name in company_images.IMAGES]
         with db.session.no_autoflush:
             stored = db.session.execute(
-                select(Company.invoice_prefix, Company.invoice_next_number)
+                select(Company.invoice_prefix, Company.invoice_next_number, *images)
                 .where(Company.id == item.id)).one()
         prefix = stored[0] if item.invoice_prefix is None else item.invoice_prefix
         number = stored[1] if item.invoice_next_number is None else item.invoice_next_number
-        item.invoice_prefix, item.invoice_next_number = refuse_on(
-            invoices.check_numbering, prefix, number)
+        # The form already put its new images on disk: a refused save takes
+        # them back and keeps the stored ones (the refusal rolls back, so
+        # the item's new values are read first).
+        added = [new for name, old in zip(company_images.IMAGES, stored[2:])
+                 if (new := getattr(item, name)) and new != old]
+        try:
+            item.invoice_prefix, item.invoice_next_number = refuse_on(
+                invoices.check_numbering, prefix, number)
+        except Exception:
+            g.pop("files_to_remove", None)
+            for name in added:
+                StoredFileManager().delete_file(name)
+            raise
 
     def post_update(self, item):
         super().post_update(item)

@@ -241,6 +241,19 @@ def test_a_file_that_is_not_a_fit_image_is_refused(app, as_role, session, compan
     assert set(os.listdir(app.config["UPLOAD_FOLDER"])) == files_before
 
 
+def test_a_refused_save_takes_its_new_image_back(app, as_role, session, company):
+    admin = as_role("admin")
+    _save(admin, session, stamp=(io.BytesIO(_picture()), "stamp.png"))
+    stored = _stored(session, "stamp")
+    folder = app.config["UPLOAD_FOLDER"]
+    files_before = set(os.listdir(folder))
+    page = _save(admin, session, stamp=(io.BytesIO(_picture(color=(200, 0, 0))), "new.png"),
+                 logo=(io.BytesIO(_picture()), "logo.png"), invoice_prefix="a b")
+    assert "Префикс" in page.text and "a b" in page.text
+    assert _stored(session, "stamp") == stored and _stored(session, "logo") is None
+    assert set(os.listdir(folder)) == files_before
+
+
 def test_the_check_reads_the_content_not_the_name(app):
     with app.app_context():
         assert company_images.check(io.BytesIO(_picture()), limit_mb=1) == "png"
