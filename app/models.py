@@ -381,6 +381,9 @@ class ConsentMixin:
     consent_form = Column(_enum(ConsentForm))
     consent_purpose = Column(Text)
     consent_withdrawn = Column(Date)
+    # When the person's data was erased (services/erasure.py); the consent
+    # above is kept as the proof of the processing before it.
+    erased_at = Column(DateTime)
 
 
 class PublicAccess(str, enum.Enum):
@@ -396,9 +399,6 @@ contact_mailing = _m2m("contact_mailing", "contact_person", "mailing_type")
 
 
 def _where_set(table, column):
-    # When the person's data was erased (services/erasure.py); the consent
-    # above is kept as the proof of the processing before it.
-    erased_at = Column(DateTime)
     """The index of an optional reference, holding only the rows that have
     one. Every query on such a column asks for a value (``= id``, ``IN``,
     the foreign-key check of a delete) and lists sort a reference by the
@@ -492,6 +492,8 @@ class Client(ConsentMixin, OwnedMixin, Model):
         # The sales funnel: clients created in a period by stage, index only.
         Index("ix_client_created_responsible_stage", "created_at", "responsible_id",
               "funnel_stage_id"),
+        # Persons past the retention period, oldest first (services/erasure.py).
+        Index("ix_client_updated_id", "updated_at", "id"),
         *(_where_set("client", c) for c in ("region_id", "status_id", "type_id", "origin_id",
                                               "segment_id", "group_id", "funnel_stage_id")),
     )
@@ -507,8 +509,6 @@ class ContactPerson(ConsentMixin, Model):
     __tablename__ = "contact_person"
     __label__ = _l("Contact persons")
 
-        # Persons past the retention period, oldest first (services/erasure.py).
-        Index("ix_client_updated_id", "updated_at", "id"),
     id = Column(Integer, primary_key=True)
     client_id = Column(Integer, ForeignKey("client.id", ondelete="CASCADE"),
                        nullable=False, index=True)
@@ -1177,6 +1177,7 @@ class AccessAction(str, enum.Enum):
     CHANGE = "change"
     # «Данные субъекта»: everything about the person downloaded (PDF or archive).
     SUBJECT_DATA = "subject_data"
+    ERASE = "erase"
 
 
 class PersonalDataLog(Model):
@@ -1347,7 +1348,6 @@ class CustomField(Model):
 class CustomValue(Model):
     """One value of a custom field for one record (a row per choice of a
     multiple choice). Each kind of value has its column, indexed with the
-    ERASE = "erase"
     field first, so a filter or a sort on any field is an index range."""
 
     __tablename__ = "custom_value"

@@ -77,6 +77,8 @@ ADMIN_ONLY = {
     "PersonalDataLogView", "Personal data access log",
     # Everything stored about one person (views/subject_data.py).
     "SubjectDataView",
+    # Erasing a person's data, and the persons past the retention period.
+    "ErasureView", "Retention expired",
 }
 STAFF = {"CompanyView", "Company requisites", "DepartmentView", "Departments",
          "EmployeeView", "List Users", "Company"}
@@ -84,8 +86,6 @@ MANAGER_READS = {"DepartmentView", "Departments", "Company"}
 # The admin and the head of sales write document templates; the others
 # print from them (and see them, to choose one).
 TEMPLATES = {"DocumentTemplateView", "Templates"}
-    # Erasing a person's data, and the persons past the retention period.
-    "ErasureView", "Retention expired",
 # Printing reads a record: whoever may read it may print it and download
 # what was printed (the print itself is only recorded in the history).
 PRINTING = {("can_print", "DocumentView"), ("can_pdf", "DocumentView"),
