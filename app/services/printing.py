@@ -1141,7 +1141,7 @@ _FAMILIES = (
 )
 PAGE_CSS = "@page { size: a4 portrait; margin: 2cm 1.5cm 2cm 2.5cm; }\n"
 # Wide forms (the UPD): html_to_pdf(page_css=LANDSCAPE_CSS).
-LANDSCAPE_CSS = "@page { size: a4 landscape; margin: 1cm 1cm 1cm 1.5cm; }\n"
+LANDSCAPE_CSS = "@page { size: a4 landscape; margin: 0.8cm 1cm 0.8cm 1.5cm; }\n"
 PRINT_CSS = "".join(
     f'@font-face {{ font-family: {_FAMILIES}; src: url("{FONT_DIR / name}"); '
     f"font-weight: {weight}; font-style: {style}; }}\n"

@@ -371,3 +371,35 @@ def test_every_printed_document_writes_roubles_and_numbers_in_russian(as_role, s
         assert "руб." in text, kind
     assert "378 200 руб. 00 коп." in texts["act"] and "378 200 руб. 00 коп." in texts["upd"]
     assert "Триста семьдесят восемь тысяч двести рублей 00 копеек" in texts["invoice"]
+
+
+@pytest.mark.parametrize("username", ["admin", "auditor"])
+def test_act_and_upd_screens_are_russian(as_role, session, username):
+    from tests.web.test_crawl_russian import problems
+
+    invoice = _invoice(session, "admin", included=True, tax_name="НДС 22 %")
+    admin = as_role("admin")
+    _make(admin, "act", invoice)
+    _make(admin, "upd", invoice)
+    act, upd = _made(session, Act, invoice)[0], _made(session, Upd, invoice)[0]
+    user = as_role(username)
+    urls = ["/acts/list/", "/upds/list/", f"/acts/show/{act.id}", f"/upds/show/{upd.id}",
+            f"/invoices/show/{invoice.id}", f"/clients/show/{invoice.client_id}",
+            f"/act-lines/show/{act.lines[0].id}", f"/documents/print/act/{act.id}",
+            f"/documents/print/upd/{upd.id}"]
+    if username == "admin":
+        urls += [f"/acts/edit/{act.id}", f"/upd-lines/edit/{upd.lines[0].id}",
+                 f"/upd-lines/add?_flt_0_document={upd.id}"]
+    report = {}
+    for url in urls:
+        response = user.get(url)
+        assert response.status_code == 200, url
+        found = problems(response.text)
+        if found:
+            report[url] = sorted(found)
+    assert report == {}
+    # Their lists export as every register's does.
+    for url, number in (("/acts/export/", act.number), ("/upds/export/", upd.number)):
+        response = user.get(url)
+        assert response.status_code == 200, url
+        assert number in response.data.decode("utf-8-sig", "replace"), url
