@@ -175,12 +175,17 @@ def _custom_values(session, entity, pk):
         CustomValue.record_id == pk, CustomValue.field_id.in_(ids)))
 
 
-def _blank_history(session, condition, names, label):
-    """Blank the personal values of the history rows ``condition`` selects;
-    in the text of a created or deleted record (its title) and of any other
-    row without a field, the person's names read «Субъект №N»."""
+def _blank_history(session, condition, names, label, entity=None):
+    """Blank the personal values of the history rows ``condition`` selects
+    (with ``entity``: its custom fields' too, named by their label); in the
+    text of a created or deleted record (its title) and of any other row
+    without a field, the person's names read «Субъект №N»."""
     table = HistoryEntry.__table__
-    session.execute(update(table).where(condition, table.c.field.in_(HISTORY_FIELDS))
+    fields = table.c.field.in_(HISTORY_FIELDS)
+    if entity is not None:
+        fields = or_(fields, table.c.field.in_(
+            select(CustomField.label_ru).where(CustomField.entity == entity)))
+    session.execute(update(table).where(condition, fields)
                     .values(old_value=None, new_value=None))
     if not names:
         return
@@ -288,7 +293,7 @@ def _erase(session, record, now, user_id):
     table = HistoryEntry.__table__
     for one, names, entity in done:
         _blank_history(session, and_(table.c.entity == entity, table.c.entity_id == one.id),
-                       names, subject_name(one.id))
+                       names, subject_name(one.id), entity)
         _blank_imports(session, one.__tablename__, one.id,
                        OWN_FIELDS[type(one)] + NAME_FIELDS[type(one)])
         history.record(session, entity, one.id, client_id if entity != "lead" else

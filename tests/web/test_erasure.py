@@ -407,3 +407,29 @@ def test_the_retention_query_walks_indexes_only(session):
     assert "SEARCH client USING INDEX ix_client_updated_id (updated_at<?)" in plan
     assert not [step for step in plan if step.startswith("SCAN")], plan
     assert len([step for step in plan if step.startswith("SEARCH")]) == 9
+
+
+def test_custom_values_and_their_history_go(as_role, session, person, define):
+    from app.models import CustomValue
+    from app.services import custom_fields
+
+    field = define(label_ru="СНИЛС субъекта", code="snils_erasure")
+    definition = next(f for f in custom_fields.fields_of(session, "client", active=False)
+                      if f.code == field.code)
+    for value in ("123-456-789 00", f"987-654-321 {person['digits'][:2]}"):
+        custom_fields.write(session, "client", {person["id"]: {definition: value}},
+                            {person["id"]: person["id"]})
+        session.commit()
+    written = session.scalars(select(HistoryEntry.old_value).where(
+        HistoryEntry.entity == "client", HistoryEntry.entity_id == person["id"],
+        HistoryEntry.field == field.label_ru)).all()
+    assert "123-456-789 00" in written
+    as_role("admin").post(f"/erasure/client/{person['id']}")
+    session.expire_all()
+    assert session.scalar(select(CustomValue).where(
+        CustomValue.field_id == field.id, CustomValue.record_id == person["id"])) is None
+    kept = session.execute(select(HistoryEntry.old_value, HistoryEntry.new_value).where(
+        HistoryEntry.entity == "client", HistoryEntry.entity_id == person["id"],
+        HistoryEntry.field == field.label_ru)).all()
+    assert kept and all(row == (None, None) for row in kept)
+    session.rollback()
