@@ -24,7 +24,7 @@ def register(appbuilder):
     app = current_app._get_current_object()
     admin = Admin(
         app, name=app.config.get("APP_NAME") or "Sdelka CRM", url=URL, endpoint="console",
-        index_view=views.ConsoleIndexView(url=URL, endpoint="console"),
+        index_view=views.ConsoleIndexView(name=_l("Admin console"), url=URL, endpoint="console"),
         theme=Bootstrap4Theme(base_template="console/base.html", fluid=True),
     )
     views.add_views(admin, app)

@@ -1,7 +1,10 @@
 """The admin's console in Chromium: a task status's colour edited in its
 list cell (Flask-Admin's x-editable, the CSRF token sent by its script)
 colours the status's rows in the task list; a refused value is answered
-in the cell."""
+in the cell. The console looks like the CRM: FAB's navbar colours, brand,
+fonts and link colour, and its brand leads back to the CRM."""
+import os
+
 import pytest
 from sqlalchemy import select
 
@@ -48,3 +51,32 @@ def test_colour_edited_in_place_colours_the_task_rows(page, live_server, session
     page.goto(f"{live_server}/tasks/list/?_flt_0_status={status.id}")
     row = page.locator("tr[style*='#123456']").first
     assert row.evaluate("tr => getComputedStyle(tr).backgroundColor") == "rgb(18, 52, 86)"
+
+
+# What the console's page shares with FAB's (static/css/console.css).
+LOOK = """() => {
+  const style = element => getComputedStyle(element);
+  const navbar = document.querySelector('.navbar');
+  const brand = navbar.querySelector('.navbar-brand');
+  const brandLink = brand.querySelector('a') || brand;
+  return {navbar: style(navbar).backgroundColor, border: style(navbar).borderBottomColor,
+          brand: brand.innerText.trim(), brandColour: style(brandLink).color,
+          brandSize: style(brand).fontSize, font: style(document.body).fontFamily,
+          size: style(document.body).fontSize, text: style(document.body).color,
+          brandHref: new URL(brandLink.href).pathname};
+}"""
+
+
+def test_console_looks_like_the_crm(page, live_server, tmp_path):
+    sign_in(page, live_server, "admin")
+    page.goto(f"{live_server}/task-statuses/list/")
+    crm = page.evaluate(LOOK)
+    page.goto(f"{live_server}/console/dictionaries/task_status/")
+    console = page.evaluate(LOOK)
+    shot = os.environ.get("CONSOLE_SCREENSHOT") or str(tmp_path / "console.png")
+    page.screenshot(path=shot)
+    assert console == crm
+    assert console["brand"] == "Сделка CRM" and console["navbar"] == "rgb(34, 34, 34)"
+    page.click(".navbar-brand a")
+    page.wait_for_url(lambda url: "/console/" not in url)
+    assert page.locator(".navbar-inverse").count() == 1
