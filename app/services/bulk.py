@@ -196,6 +196,8 @@ def _links_of(record):
         links["application_id"] = record.id
     elif isinstance(record, Task):
         links.update(deal_id=record.deal_id, application_id=record.application_id)
+    elif isinstance(record, Lead):  # on the lead's timeline, with or without a client
+        links.update(lead_id=record.id, deal_id=record.deal_id)
     elif getattr(record, "deal_id", None) is not None:
         links["deal_id"] = record.deal_id
     return links

@@ -155,8 +155,16 @@ def test_tasks_for_deals_and_leads_link_to_the_record_and_its_client(as_role, se
     browser.post(f"/leads/bulk_change/task?ids={lead.id}", _task_form(
         session, assignee=str(head)))
     task = session.scalar(select(Task).where(Task.description.like(f"%{lead.title}%")))
-    assert task.client_id == client.id
+    assert task.client_id == client.id and task.lead_id == lead.id
     assert task.description == f"Лид «{lead.title}»: Позвонить по акции"
+    # A lead without a client: the task is the lead's alone.
+    alone = Lead(title=unique("Лид без клиента"), responsible_id=head)
+    session.add(alone)
+    session.commit()
+    browser.post(f"/leads/bulk_change/task?ids={alone.id}", _task_form(
+        session, assignee=str(head)))
+    task = session.scalar(select(Task).where(Task.description.like(f"%{alone.title}%")))
+    assert task.lead_id == alone.id and task.client_id is None
 
 
 def test_a_manager_gives_bulk_tasks_only_to_himself(as_role, session):

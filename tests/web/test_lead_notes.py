@@ -365,3 +365,18 @@ def test_conversion_through_the_form_keeps_them_on_the_timelines(as_role, sessio
         assert any("Задача лида" in e for e in entries), url
     assert session.scalar(select(Deal.client_id).where(Deal.id == lead.deal_id)) \
         == lead.client_id
+
+
+def test_deleting_a_lead_keeps_its_notes_and_tasks(as_role, session, manager_id):
+    lead = _lead(session, manager_id)
+    note = Note(lead_id=lead.id, text="Останется", author_id=manager_id)
+    task = Task(lead_id=lead.id, description="Останется", author_id=manager_id,
+                assignee_id=manager_id)
+    session.add_all([note, task])
+    session.commit()
+    lead_id = lead.id
+    as_role("admin").post(f"/leads/delete/{lead_id}", {})
+    session.expire_all()
+    assert session.get(Lead, lead_id) is None
+    assert session.get(Note, note.id).lead_id is None
+    assert session.get(Task, task.id).lead_id is None
