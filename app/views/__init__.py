@@ -15,6 +15,7 @@ def register(appbuilder):
         health,
         import_undo,
         imports,
+        menu,
         notifications,
         personal_data,
         registers,
@@ -33,6 +34,7 @@ def register(appbuilder):
     from app.views.task_work import TaskWorkView
 
     register_template_values(current_app._get_current_object())
+    menu.register(current_app._get_current_object())
     from app.views import filters, readable
 
     readable.install()

@@ -65,7 +65,14 @@ class _FilterConverter(SQLAFilterConverter):
     def convert(self, col_name):
         if col_name not in self.datamodel.obj.__mapper__.attrs:
             return []
-        return super().convert(col_name)
+        # FAB converts every column of the model each time it makes a
+        # Filters object (each tab of a record page, each copy): a tenth of
+        # a client page's CPU. The filters are stateless, so one set per
+        # column serves all; the list is new, as FAB extends it in place.
+        converted = self.datamodel.__dict__.setdefault("_converted_filters", {})
+        if col_name not in converted:
+            converted[col_name] = super().convert(col_name) or []
+        return list(converted[col_name])
 
 
 class ListInterface(SQLAInterface):
@@ -168,6 +175,11 @@ class ListInterface(SQLAInterface):
         if column is None or user_id is None:
             return False
         (key,) = self.obj.__mapper__.primary_key
+        if filters is None or all(getattr(f, "passes_own_rows", False) for f in filters.filters):
+            # No filter but the row rule, which every own row passes: count
+            # them on the owner's index alone, not row by row (8 ms a page).
+            own = select(key).where(column == user_id).limit(limit + 1).subquery()
+            return self.session.execute(select(func.count()).select_from(own)).scalar() > limit
         # Any of them: ordering them would sort all of a manager's records
         # where the index on the column does not hold the key. Each row's
         # access is tested: true at once for own rows.

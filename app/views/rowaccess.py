@@ -44,6 +44,9 @@ class FilterRowAccess(BaseFilter):
 
     name = _l("Visible to me")
     arg_name = "rla"
+    # The user's own records (access.owner_column) pass it: the list's
+    # count relies on that (views/datamodel.py, _own_rows_pass).
+    passes_own_rows = True
 
     def apply(self, query, scope):
         user_id = scope()

@@ -486,3 +486,45 @@ def test_times_are_shown_and_typed_in_the_office_zone(as_role, session):
                                          "description": tag, "reminder_minutes": "60"})
     session.expire_all()
     assert session.get(Task, task.id).planned_at == datetime.datetime(2031, 5, 4, 9, 0)
+
+
+def test_unfiltered_manager_list_counts_own_records_on_their_index(app, as_role, session,
+                                                                   monkeypatch):
+    """With no filter but the row rule, every own record passes: the list
+    says "more than" from the owner's index alone, without testing the rule
+    row by row; with fewer own records than the limit it counts exactly."""
+    from sqlalchemy import event
+
+    from app import db
+    from app.views import datamodel
+
+    manager = employee_id(session, "manager")
+    tag = unique("свойиндекс").split()[-1]
+    session.add_all([Client(name=f"{tag} {i}", responsible_id=manager) for i in range(3)])
+    session.commit()
+    own = session.scalar(select(func.count()).select_from(Client).where(
+        Client.responsible_id == manager))
+    monkeypatch.setattr(datamodel, "PAGES_AHEAD", 0)
+    monkeypatch.setattr(datamodel, "COUNT_LIMIT", own - 1)
+    user = as_role("manager")
+    statements = []
+    with app.app_context():
+        engine = db.engine
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        page = user.get("/clients/list/").text
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert f"Количество записей:</strong> более {own - 1}" in page
+    counts = [s for s in statements if s.startswith("SELECT count(*)")]
+    assert counts and all("EXISTS" not in s and "visible_client" not in s for s in counts), counts
+    # As many own records as the limit: the count goes on to every visible
+    # client (the public ones of other tests too), never fewer than the own.
+    monkeypatch.setattr(datamodel, "COUNT_LIMIT", own)
+    visible = user.get("/clients/list/").text.split("Количество записей:</strong>")[1]
+    visible = visible.split("<")[0].strip()
+    assert visible == f"более {own}" or int(visible.replace("\xa0", "")) >= own, visible

@@ -133,3 +133,26 @@ def test_menu_shows_only_allowed_items(as_role):
     assert "Реквизиты компании" not in manager_page
     admin_page = as_role("admin").get("/", follow_redirects=True).text
     assert "Реквизиты компании" in admin_page and "Сотрудники" in admin_page
+
+
+def test_menu_follows_a_change_of_a_roles_permissions_at_once(as_role, app):
+    """The menu is drawn once per set of permissions (views/menu.py): a
+    role's change draws it anew on the next page, however recently a page
+    with the old set was drawn."""
+    sm = app.appbuilder.sm
+    manager = as_role("manager")
+    assert "Отделы" in manager.get("/").text
+    with app.app_context():
+        role = sm.find_role("Manager")
+        role.permissions.remove(sm.find_permission_view_menu("menu_access", "Departments"))
+        sm.session.commit()
+    try:
+        page = manager.get("/").text
+        assert "Отделы" not in page and "Клиенты" in page
+        assert "Реквизиты компании" in as_role("admin").get("/", follow_redirects=True).text
+    finally:
+        with app.app_context():
+            role = sm.find_role("Manager")
+            role.permissions.append(sm.find_permission_view_menu("menu_access", "Departments"))
+            sm.session.commit()
+    assert "Отделы" in manager.get("/").text
