@@ -20,7 +20,7 @@ from app.models import (
     TemplateEntity,
     utcnow,
 )
-from app.services import personal_data
+from app.services import localtime, personal_data
 from tests.conftest import employee_id, unique
 
 TITLE = "Журнал доступа к персональным данным"
@@ -131,7 +131,7 @@ def test_a_change_is_one_row_per_record(as_role, session):
         (person.id, None), (person.id, employee_id(session, "manager"))]
 
 
-def test_the_admin_filters_the_log(as_role, session):
+def test_the_admin_filters_the_log(app, as_role, session):
     person = _client(session)
     head_id, manager_id = employee_id(session, "head"), employee_id(session, "manager")
     long_ago = utcnow() - datetime.timedelta(days=40)
@@ -151,7 +151,8 @@ def test_the_admin_filters_the_log(as_role, session):
     by_action = admin.get("/personal-data-log/list/", query_string={
         "_flt_0_entity_id": str(person.id), "_flt_0_action": "change"}).text
     assert "Изменил запись" in by_action and "Открыл карточку" not in by_action
-    today = datetime.date.today().strftime("%d.%m.%Y")
+    # The list filters by the office's day, not the machine's (UTC).
+    today = localtime.today(app.config["APP_TIMEZONE"]).strftime("%d.%m.%Y")
     recent = admin.get("/personal-data-log/list/", query_string={
         "_flt_0_entity_id": str(person.id), "_flt_4_at": f"{today}..{today}"}).text
     assert "Изменил запись" in recent and "Открыл карточку" not in recent
