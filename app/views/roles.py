@@ -95,6 +95,7 @@ SCREENS = {
     "ImportJobView": _l("Imports"),
     "SavedViewsView": _l("Saved list views"),
     "DealDocumentView": _l("Invoices and contracts from deals, e-mail"),
+    "SubjectDataView": _l("Subject data"),
 }
 
 
