@@ -28,7 +28,7 @@ from sqlalchemy import (
     false,
     text,
 )
-from sqlalchemy.orm import declared_attr, deferred, relationship
+from sqlalchemy.orm import backref, declared_attr, deferred, relationship
 
 
 def utcnow():
@@ -1016,7 +1016,8 @@ class ActLine(ClosingLineMixin, Model):
 
     document_id = Column(Integer, ForeignKey("act.id", ondelete="CASCADE"), nullable=False,
                          index=True)
-    document = relationship(Act, backref="lines")
+    document = relationship(Act, backref=backref("lines", cascade="all, delete-orphan",
+                                                    passive_deletes=True))
 
 
 class Upd(ClosingDocumentMixin, Model):
@@ -1033,7 +1034,8 @@ class UpdLine(ClosingLineMixin, Model):
 
     document_id = Column(Integer, ForeignKey("upd.id", ondelete="CASCADE"), nullable=False,
                          index=True)
-    document = relationship(Upd, backref="lines")
+    document = relationship(Upd, backref=backref("lines", cascade="all, delete-orphan",
+                                                    passive_deletes=True))
 
 
 class FieldMode(str, enum.Enum):

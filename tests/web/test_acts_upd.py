@@ -403,3 +403,17 @@ def test_act_and_upd_screens_are_russian(as_role, session, username):
         response = user.get(url)
         assert response.status_code == 200, url
         assert number in response.data.decode("utf-8-sig", "replace"), url
+
+
+def test_a_draft_is_deleted_and_its_invoice_then_may_go(as_role, session):
+    invoice = _invoice(session, "manager", included=False, tax_name="НДС 22 %")
+    manager = as_role("manager")
+    _make(manager, "act", invoice)
+    act = _made(session, Act, invoice)[0]
+    act_id, line_ids = act.id, [line.id for line in act.lines]
+    manager.post(f"/acts/delete/{act_id}", {})
+    session.expire_all()
+    assert session.get(Act, act_id) is None
+    assert all(session.get(ActLine, i) is None for i in line_ids)
+    # With no act left the invoice follows its own rules again.
+    assert closing.check_invoice_deletable(session, invoice) is None
