@@ -669,6 +669,9 @@ class Lead(ConsentMixin, OwnedMixin, Model):
     participants = relationship(Employee, secondary=lead_participant)
     comment = Column(Text)
 
+    # Leads past the retention period, oldest first (services/erasure.py).
+    __table_args__ = (Index("ix_lead_updated_id", "updated_at", "id"),)
+
     # The column of the text __repr__ gives (an export reads it in SQL).
     __title__ = "title"
 

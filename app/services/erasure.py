@@ -35,7 +35,7 @@ import os
 import re
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, func, insert, or_, select, update
+from sqlalchemy import and_, exists, func, insert, literal, or_, select, update
 
 from app.models import (
     AccessAction,
@@ -372,20 +372,51 @@ def _quiet_since(cutoff):
     )
 
 
-def expired_condition(days, now=None):
+def _lead_quiet_since(cutoff):
+    """SQL: a lead without a client had no activity since ``cutoff``: the
+    lead unchanged, no change (history), action, note or task of it since."""
+    key = Lead.id
+    conditions = [
+        Lead.updated_at < cutoff,
+        ~exists().where(HistoryEntry.entity == "lead", HistoryEntry.entity_id == key,
+                        HistoryEntry.at >= cutoff),
+        ~exists().where(CounterpartyAction.lead_id == key,
+                        or_(CounterpartyAction.updated_at >= cutoff,
+                            CounterpartyAction.planned_at >= cutoff)),
+    ]
+    if hasattr(Note, "lead_id"):
+        conditions.append(~exists().where(Note.lead_id == key, Note.created_at >= cutoff))
+    if hasattr(Task, "lead_id"):
+        conditions.append(~exists().where(Task.lead_id == key, or_(
+            Task.planned_at >= cutoff, Task.created_at >= cutoff)))
+    return and_(*conditions)
+
+
+def expired_condition(days, now=None, model=Client):
+    """SQL: the ``model`` (Client: a person; Lead: one without a client)
+    not erased and with no activity for ``days``."""
     cutoff = (now or utcnow()) - datetime.timedelta(days=days)
+    if model is Lead:
+        return and_(Lead.client_id.is_(None), Lead.erased_at.is_(None),
+                    _lead_quiet_since(cutoff))
     return and_(Client.kind.in_(personal_data.PERSON_KINDS), Client.erased_at.is_(None),
                 _quiet_since(cutoff))
 
 
-def expired(session, days, page=0, size=50, now=None, count_limit=10_000):
-    """Persons with no activity for ``days``, the longest quiet first:
-    ([(id, name, kind, updated_at)], total). The count stops at
-    ``count_limit`` + 1 (a page walks the index of the last change)."""
-    condition = expired_condition(days, now)
+def expired(session, days, page=0, size=50, now=None, count_limit=10_000, model=Client):
+    """Persons (``model``: clients, or leads without a client) with no
+    activity for ``days``, the longest quiet first: ([(id, name, kind,
+    updated_at)], total). The count stops at ``count_limit`` + 1 (a page
+    walks the index of the last change)."""
+    condition = expired_condition(days, now, model)
     total = session.scalar(select(func.count()).select_from(
-        select(Client.id).where(condition).limit(count_limit + 1).subquery()))
+        select(model.id).where(condition).limit(count_limit + 1).subquery()))
+    if model is Lead:
+        columns = (Lead.id, func.coalesce(Lead.contact_name, Lead.title).label("name"),
+                   literal(None).label("kind"), Lead.updated_at)
+    else:
+        columns = (Client.id, Client.name, Client.kind, Client.updated_at)
     rows = session.execute(
-        select(Client.id, Client.name, Client.kind, Client.updated_at).where(condition)
-        .order_by(Client.updated_at, Client.id).offset(page * size).limit(size)).all()
+        select(*columns).where(condition)
+        .order_by(model.updated_at, model.id).offset(page * size).limit(size)).all()
     return rows, total

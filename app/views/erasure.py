@@ -13,6 +13,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from app import db
+from app.models import Client, Lead
 from app.services import erasure
 from app.services.errors import Refused
 from app.views.datamodel import AtLeast
@@ -27,8 +28,8 @@ KIND_LABELS = {"deal": _l("Deal"), "invoice": _l("Invoice")}
 KIND_SHOW = {"deal": "DealView.show", "invoice": "InvoiceView.show"}
 
 
-def _page():
-    value = request.args.get("page_retention", "")
+def _page(kind):
+    value = request.args.get(f"page_{kind}", "")
     return min(int(value), COUNT_LIMIT // PAGE_SIZE) if value.isdigit() else 0
 
 
@@ -80,15 +81,20 @@ class ErasureView(BaseView):
     @has_access
     def retention(self):
         days = current_app.config.get("PERSONAL_DATA_RETENTION_DAYS", 1095)
-        page = _page()
-        rows, total = erasure.expired(db.session, days, page, PAGE_SIZE,
-                                      count_limit=COUNT_LIMIT)
-        rows = [{"id": r.id, "name": r.name, "kind_label": enum_label(r.kind),
-                 "updated_at": r.updated_at} for r in rows]
-        return self.render_template(
-            "sdelka/retention.html", rows=rows, page=page, page_size=PAGE_SIZE,
-            total=AtLeast(COUNT_LIMIT) if total > COUNT_LIMIT else total, days=days,
-            more=total > COUNT_LIMIT)
+        sections = []
+        for kind, model, title in (("client", Client, _l("Clients")),
+                                   ("lead", Lead, _l("Leads without a client"))):
+            page = _page(kind)
+            rows, total = erasure.expired(db.session, days, page, PAGE_SIZE,
+                                          count_limit=COUNT_LIMIT, model=model)
+            sections.append({
+                "kind": kind, "title": title, "page": page,
+                "total": AtLeast(COUNT_LIMIT) if total > COUNT_LIMIT else total,
+                "rows": [{"id": r.id, "name": r.name, "updated_at": r.updated_at,
+                          "kind_label": enum_label(r.kind) if r.kind else _l("Lead"),
+                          "show_url": url_for(SHOW_OF[kind], pk=r.id)} for r in rows]})
+        return self.render_template("sdelka/retention.html", sections=sections,
+                                    page_size=PAGE_SIZE, days=days)
 
 
 def register(appbuilder):

@@ -433,3 +433,32 @@ def test_custom_values_and_their_history_go(as_role, session, person, define):
         HistoryEntry.field == field.label_ru)).all()
     assert kept and all(row == (None, None) for row in kept)
     session.rollback()
+
+
+def test_retention_lists_an_old_quiet_lead_without_a_client(as_role, session):
+    manager = employee_id(session, "manager")
+    surname = _word()
+    quiet, active, of_client = (Lead(title=f"Лид {surname} {n}", contact_name=f"{surname} {n}",
+                                     responsible_id=manager) for n in ("1", "2", "3"))
+    client = Client(kind=ClientKind.PERSON, name=f"{surname} клиент")
+    session.add_all([quiet, active, of_client, client])
+    session.flush()
+    of_client.client_id = client.id
+    session.commit()
+    ids = [quiet.id, active.id, of_client.id]
+    session.execute(update(Lead).where(Lead.id.in_(ids))
+                    .values(created_at=LONG_AGO, updated_at=LONG_AGO))
+    session.execute(update(HistoryEntry).where(HistoryEntry.entity == "lead",
+                                               HistoryEntry.entity_id.in_(ids))
+                    .values(at=LONG_AGO))
+    session.add(CounterpartyAction(lead_id=active.id, responsible_id=manager,
+                                   planned_at=datetime.datetime.now()))
+    session.commit()
+    listed = set(session.scalars(select(Lead.id).where(
+        Lead.id.in_(ids), erasure.expired_condition(1095, model=Lead))))
+    assert listed == {quiet.id}
+    page = as_role("admin").get("/erasure/retention/").text
+    assert f"/erasure/lead/{quiet.id}\"" in page and f"{surname} 1" in page
+    assert f"/erasure/lead/{active.id}\"" not in page
+    assert f"/erasure/lead/{of_client.id}\"" not in page
+    assert "Лиды без клиента" in page
