@@ -4,7 +4,7 @@ from flask import g, redirect, url_for
 from flask_appbuilder import IndexView, expose
 
 from app import db
-from app.models import Client, utcnow
+from app.models import Client, Deal, utcnow
 from app.services import access, my_day, tasks
 from app.services.values import date_text
 from app.views.fields import office_zone
@@ -40,10 +40,15 @@ class SdelkaIndexView(IndexView):
                                  tasks=see_tasks, deals=see_deals)
         done_status = (tasks.done_status(db.session)
                        if see_tasks and sm.has_access("can_edit", "TaskView") else None)
-        shown = {row.client_id for section in sections.values() for row in section.rows}
+        rows = [row for section in sections.values() for row in section.rows]
+        scope = restricted_user_id()
         return self.render_template(
             self.index_template, appbuilder=self.appbuilder, day=sections,
-            client_links=access.readable_ids(db.session, Client, shown, restricted_user_id()),
+            client_links=access.readable_ids(db.session, Client,
+                                             {row.client_id for row in rows}, scope),
+            # A task of one's own may be on a colleague's deal of a hidden client.
+            deal_links=access.readable_ids(db.session, Deal,
+                                           {getattr(row, "deal_id", None) for row in rows}, scope),
             today=date_text(my_day.office_today(now, office_zone())),
             done_status=done_status, links=self._links(user.id, now, see_tasks, see_deals),
             unplanned_url=(url_for("UnplannedView.unplanned")

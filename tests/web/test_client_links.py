@@ -44,3 +44,27 @@ def test_a_planned_task_keeps_a_deal_off_the_unplanned_page(as_role, session):
                                         planned_at=datetime.datetime(2099, 1, 1, 9, 0))])
     session.commit()
     assert deal.title not in as_role("manager").get("/followup/unplanned/").text
+
+
+def test_my_day_names_a_colleagues_deal_of_a_hidden_client_without_a_link(as_role, session):
+    """A task given to a manager may be on a colleague's deal of a client
+    private to someone else: «Мой день» names the deal, and links only deals
+    that open (the load bench found such a link answering 404)."""
+    manager, head = employee_id(session, "manager"), employee_id(session, "head")
+    hidden = Client(name=unique("Скрытый клиент"), responsible_id=head)
+    own = Client(name=unique("Свой клиент"), responsible_id=manager)
+    closed = Deal(title=unique("Сделка коллеги"), client=hidden, responsible_id=head)
+    open_deal = Deal(title=unique("Своя сделка"), client=own, responsible_id=manager)
+    now = datetime.datetime.utcnow().replace(microsecond=0)
+    session.add_all([hidden, own, closed, open_deal] + [
+        Task(client=deal.client, deal=deal, assignee_id=manager, author_id=head,
+             description=unique("Позвонить"), planned_at=now) for deal in (closed, open_deal)])
+    session.commit()
+    user = as_role("manager")
+    html = user.get("/").text
+    assert closed.title in html and open_deal.title in html
+    assert f'href="/deals/show/{closed.id}"' not in html
+    assert f'href="/deals/show/{open_deal.id}"' in html
+    assert user.get(f"/deals/show/{closed.id}").status_code == 404
+    for deal_id in set(re.findall(r'href="/deals/show/(\d+)"', html)):
+        assert user.get(f"/deals/show/{deal_id}").status_code == 200, deal_id
