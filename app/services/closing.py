@@ -35,6 +35,8 @@ DOCUMENTS = (Act, Upd)
 LINES = {Act: ActLine, Upd: UpdLine}
 COUNTERS = {Act: ("act_prefix", "act_next_number", Act),
             Upd: ("upd_prefix", "upd_next_number", Upd)}
+# (prefix, next number) columns of the company row, set in the requisites.
+COUNTERS_OF_COMPANY = tuple(counter[:2] for counter in COUNTERS.values())
 # An invoice these may be made from.
 MADE_FROM = (InvoiceStatus.ISSUED, InvoiceStatus.PAID)
 ONLY_DRAFT = _l("Only a draft act or UPD can be changed; return it to draft first")

@@ -17,7 +17,7 @@ from wtforms.validators import Optional, ValidationError
 
 from app import db
 from app.models import Company
-from app.services import company_images, invoices, validation
+from app.services import closing, company_images, invoices, validation
 from app.services.company import ensure_company, get_company
 from app.views.fields import AccountOfBank, Normalised
 from app.views.files import (
@@ -82,6 +82,23 @@ def _image_formatter(name):
     return show
 
 
+def _closing_numbering(item):
+    """Acts' and UPDs' numbering (services/closing.py) by the invoices' rule
+    of the settings: a field left out of the form keeps the stored value."""
+    for prefix_name, next_name in closing.COUNTERS_OF_COMPANY:
+        with db.session.no_autoflush:
+            stored = db.session.execute(
+                select(getattr(Company, prefix_name), getattr(Company, next_name))
+                .where(Company.id == item.id)).one()
+        prefix = getattr(item, prefix_name)
+        number = getattr(item, next_name)
+        checked = refuse_on(invoices.check_numbering,
+                            stored[0] if prefix is None else prefix,
+                            stored[1] if number is None else number)
+        setattr(item, prefix_name, checked[0])
+        setattr(item, next_name, checked[1])
+
+
 class CompanyView(KeepTypedMixin, ModelView):
     route_base = "/company"
     datamodel = SQLAInterface(Company)
@@ -112,6 +129,10 @@ class CompanyView(KeepTypedMixin, ModelView):
         "invoice_prefix": _l("Invoice number prefix"),
         "invoice_next_number": _l("Next invoice number"),
         "invoice_terms": _l("Default payment terms of invoices"),
+        "act_prefix": _l("Act number prefix"),
+        "act_next_number": _l("Next act number"),
+        "upd_prefix": _l("UPD number prefix"),
+        "upd_next_number": _l("Next UPD number"),
         "default_tax": _l("Default VAT rate"),
         "prices_include_vat": _l("Prices include VAT"),
         "chief_accountant_name": _l("Chief accountant's full name"),
@@ -126,6 +147,9 @@ class CompanyView(KeepTypedMixin, ModelView):
         "invoice_next_number": _l("The number the next new invoice gets; numbers already "
                                   "used are skipped"),
         "default_tax": _l("A new invoice line takes it unless its product has a tax"),
+        "act_prefix": _l("Act numbers are the prefix and seven digits: АКТ0000001; for a new "
+                         "year's sequence give a new prefix (АКТ2027-) and the number 1"),
+        "upd_prefix": _l("UPD numbers are the prefix and seven digits: УПД0000001"),
         "prices_include_vat": _l("New invoices start with prices that already hold the VAT "
                                  "(«В том числе НДС»)"),
         "print_stamp_signatures": _l("Printed documents carry the logo, the signatures over "
@@ -142,6 +166,8 @@ class CompanyView(KeepTypedMixin, ModelView):
                                        "chief_accountant_name"]}),
         (_l("Invoices"), {"fields": ["invoice_prefix", "invoice_next_number",
                                      "invoice_terms", "default_tax", "prices_include_vat"]}),
+        (_l("Acts and UPDs"), {"fields": ["act_prefix", "act_next_number", "upd_prefix",
+                                          "upd_next_number"]}),
         (_l("Stamp and signatures"), {"fields": ["print_stamp_signatures",
                                                  *company_images.IMAGES]}),
     ]
@@ -165,6 +191,14 @@ class CompanyView(KeepTypedMixin, ModelView):
                                       widget=BS3TextFieldWidget()),
         "invoice_next_number": IntegerField(_l("Next invoice number"), [Optional()],
                                             widget=BS3TextFieldWidget()),
+        "act_prefix": StringField(_l("Act number prefix"), [Optional()],
+                                  widget=BS3TextFieldWidget()),
+        "act_next_number": IntegerField(_l("Next act number"), [Optional()],
+                                        widget=BS3TextFieldWidget()),
+        "upd_prefix": StringField(_l("UPD number prefix"), [Optional()],
+                                  widget=BS3TextFieldWidget()),
+        "upd_next_number": IntegerField(_l("Next UPD number"), [Optional()],
+                                        widget=BS3TextFieldWidget()),
         # Not required: an unticked box is a plain "no".
         "prices_include_vat": BooleanField(
             _l("Prices include VAT"),
@@ -196,6 +230,7 @@ class CompanyView(KeepTypedMixin, ModelView):
         try:
             item.invoice_prefix, item.invoice_next_number = refuse_on(
                 invoices.check_numbering, prefix, number)
+            _closing_numbering(item)
         except Exception:
             g.pop("files_to_remove", None)
             for name in added:

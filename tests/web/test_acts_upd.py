@@ -417,3 +417,38 @@ def test_a_draft_is_deleted_and_its_invoice_then_may_go(as_role, session):
     assert all(session.get(ActLine, i) is None for i in line_ids)
     # With no act left the invoice follows its own rules again.
     assert closing.check_invoice_deletable(session, invoice) is None
+
+
+def test_admin_sets_the_acts_and_upds_numbering(as_role, session):
+    """A new year's sequence: a new prefix and the number 1, in the
+    requisites; a bad one is refused as the invoices' is."""
+    company = ensure_company(session)
+    session.commit()
+    saved = (company.act_prefix, company.act_next_number, company.upd_prefix,
+             company.upd_next_number)
+    admin = as_role("admin")
+    assert "Префикс номера акта" in admin.get("/company/edit/1").text
+    prefix = "А" + unique("x")[-6:]
+    form = {"name": company.name or "ООО «Сделка»", "act_prefix": prefix, "act_next_number": "1",
+            "upd_prefix": "У" + prefix[1:], "upd_next_number": "7"}
+    try:
+        admin.post("/company/edit/1", form)
+        invoice = _invoice(session, "admin", included=False, tax_name="НДС 22 %")
+        _make(admin, "act", invoice)
+        _make(admin, "upd", invoice)
+        assert _made(session, Act, invoice)[0].number == f"{prefix}0000001"
+        assert _made(session, Upd, invoice)[0].number == f"У{prefix[1:]}0000007"
+        page = admin.post("/company/edit/1", dict(form, act_prefix="a b")).text
+        assert "Префикс — до 10 букв" in page
+        page = admin.post("/company/edit/1", dict(form, upd_next_number="0")).text
+        assert "Следующий номер должен быть от 1 до 9999999" in page
+        # A manager does not change the requisites.
+        as_role("manager").post("/company/edit/1", dict(form, act_prefix="ЧУЖОЙ"))
+        session.expire_all()
+        assert session.get(Company, company.id).act_prefix == prefix
+    finally:
+        session.expire_all()
+        company = session.get(Company, company.id)
+        (company.act_prefix, company.act_next_number, company.upd_prefix,
+         company.upd_next_number) = saved[0], saved[1] + 10, saved[2], saved[3] + 10
+        session.commit()
