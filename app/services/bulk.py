@@ -148,16 +148,8 @@ def change_field(session, model, ids, name, value, *, actor_id, viewer_id,
     _check_size(ids)
     if not getattr(value, "is_active", False):
         raise Refused(INACTIVE, name)
-    key = next(iter(inspect(model).relationships[name].local_columns)).key
-    outcome = Outcome()
-    for batch in _batches(session, model, ids, each_batch):
-        for item in batch:
-            if getattr(item, key) == value.id:
-                outcome.skip(ALREADY)
-                continue
-            _change(session, item, _setter(name, key, value), outcome, actor_id, viewer_id,
-                    assign)
-    return outcome
+    return _set_relation(session, model, ids, name, value, actor_id, viewer_id, assign,
+                         each_batch)
 
 
 def change_owner(session, model, ids, employee, *, actor_id, viewer_id,
@@ -173,15 +165,22 @@ def change_owner(session, model, ids, employee, *, actor_id, viewer_id,
     # The write rule checks a responsible again; a task's assignee only here.
     if not assignment.may_assign(session, actor_id, assign, employee.id):
         raise Refused(NOT_ASSIGNABLE, name)
+    return _set_relation(session, model, ids, name, employee, actor_id, viewer_id, assign,
+                         each_batch)
+
+
+def _set_relation(session, model, ids, name, value, actor_id, viewer_id, assign, each_batch):
+    """Set the relation ``name`` of each record to ``value`` by the write
+    rule, record by record; those that have it already are skipped."""
     key = next(iter(inspect(model).relationships[name].local_columns)).key
+    change = _setter(name, key, value)
     outcome = Outcome()
     for batch in _batches(session, model, ids, each_batch):
         for item in batch:
-            if getattr(item, key) == employee.id:
+            if getattr(item, key) == value.id:
                 outcome.skip(ALREADY)
                 continue
-            _change(session, item, _setter(name, key, employee), outcome, actor_id,
-                    viewer_id, assign)
+            _change(session, item, change, outcome, actor_id, viewer_id, assign)
     return outcome
 
 
