@@ -198,12 +198,13 @@ def of_invoice(session, invoice_id):
         select(model).where(model.invoice_id == invoice_id).order_by(model.id))]
 
 
-def of_client(session, client_id, user_id=None, limit=200):
+def of_client(session, client_id, user_id=None, limit=200, *, column="client_id"):
     """The client's acts and UPDs the user may see (``user_id`` None: all),
-    newest first: the client page's documents."""
+    newest first: the client page's documents (``column="deal_id"``: a
+    deal's, on its page)."""
     found = []
     for model in DOCUMENTS:
-        query = select(model).where(model.client_id == client_id)
+        query = select(model).where(getattr(model, column) == client_id)
         if user_id is not None:
             query = query.where(access.clause(model, user_id))
         found += session.scalars(query.order_by(model.date.desc(), model.id.desc())

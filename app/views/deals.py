@@ -9,13 +9,15 @@ from wtforms.validators import NumberRange, Optional
 from app import db
 from app.labels import ENUMS, FIELDS
 from app.models import Deal, DealStatus, FunnelStage, RefusalReason
-from app.services import deals
+from app.services import closing, deals
 from app.services.errors import Refused
 from app.views.actions import CounterpartyActionView
 from app.views.board import DealBoardMixin
 from app.views.datamodel import ListInterface
 from app.views.filters import FilterInDepartment, FilterInPeriod
+from app.views.labels import money
 from app.views.register_base import BlankKeepsIntegerField, RegisterView
+from app.views.rowaccess import restricted_user_id
 
 
 class DealView(DealBoardMixin, RegisterView):
@@ -88,4 +90,8 @@ class DealView(DealBoardMixin, RegisterView):
             kwargs["statuses"] = ENUMS[DealStatus]
             kwargs["may_move"] = self.appbuilder.sm.has_access(
                 "can_edit", self.class_permission_name)
+            # Acts and UPDs made from the deal's invoices.
+            kwargs["closing_documents"] = closing.of_client(
+                db.session, int(kwargs["pk"]), restricted_user_id(), column="deal_id")
+            kwargs["money"] = money
         return super().render_template(template, **kwargs)

@@ -452,3 +452,29 @@ def test_admin_sets_the_acts_and_upds_numbering(as_role, session):
         (company.act_prefix, company.act_next_number, company.upd_prefix,
          company.upd_next_number) = saved[0], saved[1] + 10, saved[2], saved[3] + 10
         session.commit()
+
+
+def test_deal_page_lists_the_documents_of_its_invoices(as_role, session):
+    from app.models import Deal
+
+    owner_id = _id(session, Employee, username="manager")
+    client = Client(name=unique("ООО Сделка актов"), responsible_id=owner_id)
+    deal = Deal(title=unique("Поставка по акту"), client=client, responsible_id=owner_id,
+                amount=D("378200"))
+    session.add_all([client, deal])
+    session.commit()
+    invoice = _invoice(session, "manager", included=False, tax_name="НДС 22 %", client=client)
+    invoice.deal_id = deal.id
+    session.commit()
+    manager = as_role("manager")
+    _make(manager, "upd", invoice)
+    upd = _made(session, Upd, invoice)[0]
+    assert upd.deal_id == deal.id
+    page = manager.get(f"/deals/show/{deal.id}").text
+    assert 'id="closing-documents"' in page and f"/upds/show/{upd.id}" in page
+    assert f"/deals/show/{deal.id}" in manager.get(f"/upds/show/{upd.id}").text
+    # A deal without documents shows no empty table.
+    other = Deal(title=unique("Без актов"), client=client, responsible_id=owner_id)
+    session.add(other)
+    session.commit()
+    assert 'id="closing-documents"' not in manager.get(f"/deals/show/{other.id}").text
