@@ -92,10 +92,13 @@ def _lead_ids(user_id, write):
     )
 
 
+_LEAD = aliased(Lead, name="visible_lead")  # one alias, as _CLIENT
+
+
 def _lead_test(lead_id, user_id, write):
     """Is the lead with id ``lead_id`` visible (``clause(Lead)``)? A per-row
     look-up; a row without a lead costs no look-up."""
-    lead = aliased(Lead)
+    lead = _LEAD
     participant = lead_participant
     return lead_id.is_not(None) & exists().where(lead.id == lead_id, or_(
         lead.responsible_id == user_id,
