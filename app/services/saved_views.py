@@ -1,5 +1,6 @@
-"""Saved list views («Виды»): a list's filters, sort and page size under a
-title, a user's own or shared by an administrator.
+"""Saved list views («Виды»): a list's filters, sort, page size and chosen
+columns («Колонки», views/list_columns.py) under a title, a user's own or
+shared by an administrator.
 
 A view keeps only the list's own URL arguments, rebuilt from what the
 list accepts (``ListArgs``): the address is built from the list's route
@@ -18,6 +19,7 @@ from app.services.errors import Refused
 
 TITLE_LENGTH = 100
 QUERY_LENGTH = 4000
+COLUMNS_LENGTH = 2000  # the names of a list's columns, custom fields too
 MAX_PAGE_SIZE = 100  # views/requestargs.MAX_PAGE_SIZE: the largest the pager offers
 _FILTER = re.compile(r"_flt_([0-9])_(.+)")  # FAB reads one digit
 _PAGE_SIZE = re.compile(r"[0-9]{1,3}")
@@ -27,22 +29,25 @@ _PAGE_SIZE = re.compile(r"[0-9]{1,3}")
 class ListArgs:
     """What a list accepts in its URL: its view's name (FAB's argument
     suffix), the columns it filters by and the columns it sorts by (and a
-    prefix of sortable columns, a register's custom fields)."""
+    prefix of sortable columns, a register's custom fields), and the
+    columns it may show (``_cols_<view>=a,b``)."""
     view_name: str
     filter_columns: frozenset
     order_columns: frozenset
     order_prefix: str = None
+    columns: frozenset = frozenset()
 
 
 def list_query(raw, args):
     """The list's own arguments of the query string ``raw`` as a query
-    string: filters on its columns, its sort and page size. Paging, other
-    lists' and unknown arguments are dropped; empty filters too."""
-    kept = []
+    string: filters on its columns, its sort, page size and chosen columns
+    (those it may show, in one argument). Paging, other lists' and unknown
+    arguments are dropped; empty filters too."""
+    kept, shown = [], []
     suffix = args.view_name
     for key, value in parse_qsl(raw or "", keep_blank_values=False):
         value = value.strip()
-        if not value or len(value) > 200:
+        if not value or len(value) > (COLUMNS_LENGTH if key.startswith("_cols_") else 200):
             continue
         match = _FILTER.fullmatch(key)
         if match and match.group(2) in args.filter_columns:
@@ -55,6 +60,13 @@ def list_query(raw, args):
         elif (key == f"psize_{suffix}" and _PAGE_SIZE.fullmatch(value)
               and 0 < int(value) <= MAX_PAGE_SIZE):
             kept.append((key, value))
+        elif key == f"_cols_{suffix}":
+            for name in value.split(","):
+                name = name.strip()
+                if name in args.columns and name not in shown:
+                    shown.append(name)
+    if shown:
+        kept.append((f"_cols_{suffix}", ",".join(shown)))
     return urlencode(kept)[:QUERY_LENGTH]
 
 

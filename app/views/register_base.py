@@ -22,6 +22,7 @@ from app.views.fields import EnumFieldsMixin, Normalised, date_text, datetime_te
 from app.views.files import FilesMixin
 from app.views.filters import FilterInBranch, add_search_filter
 from app.views.labels import enum_label, money
+from app.views.list_columns import ColumnChooserMixin
 from app.views.lookup import LookupMixin, link_fields
 from app.views.refusal import KeepTypedMixin
 from app.views.rowaccess import LINK_CHOICES, NEW_LINK_CHOICES, RowAccessMixin
@@ -51,10 +52,11 @@ class RegisterListWidget(ListWidget):
 
 
 class RegisterView(SaveAndAddMixin, KeepTypedMixin, LookupMixin, FilesMixin, RecordPageMixin,
-                   CustomFieldsMixin, CsvMixin, EnumFieldsMixin, BulkAssignMixin, RowAccessMixin,
-                   ModelView):
+                   ColumnChooserMixin, CustomFieldsMixin, CsvMixin, EnumFieldsMixin,
+                   BulkAssignMixin, RowAccessMixin, ModelView):
     """Common settings of the register screens; every list has the bulk
-    actions (views/bulk.py) that suit its records."""
+    actions (views/bulk.py) that suit its records and «Колонки»
+    (views/list_columns.py)."""
 
     def __init__(self, **kwargs):
         what = self.datamodel.obj.__label__

@@ -42,7 +42,8 @@ def _args(view):
         view_name=type(view).__name__,
         filter_columns=frozenset(view._filters.get_search_filters()),
         order_columns=frozenset(view.order_columns or ()),
-        order_prefix=CUSTOM_PREFIX if hasattr(view.datamodel, "_custom_sort") else None)
+        order_prefix=CUSTOM_PREFIX if hasattr(view.datamodel, "_custom_sort") else None,
+        columns=frozenset(name for name, _label in getattr(view, "column_choices", list)()))
 
 
 def _list_url(view, query):
