@@ -1,6 +1,7 @@
 """Saved list views in Chromium: a manager filters the deals, saves the
 view, goes elsewhere, picks it from «Виды» and has the filter back; then
-deletes it. Also «Мой день» with its «Выполнено»."""
+deletes it; chooses the list's columns with the keyboard and keeps them
+in a view. Also «Мой день» with its «Выполнено»."""
 import datetime
 import uuid
 
@@ -53,6 +54,56 @@ def test_save_a_filtered_list_and_pick_it_from_views(live_server, page, session)
     page.wait_for_selector(f"text=Вид «{title}» удалён")
     page.click("#saved-views-menu")
     assert page.locator(f".saved-view-open:has-text('{title}')").count() == 0
+
+
+def test_choose_columns_with_the_keyboard_and_keep_them_in_a_view(live_server, page, session):
+    """«Колонки» without the mouse: open the chooser, untick «Клиент», show;
+    the view saved then brings the same columns back."""
+    manager = employee_id(session, "manager")
+    word = "Кол" + uuid.uuid4().hex[:6]
+    client = Client(name=f"ООО «Поле {word}»", responsible_id=manager)
+    deal = Deal(title=f"Сделка {word}", client=client, responsible_id=manager, amount=4200)
+    session.add(deal)
+    session.commit()
+    title = f"Без клиента {word}"
+    headers = "table thead th"
+
+    sign_in(page, live_server, "manager")
+    page.goto(live_server + "/deals/list/?_flt_0_quick=" + word)
+    page.wait_for_selector(f"text={deal.title}")
+    assert page.locator(headers, has_text="Клиент").count() == 1
+    assert client.name in page.content()
+    page.focus("#column-chooser-toggle")
+    page.keyboard.press("Enter")  # <details> opens
+    page.wait_for_selector("#column-choice-client", state="visible")
+    page.focus("#column-choice-client")
+    page.keyboard.press("Space")
+    assert not page.is_checked("#column-choice-client")
+    page.focus("#column-chooser-apply")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**_cols_DealView=*")
+    assert "client" not in page.url.split("_cols_DealView=")[1].split("&")[0].split(",")
+    page.wait_for_selector(f"text={deal.title}")
+    assert page.locator(headers, has_text="Клиент").count() == 0
+    assert page.locator(headers, has_text="Название").count() == 1
+    assert client.name not in page.content()
+
+    page.click("#saved-view-save-toggle")
+    page.fill("#saved-view-title", title)
+    page.click("#saved-view-save")
+    page.wait_for_selector(f"text=Вид «{title}» сохранён")
+    page.goto(live_server + "/deals/list/")
+    page.wait_for_selector("#saved-views-menu")
+    page.click("#saved-views-menu")
+    page.click(f".saved-view-open:has-text('{title}')")
+    page.wait_for_selector(f"text={deal.title}")
+    assert page.locator(headers, has_text="Клиент").count() == 0
+    assert "_cols_DealView=" in page.url and client.name not in page.content()
+    # «Все колонки» brings every column back.
+    page.click("#column-chooser-toggle")
+    page.click("#column-chooser-reset")
+    page.wait_for_selector(f"text={client.name}")
+    assert "_cols_DealView" not in page.url
 
 
 def test_my_day_closes_a_task(live_server, page, session):
