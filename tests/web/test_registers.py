@@ -528,3 +528,27 @@ def test_unfiltered_manager_list_counts_own_records_on_their_index(app, as_role,
     visible = user.get("/clients/list/").text.split("Количество записей:</strong>")[1]
     visible = visible.split("<")[0].strip()
     assert visible == f"более {own}" or int(visible.replace("\xa0", "")) >= own, visible
+
+
+def test_search_form_offers_a_value_added_a_moment_ago(as_role, session):
+    """The list's search fields are drawn once for the same choices
+    (views/custom_fields._search_field_html); a new dictionary value is a
+    new choice, offered on the very next page, and a renamed one by its new name."""
+    import json
+
+    from app.models import TaskType
+
+    manager = as_role("manager")
+    before = manager.get("/tasks/list/").text
+    name = unique("Вид задачи для фильтра")
+    # The fields reach the page as JSON for FAB's script (Cyrillic escaped).
+    offered = json.dumps(name)[1:-1]
+    assert offered not in before
+    kind = TaskType(name=name, is_active=True)
+    session.add(kind)
+    session.commit()
+    assert offered in manager.get("/tasks/list/").text
+    kind.name = unique("Вид задачи переименован")
+    session.commit()
+    page = manager.get("/tasks/list/").text
+    assert offered not in page and json.dumps(kind.name)[1:-1] in page
