@@ -135,6 +135,7 @@ class ColumnChooserMixin:
             "arg": arg,
             "kept": kept,
             "chosen": chosen is not None,
+            "value": ",".join(chosen or ()),
             "reset_url": reset,
             "columns": [{"name": name, "label": label,
                          "shown": chosen is None or name in chosen}

@@ -99,6 +99,17 @@ def test_choose_columns_with_the_keyboard_and_keep_them_in_a_view(live_server, p
     page.wait_for_selector(f"text={deal.title}")
     assert page.locator(headers, has_text="Клиент").count() == 0
     assert "_cols_DealView=" in page.url and client.name not in page.content()
+    # FAB's «Добавить фильтр» form keeps the columns.
+    page.click("#accordion1 .accordion-toggle")
+    page.wait_for_selector("#accordion1_href.collapse.in")
+    page.click("#filter_form .dropdown-toggle")
+    page.click("#filter_form a.filter[name=title]")
+    page.locator("#filter_form table.filters input.filter_val").last.fill(deal.title)
+    page.click("#filter_form button[type=submit]")
+    page.wait_for_url("**_flt_*_title=*")
+    assert "_cols_DealView=" in page.url
+    page.wait_for_selector(f"text={deal.title}")
+    assert page.locator(headers, has_text="Клиент").count() == 0
     # «Все колонки» brings every column back.
     page.click("#column-chooser-toggle")
     page.click("#column-chooser-reset")
