@@ -122,7 +122,7 @@ LISTS = {
     "/applications/list/": "ApplicationView", "/leads/list/": "LeadView",
     LIST: "DealView", "/tasks/list/": "TaskView", "/notes/list/": "NoteView",
     "/projects/list/": "ProjectView", "/counterparty-actions/list/": "CounterpartyActionView",
-    "/invoices/list/": "InvoiceView",
+    "/invoices/list/": "InvoiceView", "/acts/list/": "ActView", "/upds/list/": "UpdView",
 }
 
 
