@@ -896,7 +896,10 @@ class InvoiceLine(Model):
     id = Column(Integer, primary_key=True)
     invoice_id = Column(Integer, ForeignKey("invoice.id", ondelete="CASCADE"),
                         nullable=False, index=True)
-    invoice = relationship(Invoice, backref="lines")
+    # Deleting a draft deletes its lines (the default nulled their invoice
+    # first, and the database refused it).
+    invoice = relationship(Invoice, backref=backref("lines", cascade="all, delete-orphan",
+                                                    passive_deletes=True))
     product_id = Column(Integer, ForeignKey("product.id"), index=True)
     product = relationship(Product)
     description = Column(String(500), nullable=False)

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import db
@@ -21,6 +21,7 @@ from app.models import (
     DocumentTemplate,
     Employee,
     Invoice,
+    InvoiceLine,
     InvoiceStatus,
     Product,
     Tax,
@@ -356,3 +357,29 @@ def test_screen_and_api_refuse_the_same_deletes_alike(app, as_role, session, buy
     assert session.get(Invoice, invoice.id).total == Decimal("100.00")
     assert [line.id for line in session.get(Invoice, invoice.id).lines] == [first.id]
     assert session.get(Client, buyer.id) is not None
+
+
+def test_a_draft_with_lines_is_deleted_with_its_lines(app, as_role, session, buyer):
+    """On the screen and over the API: the draft and its lines go (the
+    lines were nulled before the delete and the database refused it)."""
+    from tests.web.test_api import _jwt
+
+    manager = as_role("manager")
+    for how in ("screen", "api"):
+        invoice_id = _new_invoice(manager, session, buyer).id
+        _add_line(manager, invoice_id, description="Аудит", price="100")
+        _add_line(manager, invoice_id, description="Монтаж", price="50")
+        session.expire_all()
+        lines = [line.id for line in session.get(Invoice, invoice_id).lines]
+        assert len(lines) == 2
+        if how == "screen":
+            page = manager.post(f"/invoices/delete/{invoice_id}")
+            assert page.status_code == 200 and "Ошибка" not in page.text
+        else:
+            gone = app.test_client().delete(f"/api/v1/invoice/{invoice_id}",
+                                            headers=_jwt(app, "manager"))
+            assert gone.status_code == 200, gone.json
+        session.expire_all()
+        assert session.get(Invoice, invoice_id) is None, how
+        assert session.scalar(select(func.count()).select_from(InvoiceLine).where(
+            InvoiceLine.id.in_(lines))) == 0, how
