@@ -145,12 +145,12 @@ PERSONAL_DATA_LOG_DAYS = env_int("PERSONAL_DATA_LOG_DAYS", 365)
 # Rows of the journal of failed sign-ins are deleted this many days after
 # the attempt (the «sign-in-failures» job); 0 keeps them.
 SIGN_IN_FAILURE_DAYS = env_int("SIGN_IN_FAILURE_DAYS", 90)
-
-APP_THEME = ""
 # A person (client) with no task, note, deal, application, invoice, action
 # or change for this many days is listed on «Истёк срок хранения» for
 # review and erasure (services/erasure.py).
 PERSONAL_DATA_RETENTION_DAYS = env_int("PERSONAL_DATA_RETENTION_DAYS", 1095)
+
+APP_THEME = ""
 # The app's log (stderr, each line with the request id and the user: app/logs.py).
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 
