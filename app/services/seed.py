@@ -267,7 +267,8 @@ EARLIER_TEMPLATES = {
     "invoice": {"91f5d9b5c744c226", "816dfd2d5c24af76", "e5c8b3765c3bc397",
                 "02f728d2fa2b417a"},
     "commercial_offer": {"2a396638e55c5688"},
-    "upd": {"10c3112b8e6d735d"},
+    "upd": {"10c3112b8e6d735d", "1d12c460b163e2e0"},
+    "act": {"ce0e4fa769e7b2af"},
 }
 
 

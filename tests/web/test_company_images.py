@@ -407,3 +407,27 @@ def test_console_names_the_requisites_as_the_images_owner(app, as_role, session,
     page = admin.post("/console/files/delete/", {"path": hex_name}).text
     assert "Файл принадлежит записи «Реквизиты компании, № 1»" in page
     assert os.path.exists(os.path.join(app.config["UPLOAD_FOLDER"], hex_name))
+
+
+def test_the_act_and_the_upd_carry_the_images_while_ticked(as_role, session, company):
+    """The act prints the logo, the director's signature and the stamp; the
+    UPD the signatures and the stamp (landscape, no logo); none unticked."""
+    from app.models import Act, Upd
+    from tests.web.test_acts_upd import _invoice, _make, _made
+    from tests.web.test_acts_upd import _print as print_closing
+
+    admin = as_role("admin")
+    invoice = _invoice(session, "admin", included=True, tax_name="НДС 22 %")
+    _make(admin, "act", invoice)
+    _make(admin, "upd", invoice)
+    act, upd = _made(session, Act, invoice)[0], _made(session, Upd, invoice)[0]
+    assert _images_in(print_closing(admin, session, "act", act)) == 0
+    assert _images_in(print_closing(admin, session, "upd", upd)) == 0
+    _upload_all(admin, session, tick=True)
+    act_pdf = print_closing(admin, session, "act", act)
+    assert _images_in(act_pdf) == 3 and "М.П." in _text_of(act_pdf)
+    # The director's signature twice (the head and the transfer), the
+    # chief accountant's, the stamp.
+    assert _images_in(print_closing(admin, session, "upd", upd)) >= 3
+    _save(admin, session)  # unticked
+    assert _images_in(print_closing(admin, session, "act", act)) == 0
