@@ -397,9 +397,12 @@ def _imports(session, entity, record_id):
     trace and are not found."""
     table = TABLES[entity]
     found = {}
-    created = select(ImportCreated.job_id).where(
+    # An undone import's records are gone: an id of its range that exists
+    # again is a later record's (SQLite gives the freed ids anew).
+    created = select(ImportCreated.job_id).join(
+        ImportJob, ImportJob.id == ImportCreated.job_id).where(
         ImportCreated.table_name == table, ImportCreated.first_id <= record_id,
-        ImportCreated.last_id >= record_id)
+        ImportCreated.last_id >= record_id, ImportJob.status != "undone")
     for job_id in session.scalars(created):
         found.setdefault(job_id, {"created": True, "fields": set()})
     changed = select(ImportChange.job_id, ImportChange.field).where(
