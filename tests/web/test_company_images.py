@@ -413,7 +413,7 @@ def test_the_act_and_the_upd_carry_the_images_while_ticked(as_role, session, com
     """The act prints the logo, the director's signature and the stamp; the
     UPD the signatures and the stamp (landscape, no logo); none unticked."""
     from app.models import Act, Upd
-    from tests.web.test_acts_upd import _invoice, _make, _made
+    from tests.web.test_acts_upd import _invoice, _made, _make
     from tests.web.test_acts_upd import _print as print_closing
 
     admin = as_role("admin")
