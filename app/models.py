@@ -494,6 +494,8 @@ class Client(ConsentMixin, OwnedMixin, Model):
               "funnel_stage_id"),
         # Persons past the retention period, oldest first (services/erasure.py).
         Index("ix_client_updated_id", "updated_at", "id"),
+        # Lists sorted by name walk it instead of sorting every client.
+        Index("ix_client_name_id", "name", "id"),
         *(_where_set("client", c) for c in ("region_id", "status_id", "type_id", "origin_id",
                                               "segment_id", "group_id", "funnel_stage_id")),
     )
