@@ -234,10 +234,8 @@ def _erase_one(session, record, now):
         _free_text(session, CounterpartyAction, CounterpartyAction.contact_id == record.id)
     if model is Lead:
         _free_text(session, CounterpartyAction, CounterpartyAction.lead_id == record.id)
-        if hasattr(Note, "lead_id"):
-            files += _erase_notes(session, Note.lead_id == record.id)
-        if hasattr(Task, "lead_id"):
-            _free_text(session, Task, Task.lead_id == record.id)
+        files += _erase_notes(session, Note.lead_id == record.id)
+        _free_text(session, Task, Task.lead_id == record.id)
     return names, entity, files
 
 
@@ -316,7 +314,7 @@ def _blank_notifications(session, done, client_id):
     tasks = []
     if client_id is not None:
         tasks = session.scalars(select(Task.id).where(Task.client_id == client_id)).all()
-    elif isinstance(first, Lead) and hasattr(Task, "lead_id"):
+    elif isinstance(first, Lead):
         tasks = session.scalars(select(Task.id).where(Task.lead_id == first.id)).all()
     groups = {subject_name(one.id): [PAGES[type(one)].format(one.id)] for one, _n, _e in done}
     groups[subject_name(first.id)] += [f"/tasks/{page}/{task_id}" for task_id in tasks
@@ -376,20 +374,17 @@ def _lead_quiet_since(cutoff):
     """SQL: a lead without a client had no activity since ``cutoff``: the
     lead unchanged, no change (history), action, note or task of it since."""
     key = Lead.id
-    conditions = [
+    return and_(
         Lead.updated_at < cutoff,
         ~exists().where(HistoryEntry.entity == "lead", HistoryEntry.entity_id == key,
                         HistoryEntry.at >= cutoff),
         ~exists().where(CounterpartyAction.lead_id == key,
                         or_(CounterpartyAction.updated_at >= cutoff,
                             CounterpartyAction.planned_at >= cutoff)),
-    ]
-    if hasattr(Note, "lead_id"):
-        conditions.append(~exists().where(Note.lead_id == key, Note.created_at >= cutoff))
-    if hasattr(Task, "lead_id"):
-        conditions.append(~exists().where(Task.lead_id == key, or_(
-            Task.planned_at >= cutoff, Task.created_at >= cutoff)))
-    return and_(*conditions)
+        ~exists().where(Note.lead_id == key, Note.created_at >= cutoff),
+        ~exists().where(Task.lead_id == key, or_(Task.planned_at >= cutoff,
+                                                 Task.created_at >= cutoff)),
+    )
 
 
 def expired_condition(days, now=None, model=Client):

@@ -351,14 +351,11 @@ def _lead(session, lead, subject, stored):
     sections = subject.sections
     deals = [lead.deal] if lead.deal is not None else []
     sections.append(Section("deals", _l("Deals"), DEAL_FIELDS, _rows(deals, DEAL_FIELDS)))
-    # Notes and tasks of a lead, where the models link them to one.
-    if hasattr(Task, "lead_id"):
-        sections.append(Section("tasks", _l("Tasks"), TASK_FIELDS, _rows(
-            _all(session, Task, Task.lead_id == lead.id, order=(Task.planned_at, Task.id)),
-            TASK_FIELDS)))
-    if hasattr(Note, "lead_id"):
-        sections.append(_notes(session, subject, _all(
-            session, Note, Note.lead_id == lead.id, order=(Note.created_at, Note.id)), stored))
+    sections.append(Section("tasks", _l("Tasks"), TASK_FIELDS, _rows(
+        _all(session, Task, Task.lead_id == lead.id, order=(Task.planned_at, Task.id)),
+        TASK_FIELDS)))
+    sections.append(_notes(session, subject, _all(
+        session, Note, Note.lead_id == lead.id, order=(Note.created_at, Note.id)), stored))
     sections.append(Section("actions", _l("Work with counterparties"), ACTION_FIELDS, _rows(
         _all(session, CounterpartyAction, CounterpartyAction.lead_id == lead.id),
         ACTION_FIELDS)))
