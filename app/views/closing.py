@@ -22,7 +22,7 @@ from app.services.errors import Refused
 from app.views.datamodel import ListInterface
 from app.views.invoices import vat_rate
 from app.views.labels import enum_label, money
-from app.views.refusal import refuse, translated
+from app.views.refusal import apply_status, refuse, translated
 from app.views.register_base import RegisterView
 from app.views.rowaccess import (
     MAX_ID,
@@ -171,17 +171,9 @@ class ClosingView(RegisterView):
         document = db.session.get(self.datamodel.obj, pk)
         if document is None:
             abort(404)
-        try:
-            closing.set_status(db.session, document, request.form.get("status", ""))
-        except ValueError:
-            flash(gettext("Unknown status"), "danger")
-        except Refused as exc:
-            db.session.rollback()
-            flash(translated(exc), "danger")
-        else:
-            db.session.commit()
-            flash(gettext("%(number)s: %(status)s", number=document.number,
-                          status=enum_label(document.status)), "success")
+        apply_status(closing.set_status, document, request.form.get("status", ""),
+                     lambda: gettext("%(number)s: %(status)s", number=document.number,
+                                     status=enum_label(document.status)))
         return redirect(url_for(".show", pk=pk))
 
     def render_template(self, template, **kwargs):

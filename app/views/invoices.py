@@ -16,7 +16,7 @@ from app.services.errors import Refused
 from app.views.datamodel import ListInterface
 from app.views.fields import enum_field
 from app.views.labels import enum_label, money
-from app.views.refusal import refuse, translated
+from app.views.refusal import apply_status, refuse, translated
 from app.views.register_base import RegisterView
 from app.views.rowaccess import MAX_ID, record_or_404
 
@@ -142,17 +142,9 @@ class InvoiceView(RegisterView):
     @has_access
     def set_status(self, pk):
         invoice = self._writable_invoice(pk)
-        try:
-            invoices.set_status(db.session, invoice, request.form.get("status", ""))
-        except ValueError:
-            flash(gettext("Unknown status"), "danger")
-        except Refused as exc:
-            db.session.rollback()
-            flash(translated(exc), "danger")
-        else:
-            db.session.commit()
-            flash(gettext("Invoice %(number)s: %(status)s", number=invoice.number,
-                          status=enum_label(invoice.status)), "success")
+        apply_status(invoices.set_status, invoice, request.form.get("status", ""),
+                     lambda: gettext("Invoice %(number)s: %(status)s", number=invoice.number,
+                                     status=enum_label(invoice.status)))
         return redirect(url_for(".show", pk=pk))
 
     @expose("/duplicate/<int(max=2147483647):pk>", methods=["POST"])

@@ -2,7 +2,7 @@
 / pre_delete hooks: FAB flashes any exception raised there as an error, and
 ``KeepTypedMixin`` shows the form again with what was typed (FAB would
 redirect to the list, and the text would be lost)."""
-from flask import g, redirect, request
+from flask import flash, g, redirect, request
 from flask_appbuilder.urltools import get_order_args, get_page_args, get_page_size_args
 from flask_appbuilder.utils.base import get_safe_redirect
 from flask_babel import gettext
@@ -22,6 +22,22 @@ def translated(message):
     if isinstance(reason, Message):
         return reason.translate(gettext)
     return str(message)
+
+
+def apply_status(set_status, document, value, done):
+    """A document's status changed from its page by the service rule
+    ``set_status``: an unknown value or a refusal is said and rolled back;
+    else committed, and ``done()`` (read after the change) said."""
+    try:
+        set_status(db.session, document, value)
+    except ValueError:
+        flash(gettext("Unknown status"), "danger")
+    except Refused as exc:
+        db.session.rollback()
+        flash(translated(exc), "danger")
+    else:
+        db.session.commit()
+        flash(done(), "success")
 
 
 def refuse(message, fields=None):
