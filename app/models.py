@@ -1543,6 +1543,11 @@ class ImportChange(Model):
     old_value = Column(Text)
     new_value = Column(Text)
 
+    __table_args__ = (
+        # One record's rows: what erasure and «Данные субъекта» look up.
+        Index("ix_import_change_table_record", "table_name", "record_id"),
+    )
+
 
 class RateLimitCounter(Model):
     """One rate limit's count for one address (or other key) and window,
