@@ -11,9 +11,12 @@ applications, deals and projects their free text, its deals and projects
 the person's name in their titles, its printed documents (PDFs holding
 the passport) are deleted, and its leads are erased with it. The history
 keeps that a field changed and when, with its values blanked; an import's
-stored before/after values of the record likewise; the employees'
+stored before/after values of the record likewise, and the stored files
+of the imports that created or changed it are deleted (the journal says
+so, its report quotes nothing of the person); the employees'
 notifications linking to the person's pages or tasks read «Субъект №N:
-персональные данные удалены».
+персональные данные удалены», and any other naming the person's full name
+has it read «Субъект №N».
 
 What statistics and accounting need stays: amounts, statuses, dates,
 stages, the responsible employee, the region, the kind of client.
@@ -29,7 +32,9 @@ invoice needs the data, unless the caller confirms it (``confirmed``):
 the screen shows what blocks first. Everything happens in the caller's
 transaction (the files go after its commit); the ORM writes the record, so the search text
 (services/search.py) and the indexes of the registers' words follow."""
+import collections
 import datetime
+import json
 import logging
 import os
 import re
@@ -49,6 +54,8 @@ from app.models import (
     DealStatus,
     HistoryEntry,
     ImportChange,
+    ImportCreated,
+    ImportJob,
     Invoice,
     InvoiceStatus,
     Lead,
@@ -60,7 +67,7 @@ from app.models import (
     Task,
     utcnow,
 )
-from app.services import history, personal_data
+from app.services import history, import_jobs, import_undo, imports, personal_data
 from app.services.errors import Refused
 
 log = logging.getLogger(__name__)
@@ -158,9 +165,14 @@ def _names(record):
     return [n for n in dict.fromkeys(found) if n and len(n.strip()) >= 3]
 
 
-def _without_names(text, names, label):
+def _without_names(text, names, label, whole=False):
+    """``text`` with each of ``names`` read ``label``; ``whole``: only
+    where the name stands as words (not «Иванов Иван» in «Иванов Иванович»)."""
     for name in names:
-        text = re.sub(re.escape(name.strip()), label, text, flags=re.IGNORECASE)
+        pattern = re.escape(name.strip())
+        if whole:
+            pattern = rf"(?<!\w){pattern}(?!\w)"
+        text = re.sub(pattern, label, text, flags=re.IGNORECASE)
     return text
 
 
@@ -267,6 +279,10 @@ def _erase(session, record, now, user_id):
     if model is Client:
         erased += session.scalars(select(Lead).where(Lead.client_id == record.id,
                                                      Lead.erased_at.is_(None))).all()
+    # The values as they were: an import's report may quote them.
+    values = {value.strip() for one in erased
+              for field in OWN_FIELDS[type(one)] + NAME_FIELDS[type(one)]
+              if isinstance(value := getattr(one, field), str) and value.strip()}
     done, files = [], []
     for one in erased:
         names, entity, found = _erase_one(session, one, now)
@@ -303,7 +319,7 @@ def _erase(session, record, now, user_id):
         _blank_history(session, table.c.client_id == client_id, done[0][1],
                        subject_name(client_id))
     _blank_notifications(session, done, client_id)
-    return files
+    return files + _erase_imports(session, done, values, now)
 
 
 def _blank_notifications(session, done, client_id):
@@ -324,18 +340,98 @@ def _blank_notifications(session, done, client_id):
             session.execute(update(Notification).where(
                 Notification.link.in_(links[start:start + 500]))
                 .values(text=NOTICE_ERASED.format(label)))
+    _blank_named_notifications(session, done)
+
+
+def _blank_named_notifications(session, done):
+    """Any other notification whose text names the person by their full
+    name (as written in the record: the match is exact in SQL) has it read
+    «Субъект №N»; a single word (a lead's contact written as a surname) is
+    not taken, other people bear it too. The text has no index: one scan
+    of the table per erased record."""
+    for one, names, _entity in done:
+        full, label = (names[0].strip() if names else ""), subject_name(one.id)
+        if len(full.split()) < 2:
+            continue
+        rows = session.execute(select(Notification.id, Notification.text).where(
+            Notification.text.contains(full, autoescape=True))).all()
+        for row_id, text in rows:
+            new = _without_names(text, [full], label, whole=True)
+            if new != text:
+                session.execute(update(Notification).where(Notification.id == row_id)
+                                .values(text=new))
+
+
+class ImportFile(str):
+    """The path of an import's stored file (``remove_files`` deletes it as
+    is; a note's file is a stored name in the uploads folder)."""
+
+
+def _import_jobs(session, done):
+    """The ids of the imports that created or changed an erased record, by
+    the ledger of «Отменить импорт» (services/import_undo.py)."""
+    found = set()
+    for one, _names, entity in done:
+        table = one.__tablename__
+        found.update(session.scalars(select(ImportChange.job_id).where(
+            ImportChange.table_name.in_((table, import_undo.CUSTOM + entity)),
+            ImportChange.record_id == one.id)))
+        found.update(session.scalars(select(ImportCreated.job_id).where(
+            ImportCreated.table_name == table, ImportCreated.first_id <= one.id,
+            ImportCreated.last_id >= one.id)))
+    return sorted(found)
+
+
+def _erase_imports(session, done, values, now):
+    """The stored files of the imports that created or changed an erased
+    record go: the ledger does not keep the file's line of a record, so the
+    whole file is the only thing known to hold the person. The journal
+    marks them removed as the cleanup of old files does
+    (``files_removed_at``), its report saying why (``files_erased``) and
+    quoting none of the person's values. A queued or running import keeps
+    its file (its worker reads it). Returns the paths, as ``ImportFile``,
+    for ``remove_files`` once the erasure is committed."""
+    files = []
+    for job in session.scalars(select(ImportJob).where(
+            ImportJob.id.in_(_import_jobs(session, done)),
+            ImportJob.status.not_in(("queued", "running"))).order_by(ImportJob.id)):
+        report = _report_without(job, done, values)
+        if job.files_removed_at is None:
+            files += [ImportFile(path) for path in import_jobs.job_files(job)]
+            job.files_removed_at, job.error_file = now, None
+            report["files_erased"] = True
+        job.report = json.dumps(report, ensure_ascii=False, default=str)
+    return files
+
+
+def _report_without(job, done, values):
+    """The job's report (a dict) with no duplicate quoting an erased
+    record's value (found by the record's id or by the value) and the
+    persons' names read «Субъект №N»."""
+    report = json.loads(job.report) if job.report else {}
+    entity = imports.get_entity(job.entity)
+    table = entity.model.__tablename__ if entity is not None else None
+    ids = {one.id for one, _names, _entity in done if one.__tablename__ == table}
+    for duplicate in report.get("duplicates") or ():
+        if duplicate.get("id") in ids or str(duplicate.get("value", "")).strip() in values:
+            duplicate["value"] = ""
+    text = json.dumps(report, ensure_ascii=False, default=str)
+    for one, names, _entity in done:
+        text = _without_names(text, [n for n in names if '"' not in n and "\\" not in n],
+                              subject_name(one.id), whole=True)
+    return json.loads(text)
 
 
 def remove_files(folder, files):
     """Delete the stored files ``erase`` returned from the uploads folder
-    ``folder``, once the erasure is committed (a rollback keeps them).
-    Returns how many were deleted."""
+    ``folder`` (an import's, ``ImportFile``, where it is), once the erasure
+    is committed (a rollback keeps them). Returns how many were deleted."""
     removed = 0
     for name in files:
-        match = STORED.fullmatch(name)
-        if match is None:
+        match = None if isinstance(name, ImportFile) else STORED.fullmatch(name)
+        if match is None and not isinstance(name, ImportFile):
             continue
-        path = os.path.join(folder, match.group(1))
+        path = name if match is None else os.path.join(folder, match.group(1))
         try:
             os.remove(path)
             removed += 1
@@ -387,31 +483,75 @@ def _lead_quiet_since(cutoff):
     )
 
 
+def _contact_quiet_since(cutoff):
+    """SQL: a contact person had no activity since ``cutoff``. The record
+    keeps no time of its own, so its activity is its history (created or
+    changed since), an action with it (done or planned since), and all of
+    its client's (``_quiet_since``: a person is kept while the client they
+    work for is alive). Joins the client: the caller's FROM holds both."""
+    key = ContactPerson.id
+    return and_(
+        Client.id == ContactPerson.client_id,
+        ~exists().where(HistoryEntry.entity == "contact", HistoryEntry.entity_id == key,
+                        HistoryEntry.at >= cutoff),
+        ~exists().where(CounterpartyAction.contact_id == key,
+                        or_(CounterpartyAction.updated_at >= cutoff,
+                            CounterpartyAction.planned_at >= cutoff)),
+        _quiet_since(cutoff),
+    )
+
+
 def expired_condition(days, now=None, model=Client):
-    """SQL: the ``model`` (Client: a person; Lead: one without a client)
-    not erased and with no activity for ``days``."""
+    """SQL: the ``model`` (Client: a person; Lead: one without a client;
+    ContactPerson: any, with its client) not erased and with no activity
+    for ``days``."""
     cutoff = (now or utcnow()) - datetime.timedelta(days=days)
     if model is Lead:
         return and_(Lead.client_id.is_(None), Lead.erased_at.is_(None),
                     _lead_quiet_since(cutoff))
+    if model is ContactPerson:
+        return and_(ContactPerson.erased_at.is_(None), _contact_quiet_since(cutoff))
     return and_(Client.kind.in_(personal_data.PERSON_KINDS), Client.erased_at.is_(None),
                 _quiet_since(cutoff))
 
 
 def expired(session, days, page=0, size=50, now=None, count_limit=10_000, model=Client):
-    """Persons (``model``: clients, or leads without a client) with no
-    activity for ``days``, the longest quiet first: ([(id, name, kind,
-    updated_at)], total). The count stops at ``count_limit`` + 1 (a page
-    walks the index of the last change)."""
+    """Persons (``model``: clients, leads without a client, contact
+    persons) with no activity for ``days``, the longest quiet first:
+    ([(id, name, kind, updated_at)], total). The count stops at
+    ``count_limit`` + 1 (a page walks the index of the last change; a
+    contact person's is its client's, ``updated_at`` the later of it and
+    the contact's last history row)."""
     condition = expired_condition(days, now, model)
     total = session.scalar(select(func.count()).select_from(
         select(model.id).where(condition).limit(count_limit + 1).subquery()))
+    if model is ContactPerson:
+        order = (Client.updated_at, ContactPerson.id)
+    else:
+        order = (model.updated_at, model.id)
     if model is Lead:
         columns = (Lead.id, func.coalesce(Lead.contact_name, Lead.title).label("name"),
                    literal(None).label("kind"), Lead.updated_at)
+    elif model is ContactPerson:
+        columns = (ContactPerson.id, ContactPerson.name, literal(None).label("kind"),
+                   Client.updated_at, _contact_changed().label("changed_at"))
     else:
         columns = (Client.id, Client.name, Client.kind, Client.updated_at)
     rows = session.execute(
         select(*columns).where(condition)
-        .order_by(model.updated_at, model.id).offset(page * size).limit(size)).all()
+        .order_by(*order).offset(page * size).limit(size)).all()
+    if model is ContactPerson:
+        rows = [Expired(r.id, r.name, r.kind, max(filter(None, (r.updated_at, r.changed_at))))
+                for r in rows]
     return rows, total
+
+
+Expired = collections.namedtuple("Expired", "id name kind updated_at")
+
+
+def _contact_changed():
+    """SQL: when the contact person's history last says of it."""
+    return (select(func.max(HistoryEntry.at))
+            .where(HistoryEntry.entity == "contact",
+                   HistoryEntry.entity_id == ContactPerson.id)
+            .scalar_subquery())

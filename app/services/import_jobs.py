@@ -508,6 +508,14 @@ def _remove(path):
         pass
 
 
+def job_files(job):
+    """The files an import keeps on disk: the stored upload, the file of
+    bad rows, the progress file (``job``: a row with ``stored_path`` and
+    ``error_file``)."""
+    return sorted({job.stored_path, job.stored_path + ".errors.csv", job.error_file,
+                   progress_path(job), progress_path(job) + ".tmp"} - {None})
+
+
 def remove_old_files(session, now, keep_days, batch=500):
     """Delete the stored upload, the file of bad rows and the progress
     file of imports finished (or uploaded and never run) more than
@@ -526,8 +534,7 @@ def remove_old_files(session, now, keep_days, batch=500):
         for row in rows:
             # Files first: a crash before the commit leaves them marked on
             # the next run, never marked and still there.
-            for path in {row.stored_path, row.stored_path + ".errors.csv", row.error_file,
-                         progress_path(row), progress_path(row) + ".tmp"} - {None}:
+            for path in job_files(row):
                 _remove(path)
         if rows:
             session.execute(update(ImportJob)

@@ -13,7 +13,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from app import db
-from app.models import Client, Lead
+from app.models import Client, ContactPerson, Lead
 from app.services import erasure
 from app.services.errors import Refused
 from app.views.datamodel import AtLeast
@@ -26,6 +26,8 @@ SHOW_OF = {"client": "ClientView.show", "contact": "ContactPersonView.show",
            "lead": "LeadView.show"}
 KIND_LABELS = {"deal": _l("Deal"), "invoice": _l("Invoice")}
 KIND_SHOW = {"deal": "DealView.show", "invoice": "InvoiceView.show"}
+# The «Kind» of a retention row whose record has none (a client's is its own).
+KIND_OF = {"lead": _l("Lead"), "contact": _l("Contact person")}
 
 
 def _page(kind):
@@ -83,7 +85,8 @@ class ErasureView(BaseView):
         days = current_app.config.get("PERSONAL_DATA_RETENTION_DAYS", 1095)
         sections = []
         for kind, model, title in (("client", Client, _l("Clients")),
-                                   ("lead", Lead, _l("Leads without a client"))):
+                                   ("lead", Lead, _l("Leads without a client")),
+                                   ("contact", ContactPerson, _l("Contact persons"))):
             page = _page(kind)
             rows, total = erasure.expired(db.session, days, page, PAGE_SIZE,
                                           count_limit=COUNT_LIMIT, model=model)
@@ -91,7 +94,7 @@ class ErasureView(BaseView):
                 "kind": kind, "title": title, "page": page,
                 "total": AtLeast(COUNT_LIMIT) if total > COUNT_LIMIT else total,
                 "rows": [{"id": r.id, "name": r.name, "updated_at": r.updated_at,
-                          "kind_label": enum_label(r.kind) if r.kind else _l("Lead"),
+                          "kind_label": enum_label(r.kind) if r.kind else KIND_OF[kind],
                           "show_url": url_for(SHOW_OF[kind], pk=r.id)} for r in rows]})
         return self.render_template("sdelka/retention.html", sections=sections,
                                     page_size=PAGE_SIZE, days=days)
