@@ -84,9 +84,14 @@ def _entity(key):
 
 
 def _files_gone(job):
-    """True, with a message, if the cleanup job removed the import's file."""
+    """True, with a message, if the cleanup job (or a person's erasure,
+    services/erasure.py) removed the import's file."""
     if job.files_removed_at is None:
         return False
+    if json.loads(job.report or "{}").get("files_erased"):
+        flash(gettext("The uploaded file was removed: it held the personal data of a person "
+                      "whose data was erased"), "warning")
+        return True
     flash(gettext("The uploaded file was removed after %(days)s days; upload it again",
                   days=current_app.config["IMPORT_KEEP_DAYS"]), "warning")
     return True

@@ -213,3 +213,18 @@ def test_the_import_ledger_of_a_record_is_read_by_its_index(session):
     plan = [row[3] for row in session.execute(text("EXPLAIN QUERY PLAN " + sql))]
     session.rollback()
     assert any("USING INDEX ix_import_change_table_record" in step for step in plan), plan
+
+
+def test_an_import_whose_file_went_for_personal_data_says_so(as_role, session):
+    job_id = queued_import(session, "\n".join([ALMA, _alma(_word(), phone())]) + "\n")
+    session.execute(update(ImportJob).where(ImportJob.id == job_id).values(
+        status="checked", files_removed_at=datetime.datetime.now(),
+        report=json.dumps({"total": 1, "files_erased": True})))
+    session.commit()
+    admin = as_role("admin")
+    response = admin.post(f"/import/job/{job_id}/run").text
+    assert "в нём были персональные данные лица, чьи данные удалены" in response
+    assert "дн. после импорта" not in response and "import-files-removed" in response
+    session.expire_all()
+    assert session.get(ImportJob, job_id).status == "checked"
+    session.rollback()
