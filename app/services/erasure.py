@@ -54,7 +54,6 @@ from app.models import (
     DealStatus,
     HistoryEntry,
     ImportChange,
-    ImportCreated,
     ImportJob,
     Invoice,
     InvoiceStatus,
@@ -369,16 +368,10 @@ class ImportFile(str):
 
 def _import_jobs(session, done):
     """The ids of the imports that created or changed an erased record, by
-    the ledger of «Отменить импорт» (services/import_undo.py)."""
+    the ledger of «Отменить импорт» (the same ones «Данные субъекта» lists)."""
     found = set()
     for one, _names, entity in done:
-        table = one.__tablename__
-        found.update(session.scalars(select(ImportChange.job_id).where(
-            ImportChange.table_name.in_((table, import_undo.CUSTOM + entity)),
-            ImportChange.record_id == one.id)))
-        found.update(session.scalars(select(ImportCreated.job_id).where(
-            ImportCreated.table_name == table, ImportCreated.first_id <= one.id,
-            ImportCreated.last_id >= one.id)))
+        found.update(import_undo.touched(session, one.__tablename__, entity, one.id))
     return sorted(found)
 
 

@@ -158,6 +158,44 @@ class _Mark:
         return False
 
 
+# --- one record's imports (erasure, «Данные субъекта») ----------------------------------
+
+@dataclass
+class Touched:
+    """What the imports did to one record: created it, and/or changed its
+    columns (``fields``) and custom fields (``custom``: their codes)."""
+
+    created: bool = False
+    fields: set = field(default_factory=set)
+    custom: set = field(default_factory=set)
+
+
+def touched(session, table, entity, record_id):
+    """The imports that created or changed one record, by the ledger:
+    {job id: ``Touched``}; ``table`` is the record's table, ``entity`` its
+    custom fields' entity. Imports older than the ledger left no trace.
+
+    An undone import's records are gone but those its undo kept (others
+    had added records to them): if it kept none, an id of its range that
+    exists again is a later record's (SQLite gives freed ids anew). Its
+    changes stay in the ledger: it did change the record."""
+    found = {}
+    kept = exists().where(ImportUndo.job_id == ImportCreated.job_id, ImportUndo.kept > 0)
+    for (job_id,) in session.execute(
+            select(ImportCreated.job_id).join(ImportJob, ImportJob.id == ImportCreated.job_id)
+            .where(ImportCreated.table_name == table, ImportCreated.first_id <= record_id,
+                   ImportCreated.last_id >= record_id,
+                   or_(ImportJob.status != "undone", kept))):
+        found.setdefault(job_id, Touched()).created = True
+    for job_id, name, column in session.execute(
+            select(ImportChange.job_id, ImportChange.table_name, ImportChange.field)
+            .where(ImportChange.table_name.in_((table, CUSTOM + entity)),
+                   ImportChange.record_id == record_id)):
+        one = found.setdefault(job_id, Touched())
+        (one.custom if name.startswith(CUSTOM) else one.fields).add(column)
+    return found
+
+
 # --- what an undo would do ------------------------------------------------------------
 
 @dataclass

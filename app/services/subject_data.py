@@ -10,7 +10,8 @@ What is gathered:
 - a client: the record's fields and custom fields, applications, deals,
   leads, tasks, notes (and their files), counterparty actions, invoices,
   projects, printed documents, mailing lists, the history of the client and
-  of its records, and the imports that created or changed the client;
+  of its records, and the imports that created or changed the client (its
+  columns or custom fields: the ones erasure takes the files of);
 - a contact person: the record, its counterparty actions, mailing lists,
   its own history and imports;
 - a lead: the record, its deal, counterparty actions (and its notes and
@@ -49,8 +50,6 @@ from app.models import (
     CounterpartyAction,
     Deal,
     HistoryEntry,
-    ImportChange,
-    ImportCreated,
     ImportJob,
     Invoice,
     Lead,
@@ -61,7 +60,7 @@ from app.models import (
     Task,
     utcnow,
 )
-from app.services import custom_fields, personal_data, values
+from app.services import custom_fields, import_undo, personal_data, values
 from app.services.localtime import to_local
 
 FORMAT = "sdelka-subject-data"
@@ -389,26 +388,14 @@ def _history(session, entity, record, history_words):
 
 
 def _imports(session, entity, record_id):
-    """Imports that created the record (the undo ledger's ranges) or
-    changed it (its column changes). Imports older than the ledger left no
-    trace and are not found."""
-    table = TABLES[entity]
-    found = {}
-    # An undone import's records are gone: an id of its range that exists
-    # again is a later record's (SQLite gives the freed ids anew).
-    created = select(ImportCreated.job_id).join(
-        ImportJob, ImportJob.id == ImportCreated.job_id).where(
-        ImportCreated.table_name == table, ImportCreated.first_id <= record_id,
-        ImportCreated.last_id >= record_id, ImportJob.status != "undone")
-    for job_id in session.scalars(created):
-        found.setdefault(job_id, {"created": True, "fields": set()})
-    changed = select(ImportChange.job_id, ImportChange.field).where(
-        ImportChange.table_name == table, ImportChange.record_id == record_id)
-    for job_id, field in session.execute(changed):
-        found.setdefault(job_id, {"created": False, "fields": set()})["fields"].add(field)
+    """Imports that created the record or changed it (its columns or custom
+    fields), each once, as erasure finds them (``import_undo.touched``)."""
+    found = import_undo.touched(session, TABLES[entity], entity, record_id)
     section = Section("imports", _l("Imports"), IMPORT_FIELDS)
     if not found:
         return section
+    custom = {f.code: custom_fields.label_of(f)
+              for f in custom_fields.fields_of(session, entity, active=False)}
     jobs = session.scalars(select(ImportJob).where(ImportJob.id.in_(list(found)))
                            .order_by(ImportJob.created_at, ImportJob.id))
     for job in jobs:
@@ -416,8 +403,9 @@ def _imports(session, entity, record_id):
         section.rows.append({
             "job": job.id, "at": job.created_at, "user": _named(job.user),
             "file_name": job.file_name,
-            "how": str(IMPORT_CREATED if what["created"] else IMPORT_CHANGED),
-            "fields": sorted(str(LABELS.get(f, f)) for f in what["fields"])})
+            "how": str(IMPORT_CREATED if what.created else IMPORT_CHANGED),
+            "fields": sorted([str(LABELS.get(f, f)) for f in what.fields]
+                             + [str(custom.get(code, code)) for code in what.custom])})
     return section
 
 

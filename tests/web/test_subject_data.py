@@ -30,8 +30,9 @@ from app.models import (
     PersonalDataLog,
     Task,
 )
-from app.services import subject_data
-from tests.conftest import employee_id
+from app.services import erasure, import_jobs, import_undo, subject_data
+from tests.conftest import employee_id, queued_import
+from tests.web.test_imports import ALMA, phone
 
 NBSP = "\u00a0"
 
@@ -339,3 +340,72 @@ def test_an_undone_import_is_not_said_to_have_made_the_person(as_role, session, 
     _, data = _zip(as_role("admin").get(f"/subject-data/client/{client.id}/zip").data)
     listed = [job["job"] for job in data["sections"]["imports"]["rows"]]
     assert person["job"].id in listed and undone.id not in listed
+
+
+def _imported(app, session, name, *surnames):
+    """An AlmaCRM import of a person per surname, run: its job."""
+    rows = [f"15.01.2026;{s};Анна;Петровна;Тверская область;Тверь;\"150 000,00\";"
+            f"{phone()};02.03.1985;В обработке;" for s in surnames]
+    job_id = queued_import(session, "\n".join([ALMA, *rows]) + "\n", name)
+    assert import_jobs.run_now(app, job_id) == "done"
+    return session.get(ImportJob, job_id)
+
+
+def test_the_imports_that_made_and_changed_the_person_are_listed_once(
+        app, as_role, session, define):
+    """The AlmaCRM import that created the person, and one that changed a
+    custom field of theirs, each listed once in both forms; another
+    person's import is not."""
+    from app.models import CustomFieldType
+
+    surname, other = _short("Импортова"), _short("Чужеимпортова")
+    made = _imported(app, session, _short("создавший_") + ".csv", surname)
+    theirs = _imported(app, session, _short("чужой_") + ".csv", other)
+    client = session.scalar(select(Client).where(Client.last_name == surname))
+    income = define(label_ru=_short("Доход "), type=CustomFieldType.MONEY)
+    # The ledger of an import that changed a custom field of the person.
+    changed = ImportJob(user_id=employee_id(session, "admin"), entity="clients",
+                        file_name=_short("поправивший_") + ".csv", stored_path="/nowhere",
+                        status="done")
+    session.add(changed)
+    session.flush()
+    session.add(ImportChange(job_id=changed.id, table_name=import_undo.CUSTOM + "client",
+                             record_id=client.id, field=income.code, old_value=None,
+                             new_value='"85000"'))
+    session.commit()
+    admin = as_role("admin")
+    _, data = _zip(admin.get(f"/subject-data/client/{client.id}/zip").data)
+    rows = {row["job"]: row for row in data["sections"]["imports"]["rows"]}
+    assert made.id in rows and changed.id in rows and theirs.id not in rows
+    assert len(data["sections"]["imports"]["rows"]) == len(rows)  # each once
+    assert (rows[made.id]["file_name"], rows[made.id]["how"]) == (made.file_name,
+                                                                  "создал запись")
+    assert rows[made.id]["user"] == "Тестов Admin" and rows[made.id]["at"]
+    assert (rows[changed.id]["how"], rows[changed.id]["fields"]) == ("изменил запись",
+                                                                     [income.label_ru])
+    text = _pdf_text(admin.get(f"/subject-data/client/{client.id}/pdf").data)
+    assert made.file_name in text and "создал запись" in text
+    assert changed.file_name in text and income.label_ru in text
+    assert theirs.file_name not in text
+
+
+def test_an_undone_import_whose_undo_kept_the_person_made_them(app, as_role, session):
+    """A colleague's deal keeps an imported person through «Отменить
+    импорт»: the import still made them (and erasure takes its file)."""
+    surname = _short("Оставленова")
+    job = _imported(app, session, _short("отменённый_") + ".csv", surname)
+    client = session.scalar(select(Client).where(Client.last_name == surname))
+    session.add(Deal(title=_short("Сделка коллеги "), client_id=client.id))
+    session.commit()
+    import_undo.undo(session, job, employee_id(session, "admin"))
+    session.commit()
+    assert session.get(ImportJob, job.id).status == "undone"
+    assert session.get(Client, client.id) is not None
+    admin = as_role("admin")
+    _, data = _zip(admin.get(f"/subject-data/client/{client.id}/zip").data)
+    [row] = [r for r in data["sections"]["imports"]["rows"] if r["job"] == job.id]
+    assert row["how"] == "создал запись"
+    assert job.file_name in _pdf_text(admin.get(f"/subject-data/client/{client.id}/pdf").data)
+    files = erasure.erase(session, Client, client.id, confirmed=True)
+    assert job.stored_path in files
+    session.rollback()
