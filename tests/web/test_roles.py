@@ -156,3 +156,91 @@ def test_menu_follows_a_change_of_a_roles_permissions_at_once(as_role, app):
             role.permissions.append(sm.find_permission_view_menu("menu_access", "Departments"))
             sm.session.commit()
     assert "Отделы" in manager.get("/").text
+
+
+def _grants(app):
+    """Every (role, permission, view) and every (permission, view) pair, by name."""
+    from flask_appbuilder.security.sqla.models import (
+        Permission,
+        PermissionView,
+        ViewMenu,
+        assoc_permissionview_role,
+    )
+
+    from app import db
+
+    pairs = (select(Permission.name, ViewMenu.name)
+             .join(PermissionView, PermissionView.permission_id == Permission.id)
+             .join(ViewMenu, ViewMenu.id == PermissionView.view_menu_id))
+    links = assoc_permissionview_role
+    with app.app_context():
+        held = set(db.session.execute(
+            pairs.add_columns(Role.name)
+            .join(links, links.c.permission_view_id == PermissionView.id)
+            .join(Role, Role.id == links.c.role_id)).all())
+        return set(db.session.execute(pairs).all()), {(r, p, v) for p, v, r in held}
+
+
+def test_the_sync_writes_what_fabs_own_sync_writes(tmp_path):
+    """FAB's add_permissions(update_perms=True), one write at a time, is the
+    reference for the permissions and the Admin's grants; the other roles
+    hold exactly their defaults (app/security.py)."""
+    import flask_migrate
+
+    from app import db
+    from app.security import ADMIN, ASSIGN_COLLEAGUES, grants_by_default, sync_roles
+    from tests.conftest import make_app
+
+    ours, fabs = (make_app(f"sqlite:///{tmp_path}/{name}.db") for name in ("ours", "fabs"))
+    with ours.app_context():
+        flask_migrate.upgrade()
+        sync_roles(ours.appbuilder.sm)
+    with fabs.app_context():
+        flask_migrate.upgrade()
+        sm = fabs.appbuilder.sm
+        for name in ROLES + (sm.auth_role_public,):
+            sm.add_role(name)
+        fabs.appbuilder.add_permissions(update_perms=True)
+        for pair in (ALL_CLIENTS, ASSIGN_COLLEAGUES):
+            sm.add_permission_view_menu(*pair)
+            sm.add_permission_role(sm.find_role(ADMIN), sm.find_permission_view_menu(*pair))
+        db.session.remove()
+    our_pairs, our_grants = _grants(ours)
+    fab_pairs, fab_grants = _grants(fabs)
+    assert our_pairs == fab_pairs and len(our_pairs) > 400
+    assert {g for g in our_grants if g[0] == ADMIN} == fab_grants
+    for role in ROLES:
+        assert {(p, v) for r, p, v in our_grants if r == role} == {
+            (p, v) for p, v in our_pairs if grants_by_default(role, p, v)}, role
+
+
+def test_a_resync_writes_nothing_and_drops_a_pair_no_view_has(app):
+    """A pair no view has any more goes when no role holds it (with its
+    permission, used nowhere else); one a role holds stays, as in FAB."""
+    from sqlalchemy import event
+
+    from app import db
+    from app.security import sync_roles
+
+    sm = app.appbuilder.sm
+    with app.app_context():
+        sm.add_permission_view_menu("can_obsolete", "DepartmentView")
+        sm.add_permission_view_menu("can_archaic", "DepartmentView")
+        sm.add_permission_role(sm.find_role("Manager"),
+                               sm.find_permission_view_menu("can_archaic", "DepartmentView"))
+        sync_roles(sm)
+        assert sm.find_permission_view_menu("can_obsolete", "DepartmentView") is None
+        assert sm.find_permission("can_obsolete") is None
+        assert sm.find_permission_view_menu("can_archaic", "DepartmentView") is not None
+        writes = []
+
+        def write(_conn, _cursor, statement, *_args):
+            if not statement.lstrip().upper().startswith("SELECT"):
+                writes.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", write)
+        try:
+            sync_roles(sm)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", write)
+        assert writes == []
