@@ -1,5 +1,6 @@
 """Fixtures: an app per database backend with a freshly migrated schema,
 one user per role, and a test client that signs in and sends CSRF tokens.
+Each test module starts from that database as set up (tests/fresh_data.py).
 
 SQLite always; PostgreSQL too when TEST_DATABASE_URL is set (CI sets it),
 each run in a schema of its own that is dropped afterwards."""
@@ -21,6 +22,7 @@ from app import create_app, db  # noqa: E402
 from app.models import CustomField, CustomValue  # noqa: E402
 from app.security import ADMIN, HEAD_OF_SALES, MANAGER, READ_ONLY, sync_roles  # noqa: E402
 from app.services.seed import seed_dictionaries  # noqa: E402
+from tests.fresh_data import Baseline  # noqa: E402
 
 PASSWORD = "Test-pass-123"
 ROLE_USERS = {"admin": ADMIN, "head": HEAD_OF_SALES, "manager": MANAGER, "auditor": READ_ONLY}
@@ -162,7 +164,8 @@ def database_url(request, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def app(database_url):
+def set_up_app(database_url):
+    """The run's app and its database's rows right after the setup."""
     app = make_app(database_url)
     with app.app_context():
         flask_migrate.upgrade()
@@ -176,10 +179,24 @@ def app(database_url):
                 email=f"{username}@example.com", role=sm.find_role(role),
                 password=PASSWORD,
             )
-    yield app
+        db.session.remove()
+        baseline = Baseline(db.engine)
+        baseline.take()
+    yield app, baseline
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def app(set_up_app):
+    """The run's app, its database as the setup left it: what an earlier
+    module made is gone (tests/fresh_data.py); the tests of one module share
+    what they make. (A module split between xdist's processes starts afresh
+    in each.)"""
+    app, baseline = set_up_app
+    baseline.restore()
+    return app
 
 
 class Client:
@@ -250,7 +267,7 @@ def session(app):
 @pytest.fixture
 def define(session):
     """define(**definition) -> CustomField; every field made here, and its
-    values, are gone after the test (the app is shared by the whole run)."""
+    values, are gone after the test (the module's other tests would see it)."""
     made = []
 
     def make(**kw):
