@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, delete, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from app import create_app, db  # noqa: E402
-from app.models import CustomField, CustomValue  # noqa: E402
+from app.models import CustomField, CustomValue, Employee  # noqa: E402
 from app.security import ADMIN, HEAD_OF_SALES, MANAGER, READ_ONLY, sync_roles  # noqa: E402
 from app.services.seed import seed_dictionaries  # noqa: E402
 from tests.fresh_data import Baseline  # noqa: E402
@@ -262,6 +262,23 @@ def session(app):
         engine = db.engine
     with Session(engine) as own:
         yield own
+
+
+@pytest.fixture
+def manager_id(session):
+    return employee_id(session, "manager")
+
+
+@pytest.fixture
+def other_manager(session):
+    """The employee id of someone who is not the test manager: they only own
+    records, so no role and no sign-in."""
+    name = unique("m2").replace(" ", "")
+    other = Employee(username=name, first_name="Второй", last_name="Менеджер",
+                     email=f"{name}@example.com", active=True)
+    session.add(other)
+    session.commit()
+    return other.id
 
 
 @pytest.fixture

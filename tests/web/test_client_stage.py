@@ -3,7 +3,7 @@ form's permission, row rule and write rule (history recorded), per role."""
 import pytest
 from sqlalchemy import select
 
-from app.models import Client, Employee, FunnelStage, HistoryEntry, PublicAccess
+from app.models import Client, FunnelStage, HistoryEntry, PublicAccess
 from tests.conftest import employee_id, unique
 
 
@@ -17,16 +17,6 @@ def _client(session, owner_id, **kw):
     session.add(client)
     session.commit()
     return client
-
-
-@pytest.fixture
-def other_manager(session):
-    name = unique("m2").replace(" ", "")
-    other = Employee(username=name, first_name="Второй", last_name="Менеджер",
-                     email=f"{name}@example.com", active=True)
-    session.add(other)
-    session.commit()
-    return other.id
 
 
 def _stage_of(session, client_id):

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.models import Client, Deal, Employee, Lead, Note, Task
 from app.services import access, leads
-from tests.conftest import PASSWORD, employee, employee_id, unique
+from tests.conftest import PASSWORD, employee, unique
 
 
 def _entries(page):
@@ -22,22 +22,6 @@ def _entries(page):
 
 def _box(page, name):
     return page.split(f'id="quick-{name}"', 1)[1].split("</form>", 1)[0]
-
-
-@pytest.fixture
-def manager_id(session):
-    return employee_id(session, "manager")
-
-
-@pytest.fixture
-def colleague(session):
-    """Another manager (no sign-in needed: they only own records)."""
-    name = unique("col").replace(" ", "")
-    other = Employee(username=name, first_name="Коллега", last_name="Другой",
-                     email=f"{name}@example.com", active=True)
-    session.add(other)
-    session.commit()
-    return other.id
 
 
 def _lead(session, owner_id, **kw):
@@ -139,8 +123,8 @@ def test_refused_quick_task_shows_the_lead_page_with_what_was_typed(as_role, ses
     assert _tasks(session, lead.id) == []
 
 
-def test_manager_cannot_post_on_a_colleagues_private_lead(as_role, session, colleague):
-    lead = _lead(session, colleague)
+def test_manager_cannot_post_on_a_colleagues_private_lead(as_role, session, other_manager):
+    lead = _lead(session, other_manager)
     manager = as_role("manager")
     for url, data in ((f"/notes/quick/lead/{lead.id}", {"text": "Чужое"}),
                       (f"/tasks/quick/lead/{lead.id}", {"description": "Чужое",
@@ -150,10 +134,10 @@ def test_manager_cannot_post_on_a_colleagues_private_lead(as_role, session, coll
     assert _notes(session, lead.id) == [] and _tasks(session, lead.id) == []
 
 
-def test_participant_of_a_lead_posts_and_sees_its_notes(as_role, session, colleague,
+def test_participant_of_a_lead_posts_and_sees_its_notes(as_role, session, other_manager,
                                                         manager_id):
-    lead = _lead(session, colleague)
-    session.add(Note(lead_id=lead.id, text="Заметка коллеги", author_id=colleague))
+    lead = _lead(session, other_manager)
+    session.add(Note(lead_id=lead.id, text="Заметка коллеги", author_id=other_manager))
     session.commit()
     manager = as_role("manager")
     assert manager.get(f"/leads/show/{lead.id}", follow_redirects=True).status_code in (
@@ -168,8 +152,8 @@ def test_participant_of_a_lead_posts_and_sees_its_notes(as_role, session, collea
 
 
 @pytest.mark.parametrize("username", ["head", "admin"])
-def test_head_and_admin_post_on_anyones_lead(as_role, session, colleague, username):
-    lead = _lead(session, colleague)
+def test_head_and_admin_post_on_anyones_lead(as_role, session, other_manager, username):
+    lead = _lead(session, other_manager)
     user = as_role(username)
     page = user.get(f"/leads/show/{lead.id}").text
     assert 'id="quick-note"' in page and 'id="quick-task"' in page
@@ -233,8 +217,8 @@ def test_a_note_needs_a_client_or_a_lead(as_role, session):
     assert session.scalar(select(Note.id).where(Note.text == text)) is None
 
 
-def test_form_refuses_a_colleagues_private_lead(as_role, session, colleague, manager_id):
-    lead = _lead(session, colleague)
+def test_form_refuses_a_colleagues_private_lead(as_role, session, other_manager, manager_id):
+    lead = _lead(session, other_manager)
     manager = as_role("manager")
     page = manager.post("/notes/add", {"lead": lead.id, "text": "Чужой лид"}).text
     assert "Выберите значение из списка" in page
@@ -255,8 +239,8 @@ def test_form_refuses_a_colleagues_private_lead(as_role, session, colleague, man
 # --- the REST API --------------------------------------------------------------
 
 
-def test_api_links_to_own_lead_and_refuses_a_colleagues(app, session, colleague, manager_id):
-    mine, theirs = _lead(session, manager_id), _lead(session, colleague)
+def test_api_links_to_own_lead_and_refuses_a_colleagues(app, session, other_manager, manager_id):
+    mine, theirs = _lead(session, manager_id), _lead(session, other_manager)
     headers = _jwt(app, "manager")
     http = app.test_client()
     response = http.post("/api/v1/note/", json={"lead": mine.id, "text": "API лиду"},
@@ -284,7 +268,7 @@ def test_api_links_to_own_lead_and_refuses_a_colleagues(app, session, colleague,
     assert mine.id in {c["id"] for c in choices} and theirs.id not in {c["id"] for c in choices}
     assert _notes(session, theirs.id) == [] and _tasks(session, theirs.id) == []
     # The colleague's lead's records are not there for the manager.
-    hidden = Note(lead_id=theirs.id, text="Скрытая", author_id=colleague)
+    hidden = Note(lead_id=theirs.id, text="Скрытая", author_id=other_manager)
     session.add(hidden)
     session.commit()
     assert http.get(f"/api/v1/note/{hidden.id}", headers=headers).status_code == 404
@@ -304,11 +288,11 @@ def test_api_refuses_the_read_only_role(app, session, manager_id):
 
 
 @pytest.mark.parametrize("driving", [False, True])
-def test_a_leads_records_follow_the_lead(session, colleague, manager_id, driving):
-    lead = _lead(session, colleague)
-    note = Note(lead_id=lead.id, text="Лидова", author_id=colleague)
-    task = Task(lead_id=lead.id, description="Лидова", author_id=colleague,
-                assignee_id=colleague)
+def test_a_leads_records_follow_the_lead(session, other_manager, manager_id, driving):
+    lead = _lead(session, other_manager)
+    note = Note(lead_id=lead.id, text="Лидова", author_id=other_manager)
+    task = Task(lead_id=lead.id, description="Лидова", author_id=other_manager,
+                assignee_id=other_manager)
     session.add_all([note, task])
     session.commit()
 

@@ -6,7 +6,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from app.models import Client, Employee, StatusKind, Task, TaskStatus
+from app.models import Client, StatusKind, Task, TaskStatus
 from tests.conftest import employee_id, unique
 
 # Far ahead: the newest planned tasks head the list (planned_at, descending).
@@ -35,17 +35,6 @@ def make_task(session):
         session.commit()
         return task
     return make
-
-
-@pytest.fixture
-def other_manager(session):
-    """A second manager's employee: their task is not the test manager's."""
-    name = unique("m2").replace(" ", "")
-    other = Employee(username=name, first_name="Второй", last_name="Менеджер",
-                     email=f"{name}@example.com", active=True)
-    session.add(other)
-    session.commit()
-    return other.id
 
 
 def _row(page, task_id):

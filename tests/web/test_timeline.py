@@ -26,7 +26,7 @@ from app.models import (
     TemplateEntity,
 )
 from app.services import history, timeline
-from tests.conftest import employee_id, unique
+from tests.conftest import unique
 
 
 def at(day, hour):
@@ -43,23 +43,6 @@ def _entries(page):
     body = page.split('id="timeline-entries"', 1)[1].split("</ul>", 1)[0]
     return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", item)).strip()
             for item in re.findall(r"<li class=\"timeline-entry.*?</li>", body, re.S)]
-
-
-@pytest.fixture
-def manager_id(session):
-    return employee_id(session, "manager")
-
-
-@pytest.fixture
-def other_manager(session):
-    from app.models import Employee
-
-    name = unique("m2").replace(" ", "")
-    other = Employee(username=name, first_name="Второй", last_name="Менеджер",
-                     email=f"{name}@example.com", active=True)
-    session.add(other)
-    session.commit()
-    return other.id
 
 
 def _client(session, owner_id, **kw):
