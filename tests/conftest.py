@@ -56,6 +56,13 @@ def employee_id(session, username):
     return session.scalar(select(Employee.id).where(Employee.username == username))
 
 
+def timeline_entries(page):
+    """The timeline's entries of a record's page, each as its text with one space."""
+    body = page.split('id="timeline-entries"', 1)[1].split("</ul>", 1)[0]
+    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", item)).strip()
+            for item in re.findall(r"<li class=\"timeline-entry.*?</li>", body, re.S)]
+
+
 def queued_import(session, body_or_path, name="upload.csv", username="admin"):
     """A queued AlmaCRM import, as the screens leave it after the mapping:
     of ``body_or_path`` (text, written in cp1251, or a file's path). Its id."""

@@ -11,13 +11,7 @@ from sqlalchemy import select
 
 from app.models import Client, Deal, Employee, Lead, Note, Task
 from app.services import access, leads
-from tests.conftest import PASSWORD, employee, unique
-
-
-def _entries(page):
-    body = page.split('id="timeline-entries"', 1)[1].split("</ul>", 1)[0]
-    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", item)).strip()
-            for item in re.findall(r"<li class=\"timeline-entry.*?</li>", body, re.S)]
+from tests.conftest import PASSWORD, employee, timeline_entries, unique
 
 
 def _box(page, name):
@@ -69,7 +63,7 @@ def test_quick_note_and_task_on_a_lead_without_a_client(as_role, session, manage
     assert response.status_code == 302
     page = manager.get(f"/leads/show/{lead.id}").text
     assert "Запись добавлена" in page
-    entries = _entries(page)
+    entries = timeline_entries(page)
     note_entry = next(e for e in entries if "Просил прайс" in e)
     assert "Запрос.pdf" in note_entry and "Тестов Manager" in note_entry
     assert any("Перезвонить лиду" in e and "Запланировано: 12.03.2026 11:00" in e
@@ -96,7 +90,7 @@ def test_a_leads_quick_note_goes_to_its_client_too(as_role, session, manager_id)
                  {"client": client.id, "lead": lead.id, "text": "Общая заметка"})
     [note] = _notes(session, lead.id)
     assert note.client_id == client.id
-    assert any("Общая заметка" in e for e in _entries(
+    assert any("Общая заметка" in e for e in timeline_entries(
         manager.get(f"/clients/show/{client.id}").text))
     # A box that leaves the lead's client out is not this page's.
     response = manager.post(f"/notes/quick/lead/{lead.id}",
@@ -145,7 +139,7 @@ def test_participant_of_a_lead_posts_and_sees_its_notes(as_role, session, other_
     lead.participants.append(session.get(Employee, manager_id))
     session.commit()
     page = manager.get(f"/leads/show/{lead.id}").text
-    assert any("Заметка коллеги" in e for e in _entries(page))
+    assert any("Заметка коллеги" in e for e in timeline_entries(page))
     assert 'id="quick-note"' in page
     manager.post(f"/notes/quick/lead/{lead.id}", {"lead": lead.id, "text": "Моя по лиду"})
     assert {n.text for n in _notes(session, lead.id)} == {"Заметка коллеги", "Моя по лиду"}
@@ -168,7 +162,7 @@ def test_read_only_role_sees_the_leads_timeline_but_cannot_post(as_role, session
     session.commit()
     auditor = as_role("auditor")
     page = auditor.get(f"/leads/show/{lead.id}").text
-    assert any("Для аудитора" in e for e in _entries(page))
+    assert any("Для аудитора" in e for e in timeline_entries(page))
     assert 'id="quick-note"' not in page and 'id="quick-task"' not in page
     for url, data in ((f"/notes/quick/lead/{lead.id}", {"text": "Аудит"}),
                       (f"/tasks/quick/lead/{lead.id}", {"description": "Аудит",
@@ -344,7 +338,7 @@ def test_conversion_through_the_form_keeps_them_on_the_timelines(as_role, sessio
     assert lead.deal_id is not None
     for url in (f"/clients/show/{lead.client_id}", f"/deals/show/{lead.deal_id}",
                 f"/leads/show/{lead.id}"):
-        entries = _entries(manager.get(url).text)
+        entries = timeline_entries(manager.get(url).text)
         assert any("Заметка лида" in e for e in entries), url
         assert any("Задача лида" in e for e in entries), url
     assert session.scalar(select(Deal.client_id).where(Deal.id == lead.deal_id)) \

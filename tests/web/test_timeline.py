@@ -26,7 +26,7 @@ from app.models import (
     TemplateEntity,
 )
 from app.services import history, timeline
-from tests.conftest import unique
+from tests.conftest import timeline_entries, unique
 
 
 def at(day, hour):
@@ -36,13 +36,6 @@ def at(day, hour):
 
 def _named(session, model, name):
     return session.scalar(select(model).where(model.name == name))
-
-
-def _entries(page):
-    """The timeline's entries of a page, each as its text with one space."""
-    body = page.split('id="timeline-entries"', 1)[1].split("</ul>", 1)[0]
-    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", item)).strip()
-            for item in re.findall(r"<li class=\"timeline-entry.*?</li>", body, re.S)]
 
 
 def _client(session, owner_id, **kw):
@@ -96,7 +89,7 @@ def test_client_timeline_shows_each_kind_newest_first_in_office_time(as_role, fu
     client, deal = full_client
     page = as_role("manager").get(f"/clients/show/{client.id}").text
     assert 'href="#timeline"' in page and ">Лента<" in page
-    entries = _entries(page)
+    entries = timeline_entries(page)
     wanted = [
         f"Сделка №{deal.id}: смена стадии",  # now
         "05.03.2026 12:00 Напечатан документ: Договор",
@@ -134,12 +127,12 @@ def test_deal_and_lead_pages_have_their_own_timeline(as_role, session, full_clie
     session.add(lead)
     session.commit()
     manager = as_role("manager")
-    entries = _entries(manager.get(f"/deals/show/{deal.id}").text)
+    entries = timeline_entries(manager.get(f"/deals/show/{deal.id}").text)
     assert any("О сделке" in e for e in entries)
     assert any("Стадия: Звонок → Встреча" in e for e in entries)
     assert not any("Заметка первая" in e for e in entries)  # the client's, not the deal's
     page = manager.get(f"/leads/show/{lead.id}").text
-    assert any(f"Лид №{lead.id}: создан" in e for e in _entries(page))
+    assert any(f"Лид №{lead.id}: создан" in e for e in timeline_entries(page))
     # A lead without a client has notes and tasks of its own.
     assert 'id="quick-note"' in page and 'id="quick-task"' in page
     assert 'name="client"' not in page.split('id="quick-note"', 1)[1].split("</form>", 1)[0]
@@ -147,7 +140,7 @@ def test_deal_and_lead_pages_have_their_own_timeline(as_role, session, full_clie
     lead.client_id = client.id
     session.commit()
     page = manager.get(f"/leads/show/{lead.id}").text
-    entries = _entries(page)
+    entries = timeline_entries(page)
     assert 'id="quick-note"' in page and any("О лиде" in e for e in entries)
     assert not any("Заметка первая" in e for e in entries)  # the client's, not the lead's
 
@@ -186,7 +179,7 @@ def test_older_link_pages_the_screen(as_role, session, manager_id, monkeypatch):
     link = re.search(r'id="timeline-older" href="([^"]+)"', page).group(1)
     assert "Показать ещё" in page
     older = manager.get(link.replace("&amp;", "&")).text
-    first, second = _entries(page), _entries(older)
+    first, second = timeline_entries(page), timeline_entries(older)
     assert len(first) == 3 and not set(first) & set(second)
     assert 'id="timeline-newest"' in older
 
@@ -201,7 +194,7 @@ def test_quick_note_with_a_file_lands_back_with_a_message(as_role, session, mana
     assert response.headers["Location"].endswith(f"/clients/show/{client.id}#timeline")
     page = manager.get(response.headers["Location"]).text
     assert "Запись добавлена" in page
-    entry = next(e for e in _entries(page) if "Клиент просил перезвонить" in e)
+    entry = next(e for e in timeline_entries(page) if "Клиент просил перезвонить" in e)
     assert "Паспорт.pdf" in entry and "Тестов Manager" in entry
     note = session.scalar(select(Note).where(Note.client_id == client.id))
     assert note.author_id == manager_id and note.file.endswith("_sep_Паспорт.pdf")
@@ -223,7 +216,7 @@ def test_quick_task_is_saved_in_utc_for_the_chosen_assignee(as_role, session, ma
     page = manager.get(response.headers["Location"]).text
     assert "Запись добавлена" in page
     assert any("Отправить договор" in e and "Запланировано: 10.03.2026 12:00" in e
-               for e in _entries(page))
+               for e in timeline_entries(page))
     task = session.scalar(select(Task).where(Task.client_id == client.id))
     assert task.planned_at == at(10, 9) and task.assignee_id == manager_id
     assert task.author_id == manager_id and task.status is not None  # the first status
@@ -242,7 +235,7 @@ def test_quick_boxes_on_the_deal_page_link_the_deal(as_role, session, manager_id
         "planned_at": "11.03.2026 10:00", "assignee": manager_id})
     assert session.scalar(select(Note.deal_id).where(Note.client_id == client.id)) == deal.id
     assert session.scalar(select(Task.deal_id).where(Task.client_id == client.id)) == deal.id
-    entries = _entries(manager.get(f"/deals/show/{deal.id}").text)
+    entries = timeline_entries(manager.get(f"/deals/show/{deal.id}").text)
     assert any("По сделке" in e for e in entries)
     assert any("Выставить счёт" in e for e in entries)
 
@@ -343,7 +336,8 @@ def test_read_only_role_sees_the_timeline_but_cannot_post(as_role, session, full
     client, _ = full_client
     auditor = as_role("auditor")
     page = auditor.get(f"/clients/show/{client.id}").text
-    assert _entries(page) and 'id="quick-note"' not in page and 'id="quick-task"' not in page
+    assert timeline_entries(page)
+    assert 'id="quick-note"' not in page and 'id="quick-task"' not in page
     before = session.scalar(select(Note.id).where(Note.client_id == client.id))
     response = auditor.post(f"/notes/quick/client/{client.id}",
                             {"client": client.id, "text": "Аудит"}, follow=False)
