@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, text
 
 POSTGRES = os.environ.get("TEST_DATABASE_URL")
 TINY = {"BENCH_CLIENTS": "300", "BENCH_APPLICATIONS": "300", "BENCH_TASKS": "900",
-        "BENCH_DEALS": "200", "BENCH_IMPORT_ROWS": "20,50", "BENCH_IMPORT_BUSY_ROWS": "300",
+        "BENCH_DEALS": "200", "BENCH_IMPORT_ROWS": "50", "BENCH_IMPORT_BUSY_ROWS": "300",
         "BENCH_REPEAT": "1"}
 SCHEMAS = {"BENCH_SCHEMA": "bench", "BENCH_IMPORT_SCHEMA": "bench_imports",
            "BENCH_STARTUP_SCHEMA": "bench_startup"}

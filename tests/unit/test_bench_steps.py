@@ -5,6 +5,7 @@ in any order (each step makes the data it reads; the dataset is shared with
 the other tiny benches, tests/unit/conftest.py); the figures are printed,
 never checked, and a step that fails raises."""
 import os
+import re
 
 import pytest
 
@@ -40,6 +41,11 @@ def test_bench_step(tiny, backend, step, capsys):
         module.run(backend, url)
     out = capsys.readouterr().out
     assert f"[{backend}] " in out and PRINTS[step] in out, out[-3000:]
+    if step == "imports":  # both bounds of the database's share
+        assert "made-up rows in order" in out and "the rows this import stored" in out, \
+            out[-3000:]
+        assert re.search(r"during an import of \d+ rows: requests=\d+, failures=0,", out), \
+            out[-3000:]
     if step == "search":  # a manager's quick search, and the picker's answers
         assert f"[{backend}] search manager clients: name part" in out, out[-3000:]
         assert "picker: name part" in out
