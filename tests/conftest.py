@@ -56,6 +56,22 @@ def employee_id(session, username):
     return session.scalar(select(Employee.id).where(Employee.username == username))
 
 
+def new_user(app, role=MANAGER, prefix="user", **fields):
+    """A new employee of ``role`` who signs in with PASSWORD: (login, id).
+    ``fields`` are set on them afterwards (active=False, locked_until=...)."""
+    with app.app_context():
+        sm = app.appbuilder.sm
+        login = unique(prefix).replace(" ", "_")
+        sm.add_user(username=login, first_name="Иван", last_name="Петров",
+                    email=f"{login}@example.com", role=sm.find_role(role),
+                    password=PASSWORD)
+        user = db.session.scalar(select(Employee).where(Employee.username == login))
+        for key, value in fields.items():
+            setattr(user, key, value)
+        db.session.commit()
+        return login, user.id
+
+
 def timeline_entries(page):
     """The timeline's entries of a record's page, each as its text with one space."""
     body = page.split('id="timeline-entries"', 1)[1].split("</ul>", 1)[0]
@@ -243,6 +259,14 @@ class Client:
         self._token = None
 
 
+def signed_in(app, username):
+    """A Client signed in as ``username``; the sign-in must succeed."""
+    c = Client(app)
+    response = c.login(username)
+    assert "/logout" in response.text, f"{username} could not sign in"
+    return c
+
+
 @pytest.fixture
 def client(app):
     return Client(app)
@@ -253,10 +277,7 @@ def as_role(app):
     """as_role("manager") -> a Client signed in as that role's test user."""
 
     def sign_in(username):
-        c = Client(app)
-        response = c.login(username)
-        assert "/logout" in response.text, f"{username} could not sign in"
-        return c
+        return signed_in(app, username)
 
     return sign_in
 

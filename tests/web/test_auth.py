@@ -3,23 +3,9 @@ from sqlalchemy import select
 
 from app import db
 from app.models import Employee
-from tests.conftest import PASSWORD, Client, make_app, unique
+from tests.conftest import PASSWORD, Client, make_app, new_user
 
 LOGIN_FAILED = "Неверный логин"
-
-
-def _new_user(app, **fields):
-    with app.app_context():
-        sm = app.appbuilder.sm
-        name = unique("user").replace(" ", "_")
-        sm.add_user(username=name, first_name="Иван", last_name="Петров",
-                    email=f"{name}@example.com", role=sm.find_role("Manager"),
-                    password=PASSWORD)
-        user = db.session.scalar(select(Employee).where(Employee.username == name))
-        for key, value in fields.items():
-            setattr(user, key, value)
-        db.session.commit()
-        return name
 
 
 def test_login_page_is_russian_and_has_csrf(client):
@@ -48,7 +34,7 @@ def test_login_without_csrf_token_is_refused(client):
 
 
 def test_account_locks_after_repeated_failures(app):
-    name = _new_user(app)
+    name, _ = new_user(app)
     attempts = app.config["LOGIN_LOCK_ATTEMPTS"]
     for _ in range(attempts):
         assert "/logout" not in Client(app).login(name, "wrong").text
@@ -60,7 +46,7 @@ def test_account_locks_after_repeated_failures(app):
 
 
 def test_successful_login_resets_failures(app):
-    name = _new_user(app)
+    name, _ = new_user(app)
     for _ in range(app.config["LOGIN_LOCK_ATTEMPTS"] - 1):
         Client(app).login(name, "wrong")
     assert "/logout" in Client(app).login(name).text
@@ -79,7 +65,7 @@ def test_login_is_rate_limited_per_address(app, database_url):
 
 
 def test_deactivated_employee_cannot_sign_in_and_is_signed_out(app):
-    name = _new_user(app)
+    name, _ = new_user(app)
     signed_in = Client(app)
     assert "/logout" in signed_in.login(name).text
     with app.app_context():

@@ -7,29 +7,21 @@ import re
 import pytest
 from sqlalchemy import select
 
-from app.models import Client, Deal, DealStatus, Employee, Task, TaskStatus, utcnow
+from app.models import Client, Deal, DealStatus, Task, TaskStatus, utcnow
 from app.security import MANAGER, READ_ONLY
 from app.services import localtime, my_day
-from tests.conftest import PASSWORD, unique
-from tests.conftest import Client as HttpClient
+from tests.conftest import new_user, signed_in, unique
 
 ZONE = "Europe/Moscow"  # the suite's APP_TIMEZONE (config's default)
 
 
 @pytest.fixture
-def person(app, session):
+def person(app):
     """person(role) -> (employee id, signed-in test client) of a new
     employee: each test's rows are the only ones on their page."""
     def make(role=MANAGER):
-        login = unique("day").replace(" ", "")
-        with app.app_context():
-            sm = app.appbuilder.sm
-            sm.add_user(username=login, first_name="Дина", last_name="Днева",
-                        email=f"{login}@example.com", role=sm.find_role(role),
-                        password=PASSWORD)
-        http = HttpClient(app)
-        assert "/logout" in http.login(login).text
-        return session.scalar(select(Employee.id).where(Employee.username == login)), http
+        login, employee_id = new_user(app, role, prefix="day")
+        return employee_id, signed_in(app, login)
     return make
 
 

@@ -11,22 +11,16 @@ import pytest
 from sqlalchemy import select
 
 from app.models import Client, CustomFieldType, Note
-from app.security import MANAGER
-from tests.conftest import PASSWORD, employee_id, unique
+from tests.conftest import employee_id, new_user, unique
 
 STORED = re.compile(r"[0-9a-f]{32}_sep_(.+)")
 
 
 @pytest.fixture(scope="module")
-def other_manager(app):
-    """A second manager, who sees none of "manager"'s private clients."""
-    name = "manager_files_" + uuid.uuid4().hex[:6]
-    with app.app_context():
-        sm = app.appbuilder.sm
-        sm.add_user(username=name, first_name="Второй", last_name="Менеджер",
-                    email=f"{name}@example.com", role=sm.find_role(MANAGER),
-                    password=PASSWORD)
-    return name
+def other_manager_login(app):
+    """A second manager who signs in, and sees none of "manager"'s private
+    clients."""
+    return new_user(app, prefix="manager_files")[0]
 
 
 @pytest.fixture
@@ -120,13 +114,13 @@ def test_editing_without_a_file_keeps_it_and_a_new_file_replaces_it(app, as_role
 
 
 def test_a_manager_who_may_not_see_the_client_gets_404(as_role, session, own_client,
-                                                       other_manager):
+                                                       other_manager_login):
     text, _ = _upload(as_role("manager"), own_client.id, "secret.txt", b"secret")
     stored = _note(session, text).file
-    other = as_role(other_manager)
+    other = as_role(other_manager_login)
     assert other.get(f"/notes/download/{stored}").status_code == 404
     # A note of their own pointing at the same file gains them nothing.
-    theirs = Client(name=unique("Чужой"), responsible_id=employee_id(session, other_manager))
+    theirs = Client(name=unique("Чужой"), responsible_id=employee_id(session, other_manager_login))
     session.add(theirs)
     session.flush()
     session.add(Note(client_id=theirs.id, text=unique("копия"), file=stored))
@@ -186,10 +180,10 @@ def test_a_missing_file_is_404(as_role, session, own_client):
     assert manager.get("/notes/download/" + uuid.uuid4().hex + "_sep_x.pdf").status_code == 404
 
 
-def test_calendar_names_only_a_client_the_user_may_see(as_role, own_client, other_manager):
+def test_calendar_names_only_a_client_the_user_may_see(as_role, own_client, other_manager_login):
     url = f"/calendar/?client={own_client.id}"
     assert own_client.name in as_role("manager").get(url).text
-    page = as_role(other_manager).get(url)
+    page = as_role(other_manager_login).get(url)
     assert page.status_code == 200
     assert own_client.name not in page.text
 

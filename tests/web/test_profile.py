@@ -3,19 +3,12 @@ import pytest
 from sqlalchemy import select
 
 from app.models import Employee
-from tests.conftest import PASSWORD, Client, unique
+from tests.conftest import PASSWORD, Client, new_user, signed_in
 
 
 def _fresh_employee(app):
-    login = unique("prof").replace(" ", "")
-    with app.app_context():
-        sm = app.appbuilder.sm
-        sm.add_user(username=login, first_name="Анна", last_name="Козлова",
-                    email=f"{login}@example.com", role=sm.find_role("Manager"),
-                    password=PASSWORD)
-    client = Client(app)
-    client.login(login)
-    return login, client
+    login, _ = new_user(app, prefix="prof", first_name="Анна", last_name="Козлова")
+    return login, signed_in(app, login)
 
 
 @pytest.mark.parametrize("role", ["admin", "head", "manager", "auditor"])

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app import db
 from app.models import Employee, Lead, RateLimitCounter, WebForm
 from app.services import ratelimits, webforms
-from tests.conftest import PASSWORD, Client, make_app, unique
+from tests.conftest import PASSWORD, Client, make_app, new_user, unique
 
 _addresses = itertools.count(1)
 TOO_MANY = "Слишком много попыток"
@@ -148,12 +148,7 @@ def test_counts_are_rows_of_the_database(workers):
 
 
 def test_the_lock_applies_to_the_api_sign_in(app):
-    with app.app_context():
-        sm = app.appbuilder.sm
-        name = unique("api_user").replace(" ", "_")
-        sm.add_user(username=name, first_name="Иван", last_name="Петров",
-                    email=f"{name}@example.com", role=sm.find_role("Manager"),
-                    password=PASSWORD)
+    name, _ = new_user(app, prefix="api_user")
     address = _address()
     assert _api_login(app, address, name, PASSWORD).status_code == 200
     for _ in range(app.config["LOGIN_LOCK_ATTEMPTS"]):

@@ -7,26 +7,17 @@ import pytest
 from sqlalchemy import select
 
 from app.models import Client, Deal, Employee, SavedView
-from app.security import MANAGER
 from app.views.search import QUICK_ARG
-from tests.conftest import PASSWORD, unique
-from tests.conftest import Client as HttpClient
+from tests.conftest import new_user, signed_in, unique
 
 LIST = "/deals/list/"
 
 
 @pytest.fixture
-def colleague(app, session):
+def colleague(app):
     """A second manager: (employee id, signed-in test client)."""
-    login = unique("views").replace(" ", "")
-    with app.app_context():
-        sm = app.appbuilder.sm
-        sm.add_user(username=login, first_name="Вера", last_name="Видова",
-                    email=f"{login}@example.com", role=sm.find_role(MANAGER),
-                    password=PASSWORD)
-    http = HttpClient(app)
-    assert "/logout" in http.login(login).text
-    return session.scalar(select(Employee.id).where(Employee.username == login)), http
+    login, employee_id = new_user(app, prefix="views")
+    return employee_id, signed_in(app, login)
 
 
 def _query(word, **extra):

@@ -8,25 +8,10 @@ import re
 import pytest
 from sqlalchemy import delete, select
 
-from app import db
-from app.models import Employee, SignInFailure, SignInFailureReason, utcnow
-from tests.conftest import PASSWORD, Client, unique
+from app.models import SignInFailure, SignInFailureReason, utcnow
+from tests.conftest import PASSWORD, Client, new_user, unique
 
 JOURNAL = "/console/journals/sign-in-failures/"
-
-
-def _new_user(app, **fields):
-    with app.app_context():
-        sm = app.appbuilder.sm
-        name = unique("user").replace(" ", "_")
-        sm.add_user(username=name, first_name="Иван", last_name="Петров",
-                    email=f"{name}@example.com", role=sm.find_role("Manager"),
-                    password=PASSWORD)
-        user = db.session.scalar(select(Employee).where(Employee.username == name))
-        for key, value in fields.items():
-            setattr(user, key, value)
-        db.session.commit()
-        return name, user.id
 
 
 def _rows(session, username):
@@ -42,9 +27,9 @@ def _failed(app, username, password="wrong"):
 
 
 def test_each_kind_of_failure_is_a_row(app, session):
-    wrong, wrong_id = _new_user(app)
-    locked, locked_id = _new_user(app, locked_until=utcnow() + datetime.timedelta(hours=1))
-    inactive, inactive_id = _new_user(app, active=False)
+    wrong, wrong_id = new_user(app)
+    locked, locked_id = new_user(app, locked_until=utcnow() + datetime.timedelta(hours=1))
+    inactive, inactive_id = new_user(app, active=False)
     unknown = unique("nobody").replace(" ", "_")
     started = utcnow() - datetime.timedelta(seconds=1)
     for name in (wrong, unknown):
@@ -62,13 +47,13 @@ def test_each_kind_of_failure_is_a_row(app, session):
 
 
 def test_a_successful_sign_in_is_no_row(app, session):
-    name, _ = _new_user(app)
+    name, _ = new_user(app)
     assert "/logout" in Client(app).login(name).text
     assert _rows(session, name) == []
 
 
 def test_the_failure_that_locks_is_a_wrong_password(app, session):
-    name, _ = _new_user(app)
+    name, _ = new_user(app)
     attempts = app.config["LOGIN_LOCK_ATTEMPTS"]
     for _ in range(attempts + 1):
         _failed(app, name)
@@ -78,7 +63,7 @@ def test_the_failure_that_locks_is_a_wrong_password(app, session):
 
 
 def test_api_sign_in_failure_is_a_row(app, session):
-    name, user_id = _new_user(app)
+    name, user_id = new_user(app)
     response = app.test_client().post("/api/v1/security/login", json={
         "username": name, "password": "wrong", "provider": "db"})
     assert response.status_code == 401
@@ -89,8 +74,8 @@ def test_api_sign_in_failure_is_a_row(app, session):
 
 def test_every_kind_answers_alike(app):
     """The journal tells nobody outside whether a login exists."""
-    wrong, _ = _new_user(app)
-    inactive, _ = _new_user(app, active=False)
+    wrong, _ = new_user(app)
+    inactive, _ = new_user(app, active=False)
 
     def answer(username):
         response = Client(app).post("/login/", {"username": username, "password": "wrong"},
@@ -109,7 +94,7 @@ def test_a_failing_journal_does_not_fail_the_sign_in(app, session, monkeypatch):
         def begin(self):
             raise RuntimeError("database is gone")
 
-    name, _ = _new_user(app)
+    name, _ = new_user(app)
     real = sign_in_failures.write
     monkeypatch.setattr(sign_in_failures, "write", lambda engine, rows: real(Broken(), rows))
     response = Client(app).login(name, "wrong")
@@ -127,7 +112,7 @@ def test_only_the_admin_sees_the_list(as_role, username):
 
 
 def test_list_in_russian_and_filtered_by_reason(app, as_role, session):
-    wrong, _ = _new_user(app)
+    wrong, _ = new_user(app)
     unknown = unique("nobody").replace(" ", "_")
     _failed(app, wrong)
     _failed(app, unknown)
