@@ -56,6 +56,14 @@ def employee_id(session, username):
     return session.scalar(select(Employee.id).where(Employee.username == username))
 
 
+def first_id(session, model, **where):
+    """The lowest id of ``model``'s rows with these column values."""
+    query = select(model.id)
+    for key, value in where.items():
+        query = query.where(getattr(model, key) == value)
+    return session.scalar(query.order_by(model.id))
+
+
 def new_user(app, role=MANAGER, prefix="user", **fields):
     """A new employee of ``role`` who signs in with PASSWORD: (login, id).
     ``fields`` are set on them afterwards (active=False, locked_until=...)."""
@@ -307,6 +315,18 @@ def other_manager(session):
     session.add(other)
     session.commit()
     return other.id
+
+
+@pytest.fixture
+def buyer(session):
+    """A client of the test manager with an INN, as an invoice needs."""
+    from app import models  # its Client is not the test client above
+
+    client = models.Client(name=unique("ООО Покупатель"), inn="7707083893",
+                           responsible_id=employee_id(session, "manager"))
+    session.add(client)
+    session.commit()
+    return client
 
 
 @pytest.fixture

@@ -30,27 +30,20 @@ from app.models import (
 )
 from app.services import closing, invoices, timeline
 from app.services.company import ensure_company
-from tests.conftest import unique
-
-
-def _id(session, model, **where):
-    query = select(model.id)
-    for key, value in where.items():
-        query = query.where(getattr(model, key) == value)
-    return session.scalar(query.order_by(model.id))
+from tests.conftest import first_id, unique
 
 
 def _invoice(session, owner, *, included, tax_name, status=InvoiceStatus.ISSUED,
              client=None):
     """An invoice of ``owner``'s client with two lines: 2 x 5 000,00 and 1,5 x
     200 000,00 (so 310 000,00 before VAT)."""
-    owner_id = _id(session, Employee, username=owner)
+    owner_id = first_id(session, Employee, username=owner)
     if client is None:
         client = Client(name=unique("ООО Заказчик актов"), inn="7707083893", kpp="770701001",
                         legal_address="г. Москва, ул. Тверская, д. 1",
                         responsible_id=owner_id)
         session.add(client)
-    tax = session.get(Tax, _id(session, Tax, name=tax_name))
+    tax = session.get(Tax, first_id(session, Tax, name=tax_name))
     unit = session.scalar(select(Product).where(Product.unit != "").limit(1))
     invoice = Invoice(client=client, number=unique("INVA")[:20], responsible_id=owner_id,
                       prices_include_vat=included, status=InvoiceStatus.DRAFT)
@@ -85,7 +78,7 @@ def _pdf_text(data):
 
 
 def _print(user, session, kind, document):
-    template_id = _id(session, DocumentTemplate, code=kind)
+    template_id = first_id(session, DocumentTemplate, code=kind)
     response = user.post(f"/documents/print/{kind}/{document.id}",
                          {"template": str(template_id)}, follow=False)
     assert response.mimetype == "application/pdf", response.text[-2000:]
@@ -211,7 +204,7 @@ def test_draft_lines_edit_and_issued_refuse(as_role, session):
     _make(manager, "upd", invoice)
     upd = _made(session, Upd, invoice)[0]
     line = sorted(upd.lines, key=lambda x: x.sort_order)[0]
-    vat22 = _id(session, Tax, name="НДС 22 %")
+    vat22 = first_id(session, Tax, name="НДС 22 %")
     manager.post(f"/upd-lines/edit/{line.id}", {
         "document": str(upd.id), "description": "Консультация (уточнено)", "quantity": "3",
         "unit": "час", "price": "1000", "discount_percent": "0", "tax": str(vat22)})
@@ -324,7 +317,7 @@ def test_printed_and_made_documents_are_on_the_client_page(as_role, session):
     assert printed[0].file_name in page  # «Напечатано ранее»
     # The client's timeline lists the print, and the act's making in its changes.
     feed = timeline.page(session, "client", invoice.client_id,
-                         _id(session, Employee, username="manager"))
+                         first_id(session, Employee, username="manager"))
     records = [entry.record for entry in feed.entries]
     assert printed[0] in records
     assert any(getattr(r, "entity", None) == "act" and r.entity_id == act.id
@@ -358,7 +351,7 @@ def test_every_printed_document_writes_roubles_and_numbers_in_russian(as_role, s
     manager = as_role("manager")
     _make(manager, "act", invoice)
     _make(manager, "upd", invoice)
-    template_id = _id(session, DocumentTemplate, code="invoice")
+    template_id = first_id(session, DocumentTemplate, code="invoice")
     response = manager.post(f"/documents/print/invoice/{invoice.id}",
                             {"template": str(template_id)}, follow=False)
     texts = {"invoice": _pdf_text(response.data)}
@@ -457,7 +450,7 @@ def test_admin_sets_the_acts_and_upds_numbering(as_role, session):
 def test_deal_page_lists_the_documents_of_its_invoices(as_role, session):
     from app.models import Deal
 
-    owner_id = _id(session, Employee, username="manager")
+    owner_id = first_id(session, Employee, username="manager")
     client = Client(name=unique("ООО Сделка актов"), responsible_id=owner_id)
     deal = Deal(title=unique("Поставка по акту"), client=client, responsible_id=owner_id,
                 amount=D("378200"))

@@ -28,16 +28,9 @@ from app.models import (
 )
 from app.services import invoices
 from app.services.company import ensure_company
-from tests.conftest import unique
+from tests.conftest import first_id, unique
 
 NUMBER = re.compile(r"^INV\d{7}$")
-
-
-def _id(session, model, **where):
-    query = select(model.id)
-    for key, value in where.items():
-        query = query.where(getattr(model, key) == value)
-    return session.scalar(query.order_by(model.id))
 
 
 @pytest.fixture(autouse=True)
@@ -53,15 +46,6 @@ def company_without_default_tax(session):
     company = session.get(Company, 1)
     company.default_tax_id = saved
     session.commit()
-
-
-@pytest.fixture
-def buyer(session):
-    client = Client(name=unique("ООО Покупатель"), inn="7707083893",
-                    responsible_id=_id(session, Employee, username="manager"))
-    session.add(client)
-    session.commit()
-    return client
 
 
 def _new_invoice(user, session, buyer, **extra):
@@ -92,8 +76,8 @@ def test_invoice_from_draft_to_paid(as_role, session, buyer):
     assert invoice.responsible.username == "manager"
 
     # Lines: from the catalogue (name, price and tax filled in) and free text.
-    consult = _id(session, Product, name="Консультация")
-    vat22 = _id(session, Tax, name="НДС 22 %")
+    consult = first_id(session, Product, name="Консультация")
+    vat22 = first_id(session, Tax, name="НДС 22 %")
     _add_line(manager, invoice.id, product=consult, quantity="2", tax=vat22)
     _add_line(manager, invoice.id, description="Доставка", quantity="1", price="1500",
               discount_percent="10")
@@ -131,7 +115,7 @@ def test_invoice_from_draft_to_paid(as_role, session, buyer):
     assert invoice.total == Decimal("13550.00")
 
     # Printed with the seeded invoice template.
-    template_id = _id(session, DocumentTemplate, code="invoice")
+    template_id = first_id(session, DocumentTemplate, code="invoice")
     response = manager.post(f"/documents/print/invoice/{invoice.id}",
                             {"template": str(template_id)}, follow=False)
     assert response.mimetype == "application/pdf"
@@ -196,7 +180,7 @@ def test_client_with_invoices_cannot_be_deleted(as_role, session, buyer):
 
 
 def test_manager_cannot_touch_another_managers_invoice(as_role, session):
-    head_id = _id(session, Employee, username="head")
+    head_id = first_id(session, Employee, username="head")
     other = Client(name=unique("Чужой покупатель"), responsible_id=head_id)
     invoice = Invoice(client=other, number=unique("T"), responsible_id=head_id)
     session.add(invoice)
@@ -248,7 +232,7 @@ def test_admin_sets_prefix_and_next_number(as_role, session, buyer):
 
 
 def test_foreign_currency_takes_its_rate(as_role, session, buyer):
-    usd = _id(session, Currency, code="USD")
+    usd = first_id(session, Currency, code="USD")
     invoice = _new_invoice(as_role("manager"), session, buyer, currency=str(usd))
     assert invoice.exchange_rate == Decimal("80")
     invoice = _new_invoice(as_role("manager"), session, buyer, currency=str(usd),

@@ -26,14 +26,7 @@ from app.models import (
 )
 from app.services import invoices
 from app.services.company import _blank, ensure_company
-from tests.conftest import _postgres_schema, make_app, unique
-
-
-def _id(session, model, **where):
-    query = select(model.id)
-    for key, value in where.items():
-        query = query.where(getattr(model, key) == value)
-    return session.scalar(query.order_by(model.id))
+from tests.conftest import _postgres_schema, first_id, make_app, unique
 
 
 @pytest.fixture
@@ -47,15 +40,6 @@ def company(session):
     row = session.get(Company, row.id)
     row.default_tax_id, row.prices_include_vat = saved
     session.commit()
-
-
-@pytest.fixture
-def buyer(session):
-    client = Client(name=unique("ООО Покупатель НДС"), inn="7707083893",
-                    responsible_id=_id(session, Employee, username="manager"))
-    session.add(client)
-    session.commit()
-    return client
 
 
 def _new_invoice(user, session, buyer, included=False, **extra):
@@ -88,7 +72,7 @@ def _pdf_text(data):
 
 
 def _print(user, session, invoice):
-    template_id = _id(session, DocumentTemplate, code="invoice")
+    template_id = first_id(session, DocumentTemplate, code="invoice")
     response = user.post(f"/documents/print/invoice/{invoice.id}",
                          {"template": str(template_id)}, follow=False)
     assert response.mimetype == "application/pdf", response.text[-2000:]
@@ -149,7 +133,7 @@ def test_dictionary_has_the_2026_rates(session):
 
 def test_vat_included_as_a_user_types_it(as_role, session, buyer, company):
     manager = as_role("manager")
-    vat22 = _id(session, Tax, name="НДС 22 %")
+    vat22 = first_id(session, Tax, name="НДС 22 %")
     invoice = _new_invoice(manager, session, buyer, included=True)
     assert invoice.prices_include_vat
     _add_line(manager, invoice.id, description="Монтаж", price="12 200,00", tax=vat22)
@@ -179,8 +163,8 @@ def test_vat_included_as_a_user_types_it(as_role, session, buyer, company):
 
 def test_vat_added_and_mixed_rates_on_the_printout(as_role, session, buyer, company):
     manager = as_role("manager")
-    vat22 = _id(session, Tax, name="НДС 22 %")
-    vat10 = _id(session, Tax, name="НДС 10 %")
+    vat22 = first_id(session, Tax, name="НДС 22 %")
+    vat10 = first_id(session, Tax, name="НДС 10 %")
     invoice = _new_invoice(manager, session, buyer, terms="Оплата в течение 5 дней. "
                            "НДС не облагается.")
     assert not invoice.prices_include_vat
@@ -206,7 +190,7 @@ def test_switching_to_included_recomputes_the_draft(as_role, session, buyer, com
     manager = as_role("manager")
     invoice = _new_invoice(manager, session, buyer)
     _add_line(manager, invoice.id, description="Работа", price="12 200,00",
-              tax=_id(session, Tax, name="НДС 22 %"))
+              tax=first_id(session, Tax, name="НДС 22 %"))
     assert _reload(session, invoice).total == D("14884.00")
     manager.post(f"/invoices/edit/{invoice.id}", {
         "client": str(buyer.id), "issue_date": "2026-12-01", "payment_term": "15",
@@ -220,7 +204,7 @@ def test_without_vat_prints_bez_nds(as_role, session, buyer, company):
     manager = as_role("manager")
     invoice = _new_invoice(manager, session, buyer, terms="НДС не облагается (УСН).")
     _add_line(manager, invoice.id, description="Консультация", price="31 750,00",
-              tax=_id(session, Tax, name="Без НДС"))
+              tax=first_id(session, Tax, name="Без НДС"))
     invoice = _reload(session, invoice)
     assert invoice.lines[0].tax_rate is None and invoice.total == D("31750.00")
     text = _print(manager, session, invoice)
@@ -231,7 +215,7 @@ def test_without_vat_prints_bez_nds(as_role, session, buyer, company):
 
 def test_company_defaults_the_rate_and_the_vat_mode(as_role, session, buyer, company):
     admin = as_role("admin")
-    vat10 = _id(session, Tax, name="НДС 10 %")
+    vat10 = first_id(session, Tax, name="НДС 10 %")
     page = admin.get(f"/company/edit/{company.id}").text
     assert "Ставка НДС по умолчанию" in page and "Цены включают НДС" in page
     admin.post(f"/company/edit/{company.id}", {
@@ -258,7 +242,7 @@ def test_company_defaults_the_rate_and_the_vat_mode(as_role, session, buyer, com
 
 
 def test_new_company_defaults_to_22_percent(session):
-    assert _blank(session).default_tax_id == _id(
+    assert _blank(session).default_tax_id == first_id(
         session, Tax, name="НДС 22 %")
 
 
@@ -297,20 +281,20 @@ def test_roles_set_vat_on_their_invoices(as_role, session, buyer, company, usern
     user = as_role(username)
     invoice = _new_invoice(user, session, buyer, included=True)
     _add_line(user, invoice.id, description="Позиция", price="12 200,00",
-              tax=_id(session, Tax, name="НДС 22 %"))
+              tax=first_id(session, Tax, name="НДС 22 %"))
     invoice = _reload(session, invoice)
     assert invoice.tax_amount == D("2200.00") and invoice.total == D("12200.00")
 
 
 def test_manager_cannot_change_vat_of_another_managers_invoice(as_role, session, company):
-    head_id = _id(session, Employee, username="head")
+    head_id = first_id(session, Employee, username="head")
     other = Client(name=unique("Чужой покупатель НДС"), responsible_id=head_id)
     invoice = Invoice(client=other, number=unique("V"), responsible_id=head_id)
     session.add(invoice)
     session.commit()
     manager = as_role("manager")
     _add_line(manager, invoice.id, description="Чужая строка", price="100,00",
-              tax=_id(session, Tax, name="НДС 22 %"))
+              tax=first_id(session, Tax, name="НДС 22 %"))
     manager.post(f"/invoices/edit/{invoice.id}", {"client": str(other.id),
                                                    "payment_term": "15",
                                                    "prices_include_vat": "y"})
@@ -402,7 +386,7 @@ def test_api_takes_the_company_mode_unless_told(app, session, buyer, company):
     from tests.web.test_api import _jwt
 
     company.prices_include_vat = True
-    company.default_tax_id = _id(session, Tax, name="НДС 22 %")
+    company.default_tax_id = first_id(session, Tax, name="НДС 22 %")
     session.commit()
     http, headers = app.test_client(), _jwt(app, "manager")
     created = http.post("/api/v1/invoice/", json={"client": buyer.id}, headers=headers)
