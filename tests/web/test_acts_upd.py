@@ -31,6 +31,7 @@ from app.models import (
 from app.services import closing, invoices, timeline
 from app.services.company import ensure_company
 from tests.conftest import first_id, unique
+from tests.pdf import pdf_text
 
 
 def _invoice(session, owner, *, included, tax_name, status=InvoiceStatus.ISSUED,
@@ -70,11 +71,6 @@ def _made(session, model, invoice):
     session.expire_all()
     return session.scalars(select(model).where(model.invoice_id == invoice.id)
                            .order_by(model.id)).all()
-
-
-def _pdf_text(data):
-    reader = PdfReader(io.BytesIO(data))
-    return " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
 
 
 def _print(user, session, kind, document):
@@ -263,7 +259,7 @@ def test_act_and_upd_with_vat_included_print(as_role, session):
     _make(manager, "act", invoice)
     _make(manager, "upd", invoice)
     act, upd = _made(session, Act, invoice)[0], _made(session, Upd, invoice)[0]
-    text = _pdf_text(_print(manager, session, "act", act))
+    text = pdf_text(_print(manager, session, "act", act))
     assert f"Акт № {act.number}" in text
     assert "310 000,00" in text and "В том числе НДС 22 %: 55 901,64" in text
     assert "310 000 руб. 00 коп." in text and "в том числе НДС 55 901 руб. 64 коп." in text
@@ -276,7 +272,7 @@ def test_act_and_upd_with_vat_included_print(as_role, session):
     data = _print(manager, session, "upd", upd)
     page = PdfReader(io.BytesIO(data)).pages[0]
     assert page.mediabox.width > page.mediabox.height  # landscape
-    text = _pdf_text(data)
+    text = pdf_text(data)
     assert "Универсальный передаточный документ" in text and "Статус: 1" in text
     assert f"Счёт-фактура № {upd.number}" in text
     assert "22%" in text and "55 901,64" in text and "310 000,00" in text
@@ -292,10 +288,10 @@ def test_act_and_upd_without_vat_print_status_2(as_role, session):
     _make(head, "act", invoice)
     _make(head, "upd", invoice)
     act, upd = _made(session, Act, invoice)[0], _made(session, Upd, invoice)[0]
-    text = _pdf_text(_print(head, session, "act", act))
+    text = pdf_text(_print(head, session, "act", act))
     assert "Без НДС" in text and "В том числе НДС" not in text
     assert "на сумму 310 000 руб. 00 коп., без НДС" in text
-    text = _pdf_text(_print(head, session, "upd", upd))
+    text = pdf_text(_print(head, session, "upd", upd))
     assert "Статус: 2" in text and "без НДС" in text and "В том числе НДС" not in text
     assert "310 000,00" in text
     page = head.get(f"/upds/show/{upd.id}").text
@@ -354,9 +350,9 @@ def test_every_printed_document_writes_roubles_and_numbers_in_russian(as_role, s
     template_id = first_id(session, DocumentTemplate, code="invoice")
     response = manager.post(f"/documents/print/invoice/{invoice.id}",
                             {"template": str(template_id)}, follow=False)
-    texts = {"invoice": _pdf_text(response.data)}
-    texts["act"] = _pdf_text(_print(manager, session, "act", _made(session, Act, invoice)[0]))
-    texts["upd"] = _pdf_text(_print(manager, session, "upd", _made(session, Upd, invoice)[0]))
+    texts = {"invoice": pdf_text(response.data)}
+    texts["act"] = pdf_text(_print(manager, session, "act", _made(session, Act, invoice)[0]))
+    texts["upd"] = pdf_text(_print(manager, session, "upd", _made(session, Upd, invoice)[0]))
     for kind, text in texts.items():
         # 1,5 x 200 000,00; totals 310 000,00 + 68 200,00 = 378 200,00
         assert "1,5" in text and "200 000,00" in text and "378 200,00" in text, kind

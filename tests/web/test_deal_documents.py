@@ -2,12 +2,10 @@
 (the deal's client, amount and line, the next number, linked to the deal)
 and a contract printed from the chosen template of deals or clients, linked
 to the deal; per role, under the row rule, with CSRF."""
-import io
 import re
 from decimal import Decimal
 
 import pytest
-from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from app.models import (
@@ -21,14 +19,10 @@ from app.models import (
 )
 from app.services import invoices
 from tests.conftest import employee_id, unique
+from tests.pdf import pdf_text
 
 NUMBER = re.compile(r"^INV\d{7}$")
 SUCCESS = "сформирован"
-
-
-def _pdf_text(data):
-    reader = PdfReader(io.BytesIO(data))
-    return " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
 
 
 def _deal(session, owner, amount=Decimal("150000.00")):
@@ -110,7 +104,7 @@ def test_one_action_makes_the_invoice_and_the_contract(as_role, session, templat
     [document] = _documents_of(session, deal)
     assert document.template_id == templates["deal"].id
     assert document.client_id == deal.client_id
-    text = _pdf_text(document.content)
+    text = pdf_text(document.content)
     assert deal.title in text and "150 000,00" in text
 
     shown = user.get(response.headers["Location"]).text
@@ -124,7 +118,7 @@ def test_a_clients_template_prints_the_contract_of_the_deal(as_role, session, te
     [document] = _documents_of(session, deal)
     assert document.client_id == deal.client_id
     client_name = session.get(Client, deal.client_id).name
-    assert client_name in _pdf_text(document.content)
+    assert client_name in pdf_text(document.content)
     # On the deal's print page and in the deal's timeline: the deal's papers.
     assert document.file_name in user.get(f"/documents/print/deal/{deal.id}").text
     assert len(_invoices_of(session, deal)) == 1

@@ -3,7 +3,6 @@ rate and «Цены включают НДС», totals rounded line by line with 
 included, a line keeping the rate it was saved with, the printed wording
 («В том числе НДС 22 %», «Всего к оплате», «руб.») read back from the PDF,
 per role, and the migration that brings an existing dictionary up to date."""
-import io
 import re
 from decimal import Decimal as D
 from types import SimpleNamespace
@@ -11,7 +10,6 @@ from types import SimpleNamespace
 import flask_migrate
 import pytest
 import sqlalchemy as sa
-from pypdf import PdfReader
 from sqlalchemy import select
 
 from app import db
@@ -27,6 +25,7 @@ from app.models import (
 from app.services import invoices
 from app.services.company import _blank, ensure_company
 from tests.conftest import _postgres_schema, first_id, make_app, unique
+from tests.pdf import pdf_text
 
 
 @pytest.fixture
@@ -66,17 +65,12 @@ def _reload(session, invoice):
     return session.get(Invoice, invoice.id)
 
 
-def _pdf_text(data):
-    reader = PdfReader(io.BytesIO(data))
-    return " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
-
-
 def _print(user, session, invoice):
     template_id = first_id(session, DocumentTemplate, code="invoice")
     response = user.post(f"/documents/print/invoice/{invoice.id}",
                          {"template": str(template_id)}, follow=False)
     assert response.mimetype == "application/pdf", response.text[-2000:]
-    return _pdf_text(response.data)
+    return pdf_text(response.data)
 
 
 # --- the service: known totals -----------------------------------------------------
