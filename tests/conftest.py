@@ -80,6 +80,14 @@ def new_user(app, role=MANAGER, prefix="user", **fields):
         return login, user.id
 
 
+def jwt_headers(app, username):
+    """The API's Authorization header for ``username`` (signed in by JWT)."""
+    response = app.test_client().post("/api/v1/security/login", json={
+        "username": username, "password": PASSWORD, "provider": "db"})
+    assert response.status_code == 200, response.json
+    return {"Authorization": f"Bearer {response.json['access_token']}"}
+
+
 def timeline_entries(page):
     """The timeline's entries of a record's page, each as its text with one space."""
     body = page.split('id="timeline-entries"', 1)[1].split("</ul>", 1)[0]

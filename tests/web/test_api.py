@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import Client, Employee, PublicAccess
-from tests.conftest import PASSWORD, unique
+from tests.conftest import jwt_headers, unique
 
 
 @pytest.fixture
@@ -24,13 +24,6 @@ def clients(session):
     return tag, {k: v.id for k, v in rows.items()}
 
 
-def _jwt(app, username):
-    response = app.test_client().post("/api/v1/security/login", json={
-        "username": username, "password": PASSWORD, "provider": "db"})
-    assert response.status_code == 200, response.json
-    return {"Authorization": f"Bearer {response.json['access_token']}"}
-
-
 def test_openapi_lists_every_register(as_role):
     spec = as_role("admin").get("/api/v1/_openapi").json
     for resource in ("client", "application", "lead", "deal", "task", "note", "project",
@@ -44,7 +37,7 @@ def test_api_needs_authentication(client):
 
 def test_manager_lists_only_visible_clients_with_a_jwt(app, clients):
     tag, ids = clients
-    headers = _jwt(app, "manager")
+    headers = jwt_headers(app, "manager")
     http = app.test_client()
     names = {row["name"] for row in http.get(
         f"/api/v1/client/?q=(filters:!((col:name,opr:sw,value:'{tag}')),page_size:100)",
@@ -60,7 +53,7 @@ def test_manager_lists_only_visible_clients_with_a_jwt(app, clients):
 
 def test_manager_creates_via_api_with_validation(app, clients, session):
     tag, ids = clients
-    http, headers = app.test_client(), _jwt(app, "manager")
+    http, headers = app.test_client(), jwt_headers(app, "manager")
     bad = http.post("/api/v1/client/", json={"name": f"{tag} bad", "phone": "12"},
                     headers=headers)
     assert bad.status_code == 422 and "phone" in bad.json["message"]
@@ -77,7 +70,7 @@ def test_manager_creates_via_api_with_validation(app, clients, session):
 
 def test_read_only_role_reads_but_cannot_write(app, clients):
     tag, ids = clients
-    http, headers = app.test_client(), _jwt(app, "auditor")
+    http, headers = app.test_client(), jwt_headers(app, "auditor")
     assert http.get(f"/api/v1/client/{ids['other']}", headers=headers).status_code == 200
     assert http.post("/api/v1/client/", json={"name": "x"}, headers=headers).status_code == 403
     assert http.delete(f"/api/v1/client/{ids['own']}", headers=headers).status_code == 403
@@ -98,7 +91,7 @@ def test_dictionaries_over_the_api(app, session):
     session.add(Client(name=unique("со статусом"), status_id=status.id))
     session.commit()
     http = app.test_client()
-    manager, admin = _jwt(app, "manager"), _jwt(app, "admin")
+    manager, admin = jwt_headers(app, "manager"), jwt_headers(app, "admin")
     listing = http.get("/api/v1/task_status/?q=(page_size:100)", headers=manager).json
     assert "Завершена" in {row["name"] for row in listing["result"]}
     assert http.post("/api/v1/tag/", json={"name": "x"}, headers=manager).status_code == 403
@@ -114,7 +107,7 @@ def test_dictionaries_over_the_api(app, session):
 def test_api_applies_the_screens_name_rule(app, session):
     """One rule for a client's name on every channel: the full name when
     the name is empty, a refusal naming the field when both are."""
-    http, headers = app.test_client(), _jwt(app, "manager")
+    http, headers = app.test_client(), jwt_headers(app, "manager")
     last = unique("Иванов").replace(" ", "")
     made = http.post("/api/v1/client/", json={"last_name": last, "first_name": "Иван"},
                      headers=headers)
@@ -138,7 +131,7 @@ def test_lead_conversion_refuses_bad_values(app, session, body):
     session.commit()
     deals = session.scalar(select(func.count()).select_from(Deal))
     answer = app.test_client().post(f"/api/v1/lead/{lead.id}/convert", json=body,
-                                    headers=_jwt(app, "manager"))
+                                    headers=jwt_headers(app, "manager"))
     assert answer.status_code == 422, answer.json
     assert session.scalar(select(func.count()).select_from(Deal)) == deals
 
@@ -146,7 +139,7 @@ def test_lead_conversion_refuses_bad_values(app, session, body):
 def test_a_database_refusal_shows_no_sql(app):
     """A value the database refuses (here a second currency with the same
     code) is a Russian 422 without the statement or its parameters."""
-    http, headers = app.test_client(), _jwt(app, "admin")
+    http, headers = app.test_client(), jwt_headers(app, "admin")
     code = "Q" + uuid.uuid4().hex[:2].upper()
     first = http.post("/api/v1/currency/", json={"name": "Первая", "code": code, "rate": 1},
                       headers=headers)

@@ -13,15 +13,8 @@ from app.models import (
     PublicAccess,
     Region,
 )
-from tests.conftest import PASSWORD, unique
+from tests.conftest import jwt_headers, unique
 from tests.web.test_imports import purge
-
-
-def _jwt(app, username):
-    response = app.test_client().post("/api/v1/security/login", json={
-        "username": username, "password": PASSWORD, "provider": "db"})
-    assert response.status_code == 200, response.json
-    return {"Authorization": f"Bearer {response.json['access_token']}"}
 
 
 @pytest.fixture
@@ -29,7 +22,7 @@ def api(app):
     """api("manager") -> call(method, url, json=None) with that user's JWT."""
 
     def signed_in(username):
-        http, headers = app.test_client(), _jwt(app, username)
+        http, headers = app.test_client(), jwt_headers(app, username)
 
         def call(method, url, json=None):
             return http.open(url, method=method, json=json, headers=headers)

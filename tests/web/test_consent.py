@@ -18,7 +18,7 @@ from app.models import (
     WebForm,
 )
 from app.services import webforms
-from tests.conftest import employee, employee_id, unique
+from tests.conftest import employee, employee_id, jwt_headers, unique
 from tests.web.test_imports import job, job_id_of, mapping_form, phone, run, upload
 
 REFUSED = "Нельзя отозвать согласие, если не указана дата, когда оно было дано"
@@ -209,10 +209,9 @@ def test_import_takes_a_consent_column(app, as_role, session):
 
 
 def test_the_api_sets_consent_by_the_same_rule(app, session):
-    from tests.web.test_api import _jwt
 
     client = _client(session)
-    headers = _jwt(app, "manager")
+    headers = jwt_headers(app, "manager")
     http = app.test_client()
     refused = http.put(f"/api/v1/client/{client.id}", json={"consent_withdrawn": "2026-03-01"},
                        headers=headers)

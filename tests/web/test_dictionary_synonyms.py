@@ -9,8 +9,7 @@ from sqlalchemy import select, update
 
 from app.models import Client, ClientOrigin, Region
 from app.services import dictionaries, imports
-from tests.conftest import unique
-from tests.web.test_api import _jwt
+from tests.conftest import jwt_headers, unique
 from tests.web.test_imports import (
     ALMA,
     count,
@@ -110,7 +109,7 @@ def test_a_synonym_of_another_value_is_refused(as_role, session, regions):
 
 
 def test_the_api_shows_and_checks_synonyms(app, session, regions):
-    http, admin = app.test_client(), _jwt(app, "admin")
+    http, admin = app.test_client(), jwt_headers(app, "admin")
     saved = http.put(f"/api/v1/region/{regions[TVER]}", json={"synonyms": "Тверь;тверь"},
                      headers=admin)
     assert saved.status_code == 200, saved.json

@@ -38,8 +38,7 @@ from app.models import (
 )
 from app.services import documents, erasure
 from app.services.errors import Refused
-from tests.conftest import employee, employee_id
-from tests.web.test_api import _jwt
+from tests.conftest import employee, employee_id, jwt_headers
 
 Q = "_flt_0_quick"
 ROLES_REFUSED = ["head", "manager", "auditor"]
@@ -152,7 +151,7 @@ def test_the_admin_sees_the_button_the_page_and_the_menu(as_role, person):
 
 
 def test_the_api_has_no_way_to_erase(app, session, person):
-    http, headers = app.test_client(), _jwt(app, "admin")
+    http, headers = app.test_client(), jwt_headers(app, "admin")
     for method in (http.get, http.post):
         response = method(f"/erasure/client/{person['id']}", headers=headers)
         assert response.status_code in (302, 400, 401, 403)  # a token is no sign-in
@@ -182,7 +181,7 @@ def test_an_erased_person_is_found_nowhere(app, as_role, session, person):
     export = admin.get(f"/leads/export/?{Q}={surname}").data.decode("utf-8-sig")
     assert surname not in export
     # The REST API reads the anonymised record and finds nothing by the name.
-    http, headers = app.test_client(), _jwt(app, "admin")
+    http, headers = app.test_client(), jwt_headers(app, "admin")
     shown = http.get(f"/api/v1/client/{client_id}", headers=headers).json["result"]
     assert shown["name"] == subject
     assert not any(surname in str(v) or person["digits"] in str(v) for v in shown.values())

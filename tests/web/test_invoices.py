@@ -28,7 +28,7 @@ from app.models import (
 )
 from app.services import invoices
 from app.services.company import ensure_company
-from tests.conftest import first_id, unique
+from tests.conftest import first_id, jwt_headers, unique
 
 NUMBER = re.compile(r"^INV\d{7}$")
 
@@ -273,9 +273,8 @@ def test_numbers_are_unique_under_concurrent_creation(app, session, buyer):
 
 
 def test_invoices_over_the_api_follow_the_same_rules(app, session, buyer):
-    from tests.web.test_api import _jwt
 
-    http, headers = app.test_client(), _jwt(app, "manager")
+    http, headers = app.test_client(), jwt_headers(app, "manager")
     created = http.post("/api/v1/invoice/", json={"client": buyer.id,
                                                    "issue_date": "2026-11-23"},
                         headers=headers)
@@ -312,7 +311,6 @@ def test_screen_and_api_refuse_the_same_deletes_alike(app, as_role, session, buy
     """One delete path (services/records.delete): a line of an issued
     invoice, the issued invoice and its buyer stay, with the same message
     on the screen and in the API; a draft's line goes and the totals follow."""
-    from tests.web.test_api import _jwt
 
     manager = as_role("manager")
     invoice = _new_invoice(manager, session, buyer)
@@ -320,7 +318,7 @@ def test_screen_and_api_refuse_the_same_deletes_alike(app, as_role, session, buy
     _add_line(manager, invoice.id, description="Монтаж", price="50")
     session.expire_all()
     first, second = session.get(Invoice, invoice.id).lines
-    http, headers = app.test_client(), _jwt(app, "manager")
+    http, headers = app.test_client(), jwt_headers(app, "manager")
     gone = http.delete(f"/api/v1/invoice_line/{second.id}", headers=headers)
     assert gone.status_code == 200, gone.json
     session.expire_all()
@@ -346,7 +344,6 @@ def test_screen_and_api_refuse_the_same_deletes_alike(app, as_role, session, buy
 def test_a_draft_with_lines_is_deleted_with_its_lines(app, as_role, session, buyer):
     """On the screen and over the API: the draft and its lines go (the
     lines were nulled before the delete and the database refused it)."""
-    from tests.web.test_api import _jwt
 
     manager = as_role("manager")
     for how in ("screen", "api"):
@@ -361,7 +358,7 @@ def test_a_draft_with_lines_is_deleted_with_its_lines(app, as_role, session, buy
             assert page.status_code == 200 and "Ошибка" not in page.text
         else:
             gone = app.test_client().delete(f"/api/v1/invoice/{invoice_id}",
-                                            headers=_jwt(app, "manager"))
+                                            headers=jwt_headers(app, "manager"))
             assert gone.status_code == 200, gone.json
         session.expire_all()
         assert session.get(Invoice, invoice_id) is None, how

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.models import Client, Deal, Employee, Lead, Note, Task
 from app.services import access, leads
-from tests.conftest import PASSWORD, employee, timeline_entries, unique
+from tests.conftest import employee, jwt_headers, timeline_entries, unique
 
 
 def _box(page, name):
@@ -23,13 +23,6 @@ def _lead(session, owner_id, **kw):
     session.add(lead)
     session.commit()
     return lead
-
-
-def _jwt(app, username):
-    response = app.test_client().post("/api/v1/security/login", json={
-        "username": username, "password": PASSWORD, "provider": "db"})
-    assert response.status_code == 200, response.json
-    return {"Authorization": f"Bearer {response.json['access_token']}"}
 
 
 def _notes(session, lead_id):
@@ -235,7 +228,7 @@ def test_form_refuses_a_colleagues_private_lead(as_role, session, other_manager,
 
 def test_api_links_to_own_lead_and_refuses_a_colleagues(app, session, other_manager, manager_id):
     mine, theirs = _lead(session, manager_id), _lead(session, other_manager)
-    headers = _jwt(app, "manager")
+    headers = jwt_headers(app, "manager")
     http = app.test_client()
     response = http.post("/api/v1/note/", json={"lead": mine.id, "text": "API лиду"},
                          headers=headers)
@@ -267,13 +260,13 @@ def test_api_links_to_own_lead_and_refuses_a_colleagues(app, session, other_mana
     session.commit()
     assert http.get(f"/api/v1/note/{hidden.id}", headers=headers).status_code == 404
     assert http.get(f"/api/v1/note/{hidden.id}",
-                    headers=_jwt(app, "head")).status_code == 200
+                    headers=jwt_headers(app, "head")).status_code == 200
 
 
 def test_api_refuses_the_read_only_role(app, session, manager_id):
     lead = _lead(session, manager_id)
     response = app.test_client().post("/api/v1/note/", json={"lead": lead.id, "text": "Аудит"},
-                                      headers=_jwt(app, "auditor"))
+                                      headers=jwt_headers(app, "auditor"))
     assert response.status_code in (401, 403)
     assert _notes(session, lead.id) == []
 

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from app.models import Application, Client, CounterpartyAction, Deal, Task
 from app.services import actions
 from app.services.errors import Refused
-from tests.conftest import PASSWORD, employee_id, unique
+from tests.conftest import employee_id, jwt_headers, unique
 
 
 @pytest.fixture
@@ -31,15 +31,9 @@ def _tasks(session, tag):
                           .where(Task.description.like(f"{tag}%")))
 
 
-def _jwt(app, username):
-    response = app.test_client().post("/api/v1/security/login", json={
-        "username": username, "password": PASSWORD, "provider": "db"})
-    return {"Authorization": f"Bearer {response.json['access_token']}"}
-
-
 def test_the_api_refuses_a_task_on_another_clients_deal(app, session, two_clients):
     tag, clients, deals, _ = two_clients
-    http, headers = app.test_client(), _jwt(app, "manager")
+    http, headers = app.test_client(), jwt_headers(app, "manager")
     refused = http.post("/api/v1/task/", headers=headers, json={
         "client": clients[0], "deal": deals[1], "description": f"{tag} чужая"})
     assert refused.status_code == 422, refused.json

@@ -24,7 +24,7 @@ from app.models import (
 )
 from app.services import invoices
 from app.services.company import _blank, ensure_company
-from tests.conftest import _postgres_schema, first_id, make_app, unique
+from tests.conftest import _postgres_schema, first_id, jwt_headers, make_app, unique
 from tests.pdf import pdf_text
 
 
@@ -377,12 +377,11 @@ def test_deal_papers_name_roubles_in_russian(session):
 
 
 def test_api_takes_the_company_mode_unless_told(app, session, buyer, company):
-    from tests.web.test_api import _jwt
 
     company.prices_include_vat = True
     company.default_tax_id = first_id(session, Tax, name="НДС 22 %")
     session.commit()
-    http, headers = app.test_client(), _jwt(app, "manager")
+    http, headers = app.test_client(), jwt_headers(app, "manager")
     created = http.post("/api/v1/invoice/", json={"client": buyer.id}, headers=headers)
     assert created.status_code == 201, created.json
     told = http.post("/api/v1/invoice/", json={"client": buyer.id,
