@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from app.models import Client, CustomField, CustomValue, Employee
 from tests.browser.conftest import sign_in
 from tests.conftest import unique
-from tests.web.test_imports import purge
+from tests.import_screens import purge
 
 pytestmark = pytest.mark.browser
 

@@ -52,7 +52,7 @@ def test_manager_imports_an_alma_file_in_the_background_and_exports_it(
         page.click("#csv-export-cp1251")
     data = open(download.value.path(), "rb").read().decode("cp1251")
     assert len([line for line in data.splitlines() if surname in line]) == 300
-    from tests.web.test_imports import purge
+    from tests.import_screens import purge
 
     purge(session, Client.last_name == surname)
 
@@ -85,7 +85,7 @@ def test_a_status_unknown_to_the_crm_is_given_its_meaning_on_the_mapping_screen(
     session.rollback()
     assert sorted(statuses) == sorted([ProcessingStatus.IN_PROCESSING] * 3
                                       + [ProcessingStatus.REFUSED])
-    from tests.web.test_imports import purge
+    from tests.import_screens import purge
 
     purge(session, Client.last_name == surname)
 
@@ -122,6 +122,6 @@ def test_a_manager_undoes_an_import_after_a_colleague_edited_one_of_its_clients(
     assert session.scalar(select(func.count()).select_from(Application).where(
         Application.client_id == ids[0])) == 1
     session.rollback()
-    from tests.web.test_imports import purge
+    from tests.import_screens import purge
 
     purge(session, Client.last_name == surname)

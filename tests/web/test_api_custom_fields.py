@@ -14,7 +14,7 @@ from app.models import (
     Region,
 )
 from tests.conftest import jwt_headers, unique
-from tests.web.test_imports import purge
+from tests.import_screens import purge
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from app.models import (
 )
 from app.services import webforms
 from tests.conftest import employee, employee_id, jwt_headers, unique
-from tests.web.test_imports import job, job_id_of, mapping_form, phone, run, upload
+from tests.import_screens import job, job_id_of, mapping_form, phone, run, upload
 
 REFUSED = "Нельзя отозвать согласие, если не указана дата, когда оно было дано"
 

@@ -17,9 +17,9 @@ from app.models import (
 )
 from app.services import custom_fields
 from tests.conftest import unique
+from tests.import_screens import count, job, job_id_of, mapping_form, purge, run, upload
 from tests.web.test_documents import _pdf_text, _print
 from tests.web.test_export import parse, user_id
-from tests.web.test_imports import count, job, job_id_of, mapping_form, purge, run, upload
 
 
 def definitions(session, *fields):

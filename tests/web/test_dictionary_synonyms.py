@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from app.models import Client, ClientOrigin, Region
 from app.services import dictionaries, imports
 from tests.conftest import jwt_headers, unique
-from tests.web.test_imports import (
+from tests.import_screens import (
     ALMA,
     count,
     job,

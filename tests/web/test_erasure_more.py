@@ -21,8 +21,8 @@ from app.models import (
 )
 from app.services import erasure, import_jobs
 from tests.conftest import employee_id, queued_import
+from tests.import_screens import ALMA, phone
 from tests.web.test_erasure import _word
-from tests.web.test_imports import ALMA, phone
 
 # Older than anything other tests of this module back-date: first in the list.
 OLDEST = datetime.datetime(1970, 6, 1)

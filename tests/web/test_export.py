@@ -21,7 +21,7 @@ from app.models import (
 from app.views.dictionaries import MENU
 from app.views.registers import REGISTER_VIEWS
 from tests.conftest import unique
-from tests.web.test_imports import inn10, job, job_id_of, phone, purge, run, upload
+from tests.import_screens import inn10, job, job_id_of, phone, purge, run, upload
 
 
 def parse(response, encoding="utf-8-sig"):

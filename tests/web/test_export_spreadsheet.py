@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from app.models import Client, ClientKind, Employee
 from tests.conftest import unique
-from tests.web.test_imports import job, job_id_of, purge, run, upload
+from tests.import_screens import job, job_id_of, purge, run, upload
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 # LibreOffice's CSV filter options: separator ';' (59), text in '"' (34),

@@ -19,7 +19,7 @@ from app.services import import_jobs
 from app.services.values import number_text
 from app.views.fields import datetime_text
 from tests.conftest import queued_import, unique
-from tests.web.test_imports import ALMA, alma_rows, count, job, purge
+from tests.import_screens import ALMA, alma_rows, count, job, purge
 
 RESUMES, FAILS = "Прервано, будет продолжено", "Прервано"
 

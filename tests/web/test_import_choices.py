@@ -22,8 +22,7 @@ from app.models import (
 )
 from app.services import imports
 from tests.conftest import unique
-from tests.web.test_custom_fields_csv import remove, values_by_name
-from tests.web.test_imports import (
+from tests.import_screens import (
     ALMA,
     count,
     job,
@@ -33,6 +32,7 @@ from tests.web.test_imports import (
     purge,
     upload,
 )
+from tests.web.test_custom_fields_csv import remove, values_by_name
 
 
 def alma_row(surname, first, status, region="Московская область"):

@@ -15,14 +15,14 @@ from app.models import Application, Client, Employee, ImportCreated, ImportJob, 
 from app.services import import_jobs, imports
 from bench.imports import generate
 from tests.conftest import unique
-from tests.web.test_imports import (
+from tests.import_screens import (
     ALMA,
-    _queued_job,
     alma_rows,
     count,
     job,
     job_id_of,
     purge,
+    queued_job,
     run,
     upload,
 )
@@ -120,7 +120,7 @@ def test_others_work_while_a_big_file_imports(app, as_role, session, tmp_path, d
     generate(path, 100_000 if chunked(database_url) else 40_000, seed=7)
     with open(path, encoding="cp1251") as fh:
         body = fh.read()
-    job_id = _queued_job(app, body)
+    job_id = queued_job(app, body)
     manager = as_role("manager")
     owner = session.scalar(select(Employee.id).where(Employee.username == "manager"))
     session.execute(ImportJob.__table__.update().where(ImportJob.id == job_id)

@@ -12,14 +12,14 @@ from app import db
 from app.models import Client, ImportJob, utcnow
 from app.services import import_jobs, imports
 from tests.conftest import unique
-from tests.web.test_imports import (
+from tests.import_screens import (
     ALMA,
-    _queued_job,
     alma_rows,
     count,
     job,
     job_id_of,
     purge,
+    queued_job,
     run,
     upload,
 )
@@ -56,7 +56,7 @@ def died(app, job_id, worker="dead-worker", attempts=1):
 
 def test_an_import_left_running_by_a_dead_worker_is_run_again(app, session):
     surname = unique("Воскресенский").replace(" ", "")
-    job_id = _queued_job(app, "\n".join([ALMA, *alma_rows(5, surname)]) + "\n")
+    job_id = queued_job(app, "\n".join([ALMA, *alma_rows(5, surname)]) + "\n")
     died(app, job_id)
     output = run_job(app, "imports")
     assert "1 abandoned ones queued again" in output and "1 queued imports processed" in output
@@ -88,7 +88,7 @@ def test_an_import_whose_worker_died_twice_fails_with_a_message(app, as_role, se
 
 
 def test_a_live_import_is_not_taken_back(app, session):
-    job_id = _queued_job(app, ALMA + "\n")
+    job_id = queued_job(app, ALMA + "\n")
     died(app, job_id, worker="alive")
     with app.app_context():
         engine = db.engine
@@ -119,7 +119,7 @@ def test_a_worker_that_lost_its_job_keeps_nothing(app, session, monkeypatch):
         engine = db.engine
 
     # Taken back (and claimed by another worker) between claim and start.
-    job_id = _queued_job(app, body)
+    job_id = queued_job(app, body)
     real_claim = import_jobs.claim
 
     def claim_then_lose(session, job_id, worker, attempts=20):
@@ -137,7 +137,7 @@ def test_a_worker_that_lost_its_job_keeps_nothing(app, session, monkeypatch):
 
     # Taken back while the rows went in: its final write finds the job is
     # not its own, and the rows are rolled back with it.
-    job_id = _queued_job(app, body)
+    job_id = queued_job(app, body)
     real_run = imports.Importer.run
 
     def run_then_lose(self, *args, **kwargs):

@@ -29,8 +29,8 @@ from app.services.values import number_text
 from app.views.fields import datetime_text
 from bench.imports import generate
 from tests.conftest import queued_import
+from tests.import_screens import job
 from tests.web.test_import_attempts import attempts, told
-from tests.web.test_imports import job
 
 ROOT = Path(__file__).resolve().parents[2]
 LEASE = 2

@@ -19,7 +19,7 @@ from app.models import (
 )
 from app.services import imports
 from tests.conftest import employee_id, unique
-from tests.web.test_imports import ALMA, alma_rows, count, job, job_id_of, phone, run, upload
+from tests.import_screens import ALMA, alma_rows, count, job, job_id_of, phone, run, upload
 
 
 def alma_import(http, app, surname, rows=3, **options):

@@ -1,13 +1,7 @@
 """The import flow through the screens, as Admin and as Manager: upload,
 mapping, dry run, real run, duplicates, errors file, AlmaCRM, templates,
 the journal, background jobs and their atomic claim."""
-import io
-import itertools
-import json
-import re
 import threading
-import time
-import uuid
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -18,105 +12,22 @@ from sqlalchemy.orm import Session
 from app import db
 from app.models import Application, Client, ImportJob, ProcessingStatus, Region
 from app.services import import_jobs, imports
-from tests.conftest import queued_import, unique
-
-ALMA = "Дата;Фамилия;Имя;Отчество;регион;город;сумма;телефон;дата рождения;статус;комментарии"
-
-
-_PHONES = itertools.count(1)
-
-
-def phone():
-    """A phone number no other test row uses (the database is new each run)."""
-    return f"+7903{next(_PHONES):07d}"
-
-
-def upload(http, key, body, name="data.csv", encoding="cp1251", follow=False):
-    data = body.encode(encoding) if isinstance(body, str) else body
-    return http.post(f"/import/{key}/", {"file": (io.BytesIO(data), name)}, follow=follow,
-                     content_type="multipart/form-data")
-
-
-def job_id_of(response):
-    match = re.search(r"/import/job/(\d+)/", response.headers.get("Location", ""))
-    assert match, response.get_data(as_text=True)[:2000]
-    return int(match.group(1))
-
-
-def mapping_form(app, job_id, **options):
-    with app.app_context():
-        job = db.session.get(ImportJob, job_id)
-        mapping = json.loads(job.options)["mapping"]
-        db.session.remove()
-    form = {f"map_{i}": name or "" for i, name in enumerate(mapping)}
-    form.update({"on_duplicate": "skip", "mode": "all"}, **options)
-    return form
-
-
-def run(http, app, job_id, action="run", **options):
-    form = mapping_form(app, job_id, **options)
-    form["action"] = action
-    response = http.post(f"/import/job/{job_id}/", form)
-    assert response.status_code == 200, response.text[:2000]
-    return response
-
-
-def job(app, job_id):
-    with app.app_context():
-        found = db.session.get(ImportJob, job_id)
-        db.session.expunge(found)
-        db.session.remove()
-    found.report_data = json.loads(found.report) if found.report else None
-    return found
-
-
-def inn10():
-    """A random company INN with a correct check digit."""
-    digits = [int(d) for d in str(uuid.uuid4().int)[:9]]
-    check = sum(w * d for w, d in zip((2, 4, 10, 3, 5, 9, 4, 6, 8), digits)) % 11 % 10
-    return "".join(map(str, digits)) + str(check)
-
-
-def wait(http, job_id, seconds=60):
-    for _ in range(seconds * 10):
-        if http.get(f"/import/job/{job_id}/status").get_json()["finished"]:
-            return
-        time.sleep(0.1)
-    raise AssertionError("the import did not finish")
-
-
-def alma_rows(n, surname, status="В обработке"):
-    rows = []
-    for i in range(n):
-        rows.append(f"15.01.2026;{surname};Иван{i};Петрович;Московская область;Подольск;"
-                    f"\"150 000,{i % 10}0\";{phone()};02.03.1985;{status};коммент {i}")
-    return rows
-
-
-def purge(session, *where):
-    """Delete the clients a test made, their applications and history:
-    other tests count the clients of the shared database, and SQLite reuses
-    the ids of deleted rows."""
-    from sqlalchemy import delete, or_
-
-    from app.models import HistoryEntry
-
-    ids = session.scalars(select(Client.id).where(*where)).all()
-    app_ids = session.scalars(select(Application.id).where(
-        Application.client_id.in_(ids))).all()
-    session.execute(delete(HistoryEntry).where(or_(
-        HistoryEntry.client_id.in_(ids),
-        (HistoryEntry.entity == "client") & HistoryEntry.entity_id.in_(ids),
-        (HistoryEntry.entity == "application") & HistoryEntry.entity_id.in_(app_ids))))
-    session.execute(delete(Application).where(Application.id.in_(app_ids)))
-    session.execute(delete(Client).where(Client.id.in_(ids)))
-    session.commit()
-
-
-def count(session, model, *where):
-    value = session.scalar(select(func.count()).select_from(model).where(*where))
-    session.rollback()
-    return value
+from tests.conftest import unique
+from tests.import_screens import (
+    ALMA,
+    alma_rows,
+    count,
+    inn10,
+    job,
+    job_id_of,
+    mapping_form,
+    phone,
+    purge,
+    queued_job,
+    run,
+    upload,
+    wait,
+)
 
 
 def test_alma_file_imports_clients_with_applications(app, as_role, session):
@@ -441,16 +352,9 @@ def test_any_bytes_give_a_report_never_a_500_or_a_partial_write(app, data):
 # --- background jobs ------------------------------------------------------------------
 
 
-def _queued_job(app, body):
-    with app.app_context():
-        engine = db.engine
-    with Session(engine) as session:
-        return queued_import(session, body, "big.csv")
-
-
 def test_only_one_of_two_workers_claims_a_job(app, session):
     surname = unique("Параллелев").replace(" ", "")
-    job_id = _queued_job(app, "\n".join([ALMA, *alma_rows(20, surname)]) + "\n")
+    job_id = queued_job(app, "\n".join([ALMA, *alma_rows(20, surname)]) + "\n")
     results = {}
     barrier = threading.Barrier(2)
 
@@ -474,10 +378,9 @@ def test_only_one_of_two_workers_claims_a_job(app, session):
 
 
 def test_claim_is_atomic(app, session):
-    job_id = _queued_job(app, ALMA + "\n")
+    job_id = queued_job(app, ALMA + "\n")
     with app.app_context():
         engine = db.engine
-    from sqlalchemy.orm import Session
 
     with Session(engine) as one, Session(engine) as two:
         assert import_jobs.claim(one, job_id, "one") is True

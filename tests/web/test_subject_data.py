@@ -32,7 +32,7 @@ from app.models import (
 )
 from app.services import erasure, import_jobs, import_undo, subject_data
 from tests.conftest import employee_id, queued_import
-from tests.web.test_imports import ALMA, phone
+from tests.import_screens import ALMA, phone
 
 NBSP = "\u00a0"
 
