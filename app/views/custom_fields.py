@@ -311,7 +311,7 @@ class CustomFieldsMixin(CustomDefinitions):
     the app runs. So the forms and the filters are properties over what FAB
     built, and the widgets are completed in FAB's private ``_get_*_widget``
     methods, the one place a page's widget is put together with its
-    arguments. tests/unit/test_fab_contract.py pins their parameters and
+    arguments. tests/web/test_fab_contract.py pins their parameters and
     the attributes used here, so a FAB upgrade that changes them fails."""
 
     show_widget = CustomShowWidget
