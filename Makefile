@@ -42,8 +42,8 @@ run: init
 	$(BIN)/gunicorn -c gunicorn.conf.py --preload --workers 2 --threads 4 --bind $(HOST):$(PORT) \
 		run:app
 
-# Two processes: the suite is bound by Python's CPU time (11.5 min in one,
-# 6.5 min in two on the 2-core machine CI runs on).
+# Two processes: the suite is bound by Python's CPU time. On the 2-core
+# machine CI runs on, both databases and Chromium: 11 min in two.
 test: install-dev
 	$(BIN)/python -m pytest -n 2
 
