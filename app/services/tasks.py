@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.models import Employee, Note, StatusKind, TaskStatus
+from app.services import assignment
 from app.services.errors import Refused
 
 
@@ -55,15 +56,23 @@ def finish(session, task, *, now, author_id, result=""):
     return status
 
 
-def assignable(session, user, all_clients):
-    """Employees ``user`` may give a task to: anyone active for those who
-    see all clients, otherwise active colleagues of the same department."""
+def assignable(session, user_id, scope):
+    """The active employees the user ``user_id`` may give a task to, by the
+    one rule of records (services/assignment.py, ``scope``)."""
+    return session.scalars(select(Employee).where(
+        Employee.active.is_(True), assignment.assignable(user_id, scope))
+        .order_by(Employee.last_name, Employee.first_name)).all()
+
+
+def department_of(session, user):
+    """The active colleagues of ``user``'s department (the user alone
+    without one): whose tasks the calendar of a user restricted to own
+    records offers side by side."""
     query = select(Employee).where(Employee.active.is_(True))
-    if not all_clients:
-        if user.department_id is None:
-            query = query.where(Employee.id == user.id)
-        else:
-            query = query.where(Employee.department_id == user.department_id)
+    if user.department_id is None:
+        query = query.where(Employee.id == user.id)
+    else:
+        query = query.where(Employee.department_id == user.department_id)
     return session.scalars(query.order_by(Employee.last_name, Employee.first_name)).all()
 
 

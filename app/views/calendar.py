@@ -49,7 +49,7 @@ class CalendarView(BaseView):
         all_access = self.appbuilder.sm.has_access(*ALL_CLIENTS)
         managers = (db.session.scalars(select(Employee).where(Employee.active.is_(True))
                                        .order_by(Employee.last_name)).all()
-                    if all_access else tasks.assignable(db.session, me, all_access))
+                    if all_access else tasks.department_of(db.session, me))
         everyone, chosen = managers, set(_ints("manager"))
         if chosen:
             managers = [m for m in managers if m.id in chosen]

@@ -10,13 +10,12 @@ from wtforms.validators import Optional
 
 from app import db
 from app.models import Employee, Note, Task, TaskStatus, TaskType
-from app.security import ALL_CLIENTS
 from app.services import history, tasks
 from app.services.errors import Refused
 from app.services.localtime import to_local, to_utc
 from app.views.fields import office_zone
 from app.views.labels import history_row
-from app.views.rowaccess import record_or_404
+from app.views.rowaccess import assign_scope, record_or_404
 
 
 def _choice(model_id):
@@ -47,9 +46,7 @@ class TaskWorkView(BaseView):
                                       .order_by(TaskStatus.sort_order)).all()
         types = db.session.scalars(select(TaskType).where(TaskType.is_active.is_(True))
                                    .order_by(TaskType.sort_order, TaskType.name)).all()
-        me = db.session.get(Employee, g.user.id)
-        people = tasks.assignable(db.session, me,
-                                  self.appbuilder.sm.has_access(*ALL_CLIENTS))
+        people = tasks.assignable(db.session, g.user.id, assign_scope())
         form = WorkForm(obj=None if request.method == "POST" else task, data=None)
         form.status.choices = [(s.id, s.name) for s in statuses]
         form.type.choices = [("", "—")] + [(t.id, t.name) for t in types]

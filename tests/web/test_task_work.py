@@ -1,11 +1,12 @@
 """The "work on task" screen and its rules."""
 import datetime
+import re
 
 import pytest
 from sqlalchemy import select
 
 from app.models import Client, Department, Employee, Note, Task, TaskStatus, TaskType
-from app.services import tasks
+from app.services import assignment, tasks
 from app.services.errors import Refused
 from tests.conftest import unique
 
@@ -86,7 +87,7 @@ def test_inactive_or_foreign_assignee_is_refused(session):
     manager.department = sales
     session.commit()
     try:
-        allowed = tasks.assignable(session, manager, all_clients=False)
+        allowed = tasks.assignable(session, manager.id, assignment.COLLEAGUES)
         assert colleague not in allowed and manager in allowed and head not in allowed
         task = Task(description="x")
         with pytest.raises(Refused) as refused:
@@ -94,7 +95,7 @@ def test_inactive_or_foreign_assignee_is_refused(session):
                           assignee=head, started_at=None, finished_at=None, note="",
                           author_id=manager.id, allowed_assignees=allowed)
         assert "assignee" in refused.value.errors
-        assert len(tasks.assignable(session, head, all_clients=True)) >= 4
+        assert len(tasks.assignable(session, head.id, assignment.ANYONE)) >= 4
     finally:
         manager.department = None
         session.commit()
@@ -114,3 +115,43 @@ def test_hidden_task_and_read_only_role_are_refused(as_role, session):
 def test_task_page_links_to_the_work_screen(as_role, own_task):
     page = as_role("manager").get(f"/tasks/show/{own_task.id}").text
     assert f"/tasks/work/{own_task.id}" in page
+
+
+@pytest.mark.parametrize("may_assign_colleagues", [False, True])
+def test_the_work_form_gives_a_task_to_a_colleague_only_with_the_permission(
+        app, session, may_assign_colleagues):
+    """The rule of every other form (services/assignment.py): a manager
+    restricted to own records gives a task to a colleague of the department
+    only with «can assign colleagues»."""
+    from app.models import Employee as Person
+    from app.security import ASSIGN_COLLEAGUES, MANAGER
+    from tests.conftest import new_user, signed_in
+
+    department = Department(name=unique("Отдел"))
+    session.add(department)
+    session.commit()
+    login, me = new_user(app, prefix="worker", department_id=department.id)
+    _, mate = new_user(app, prefix="mate", department_id=department.id)
+    if may_assign_colleagues:
+        with app.app_context():
+            sm = app.appbuilder.sm
+            role = sm.add_role(unique("Назначает коллегам"))
+            sm.add_permission_role(role, sm.find_permission_view_menu(*ASSIGN_COLLEAGUES))
+            user = sm.get_user_by_id(me)
+            user.roles = [sm.find_role(MANAGER), role]
+            sm.update_user(user)
+    client = Client(name=unique("Задачный"), responsible_id=me)
+    task = Task(client=client, description=unique("Позвонить"), assignee_id=me, author_id=me,
+                status=_status(session, "В работе"))
+    session.add_all([client, task])
+    session.commit()
+
+    worker = signed_in(app, login)
+    page = worker.get(f"/tasks/work/{task.id}").text
+    offered = re.search(r'<select[^>]*name="assignee"[^>]*>(.*?)</select>', page, re.S).group(1)
+    assert set(re.findall(r'value="(\d+)"', offered)) == (
+        {str(me), str(mate)} if may_assign_colleagues else {str(me)})
+    worker.post(f"/tasks/work/{task.id}", _form(session, assignee=str(mate)))
+    session.expire_all()
+    assert session.get(Task, task.id).assignee_id == (mate if may_assign_colleagues else me)
+    assert session.get(Person, mate).active
