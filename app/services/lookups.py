@@ -4,6 +4,7 @@ open. The records match as the list's quick search matches (a number, the
 client's name, phone or INN, the record's own words), only those the user
 may see, those of the form's client when one is chosen."""
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 
 from app.models import Client, ContactPerson, CounterpartyAction, Invoice
 from app.services import access, clients, search
@@ -24,8 +25,19 @@ def find(session, model, typed, user_id=None, client_id=None, limit=LIMIT):
         query = query.where(model.client_id == client_id)
     if user_id is not None:
         query = query.where(access.clause(model, user_id))
-    order = (Client.name, Client.id) if model is Client else (model.id.desc(),)
-    return session.scalars(query.order_by(*order).limit(limit)).all()
+    if model is not Client:
+        return session.scalars(query.order_by(model.id.desc()).limit(limit)).all()
+    if condition is not None and search.indexed(typed):
+        # The matches first (the words' index), then their order: ordered
+        # as it stands, PostgreSQL walks the clients by name (their index,
+        # ix_client_name_id) and tests each one's words, and the names
+        # holding a part cluster («ригор»: past every А and В), so a
+        # manager's picker read 74 000 clients (300 ms at a million)
+        # against 25 ms. OFFSET 0 keeps the planner from merging the two.
+        found = aliased(Client, query.offset(0).subquery())
+        query = select(found)
+        return session.scalars(query.order_by(found.name, found.id).limit(limit)).all()
+    return session.scalars(query.order_by(Client.name, Client.id).limit(limit)).all()
 
 
 def get(session, model, record_id, user_id=None):

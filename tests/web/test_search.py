@@ -264,3 +264,18 @@ def test_each_register_s_words_index_answers_as_folding_does(session, table):
         session.commit()
         assert row.id not in set(session.scalars(select(model.id).where(
             search.words_condition(model, before or "x", dialect))))
+
+
+def test_the_picker_gives_the_first_matches_by_name(as_role, session):
+    """A name part (the words' index) gives the first 20 of the matches the
+    manager may see, in order of name, whatever order they were made in."""
+    word = unique("Ригорий").split()[-1]
+    manager = employee_id(session, "manager")
+    letters = "ЯЮЭЬЫЪЩШЧЦХФУТСРПОНМЛКЙИЗЖ"
+    names = [f"{letter}ригор{word} {i:02d}" for i, letter in enumerate(letters)]
+    session.add_all([Client(name=name, responsible_id=manager) for name in names])
+    session.add(Client(name=f"Аригор{word} чужой", responsible_id=employee_id(session, "head")))
+    session.commit()
+    picked = as_role("manager").get("/clients/lookup",
+                                    query_string={"q": f"ригор{word}"}).json["results"]
+    assert [row["text"] for row in picked] == sorted(names)[:20]
