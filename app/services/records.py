@@ -45,8 +45,9 @@ from app.services.errors import Refused
 
 # The record belongs to these: writing it changes them.
 PARENTS = ("client", "invoice", "document")
-# Whoever holds these owns the record (and, for a client, its records).
-OWNERS = ("responsible",)
+# Whoever holds these owns the record (and, for a client, its records); a
+# task's assignee is given by the same rule as a responsible.
+OWNERS = ("responsible", "assignee")
 
 NOT_YOURS = _l("You may not change records of this client")
 READ_ONLY = _l("This record is read-only for you")

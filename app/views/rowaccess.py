@@ -91,7 +91,8 @@ LINK_CHOICES = {name: ROW_ACCESS for name in
                 ("client", "recipient", "deal", "application", "invoice", "based_on", "lead",
                  "contact")}
 NEW_LINK_CHOICES = {**LINK_CHOICES,
-                    "responsible": [["id", FilterAssignable, restricted_user_id]]}
+                    "responsible": [["id", FilterAssignable, restricted_user_id]],
+                    "assignee": [["id", FilterAssignable, restricted_user_id]]}
 
 
 def remember_stored(model, pk):

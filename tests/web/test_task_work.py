@@ -155,3 +155,30 @@ def test_the_work_form_gives_a_task_to_a_colleague_only_with_the_permission(
     session.expire_all()
     assert session.get(Task, task.id).assignee_id == (mate if may_assign_colleagues else me)
     assert session.get(Person, mate).active
+
+
+def test_a_manager_gives_a_new_task_to_nobody_else_by_form_or_api(app, as_role, session):
+    """The task form and the API take the assignee by the rule of records:
+    a manager without «can assign colleagues» gives a task to themselves."""
+    from tests.conftest import jwt_headers
+
+    head = session.scalar(select(Employee.id).where(Employee.username == "head"))
+    me = session.scalar(select(Employee.id).where(Employee.username == "manager"))
+    manager = as_role("manager")
+    page = manager.get("/tasks/add").text
+    offered = re.search(r'<select[^>]*name="assignee"[^>]*>(.*?)</select>', page, re.S).group(1)
+    assert set(re.findall(r'value="(\d+)"', offered)) == {str(me)}
+    description = unique("Чужому")
+    manager.post("/tasks/add", {"description": description, "assignee": str(head),
+                                "planned_at": "10.12.2031 10:00"})
+    assert session.scalar(select(Task.id).where(Task.description == description)) is None
+    answer = app.test_client().post("/api/v1/task/", headers=jwt_headers(app, "manager"),
+                                    json={"description": description, "assignee": head,
+                                          "planned_at": "2031-12-10T10:00:00"})
+    assert answer.status_code == 403, answer.json
+    session.expire_all()
+    assert session.scalar(select(Task.id).where(Task.description == description)) is None
+    mine = unique("Себе")
+    manager.post("/tasks/add", {"description": mine, "assignee": str(me),
+                                "planned_at": "10.12.2031 10:00"})
+    assert session.scalar(select(Task.assignee_id).where(Task.description == mine)) == me
