@@ -64,18 +64,6 @@ def assignable(session, user_id, scope):
         .order_by(Employee.last_name, Employee.first_name)).all()
 
 
-def department_of(session, user):
-    """The active colleagues of ``user``'s department (the user alone
-    without one): whose tasks the calendar of a user restricted to own
-    records offers side by side."""
-    query = select(Employee).where(Employee.active.is_(True))
-    if user.department_id is None:
-        query = query.where(Employee.id == user.id)
-    else:
-        query = query.where(Employee.department_id == user.department_id)
-    return session.scalars(query.order_by(Employee.last_name, Employee.first_name)).all()
-
-
 def process(session, task, *, status, type_, assignee, started_at, finished_at, note,
             author_id, allowed_assignees):
     """Change ``task`` as the work form asks; the caller commits. Refuses

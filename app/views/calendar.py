@@ -13,9 +13,9 @@ from flask_appbuilder.models.sqla.filters import (
 from sqlalchemy import select
 
 from app import db
-from app.models import Client, Employee, Task, TaskStatus, TaskType
+from app.models import Client, Task, TaskStatus, TaskType
 from app.security import ALL_CLIENTS
-from app.services import access, calendar, localtime, tasks, values
+from app.services import access, assignment, calendar, localtime, tasks, values
 from app.views.rowaccess import MAX_ID, may_read, restricted_user_id
 
 MAX_DAYS = 92
@@ -45,11 +45,11 @@ class CalendarView(BaseView):
         except ValueError:
             start = today
         days = min(max(request.args.get("days", type=int) or 30, 1), MAX_DAYS)
-        me = db.session.get(Employee, g.user.id)
         all_access = self.appbuilder.sm.has_access(*ALL_CLIENTS)
-        managers = (db.session.scalars(select(Employee).where(Employee.active.is_(True))
-                                       .order_by(Employee.last_name)).all()
-                    if all_access else tasks.department_of(db.session, me))
+        # Whose tasks to show side by side: everyone's, or the department
+        # colleagues' (the set of the colleagues' assignment scope).
+        managers = tasks.assignable(db.session, g.user.id, assignment.ANYONE if all_access
+                                    else assignment.COLLEAGUES)
         everyone, chosen = managers, set(_ints("manager"))
         if chosen:
             managers = [m for m in managers if m.id in chosen]
