@@ -176,6 +176,16 @@ class RoleDefaultApplied(Model):
     )
 
 
+class PermissionStamp(Model):
+    """One row whose stamp changes with any change of the roles' grants
+    (triggers of migration 0032): the processes' cached permission sets
+    are current while it stays the same."""
+
+    __tablename__ = "permission_stamp"
+    id = Column(Integer, primary_key=True, autoincrement=False)
+    stamp = Column(BigInteger, nullable=False)
+
+
 # --- Dictionaries (справочники) ---------------------------------------------
 
 

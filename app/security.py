@@ -31,7 +31,7 @@ from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from sqlalchemy import delete, insert, select
 
-from app.models import Employee, RoleDefaultApplied, dictionary_models
+from app.models import Employee, PermissionStamp, RoleDefaultApplied, dictionary_models
 from app.permissions import (
     ADMIN,
     ALL_CLIENTS,
@@ -252,6 +252,8 @@ class SdelkaSecurityManager(SecurityManager):
         self.userdbmodelview = EmployeeView
         self.userinfoeditview = ProfileView
         self.resetmypasswordview = ChangePasswordView
+        # (role ids and names) -> (permission stamp, their permission set)
+        self._permissions_by_roles = {}
         super().__init__(appbuilder)
 
     # The API's sign-in, limited as FAB limits the screen's (AuthDBView).
@@ -359,9 +361,23 @@ class SdelkaSecurityManager(SecurityManager):
     def request_permissions(self, user):
         cached = g.get("_user_permissions")
         if cached is None or cached[0] != user.id:
-            cached = (user.id, frozenset(self.get_user_permissions(user)))
+            cached = (user.id, self._role_permissions(user))
             g._user_permissions = cached
         return cached[1]
+
+    def _role_permissions(self, user):
+        """The permission set of the user's roles, kept in this process
+        while the database's permission stamp (migration 0032) stays: a
+        look-up of one row instead of every pair each request."""
+        stamp = self.session.scalar(select(PermissionStamp.stamp).where(PermissionStamp.id == 1))
+        roles = tuple(sorted((role.id, role.name) for role in self.get_user_roles(user)))
+        kept = self._permissions_by_roles.get(roles)
+        if stamp is not None and kept is not None and kept[0] == stamp:
+            return kept[1]
+        found = frozenset(self.get_user_permissions(user))
+        if stamp is not None:
+            self._permissions_by_roles[roles] = (stamp, found)
+        return found
 
     def get_user_permissions(self, user):
         """FAB's set of (permission, view) names, the database roles' read as

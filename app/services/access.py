@@ -13,7 +13,7 @@ Each rule is one SQL expression, so lists, counts, exports and the API
 filter in the database. The client ids are a UNION of three index lookups
 rather than one OR over the client table, so the database never scans all
 clients to answer a manager's page."""
-from sqlalchemy import exists, or_, select, union_all
+from sqlalchemy import any_, exists, func, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from app.models import (
@@ -58,6 +58,22 @@ def _client_ids(user_id, write):
         select(client_participant.c.client_id).where(
             client_participant.c.ab_user_id == user_id),
         select(Client.id).where(_public(Client, write)),
+    )
+
+
+def _indexed_client(user_id, write):
+    """Is the client row visible, as conditions each of the client's own
+    indexes answers (the participants' ids gathered once, as an array)?
+    PostgreSQL's form of the visible clients: it combines them in a bitmap
+    with the filter's own index (BitmapAnd): a manager's quick search reads
+    the 600 visible rows of 15 000 matches (13 ms) rather than testing
+    each match (25 ms) or building the set of 41 000 visible clients."""
+    participant = client_participant
+    return or_(
+        Client.responsible_id == user_id,
+        _public(Client, write),
+        Client.id == any_(func.array(select(participant.c.client_id).where(
+            participant.c.ab_user_id == user_id).scalar_subquery())),
     )
 
 
@@ -107,14 +123,15 @@ def _lead_test(lead_id, user_id, write):
     ))
 
 
-def clause(model, user_id, write=False, driving=False):
+def clause(model, user_id, write=False, driving=False, dialect=None):
     """SQL condition: rows of ``model`` the user may see (or change).
 
     Two equivalent forms for the planner's sake. ``driving=True`` builds the
     set of visible clients first (index look-ups): best when few rows are
-    visible, and for counting. The default tests each row as the database
-    walks an index in the page's order: best for the first page of a long
-    list, and for a single record."""
+    visible, and for counting; on PostgreSQL (``dialect``) the clients
+    themselves by their indexes (``_indexed_client``). The default tests
+    each row as the database walks an index in the page's order: best for
+    the first page of a long list, and for a single record."""
     if model is InvoiceLine:
         return InvoiceLine.invoice_id.in_(
             select(Invoice.id).where(clause(Invoice, user_id, write, driving)))
@@ -123,7 +140,9 @@ def clause(model, user_id, write=False, driving=False):
         return getattr(model, column).in_(
             select(parent.id).where(clause(parent, user_id, write, driving)))
     client_id = model.id if model is Client else model.client_id
-    if driving:
+    if driving and model is Client and dialect == "postgresql":
+        visible = _indexed_client(user_id, write)
+    elif driving:
         visible = client_id.in_(_client_ids(user_id, write))
     elif model is Client:  # the row at hand: no second look-up of it
         visible = _visible_client(Client, user_id, write)

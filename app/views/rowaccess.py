@@ -55,7 +55,8 @@ class FilterRowAccess(BaseFilter):
         # ListInterface says which form suits the query it builds (per-row
         # tests unless it asks otherwise).
         driving = query.get_execution_options().get(ROW_ACCESS_DRIVING, False)
-        return query.filter(access.clause(self.model, user_id, driving=driving)
+        dialect = db.session.get_bind().dialect.name
+        return query.filter(access.clause(self.model, user_id, driving=driving, dialect=dialect)
                             ).execution_options(**{ROW_SCOPE: user_id})
 
 

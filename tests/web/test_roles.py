@@ -3,11 +3,13 @@ import re
 
 import pytest
 from flask_appbuilder.security.sqla.manager import SecurityManager
-from flask_appbuilder.security.sqla.models import Role
-from sqlalchemy import select
+from flask_appbuilder.security.sqla.models import Role, ViewMenu
+from sqlalchemy import select, update
 
-from app.security import ALL_CLIENTS, ROLES
-from tests.conftest import ROLE_USERS, unique
+from app import db
+from app.models import PermissionStamp
+from app.security import ALL_CLIENTS, MANAGER, ROLES
+from tests.conftest import ROLE_USERS, make_app, unique
 
 DENIED = "Доступ запрещён"
 SCREENS = {
@@ -244,3 +246,46 @@ def test_a_resync_writes_nothing_and_drops_a_pair_no_view_has(app):
         finally:
             event.remove(db.engine, "before_cursor_execute", write)
         assert writes == []
+
+
+def test_a_grant_changed_elsewhere_counts_at_the_next_request(app, as_role, database_url):
+    """Each process keeps its roles' permissions while the database's
+    permission stamp stays (migration 0032): a grant taken away by another
+    worker (here a second app on the same database) is refused at the
+    manager's next request, and given back is allowed again."""
+    manager = as_role("manager")
+    assert manager.get("/departments/list/").status_code == 200  # now kept by this app
+    other = make_app(database_url)
+    with other.app_context():
+        sm = other.appbuilder.sm
+        role, grant = sm.find_role(MANAGER), sm.find_permission_view_menu(
+            "can_list", "DepartmentView")
+        sm.del_permission_role(role, grant)
+        try:
+            assert manager.get("/departments/list/").status_code == 403
+        finally:
+            sm.add_permission_role(role, grant)
+        db.session.remove()
+    assert manager.get("/departments/list/").status_code == 200
+
+
+def test_the_permission_stamp_changes_with_each_kind_of_change(session):
+    """Whatever changes a grant, a permission-view, a permission or a view's
+    name, the stamp is new."""
+    def stamp():
+        return session.scalar(select(PermissionStamp.stamp))
+
+    before = stamp()
+    view = session.scalar(select(ViewMenu).where(ViewMenu.name == "DepartmentView"))
+    view.name = "DepartmentView"  # no change: no new stamp
+    session.flush()
+    assert stamp() == before
+    changes = [lambda: session.execute(update(ViewMenu).where(ViewMenu.id == view.id)
+                                       .values(name="DepartmentViewRenamed")),
+               lambda: session.execute(update(ViewMenu).where(ViewMenu.id == view.id)
+                                       .values(name="DepartmentView"))]
+    for change in changes:
+        change()
+        assert stamp() != before
+        before = stamp()
+    session.rollback()

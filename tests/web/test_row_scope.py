@@ -1,6 +1,9 @@
 """Where a list's row scope comes from: the row filter's value gives it and
 the filtered query carries it to the count, never a request-wide flag."""
-from app.models import Client, PublicAccess
+from sqlalchemy import select
+
+from app.models import Client, PublicAccess, client_participant
+from app.services import access
 from app.views import datamodel, rowaccess
 from tests.conftest import employee_id, unique
 
@@ -36,3 +39,30 @@ def test_the_count_samples_the_own_rows_of_the_user_the_filter_applied(
     seen.clear()
     as_role("admin").get(f"/clients/list/?_flt_0_name={tag}")
     assert seen and set(seen) == {None}
+
+
+def test_every_form_of_the_client_rule_finds_the_same_clients(session, database_url):
+    """Per row, the set of visible clients, and PostgreSQL's conditions on
+    the client's own indexes (access._indexed_client) see exactly the same
+    clients, for reading and for writing: own, a participant's, public for
+    reading or writing, and someone else's private one."""
+    manager, head = employee_id(session, "manager"), employee_id(session, "head")
+    tag = unique("формыправила").split()[-1]
+    own = Client(name=f"{tag} свой", responsible_id=manager)
+    taking_part = Client(name=f"{tag} участник", responsible_id=head)
+    readable = Client(name=f"{tag} чтение", responsible_id=head, public_access=PublicAccess.READ)
+    writable = Client(name=f"{tag} запись", responsible_id=head,
+                      public_access=PublicAccess.WRITE)
+    hidden = Client(name=f"{tag} чужой", responsible_id=head)
+    session.add_all([own, taking_part, readable, writable, hidden])
+    session.flush()
+    session.execute(client_participant.insert().values(client_id=taking_part.id,
+                                                       ab_user_id=manager))
+    session.commit()
+    dialect = "postgresql" if database_url.startswith("postgresql") else "sqlite"
+    for write, expected in ((False, {own, taking_part, readable, writable}),
+                            (True, {own, taking_part, writable})):
+        found = [set(session.scalars(select(Client).where(
+            Client.name.startswith(tag), access.clause(Client, manager, write, **form))))
+            for form in ({}, {"driving": True}, {"driving": True, "dialect": dialect})]
+        assert found == [expected] * 3, write
