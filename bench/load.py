@@ -82,6 +82,10 @@ REFUSAL = re.compile(rb'class="alert alert-danger"[^>]*>(.*?)</div>', re.S)
 # The lists' quick search box (app/views/search.py: a FAB filter, _flt_0_quick).
 SEARCH_BOX = re.compile(rb'<input[^>]*id="quick-search"[^>]*name="([^"]+)"')
 SEARCH_ARG = re.compile(r"[?&]_flt_\d+_quick=")
+# A record page's tabs, fetched when opened (app/views/related_tabs.py);
+# a user opens one after half the record pages that have them.
+RELATED_TAB = re.compile(rb'class="sdelka-related-tab" data-src="([^"]+)"')
+TAB_SHARE = 0.5
 
 # What each role does, by weight (the search only once the lists offer it).
 MIX = {
@@ -603,9 +607,10 @@ def kind_of(method, path):
     for entity, single in (("tasks", "task"), ("notes", "note")):
         if path.startswith(f"/{entity}/add"):
             return f"save {single}" if method == "POST" else f"{single} form"
-    match = re.match(r"/(clients|tasks|applications|deals)/(list|show)/", path)
+    match = re.match(r"/(clients|tasks|applications|deals)/(list|show|related)/", path)
     if match:
-        kind = "record" if match.group(2) == "show" else "search" if searched else "list"
+        kind = {"show": "record", "related": "tab"}.get(
+            match.group(2), "search" if searched else "list")
         return f"{kind} {match.group(1)}"
     if path.startswith("/calendar"):
         return "calendar"
@@ -776,7 +781,10 @@ class Session:
         entity = self.rng.choices(list(RECORD_WEIGHTS), list(RECORD_WEIGHTS.values()))[0]
         if not self.seen[entity]:
             return self._list(entity)
-        self.get(f"/{entity}/show/{self.rng.choice(self.seen[entity])}")
+        page = self.get(f"/{entity}/show/{self.rng.choice(self.seen[entity])}")
+        tabs = RELATED_TAB.findall(page)
+        if tabs and self.rng.random() < TAB_SHARE:
+            self.get(html.unescape(self.rng.choice(tabs).decode()))
 
     def _calendar(self):
         days = self.rng.choice((7, 30))

@@ -25,6 +25,7 @@ from app.views.labels import enum_label, money
 from app.views.list_columns import ColumnChooserMixin
 from app.views.lookup import LookupMixin, link_fields
 from app.views.refusal import KeepTypedMixin
+from app.views.related_tabs import LazyTabsMixin
 from app.views.rowaccess import LINK_CHOICES, NEW_LINK_CHOICES, RowAccessMixin
 from app.views.save_and_add import SaveAndAddMixin
 from app.views.show import RecordPageMixin
@@ -51,9 +52,9 @@ class RegisterListWidget(ListWidget):
     template = "sdelka/widgets/list.html"
 
 
-class RegisterView(SaveAndAddMixin, KeepTypedMixin, LookupMixin, FilesMixin, RecordPageMixin,
-                   ColumnChooserMixin, CustomFieldsMixin, CsvMixin, EnumFieldsMixin,
-                   BulkAssignMixin, RowAccessMixin, ModelView):
+class RegisterView(SaveAndAddMixin, KeepTypedMixin, LazyTabsMixin, LookupMixin, FilesMixin,
+                   RecordPageMixin, ColumnChooserMixin, CustomFieldsMixin, CsvMixin,
+                   EnumFieldsMixin, BulkAssignMixin, RowAccessMixin, ModelView):
     """Common settings of the register screens; every list has the bulk
     actions (views/bulk.py) that suit its records and «Колонки»
     (views/list_columns.py)."""

@@ -47,6 +47,7 @@ def test_page_kinds_and_roles():
     assert load.kind_of("GET", "/clients/list/?_flt_0_name=Ив") == "list clients"
     assert load.kind_of("GET", "/deals/list/?_flt_0_quick=Ив") == "search deals"
     assert load.kind_of("GET", "/tasks/show/5?_flt_0_client=1") == "record tasks"
+    assert load.kind_of("GET", "/clients/related/5/TaskView?page_TaskView=1") == "tab clients"
     assert load.kind_of("POST", "/notes/add?_flt_0_client=1") == "save note"
     assert load.kind_of("GET", "/stats/funnel/?period=custom") == "funnel"
     assert load.roles_of(50).count("manager") == 40 and load.roles_of(50).count("head") == 5

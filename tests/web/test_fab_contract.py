@@ -36,6 +36,14 @@ CONTRACT = {
     # Also views/show.py, views/roles.py.
     (BaseCRUDView, "_get_show_widget"): [
         "self", "pk", "item", "widgets=None", "actions=None", "show_fieldsets=None"],
+    # views/related_tabs.LazyTabsMixin: a placeholder per tab, and one tab's
+    # list built when it is fetched.
+    (BaseCRUDView, "_get_related_views_widgets"): [
+        "self", "item", "orders=None", "pages=None", "page_sizes=None", "widgets=None",
+        "**args"],
+    (BaseCRUDView, "_get_related_view_widget"): [
+        "self", "item", "related_view", "order_column=''", "order_direction=''", "page=None",
+        "page_size=None"],
     # views/refusal.KeepTypedMixin: a refused form shown again as posted;
     # views/timeline.QuickAddMixin runs it on a quick box (the add form's
     # rules) and reads the refused form from its widget's template_args.
@@ -106,7 +114,8 @@ def test_every_private_fab_method_the_app_overrides_is_pinned(app):
     assert not unpinned, sorted(unpinned)
     # And CONTRACT holds no method the app no longer touches, but for the
     # one it only calls.
-    assert pinned - found == {(SQLAInterface, "_apply_inner_all")}
+    assert pinned - found == {(SQLAInterface, "_apply_inner_all"),
+                              (BaseCRUDView, "_get_related_view_widget")}
 
 
 def test_fab_attributes_the_custom_fields_rely_on(app):

@@ -92,7 +92,9 @@ def test_invoice_from_draft_to_paid(as_role, session, buyer):
 
     page = manager.get(f"/invoices/show/{invoice.id}").text
     assert invoice.number in page and "13\u00a0550,00" in page
-    assert f"_flt_0_invoice={invoice.id}" in page  # the lines tab adds to this invoice
+    # The lines tab, fetched when opened, adds to this invoice.
+    assert f"_flt_0_invoice={invoice.id}" in manager.get(
+        f"/invoices/related/{invoice.id}/InvoiceLineView").text
 
     # Issued: no more edits of the invoice or its lines.
     manager.post(f"/invoices/status/{invoice.id}", {"status": "issued"})
