@@ -15,7 +15,7 @@ from flask_appbuilder.models.sqla.filters import (
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext
 from markupsafe import escape
-from sqlalchemy import and_, asc, desc, exists, func, select
+from sqlalchemy import ARRAY, and_, any_, asc, bindparam, desc, exists, func, select
 from sqlalchemy.orm import aliased, selectinload
 
 from app.models import Client, CustomValue
@@ -165,6 +165,15 @@ class ListInterface(SQLAInterface):
         # quick search (35 ms against 3 ms).
         return len(ids), ids
 
+    def _among(self, ids):
+        """The rows of these ids. PostgreSQL takes them as one array
+        parameter: an IN of up to 2 000 parameters cost more to send and
+        plan than to run (6.4 → 2 ms a page of 1 500 known rows)."""
+        (key,) = self.obj.__mapper__.primary_key
+        if self.session.get_bind().dialect.name == "postgresql":
+            return key == any_(bindparam("ids", list(ids), type_=ARRAY(key.type), unique=True))
+        return key.in_(ids)
+
     def _own_rows_pass(self, query, filters, select_columns, limit, user_id):
         """Do more than ``limit`` of OWN_SAMPLE of a manager's own records
         pass the list's filters? Then the list says "more than"
@@ -205,7 +214,7 @@ class ListInterface(SQLAInterface):
                                          page or 0, page_size)
         else:
             if ids is not None:
-                base, filters = base.filter(self.obj.__mapper__.primary_key[0].in_(ids)), None
+                base, filters = base.filter(self._among(ids)), None
             items = self.apply_all(base, filters, order_column, order_direction, page,
                                    page_size, select_columns, outer_default_load).all()
             if items and not isinstance(items[0], self.obj):  # select_columns: rows

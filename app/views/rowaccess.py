@@ -9,7 +9,7 @@ pattern for a value known only per request (``FilterEqualFunction``), and the
 row filter marks the query it narrowed with the scope it applied
 (``ROW_SCOPE``), so the list's count (views/datamodel.py) takes the same one
 from the query. No request-wide flag says whose rows a query returns."""
-from flask import abort, current_app, g
+from flask import abort, current_app, g, request
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.filters import BaseFilter
 from flask_babel import lazy_gettext as _l
@@ -152,16 +152,31 @@ def refusal_text(errors):
                      for field, message in errors.items())
 
 
+def _answered(question, model, row_id):
+    """``question`` (access.can_read or can_write) for the current user,
+    asked once per GET request: a client's page asked it five times (the
+    edit link, the stage box, the timeline's two boxes and entries). A
+    request that writes asks afresh each time."""
+    user_id = restricted_user_id()
+    if user_id is None:
+        return True
+    if request.method != "GET":
+        return question(db.session, model, row_id, user_id)
+    answers = g.setdefault("row_access_answers", {})
+    key = (question, model, row_id, user_id)
+    if key not in answers:
+        answers[key] = question(db.session, model, row_id, user_id)
+    return answers[key]
+
+
 def may_read(model, row_id):
     """May the current user see the row ``row_id`` of ``model``?"""
-    user_id = restricted_user_id()
-    return user_id is None or access.can_read(db.session, model, row_id, user_id)
+    return _answered(access.can_read, model, row_id)
 
 
 def may_change(model, row_id):
     """May the current user change the row ``row_id`` of ``model``?"""
-    user_id = restricted_user_id()
-    return user_id is None or access.can_write(db.session, model, row_id, user_id)
+    return _answered(access.can_write, model, row_id)
 
 
 def record_or_404(model, pk, write=False):

@@ -39,11 +39,16 @@ def _has(permission, view_name):
 
 
 def _subject(subject, pk):
-    """The subject's record if the user may read it, else None."""
+    """The subject's record if the user may read it, else None. Kept for
+    the request: the session holds records weakly, so the page's second
+    look-up (quick boxes, then entries) read the row again."""
     model = timeline.SUBJECTS.get(subject)
     if model is None or not 0 < int(pk) <= 2**31 - 1 or not may_read(model, int(pk)):
         return None
-    return db.session.get(model, int(pk))
+    kept = g.setdefault("timeline_subjects", {})
+    if (model, int(pk)) not in kept:
+        kept[(model, int(pk))] = db.session.get(model, int(pk))
+    return kept[(model, int(pk))]
 
 
 def _task_lines(task):

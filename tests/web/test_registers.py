@@ -558,3 +558,31 @@ def test_search_form_offers_a_value_added_a_moment_ago(as_role, session):
     session.commit()
     page = manager.get("/tasks/list/").text
     assert offered not in page and json.dumps(kind.name)[1:-1] in page
+
+
+def test_a_client_page_asks_each_access_question_once(app, as_role, world):
+    """The edit link, the stage box and the timeline's boxes and entries all
+    ask whether the manager may read or change the client: once each per
+    page, and the client is read once for the timeline."""
+    from sqlalchemy import event
+
+    from app import db
+
+    _, ids = world
+    manager = as_role("manager")
+    statements = []
+    with app.app_context():
+        engine = db.engine
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert manager.get(f"/clients/show/{ids['own']}").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    asked = [s for s in statements if s.startswith("SELECT EXISTS (SELECT * FROM client")]
+    assert len(asked) == 2, asked  # may read, may change
+    read = [s for s in statements if s.startswith("SELECT client.id, client.responsible_id")]
+    assert len(read) <= 1, read
