@@ -21,6 +21,7 @@ from flask import (
 )
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import (
+    Group,
     Permission,
     PermissionView,
     ViewMenu,
@@ -30,6 +31,7 @@ from flask_babel import gettext
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import joinedload
 
 from app.models import Employee, PermissionStamp, RoleDefaultApplied, dictionary_models
 from app.permissions import (
@@ -357,6 +359,17 @@ class SdelkaSecurityManager(SecurityManager):
     # A page asks about permissions dozens of times (every menu item, every
     # button); FAB queries the database each time. Load the user's whole
     # permission set once per request instead.
+
+    def load_user(self, pk):
+        """FAB's, with the user's roles and groups (and the groups' roles) in
+        the same statement: every request asks for them (its permission
+        set), and lazily they were two statements more a page."""
+        user = self.session.get(self.user_model, int(pk), options=[
+            joinedload(self.user_model.roles),
+            joinedload(self.user_model.groups).joinedload(Group.roles)])
+        if user and user.is_active:
+            return user
+        return None
 
     def request_permissions(self, user):
         cached = g.get("_user_permissions")

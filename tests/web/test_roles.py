@@ -7,7 +7,7 @@ from flask_appbuilder.security.sqla.models import Role, ViewMenu
 from sqlalchemy import select, update
 
 from app import db
-from app.models import PermissionStamp
+from app.models import Employee, PermissionStamp
 from app.security import ALL_CLIENTS, MANAGER, ROLES
 from tests.conftest import ROLE_USERS, make_app, unique
 
@@ -289,3 +289,45 @@ def test_the_permission_stamp_changes_with_each_kind_of_change(session):
         assert stamp() != before
         before = stamp()
     session.rollback()
+
+
+def test_a_request_loads_the_user_with_roles_and_groups_at_once(app, as_role, session,
+                                                                 database_url):
+    """The user, their roles and their groups' roles come in one statement;
+    a role given through a group still counts."""
+    from flask_appbuilder.security.sqla.models import Group, assoc_user_group
+    from sqlalchemy import event
+
+    head = as_role("head")
+    statements = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert head.get("/clients/list/").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert not [s for s in statements if s.startswith(("SELECT ab_role", "SELECT ab_group"))]
+
+    # An auditor (read-only) put in a group holding the Admin role sees the
+    # role screen, and loses it with the group.
+    auditor = as_role("auditor")
+    assert auditor.get("/roles/list/").status_code == 403
+    group = Group(name=unique("группа"), label="Админы",
+                  roles=[session.scalar(select(Role).where(Role.name == "Admin"))])
+    session.add(group)
+    session.flush()
+    session.execute(assoc_user_group.insert().values(
+        user_id=session.scalar(select(Employee.id).where(Employee.username == "auditor")),
+        group_id=group.id))
+    session.commit()
+    try:
+        assert auditor.get("/roles/list/").status_code == 200
+    finally:
+        session.delete(group)
+        session.commit()
+    assert auditor.get("/roles/list/").status_code == 403
