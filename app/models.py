@@ -186,6 +186,16 @@ class PermissionStamp(Model):
     stamp = Column(BigInteger, nullable=False)
 
 
+class TableStamp(Model):
+    """Per watched table (the dictionaries, departments, employees, roles),
+    a stamp that changes with any write to it (triggers of migration 0033):
+    what is drawn from such a table's rows is current while its stamp stays."""
+
+    __tablename__ = "table_stamp"
+    name = Column(String(64), primary_key=True)
+    stamp = Column(BigInteger, nullable=False)
+
+
 # --- Dictionaries (справочники) ---------------------------------------------
 
 

@@ -24,7 +24,7 @@ from flask_appbuilder.widgets import SearchWidget, ShowWidget
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import escape
-from sqlalchemy import false
+from sqlalchemy import false, select
 from wtforms import (
     BooleanField,
     SelectField,
@@ -35,7 +35,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Optional, StopValidation
 
 from app import db
-from app.models import CustomField, CustomFieldType, dictionary_models
+from app.models import CustomField, CustomFieldType, TableStamp, dictionary_models
 from app.services import custom_fields
 from app.services.custom_fields import ENTITY_OF, label_of
 from app.views.datamodel import CUSTOM_PREFIX, SELECTIVE
@@ -260,16 +260,31 @@ class CustomDefinitions:
 
 
 # Search fields as drawn, by all that draws them: a fifth of a list page's
-# CPU went to drawing the same fields for every page. The choices are read
-# each time (their query), so a new status or employee shows at once; only
-# the drawing of the same choices is kept.
+# CPU went to drawing the same fields for every page. A drop-down of a
+# watched table's rows (a dictionary, the employees: migration 0033) is
+# kept while the table's stamp stays, so a new status or employee shows at
+# once and its rows are not read for every page (four queries and a seventh
+# of a client or task list); any other drop-down's choices are read each
+# time and only their drawing is kept.
 SEARCH_FIELDS_KEPT = 512
 _search_fields = {}
 
 
-def _search_field_html(field):
-    choices = (tuple((str(c[0]), str(c[1]), bool(c[2])) for c in field.iter_choices())
-               if hasattr(field, "iter_choices") else None)
+def _table_stamps():
+    """This request's stamps of the watched tables, by table name (one query)."""
+    if "table_stamps" not in g:
+        g.table_stamps = dict(db.session.execute(select(TableStamp.name, TableStamp.stamp)).all())
+    return g.table_stamps
+
+
+def _search_field_html(field, table=None):
+    """``table``: the table the field's choices are the rows of, if any."""
+    stamp = _table_stamps().get(table) if table else None
+    if stamp is not None and getattr(field, "data", None) is None:
+        choices = ("rows of", table, stamp)  # none chosen: the rows alone draw it
+    else:
+        choices = (tuple((str(c[0]), str(c[1]), bool(c[2])) for c in field.iter_choices())
+                   if hasattr(field, "iter_choices") else None)
     value = field._value() if hasattr(field, "_value") else None
     key = (type(field), type(field.widget), field.name, field.id, str(field.label.text),
            repr(field.render_kw), value, choices, str(get_locale()))
@@ -280,6 +295,13 @@ def _search_field_html(field):
             _search_fields.clear()
         _search_fields[key] = html
     return html
+
+
+def _rows_of(datamodel, column):
+    """The table whose rows a relation column's drop-down offers, else None."""
+    if datamodel.is_relation_many_to_one(column) or datamodel.is_relation_many_to_many(column):
+        return datamodel.get_related_model(column).__tablename__
+    return None
 
 
 class EscapedSearchWidget(SearchWidget):
@@ -293,7 +315,9 @@ class EscapedSearchWidget(SearchWidget):
         form, columns = self.template_args["form"], self.template_args["include_cols"]
         filters = self.filters.get_search_filters()
         kwargs["label_columns"] = {col: escape(str(form[col].label.text)) for col in columns}
-        kwargs["form_fields"] = {col: _search_field_html(form[col]) for col in columns}
+        datamodel = self.filters.datamodel
+        kwargs["form_fields"] = {col: _search_field_html(form[col], _rows_of(datamodel, col))
+                                 for col in columns}
         kwargs["search_filters"] = {col: [str(f.name) for f in filters[col]]
                                     for col in columns}
         kwargs["active_filters"] = self.filters.get_filters_values_tojson()

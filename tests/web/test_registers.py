@@ -586,3 +586,45 @@ def test_a_client_page_asks_each_access_question_once(app, as_role, world):
     assert len(asked) == 2, asked  # may read, may change
     read = [s for s in statements if s.startswith("SELECT client.id, client.responsible_id")]
     assert len(read) <= 1, read
+
+
+def test_search_form_reads_a_dictionary_only_when_it_changed(app, as_role, session):
+    """The search form's drop-downs of dictionaries and employees are drawn
+    again only when a table's stamp changed (migration 0033): a second page
+    reads none of their rows; a renamed employee is offered by the new name
+    on the very next page."""
+    import json
+
+    from sqlalchemy import event
+
+    from app import db
+    from app.models import ClientGroup, Employee, TableStamp
+
+    head = as_role("head")
+    head.get("/clients/list/")
+    statements = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert head.get("/clients/list/").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert not [s for s in statements if "FROM client_group" in s or "FROM market_segment" in s]
+
+    def stamp(table):
+        return session.scalar(select(TableStamp.stamp).where(TableStamp.name == table))
+
+    before = stamp("client_group"), stamp("ab_user")
+    session.add(ClientGroup(name=unique("Группа для фильтра"), is_active=True))
+    session.commit()
+    assert stamp("client_group") != before[0] and stamp("ab_user") == before[1]
+    manager = session.scalar(select(Employee).where(Employee.username == "manager"))
+    manager.last_name = unique("Переименованный")
+    session.commit()
+    assert stamp("ab_user") != before[1]
+    assert json.dumps(manager.last_name)[1:-1] in head.get("/clients/list/").text
