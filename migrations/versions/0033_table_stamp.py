@@ -34,7 +34,8 @@ def upgrade():
                     sa.Column("stamp", sa.BigInteger, nullable=False))
     dialect = op.get_bind().dialect.name
     for table in WATCHED:
-        op.execute(f"INSERT INTO table_stamp (name, stamp) VALUES ('{table}', {NEW_STAMP[dialect]})")
+        op.execute("INSERT INTO table_stamp (name, stamp) "
+                   f"VALUES ('{table}', {NEW_STAMP[dialect]})")
     if dialect == "postgresql":
         op.execute("CREATE FUNCTION table_stamp_bump() RETURNS trigger LANGUAGE plpgsql AS $$ "
                    f"BEGIN UPDATE table_stamp SET stamp = {NEW_STAMP[dialect]} "
