@@ -356,10 +356,6 @@ class SdelkaSecurityManager(SecurityManager):
     def has_all_clients_access(self):
         return self.has_access(*ALL_CLIENTS)
 
-    # A page asks about permissions dozens of times (every menu item, every
-    # button); FAB queries the database each time. Load the user's whole
-    # permission set once per request instead.
-
     def load_user(self, pk):
         """FAB's, with the user's roles and groups (and the groups' roles) in
         the same statement: every request asks for them (its permission
@@ -370,6 +366,10 @@ class SdelkaSecurityManager(SecurityManager):
         if user and user.is_active:
             return user
         return None
+
+    # A page asks about permissions dozens of times (every menu item, every
+    # button); FAB queries the database each time. Load the user's whole
+    # permission set once per request instead.
 
     def request_permissions(self, user):
         cached = g.get("_user_permissions")
