@@ -7,6 +7,7 @@ One record of each register is seeded with every enum field set to a value
 that is not the default, so lists and record pages show their labels."""
 import datetime
 import enum
+import html
 import json
 import os
 import re
@@ -150,6 +151,7 @@ _OTHER_TESTS = re.compile(r"(?<![0-9a-f])[0-9a-f]{8}(?![0-9a-f])")
 
 
 _FILTERS = re.compile(r"new AdminFilters\((.*?)\);", re.S)
+_TAB = re.compile(r'class="sdelka-related-tab" data-src="([^"]+)"')
 _JSON_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
 
@@ -367,7 +369,8 @@ def test_select2_speaks_russian(as_role):
 def test_no_raw_values_or_english_on_any_screen(app, as_role, seeded, username):
     client = as_role(username)
     report, read = {}, set()
-    for url in _pages(app, seeded):
+    pages = list(_pages(app, seeded))
+    for url in pages:
         response = client.get(url)
         if response.status_code != 200 or "text/html" not in response.content_type:
             continue  # not this role's screen (403 page, a redirect) or a file
@@ -375,9 +378,13 @@ def test_no_raw_values_or_english_on_any_screen(app, as_role, seeded, username):
         found = problems(response.text)
         if found:
             report[url] = sorted(found)
+        # A record page's tabs, fetched when opened (views/related_tabs.py).
+        pages += [html.unescape(tab) for tab in _TAB.findall(response.text)
+                  if html.unescape(tab) not in pages]
     lines = [f"{url}: {'; '.join(found)}" for url, found in sorted(report.items())]
     assert not lines, "\n" + "\n".join(lines)
     # The crawl did read the screens (a broken sign-in would pass it empty).
     assert {"/clients/list/", f"/clients/show/{seeded[Client]}", f"/deals/edit/{seeded[Deal]}",
-            "/notifications/", f"/tasks/work/{seeded[Task]}", "/profile/form"} <= read
+            "/notifications/", f"/tasks/work/{seeded[Task]}", "/profile/form",
+            f"/clients/related/{seeded[Client]}/TaskView"} <= read
     assert len(read) > (150 if username == "admin" else 60), len(read)
