@@ -15,7 +15,7 @@ import pytest
 os.environ.setdefault("SECRET_KEY", "tests-only-secret")
 
 import flask_migrate  # noqa: E402
-from sqlalchemy import create_engine, delete, select, text  # noqa: E402
+from sqlalchemy import create_engine, delete, event, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from app import create_app, db  # noqa: E402
@@ -141,6 +141,23 @@ def _postgres_schema():
 def make_app(database_url, **settings):
     return create_app({**TEST_SETTINGS, "SQLALCHEMY_DATABASE_URI": database_url,
                        "UPLOAD_FOLDER": tempfile.mkdtemp() + "/", **settings})
+
+
+@contextlib.contextmanager
+def statements_sent(app):
+    """The SQL statements ``app``'s engine sends within the block, as sent."""
+    with app.app_context():
+        engine = db.engine
+    sent = []
+
+    def seen(conn, cursor, statement, *args):
+        sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
 
 
 @contextlib.contextmanager

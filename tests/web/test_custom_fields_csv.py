@@ -16,7 +16,7 @@ from app.models import (
     TemplateEntity,
 )
 from app.services import custom_fields
-from tests.conftest import unique
+from tests.conftest import statements_sent, unique
 from tests.import_screens import count, job, job_id_of, mapping_form, purge, run, upload
 from tests.web.test_documents import _pdf_text, _print
 from tests.web.test_export import parse, user_id
@@ -235,9 +235,7 @@ def test_manager_exports_custom_values_of_own_clients_only(app, as_role, session
 
 
 def test_export_reads_custom_values_once_per_batch(app, as_role, session, define):
-    from sqlalchemy import event
 
-    from app import db
     from app.views import export
 
     income = define(label_ru=unique("Доход"), type=CustomFieldType.MONEY)
@@ -246,21 +244,13 @@ def test_export_reads_custom_values_once_per_batch(app, as_role, session, define
     session.commit()
     store(session, "client", {i: {income: str(i)} for i in session.scalars(
         select(Client.id).where(Client.name.startswith(prefix)))})
-    with app.app_context():
-        engine = db.engine
-    statements = []
-
-    def seen(conn, cursor, statement, *args):
-        if "custom_value" in statement:
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", seen)
     original, export.YIELD_PER = export.YIELD_PER, 5
     try:
-        rows = parse(as_role("admin").get(f"/clients/export/?_flt_0_name={prefix}"))
+        with statements_sent(app) as sent:
+            rows = parse(as_role("admin").get(f"/clients/export/?_flt_0_name={prefix}"))
     finally:
         export.YIELD_PER = original
-        event.remove(engine, "before_cursor_execute", seen)
+    statements = [s for s in sent if "custom_value" in s]
     assert len(rows) == 13 and len(statements) == 3  # 12 rows in batches of 5
     remove(session, prefix)
 

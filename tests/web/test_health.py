@@ -7,7 +7,7 @@ from sqlalchemy import delete
 
 from app import db, jobs
 from app.models import JobLease
-from tests.conftest import make_app
+from tests.conftest import make_app, statements_sent
 
 
 def test_health_answers_without_sign_in_and_names_nothing_secret(app):
@@ -87,18 +87,8 @@ def test_last_due_of_a_cron_and_an_interval_job():
 
 def test_health_reads_nothing_but_a_version_and_the_leases(app):
     """Cheap enough to be asked every few seconds by every balancer."""
-    statements = []
-    with app.app_context():
-        from sqlalchemy import event
-
-        def count(conn, cursor, statement, *args):
-            statements.append(statement)
-
-        event.listen(db.engine, "before_cursor_execute", count)
-        try:
-            assert app.test_client().get("/health").status_code == 200
-        finally:
-            event.remove(db.engine, "before_cursor_execute", count)
+    with statements_sent(app) as statements:
+        assert app.test_client().get("/health").status_code == 200
     assert len(statements) <= 3, statements
 
 

@@ -16,7 +16,7 @@ from app.models import (
     PublicAccess,
     Task,
 )
-from tests.conftest import employee_id, unique
+from tests.conftest import employee_id, statements_sent, unique
 
 REGISTER_LISTS = ["/clients/list/", "/contacts/list/", "/applications/list/", "/leads/list/",
                   "/deals/list/", "/tasks/list/", "/notes/list/", "/projects/list/",
@@ -302,27 +302,13 @@ def test_client_page_tabs_test_each_row_not_every_visible_client(app, as_role, w
     """A tab holds one client's records: counting them from the set of every
     client a manager may see (a UNION of three look-ups) costs ~1 ms a tab at
     200 000 clients; each of them is tested instead."""
-    from sqlalchemy import event
-
-    from app import db
-
     _, ids = world
     manager = as_role("manager")
-    statements = []
-    with app.app_context():
-        engine = db.engine
-
-    def seen(conn, cursor, statement, *args):
-        statements.append(statement)
-
     tabs = re.findall(r'data-src="([^"]+)"',
                       manager.get(f"/clients/show/{ids['participant']}").text)
     assert len(tabs) >= 6, tabs
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with statements_sent(app) as statements:
         assert all(manager.get(tab).status_code == 200 for tab in tabs)
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
     # Each tab counts by taking its rows' ids up to the list's limit.
     counts = [s for s in statements if re.search(r"^SELECT \w+\.id AS \w+ \nFROM", s)
               and "LIMIT" in s]
@@ -453,23 +439,9 @@ def test_task_rows_take_their_status_colour_and_overdue_is_marked(as_role, sessi
 
 def test_list_page_counts_only_its_own_rows(as_role, app):
     """The search form's drop-downs need their rows, never a count."""
-    from sqlalchemy import event
-
-    from app import db
-
-    statements = []
-
-    def log(conn, cursor, statement, *args):
-        statements.append(statement)
-
     head = as_role("head")
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", log)
-    try:
+    with statements_sent(app) as statements:
         page = head.get("/tasks/list/")
-    finally:
-        event.remove(engine, "before_cursor_execute", log)
     assert page.status_code == 200
     assert not [s for s in statements if "count(" in s.lower() and "FROM notification" not in s]
     # A list counts by taking its rows' ids up to its limit.
@@ -499,9 +471,7 @@ def test_unfiltered_manager_list_counts_own_records_on_their_index(app, as_role,
     """With no filter but the row rule, every own record passes: the list
     says "more than" from the owner's index alone, without testing the rule
     row by row; with fewer own records than the limit it counts exactly."""
-    from sqlalchemy import event
 
-    from app import db
     from app.views import datamodel
 
     manager = employee_id(session, "manager")
@@ -513,18 +483,8 @@ def test_unfiltered_manager_list_counts_own_records_on_their_index(app, as_role,
     monkeypatch.setattr(datamodel, "PAGES_AHEAD", 0)
     monkeypatch.setattr(datamodel, "COUNT_LIMIT", own - 1)
     user = as_role("manager")
-    statements = []
-    with app.app_context():
-        engine = db.engine
-
-    def seen(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with statements_sent(app) as statements:
         page = user.get("/clients/list/").text
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
     assert f"Количество записей:</strong> более {own - 1}" in page
     counts = [s for s in statements if s.startswith("SELECT count(*)")]
     assert counts and all("EXISTS" not in s and "visible_client" not in s for s in counts), counts
@@ -564,24 +524,11 @@ def test_a_client_page_asks_each_access_question_once(app, as_role, world):
     """The edit link, the stage box and the timeline's boxes and entries all
     ask whether the manager may read or change the client: once each per
     page, and the client is read once for the timeline."""
-    from sqlalchemy import event
-
-    from app import db
-
     _, ids = world
     manager = as_role("manager")
-    statements = []
-    with app.app_context():
-        engine = db.engine
-
-    def seen(conn, cursor, statement, *args):
-        statements.append(" ".join(statement.split()))
-
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with statements_sent(app) as sent:
         assert manager.get(f"/clients/show/{ids['own']}").status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
+    statements = [" ".join(s.split()) for s in sent]
     asked = [s for s in statements if s.startswith("SELECT EXISTS (SELECT * FROM client")]
     assert len(asked) == 2, asked  # may read, may change
     read = [s for s in statements if s.startswith("SELECT client.id, client.responsible_id")]
@@ -595,25 +542,12 @@ def test_search_form_reads_a_dictionary_only_when_it_changed(app, as_role, sessi
     on the very next page."""
     import json
 
-    from sqlalchemy import event
-
-    from app import db
     from app.models import ClientGroup, Employee, TableStamp
 
     head = as_role("head")
     head.get("/clients/list/")
-    statements = []
-
-    def seen(conn, cursor, statement, *args):
-        statements.append(" ".join(statement.split()))
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with statements_sent(app) as statements:
         assert head.get("/clients/list/").status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
     assert not [s for s in statements if "FROM client_group" in s or "FROM market_segment" in s]
 
     def stamp(table):

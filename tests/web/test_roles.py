@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from app import db
 from app.models import Employee, PermissionStamp
 from app.security import ALL_CLIENTS, MANAGER, ROLES
-from tests.conftest import ROLE_USERS, make_app, unique
+from tests.conftest import ROLE_USERS, make_app, statements_sent, unique
 
 DENIED = "Доступ запрещён"
 SCREENS = {
@@ -296,21 +296,11 @@ def test_a_request_loads_the_user_with_roles_and_groups_at_once(app, as_role, se
     """The user, their roles and their groups' roles come in one statement;
     a role given through a group still counts."""
     from flask_appbuilder.security.sqla.models import Group, assoc_user_group
-    from sqlalchemy import event
 
     head = as_role("head")
-    statements = []
-
-    def seen(conn, cursor, statement, *args):
-        statements.append(" ".join(statement.split()))
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with statements_sent(app) as sent:
         assert head.get("/clients/list/").status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
+    statements = [" ".join(s.split()) for s in sent]
     assert not [s for s in statements if s.startswith(("SELECT ab_role", "SELECT ab_group"))]
 
     # An auditor (read-only) put in a group holding the Admin role sees the

@@ -5,10 +5,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.models import Client, ContactPerson, Region, Task, TaskStatus, TaskType
-from tests.conftest import employee, unique
+from tests.conftest import employee, statements_sent, unique
 
 DAY = datetime.datetime(2035, 3, 14, 7, 30)  # 10:30 in Moscow
 
@@ -119,21 +119,13 @@ def test_cap_and_message(as_role, printed, app):
 
 def test_queries_do_not_grow_with_the_tasks(as_role, printed, app, session):
     """Contacts and last completed tasks are loaded per page, not per task."""
-    from app import db
 
     head = as_role("head")
     url = "/tasks/print?_flt_1_planned_at=2035-03-14%2000:00:00"
 
     def count():
-        statements = []
-        with app.app_context():
-            engine = db.engine
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
+        with statements_sent(app) as statements:
             _text(head.get(url))
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
         return len(statements)
 
     before = count()
