@@ -15,7 +15,7 @@ from bench import (
     startup,
     stats,
 )
-from bench.common import database_urls, peak_rss_mb, report
+from bench.common import database_urls, machine_speed, peak_rss_mb, report
 
 # In this order: lists generates the dataset the later steps read.
 DATABASE_STEPS = (startup, lists, search, calendar, jobs, stats, board, custom_fields)
@@ -27,6 +27,7 @@ def run_database(label, url):
 
 
 def main():
+    machine_speed()
     for label, url in database_urls():
         run_database(label, url)
         # Many sessions against a real server for a minute: not a step the

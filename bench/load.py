@@ -60,7 +60,7 @@ import urllib.parse
 import uuid
 from collections import defaultdict
 
-from bench.common import database_urls, report
+from bench.common import cpu_gauge_ms, database_urls, machine_speed, report
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MARK = "bench-load"
@@ -489,7 +489,9 @@ def _machine_cpu():
 
 class Sampler(threading.Thread):
     """Every 0.5 s: the server's memory (the sum over its processes) and
-    the CPU each has used, for the peak and the window's deltas."""
+    the CPU each has used, for the peak and the window's deltas; and the
+    processor gauge (bench/common.cpu_gauge_ms), to tell a slow round
+    from a slow host."""
 
     def __init__(self, server):
         super().__init__(daemon=True)
@@ -498,6 +500,7 @@ class Sampler(threading.Thread):
         self.peak_rss = self.peak_pss = self.peak_worker_rss = 0.0
         self.cpu = {}
         self.lock = threading.Lock()
+        self.gauge = []  # (perf_counter, ms)
 
     def reset_peak(self):
         with self.lock:
@@ -521,9 +524,17 @@ class Sampler(threading.Thread):
         self.sample()
         return sum(self.cpu.values())  # workers that died keep their last count
 
+    def gauge_between(self, start, end):
+        """The gauge's readings taken in [start, end), sorted."""
+        with self.lock:
+            return sorted(ms for at, ms in self.gauge if start <= at < end)
+
     def run(self):
         while not self.stopped.wait(0.5):
             self.sample()
+            reading = cpu_gauge_ms()
+            with self.lock:
+                self.gauge.append((time.perf_counter(), reading))
 
 
 # --- A browser session ------------------------------------------------------------
@@ -927,6 +938,7 @@ def run_round(server, sampler, plan, n, seconds, think, seed, search):
     for t in threads:
         t.join(timeout=seconds + REQUEST_TIMEOUT * 3 + 30)
     elapsed = time.perf_counter() - window["start"]
+    gauge = sampler.gauge_between(window["start"], window["end"])
     client_cpu = time.process_time() - client_before
     server_cpu = sampler.cpu_seconds() - cpu_before
     machine_after = _machine_cpu()
@@ -942,6 +954,7 @@ def run_round(server, sampler, plan, n, seconds, think, seed, search):
         "machine_busy": busy, "peak_rss": sampler.peak_rss, "peak_pss": sampler.peak_pss,
         "peak_worker_rss": sampler.peak_worker_rss,
         "reconnects": sum(s.reconnects for s in sessions),
+        "gauge_p50_ms": percentile(gauge, 0.5), "gauge_max_ms": gauge[-1] if gauge else 0.0,
     }
 
 
@@ -975,7 +988,9 @@ def print_round(label, result, detail=False, title=None):
            server_cpu_ms_per_request=result["server_cpu"] * 1000 / max(1, overall["count"]),
            server_cpu_percent=result["server_cpu"] / result["elapsed"] * 100,
            client_cpu_percent=result["client_cpu"] / result["elapsed"] * 100,
-           machine_busy_percent=result["machine_busy"], reconnects=result["reconnects"])
+           machine_busy_percent=result["machine_busy"], reconnects=result["reconnects"],
+           processor_gauge_p50_ms=result["gauge_p50_ms"],
+           processor_gauge_max_ms=result["gauge_max_ms"])
     signs = _stats(result["sign_in_ok"])
     report(f"{title} sign-in", count=signs["count"], p50_ms=signs["p50_ms"],
            p95_ms=signs["p95_ms"], failed=len(result["sign_in_failed"]))
@@ -1076,6 +1091,7 @@ def run(label, url, options=None):
         os.makedirs(probe, exist_ok=True)
     server = Server(database_url, options.workers, options.threads, probe)
     sampler = Sampler(server)
+    machine_speed(label)
     try:
         started = time.perf_counter()
         server.start(profile=options.profile)

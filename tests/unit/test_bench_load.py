@@ -17,10 +17,14 @@ def test_load_on_sqlite(tiny, capsys):
     line = re.search(r"^\[sqlite\] load 3 sessions: rps=.*$", out, re.M)
     assert line, out[-3000:]
     for figure in ("rps=", "requests=", "p50_ms=", "p95_ms=", "p99_ms=", "server_peak_rss_mb=",
-                   "server_cpu_ms_per_request=", "client_cpu_percent="):
+                   "server_cpu_ms_per_request=", "client_cpu_percent=",
+                   "processor_gauge_p50_ms="):
         assert figure in line.group(0), (figure, line.group(0))
     assert "errors=0," in line.group(0), out[-3000:]
     assert float(re.search(r"server_peak_rss_mb=([\d.]+)", line.group(0)).group(1)) > 0
+    # The sampler read the gauge during the round (every 0.5 s of 3 s).
+    assert float(re.search(r"processor_gauge_p50_ms=([\d.]+)", line.group(0)).group(1)) > 0
+    assert "[sqlite] processor gauge" in out
     assert "1 managers, 1 heads of sales, 1 read-only" in out
     assert re.search(r"load 3 sessions sign-in: count=3, .*failed=0", out), out[-3000:]
     assert re.search(r"load 3 sessions list \w+: count=\d+, errors=0", out), out[-3000:]
