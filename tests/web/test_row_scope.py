@@ -2,7 +2,7 @@
 the filtered query carries it to the count, never a request-wide flag."""
 from sqlalchemy import select
 
-from app.models import Client, PublicAccess, client_participant
+from app.models import Client, Deal, PublicAccess, Task, client_participant, deal_participant
 from app.services import access
 from app.views import datamodel, rowaccess
 from tests.conftest import employee_id, unique
@@ -43,7 +43,7 @@ def test_the_count_samples_the_own_rows_of_the_user_the_filter_applied(
 
 def test_every_form_of_the_client_rule_finds_the_same_clients(session, database_url):
     """Per row, the set of visible clients, and PostgreSQL's conditions on
-    the client's own indexes (access._indexed_client) see exactly the same
+    the client's own indexes (access._visible_client) see exactly the same
     clients, for reading and for writing: own, a participant's, public for
     reading or writing, and someone else's private one."""
     manager, head = employee_id(session, "manager"), employee_id(session, "head")
@@ -66,3 +66,54 @@ def test_every_form_of_the_client_rule_finds_the_same_clients(session, database_
             Client.name.startswith(tag), access.clause(Client, manager, write, **form))))
             for form in ({}, {"driving": True}, {"driving": True, "dialect": dialect})]
         assert found == [expected] * 3, write
+
+
+def test_taking_part_is_asked_per_user_through_the_statement_cache(session, database_url):
+    """A participant's rows, asked for two users one after the other: the
+    statements share one compiled form (SQLAlchemy's cache), and each
+    binds its own user — a value compiled into the form would show the
+    first user's rows to the second. PostgreSQL gathers the user's rows
+    into an array once (the planner then counts the visible clients by
+    their indexes); SQLite looks each row up."""
+    manager, head = employee_id(session, "manager"), employee_id(session, "head")
+    admin = employee_id(session, "admin")
+    tag = unique("участники").split()[-1]
+    client_a = Client(name=f"{tag} а", responsible_id=admin)
+    client_b = Client(name=f"{tag} б", responsible_id=admin)
+    session.add_all([client_a, client_b])
+    session.flush()
+    deal_a = Deal(title=f"{tag} сделка а", client_id=client_b.id, responsible_id=admin)
+    session.add(deal_a)
+    session.flush()
+    task_a = Task(description=f"{tag} задача а", client_id=client_a.id, author_id=admin,
+                  assignee_id=admin)
+    task_b = Task(description=f"{tag} задача б", client_id=client_b.id, author_id=admin,
+                  assignee_id=admin)
+    session.add_all([task_a, task_b])
+    session.execute(client_participant.insert().values(
+        [{"client_id": client_a.id, "ab_user_id": manager},
+         {"client_id": client_b.id, "ab_user_id": head}]))
+    session.execute(deal_participant.insert().values(deal_id=deal_a.id, ab_user_id=manager))
+    session.commit()
+
+    def tasks(user_id):
+        return set(session.scalars(select(Task.description).where(
+            Task.description.startswith(tag), access.clause(Task, user_id))))
+
+    def deals(user_id):
+        return set(session.scalars(select(Deal.title).where(
+            Deal.title.startswith(tag), access.clause(Deal, user_id))))
+
+    for _ in range(2):  # the second round runs from the cache
+        assert tasks(manager) == {f"{tag} задача а"}
+        assert tasks(head) == {f"{tag} задача б"}
+        assert deals(manager) == {f"{tag} сделка а"}  # a participant of the deal
+        assert deals(head) == {f"{tag} сделка а"}  # of the client of the deal
+    sql = str(select(Task.id).where(access.clause(Task, manager)).compile(
+        dialect=session.get_bind().dialect))
+    if database_url.startswith("postgresql"):
+        assert "= ANY (array((SELECT client_participant.client_id" in sql, sql
+        assert "client_participant.client_id = visible_client.id" not in sql, sql
+    else:
+        assert "client_participant.client_id = visible_client.id" in sql, sql
+        assert "ANY" not in sql and ") = 1" not in sql, sql
