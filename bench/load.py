@@ -254,7 +254,9 @@ class Plan:
 
         def position(cls, column, filter_name):
             found = views[cls]._filters.get_search_filters()[column]
-            return next(i for i, f in enumerate(found) if type(f).__name__ == filter_name)
+            # FAB's filter or the app's own in its place (views/search.NAME_FILTERS).
+            return next(i for i, f in enumerate(found)
+                        if filter_name in (c.__name__ for c in type(f).__mro__))
 
         with app.app_context():
             stages = session.scalars(select(FunnelStage.id)).all()

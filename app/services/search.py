@@ -12,7 +12,18 @@ LIKE: it matches so many rows that walking the list's order finds a page
 at once."""
 import re
 
-from sqlalchemy import any_, bindparam, event, func, literal_column, or_, select, table, update
+from sqlalchemy import (
+    and_,
+    any_,
+    bindparam,
+    event,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+    update,
+)
 
 from app.models import Client
 
@@ -140,10 +151,43 @@ def _glob_class(char):
     return "[" + "".join(sorted(variants, key=lambda c: (c != "]", c))) + "]"
 
 
-def glob_pattern(term):
-    """A GLOB pattern that matches the text whose fold() holds the folded
-    ``term`` (runs of spaces aside: one is one)."""
-    return "*" + "".join(_glob_class(char) for char in term) + "*"
+def glob_pattern(term, prefix=False):
+    """A GLOB pattern that matches the text whose fold() holds (``prefix``:
+    begins with) the folded ``term`` (runs of spaces aside: one is one)."""
+    return ("" if prefix else "*") + "".join(_glob_class(char) for char in term) + "*"
+
+
+def _folded(column):
+    """fold() of a column in PostgreSQL (its lower() knows Cyrillic), as the
+    trigram indexes of migration 0019 take it."""
+    return func.replace(func.lower(column), literal_column("'ё'"), literal_column("'е'"))
+
+
+def name_condition(typed, dialect, prefix=False):
+    """SQL condition: clients whose name holds (``prefix``: begins with)
+    what was typed, in any case, ё as е; None when nothing was typed.
+
+    The search text begins with the folded name, so a term of a trigram or
+    more takes its candidates from the client index, and the name itself
+    is then tested. The list's «Наименование» filters were FAB's ILIKE: on
+    PostgreSQL it read every client (140 ms at 100 000 under load), and on
+    SQLite its lower() knows no Cyrillic."""
+    term = fold(typed)[:MAX_TERM]
+    if not term:
+        return None
+    if dialect == "sqlite":
+        exact = Client.name.op("GLOB")(glob_pattern(term, prefix))
+    elif prefix:
+        exact = _folded(Client.name).startswith(term, autoescape=True)
+    else:
+        exact = _folded(Client.name).contains(term, autoescape=True)
+    if len(term) < TRIGRAM:
+        return exact  # too short for an index: it finds many at once
+    if dialect == "sqlite":
+        return and_(Client.id.in_(_fts_ids(FTS_TABLE, term)), exact)
+    found = Client.search.startswith(term, autoescape=True) if prefix \
+        else Client.search.contains(term, autoescape=True)
+    return and_(found, exact)
 
 
 def words_condition(model, typed, dialect):
@@ -163,9 +207,7 @@ def words_condition(model, typed, dialect):
         # (a Python fold() per row costs 0.4 µs a row).
         return or_(*(getattr(model, c).op("GLOB")(glob_pattern(term)) for c in columns))
     # The expression of the trigram indexes of migration 0019, literally.
-    return or_(*(func.replace(func.lower(getattr(model, c)), literal_column("'ё'"),
-                              literal_column("'е'")).contains(term, autoescape=True)
-                 for c in columns))
+    return or_(*(_folded(getattr(model, c)).contains(term, autoescape=True) for c in columns))
 
 
 def number_of(typed):

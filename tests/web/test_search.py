@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from app.models import Application, Client, Deal, Invoice, Lead, PublicAccess, Task
 from app.services import search
-from tests.conftest import employee_id, unique
+from tests.conftest import employee_id, statements_sent, unique
 from tests.web.test_registers import REGISTER_LISTS
 
 Q = "_flt_0_quick"
@@ -84,6 +84,59 @@ def test_sqlite_glob_of_a_term_matches_as_folding_does(text, start, size):
                 continue
             found = db.execute("SELECT ? GLOB ?", (text, search.glob_pattern(typed))).fetchone()[0]
             assert bool(found) == (typed in search.fold(text)), (text, typed)
+
+
+@given(text=st.text(_LETTERS, max_size=12), size=st.integers(1, 6))
+def test_sqlite_glob_of_a_beginning_matches_as_folding_does(text, size):
+    """A client's name begins with what was typed, on SQLite."""
+    text = " ".join(text.split())
+    with sqlite3.connect(":memory:") as db:
+        for typed in (search.fold(text[:size]), search.fold(text[1:size + 1])):
+            if not typed:
+                continue
+            found = db.execute("SELECT ? GLOB ?",
+                               (text, search.glob_pattern(typed, prefix=True))).fetchone()[0]
+            assert bool(found) == search.fold(text).startswith(typed), (text, typed)
+
+
+def _name_filter(app, filter_name):
+    """The number of a filter of the client list's «Наименование» column."""
+    view = next(v for v in app.appbuilder.baseviews if type(v).__name__ == "ClientView")
+    found = view._filters.get_search_filters()["name"]
+    return next(i for i, f in enumerate(found) if type(f).__name__ == filter_name)
+
+
+@pytest.mark.parametrize("how, typed, expected", [
+    ("FilterNameStartsWith", "ооо «{word}", {"own"}),
+    ("FilterNameStartsWith", "ООО «{WORD}-ЕЛКА»", {"own"}),
+    ("FilterNameStartsWith", "ип {Word}", {"other"}),
+    ("FilterNameStartsWith", "{word}", set()),  # in the middle, not at the start
+    ("FilterNameContains", "{WORD}", {"own", "other"}),
+    ("FilterNameContains", "{word}-ёлка", {"own"}),
+    ("FilterNameContains", "ип", {"other"}),  # too short for an index
+    ("FilterNameContains", "{word}%", set()),  # % and _ are letters here
+])
+def test_the_name_filters_read_as_people_write(app, as_role, people, session, database_url,
+                                                how, typed, expected):
+    """«Наименование» begins with / holds: any case of Cyrillic, ё as е, on
+    both databases; a term of a trigram or more goes through the client
+    index (FAB's ILIKE read every client, and on SQLite knew no Cyrillic
+    case). A manager's list still shows only the clients they may see."""
+    word = people["word"]
+    typed = typed.format(word=word, Word=word.capitalize(), WORD=word.upper())
+    query = {f"_flt_{_name_filter(app, how)}_name": typed}
+    admin = as_role("admin")
+    with statements_sent(app) as sent:
+        page = admin.get("/clients/list/", query_string=query)
+    found = _client_ids(page.text) & {people["own"], people["other"]}
+    assert found == {people[k] for k in expected}, (how, typed)
+    if len(search.fold(typed)) >= search.TRIGRAM:
+        index = "client_search MATCH" if database_url.startswith("sqlite") \
+            else "client.search LIKE"
+        assert any(index in statement for statement in sent), sent
+    mine = _client_ids(as_role("manager").get("/clients/list/", query_string=query).text)
+    assert mine & {people["own"], people["other"]} == \
+        {people[k] for k in expected if k == "own"}
 
 
 @pytest.mark.parametrize("typed", ["{word}", "{Word}", "{WORD}", "ёлка", "ЕЛКА", "-елка",
