@@ -201,11 +201,13 @@ def of_invoice(session, invoice_id):
 def of_client(session, client_id, user_id=None, limit=200, *, column="client_id"):
     """The client's acts and UPDs the user may see (``user_id`` None: all),
     newest first: the client page's documents (``column="deal_id"``: a
-    deal's, on its page)."""
+    deal's, on its page). The caller has checked that the user may read
+    the client (the deal): a client's documents then follow it
+    (services/access), and the row rule is asked only of a deal's."""
     found = []
     for model in DOCUMENTS:
         query = select(model).where(getattr(model, column) == client_id)
-        if user_id is not None:
+        if user_id is not None and column != "client_id":
             query = query.where(access.clause(model, user_id))
         found += session.scalars(query.order_by(model.date.desc(), model.id.desc())
                                  .limit(limit)).all()

@@ -26,7 +26,7 @@ from app.models import (
     TemplateEntity,
 )
 from app.services import history, timeline
-from tests.conftest import timeline_entries, unique
+from tests.conftest import statements_sent, timeline_entries, unique
 
 
 def at(day, hour):
@@ -357,3 +357,25 @@ def test_posting_needs_the_csrf_token(as_role, session, manager_id):
                                        csrf=False, follow=False)
     assert response.status_code == 400
     assert session.scalar(select(Note.id).where(Note.client_id == client.id)) is None
+
+
+def test_a_clients_entries_are_read_without_the_row_rule(app, session, manager_id,
+                                                         other_manager):
+    """Every entry of a client is a record of that client, which the page
+    found readable: they are listed without asking the row rule per row
+    (no per-row client test in the statements), the colleague's task and
+    note on a public client included, as the rule itself would show them."""
+    client = _client(session, other_manager, public_access=PublicAccess.READ)
+    session.add_all([Note(client=client, text="Заметка коллеги", author_id=other_manager),
+                     Task(client=client, description="Задача коллеги",
+                          assignee_id=other_manager, author_id=other_manager)])
+    session.commit()
+    with statements_sent(app) as sent:
+        kinds = {e.kind for e in timeline.page(session, "client", client.id,
+                                               manager_id).entries}
+    assert {"note", "task"} <= kinds
+    assert sent and not any("visible_client" in statement for statement in sent), sent
+    # A deal's entries still ask it: its records follow their own clients.
+    with statements_sent(app) as sent:
+        timeline.page(session, "deal", 2**31 - 1, manager_id)
+    assert any("visible_client" in statement for statement in sent)
