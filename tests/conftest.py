@@ -19,9 +19,10 @@ from sqlalchemy import create_engine, delete, event, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from app import create_app, db  # noqa: E402
-from app.models import CustomField, CustomValue, Employee  # noqa: E402
+from app.models import CustomField, CustomValue, Employee, Tag  # noqa: E402
 from app.security import ADMIN, HEAD_OF_SALES, MANAGER, READ_ONLY, sync_roles  # noqa: E402
 from app.services.seed import seed_dictionaries  # noqa: E402
+from app.views.requestargs import MAX_PAGE_SIZE  # noqa: E402
 from tests.fresh_data import Baseline  # noqa: E402
 
 PASSWORD = "Test-pass-123"
@@ -374,4 +375,15 @@ def define(session):
     session.rollback()
     session.execute(delete(CustomValue).where(CustomValue.field_id.in_(made)))
     session.execute(delete(CustomField).where(CustomField.id.in_(made)))
+    session.commit()
+
+
+@pytest.fixture
+def many_tags(session):
+    """MAX_PAGE_SIZE + 5 tags named "<prefix> 000"…: their prefix."""
+    tag = unique("Метка")
+    session.add_all([Tag(name=f"{tag} {i:03}") for i in range(MAX_PAGE_SIZE + 5)])
+    session.commit()
+    yield tag
+    session.execute(delete(Tag).where(Tag.name.startswith(tag)))
     session.commit()

@@ -89,14 +89,24 @@ def _by_name(flt, query, value, prefix):
 
 
 class FilterNameStartsWith(FilterStartsWith):
-    """A client's name begins with what was typed (services/search.name_condition)."""
+    """A client's name begins with what was typed (services/search.name_condition).
+
+    An arg_name of its own: FAB keeps one class per arg_name for every
+    model's REST filters (``map_args_filter``, written by each filter
+    made), so with FAB's "sw" the tags' API filtered tags by a client's
+    name."""
+
+    arg_name = "name_sw"
 
     def apply(self, query, value):
         return _by_name(self, query, value, prefix=True)
 
 
 class FilterNameContains(FilterContains):
-    """A client's name holds what was typed (services/search.name_condition)."""
+    """A client's name holds what was typed (services/search.name_condition);
+    an arg_name of its own, as FilterNameStartsWith."""
+
+    arg_name = "name_ct"
 
     def apply(self, query, value):
         return _by_name(self, query, value, prefix=False)

@@ -7,7 +7,7 @@ from flask_appbuilder.baseviews import BaseCRUDView
 from sqlalchemy import delete, select, text
 
 from app import db
-from app.models import Client, Tag
+from app.models import Client
 from app.views import errors
 from app.views.requestargs import MAX_PAGE_SIZE
 from tests.conftest import make_app, unique
@@ -76,16 +76,6 @@ def test_export_and_task_print_ignore_an_unknown_order(as_role):
     response = admin.get("/tasks/print?_oc_TaskView=nonexistent&_od_TaskView=asc"
                          "&page_TaskView=abc")
     assert response.status_code == 200
-
-
-@pytest.fixture
-def many_tags(session):
-    tag = unique("Метка")
-    session.add_all([Tag(name=f"{tag} {i:03}") for i in range(MAX_PAGE_SIZE + 5)])
-    session.commit()
-    yield tag
-    session.execute(delete(Tag).where(Tag.name.startswith(tag)))
-    session.commit()
 
 
 def test_page_size_is_capped(as_role, many_tags):

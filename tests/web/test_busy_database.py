@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app import db
 from app.models import Client, Employee, MarketSegment, Note
+from app.services import search
 from tests.conftest import PASSWORD, make_app, unique
 from tests.conftest import Client as Browser
 
@@ -161,7 +162,10 @@ def test_a_bulk_change_commits_every_batch(app, as_role, session):
     SQLite's write lock: every batch of 500 is committed on its own."""
     head_id = session.scalar(select(Employee.id).where(Employee.username == "head"))
     tag = unique("Пачки")
-    session.execute(insert(Client), [{"name": f"{tag} {i}", "responsible_id": head_id}
+    # A bulk INSERT skips the ORM's events: the search text the app writes
+    # with every client (services/search) is given here, as an import does.
+    session.execute(insert(Client), [{"name": f"{tag} {i}", "responsible_id": head_id,
+                                      "search": search.client_words({"name": f"{tag} {i}"})}
                                      for i in range(1200)])
     segment = MarketSegment(name=unique("Сегмент пачками"))
     session.add(segment)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from app.models import Application, Client, Deal, Invoice, Lead, PublicAccess, Task
 from app.services import search
+from app.views.requestargs import MAX_PAGE_SIZE
 from tests.conftest import employee_id, statements_sent, unique
 from tests.web.test_registers import REGISTER_LISTS
 
@@ -139,6 +140,24 @@ def test_the_name_filters_read_as_people_write(app, as_role, people, session, da
         {people[k] for k in expected if k == "own"}
 
 
+def test_the_name_filters_leave_fabs_rest_operators_alone(app, as_role, people, many_tags):
+    """FAB keeps one filter class per operator name for every model's REST
+    filters, written by each filter made: with FAB's "sw" the name filter
+    took over the tags' API, which then filtered tags by a client's name
+    (none found)."""
+    from flask_appbuilder.models.filters import map_args_filter
+    from flask_appbuilder.models.sqla.filters import FilterContains, FilterStartsWith
+
+    admin = as_role("admin")
+    for how in ("FilterNameStartsWith", "FilterNameContains"):
+        admin.get("/clients/list/", query_string={
+            f"_flt_{_name_filter(app, how)}_name": people["word"]})
+    assert map_args_filter["sw"] is FilterStartsWith
+    assert map_args_filter["ct"] is FilterContains
+    found = admin.get(f"/api/v1/tag/?q=(filters:!((col:name,opr:sw,value:'{many_tags}')))")
+    assert found.json["count"] == MAX_PAGE_SIZE + 5, found.json
+
+
 @pytest.mark.parametrize("typed", ["{word}", "{Word}", "{WORD}", "ёлка", "ЕЛКА", "-елка",
                                    "ооо «{word}"])
 def test_quick_search_finds_any_part_in_any_case(as_role, people, typed):
@@ -223,7 +242,9 @@ def test_register_filters_by_client_and_searches_its_client(as_role, people, ses
 def test_picker_matches_anywhere_in_the_name(as_role, people):
     word = people["word"]
     head = as_role("head")
-    for typed in (word, word[2:7].upper(), f"{word}-ёлка", "ЕЛКА»"):
+    # The name's end with its quote; with the word's last letters, so that
+    # the other tests' «…-Ёлка» companies do not crowd it out of the page.
+    for typed in (word, word[2:7].upper(), f"{word}-ёлка", f"{word[-3:].upper()}-ЕЛКА»"):
         found = head.get("/clients/lookup", query_string={"q": typed}).json["results"]
         assert people["own"] in [row["id"] for row in found], typed
 
