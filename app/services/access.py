@@ -13,11 +13,8 @@ Each rule is one SQL expression, so lists, counts, exports and the API
 filter in the database. The client ids are a UNION of three index lookups
 rather than one OR over the client table, so the database never scans all
 clients to answer a manager's page."""
-from sqlalchemy import Boolean, any_, exists, func, literal, or_, select, union_all
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import any_, exists, false, func, or_, select, true, union_all
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql.expression import ColumnElement
-from sqlalchemy.sql.visitors import InternalTraversal
 
 from app.models import (
     Act,
@@ -53,49 +50,6 @@ def _public(client, write):
         [PublicAccess.WRITE] if write else [PublicAccess.READ, PublicAccess.WRITE])
 
 
-class _Participates(ColumnElement):
-    """The user takes part in the row whose id is ``row_id``
-    (``table``: client_participant, deal_participant, lead_participant).
-
-    SQLite: a look-up per row. PostgreSQL: the user's row ids gathered
-    once, as an array (``row_id = ANY(ARRAY(…))``). As a sub-select,
-    PostgreSQL takes it to hold for half of the rows, whatever they are:
-    a manager's task list then read every client to hash the "visible"
-    half (53 ms of a 58 ms query at 100 000 clients, ten times that at a
-    million); as an array the planner counts the visible clients by
-    their own indexes (4 000, a bitmap of three indexes: 13 ms)."""
-
-    type = Boolean()
-    # A condition, as EXISTS is: no "= 1" after it on SQLite.
-    _is_implicitly_boolean = True
-    inherit_cache = True
-    _traverse_internals = [("table", InternalTraversal.dp_clauseelement),
-                           ("row_id", InternalTraversal.dp_clauseelement),
-                           ("user_id", InternalTraversal.dp_clauseelement)]
-
-    def __init__(self, table, row_id, user_id):
-        self.table, self.row_id = table, row_id
-        self.user_id = literal(user_id)
-
-    def parts(self):
-        """(the table's column naming the row, its rows of the user)."""
-        key = next(c for c in self.table.c if c.name != "ab_user_id")
-        return key, self.table.c.ab_user_id == self.user_id
-
-
-@compiles(_Participates)
-def _participates_per_row(element, compiler, **kw):
-    key, mine = element.parts()
-    return compiler.process(exists().where(key == element.row_id, mine), **kw)
-
-
-@compiles(_Participates, "postgresql")
-def _participates_gathered(element, compiler, **kw):
-    key, mine = element.parts()
-    return compiler.process(
-        element.row_id == any_(func.array(select(key).where(mine).scalar_subquery())), **kw)
-
-
 def _client_ids(user_id, write):
     """Every client id the user may see (or change): three index look-ups.
     UNION ALL: IN ignores duplicates, so sorting them out is wasted work."""
@@ -107,22 +61,31 @@ def _client_ids(user_id, write):
     )
 
 
-def _visible_client(client, user_id, write, gathered=True):
-    """Is the row ``client`` (the Client entity or an alias) visible?
+def _indexed_client(user_id, write):
+    """Is the client row visible, as conditions each of the client's own
+    indexes answers (the participants' ids gathered once, as an array)?
+    PostgreSQL's form of the visible clients: it combines them in a bitmap
+    with the filter's own index (BitmapAnd): a manager's quick search reads
+    the 600 visible rows of 15 000 matches (13 ms) rather than testing
+    each match (25 ms) or building the set of 41 000 visible clients."""
+    participant = client_participant
+    return or_(
+        Client.responsible_id == user_id,
+        _public(Client, write),
+        Client.id == any_(func.array(select(participant.c.client_id).where(
+            participant.c.ab_user_id == user_id).scalar_subquery())),
+    )
 
-    ``gathered``: on PostgreSQL, conditions each of the client's own
-    indexes answers (``_Participates``): the planner combines them in a
-    bitmap with a filter's own index (BitmapAnd), so a manager's quick
-    search reads the 600 visible rows of 15 000 matches (13 ms) rather
-    than testing each match (25 ms) or building the set of 41 000 visible
-    clients. Not for a walk of the client table itself, row by row: there
-    the look-up of the participants is hashed once, where the array is
-    searched element by element for each row (a 388 ms walk of the name
-    index)."""
-    participant = _Participates(client_participant, client.id, user_id) if gathered \
-        else exists().where(client_participant.c.client_id == client.id,
-                            client_participant.c.ab_user_id == user_id)
-    return or_(client.responsible_id == user_id, _public(client, write), participant)
+
+def _visible_client(client, user_id, write):
+    """Is the row ``client`` (the Client entity or an alias) visible?"""
+    participant = client_participant
+    return or_(
+        client.responsible_id == user_id,
+        _public(client, write),
+        exists().where(participant.c.client_id == client.id,
+                       participant.c.ab_user_id == user_id),
+    )
 
 
 # One alias for every per-row look-up: a new alias would build its proxies
@@ -130,9 +93,23 @@ def _visible_client(client, user_id, write, gathered=True):
 _CLIENT = aliased(Client, name="visible_client")
 
 
+def _per_row(query):
+    """True when ``query`` (one row at most: a look-up by primary key)
+    finds its row: a scalar sub-select, which PostgreSQL runs for each row
+    it tests. An EXISTS under OR it may turn into a hashed set of every
+    row the sub-select could find, and did when it misjudged how many
+    clients a manager sees (it takes any EXISTS to hold for half of the
+    rows): a manager's task page at 100 000 clients read every client to
+    hash the visible ones, 68 ms against 2.4 ms tested row by row (as
+    conditions on the client's own indexes instead, 17 ms at 100 000, but
+    180 ms at a million, where hashing the 41 000 visible cost more)."""
+    return func.coalesce(query.scalar_subquery(), false())
+
+
 def _client_test(client_id, user_id, write):
     """Is the client with id ``client_id`` visible? A per-row look-up."""
-    return exists().where(_CLIENT.id == client_id, _visible_client(_CLIENT, user_id, write))
+    return _per_row(select(true()).where(_CLIENT.id == client_id,
+                                         _visible_client(_CLIENT, user_id, write)))
 
 
 def _lead_ids(user_id, write):
@@ -152,11 +129,12 @@ def _lead_test(lead_id, user_id, write):
     """Is the lead with id ``lead_id`` visible (``clause(Lead)``)? A per-row
     look-up; a row without a lead costs no look-up."""
     lead = _LEAD
-    return lead_id.is_not(None) & exists().where(lead.id == lead_id, or_(
+    participant = lead_participant
+    return lead_id.is_not(None) & _per_row(select(true()).where(lead.id == lead_id, or_(
         lead.responsible_id == user_id,
-        _Participates(lead_participant, lead.id, user_id),
+        exists().where(participant.c.lead_id == lead.id, participant.c.ab_user_id == user_id),
         _client_test(lead.client_id, user_id, write),
-    ))
+    )))
 
 
 def clause(model, user_id, write=False, driving=False, dialect=None):
@@ -165,7 +143,7 @@ def clause(model, user_id, write=False, driving=False, dialect=None):
     Two equivalent forms for the planner's sake. ``driving=True`` builds the
     set of visible clients first (index look-ups): best when few rows are
     visible, and for counting; on PostgreSQL (``dialect``) the clients
-    themselves by their indexes (``_visible_client``). The default tests
+    themselves by their indexes (``_indexed_client``). The default tests
     each row as the database walks an index in the page's order: best for
     the first page of a long list, and for a single record."""
     if model is InvoiceLine:
@@ -177,11 +155,11 @@ def clause(model, user_id, write=False, driving=False, dialect=None):
             select(parent.id).where(clause(parent, user_id, write, driving)))
     client_id = model.id if model is Client else model.client_id
     if driving and model is Client and dialect == "postgresql":
-        visible = _visible_client(Client, user_id, write)
+        visible = _indexed_client(user_id, write)
     elif driving:
         visible = client_id.in_(_client_ids(user_id, write))
     elif model is Client:  # the row at hand: no second look-up of it
-        visible = _visible_client(Client, user_id, write, gathered=False)
+        visible = _visible_client(Client, user_id, write)
     else:
         visible = _client_test(client_id, user_id, write)
     own = []
@@ -196,7 +174,7 @@ def clause(model, user_id, write=False, driving=False, dialect=None):
         key = next(c for c in table.c if c.name != "ab_user_id")
         # Driving: the user's few records gathered once, not a probe per row.
         own.append(model.id.in_(select(key).where(table.c.ab_user_id == user_id)) if driving
-                   else _Participates(table, model.id, user_id))
+                   else exists().where(key == model.id, table.c.ab_user_id == user_id))
     if model in LEAD_RECORDS:
         own.append(model.lead_id.in_(_lead_ids(user_id, write)) if driving
                    else _lead_test(model.lead_id, user_id, write))

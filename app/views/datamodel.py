@@ -145,7 +145,7 @@ class ListInterface(SQLAInterface):
             # test (building the set of a bench manager's 41 000 clients
             # takes ~18 ms for each of the nine tabs of a client's page),
             # except PostgreSQL's clients, whose visible ones are conditions
-            # on their own indexes (services/access._visible_client).
+            # on their own indexes (services/access._indexed_client).
             inner = self._apply_inner_all(
                 query.execution_options(**{ROW_ACCESS_DRIVING: True}),
                 filters, select_columns=select_columns, aliases_mapping={})
