@@ -165,6 +165,20 @@ class ListInterface(SQLAInterface):
         # quick search (35 ms against 3 ms).
         return len(ids), ids
 
+    def _sorted_by_an_index(self, order_column):
+        """Does an index give the rows in the list's order (none asked: any
+        order), so that the page walks it and stops at its last row? Not
+        for a relation's name, a custom field or a partial index."""
+        if not order_column:
+            return True
+        column = self.obj.__table__.columns.get(order_column)
+        if column is None:
+            return False
+        return column.primary_key or any(
+            index.columns[0] is column
+            and not any(key.endswith("_where") for key in index.dialect_kwargs)
+            for index in self.obj.__table__.indexes)
+
     def _among(self, ids):
         """The rows of these ids. PostgreSQL takes them as one array
         parameter: an IN of up to 2 000 parameters cost more to send and
@@ -215,6 +229,13 @@ class ListInterface(SQLAInterface):
         else:
             if ids is not None:
                 base, filters = base.filter(self._among(ids)), None
+            elif not self._sorted_by_an_index(order_column):
+                # Every row is read and sorted anyway: the set of visible
+                # clients, built once from index look-ups, tests them
+                # cheaper than a look-up per row (a manager's applications
+                # by amount: 750 → 25 ms at 100 000 clients, 2 s → 0.1 s
+                # at a million).
+                base = base.execution_options(**{ROW_ACCESS_DRIVING: True})
             items = self.apply_all(base, filters, order_column, order_direction, page,
                                    page_size, select_columns, outer_default_load).all()
             if items and not isinstance(items[0], self.obj):  # select_columns: rows

@@ -114,3 +114,46 @@ def test_taking_part_is_asked_per_user_through_the_statement_cache(session, data
     assert "coalesce((SELECT" in sql and "FROM client AS visible_client WHERE " \
         "visible_client.id = task.client_id" in sql, sql
     assert "EXISTS (SELECT * FROM client AS visible_client" not in sql, sql
+
+
+def test_a_list_sorted_without_an_index_tests_access_by_the_visible_set(
+        app, as_role, session, monkeypatch):
+    """Sorted by a column no index gives in order, the page reads and
+    sorts every row anyway: the row rule is the set of visible clients,
+    built once (a look-up per row cost 750 ms for a manager's applications
+    by amount at 100 000 clients). Sorted by an index, the page walks it
+    and tests each row. Both show exactly what the manager may see."""
+    from decimal import Decimal
+
+    from app.models import Application
+    from tests.conftest import statements_sent
+
+    manager, head = employee_id(session, "manager"), employee_id(session, "head")
+    tag = unique("порядоксуммы").split()[-1]
+    own = Client(name=f"{tag} свой", responsible_id=manager)
+    public = Client(name=f"{tag} общий", responsible_id=head, public_access=PublicAccess.READ)
+    hidden = Client(name=f"{tag} чужой", responsible_id=head)
+    session.add_all([own, public, hidden])
+    session.flush()
+    amounts = {own.id: Decimal("987654301"), public.id: Decimal("987654302"),
+               hidden.id: Decimal("987654303")}
+    session.add_all([Application(client_id=client_id, amount=amount, responsible_id=head)
+                     for client_id, amount in amounts.items()])
+    session.commit()
+    # The count stops at once ("more than"), so the page reads the rows itself.
+    monkeypatch.setattr(datamodel, "COUNT_LIMIT", 1)
+    monkeypatch.setattr(datamodel, "PAGES_AHEAD", 0)
+    user = as_role("manager")
+    for order, walked in (("amount", False), ("date", True)):
+        with statements_sent(app) as sent:
+            page = user.get(f"/applications/list/?_oc_ApplicationView={order}"
+                            "&_od_ApplicationView=desc&psize_ApplicationView=100").text
+        listed = " ".join(" ".join(statement.split()) for statement in sent
+                          if f"ORDER BY application.{order} DESC" in statement)
+        assert listed, sent
+        assert ("visible_client.id = application.client_id" in listed) is walked, order
+        assert ("UNION ALL" in listed) is not walked, order
+        if order == "amount":
+            shown = [amount for amount in ("987654302", "987654301", "987654303")
+                     if amount in page.replace("\u00a0", "").replace(" ", "")]
+            assert shown == ["987654302", "987654301"], shown
