@@ -8,6 +8,22 @@ lets exactly one of them execute each run (app/jobs/__init__.py), so the
 duplicates are harmless and a crashed worker does not stop the jobs."""
 
 
+def when_ready(server):
+    # Before the first worker forks; without --preload each worker warms
+    # its own app in post_worker_init.
+    if server.cfg.preload_app:
+        _warm_up(server.app.wsgi(), server.log)
+
+
+def _warm_up(app, log):
+    from app.warmup import warm_up
+
+    try:
+        log.info("Warmed up: %d templates compiled", warm_up(app))
+    except Exception:  # noqa: BLE001  (a cold first page is slow, not wrong)
+        log.exception("Warm-up failed; pages compile their templates when first used")
+
+
 def pre_fork(server, worker):
     # The preloaded app is some 290 000 objects that live as long as the
     # process; a full garbage collection walked them all (0.3-0.8 s on the
@@ -31,6 +47,9 @@ def post_fork(server, worker):
 
 def post_worker_init(worker):
     from app.jobs import start_scheduler
+
+    if not worker.cfg.preload_app:
+        _warm_up(worker.wsgi, worker.log)
 
     # What the jobs do is in the app's log (app/logs.py), beside gunicorn's.
     if start_scheduler(worker.wsgi) is not None:

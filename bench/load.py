@@ -1044,6 +1044,7 @@ def print_probe(label, directory, since=0.0, detail=False):
                cpu_ms=sum(e["cpu"] for e in entries) / n,
                sql_ms=sum(e["sql"] for e in entries) / n,
                statements=sum(e["n"] for e in entries) / n,
+               compiled=sum(e.get("miss", 0) for e in entries) / n,
                render_ms=sum(e["tpl"] for e in entries) / n,
                gc_ms=sum(e.get("gc", 0) for e in entries) / n,
                gc_cpu_ms=sum(e.get("gc_cpu", 0) for e in entries) / n,

@@ -32,6 +32,7 @@ import time
 from flask import before_render_template, request, template_rendered
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.engine.interfaces import CacheStats
 
 from bench.load import kind_of
 from run import app
@@ -62,6 +63,9 @@ def _sql_end(conn, cursor, statement, parameters, context, executemany):
         ms = (time.perf_counter() - started) * 1000
         entry["sql"] += ms
         entry["n"] += 1
+        # Compiled afresh: SQLAlchemy's statement cache did not have it.
+        if getattr(context, "cache_hit", None) is CacheStats.CACHE_MISS:
+            entry["miss"] += 1
         if ms > entry["slow"][0]:
             entry["slow"] = (ms, statement)
 
@@ -103,7 +107,7 @@ template_rendered.connect(_render_end, app)
 def _begin():
     if _current() is not None:
         return
-    _local.entry = {"sql": 0.0, "n": 0, "tpl": 0.0, "slow": (0.0, ""), "gc": 0.0,
+    _local.entry = {"sql": 0.0, "n": 0, "miss": 0, "tpl": 0.0, "slow": (0.0, ""), "gc": 0.0,
                     "gc_cpu": 0.0, "full": 0, "_wall": time.perf_counter(),
                     "_cpu": time.thread_time()}
     if PROFILE:
@@ -154,7 +158,8 @@ def _end(error=None):
             "st": entry.get("st", 500 if error else 0),
             "wall": round((time.perf_counter() - entry["_wall"]) * 1000, 2),
             "cpu": round((time.thread_time() - entry["_cpu"]) * 1000, 2),
-            "sql": round(entry["sql"], 2), "n": entry["n"], "tpl": round(entry["tpl"], 2),
+            "sql": round(entry["sql"], 2), "n": entry["n"], "miss": entry["miss"],
+            "tpl": round(entry["tpl"], 2),
             "slow_ms": round(entry["slow"][0], 2), "slow": " ".join(entry["slow"][1].split()),
             "gc": round(entry["gc"], 2), "gc_cpu": round(entry["gc_cpu"], 2),
             "full": entry["full"]}

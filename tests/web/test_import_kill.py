@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LEASE = 2
 # Long enough on either database for the progress file to show rows done
 # well before the end (PostgreSQL imports about half as fast).
-ROWS = {"sqlite": 80000, "postgresql": 20000}
+ROWS = {"sqlite": 40000, "postgresql": 20000}
 CHILD = """
 import sys
 from app import create_app
