@@ -43,7 +43,8 @@ run: init
 		run:app
 
 # Two processes: the suite is bound by Python's CPU time. On the 2-core
-# machine CI runs on, both databases and Chromium: 11 min in two.
+# machine CI runs on, both databases and Chromium: 13.5-15 min in two;
+# three processes took as long.
 test: install-dev
 	$(BIN)/python -m pytest -n 2
 
