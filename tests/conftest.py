@@ -262,7 +262,6 @@ def app(set_up_app):
 class Client:
     """The test client plus sign-in and CSRF tokens, as a browser has them."""
 
-
     def __init__(self, app):
         self.app = app
         self.http = app.test_client()
@@ -287,8 +286,9 @@ class Client:
             data.setdefault("csrf_token", self.token())
         return self.http.post(url, data=data, follow_redirects=follow, **kw)
 
-    def login(self, username, password=PASSWORD):
-        response = self.post("/login/", {"username": username, "password": password})
+    def login(self, username, password=PASSWORD, follow=True):
+        response = self.post("/login/", {"username": username, "password": password},
+                             follow=follow)
         self._token = None  # the session changed
         return response
 
@@ -301,8 +301,7 @@ def signed_in(app, username):
     """A Client signed in as ``username``; the sign-in must succeed (FAB
     sends a signed-in user on, a refused one back to the sign-in page)."""
     c = Client(app)
-    response = c.post("/login/", {"username": username, "password": PASSWORD}, follow=False)
-    c._token = None  # the session changed
+    response = c.login(username, follow=False)
     assert response.status_code == 302 and "/login" not in response.location, \
         f"{username} could not sign in"
     return c
