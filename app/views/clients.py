@@ -200,8 +200,7 @@ class ClientView(BulkListMixin, RegisterView):
         """The record page's funnel stage box, for whoever may change the client."""
         if not self._may_edit(client_id):
             return None
-        current = db.session.scalar(select(Client.funnel_stage_id)
-                                    .where(Client.id == client_id))
+        current = db.session.get(Client, client_id).funnel_stage_id  # the page's record
         # The active stages in the funnel's order, and the client's own if
         # it is no longer active.
         stages = db.session.scalars(

@@ -251,12 +251,11 @@ class CustomDefinitions:
         return ENTITY_OF.get(self.datamodel.obj)
 
     def custom_definitions(self):
-        """This request's active definitions of the entity (one query)."""
-        cache = g.setdefault("custom_definitions", {})
-        if self.custom_entity not in cache:
-            cache[self.custom_entity] = (custom_fields.fields_of(db.session, self.custom_entity)
-                                         if self.custom_entity else [])
-        return cache[self.custom_entity]
+        """This request's active definitions of the entity (one query for
+        all entities: a record page draws its own and its quick boxes')."""
+        if "custom_definitions" not in g:
+            g.custom_definitions = custom_fields.active_by_entity(db.session)
+        return g.custom_definitions.get(self.custom_entity, [])
 
 
 # Search fields as drawn, by all that draws them: a fifth of a list page's

@@ -165,8 +165,23 @@ def _answered(question, model, row_id):
     answers = g.setdefault("row_access_answers", {})
     key = (question, model, row_id, user_id)
     if key not in answers:
-        answers[key] = question(db.session, model, row_id, user_id)
+        # Whoever may change a row may see it.
+        answers[key] = (question is access.can_read
+                        and answers.get((access.can_write, model, row_id, user_id))) \
+            or question(db.session, model, row_id, user_id)
     return answers[key]
+
+
+def _found_readable(record):
+    """``record`` came through the row rule (a page's query with
+    ROW_ACCESS): the rest of the page (the timeline's boxes and entries)
+    need not ask again. Kept for the request, the session finds it without
+    reading the row again (it holds records weakly)."""
+    user_id = restricted_user_id()
+    if user_id is not None and request.method == "GET":
+        g.setdefault("row_access_answers", {})[
+            (access.can_read, type(record), record.id, user_id)] = True
+    g.setdefault("kept_records", []).append(record)
 
 
 def may_read(model, row_id):
@@ -192,6 +207,11 @@ class RowAccessMixin:
     """Mix into a ModelView of Client or of a model with ``client_id``."""
 
     base_filters = ROW_ACCESS
+
+    def _get_show_widget(self, pk, item, *args, **kwargs):
+        # FAB's show found ``item`` with base_filters, the row rule.
+        _found_readable(item)
+        return super()._get_show_widget(pk, item, *args, **kwargs)
 
     def may_write(self, pk):
         """May the user change the row? ``pk`` must be an id."""

@@ -520,19 +520,53 @@ def test_search_form_offers_a_value_added_a_moment_ago(as_role, session):
     assert offered not in page and json.dumps(kind.name)[1:-1] in page
 
 
-def test_a_client_page_asks_each_access_question_once(app, as_role, world):
+@pytest.mark.parametrize("key", ["own", "public_read"])
+def test_a_client_page_asks_each_access_question_once(app, as_role, world, key):
     """The edit link, the stage box and the timeline's boxes and entries all
-    ask whether the manager may read or change the client: once each per
-    page, and the client is read once for the timeline."""
+    ask whether the manager may read or change the client. The page's own
+    query found the client through the row rule, so only «may change» is
+    asked, once; the client is read once, by that query; and the custom
+    fields of every form on the page are read together."""
     _, ids = world
     manager = as_role("manager")
     with statements_sent(app) as sent:
-        assert manager.get(f"/clients/show/{ids['own']}").status_code == 200
+        page = manager.get(f"/clients/show/{ids[key]}")
+        assert page.status_code == 200
     statements = [" ".join(s.split()) for s in sent]
     asked = [s for s in statements if s.startswith("SELECT EXISTS (SELECT * FROM client")]
-    assert len(asked) == 2, asked  # may read, may change
-    read = [s for s in statements if s.startswith("SELECT client.id, client.responsible_id")]
-    assert len(read) <= 1, read
+    assert len(asked) == 1, asked
+    # The custom fields of the client and of the quick boxes' note and task.
+    assert len([s for s in statements if "FROM custom_field" in s]) == 1
+    read = [s for s in statements if s.startswith("SELECT client.id")]
+    assert len(read) == 1, read
+    # The timeline's boxes are there for the client the manager may change.
+    assert ('id="quick-note"' in page.text) == (key == "own")
+
+
+def test_a_record_page_reads_its_relations_with_the_record(app, as_role, session):
+    """The record's many-to-one relations (region, status, type, origin,
+    group, responsible) come in the statement that reads the record, not
+    one statement each, and the page names every one of them."""
+    from app.models import ClientGroup, ClientOrigin, ClientStatus, ClientType, Region
+
+    tag = unique("Связи")
+    values = {model: model(name=f"{tag} {model.__name__}", is_active=True)
+              for model in (Region, ClientStatus, ClientType, ClientOrigin, ClientGroup)}
+    client = Client(name=f"{tag} клиент", responsible_id=employee_id(session, "head"),
+                    region=values[Region], status=values[ClientStatus],
+                    type=values[ClientType], origin=values[ClientOrigin],
+                    group=values[ClientGroup])
+    session.add(client)
+    session.commit()
+    admin = as_role("admin")
+    with statements_sent(app) as sent:
+        page = admin.get(f"/clients/show/{client.id}")
+        assert page.status_code == 200
+    tables = "|".join(model.__tablename__ for model in values)
+    alone = [s for s in sent if re.search(rf"FROM ({tables})\s+WHERE \1\.id (=|IN)", s)]
+    assert not alone, alone
+    for model, value in values.items():
+        assert value.name in page.text, model.__name__
 
 
 def test_search_form_reads_a_dictionary_only_when_it_changed(app, as_role, session):
