@@ -59,3 +59,31 @@ def test_a_failed_warm_up_is_logged_and_the_server_starts(app):
                              app=SimpleNamespace(wsgi=lambda: broken))
     hooks["when_ready"](server)  # no exception
     assert logged == ["Warm-up failed; pages compile their templates when first used"]
+
+
+def test_a_worker_freezes_what_it_kept_after_its_first_requests():
+    """After SETTLE_AFTER's requests a worker freezes its long-lived objects
+    (compiled statements): full collections stop walking them. Only then,
+    and a bounded number of times."""
+    import gc
+
+    hooks = runpy.run_path(CONF)
+    logged = []
+    worker = SimpleNamespace(pid=1, log=SimpleNamespace(info=lambda *a: logged.append(a)))
+    first, second = hooks["SETTLE_AFTER"][:2]
+    assert len(hooks["SETTLE_AFTER"]) <= 5
+    before = gc.get_freeze_count()
+    try:
+        for _ in range(first - 1):
+            hooks["post_request"](worker, None, {}, None)
+        assert not logged and gc.get_freeze_count() == before
+        kept = [[]]  # a list is always tracked by the collector
+        assert any(o is kept for o in gc.get_objects())
+        hooks["post_request"](worker, None, {}, None)
+        assert len(logged) == 1 and gc.get_freeze_count() > before
+        assert not any(o is kept for o in gc.get_objects())  # out of the collector's sight
+        for _ in range(second - first):
+            hooks["post_request"](worker, None, {}, None)
+        assert len(logged) == 2
+    finally:
+        gc.unfreeze()
