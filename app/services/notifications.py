@@ -60,8 +60,13 @@ def notify(session, user_id, text, link=None, key=None, *, kind="info", subject=
 
 def unread_count(session, user_id):
     """The bell's number: one look-up in the (user_id, read_at) index."""
-    return session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.user_id == user_id, Notification.read_at.is_(None)))
+    return session.scalar(select(unread_count_of(user_id)))
+
+
+def unread_count_of(user_id):
+    """The bell's number as a column, for a query that reads the user."""
+    return select(func.count()).select_from(Notification).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None)).scalar_subquery()
 
 
 def for_user(session, user_id, *, page=0, per_page=50, unread_only=False):

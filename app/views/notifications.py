@@ -15,7 +15,7 @@ def unread_count():
     user = getattr(g, "user", None)
     if user is None or not user.is_authenticated:
         return 0
-    if "unread_notifications" not in g:
+    if "unread_notifications" not in g:  # else read with the user (security.load_user)
         g.unread_notifications = notifications.unread_count(db.session, user.id)
     return g.unread_notifications
 

@@ -4,7 +4,7 @@ import re
 
 from app.models import Client, Deal, Notification
 from app.services import notifications
-from tests.conftest import employee, unique
+from tests.conftest import employee, statements_sent, unique
 
 
 def _bell(page):
@@ -32,6 +32,18 @@ def test_bell_counts_unread_and_the_page_lists_own_only(as_role, session):
     listing = manager.get("/notifications/").text
     assert mine in listing and theirs not in listing
     assert "Уведомления" in listing and "Отметить все прочитанными" in listing
+
+
+def test_a_page_reads_its_user_permission_stamp_and_bell_in_one_statement(app, as_role,
+                                                                         session):
+    manager = as_role("manager")
+    manager.post("/notifications/read-all")
+    _notify(session, "manager", unique("одна"))
+    with statements_sent(app) as sent:
+        page = manager.get("/clients/list/").text
+    assert _bell(page) == "1"
+    mentions = [s for s in sent if "permission_stamp" in s or "FROM notification" in s]
+    assert len(mentions) == 1 and "FROM ab_user" in mentions[0], mentions
 
 
 def test_mark_one_read_and_open_follows_the_link(as_role, session):
