@@ -20,6 +20,7 @@ def register(appbuilder):
         personal_data,
         registers,
         saved_views,
+        show,
         stats,
         subject_data,
         timeline,
@@ -34,6 +35,7 @@ def register(appbuilder):
     from app.views.task_work import TaskWorkView
 
     register_template_values(current_app._get_current_object())
+    current_app.jinja_env.globals["first_on_page"] = show.first_on_page
     menu.register(current_app._get_current_object())
     from app.views import filters, readable
 

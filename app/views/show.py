@@ -10,7 +10,7 @@ import datetime
 import decimal
 import enum
 
-from flask import after_this_request, url_for
+from flask import after_this_request, g, url_for
 from flask_babel import lazy_gettext as _l
 
 from app import db
@@ -35,6 +35,18 @@ def shown(value):
     if isinstance(value, (list, tuple, set)):
         return ", ".join(str(shown(v)) for v in value)
     return value
+
+
+def first_on_page(name):
+    """True the first time a page asks for ``name``: FAB's record widget
+    includes its confirmation and alert dialogs again, beside the layout's,
+    and a page held two elements of each id (the browser's script found
+    one, a screen reader read both)."""
+    drawn = g.setdefault("drawn_once", set())
+    if name in drawn:
+        return False
+    drawn.add(name)
+    return True
 
 
 def _own_value(item, column, given):

@@ -68,3 +68,18 @@ def test_edit_link_only_for_who_may_change_the_record(as_role, session):
     assert auditor.status_code == 200 and 'id="edit-record"' not in auditor.text
     head_page = as_role("head").get(f"/clients/show/{shown_only.id}").text
     assert f'href="/clients/edit/{shown_only.id}"' in head_page
+
+
+def test_a_page_holds_one_confirmation_and_one_alert_dialog(as_role, session):
+    """The layout draws FAB's dialogs and the record widget drew them again:
+    two elements of one id. Each is drawn once, in Russian, on a record
+    page, a list and a form alike."""
+    client = Client(name=unique("Диалогов"), responsible_id=employee_id(session, "manager"))
+    session.add(client)
+    session.commit()
+    manager = as_role("manager")
+    for path in (f"/clients/show/{client.id}", "/clients/list/", f"/clients/edit/{client.id}"):
+        page = manager.get(path).text
+        assert page.count('id="modal-confirm"') == 1, path
+        assert page.count('id="modal-alert"') == 1, path
+        assert "Cancel<" not in page and ">OK<" not in page.replace(" ", "").replace("\n", ""), path
