@@ -57,7 +57,7 @@ def test_a_task_is_deleted_from_the_clients_tab(live_server, page, session, task
     url = delete.get_attribute("data-delete-url")
     deleted = int(url.rstrip("/").rsplit("/", 1)[1])
     delete.click()
-    dialog = page.locator("#modal-confirm:visible")  # the record page has two
+    dialog = page.locator("#modal-confirm:visible")
     dialog.wait_for(state="visible")
     assert "Удалить эту запись?" in dialog.inner_text()
     dialog.locator("#modal-confirm-ok").click()
