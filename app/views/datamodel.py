@@ -111,20 +111,19 @@ class ListInterface(SQLAInterface):
             _ONE_RECORD.reset(token)
 
     def _eager_options(self, joined=()):
+        relations = [rel.key for rel in self.obj.__mapper__.relationships
+                     if rel.direction.name == "MANYTOONE" and rel.key not in joined]
         if _ONE_RECORD.get():
-            return [joinedload(getattr(self.obj, rel.key))
-                    for rel in self.obj.__mapper__.relationships
-                    if rel.direction.name == "MANYTOONE" and rel.key not in joined]
-        options = [selectinload(getattr(self.obj, rel.key))
-                   for rel in self.obj.__mapper__.relationships
-                   if rel.direction.name == "MANYTOONE" and rel.key not in joined
-                   and (self.listed is None or rel.key in self.listed)]
+            return [joinedload(getattr(self.obj, key)) for key in relations]
+        options = [selectinload(getattr(self.obj, key)) for key in relations
+                   if self.listed is None or key in self.listed]
         for path in self.eager:
             first, second = path.split(".")
             relation = getattr(self.obj, first)
             options.append(selectinload(relation).selectinload(
                 getattr(relation.property.mapper.class_, second)))
         return options
+
     def get_related_interface(self, col_name):
         # FAB builds a new interface on every call, dozens of times a page.
         related = self.__dict__.setdefault("_related", {})
