@@ -43,6 +43,18 @@ TEST_SETTINGS = {
 }
 
 
+def with_history(client, path):
+    """A record page as it reads once its «История» tab is opened: the page,
+    then the tab's rows, fetched from its placeholder's address as the
+    browser's script does (views/related_tabs.py)."""
+    page = client.get(path).text
+    source = re.search(r'id="History".*?data-src="([^"]+)"', page, re.S)
+    assert source, "the page has no history tab"
+    tab = client.get(source.group(1).replace("&amp;", "&"))
+    assert tab.status_code == 200, tab.status_code
+    return page + tab.text
+
+
 def unique(prefix):
     return f"{prefix} {uuid.uuid4().hex[:8]}"
 

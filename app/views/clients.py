@@ -13,7 +13,7 @@ from wtforms.validators import Optional
 from app import db
 from app.labels import FIELDS
 from app.models import Application, Client, ContactPerson, FunnelStage, Note, Project
-from app.services import clients, closing, documents, history, validation
+from app.services import clients, closing, documents, validation
 from app.views.actions import CounterpartyActionView
 from app.views.applications import ApplicationView, calculator_url
 from app.views.bulk import BulkAssignMixin, bulk_action
@@ -22,7 +22,7 @@ from app.views.deals import DealView
 from app.views.fields import AccountOfBank, Normalised
 from app.views.filters import FilterInDepartment, FilterInPeriod
 from app.views.invoices import InvoiceView
-from app.views.labels import history_row, money
+from app.views.labels import money
 from app.views.leads import LeadView
 from app.views.register_base import CONSENT, CONSENT_DESCRIPTIONS, PHONE, RegisterView
 from app.views.rowaccess import (
@@ -183,8 +183,6 @@ class ClientView(BulkListMixin, RegisterView):
     def render_template(self, template, **kwargs):
         if template == self.show_template:
             client_id = int(kwargs["pk"])
-            kwargs["history"] = [history_row(e) for e in
-                                 history.for_client(db.session, client_id)]
             kwargs["earlier"] = documents.documents_of_client(db.session, client_id)
             kwargs["closing_documents"] = closing.of_client(db.session, client_id,
                                                             restricted_user_id())

@@ -11,12 +11,16 @@ arguments (``page_<Tab>``, …), so its pager's links come back here and the
 script loads them in place. A page asked with a tab's arguments (an old
 link) hands them on to that tab.
 
+The «История» tab is fetched the same way (``/<route>/history/<pk>``): a
+client with 600 changes made its page 89 ms of processor and 210 KB against
+22 ms and 49 KB, drawn for every visit.
+
 A tab's list has no bulk actions: FAB's action form is one ``#action_form``
 per page, so on a page of several lists a task action was posted to the
 first list's (the applications') endpoint; each register's own list has them."""
 from functools import partial
 
-from flask import abort, request, url_for
+from flask import abort, render_template, request, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.security.decorators import permission_name
 from flask_appbuilder.urltools import get_order_args, get_page_args, get_page_size_args
@@ -24,6 +28,7 @@ from flask_babel import gettext
 from markupsafe import Markup
 
 from app.services.search import MAX_ID
+from app.views.timeline import history_of
 
 # FAB's list arguments of a related view: each is followed by its name.
 TAB_ARGS = ("page_", "psize_", "_oc_", "_od_")
@@ -38,6 +43,7 @@ class LazyTabsMixin:
         pk = self.datamodel.get_pk_value(item)
         widgets["related_views"] = [partial(self._tab_placeholder, pk, view)
                                     for view in self._related_views]
+        widgets["history"] = placeholder(url_for(f"{self.endpoint}.history_tab", pk=pk))
         return widgets
 
     def _tab_placeholder(self, record_id, view, **_):
@@ -47,11 +53,8 @@ class LazyTabsMixin:
                 gettext("You have no access to this list"))
         kept = {key: value for key, value in request.args.items()
                 if key in {prefix + name for prefix in TAB_ARGS}}
-        source = url_for(f"{self.endpoint}.related", pk=record_id, name=name, **kept)
-        return Markup('<div class="sdelka-related-tab" data-src="{}" data-failed="{}">'
-                      '<p class="text-muted">{}</p></div>').format(
-            source, gettext("The list could not be loaded. Reload the page."),
-            gettext("Loading…"))
+        return placeholder(url_for(f"{self.endpoint}.related", pk=record_id, name=name,
+                                   **kept))
 
     @expose("/related/<int:pk>/<name>")
     @has_access
@@ -70,3 +73,21 @@ class LazyTabsMixin:
             page_size=get_page_size_args().get(name))
         widget.template_args["actions"] = {}
         return widget(pk=pk)
+
+    @expose("/history/<int:pk>")
+    @has_access
+    @permission_name("show")
+    def history_tab(self, pk):
+        """The «История» tab of the record ``pk`` (HTML, no page around it)."""
+        item = self.datamodel.get(pk, self._base_filters) if 0 < pk <= MAX_ID else None
+        if item is None:
+            abort(404)  # a record one may not see is not there for them
+        return render_template("sdelka/history_table.html", history=history_of(item))
+
+
+def placeholder(source):
+    """A tab's content until the script fetched ``source``."""
+    return Markup('<div class="sdelka-related-tab" data-src="{}" data-failed="{}">'
+                  '<p class="text-muted">{}</p></div>').format(
+        source, gettext("The list could not be loaded. Reload the page."),
+        gettext("Loading…"))

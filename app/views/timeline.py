@@ -1,8 +1,9 @@
 """The timeline of the client, deal and lead pages with its quick note and
-quick task boxes, and the history tab of every register's record page.
+quick task boxes, and the rows of every register's «История» tab (fetched
+when the tab is opened, views/related_tabs.py).
 
 The record pages' templates ask for these through template globals
-(``record_timeline``, ``quick_forms``, ``record_history``), so a register's
+(``record_timeline``, ``quick_forms``), so a register's
 view needs nothing of its own to show them.
 
 A quick box posts to the register's own add route logic (``QuickAddMixin``
@@ -29,8 +30,6 @@ PAGES = {"client": "ClientView", "deal": "DealView", "lead": "LeadView"}
 # they may open (a record's changes are its page's own).
 KIND_VIEWS = {"note": "NoteView", "task": "TaskView", "action": "CounterpartyActionView",
               "document": "DocumentView"}
-# Registers with a history tab, by their history name.
-HISTORY_MODELS = {name: model for model, name in history.TRACKED.items()}
 QUICK_VIEWS = {"note": "NoteView", "task": "TaskView"}
 
 
@@ -210,13 +209,15 @@ def quick_forms(subject, pk):
     return result
 
 
-def record_history(entity, pk):
-    """The history tab's rows of a register's record, newest first; empty
-    for a record the user may not read."""
-    model = HISTORY_MODELS.get(entity)
-    if model is None or not may_read(model, int(pk)):
-        return []
-    return [history_row(entry) for entry in history.for_record(db.session, entity, int(pk))]
+def history_of(record):
+    """The «История» tab's rows of a register's record, newest first: a
+    client's whole history (its records' changes too), another record's
+    own changes. The caller has checked that the user may read it."""
+    if isinstance(record, Client):
+        entries = history.for_client(db.session, record.id)
+    else:
+        entries = history.for_record(db.session, history.TRACKED[type(record)], record.id)
+    return [history_row(entry) for entry in entries]
 
 
 class QuickAddMixin:
@@ -266,5 +267,4 @@ class QuickAddMixin:
 
 def register(appbuilder):
     appbuilder.app.jinja_env.globals.update(
-        record_timeline=record_timeline, quick_forms=quick_forms,
-        record_history=record_history)
+        record_timeline=record_timeline, quick_forms=quick_forms)

@@ -65,3 +65,18 @@ def test_a_task_is_deleted_from_the_clients_tab(live_server, page, session, task
     session.expire_all()
     left = set(session.scalars(select(Task.id).where(Task.client_id == client_id)))
     assert left == set(task_ids) - {deleted}
+
+
+def test_the_history_tab_arrives_when_opened(live_server, page, session, tasks_of):
+    client_id, _ = tasks_of
+    client = session.get(Client, client_id)
+    client.city = "Кострома"
+    session.commit()
+    sign_in(page, live_server, "manager")
+    page.goto(f"{live_server}/clients/show/{client_id}")
+    page.click("a[href='#Home']")
+    assert page.locator("#History #history").count() == 0  # not fetched yet
+    page.click("a[href='#History']")
+    row = page.locator("#History #history tr", has_text="Кострома")
+    row.first.wait_for(state="visible")
+    assert "Город" in row.first.inner_text()

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from app.models import Client, FunnelStage, HistoryEntry, PublicAccess
-from tests.conftest import employee_id, unique
+from tests.conftest import employee_id, unique, with_history
 
 
 def _stage(session, name):
@@ -38,7 +38,7 @@ def test_manager_changes_the_stage_of_own_client(as_role, session):
                             follow=False)
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/clients/show/{client.id}")
-    page = manager.get(response.headers["Location"]).text
+    page = with_history(manager, response.headers["Location"])
     assert "Стадия воронки изменена: Встреча" in page
     assert _stage_of(session, client.id) == "Встреча"
     entry = session.scalar(select(HistoryEntry).where(

@@ -18,7 +18,7 @@ from app.models import (
     WebForm,
 )
 from app.services import webforms
-from tests.conftest import employee, employee_id, jwt_headers, unique
+from tests.conftest import employee, employee_id, jwt_headers, unique, with_history
 from tests.import_screens import job, job_id_of, mapping_form, phone, run, upload
 
 REFUSED = "Нельзя отозвать согласие, если не указана дата, когда оно было дано"
@@ -50,7 +50,7 @@ def test_manager_sets_and_withdraws_the_consent_of_own_client(as_role, session):
     assert stored.consent_date == datetime.date(2026, 2, 1)
     assert stored.consent_form is ConsentForm.WRITTEN
     assert stored.consent_purpose == "Оформление займа" and stored.consent_withdrawn is None
-    page = manager.get(f"/clients/show/{client.id}").text
+    page = with_history(manager, f"/clients/show/{client.id}")
     assert "Согласие на обработку персональных данных" in page
     assert "01.02.2026" in page and "Письменное" in page and "Оформление займа" in page
     assert "written" not in page.split('id="history"')[0]

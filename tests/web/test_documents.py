@@ -22,7 +22,7 @@ from app.models import (
     Task,
     TemplateEntity,
 )
-from tests.conftest import employee_id, unique
+from tests.conftest import employee_id, unique, with_history
 
 
 def _pdf_text(data):
@@ -98,7 +98,7 @@ def test_each_role_prints_a_visible_client(as_role, session, own_client, client_
         .order_by(HistoryEntry.id.desc()))
     assert entry.user_id == employee_id(session, role)
     assert client_template.name in entry.new_value
-    page = user.get(f"/clients/show/{own_client.id}").text
+    page = with_history(user, f"/clients/show/{own_client.id}")
     history = page.split('id="history"')[1]
     assert "напечатан" in history and client_template.name in history
     assert f"/documents/pdf/{document.id}" in page.split('id="Documents"')[1]

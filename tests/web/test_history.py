@@ -12,7 +12,7 @@ from app.models import (
     Region,
 )
 from app.services import history
-from tests.conftest import unique
+from tests.conftest import unique, with_history
 
 
 def _entries(session, entity, entity_id, since=0):
@@ -79,7 +79,7 @@ def test_edit_through_the_screen_shows_on_the_client_page(as_role, session):
     manager.post(f"/clients/edit/{client.id}", {
         "kind": "person", "name": client.name, "phone": "+7 916 000-00-04",
         "public_access": "private", "responsible": str(manager_id), "city": "Тула"})
-    page = manager.get(f"/clients/show/{client.id}").text
+    page = with_history(manager, f"/clients/show/{client.id}")
     assert "История" in page
     history_part = page.split('id="history"')[1]
     assert "+79160000004" in history_part and "Тула" in history_part

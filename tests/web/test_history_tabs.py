@@ -24,7 +24,7 @@ from app.models import (
     Task,
 )
 from app.services import history
-from tests.conftest import employee_id, unique
+from tests.conftest import employee_id, unique, with_history
 
 
 def _history_rows(page):
@@ -108,7 +108,7 @@ def test_each_registers_history_tab_shows_a_change_in_russian(as_role, session, 
         history.acting_user_id.reset(token)
 
     for username in ("admin", "manager"):
-        page = as_role(username).get(f"/{route}/show/{record.id}").text
+        page = with_history(as_role(username), f"/{route}/show/{record.id}")
         assert 'href="#History"' in page and ">История<" in page
         rows = _history_rows(page)
         for text in expected:
@@ -128,8 +128,33 @@ def test_history_tab_of_a_record_one_may_not_read_is_not_shown(as_role, session)
     project = Project(client_id=other.id, name=unique("Чужой проект"))
     session.add(project)
     session.commit()
-    response = as_role("manager").get(f"/projects/show/{project.id}")
+    manager = as_role("manager")
+    response = manager.get(f"/projects/show/{project.id}")
     assert project.name not in response.text
+    # Nor is its tab, asked for by its address; nor a client's.
+    for path in (f"/projects/history/{project.id}", f"/clients/history/{other.id}",
+                 "/clients/history/0", f"/clients/history/{2**31}"):
+        assert manager.get(path).status_code == 404, path
+
+
+def test_the_history_tab_is_fetched_when_opened(as_role, session):
+    """A record page holds the tab's placeholder, not its rows (a client
+    with 600 changes made every visit 89 ms and 210 KB); the tab's address
+    answers the rows alone, under the record's show permission."""
+    client = Client(name=unique("Лениво"), responsible_id=employee_id(session, "manager"))
+    session.add(client)
+    session.commit()
+    client.city = "Тверь"
+    session.commit()
+    manager = as_role("manager")
+    page = manager.get(f"/clients/show/{client.id}").text
+    pane = page.split('id="History"', 1)[1]
+    assert 'id="history"' not in page and "Тверь" not in pane.split("</div>")[0]
+    source = re.search(r'data-src="([^"]+)"', pane).group(1)
+    assert source == f"/clients/history/{client.id}"
+    tab = manager.get(source)
+    assert tab.status_code == 200 and "<html" not in tab.text
+    assert 'id="history"' in tab.text and "Тверь" in tab.text and "Город" in tab.text
 
 
 def test_bookkeeping_of_the_jobs_is_not_a_change(session):

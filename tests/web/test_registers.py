@@ -304,7 +304,7 @@ def test_client_page_tabs_test_each_row_not_every_visible_client(app, as_role, w
     200 000 clients; each of them is tested instead."""
     _, ids = world
     manager = as_role("manager")
-    tabs = re.findall(r'data-src="([^"]+)"',
+    tabs = re.findall(r'data-src="([^"]*/related/[^"]+)"',
                       manager.get(f"/clients/show/{ids['participant']}").text)
     assert len(tabs) >= 6, tabs
     with statements_sent(app) as statements:
