@@ -27,6 +27,7 @@ from flask_appbuilder.urltools import get_order_args, get_page_args, get_page_si
 from flask_babel import gettext
 from markupsafe import Markup
 
+from app.services import history
 from app.services.search import MAX_ID
 from app.views.timeline import history_of
 
@@ -43,7 +44,8 @@ class LazyTabsMixin:
         pk = self.datamodel.get_pk_value(item)
         widgets["related_views"] = [partial(self._tab_placeholder, pk, view)
                                     for view in self._related_views]
-        widgets["history"] = placeholder(url_for(f"{self.endpoint}.history_tab", pk=pk))
+        if self._has_history():
+            widgets["history"] = placeholder(url_for(f"{self.endpoint}.history_tab", pk=pk))
         return widgets
 
     def _tab_placeholder(self, record_id, view, **_):
@@ -79,10 +81,16 @@ class LazyTabsMixin:
     @permission_name("show")
     def history_tab(self, pk):
         """The «История» tab of the record ``pk`` (HTML, no page around it)."""
-        item = self.datamodel.get(pk, self._base_filters) if 0 < pk <= MAX_ID else None
+        item = self.datamodel.get(pk, self._base_filters) \
+            if self._has_history() and 0 < pk <= MAX_ID else None
         if item is None:
             abort(404)  # a record one may not see is not there for them
         return render_template("sdelka/history_table.html", history=history_of(item))
+
+    def _has_history(self):
+        """Whether the register's records have a history (notes, lines and
+        actions do not)."""
+        return self.datamodel.obj in history.TRACKED
 
 
 def placeholder(source):

@@ -19,6 +19,7 @@ from app.models import (
     InvoiceStatus,
     Lead,
     LeadStatus,
+    Note,
     ProcessingStatus,
     Project,
     Task,
@@ -135,6 +136,13 @@ def test_history_tab_of_a_record_one_may_not_read_is_not_shown(as_role, session)
     for path in (f"/projects/history/{project.id}", f"/clients/history/{other.id}",
                  "/clients/history/0", f"/clients/history/{2**31}"):
         assert manager.get(path).status_code == 404, path
+    # A register without a history (notes) has no such tab, even for one's own.
+    note = Note(client_id=other.id, text=unique("Заметка"))
+    other.responsible_id = employee_id(session, "manager")
+    session.add(note)
+    session.commit()
+    assert manager.get(f"/notes/show/{note.id}").status_code == 200
+    assert manager.get(f"/notes/history/{note.id}").status_code == 404
 
 
 def test_the_history_tab_is_fetched_when_opened(as_role, session):
