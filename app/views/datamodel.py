@@ -20,7 +20,7 @@ from markupsafe import escape
 from sqlalchemy import ARRAY, and_, any_, asc, bindparam, desc, exists, func, select
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
-from app.models import Client, CustomValue
+from app.models import Client, CustomValue, Department, DictionaryMixin, Employee
 from app.services import access, custom_fields
 
 CUSTOM_PREFIX = custom_fields.PREFIX
@@ -79,6 +79,11 @@ class _FilterConverter(SQLAFilterConverter):
         return list(converted[col_name])
 
 
+def _reference(model):
+    """A dictionary, a department or an employee: a table of few rows."""
+    return issubclass(model, (DictionaryMixin, Department, Employee))
+
+
 class ListInterface(SQLAInterface):
     """``eager``: dotted relations loaded with a page besides the model's own
     many-to-one relations (FAB would load each one row by row)."""
@@ -111,12 +116,16 @@ class ListInterface(SQLAInterface):
             _ONE_RECORD.reset(token)
 
     def _eager_options(self, joined=()):
-        relations = [rel.key for rel in self.obj.__mapper__.relationships
+        relations = [rel for rel in self.obj.__mapper__.relationships
                      if rel.direction.name == "MANYTOONE" and rel.key not in joined]
         if _ONE_RECORD.get():
-            return [joinedload(getattr(self.obj, key)) for key in relations]
-        options = [selectinload(getattr(self.obj, key)) for key in relations
-                   if self.listed is None or key in self.listed]
+            return [joinedload(getattr(self.obj, rel.key)) for rel in relations]
+        # A page's dictionary values and employees come joined: a few rows
+        # each, looked up by key. Records (a task's client, deal, …) come
+        # by selectin, their million rows kept out of the page's plan.
+        options = [(joinedload if _reference(rel.mapper.class_) else selectinload)(
+                   getattr(self.obj, rel.key)) for rel in relations
+                   if self.listed is None or rel.key in self.listed]
         for path in self.eager:
             first, second = path.split(".")
             relation = getattr(self.obj, first)

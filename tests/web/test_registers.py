@@ -16,7 +16,7 @@ from app.models import (
     PublicAccess,
     Task,
 )
-from tests.conftest import employee_id, statements_sent, unique
+from tests.conftest import employee, employee_id, statements_sent, unique
 
 REGISTER_LISTS = ["/clients/list/", "/contacts/list/", "/applications/list/", "/leads/list/",
                   "/deals/list/", "/tasks/list/", "/notes/list/", "/projects/list/",
@@ -569,6 +569,41 @@ def test_a_record_page_reads_its_relations_with_the_record(app, as_role, session
         assert value.name in page.text, model.__name__
 
 
+
+def test_a_list_page_reads_dictionaries_and_employees_with_its_rows(app, as_role, session):
+    """A list's dictionary values (a client's region, status) and employees
+    (the responsible, a task's assignee) come in the statement that reads
+    the page's rows; a task's client, a register of up to a million rows,
+    comes in one statement of its own for the page. Each value is shown."""
+    from app.models import ClientStatus, Region, Task, TaskStatus
+
+    tag = unique("Список")
+    region, status = Region(name=f"{tag} регион", is_active=True), \
+        ClientStatus(name=f"{tag} статус", is_active=True)
+    client = Client(name=f"{tag} клиент", responsible_id=employee_id(session, "head"),
+                    region=region, status=status)
+    session.add(client)
+    session.flush()
+    task_status = session.scalars(select(TaskStatus).order_by(TaskStatus.id)).first()
+    session.add(Task(client_id=client.id, assignee_id=employee_id(session, "head"),
+                     author_id=employee_id(session, "head"), status_id=task_status.id,
+                     description=f"{tag} задача"))
+    session.commit()
+    head = as_role("head")
+    reference = r"(region|client_status|funnel_stage|task_status|task_type|ab_user)"
+    for path, shown in ((f"/clients/list/?_flt_0_quick={tag}", (region.name, status.name)),
+                        (f"/tasks/list/?_flt_0_quick={tag}", (client.name,))):
+        head.get(path)  # the search form's drop-downs read once
+        with statements_sent(app) as sent:
+            page = head.get(path)
+            assert page.status_code == 200
+        alone = [s for s in sent if re.search(rf"FROM {reference}\s+WHERE \1\.id (=|IN)", s)]
+        assert not alone, alone
+        for text in shown:
+            assert text in page.text, (path, text)
+    clients = [s for s in sent if re.search(r"FROM client\s+WHERE client\.id IN", s)]
+    assert len(clients) == 1, clients
+    assert employee(session, "head").last_name in page.text  # the assignee
 def test_search_form_reads_a_dictionary_only_when_it_changed(app, as_role, session):
     """The search form's drop-downs of dictionaries and employees are drawn
     again only when a table's stamp changed (migration 0033): a second page
