@@ -106,13 +106,14 @@ def fields_of(session, entity, active=True):
 
 
 def active_by_entity(session):
-    """Every entity's active definitions in screen order, {entity: [Definition]}:
-    one query for a page that draws several entities' forms."""
+    """Every entity's active definitions in screen order, {entity: (Definition, …)}:
+    one query for a page that draws several entities' forms; tuples, as
+    the pages of a process share them (views/custom_fields.CustomDefinitions)."""
     found = {}
     for definition in _definitions(session, select(CustomField).where(
             CustomField.is_active.is_(True))):
         found.setdefault(definition.entity, []).append(definition)
-    return found
+    return {entity: tuple(definitions) for entity, definitions in found.items()}
 
 
 def _definitions(session, query):

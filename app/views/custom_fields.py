@@ -24,7 +24,7 @@ from flask_appbuilder.widgets import SearchWidget, ShowWidget
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import escape
-from sqlalchemy import false, select
+from sqlalchemy import false
 from wtforms import (
     BooleanField,
     SelectField,
@@ -35,8 +35,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, Optional, StopValidation
 
 from app import db
-from app.models import CustomField, CustomFieldType, TableStamp, dictionary_models
-from app.services import custom_fields
+from app.models import CustomField, CustomFieldType, dictionary_models
+from app.services import custom_fields, table_stamps
 from app.services.custom_fields import ENTITY_OF, label_of
 from app.views.datamodel import CUSTOM_PREFIX, SELECTIVE
 from app.views.fields import DateInputWidget, EnumFieldsMixin, RuDateField
@@ -251,11 +251,14 @@ class CustomDefinitions:
         return ENTITY_OF.get(self.datamodel.obj)
 
     def custom_definitions(self):
-        """This request's active definitions of the entity (one query for
-        all entities: a record page draws its own and its quick boxes')."""
+        """This request's active definitions of the entity: every entity's
+        are read in one query (a record page draws its own and its quick
+        boxes'), again only when the custom_field table's stamp changed."""
         if "custom_definitions" not in g:
-            g.custom_definitions = custom_fields.active_by_entity(db.session)
-        return g.custom_definitions.get(self.custom_entity, [])
+            g.custom_definitions = table_stamps.kept(
+                db.session, CustomField.__tablename__,
+                lambda: custom_fields.active_by_entity(db.session))
+        return g.custom_definitions.get(self.custom_entity, ())
 
 
 # Search fields as drawn, by all that draws them: a fifth of a list page's
@@ -269,16 +272,9 @@ SEARCH_FIELDS_KEPT = 512
 _search_fields = {}
 
 
-def _table_stamps():
-    """This request's stamps of the watched tables, by table name (one query)."""
-    if "table_stamps" not in g:
-        g.table_stamps = dict(db.session.execute(select(TableStamp.name, TableStamp.stamp)).all())
-    return g.table_stamps
-
-
 def _search_field_html(field, table=None):
     """``table``: the table the field's choices are the rows of, if any."""
-    stamp = _table_stamps().get(table) if table else None
+    stamp = table_stamps.of_request(db.session).get(table) if table else None
     if stamp is not None and getattr(field, "data", None) is None:
         choices = ("rows of", table, stamp)  # none chosen: the rows alone draw it
     else:

@@ -526,7 +526,7 @@ def test_a_client_page_asks_each_access_question_once(app, as_role, world, key):
     ask whether the manager may read or change the client. The page's own
     query found the client through the row rule, so only «may change» is
     asked, once; the client is read once, by that query; and the custom
-    fields of every form on the page are read together."""
+    fields of every form on the page are read together, if at all."""
     _, ids = world
     manager = as_role("manager")
     with statements_sent(app) as sent:
@@ -535,8 +535,9 @@ def test_a_client_page_asks_each_access_question_once(app, as_role, world, key):
     statements = [" ".join(s.split()) for s in sent]
     asked = [s for s in statements if s.startswith("SELECT EXISTS (SELECT * FROM client")]
     assert len(asked) == 1, asked
-    # The custom fields of the client and of the quick boxes' note and task.
-    assert len([s for s in statements if "FROM custom_field" in s]) == 1
+    # The custom fields of the client and of the quick boxes' note and task:
+    # together, if at all (kept while their table's stamp stays).
+    assert len([s for s in statements if "FROM custom_field" in s]) <= 1
     read = [s for s in statements if s.startswith("SELECT client.id")]
     assert len(read) == 1, read
     # The timeline's boxes are there for the client the manager may change.
@@ -631,3 +632,32 @@ def test_search_form_reads_a_dictionary_only_when_it_changed(app, as_role, sessi
     session.commit()
     assert stamp("ab_user") != before[1]
     assert json.dumps(manager.last_name)[1:-1] in head.get("/clients/list/").text
+
+
+def test_pages_read_custom_fields_and_stamps_only_with_the_user(app, as_role, session):
+    """The watched tables' stamps come with the signed-in user's statement,
+    and the custom field definitions are read again only when their table's
+    stamp changed: a list page and a record page send neither query; a
+    field the admin adds is on the very next page, and gone when it is
+    switched off."""
+    from app.models import CustomField, CustomFieldType
+
+    head = as_role("head")
+    client = Client(name=unique("Штампы"), responsible_id=employee_id(session, "head"))
+    session.add(client)
+    session.commit()
+    for path in ("/clients/list/", f"/clients/show/{client.id}"):
+        head.get(path)
+        with statements_sent(app) as sent:
+            assert head.get(path).status_code == 200
+        assert not [s for s in sent if "FROM custom_field" in s or "FROM table_stamp" in s
+                    and "ab_user" not in s], sent
+    label = unique("Поле по штампу")
+    field = CustomField(entity="client", code="stamp_" + unique("x")[-8:], label_ru=label,
+                        type=CustomFieldType.TEXT, is_active=True, in_list=True)
+    session.add(field)
+    session.commit()
+    assert label in head.get(f"/clients/show/{client.id}").text
+    field.is_active = False
+    session.commit()
+    assert label not in head.get(f"/clients/show/{client.id}").text
