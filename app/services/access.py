@@ -195,6 +195,13 @@ def owner_column(model):
     return getattr(model, "responsible_id", None)
 
 
+def owns(record, user_id):
+    """Is ``record`` the user's own by its owner column? Then ``clause``
+    holds for it, to read and to change."""
+    column = owner_column(type(record))
+    return column is not None and getattr(record, column.key) == user_id
+
+
 def claim(session, item, user_id):
     """A new record belongs to its creator unless someone else was chosen:
     without a responsible it would vanish from its author's own list."""

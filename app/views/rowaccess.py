@@ -13,6 +13,7 @@ from flask import abort, current_app, g, request
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.filters import BaseFilter
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm.util import identity_key
 
 from app import db
 from app.labels import FIELDS
@@ -165,9 +166,12 @@ def _answered(question, model, row_id):
     answers = g.setdefault("row_access_answers", {})
     key = (question, model, row_id, user_id)
     if key not in answers:
-        # Whoever may change a row may see it.
-        answers[key] = (question is access.can_read
-                        and answers.get((access.can_write, model, row_id, user_id))) \
+        # Whoever may change a row may see it; a row the page has read and
+        # that is the user's own (its owner column) they may change.
+        kept = db.session.identity_map.get(identity_key(model, row_id))
+        answers[key] = (kept is not None and access.owns(kept, user_id)) or (
+            question is access.can_read
+            and answers.get((access.can_write, model, row_id, user_id))) \
             or question(db.session, model, row_id, user_id)
     return answers[key]
 
