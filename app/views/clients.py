@@ -6,14 +6,14 @@ from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from wtforms import StringField
 from wtforms.validators import Optional
 
 from app import db
 from app.labels import FIELDS
 from app.models import Application, Client, ContactPerson, FunnelStage, Note, Project
-from app.services import clients, closing, documents, validation
+from app.services import clients, closing, dictionaries, documents, validation
 from app.views.actions import CounterpartyActionView
 from app.views.applications import ApplicationView, calculator_url
 from app.views.bulk import BulkAssignMixin, bulk_action
@@ -198,13 +198,13 @@ class ClientView(BulkListMixin, RegisterView):
         """The record page's funnel stage box, for whoever may change the client."""
         if not self._may_edit(client_id):
             return None
-        current = db.session.get(Client, client_id).funnel_stage_id  # the page's record
+        current = db.session.get(Client, client_id).funnel_stage  # the page's record
         # The active stages in the funnel's order, and the client's own if
         # it is no longer active.
-        stages = db.session.scalars(
-            select(FunnelStage).where(or_(FunnelStage.is_active.is_(True),
-                                          FunnelStage.id == current))
-            .order_by(FunnelStage.sort_order, FunnelStage.id)).all()
+        stages = dictionaries.active_values(db.session, FunnelStage)
+        if current is not None and not current.is_active:
+            stages = sorted((*stages, current), key=lambda s: (s.sort_order, s.id))
+        current = current.id if current is not None else None
         return {"url": url_for(f"{self.endpoint}.set_stage", pk=client_id),
                 "current": current, "stages": stages}
 

@@ -3,13 +3,12 @@ from flask import flash, redirect, request, url_for
 from flask_appbuilder import expose, has_access
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 from wtforms.validators import NumberRange, Optional
 
 from app import db
 from app.labels import ENUMS, FIELDS
 from app.models import Deal, DealStatus, FunnelStage, RefusalReason
-from app.services import closing, deals
+from app.services import closing, deals, dictionaries
 from app.services.errors import Refused
 from app.views.actions import CounterpartyActionView
 from app.views.board import DealBoardMixin
@@ -83,10 +82,8 @@ class DealView(DealBoardMixin, RegisterView):
     def render_template(self, template, **kwargs):
         if template == self.show_template:
             kwargs["deal"] = db.session.get(Deal, int(kwargs["pk"]))
-            kwargs["stages"] = db.session.scalars(select(FunnelStage).where(
-                FunnelStage.is_active.is_(True)).order_by(FunnelStage.sort_order)).all()
-            kwargs["reasons"] = db.session.scalars(select(RefusalReason).where(
-                RefusalReason.is_active.is_(True)).order_by(RefusalReason.sort_order)).all()
+            kwargs["stages"] = dictionaries.active_values(db.session, FunnelStage)
+            kwargs["reasons"] = dictionaries.active_values(db.session, RefusalReason)
             kwargs["statuses"] = ENUMS[DealStatus]
             kwargs["may_move"] = self.appbuilder.sm.has_access(
                 "can_edit", self.class_permission_name)

@@ -111,3 +111,35 @@ def test_the_stage_needs_the_csrf_token(as_role, session):
                                        csrf=False, follow=False)
     assert response.status_code == 400
     assert _stage_of(session, client.id) == "Звонок"
+
+
+def test_stage_box_keeps_the_funnel_until_it_changes(app, as_role, session):
+    """The box's stages are read again only when the funnel changed (its
+    table's stamp): a second visit reads none; a stage added meanwhile is
+    offered on the next page, in the funnel's order; a client on a stage
+    switched off still sees its own stage, chosen."""
+    from tests.conftest import statements_sent
+
+    client = _client(session, employee_id(session, "manager"))
+    manager = as_role("manager")
+
+    def box():
+        page = manager.get(f"/clients/show/{client.id}").text
+        return page.split('id="client-stage"', 1)[1].split("</form>", 1)[0]
+
+    box()
+    with statements_sent(app) as sent:
+        assert "Звонок" in box()
+    assert not [s for s in sent if "FROM funnel_stage" in s], sent
+    added = FunnelStage(name=unique("Новая стадия"), is_active=True, sort_order=998)
+    session.add(added)
+    session.commit()
+    offered = box()
+    assert added.name in offered
+    assert offered.index("Звонок") < offered.index(added.name)
+    added.is_active = False
+    client.funnel_stage_id = added.id
+    session.commit()
+    offered = box()
+    assert f'<option value="{added.id}" selected>{added.name}</option>' in offered
+    assert "Звонок" in offered
