@@ -134,6 +134,7 @@ def active_values(session, model):
     a statement fewer on each page that offers them (a deal's stages and
     refusal reasons, a client's stage box)."""
     columns = [getattr(model, column.key) for column in inspect(model).column_attrs]
-    return table_stamps.kept(session, model.__tablename__, lambda: tuple(session.execute(
-        select(*columns).where(model.is_active.is_(True))
-        .order_by(model.sort_order, model.id)).all()))
+    query = select(*columns).where(model.is_active.is_(True)).order_by(model.sort_order,
+                                                                       model.id)
+    return table_stamps.kept(session, model.__tablename__, "active values",
+                             lambda: tuple(session.execute(query).all()))

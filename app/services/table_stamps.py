@@ -36,16 +36,18 @@ def of_request(session):
     return g.table_stamps
 
 
-def kept(session, table, build):
-    """``build()``, made again only when ``table``'s stamp changed since it
-    was last made in this process (``build`` must return plain data, safe
-    to share between requests and threads)."""
+def kept(session, table, what, build):
+    """``build()``, made from ``table``'s rows (``what`` names it among the
+    things made from them), again only when the table's stamp changed since
+    it was last made in this process. ``build`` returns plain data, safe to
+    share between requests and threads; read after the request's stamp, it
+    is at least as new as the stamp it is kept with."""
     stamp = of_request(session).get(table)
-    found = _kept.get(table)
+    found = _kept.get((table, what))
     if stamp is not None and found is not None and found[0] == stamp:
         return found[1]
     value = build()
     if stamp is not None:
         with _lock:
-            _kept[table] = (stamp, value)
+            _kept[(table, what)] = (stamp, value)
     return value

@@ -198,15 +198,14 @@ class ClientView(BulkListMixin, RegisterView):
         """The record page's funnel stage box, for whoever may change the client."""
         if not self._may_edit(client_id):
             return None
-        current = db.session.get(Client, client_id).funnel_stage  # the page's record
+        own = db.session.get(Client, client_id).funnel_stage  # the page's record
         # The active stages in the funnel's order, and the client's own if
         # it is no longer active.
         stages = dictionaries.active_values(db.session, FunnelStage)
-        if current is not None and not current.is_active:
-            stages = sorted((*stages, current), key=lambda s: (s.sort_order, s.id))
-        current = current.id if current is not None else None
+        if own is not None and not own.is_active:
+            stages = sorted((*stages, own), key=lambda stage: (stage.sort_order, stage.id))
         return {"url": url_for(f"{self.endpoint}.set_stage", pk=client_id),
-                "current": current, "stages": stages}
+                "current": own.id if own is not None else None, "stages": stages}
 
     @expose("/stage/<int:pk>", methods=["POST"])
     @has_access

@@ -256,7 +256,7 @@ class CustomDefinitions:
         boxes'), again only when the custom_field table's stamp changed."""
         if "custom_definitions" not in g:
             g.custom_definitions = table_stamps.kept(
-                db.session, CustomField.__tablename__,
+                db.session, CustomField.__tablename__, "active by entity",
                 lambda: custom_fields.active_by_entity(db.session))
         return g.custom_definitions.get(self.custom_entity, ())
 
