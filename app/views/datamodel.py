@@ -227,6 +227,11 @@ class ListInterface(SQLAInterface):
         column = access.owner_column(self.obj)
         if column is None or user_id is None:
             return False
+        if filters is not None and any(getattr(f, "narrows", False) for f in filters.filters):
+            # A search: few of their own records hold what was typed, so the
+            # sample would not reach the limit and the count follows anyway
+            # (a statement of 2-5 ms at a million clients saved).
+            return False
         (key,) = self.obj.__mapper__.primary_key
         if filters is None or all(getattr(f, "passes_own_rows", False) for f in filters.filters):
             # No filter but the row rule, which every own row passes: count

@@ -37,6 +37,7 @@ class FilterQuickSearch(BaseFilter):
 
     name = _l("Contains")
     arg_name = "quick"
+    narrows = True  # views/datamodel.ListInterface._own_rows_pass
 
     def apply(self, query, value):
         condition = search.record_condition(self.model, value, _dialect(self.datamodel))
@@ -71,6 +72,7 @@ class FilterClientMatches(BaseFilter):
 
     name = _l("Name, phone or INN contains")
     arg_name = "client_has"
+    narrows = True
 
     def apply(self, query, value):
         dialect = _dialect(self.datamodel)

@@ -386,6 +386,37 @@ def test_manager_count_from_own_records_or_every_visible_one(as_role, session, m
     assert count(3, tag) == "более 3"  # counted among all visible: 7
 
 
+def test_manager_search_counts_without_sampling_own_records(app, as_role, session,
+                                                          monkeypatch):
+    """A quick search leaves few rows: the count goes straight to the rows
+    the manager may see (no sample of their own records first), and says
+    "more than" only past the limit."""
+    from app.views import datamodel
+
+    manager, head = employee_id(session, "manager"), employee_id(session, "head")
+    tag = unique("поисксчёт").split()[-1]
+    session.add_all([Client(name=f"{tag} свой {i}", responsible_id=manager) for i in range(4)]
+                    + [Client(name=f"{tag} общий", responsible_id=head,
+                              public_access=PublicAccess.READ),
+                       Client(name=f"{tag} чужой", responsible_id=head)])
+    session.commit()
+    monkeypatch.setattr(datamodel, "PAGES_AHEAD", 0)
+    user = as_role("manager")
+
+    def count(limit, typed):
+        monkeypatch.setattr(datamodel, "COUNT_LIMIT", limit)
+        with statements_sent(app) as sent:
+            page = user.get(f"/clients/list/?_flt_0_quick={typed}").text
+        sampled = [s for s in sent if "LIMIT" in s and s.count("client.responsible_id") >= 2
+                   and "count(*)" in s]
+        assert not sampled, sampled
+        return page.split("Количество записей:</strong>")[1].split("<")[0].strip()
+
+    assert count(10, tag) == "5"
+    assert count(3, tag) == "более 3"
+    assert count(10, tag[:2]) != "0"  # too short for an index: each row tested
+
+
 def test_add_from_a_client_tab_presets_the_client(as_role, world, session):
     tag, ids = world
     manager = as_role("manager")
