@@ -162,7 +162,12 @@ class ListInterface(SQLAInterface):
                                       aliases_mapping={})
         options = inner.get_execution_options()
         selective = options.get(SELECTIVE, False)
-        if not (one_client or selective) and self._own_rows_pass(
+        # A search (a filter that ``narrows``) leaves few of a manager's own
+        # records: sampling them would not reach the limit, and the count
+        # follows anyway (a statement of 2-5 ms at a million clients).
+        narrowed = filters is not None and any(getattr(f, "narrows", False)
+                                               for f in filters.filters)
+        if not (one_client or selective or narrowed) and self._own_rows_pass(
                 query, filters, select_columns, limit, options.get(ROW_SCOPE)):
             return AtLeast(limit), None  # many visible: the page walks its index
         postgresql = self.session.get_bind().dialect.name == "postgresql"
@@ -226,11 +231,6 @@ class ListInterface(SQLAInterface):
         (its ROW_SCOPE), None when it did not."""
         column = access.owner_column(self.obj)
         if column is None or user_id is None:
-            return False
-        if filters is not None and any(getattr(f, "narrows", False) for f in filters.filters):
-            # A search: few of their own records hold what was typed, so the
-            # sample would not reach the limit and the count follows anyway
-            # (a statement of 2-5 ms at a million clients saved).
             return False
         (key,) = self.obj.__mapper__.primary_key
         if filters is None or all(getattr(f, "passes_own_rows", False) for f in filters.filters):

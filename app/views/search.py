@@ -37,7 +37,7 @@ class FilterQuickSearch(BaseFilter):
 
     name = _l("Contains")
     arg_name = "quick"
-    narrows = True  # views/datamodel.ListInterface._own_rows_pass
+    narrows = True  # views/datamodel.ListInterface._count
 
     def apply(self, query, value):
         condition = search.record_condition(self.model, value, _dialect(self.datamodel))
