@@ -148,7 +148,9 @@ def create_app(overrides=None):
             update_perms=False,
         )
         appbuilder.init_app(app, db.session)
-        from app import views
+        from app import catalogue, views
+
+        catalogue.install(appbuilder.bm.babel)
         from app.views import errors, headers, requestargs
 
         views.register(appbuilder)
