@@ -639,6 +639,49 @@ def test_a_list_page_reads_dictionaries_and_employees_with_its_rows(app, as_role
     clients = [s for s in sent if re.search(r"FROM client\s+WHERE client\.id IN", s)]
     assert len(clients) == 1, clients
     assert employee(session, "head").last_name in page.text  # the assignee
+
+
+def test_list_cells_are_drawn_without_a_context_each(app, as_role, session, monkeypatch):
+    """A list's cells, and a task list's own cells and rows, are drawn by
+    macros (sdelka/widgets/list.html): a scoped block per cell copied the
+    page's whole context for every cell, a twentieth of a list page. A page
+    of three rows derives no more contexts than a page of one."""
+    from jinja2.runtime import Context
+
+    from app.models import Task, TaskStatus
+
+    tag = unique("Ячейки")
+    head_id = employee_id(session, "head")
+    status = session.scalars(select(TaskStatus).order_by(TaskStatus.id)).first()
+    for n in range(3):
+        client = Client(name=f"{tag} {n}", responsible_id=head_id)
+        session.add(client)
+        session.flush()
+        session.add(Task(client_id=client.id, assignee_id=head_id, author_id=head_id,
+                         status_id=status.id, description=f"{tag} {n}"))
+    session.commit()
+    derived = []
+    original = Context.derived
+
+    def counted(self, locals=None):
+        derived.append(1)
+        return original(self, locals)
+
+    monkeypatch.setattr(Context, "derived", counted)
+    head = as_role("head")
+    for view, path in (("ClientView", "/clients/list/"), ("TaskView", "/tasks/list/")):
+        contexts = {}
+        for rows in (1, 3):
+            address = f"{path}?_flt_0_quick={tag}&psize_{view}={rows}"
+            head.get(address)
+            derived.clear()
+            page = head.get(address)
+            assert page.text.count('class="action_check"') == rows, (path, rows)
+            contexts[rows] = len(derived)
+        assert contexts[3] == contexts[1], (path, contexts)
+    assert "task-done-form" in page.text and "background-color" in page.text
+
+
 def test_search_form_reads_a_dictionary_only_when_it_changed(app, as_role, session):
     """The search form's drop-downs of dictionaries and employees are drawn
     again only when a table's stamp changed (migration 0033): a second page
