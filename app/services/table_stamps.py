@@ -1,5 +1,5 @@
 """Stamps of the watched tables (the dictionaries, departments, employees,
-roles and custom fields: migrations 0033 and 0034): a table's stamp
+roles, custom fields and saved views: migrations 0033 to 0035): a table's stamp
 changes with every write to it, from whichever worker, server or SQL, so
 what is made from its rows may be kept while the stamp stays.
 

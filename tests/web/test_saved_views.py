@@ -215,3 +215,27 @@ def test_every_register_list_has_views(as_role):
             continue
         assert 'id="saved-views-menu"' in response.text, url
         assert re.search(r'name="view" value="\w+View"', response.text), url
+
+
+def test_a_list_reads_the_saved_views_only_when_they_changed(app, as_role, session):
+    """The «Виды» menu is kept while the saved_view table's stamp stays
+    (migration 0035): a second page sends no statement for it, and a view
+    written by any writer (here plain SQL, as another server would) is in
+    the menu of the very next page, and gone after its deletion."""
+    from tests.conftest import employee_id, statements_sent
+
+    http = as_role("manager")
+    http.get(LIST)
+    with statements_sent(app) as sent:
+        assert http.get(LIST).status_code == 200
+    assert not [s for s in sent if "saved_view" in s], sent
+    title = unique("Из другого сервера")
+    view = SavedView(user_id=employee_id(session, "manager"), view_name="DealView",
+                     title=title, query=_query("x"))
+    session.add(view)
+    session.commit()
+    page = http.get(LIST).text
+    assert title in page and f"/saved-views/open/{view.id}" in page
+    session.delete(view)
+    session.commit()
+    assert title not in http.get(LIST).text
