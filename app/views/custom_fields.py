@@ -308,16 +308,29 @@ class EscapedSearchWidget(SearchWidget):
 
     def __call__(self, **kwargs):
         form, columns = self.template_args["form"], self.template_args["include_cols"]
-        filters = self.filters.get_search_filters()
-        kwargs["label_columns"] = {col: escape(str(form[col].label.text)) for col in columns}
+        kwargs["label_columns"], kwargs["search_filters"] = self._words(form, columns)
         datamodel = self.filters.datamodel
         kwargs["form_fields"] = {col: _search_field_html(form[col], _rows_of(datamodel, col))
                                  for col in columns}
-        kwargs["search_filters"] = {col: [str(f.name) for f in filters[col]]
-                                    for col in columns}
         kwargs["active_filters"] = self.filters.get_filters_values_tojson()
         # FAB's SearchWidget.__call__, with the labels above: skip it.
         return super(SearchWidget, self).__call__(**kwargs)
+
+    def _words(self, form, columns):
+        """(labels, each column's filter names), translated: the same for
+        every page of a list in a language (the form's class is the view's,
+        one per set of custom fields), some sixty strings translated a
+        page. Kept with the fields drawn (SEARCH_FIELDS_KEPT)."""
+        key = ("words", type(form), tuple(columns), str(get_locale()))
+        words = _search_fields.get(key)
+        if words is None:
+            filters = self.filters.get_search_filters()
+            words = ({col: escape(str(form[col].label.text)) for col in columns},
+                     {col: [str(f.name) for f in filters[col]] for col in columns})
+            if len(_search_fields) >= SEARCH_FIELDS_KEPT:
+                _search_fields.clear()
+            _search_fields[key] = words
+        return words
 
 
 class CustomFieldsMixin(CustomDefinitions):
