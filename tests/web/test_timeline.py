@@ -379,3 +379,39 @@ def test_a_clients_entries_are_read_without_the_row_rule(app, session, manager_i
     with statements_sent(app) as sent:
         timeline.page(session, "deal", 2**31 - 1, manager_id)
     assert any("visible_client" in statement for statement in sent)
+
+
+def test_the_first_pages_statements_are_built_once_for_every_record(session, manager_id,
+                                                                    other_manager):
+    """The newest entries of each kind come from statements built once per
+    kind of subject and row rule (services/timeline._statements), the
+    record, the viewer and the page's size their parameters: each record
+    still gets its own entries, each viewer what the rule lets them see."""
+    client = _client(session, manager_id)
+    deals = [Deal(title=unique("Сделка ленты"), client=client, responsible_id=owner,
+                  amount=1000) for owner in (manager_id, other_manager)]
+    session.add_all(deals)
+    session.flush()
+    session.add_all([Note(client=client, deal=deal, text=f"Заметка {deal.title}",
+                          author_id=deal.responsible_id) for deal in deals])
+    session.commit()
+    for deal in deals:
+        notes = [e.record.text for e in timeline.page(session, "deal", deal.id, None,
+                                                      size=5).entries if e.kind == "note"]
+        assert notes == [f"Заметка {deal.title}"]
+    # The colleague's deal is of the manager's own client: visible, through its client.
+    mine = [e.record.text for e in timeline.page(session, "deal", deals[1].id,
+                                                 manager_id).entries if e.kind == "note"]
+    assert mine == [f"Заметка {deals[1].title}"]
+    stranger = _client(session, other_manager)
+    hidden = Deal(title=unique("Чужая сделка"), client=stranger, responsible_id=other_manager,
+                  amount=1)
+    session.add(hidden)
+    session.flush()
+    session.add(Note(client=stranger, deal=hidden, text="Чужая", author_id=other_manager))
+    session.commit()
+    assert [e for e in timeline.page(session, "deal", hidden.id, manager_id).entries
+            if e.kind == "note"] == []
+    assert [e.kind for e in timeline.page(session, "deal", hidden.id, other_manager).entries
+            if e.kind == "note"] == ["note"]
+    assert timeline._statements("deal", True, None) is timeline._statements("deal", True, None)
