@@ -96,6 +96,39 @@ def test_permission_sets_read_as_names_equal_fabs(app):
             assert ("can_list", "TaskView") in ours
 
 
+def test_access_answers_are_kept_for_the_request_and_its_user(app, monkeypatch):
+    """A request of a signed-in user asks FAB once per permission while its
+    user stays; signing in or out within the request asks again, and a
+    request without a signed-in user (the API's tokens) asks every time."""
+    from flask import g
+    from flask_appbuilder.security.manager import BaseSecurityManager
+    from flask_login import current_user, login_user, logout_user
+
+    sm = app.appbuilder.sm
+    asked = []
+    fabs = BaseSecurityManager.has_access
+
+    def counted(self, permission, view):
+        asked.append((permission, view))
+        return fabs(self, permission, view)
+
+    monkeypatch.setattr(BaseSecurityManager, "has_access", counted)
+    with app.test_request_context("/"):
+        g.user = current_user  # as FAB's before_request sets it
+        assert not any(sm.has_access("can_list", "ClientView") for _ in range(3))
+        assert len(asked) == 3
+        login_user(sm.find_user(username="manager"))
+        assert all(sm.has_access("can_list", "ClientView") for _ in range(5))
+        assert not any(sm.has_access("can_add", "RoleModelView") for _ in range(5))
+        assert len(asked) == 5
+        login_user(sm.find_user(username="admin"))
+        assert sm.has_access("can_add", "RoleModelView")
+        assert len(asked) == 6
+        logout_user()
+        assert not sm.has_access("can_list", "ClientView")
+        assert len(asked) == 7
+
+
 def test_read_only_role_has_no_write_permission(app):
     with app.app_context():
         role = app.appbuilder.sm.find_role("Read-only")
