@@ -106,7 +106,8 @@ class ListInterface(SQLAInterface):
 
     def get(self, id, filters=None, select_columns=None, outer_default_load=False):
         """One record (its page, its form, its deletion) with every
-        many-to-one relation joined in the same statement: named one by one
+        many-to-one relation and every list of dictionary values or
+        employees joined in the same statement: named one by one
         as the page showed them, a client's page spent seven round trips on
         them, each a wait for the interpreter's lock under load."""
         token = _ONE_RECORD.set(True)
@@ -119,6 +120,12 @@ class ListInterface(SQLAInterface):
         relations = [rel for rel in self.obj.__mapper__.relationships
                      if rel.direction.name == "MANYTOONE" and rel.key not in joined]
         if _ONE_RECORD.get():
+            # With its lists of dictionary values and employees (a client's
+            # tags, participants and mailing types): a few rows each, joined
+            # rather than a statement each.
+            relations += [rel for rel in self.obj.__mapper__.relationships
+                          if rel.direction.name == "MANYTOMANY" and rel.key not in joined
+                          and _reference(rel.mapper.class_)]
             return [joinedload(getattr(self.obj, rel.key)) for rel in relations]
         # A page's dictionary values and employees come joined: a few rows
         # each, looked up by key. Records (a task's client, deal, …) come

@@ -641,6 +641,32 @@ def test_a_list_page_reads_dictionaries_and_employees_with_its_rows(app, as_role
     assert employee(session, "head").last_name in page.text  # the assignee
 
 
+def test_a_record_reads_its_lists_of_values_and_employees_with_it(app, as_role, session):
+    """A client's tags, participants and mailing types come in the
+    statement that reads the client (ListInterface.get), not a statement
+    each, and every one of them is shown on its page."""
+    from app.models import MailingType, Tag
+
+    name = unique("Списки")
+    tags = [Tag(name=f"{name} метка {n}", is_active=True) for n in range(2)]
+    mailing = MailingType(name=f"{name} рассылка", is_active=True)
+    client = Client(name=f"{name} клиент", responsible_id=employee_id(session, "head"),
+                    tags=tags, mailing_types=[mailing],
+                    participants=[employee(session, "manager")])
+    session.add(client)
+    session.commit()
+    head = as_role("head")
+    head.get(f"/clients/show/{client.id}")
+    with statements_sent(app) as sent:
+        page = head.get(f"/clients/show/{client.id}")
+        assert page.status_code == 200
+    alone = [s for s in sent if re.search(r"FROM (tag|mailing_type|ab_user), "
+                                          r"(client_tag|client_mailing|client_participant)", s)]
+    assert not alone, alone
+    for text in [t.name for t in tags] + [mailing.name, employee(session, "manager").last_name]:
+        assert text in page.text, text
+
+
 def test_list_cells_are_drawn_without_a_context_each(app, as_role, session, monkeypatch):
     """A list's cells, and a task list's own cells and rows, are drawn by
     macros (sdelka/widgets/list.html): a scoped block per cell copied the
