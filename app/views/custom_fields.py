@@ -283,13 +283,18 @@ def _search_field_html(field, table=None):
     value = field._value() if hasattr(field, "_value") else None
     key = (type(field), type(field.widget), field.name, field.id, str(field.label.text),
            repr(field.render_kw), value, choices, str(get_locale()))
-    html = _search_fields.get(key)
-    if html is None:
-        html = field()
+    return _kept_drawing(key, field)
+
+
+def _kept_drawing(key, draw):
+    """``draw()``, made once per ``key`` while at most SEARCH_FIELDS_KEPT are kept."""
+    drawn = _search_fields.get(key)
+    if drawn is None:
+        drawn = draw()
         if len(_search_fields) >= SEARCH_FIELDS_KEPT:
             _search_fields.clear()
-        _search_fields[key] = html
-    return html
+        _search_fields[key] = drawn
+    return drawn
 
 
 def _rows_of(datamodel, column):
@@ -321,16 +326,13 @@ class EscapedSearchWidget(SearchWidget):
         every page of a list in a language (the form's class is the view's,
         one per set of custom fields), some sixty strings translated a
         page. Kept with the fields drawn (SEARCH_FIELDS_KEPT)."""
-        key = ("words", type(form), tuple(columns), str(get_locale()))
-        words = _search_fields.get(key)
-        if words is None:
+        def translate():
             filters = self.filters.get_search_filters()
-            words = ({col: escape(str(form[col].label.text)) for col in columns},
-                     {col: [str(f.name) for f in filters[col]] for col in columns})
-            if len(_search_fields) >= SEARCH_FIELDS_KEPT:
-                _search_fields.clear()
-            _search_fields[key] = words
-        return words
+            return ({col: escape(str(form[col].label.text)) for col in columns},
+                    {col: [str(f.name) for f in filters[col]] for col in columns})
+
+        return _kept_drawing(("words", type(form), tuple(columns), str(get_locale())),
+                             translate)
 
 
 class CustomFieldsMixin(CustomDefinitions):
