@@ -361,8 +361,10 @@ class CustomFieldsMixin(CustomDefinitions):
 
     def _form_class(self, base, definitions, make_field):
         """``base`` with a field per definition, one class per set of
-        definitions; the oldest are dropped as the admin edits them."""
-        key = (id(base), custom_fields.signature(definitions))
+        definitions and language (a field's label is its definition's in
+        the language of the request that made the class); the oldest are
+        dropped as the admin edits them."""
+        key = (id(base), custom_fields.signature(definitions), str(get_locale()))
         forms = self.__dict__.setdefault("_custom_forms", {})
         if key not in forms:
             while len(forms) >= FORM_CLASSES_KEPT:

@@ -314,3 +314,30 @@ def test_form_classes_do_not_pile_up_as_the_admin_edits_definitions(as_role, ses
         page = as_role("admin").get("/clients/add").text
         assert field.label_ru in page
     assert len(view._custom_forms) <= views.FORM_CLASSES_KEPT
+
+
+def test_a_custom_fields_label_follows_each_users_language(as_role, session):
+    """The form and search classes with custom fields are made per language:
+    made first for a Russian page, they gave an English user the Russian
+    label."""
+    ru, en = unique("Доход семьи"), unique("Family income")
+    field = CustomField(entity="client", code=unique("family").replace(" ", "_").lower(),
+                        label_ru=ru, label_en=en, type="text", sort_order=1, is_active=True,
+                        in_filters=True)
+    session.add(field)
+    session.commit()
+    try:
+        russian, english = as_role("admin"), as_role("head")
+        assert ru in russian.get("/clients/add").text
+        assert ru in russian.get("/clients/list/").text
+        english.get("/lang/en")
+        try:
+            form, listed = english.get("/clients/add").text, english.get("/clients/list/").text
+        finally:
+            english.get("/lang/ru")
+        assert en in form and ru not in form
+        assert en in listed and ru not in listed
+        assert ru in russian.get("/clients/add").text
+    finally:
+        session.delete(field)
+        session.commit()
