@@ -4,7 +4,7 @@ import datetime
 from sqlalchemy import select
 
 from app.models import Client, Employee, Task, TaskStatus
-from tests.conftest import unique
+from tests.conftest import new_user, unique
 
 DAY = datetime.date(2032, 5, 10)
 
@@ -38,6 +38,19 @@ def test_head_sees_every_manager_with_counts_and_intensity(as_role, session):
     assert "Календарь" in page
     assert _cell(page, manager.full_name)[0] >= 3 and _cell(page, head.full_name)[0] >= 1
     assert "rgba(51,122,183,1.00)" in page  # the busiest cell is the darkest
+
+
+def test_a_managers_name_and_links_are_written_as_text(app, as_role, session):
+    """The grid's rows are drawn in Python (views/calendar._rows): what an
+    employee's name holds is escaped there, and the links' ampersands too."""
+    login, user_id = new_user(app, prefix="calendar", first_name="<b>Иван</b>",
+                              last_name='"Петров" & Co')
+    page = as_role("head").get(f"/calendar/?start={DAY.isoformat()}&days=2").text
+    assert "<b>Иван</b>" not in page
+    name = "&#34;Петров&#34; &amp; Co &lt;b&gt;Иван&lt;/b&gt;"
+    link = _row(page, name).split('href="')[1].split('"')[0]
+    assert f"&amp;manager={user_id}&amp;" in link and "&manager" not in link
+    assert _cell(page, name) == [0, 0]
 
 
 def test_manager_sees_only_own_row(as_role, session):
