@@ -152,6 +152,27 @@ class ListInterface(SQLAInterface):
             related[col_name] = interface
         return related[col_name]
 
+    def get_related_obj(self, col_name, value):
+        """The related record a relation filter names, read once a session
+        (a request's). FAB read it by the address's text ("3") each time the
+        filter was applied, four times on a manager's task list by status:
+        the identity map holds a row only while something refers to it.
+        Kept in the session's own ``info``, and only while it is in it."""
+        model = self.get_related_model(col_name)
+        (key,) = model.__mapper__.primary_key
+        if isinstance(value, (list, tuple)):
+            # An add form's preset gives its primary key as a list.
+            value = value[0] if len(value) == 1 else tuple(value)
+        try:
+            value = key.type.python_type(value)
+        except (TypeError, ValueError, NotImplementedError):
+            pass  # as typed: the database finds no such row
+        kept = self.session.info.setdefault("sdelka_related_objects", {})
+        found = kept.get((model, value))
+        if found is None or found not in self.session:
+            found = kept[model, value] = self.session.get(model, value)
+        return found
+
     def query_count(self, query, filters=None, select_columns=None):
         """FAB's count: only ours (``_count``) is used by ``query``."""
         return self._count(query, filters, select_columns, 0, 0)[0]
