@@ -61,10 +61,15 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
 def _postgres_settings(dbapi_connection, connection_record):
     """No JIT compilation on PostgreSQL: it pays off for long analytic
     queries, and a list query the planner overestimates (a row-level rule
-    it cannot see through) compiles for 200 ms to run in 20 ms. Committed:
+    it cannot see through) compiles for 200 ms to run in 20 ms. No
+    parallel workers either: a list sorted by a column without an index
+    (applications by amount) started one per page, a process more on cores
+    the other sessions' requests wait for (the whole statement's processor
+    time grows; under load its page waits longer, not less). Committed:
     SET belongs to the transaction, and the pool rolls back at check-in."""
     if type(dbapi_connection).__module__.startswith("psycopg"):
         dbapi_connection.execute("SET jit = off")
+        dbapi_connection.execute("SET max_parallel_workers_per_gather = 0")
         dbapi_connection.commit()
 
 
