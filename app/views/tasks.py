@@ -6,13 +6,13 @@ from flask import current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.utils.base import get_safe_redirect
 from flask_babel import gettext
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from wtforms import SelectField
 
 from app import db
 from app.labels import ENUMS, FIELDS
 from app.models import Reminder, StatusKind, Task, TaskStatus, utcnow
-from app.services import access, tasks
+from app.services import access, dictionaries, tasks
 from app.services.errors import Refused
 from app.services.localtime import to_local
 from app.views.datamodel import ListInterface
@@ -35,19 +35,30 @@ def _planned_default():
 def _closable(pks):
     """Ids among ``pks`` whose row gets «Выполнено»: open tasks the user may
     change (the edit form's row rule), when they may edit tasks at all and
-    a done status is set up (with that status). One query for the page."""
+    a done status is set up (with that status).
+
+    The page's tasks are still in the session (FAB's list holds them while
+    its widget is built), their statuses joined: open or not, and the
+    user's own (services/access.owns, which the rule lets change), are
+    answered without the database; only a colleague's open task is asked
+    about, in one statement. The done status is the dictionary's kept
+    value (services/dictionaries.active_values)."""
     if not pks or not current_app.appbuilder.sm.has_access("can_edit", TaskView.__name__):
         return set(), None
-    status = tasks.done_status(db.session)
+    status = next((value for value in dictionaries.active_values(db.session, TaskStatus)
+                   if value.kind == StatusKind.DONE), None)
     if status is None:
         return set(), None
-    query = (select(Task.id).outerjoin(TaskStatus, Task.status_id == TaskStatus.id)
-             .where(Task.id.in_([int(pk) for pk in pks]),
-                    or_(Task.status_id.is_(None), TaskStatus.kind == StatusKind.OPEN)))
+    open_tasks = [task for task in (db.session.get(Task, int(pk)) for pk in pks)
+                  if task is not None and tasks.is_open(task)]
     user_id = restricted_user_id()
-    if user_id is not None:
-        query = query.where(access.clause(Task, user_id, write=True))
-    return {str(pk) for pk in db.session.scalars(query)}, status
+    closable = {str(task.id) for task in open_tasks
+                if user_id is None or access.owns(task, user_id)}
+    others = [task.id for task in open_tasks if str(task.id) not in closable]
+    if others:
+        closable |= {str(pk) for pk in db.session.scalars(select(Task.id).where(
+            Task.id.in_(others), access.clause(Task, user_id, write=True)))}
+    return closable, status
 
 
 class TaskListWidget(RegisterListWidget):

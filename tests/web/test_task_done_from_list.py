@@ -111,6 +111,34 @@ def test_manager_cannot_close_another_managers_task(as_role, session, make_task,
     assert unchanged.status.name == "В работе" and unchanged.finished_at is None
 
 
+def test_a_colleagues_task_gets_the_button_only_where_the_manager_may_change_it(
+        app, as_role, session, make_task, other_manager):
+    """Own open tasks are answered from the page's rows; a colleague's
+    visible task is asked about: on the manager's own client it may be
+    closed, on a colleague's client open to reading only it may not."""
+    from app.models import PublicAccess
+    from tests.conftest import statements_sent
+
+    me = employee_id(session, "manager")
+    own = make_task(me)
+    on_my_client = make_task(other_manager)
+    on_my_client.client.responsible_id = me
+    read_only = make_task(other_manager)
+    read_only.client.public_access = PublicAccess.READ
+    session.commit()
+    manager = as_role("manager")
+    with statements_sent(app) as sent:
+        page = manager.get(LIST).text
+    assert f'action="/tasks/done/{own.id}"' in _row(page, own.id)
+    assert f'action="/tasks/done/{on_my_client.id}"' in _row(page, on_my_client.id)
+    assert _row(page, read_only.id) is not None  # listed, but not to be closed
+    assert "/tasks/done/" not in _row(page, read_only.id)
+    # The colleagues' two tasks in one question; the own one in none.
+    asked = [s for s in sent if re.search(r"FROM task\s+WHERE task\.id IN", s)]
+    assert len(asked) == 1, asked
+    assert not [s for s in sent if "FROM task_status" in s and "kind" in s]
+
+
 @pytest.mark.parametrize("username", ["head", "admin"])
 def test_head_and_admin_close_anyones_task(as_role, session, make_task, other_manager,
                                            username):
