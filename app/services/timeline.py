@@ -1,8 +1,12 @@
 """The timeline of a client, a deal or a lead: its notes, tasks, counterparty
 actions, printed documents and recorded changes in one feed, newest first.
 
-One query per kind of entry, each cut at the page's size in the database,
-merged here; a page ends with the cursor of its last entry, and the next
+One statement finds the page: each kind's newest entries (cut at the
+page's size) merged in the database, as (kind, id, time); then one
+statement per kind on the page reads its records. Under load each
+statement costs a wait for the interpreter's lock and the database's
+process, and a record page's timeline mostly holds two or three kinds of
+the five. A page ends with the cursor of its last entry, and the next
 page asks each kind for what comes strictly after it in the same order
 (time, then kind, then id), so no entry is shown twice or skipped when
 several share a moment. Times stay UTC: the screen shows them in the
@@ -15,8 +19,8 @@ one may not read is not there)."""
 import datetime
 from dataclasses import dataclass, field
 
-from sqlalchemy import Integer, and_, bindparam, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Integer, and_, bindparam, func, literal, or_, select, union_all
+from sqlalchemy.orm import joinedload
 
 from app.models import (
     Client,
@@ -93,8 +97,8 @@ LIMIT = bindparam("timeline_limit", type_=Integer)
 
 
 def _sources(subject):
-    """(kind, model, moment, condition, loader options) of each kind of
-    entry a subject of this kind has (its number: SUBJECT_ID)."""
+    """(kind, model, moment, condition) of each kind of entry a subject of
+    this kind has (its number: SUBJECT_ID)."""
     subject_id = SUBJECT_ID
     # A deal's and a lead's notes and tasks are those linked to it (its
     # client's other ones are on the client's page).
@@ -105,20 +109,15 @@ def _sources(subject):
     else:
         note_of, task_of = Note.client_id == subject_id, Task.client_id == subject_id
     sources = [
-        ("note", Note, Note.created_at, note_of, [selectinload(Note.author)]),
-        ("task", Task, func.coalesce(Task.finished_at, Task.created_at), task_of,
-         [selectinload(Task.status), selectinload(Task.assignee), selectinload(Task.type)]),
+        ("note", Note, Note.created_at, note_of),
+        ("task", Task, func.coalesce(Task.finished_at, Task.created_at), task_of),
     ]
     action_of = {"client": CounterpartyAction.client_id, "deal": CounterpartyAction.deal_id,
                  "lead": CounterpartyAction.lead_id}[subject]
     sources.append(("action", CounterpartyAction,
                     func.coalesce(CounterpartyAction.done_at, CounterpartyAction.planned_at,
                                   CounterpartyAction.created_at),
-                    action_of == subject_id,
-                    [selectinload(CounterpartyAction.action_type),
-                     selectinload(CounterpartyAction.action_result),
-                     selectinload(CounterpartyAction.contact),
-                     selectinload(CounterpartyAction.responsible)]))
+                    action_of == subject_id))
     if subject == "client":
         printed = PrintedDocument.client_id == subject_id
     elif subject == "deal":
@@ -127,15 +126,13 @@ def _sources(subject):
     else:
         printed = None  # leads are not printed
     if printed is not None:
-        sources.append(("document", PrintedDocument, PrintedDocument.created_at, printed,
-                        [selectinload(PrintedDocument.author)]))
+        sources.append(("document", PrintedDocument, PrintedDocument.created_at, printed))
     own = (HistoryEntry.client_id == subject_id if subject == "client" else
            and_(HistoryEntry.entity == subject, HistoryEntry.entity_id == subject_id))
     # A print is a document entry, a new task a task entry: not twice.
     sources.append(("change", HistoryEntry, HistoryEntry.at,
                     and_(own, HistoryEntry.action != "print",
-                         or_(HistoryEntry.entity != "task", HistoryEntry.action != "create")),
-                    [selectinload(HistoryEntry.user)]))
+                         or_(HistoryEntry.entity != "task", HistoryEntry.action != "create"))))
     return sources
 
 
@@ -156,39 +153,81 @@ def page(session, subject, subject_id, viewer_id, *, older=None, kinds=KINDS,
     numbers = {SUBJECT_ID.key: subject_id, LIMIT.key: size + 1}
     if ruled:
         numbers[VIEWER_ID.key] = viewer_id
-    found = []
-    for kind, statement in _statements(subject, ruled, cursor):
-        if kind in kinds:
-            found += [Entry(kind, at, record.id, record)
-                      for record, at in session.execute(statement, numbers)]
-    found.sort(key=lambda entry: entry.key, reverse=True)
-    shown = found[:size]
-    older = shown[-1].cursor if len(found) > size else None
+    listed = tuple(kind for kind in KINDS if kind in kinds)
+    merged = _merged(subject, ruled, listed, cursor)
+    if merged is None:
+        return Page([], None)
+    found = session.execute(merged, numbers).all()
+    by_kind = {}
+    for rank, row_id, _at in found[:size]:
+        by_kind.setdefault(KINDS[rank], []).append(row_id)
+    records = {}
+    for kind, ids in by_kind.items():
+        model, options = _RECORDS[kind]
+        records.update(((kind, record.id), record) for record in session.scalars(
+            select(model).where(model.id.in_(ids)).options(*options)))
+    shown = [Entry(KINDS[rank], _moment(at), row_id, records[KINDS[rank], row_id])
+             for rank, row_id, at in found[:size] if (KINDS[rank], row_id) in records]
+    older = shown[-1].cursor if len(found) > size and shown else None
     return Page(_grouped(shown), older)
 
 
-# The first page's statements by subject and whether the row rule applies:
-# the same for every record but its numbers (SUBJECT_ID, VIEWER_ID, LIMIT).
-# Building them was half of a timeline's work, a tenth of a record page.
+def _moment(value):
+    """A merged time as a datetime: SQLite gives the union's text."""
+    return datetime.datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+# Each kind's model and what its entry shows of its relations, each a
+# record's one (a task's status, type, assignee), joined into its
+# statement rather than read in one of their own.
+_RECORDS = {
+    "note": (Note, [joinedload(Note.author)]),
+    "task": (Task, [joinedload(Task.status), joinedload(Task.assignee),
+                    joinedload(Task.type)]),
+    "action": (CounterpartyAction, [joinedload(CounterpartyAction.action_type),
+                                    joinedload(CounterpartyAction.action_result),
+                                    joinedload(CounterpartyAction.contact),
+                                    joinedload(CounterpartyAction.responsible)]),
+    "document": (PrintedDocument, [joinedload(PrintedDocument.author)]),
+    "change": (HistoryEntry, [joinedload(HistoryEntry.user)]),
+}
+
+# The first page's statement by subject, row rule and kinds listed: the
+# same for every record but its numbers (SUBJECT_ID, VIEWER_ID, LIMIT).
+# Building it was half of a timeline's work, a tenth of a record page.
 _first_pages = {}
 
 
-def _statements(subject, ruled, cursor):
-    """(kind, statement) of every kind of the subject's entries, newest
-    first, after ``cursor`` (None: from the newest)."""
-    if cursor is None and (subject, ruled) in _first_pages:
-        return _first_pages[subject, ruled]
-    built = []
-    for kind, model, moment, condition, options in _sources(subject):
-        query = select(model, moment.label("moment")).where(condition)
+def _merged(subject, ruled, kinds, cursor):
+    """The statement of the page's (rank, id, time) rows, newest first:
+    each listed kind's first rows after ``cursor`` (None: from the
+    newest), merged; None when no kind is listed."""
+    if cursor is None and (subject, ruled, kinds) in _first_pages:
+        return _first_pages[subject, ruled, kinds]
+    parts = []
+    for kind, model, moment, condition in _sources(subject):
+        if kind not in kinds:
+            continue
+        rank = KINDS.index(kind)
+        query = select(literal(rank, Integer).label("rank"), model.id.label("id"),
+                       moment.label("at")).where(condition)
         if cursor is not None:
-            query = query.where(_after(moment, model.id, KINDS.index(kind), cursor))
+            query = query.where(_after(moment, model.id, rank, cursor))
         if ruled and model is not HistoryEntry:
             query = query.where(access.clause(model, VIEWER_ID))
-        built.append((kind, query.options(*options)
-                      .order_by(moment.desc(), model.id.desc()).limit(LIMIT)))
+        # Cut in its own subquery: SQLite takes no ORDER BY or LIMIT on a
+        # member of a UNION.
+        part = query.order_by(moment.desc(), model.id.desc()).limit(LIMIT).subquery()
+        parts.append(select(part.c.rank, part.c.id, part.c.at))
+    if not parts:
+        built = None
+    else:
+        merged = union_all(*parts).subquery()
+        built = (select(merged.c.rank, merged.c.id, merged.c.at)
+                 .order_by(merged.c.at.desc(), merged.c.rank.desc(), merged.c.id.desc())
+                 .limit(LIMIT))
     if cursor is None:
-        _first_pages[subject, ruled] = built
+        _first_pages[subject, ruled, kinds] = built
     return built
 
 

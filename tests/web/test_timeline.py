@@ -359,6 +359,31 @@ def test_posting_needs_the_csrf_token(as_role, session, manager_id):
     assert session.scalar(select(Note.id).where(Note.client_id == client.id)) is None
 
 
+def test_a_page_is_one_statement_and_one_per_kind_shown(app, session, full_client):
+    """The page's entries are found in one statement, each kind shown is
+    read in one more with its relations joined (a task's status, type and
+    assignee, an action's type, result and contact, authors): a client
+    with all five kinds costs six statements, not five and a dozen of
+    their relations; an empty timeline one."""
+    client, _deal = full_client
+    client_id = client.id
+    session.expire_all()  # nothing of it already in the session
+    with statements_sent(app) as sent:
+        entries = timeline.page(session, "client", client_id, None).entries
+        kinds = {e.kind for e in entries}
+        shown = [(e.kind, getattr(e.record, "status", None) and e.record.status.name,
+                  getattr(e.record, "author", None) and e.record.author.last_name,
+                  getattr(e.record, "action_type", None) and e.record.action_type.name)
+                 for e in entries]
+    assert kinds == set(timeline.KINDS), kinds
+    assert len(sent) == 1 + len(kinds), sent
+    assert ("action", None, None, "Звонок") in shown
+    assert any(kind == "task" and status for kind, status, _a, _t in shown)
+    with statements_sent(app) as sent:
+        assert timeline.page(session, "deal", 2**31 - 1, None).entries == []
+    assert len(sent) == 1, sent
+
+
 def test_a_clients_entries_are_read_without_the_row_rule(app, session, manager_id,
                                                          other_manager):
     """Every entry of a client is a record of that client, which the page
@@ -414,4 +439,5 @@ def test_the_first_pages_statements_are_built_once_for_every_record(session, man
             if e.kind == "note"] == []
     assert [e.kind for e in timeline.page(session, "deal", hidden.id, other_manager).entries
             if e.kind == "note"] == ["note"]
-    assert timeline._statements("deal", True, None) is timeline._statements("deal", True, None)
+    assert timeline._merged("deal", True, timeline.KINDS, None) is timeline._merged(
+        "deal", True, timeline.KINDS, None)
