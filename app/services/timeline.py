@@ -166,15 +166,10 @@ def page(session, subject, subject_id, viewer_id, *, older=None, kinds=KINDS,
         model, options = _RECORDS[kind]
         records.update(((kind, record.id), record) for record in session.scalars(
             select(model).where(model.id.in_(ids)).options(*options)))
-    shown = [Entry(KINDS[rank], _moment(at), row_id, records[KINDS[rank], row_id])
+    shown = [Entry(KINDS[rank], at, row_id, records[KINDS[rank], row_id])
              for rank, row_id, at in found[:size] if (KINDS[rank], row_id) in records]
     older = shown[-1].cursor if len(found) > size and shown else None
     return Page(_grouped(shown), older)
-
-
-def _moment(value):
-    """A merged time as a datetime: SQLite gives the union's text."""
-    return datetime.datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 # Each kind's model and what its entry shows of its relations, each a
