@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.models import Employee, Note, StatusKind, TaskStatus
-from app.services import assignment
+from app.services import assignment, dictionaries
 from app.services.errors import Refused
 
 
@@ -16,12 +16,19 @@ def first_status(session):
         .order_by(TaskStatus.sort_order, TaskStatus.id)).first()
 
 
-def done_status(session):
+def done_status_row(session):
     """The status «Выполнено» of the task list closes a task with: the first
-    active one of the kind "done" in the dictionary's order, or None."""
-    return session.scalars(select(TaskStatus).where(
-        TaskStatus.is_active.is_(True), TaskStatus.kind == StatusKind.DONE)
-        .order_by(TaskStatus.sort_order, TaskStatus.id)).first()
+    active one of the kind "done" in the dictionary's order, or None; as the
+    dictionary's kept row (services/dictionaries.active_values), read only
+    when the table's stamp changed."""
+    return next((row for row in dictionaries.active_values(session, TaskStatus)
+                 if row.kind == StatusKind.DONE), None)
+
+
+def done_status(session):
+    """``done_status_row`` as the record, to give a task."""
+    row = done_status_row(session)
+    return None if row is None else session.get(TaskStatus, row.id)
 
 
 def is_open(task):

@@ -11,8 +11,8 @@ from wtforms import SelectField
 
 from app import db
 from app.labels import ENUMS, FIELDS
-from app.models import Reminder, StatusKind, Task, TaskStatus, utcnow
-from app.services import access, dictionaries, tasks
+from app.models import Reminder, Task, utcnow
+from app.services import access, tasks
 from app.services.errors import Refused
 from app.services.localtime import to_local
 from app.views.datamodel import ListInterface
@@ -41,12 +41,11 @@ def _closable(pks):
     its widget is built), their statuses joined: open or not, and the
     user's own (services/access.owns, which the rule lets change), are
     answered without the database; only a colleague's open task is asked
-    about, in one statement. The done status is the dictionary's kept
-    value (services/dictionaries.active_values)."""
+    about, in one statement. The done status is the dictionary's kept row
+    (tasks.done_status_row)."""
     if not pks or not current_app.appbuilder.sm.has_access("can_edit", TaskView.__name__):
         return set(), None
-    status = next((value for value in dictionaries.active_values(db.session, TaskStatus)
-                   if value.kind == StatusKind.DONE), None)
+    status = tasks.done_status_row(db.session)
     if status is None:
         return set(), None
     open_tasks = [task for task in (db.session.get(Task, int(pk)) for pk in pks)
