@@ -42,7 +42,7 @@ from app.models import (
     TaskType,
     client_participant,
 )
-from app.services import rollups
+from app.services import rollups, search
 from bench.common import report
 
 PASSWORD = "Bench-pass-123"
@@ -131,15 +131,18 @@ def _fill(engine, clients, applications, tasks, managers):
                              LoanPurpose, TaskType)}
         statuses = conn.execute(select(TaskStatus.id, TaskStatus.kind)).all()
     owners = array("i", [0])  # responsible manager of each client, by id
+    words = [None]  # search text of each client, by id
     _load(engine, Client.__table__, CLIENT_COLUMNS,
-          _clients(rng, pools, ids, staff, clients, owners))
+          _clients(rng, pools, ids, staff, clients, owners, words))
     _load(engine, client_participant, ("client_id", "ab_user_id"),
           _participants(rng, staff, owners))
     app_clients = array("i", [0])  # client of each application, by id
-    _load(engine, Application.__table__, APPLICATION_COLUMNS,
-          _applications(rng, ids, owners, applications, app_clients))
-    _load(engine, Task.__table__, TASK_COLUMNS,
-          _tasks(rng, pools, ids, statuses, staff, owners, app_clients, tasks))
+    _load(engine, Application.__table__, *_client_words(
+        engine, words, APPLICATION_COLUMNS,
+        _applications(rng, ids, owners, applications, app_clients)))
+    _load(engine, Task.__table__, *_client_words(
+        engine, words, TASK_COLUMNS,
+        _tasks(rng, pools, ids, statuses, staff, owners, app_clients, tasks)))
     with engine.begin() as conn:
         # On PostgreSQL the loads ran as a replica, without the triggers that
         # keep the statistics' roll-ups.
@@ -252,10 +255,20 @@ def _digits(rng, n):
 CLIENT_COLUMNS = ("id", "kind", "name", "last_name", "first_name", "middle_name",
                   "birth_date", "inn", "phone", "email", "region_id", "city", "address",
                   "status_id", "type_id", "origin_id", "funnel_stage_id", "public_access",
-                  "responsible_id", "created_at", "updated_at")
+                  "responsible_id", "created_at", "updated_at", "search")
 
 
-def _clients(rng, pools, ids, staff, n, owners):
+def _client_words(engine, words, columns, rows):
+    """(columns, rows) with the client's search text last, where the
+    registers keep a copy (migration 0036): the loads run as a replica,
+    without the trigger that would look it up."""
+    if not search.copies_client_words(engine):
+        return columns, rows
+    at = columns.index("client_id")
+    return columns + (search.CLIENT_WORDS,), (row + (words[row[at]],) for row in rows)
+
+
+def _clients(rng, pools, ids, staff, n, owners, words):
     for client_id in range(1, n + 1):
         owner = rng.choice(staff)
         owners.append(owner)
@@ -272,12 +285,15 @@ def _clients(rng, pools, ids, staff, n, owners):
             kind, name, inn = "sole_proprietor", f"ИП {last} {first} {middle}", _digits(rng, 12)
             birth = None
         created = _moment(rng)
-        yield (client_id, kind, name, last, first, middle, birth, inn,
-               "+79" + _digits(rng, 9), f"client{client_id}@{rng.choice(pools['domain'])}",
+        phone, email = "+79" + _digits(rng, 9), f"client{client_id}@{rng.choice(pools['domain'])}"
+        words.append(search.client_words({"name": name, "email": email, "inn": inn,
+                                          "phone": phone}))
+        yield (client_id, kind, name, last, first, middle, birth, inn, phone, email,
                rng.choice(ids[Region]), rng.choice(pools["city"]), rng.choice(pools["street"]),
                rng.choice(ids[ClientStatus]), rng.choice(ids[ClientType]),
                rng.choice(ids[ClientOrigin]), rng.choice(ids[FunnelStage]),
-               "read" if rng.random() < 0.02 else "private", owner, created, created)
+               "read" if rng.random() < 0.02 else "private", owner, created, created,
+               words[-1])
 
 
 def _participants(rng, staff, owners):

@@ -276,7 +276,9 @@ def _floor(app, rows, user_id):
                     "Москва", f"+7955{i:07d}", f"комментарий {i}", user_id, "private", stamp,
                     stamp, words[i]) for i in range(rows)]
         application = (day, amount, "in_processing", user_id, stamp, stamp)
-        return _write_rolled_back(connection, clients, [application] * rows)
+        applications = ([application + (words[i],) for i in range(rows)]
+                        if search.copies_client_words(connection) else [application] * rows)
+        return _write_rolled_back(connection, clients, applications)
 
 
 def _floor_same_rows(app, job_id):
@@ -290,9 +292,10 @@ def _floor_same_rows(app, job_id):
     from app.models import ImportCreated
     from app.services import imports
 
-    clients, applications = imports.Importer.CLIENT_COLUMNS, imports.Importer.APPLICATION_COLUMNS
     with app.app_context():
         connection = db.session.connection()
+        clients = imports.Importer.CLIENT_COLUMNS
+        applications = imports.Importer.application_columns(connection)
         ranges = db.session.execute(select(ImportCreated.first_id, ImportCreated.last_id).where(
             ImportCreated.job_id == job_id, ImportCreated.table_name == "client")).all()
         within = " OR ".join(f"{{key}} BETWEEN {first} AND {last}" for first, last in ranges)
@@ -318,7 +321,7 @@ def _write_rolled_back(connection, clients, applications):
             ids = bulk_sql.insert_rows(connection, "client", imports.Importer.CLIENT_COLUMNS,
                                        clients[first:first + imports.BATCH], with_ids=True)
             bulk_sql.insert_rows(
-                connection, "application", imports.Importer.APPLICATION_COLUMNS,
+                connection, "application", imports.Importer.application_columns(connection),
                 [(i, *values) for i, values in zip(ids, applications[first:first + len(ids)])])
     seconds = time.perf_counter() - start
     db.session.rollback()

@@ -56,13 +56,16 @@ def include_object(object, name, type_, reflected, compare_to):
     """What the models do not describe on purpose: the roll-ups' pending
     sums and deferral marks, part of their triggers' machinery (migrations
     0013 and 0015, services/rollups.py), like the triggers themselves; the
-    quick search's SQLite FTS5 tables with their shadow tables and its
-    PostgreSQL trigram indexes (migrations 0018 and 0019, services/search.py)."""
+    quick search's SQLite FTS5 tables with their shadow tables, its
+    PostgreSQL trigram indexes and the registers' copies of their clients'
+    words (migrations 0018, 0019 and 0036, services/search.py)."""
     from app.services.rollups import TRIGGER_TABLES
-    from app.services.search import FTS_TABLE, WORDS, WORDS_SUFFIX
+    from app.services.search import CLIENT_WORDS, FTS_TABLE, WORDS, WORDS_SUFFIX
 
     if not reflected:
         return True
+    if type_ == "column" and name == CLIENT_WORDS:
+        return False
     if type_ == "table":
         searched = [FTS_TABLE] + [f"{table}_{WORDS_SUFFIX}" for table in WORDS]
         return name not in TRIGGER_TABLES and not any(

@@ -44,6 +44,7 @@ from sqlalchemy import (
 from sqlalchemy import Enum as EnumType
 
 from app.models import (
+    Client,
     CustomField,
     CustomValue,
     HistoryEntry,
@@ -56,7 +57,7 @@ from app.models import (
     utcnow,
 )
 from app.permissions import ADMIN
-from app.services import custom_fields, history
+from app.services import custom_fields, history, search
 
 # Custom field values are ledgered under "custom:<entity>", field = the code.
 CUSTOM = "custom:"
@@ -499,6 +500,8 @@ def _restore(session, changes, now, kept):
         session.execute(update(table).where(table.c.id == bindparam("_id")).values(**values),
                         params)
         restored += len(group)
+        if name == Client.__tablename__ and column in search.WORDS_OF_CLIENT:
+            search.rewrite(session.connection(), [c.record_id for c in group])
         entity = history.TRACKED.get(model_of(table))
         if entity is None:
             continue

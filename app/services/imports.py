@@ -1535,6 +1535,12 @@ class Importer:
         Application.client_id, Application.date, Application.amount, Application.status,
         Application.responsible_id, Application.created_at, Application.updated_at))
 
+    @classmethod
+    def application_columns(cls, connection):
+        """APPLICATION_COLUMNS, and the client's words where the rows keep them."""
+        copies = search.copies_client_words(connection)
+        return cls.APPLICATION_COLUMNS + ((search.CLIENT_WORDS,) if copies else ())
+
     def _insert_alma(self, rows):
         """The hot path of the AlmaCRM format: plain tuples straight to the
         driver (services/bulk_sql), no per-value processing by SQLAlchemy.
@@ -1546,6 +1552,10 @@ class Importer:
         owner = self.owner
         person, private = ClientKind.PERSON.value, PublicAccess.PRIVATE.value
         in_processing = ProcessingStatus.IN_PROCESSING.value
+        connection = self.session.connection()
+        # The application keeps its client's words too (PostgreSQL): given
+        # here, the trigger that would look each one up does not run.
+        copies = search.copies_client_words(connection)
         clients, applications = [], []
         for row in rows:
             get = row.values.get
@@ -1555,17 +1565,17 @@ class Importer:
             if sqlite:
                 birth = birth.isoformat() if birth is not None else None
                 day, amount = day.isoformat(), str(amount)
+            words = search.client_words({"name": get("name"), "phone": get("phone")})
             clients.append((person, get("name"), get("last_name"), get("first_name"),
                             get("middle_name"), birth, get("region"), get("city"), get("phone"),
-                            get("comments"), responsible, private, stamp, stamp,
-                            search.client_words({"name": get("name"), "phone": get("phone")})))
-            applications.append((day, amount, status.value if status is not None
-                                 else in_processing, responsible, stamp, stamp))
-        connection = self.session.connection()
+                            get("comments"), responsible, private, stamp, stamp, words))
+            application = (day, amount, status.value if status is not None else in_processing,
+                           responsible, stamp, stamp)
+            applications.append(application + (words,) if copies else application)
         ids = bulk_sql.insert_rows(connection, Client.__tablename__, self.CLIENT_COLUMNS,
                                    clients, with_ids=True)
         application_ids = bulk_sql.insert_rows(
-            connection, Application.__tablename__, self.APPLICATION_COLUMNS,
+            connection, Application.__tablename__, self.application_columns(connection),
             [(client_id, *values) for client_id, values in zip(ids, applications)],
             with_ids=self.ledger is not None)
         if self.ledger is not None:

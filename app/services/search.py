@@ -9,10 +9,12 @@ An index finds any part of it: a trigram GIN index on PostgreSQL
 (pg_trgm), an FTS5 trigram table ``client_search`` on SQLite, kept by
 triggers (migration 0018). A term shorter than a trigram is a plain
 LIKE: it matches so many rows that walking the list's order finds a page
-at once."""
+at once. On PostgreSQL each register row keeps a copy of its client's
+text with an index of its own (CLIENT_WORDS, migration 0036)."""
 import re
 
 from sqlalchemy import (
+    Text,
     and_,
     any_,
     bindparam,
@@ -49,6 +51,11 @@ WORDS = {
     "invoice_line": ("description",),
 }
 WORDS_SUFFIX = "words"
+# PostgreSQL: the registers whose rows keep their client's search text in
+# CLIENT_WORDS, with a trigram index, kept by triggers (migration 0036).
+CLIENT_WORDS = "client_search"
+CLIENT_WORDS_TABLES = ("act", "application", "contact_person", "counterparty_action", "deal",
+                       "invoice", "lead", "note", "project", "task", "upd")
 
 
 def fold(value):
@@ -111,6 +118,12 @@ def _holds(key, term, dialect):
     held = Client.search.contains(term, autoescape=True)
     if key is Client.id:
         return held
+    if dialect == "postgresql" and key.table.name in CLIENT_WORDS_TABLES:
+        # The register's own copy of its clients' words: its index gives
+        # the rows at once (1.3 ms for «ригор» in 100 000 applications at a
+        # million clients, against 28 ms through the 15 000 matching
+        # clients' rows and a probe each).
+        return client_words_column(key.table.name).contains(term, autoescape=True)
     ids = select(Client.id).where(held)
     if dialect == "postgresql" and len(term) >= TRIGRAM:
         # = ANY(ARRAY(…)): the few ids the index finds first, once, then
@@ -121,6 +134,18 @@ def _holds(key, term, dialect):
         # short term matches too many clients to search an array per row.
         return key == any_(func.array(ids.scalar_subquery()))
     return key.in_(ids)
+
+
+def client_words_column(table_name):
+    """The copy of the client's search text on a register's row (PostgreSQL
+    only, not mapped: SQLite has no such column)."""
+    return literal_column(f"{table_name}.{CLIENT_WORDS}", Text)
+
+
+def copies_client_words(connection):
+    """Do the registers' rows keep their client's search text here? Bulk
+    writers then give it with the row (the triggers would look it up)."""
+    return connection.dialect.name == "postgresql"
 
 
 def client_condition(key, typed, dialect):
@@ -241,16 +266,32 @@ def _keep_words(mapper, connection, client):
     client.search = client_words(client)
 
 
+# The columns client_words() reads: a bulk write of one of them must write
+# the search text again (rewrite()).
+WORDS_OF_CLIENT = ("name", "email", "inn", "phone", "phone2")
+
+
 def fill(connection, batch=20_000):
     """Write the search text of every client without one (rows written
     before migration 0018, or straight to the database): in batches by id.
     Returns how many it wrote."""
+    return _write_words(connection, Client.search.is_(None), batch)
+
+
+def rewrite(connection, ids, batch=20_000):
+    """Write the search text of these clients again: a bulk write of their
+    WORDS_OF_CLIENT (an undone import) passes by the mapper events."""
+    ids = sorted(set(ids))
+    return sum(_write_words(connection, Client.id.in_(ids[start:start + batch]), batch)
+               for start in range(0, len(ids), batch))
+
+
+def _write_words(connection, condition, batch):
     last = written = 0
     while True:
         rows = connection.execute(
-            select(Client.id, Client.name, Client.email, Client.inn, Client.phone,
-                   Client.phone2)
-            .where(Client.id > last, Client.search.is_(None))
+            select(Client.id, *(getattr(Client, c) for c in WORDS_OF_CLIENT))
+            .where(Client.id > last, condition)
             .order_by(Client.id).limit(batch)).mappings().all()
         if not rows:
             return written

@@ -2,6 +2,7 @@
 changed gets its previous value back, in one transaction; records changed
 since are listed, and the user confirms or skips each; the journal shows
 the undo. On both databases, through the screens."""
+import re
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -102,6 +103,35 @@ def test_undo_restores_what_an_update_import_changed(app, as_role, session):
                               .order_by(HistoryEntry.id.desc()).limit(2)).all()
     assert sorted(entries) == [("city", "Казань", "Подольск"),
                                ("comments", "второй", "первый")]
+    session.rollback()
+
+
+def test_undo_of_a_new_name_gives_the_search_the_old_one(app, as_role, session):
+    """The name an update import changed comes back, and the quick search
+    (the client's search text, on PostgreSQL its applications' copy too)
+    finds the client by it again, no longer by the imported one."""
+    admin = as_role("admin")
+    surname = unique("Поисков").replace(" ", "")
+    number = phone()
+    first = f"15.01.2026;{surname};Анна;;;Подольск;1000;{number};;В обработке;"
+    run(admin, app, job_id_of(upload(admin, imports.ALMA_KEY, f"{ALMA}\r\n{first}\r\n")))
+    (client_id,) = ids_of(session, surname)
+    again = f"16.01.2026;{surname};Анна;Жемчужновна;;Подольск;2000;{number};;В обработке;"
+    job_id = job_id_of(upload(admin, imports.ALMA_KEY, f"{ALMA}\r\n{again}\r\n"))
+    run(admin, app, job_id, on_duplicate="update")
+
+    def found(path, typed):
+        page = admin.get(path, query_string={"_flt_0_quick": typed}).text
+        return len(set(re.findall(rf"/{path.split('/')[1]}/show/(\d+)", page)))
+
+    assert found("/clients/list/", f"{surname} анна жемчужновна") == 1
+    assert found("/applications/list/", f"{surname} анна жемчужновна") == 2
+    admin.post(f"/import/job/{job_id}/undo", {})
+    assert session.get(Client, client_id).name == f"{surname} Анна"
+    assert found("/clients/list/", f"{surname} анна жемчужновна") == 0
+    assert found("/clients/list/", f"{surname} анна") == 1
+    assert found("/applications/list/", f"{surname} анна") == 1
+    assert found("/applications/list/", "жемчужновна") == 0
     session.rollback()
 
 

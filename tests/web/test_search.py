@@ -11,9 +11,18 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 
-from app.models import Application, Client, Deal, Invoice, Lead, PublicAccess, Task
+from app.models import (
+    Application,
+    Client,
+    Deal,
+    Invoice,
+    Lead,
+    ProcessingStatus,
+    PublicAccess,
+    Task,
+)
 from app.services import search
 from app.views.requestargs import MAX_PAGE_SIZE
 from tests.conftest import employee_id, statements_sent, unique
@@ -237,6 +246,68 @@ def test_register_filters_by_client_and_searches_its_client(as_role, people, ses
     assert listed(manager, **{Q: word}) == {rows[people["own"]]}
     form = head.get(path).text
     assert "Клиент" in form and 'name="client"' in form
+
+
+def test_registers_find_their_client_after_a_rename_a_move_and_a_bulk_insert(
+        as_role, people, session):
+    """On PostgreSQL each register row keeps its client's words (migration
+    0036, triggers): they follow the client's new name, the row's move to
+    another client, and a row a bulk writer inserted without them."""
+    head = as_role("head")
+
+    def found(path, route, typed):
+        page = head.get(path, query_string={Q: typed}).text
+        return {int(i) for i in re.findall(rf"/{route}/show/(\d+)", page)}
+
+    own, other = session.get(Client, people["own"]), session.get(Client, people["other"])
+    application = session.scalar(select(Application).where(Application.client_id == own.id))
+    deal = session.scalar(select(Deal).where(Deal.client_id == own.id))
+    renamed = _word()
+    own.name = f"АО «{renamed.upper()}»"
+    session.commit()
+    assert application.id in found("/applications/list/", "applications", renamed)
+    assert deal.id in found("/deals/list/", "deals", renamed[1:6])
+    assert application.id not in found("/applications/list/", "applications",
+                                       people["word"] + "-ёлка")
+    # Moved to the other client: found by its words, no longer by the first's.
+    application.client_id = other.id
+    session.commit()
+    assert application.id in found("/applications/list/", "applications",
+                                   f"{people['word']} хранитель")
+    assert application.id not in found("/applications/list/", "applications", renamed)
+    # Written as the import writes, straight and without the client's words.
+    session.execute(Application.__table__.insert().values(
+        client_id=own.id, amount=Decimal("5"), status=ProcessingStatus.IN_PROCESSING,
+        responsible_id=own.responsible_id, created_at=own.created_at,
+        updated_at=own.created_at))
+    session.commit()
+    straight = session.scalar(select(func.max(Application.id)))
+    assert straight in found("/applications/list/", "applications", renamed.upper())
+
+
+def test_every_register_searched_by_client_keeps_its_client_s_words(session, database_url):
+    """The registers a list or a link field searches by client are those
+    migration 0036 gave the copy of the client's words on PostgreSQL."""
+    from app.views.register_base import RegisterView
+
+    searched = set()
+    for view in _subclasses(RegisterView):
+        model = getattr(getattr(view, "datamodel", None), "obj", None)
+        if model is not None and "client_id" in model.__table__.columns:
+            searched.add(model.__tablename__)
+    assert searched <= set(search.CLIENT_WORDS_TABLES), searched - set(search.CLIENT_WORDS_TABLES)
+    if not database_url.startswith("postgresql"):
+        return
+    columns = set(session.execute(text(
+        "SELECT table_name FROM information_schema.columns WHERE column_name = :c "
+        "AND table_schema = current_schema()"), {"c": search.CLIENT_WORDS}).scalars())
+    assert columns == set(search.CLIENT_WORDS_TABLES)
+
+
+def _subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
 
 
 def test_picker_matches_anywhere_in_the_name(as_role, people):
