@@ -4,7 +4,6 @@ open. The records match as the list's quick search matches (a number, the
 client's name, phone or INN, the record's own words), only those the user
 may see, those of the form's client when one is chosen."""
 from sqlalchemy import select
-from sqlalchemy.orm import aliased
 
 from app.models import Client, ContactPerson, CounterpartyAction, Invoice
 from app.services import access, clients, search
@@ -34,9 +33,13 @@ def find(session, model, typed, user_id=None, client_id=None, limit=LIMIT):
         # holding a part cluster («ригор»: past every А and В), so a
         # manager's picker read 74 000 clients (300 ms at a million)
         # against 25 ms. OFFSET 0 keeps the planner from merging the two.
-        found = aliased(Client, query.offset(0).subquery())
-        query = select(found)
-        return session.scalars(query.order_by(found.name, found.id).limit(limit)).all()
+        # Only the id and the name go through the sort, the rows come after:
+        # whole rows made PostgreSQL's sort of 15 000 matches copy each one
+        # (30 → 20 ms).
+        found = query.with_only_columns(Client.id, Client.name).offset(0).subquery()
+        first = select(found.c.id).order_by(found.c.name, found.c.id).limit(limit)
+        return session.scalars(select(Client).where(Client.id.in_(first))
+                               .order_by(Client.name, Client.id)).all()
     return session.scalars(query.order_by(Client.name, Client.id).limit(limit)).all()
 
 
