@@ -30,13 +30,16 @@ def _sqlite_variables(connection):
         return 999
 
 
-def insert_rows(connection, table, columns, rows, with_ids=False):
+def insert_rows(connection, table, columns, rows, with_ids=False, meanwhile=None):
     """INSERT ``rows`` (tuples in the order of ``columns``); with ``with_ids``
-    return the new ids in the order of the rows."""
+    return the new ids in the order of the rows. ``meanwhile``: work of the
+    caller's to do while PostgreSQL stores the rows sent (COPY streams them:
+    the server works through them as they come, and the end of the COPY
+    waits for it), never on SQLite, whose writing is this process's."""
     if not rows:
         return [] if with_ids else None
     if _is_postgresql(connection):
-        return _copy(connection, table, columns, rows, with_ids)
+        return _copy(connection, table, columns, rows, with_ids, meanwhile)
     width = len(columns)
     step = max(1, _sqlite_variables(connection) // width)
     head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
@@ -55,7 +58,7 @@ def insert_rows(connection, table, columns, rows, with_ids=False):
     return ids
 
 
-def _copy(connection, table, columns, rows, with_ids):
+def _copy(connection, table, columns, rows, with_ids, meanwhile):
     ids = None
     if with_ids:
         # The sequence looked up once (OFFSET 0 keeps the planner from
@@ -73,6 +76,8 @@ def _copy(connection, table, columns, rows, with_ids):
             write = copy.write_row
             for row in rows:
                 write(row)
+            if meanwhile is not None:
+                meanwhile()
     finally:
         cursor.close()
     return ids

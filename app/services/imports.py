@@ -887,6 +887,7 @@ class Importer:
         committed = False
         batches = self._batches(rows)
         ahead = collections.deque()
+        self._meanwhile = lambda: _convert_ahead(ahead, batches)
         # Only a chunk that may be rolled back needs its rows' keys.
         remember = checkpoint is not None and (dry_run or self.options.mode == "all")
         chunk = _Chunk(self.session, remember)
@@ -1573,11 +1574,11 @@ class Importer:
                            responsible, stamp, stamp)
             applications.append(application + (words,) if copies else application)
         ids = bulk_sql.insert_rows(connection, Client.__tablename__, self.CLIENT_COLUMNS,
-                                   clients, with_ids=True)
+                                   clients, with_ids=True, meanwhile=self._meanwhile)
         application_ids = bulk_sql.insert_rows(
             connection, Application.__tablename__, self.application_columns(connection),
             [(client_id, *values) for client_id, values in zip(ids, applications)],
-            with_ids=self.ledger is not None)
+            with_ids=self.ledger is not None, meanwhile=self._meanwhile)
         if self.ledger is not None:
             self.ledger.add_created(Client.__tablename__, ids)
             self.ledger.add_created(Application.__tablename__, application_ids)
@@ -1652,6 +1653,16 @@ def _drain(ahead, batches):
         if item is None:
             return
         yield item
+
+
+def _convert_ahead(ahead, batches):
+    """Convert the next batch while PostgreSQL stores the rows sent
+    (``bulk_sql.insert_rows``' ``meanwhile``): one at a time, at most
+    READ_AHEAD waiting (memory)."""
+    if len(ahead) < READ_AHEAD and not (ahead and ahead[-1][1] is not None):
+        item = next(batches, None)
+        if item is not None:
+            ahead.append(item)
 
 
 def _read_ahead(ahead, batches):

@@ -451,3 +451,32 @@ def test_a_10_mb_field_is_reported_not_a_500(app, as_role, session):
     assert "import-file-error" in response.text and "1048576" in response.text
     assert job(app, job_id).status == "failed"
     assert count(session, Client, Client.last_name == surname) == 0
+
+
+def test_rows_converted_while_postgresql_stores_the_last_batch_land_as_read(
+        app, as_role, session, monkeypatch, database_url):
+    """On PostgreSQL the next batch is converted while the server stores a
+    COPY (``bulk_sql.insert_rows``' ``meanwhile``): with batches of three,
+    a duplicate of an earlier batch, a bad row and every other row come out
+    as in a file read batch by batch, in the file's order."""
+    admin = as_role("admin")
+    monkeypatch.setattr(imports, "BATCH", 3)
+    converted = []
+    convert_ahead = imports._convert_ahead
+    monkeypatch.setattr(imports, "_convert_ahead",
+                        lambda ahead, batches: converted.append(1) or convert_ahead(ahead, batches))
+    surname = unique("Потоков").replace(" ", "")
+    rows = alma_rows(10, surname)
+    rows[4] = rows[4].replace(rows[4].split(";")[7], rows[1].split(";")[7])  # row 2's phone
+    rows[7] = rows[7].replace("15.01.2026", "31.02.2026")  # no such day
+    job_id = job_id_of(upload(admin, imports.ALMA_KEY, "\r\n".join([ALMA, *rows]) + "\r\n"))
+    run(admin, app, job_id, mode="good")
+    done = job(app, job_id)
+    assert (done.created, done.skipped, done.error_count) == (8, 1, 1), done.report_data
+    names = session.scalars(select(Client.first_name).where(Client.last_name == surname)
+                            .order_by(Client.id)).all()
+    assert names == [f"Иван{i}" for i in range(10) if i not in (4, 7)]
+    assert count(session, Application, Application.client_id.in_(
+        select(Client.id).where(Client.last_name == surname))) == 8
+    assert bool(converted) == database_url.startswith("postgresql")
+    purge(session, Client.last_name == surname)
