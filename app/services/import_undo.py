@@ -482,7 +482,7 @@ def _restore(session, changes, now, kept):
     changes = [c for c in changes if (c.table_name, c.record_id) not in kept]
     restored, entries, at = 0, [], utcnow()
     user_id = history.acting_user_id.get()
-    groups = {}
+    groups, renamed = {}, set()
     for change in changes:
         key = (change.table_name, change.record_id, change.field)
         if key in now:
@@ -501,7 +501,7 @@ def _restore(session, changes, now, kept):
                         params)
         restored += len(group)
         if name == Client.__tablename__ and column in search.WORDS_OF_CLIENT:
-            search.rewrite(session.connection(), [c.record_id for c in group])
+            renamed.update(c.record_id for c in group)
         entity = history.TRACKED.get(model_of(table))
         if entity is None:
             continue
@@ -512,6 +512,8 @@ def _restore(session, changes, now, kept):
                 "user_id": user_id, "at": at, "action": "update", "field": column,
                 "old_value": history.text_of(now[(name, change.record_id, column)]),
                 "new_value": history.text_of(param["_value"])})
+    if renamed:
+        search.rewrite(session.connection(), renamed)
     if entries:
         _client_ids(session, entries)
         session.execute(insert(HistoryEntry), entries)

@@ -795,6 +795,8 @@ class Importer:
         self.mapped = {spec.name for _, spec in self.columns}
         self.width = len(options.mapping)
         self.report = Report()
+        # Work to do while PostgreSQL stores a COPY (run() sets it).
+        self._meanwhile = None
         self.error_path = error_path
         self.error_encoding = encoding if encoding != "utf-8" else "utf-8-sig"
         self.header = header or []
