@@ -36,7 +36,7 @@ from app.models import (
     Task,
     TemplateEntity,
 )
-from app.services import documents, erasure
+from app.services import documents, erasure, search
 from app.services.errors import Refused
 from tests.conftest import employee, employee_id, jwt_headers
 
@@ -161,7 +161,7 @@ def test_the_api_has_no_way_to_erase(app, session, person):
     assert session.get(Client, person["id"]).erased_at is None
 
 
-def test_an_erased_person_is_found_nowhere(app, as_role, session, person):
+def test_an_erased_person_is_found_nowhere(app, as_role, session, person, database_url):
     admin = as_role("admin")
     surname, client_id = person["surname"], person["id"]
     assert client_id in _found(admin, "/clients/list/", surname)  # found before
@@ -176,6 +176,14 @@ def test_an_erased_person_is_found_nowhere(app, as_role, session, person):
             assert not _found(admin, path, typed), (path, typed)
     assert client_id in _found(admin, "/clients/list/", subject)
     assert client_id not in _by_name(admin, surname)
+    if database_url.startswith("postgresql"):
+        # The registers' copies of the client's words (migration 0036) too.
+        for table in search.CLIENT_WORDS_TABLES:
+            kept = session.execute(text(
+                f"SELECT {search.CLIENT_WORDS} FROM {table} WHERE client_id = :c"),
+                {"c": client_id}).scalars().all()
+            assert not any(surname.lower() in (w or "") or person["digits"] in (w or "")
+                           for w in kept), table
     export = admin.get(f"/clients/export/?{Q}={surname}").data.decode("utf-8-sig")
     assert surname not in export and len(export.strip().splitlines()) == 1  # the header
     export = admin.get(f"/leads/export/?{Q}={surname}").data.decode("utf-8-sig")
