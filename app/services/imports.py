@@ -1657,11 +1657,16 @@ def _drain(ahead, batches):
         yield item
 
 
+def _room(ahead):
+    """May another batch be read ahead? At most READ_AHEAD wait (memory),
+    and none after a file problem (it ends the file)."""
+    return len(ahead) < READ_AHEAD and not (ahead and ahead[-1][1] is not None)
+
+
 def _convert_ahead(ahead, batches):
     """Convert the next batch while PostgreSQL stores the rows sent
-    (``bulk_sql.insert_rows``' ``meanwhile``): one at a time, at most
-    READ_AHEAD waiting (memory)."""
-    if len(ahead) < READ_AHEAD and not (ahead and ahead[-1][1] is not None):
+    (``bulk_sql.insert_rows``' ``meanwhile``), if there is ``_room``."""
+    if _room(ahead):
         item = next(batches, None)
         if item is not None:
             ahead.append(item)
@@ -1676,7 +1681,7 @@ def _read_ahead(ahead, batches):
     next chunk writes; at most READ_AHEAD of them (memory), else it waits."""
     free_since = time.monotonic()
     while time.monotonic() - free_since < LOCK_FREE_SECONDS:
-        if len(ahead) >= READ_AHEAD or (ahead and ahead[-1][1] is not None):
+        if not _room(ahead):
             time.sleep(max(0.0, LOCK_FREE_SECONDS - (time.monotonic() - free_since)))
             return
         item = next(batches, None)
