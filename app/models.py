@@ -504,11 +504,15 @@ class Client(ConsentMixin, OwnedMixin, Model):
     # services/search.py; indexed for any part (migration 0018).
     search = deferred(Column(Text))
 
-    # Row-level access collects a user's client ids from these alone
-    # (index-only on PostgreSQL; SQLite indexes carry the id anyway).
+    # Row-level access collects a user's client ids from these alone. They
+    # carry the search text too (migration 0037): a manager's search by a
+    # term too short for any search index tests the clients they see on
+    # these indexes alone (services/access.visible_clients). After the
+    # unique (…, id) the columns only ride along, as PostgreSQL's INCLUDE
+    # would have them, and SQLite has no INCLUDE.
     __table_args__ = (
-        Index("ix_client_responsible_id_id", "responsible_id", "id"),
-        Index("ix_client_public_access_id", "public_access", "id"),
+        Index("ix_client_responsible_id_id", "responsible_id", "id", "search"),
+        Index("ix_client_public_access_id", "public_access", "id", "responsible_id", "search"),
         # The sales funnel: clients created in a period by stage, index only.
         Index("ix_client_created_responsible_stage", "created_at", "responsible_id",
               "funnel_stage_id"),

@@ -115,7 +115,7 @@ def _holds(key, term, dialect):
     the record number typed (``OR id = …``): 1.3 s instead of an index."""
     if dialect == "sqlite" and len(term) >= TRIGRAM:
         return key.in_(_fts_ids(FTS_TABLE, term))
-    held = Client.search.contains(term, autoescape=True)
+    held = _within(Client.search, term, dialect)
     if key is Client.id:
         return held
     if dialect == "postgresql" and key.table.name in CLIENT_WORDS_TABLES:
@@ -123,7 +123,7 @@ def _holds(key, term, dialect):
         # the rows at once (1.3 ms for «ригор» in 100 000 applications at a
         # million clients, against 28 ms through the 15 000 matching
         # clients' rows and a probe each).
-        return client_words_column(key.table.name).contains(term, autoescape=True)
+        return _within(client_words_column(key.table.name), term, dialect)
     ids = select(Client.id).where(held)
     if dialect == "postgresql" and len(term) >= TRIGRAM:
         # = ANY(ARRAY(…)): the few ids the index finds first, once, then
@@ -134,6 +134,17 @@ def _holds(key, term, dialect):
         # short term matches too many clients to search an array per row.
         return key == any_(func.array(ids.scalar_subquery()))
     return key.in_(ids)
+
+
+def _within(column, term, dialect):
+    """``column``'s folded text holds ``term``: as LIKE '%term%' for the
+    trigram index; a term too short for it is tested row by row, and
+    strpos (instr) finds it as written: PostgreSQL's LIKE matches a
+    Cyrillic pattern two to three times slower (12 against 5.5 ms for
+    20 000 clients); on SQLite both cost the same."""
+    if len(term) >= TRIGRAM:
+        return column.contains(term, autoescape=True)
+    return (func.strpos if dialect == "postgresql" else func.instr)(column, term) > 0
 
 
 def client_words_column(table_name):

@@ -195,6 +195,15 @@ class ListInterface(SQLAInterface):
         # follows anyway (a statement of 2-5 ms at a million clients).
         narrowed = filters is not None and any(getattr(f, "narrows", False)
                                                for f in filters.filters)
+        matches = self._visible_matches(filters, options.get(ROW_SCOPE))
+        if matches is not None:
+            # Each visible client tested once, on its index entry: few
+            # rows (a rare pair of letters) are all counted and make the
+            # page; many stop the count at the limit, and the page walks
+            # its index as for any long list.
+            limit = max(limit, SELECTIVE_LIMIT)
+            ids = self.session.scalars(matches.limit(limit + 1)).all()
+            return (AtLeast(limit), None) if len(ids) > limit else (len(ids), ids)
         if not (one_client or selective or narrowed) and self._own_rows_pass(
                 query, filters, select_columns, limit, options.get(ROW_SCOPE)):
             return AtLeast(limit), None  # many visible: the page walks its index
@@ -224,6 +233,24 @@ class ListInterface(SQLAInterface):
         # walks the sort index through 84 000 clients to find the 25 of a
         # quick search (35 ms against 3 ms).
         return len(ids), ids
+
+    @staticmethod
+    def _visible_matches(filters, user_id):
+        """The ids of a search that tests the user's visible rows itself
+        (a filter's ``visible_matches``) when it is the list's only filter
+        besides the row rule, which narrowed the query to ``user_id``."""
+        if filters is None or user_id is None:
+            return None
+        found = [(f, value) for f, value in zip(filters.filters, filters.values)
+                 if not getattr(f, "passes_own_rows", False)]
+        if len(found) != 1 or not hasattr(found[0][0], "visible_matches"):
+            return None
+        flt, value = found[0]
+        if isinstance(value, list):  # FAB applies each value of a list
+            if len(value) != 1:
+                return None
+            (value,) = value
+        return flt.visible_matches(value, user_id)
 
     def _sorted_by_an_index(self, order_column):
         """Does an index give the rows in the list's order (none asked: any

@@ -11,12 +11,13 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import func, select, text
+from sqlalchemy import func, inspect, select, text
 
 from app.models import (
     Application,
     Client,
     Deal,
+    Employee,
     Invoice,
     Lead,
     ProcessingStatus,
@@ -203,6 +204,63 @@ def test_manager_never_finds_another_managers_client(as_role, people):
         assert people["other_name"] not in own_page and "Хранитель" not in own_page
     picked = manager.get("/clients/lookup", query_string={"q": word}).json["results"]
     assert [row["id"] for row in picked] == [people["own"]]
+
+
+def test_a_short_term_finds_each_client_a_manager_sees_once(app, as_role, session,
+                                                          database_url):
+    """Two letters reach no index: on PostgreSQL a manager's visible clients
+    are tested on the indexes they are found by (services/access.
+    visible_clients), in three streams that must not repeat a client that
+    is both their own and public, or public and theirs to take part in,
+    nor miss a public client without a responsible."""
+    manager, head = employee_id(session, "manager"), employee_id(session, "head")
+    pair = "щъ"  # in no other test's names, nor in any real word
+    stem = _word()
+
+    def client(label, owner, access=PublicAccess.PRIVATE, takes_part=False, name=None):
+        made = Client(name=name or f"Ма{pair}{stem} {label}", responsible_id=owner,
+                      public_access=access)
+        if takes_part:
+            made.participants.append(session.get(Employee, manager))
+        session.add(made)
+        return made
+
+    visible = [
+        client("свой", manager),
+        client("свой открытый", manager, PublicAccess.READ),
+        client("открытый", head, PublicAccess.READ),
+        client("открытый для записи", head, PublicAccess.WRITE),
+        client("участник", head, takes_part=True),
+        client("участник открытый", head, PublicAccess.READ, takes_part=True),
+        client("ничей открытый", None, PublicAccess.READ),
+    ]
+    hidden = [client("чужой", head),
+              client("без букв", head, takes_part=True, name=f"Без букв {stem}")]
+    session.commit()
+    user = as_role("manager")
+    with statements_sent(app) as sent:
+        page = user.get("/clients/list/", query_string={Q: pair.upper()}).text
+    shown = _client_ids(page)
+    assert {c.id for c in visible} <= shown
+    assert not shown & {c.id for c in hidden}
+    assert re.search(r"Количество записей:\D*7\b", page), "each visible client counted once"
+    assert _found(as_role("head"), pair) >= {c.id for c in visible + hidden[:1]}
+    finder = "strpos" if database_url.startswith("postgresql") else "instr"
+    assert any("UNION ALL" in statement and finder in statement for statement in sent)
+    carried = {index["name"]: index["column_names"]
+               for index in inspect(session.get_bind()).get_indexes("client")}
+    assert carried["ix_client_responsible_id_id"] == ["responsible_id", "id", "search"]
+    assert carried["ix_client_public_access_id"] == [
+        "public_access", "id", "responsible_id", "search"]
+    if database_url.startswith("sqlite"):
+        from app.services import access
+
+        plan = " ".join(row[-1] for row in session.execute(
+            text("EXPLAIN QUERY PLAN " + str(select(access.visible_clients(
+                manager, search.record_condition(Client, pair, "sqlite")).subquery()).compile(
+                    compile_kwargs={"literal_binds": True})))))
+        assert "COVERING INDEX ix_client_responsible_id_id" in plan
+        assert "COVERING INDEX ix_client_public_access_id" in plan
 
 
 def test_box_on_every_register_list_keeps_the_other_filters(as_role):
