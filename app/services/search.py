@@ -33,6 +33,8 @@ _NON_DIGIT = re.compile(r"\D")
 # What someone typing a phone number types.
 _PHONE_LIKE = re.compile(r"^[\d\s()+\-.]+$")
 TRIGRAM = 3
+# Digits of a whole phone number without the country code.
+WHOLE_PHONE = 10
 MAX_TERM = 100
 # The largest id an INTEGER key holds: a bigger number is simply not found.
 MAX_ID = 2**31 - 1
@@ -87,6 +89,12 @@ def terms(typed):
     found = [fold(typed)] if fold(typed) else []
     if _PHONE_LIKE.match(typed):
         digits = _NON_DIGIT.sub("", typed)
+        if len(digits) >= WHOLE_PHONE and digits != typed:
+            # A whole number written with separators is a phone: looked for
+            # as phones are kept. No name or e-mail holds it so written, and
+            # each form more is a look-up more in the index (22 against
+            # 6 ms for «8 (941) 712-12-36» at a million clients).
+            return [phone_digits(digits)]
         for form in (digits, phone_digits(digits),
                      "7" + digits[1:] if digits[:1] == "8" and len(digits) > 3 else ""):
             if len(form) >= TRIGRAM and form not in found:

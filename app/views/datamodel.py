@@ -195,13 +195,15 @@ class ListInterface(SQLAInterface):
         # follows anyway (a statement of 2-5 ms at a million clients).
         narrowed = filters is not None and any(getattr(f, "narrows", False)
                                                for f in filters.filters)
-        matches = self._visible_matches(filters, options.get(ROW_SCOPE))
+        user_id = options.get(ROW_SCOPE)
+        matches = self._visible_matches(filters, user_id)
         if matches is not None:
-            # Each visible client tested once, on its index entry: few
-            # rows (a rare pair of letters) are all counted and make the
-            # page; many stop the count at the limit, and the page walks
-            # its index as for any long list.
-            limit = max(limit, SELECTIVE_LIMIT)
+            # Each visible client tested once, on its index entry: a
+            # manager's few (a rare pair of letters) are all counted and
+            # make the page; past the limit the page walks its index as
+            # for any long list.
+            if user_id is not None:
+                limit = max(limit, SELECTIVE_LIMIT)
             ids = self.session.scalars(matches.limit(limit + 1)).all()
             return (AtLeast(limit), None) if len(ids) > limit else (len(ids), ids)
         if not (one_client or selective or narrowed) and self._own_rows_pass(
@@ -238,8 +240,9 @@ class ListInterface(SQLAInterface):
     def _visible_matches(filters, user_id):
         """The ids of a search that tests the user's visible rows itself
         (a filter's ``visible_matches``) when it is the list's only filter
-        besides the row rule, which narrowed the query to ``user_id``."""
-        if filters is None or user_id is None:
+        besides the row rule, which narrowed the query to ``user_id`` (None:
+        it did not, every row is visible)."""
+        if filters is None:
             return None
         found = [(f, value) for f, value in zip(filters.filters, filters.values)
                  if not getattr(f, "passes_own_rows", False)]

@@ -53,7 +53,8 @@ class FilterQuickSearch(BaseFilter):
         return query
 
     def visible_matches(self, value, user_id):
-        """The clients ``user_id`` may see that match ``value``, each once,
+        """The clients ``user_id`` (None: anyone's) may see that match
+        ``value``, each once,
         when no search index finds it: the visible clients' own indexes
         test them faster than the list's query can (services/access.
         visible_clients); else None."""
