@@ -245,7 +245,7 @@ class ListInterface(SQLAInterface):
         if filters is None:
             return None
         found = [(f, value) for f, value in zip(filters.filters, filters.values)
-                 if not getattr(f, "passes_own_rows", False)]
+                 if not getattr(f, "row_rule", False)]
         if len(found) != 1 or not hasattr(found[0][0], "visible_matches"):
             return None
         flt, value = found[0]

@@ -48,6 +48,9 @@ class FilterRowAccess(BaseFilter):
     # The user's own records (access.owner_column) pass it: the list's
     # count relies on that (views/datamodel.py, _own_rows_pass).
     passes_own_rows = True
+    # A search that tests the visible rows itself stands in for it in the
+    # count (views/datamodel.py, _visible_matches).
+    row_rule = True
 
     def apply(self, query, scope):
         user_id = scope()

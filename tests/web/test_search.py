@@ -250,6 +250,9 @@ def test_a_short_term_finds_each_client_a_manager_sees_once(app, as_role, sessio
     assert {c.id for c in visible} <= shown
     assert not shown & {c.id for c in hidden}
     assert re.search(r"Количество записей:\D*7\b", page), "each visible client counted once"
+    # With another filter (here a second term) the list's own query runs.
+    both = user.get("/clients/list/", query_string=[(Q, pair), (Q, "свой")]).text
+    assert _client_ids(both) == {visible[0].id, visible[1].id}
     # One who sees every client: all of them, on the index by public access.
     with statements_sent(app) as sent_for_all:
         everyone = as_role("head").get("/clients/list/", query_string={Q: pair}).text
