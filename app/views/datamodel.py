@@ -195,13 +195,13 @@ class ListInterface(SQLAInterface):
         # follows anyway (a statement of 2-5 ms at a million clients).
         narrowed = filters is not None and any(getattr(f, "narrows", False)
                                                for f in filters.filters)
-        user_id = options.get(ROW_SCOPE)
-        matches = self._visible_matches(filters, user_id)
-        if matches is not None:
+        found = self._visible_matches(filters)
+        if found is not None:
             # Each visible client tested once, on its index entry: a
             # manager's few (a rare pair of letters) are all counted and
             # make the page; past the limit the page walks its index as
             # for any long list.
+            user_id, matches = found
             if user_id is not None:
                 limit = max(limit, SELECTIVE_LIMIT)
             ids = self.session.scalars(matches.limit(limit + 1)).all()
@@ -237,23 +237,30 @@ class ListInterface(SQLAInterface):
         return len(ids), ids
 
     @staticmethod
-    def _visible_matches(filters, user_id):
-        """The ids of a search that tests the user's visible rows itself
-        (a filter's ``visible_matches``) when it is the list's only filter
-        besides the row rule, which narrowed the query to ``user_id`` (None:
-        it did not, every row is visible)."""
+    def _visible_matches(filters):
+        """(user, ids) of a search that tests the rows the user may see
+        itself (a filter's ``visible_matches``) when it is the list's only
+        filter besides the row rule; the user is the rule's own scope (None:
+        every row is visible), asked here rather than taken from the query,
+        as the page then shows these ids without the rule."""
         if filters is None:
             return None
-        found = [(f, value) for f, value in zip(filters.filters, filters.values)
-                 if not getattr(f, "row_rule", False)]
-        if len(found) != 1 or not hasattr(found[0][0], "visible_matches"):
+        scopes, found = set(), []
+        for flt, value in zip(filters.filters, filters.values):
+            if getattr(flt, "row_rule", False):
+                scopes.add(value() if callable(value) else value)
+            else:
+                found.append((flt, value))
+        if len(found) != 1 or not hasattr(found[0][0], "visible_matches") or len(scopes) > 1:
             return None
         flt, value = found[0]
         if isinstance(value, list):  # FAB applies each value of a list
             if len(value) != 1:
                 return None
             (value,) = value
-        return flt.visible_matches(value, user_id)
+        user_id = scopes.pop() if scopes else None
+        matches = flt.visible_matches(value, user_id)
+        return None if matches is None else (user_id, matches)
 
     def _sorted_by_an_index(self, order_column):
         """Does an index give the rows in the list's order (none asked: any

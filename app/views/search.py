@@ -53,11 +53,10 @@ class FilterQuickSearch(BaseFilter):
         return query
 
     def visible_matches(self, value, user_id):
-        """The clients ``user_id`` (None: anyone's) may see that match
-        ``value``, each once,
-        when no search index finds it: the visible clients' own indexes
-        test them faster than the list's query can (services/access.
-        visible_clients); else None."""
+        """The clients ``user_id`` (None: anyone) may see that match
+        ``value``, each once, when no search index finds it: the visible
+        clients' own indexes test them faster than the list's query can
+        (services/access.visible_clients); else None."""
         if self.model is not Client or search.indexed(value):
             return None
         dialect = _dialect(self.datamodel)
