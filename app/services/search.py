@@ -224,7 +224,7 @@ def name_condition(typed, dialect, prefix=False):
     elif prefix:
         exact = _folded(Client.name).startswith(term, autoescape=True)
     else:
-        exact = _folded(Client.name).contains(term, autoescape=True)
+        exact = _within(_folded(Client.name), term, dialect)
     if len(term) < TRIGRAM:
         return exact  # too short for an index: it finds many at once
     if prefix and dialect == "postgresql":
@@ -250,7 +250,7 @@ def words_condition(model, typed, dialect):
         # (a Python fold() per row costs 0.4 µs a row).
         return or_(*(getattr(model, c).op("GLOB")(glob_pattern(term)) for c in columns))
     # The expression of the trigram indexes of migration 0019, literally.
-    return or_(*(_folded(getattr(model, c)).contains(term, autoescape=True) for c in columns))
+    return or_(*(_within(_folded(getattr(model, c)), term, dialect) for c in columns))
 
 
 def number_of(typed):
