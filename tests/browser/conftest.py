@@ -58,6 +58,9 @@ def sign_in(page, live_server, username):
     page.fill("input[name=password]", PASSWORD)
     page.click("input[type=submit], button[type=submit]")
     page.wait_for_selector("a[href*='logout']", state="attached")
+    # Until the stylesheets apply, the menu moves under the pointer: a click
+    # checked on one layout could land on another and open nothing (seen in CI).
+    page.wait_for_load_state("load")
 
 
 def choose_client(page, name):

@@ -4,7 +4,8 @@ import pytest
 from sqlalchemy import select
 
 from app.models import Application, Client, Employee
-from tests.conftest import PASSWORD, unique
+from tests.browser.conftest import sign_in
+from tests.conftest import unique
 
 pytestmark = pytest.mark.browser
 
@@ -16,11 +17,7 @@ def test_manager_finds_a_client_by_typing_and_saves_an_application(live_server, 
     session.add(Client(name=name, phone="+79161234567", responsible_id=manager))
     session.commit()
 
-    page.goto(live_server + "/login/")
-    page.fill("input[name=username]", "manager")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("input[type=submit], button[type=submit]")
-    page.wait_for_selector("a[href*='logout']", state="attached")
+    sign_in(page, live_server, "manager")
 
     page.goto(live_server + "/applications/add")
     page.click("#client + .select2 .select2-selection")
@@ -49,11 +46,7 @@ def test_manager_deletes_an_application_from_the_list_after_confirming(live_serv
     session.commit()
     application_id, offer = application.id, application.offer
 
-    page.goto(live_server + "/login/")
-    page.fill("input[name=username]", "manager")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("input[type=submit], button[type=submit]")
-    page.wait_for_selector("a[href*='logout']", state="attached")
+    sign_in(page, live_server, "manager")
 
     page.goto(live_server + f"/applications/list/?_flt_0_offer={offer}")
     page.click(f"[data-delete-url$='/delete/{application_id}']")

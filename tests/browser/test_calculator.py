@@ -2,17 +2,13 @@ import os
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser
 
 
 def test_manager_calculates_and_resets(live_server, page):
-    page.goto(live_server + "/login/")
-    page.fill("input[name=username]", "manager")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("input[type=submit], button[type=submit]")
-    page.wait_for_selector("a[href*='logout']", state="attached")
+    sign_in(page, live_server, "manager")
 
     page.click("text=Кредитный калькулятор")
     page.fill("#amount", "100 000")

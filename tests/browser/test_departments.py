@@ -4,17 +4,14 @@ import pytest
 from sqlalchemy import select
 
 from app.models import Department
-from tests.conftest import PASSWORD, unique
+from tests.browser.conftest import sign_in
+from tests.conftest import unique
 
 pytestmark = pytest.mark.browser
 
 
 def test_admin_signs_in_and_adds_a_department(live_server, page, session):
-    page.goto(live_server + "/login/")
-    page.fill("input[name=username]", "admin")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("input[type=submit], button[type=submit]")
-    page.wait_for_selector("a[href*='logout']", state="attached")
+    sign_in(page, live_server, "admin")
 
     page.click("text=Компания")
     page.click("text=Отделы")

@@ -4,17 +4,13 @@ import os
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser
 
 
 def test_head_edits_a_template_with_live_preview(live_server, page):
-    page.goto(live_server + "/login/")
-    page.fill("input[name=username]", "head")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("input[type=submit], button[type=submit]")
-    page.wait_for_selector("a[href*='logout']", state="attached")
+    sign_in(page, live_server, "head")
 
     page.goto(live_server + "/templates/add")
     page.fill("#name", "Письмо клиенту")

@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from app.models import Employee, Lead, WebForm
 from app.services import webforms
-from tests.conftest import PASSWORD, unique
+from tests.browser.conftest import sign_in
+from tests.conftest import unique
 
 pytestmark = pytest.mark.browser
 
@@ -80,10 +81,6 @@ def test_visitor_fills_the_embedded_form_and_the_manager_sees_the_lead(
     assert lead.phone == "+79167654321"
     assert session.scalar(select(Lead).where(Lead.contact_name == "Без телефона")) is None
 
-    page.goto(live_server + "/login/")
-    page.fill("input[name=username]", "manager")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("input[type=submit], button[type=submit]")
-    page.wait_for_selector("a[href*='logout']", state="attached")
+    sign_in(page, live_server, "manager")
     page.goto(live_server + "/leads/list/")
     page.wait_for_selector(f"text={visitor}")
