@@ -110,10 +110,15 @@ def ranges(ids):
 
 
 class Ledger:
-    """What one import run wrote, kept until ``flush`` (at the end of each
-    batch) writes it in the import's transaction. ``savepoint`` forgets
-    what a block recorded if the block fails (a batch the database
-    refused is retried row by row)."""
+    """What one import run wrote, kept until ``flush`` writes it in the
+    import's transaction (before each commit, and whenever PENDING entries
+    wait). ``savepoint`` forgets what a block recorded if the block fails
+    (a batch the database refused is retried row by row)."""
+
+    # Entries held before they are written: a batch's two runs of ids are
+    # a round trip on their own, while a million ids or changes held would
+    # be tens of megabytes.
+    PENDING = 50_000
 
     def __init__(self, session, job_id):
         self.session = session
@@ -131,6 +136,9 @@ class Ledger:
 
     def savepoint(self):
         return _Mark(self)
+
+    def pending(self):
+        return sum(map(len, self.created.values())) + len(self.changes)
 
     def flush(self):
         rows = [{"job_id": self.job_id, "table_name": table, "first_id": a, "last_id": b}

@@ -780,6 +780,8 @@ class Row:
     errors: list = field(default_factory=list)  # (label, message)
     existing_id: int = None
     action: str = "create"
+    # A new client's search text (``Importer._named``).
+    words: str = None
 
 
 class Importer:
@@ -804,6 +806,7 @@ class Importer:
         self._maps = {}
         self._first_new_id = None
         self._convert = row_converter(self.columns, self.width, self.tz, self._unknown)
+        self._naming = entity.model is Client or entity.alma
         self._unknown_keys = {}
         # The chosen meanings of unknown dictionary and employee texts (_load_maps).
         self._value_ids, self._value_new = {}, {}
@@ -902,11 +905,13 @@ class Importer:
                         raise problem
                     self._handle(batch)
                     chunk.written(self, batch)
-                    if self.ledger is not None:
+                    if self.ledger is not None and \
+                            self.ledger.pending() >= self.ledger.PENDING:
                         self.ledger.flush()
                     if progress:
                         progress(report)
                     if checkpoint is not None and chunk.age() >= CHUNK_SECONDS:
+                        self._flush_ledger()
                         kept = self._keeping(dry_run)
                         self._forget(chunk.close(kept))
                         checkpoint(report)
@@ -922,6 +927,7 @@ class Importer:
             if self._errors_out is not None:
                 self._errors_out.close()
         keep = self._keeping(dry_run) and not report.file_error
+        self._flush_ledger()
         chunk.close(keep)
         if not keep and committed:
             import_undo.revert(self.session, self.options.job_id)
@@ -929,6 +935,12 @@ class Importer:
         if progress:
             progress(report)
         return report
+
+    def _flush_ledger(self):
+        """Into the chunk about to be closed: rolled back, it takes its own
+        ledger entries with it."""
+        if self.ledger is not None:
+            self.ledger.flush()
 
     def _keeping(self, dry_run):
         """Whether what was written so far stays."""
@@ -946,12 +958,16 @@ class Importer:
         """(converted rows, None) by BATCH; a file problem comes as
         (the rows read before it, FileProblem) and ends the file."""
         convert, batch = self._convert, []
+        named = self._named if self._naming else None
         try:
             for line, cells in rows:
                 joined = "".join(cells)
                 if not joined or joined.isspace():
                     continue
-                batch.append(convert(line, cells, joined))
+                row = convert(line, cells, joined)
+                if named is not None:
+                    named(row)
+                batch.append(row)
                 if len(batch) >= BATCH:
                     yield batch, None
                     batch = []
@@ -960,6 +976,20 @@ class Importer:
             return
         if batch:
             yield batch, None
+
+    @staticmethod
+    def _named(row):
+        """A client's name from the full name when the file gives none, and
+        its search text: the cells alone decide them, so they are worked out
+        with the conversion, which PostgreSQL's import does while the server
+        stores the rows sent before (``bulk_sql.insert_rows``' meanwhile)."""
+        values = row.values
+        if not values.get("name"):
+            name = clients.full_name(values.get("last_name"), values.get("first_name"),
+                                     values.get("middle_name"))
+            if name:
+                values["name"] = name[:255]
+        row.words = search.client_words(values)
 
     # -- steps --------------------------------------------------------------------
 
@@ -1214,25 +1244,19 @@ class Importer:
     # -- record rules ---------------------------------------------------------------
 
     def _complete(self, batch):
-        """Rules a screen applies on save: a person's name from the full name,
-        a birth date in the past, the required fields of a new record (its
-        owner is given when it is written: ``_own``)."""
-        model = self.entity.model
-        named = model is Client or self.entity.alma
+        """Rules a screen applies on save: a person's name (from the full
+        name: ``_named``), a birth date in the past, the required fields of a
+        new record (its owner is given when it is written: ``_own``)."""
+        named = self._naming
         today = datetime.date.today()
         alma, required = self.entity.alma, self._required
         for row in batch:
             if row.errors:
                 continue
             values = row.values
-            if named and not values.get("name"):
-                name = clients.full_name(values.get("last_name"), values.get("first_name"),
-                                         values.get("middle_name"))
-                if name:
-                    values["name"] = name[:255]
-                elif values.get("id") is None:
-                    row.errors.append((_l("Name"), clients.NO_NAME))
-                    continue
+            if named and not values.get("name") and values.get("id") is None:
+                row.errors.append((_l("Name"), clients.NO_NAME))
+                continue
             if alma:
                 birth = values.get("birth_date")
                 if birth is not None and birth > today:
@@ -1494,8 +1518,8 @@ class Importer:
         if not self.entity.alma:
             records = [{**self._record(r.values), **stamps} for r in rows]
             if model is Client:  # the ORM's events do not see Core inserts
-                for record in records:
-                    record["search"] = search.client_words(record)
+                for record, row in zip(records, rows):
+                    record["search"] = row.words
             if self.custom is not None:  # their values need the new records' ids
                 self.custom.insert(self, rows, records)
                 return
@@ -1568,7 +1592,7 @@ class Importer:
             if sqlite:
                 birth = birth.isoformat() if birth is not None else None
                 day, amount = day.isoformat(), str(amount)
-            words = search.client_words({"name": get("name"), "phone": get("phone")})
+            words = row.words
             clients.append((person, get("name"), get("last_name"), get("first_name"),
                             get("middle_name"), birth, get("region"), get("city"), get("phone"),
                             get("comments"), responsible, private, stamp, stamp, words))
