@@ -242,3 +242,27 @@ def test_a_check_or_a_refused_import_offers_no_undo(app, as_role, session):
     assert "нельзя отменить" in response.text
     assert session.scalar(select(func.count()).select_from(ImportCreated).where(
         ImportCreated.job_id == job_id)) == 0  # a check ledgers nothing
+
+
+def test_a_ledger_written_in_parts_undoes_the_whole_import(app, as_role, session, monkeypatch):
+    """The ledger waits for a commit or for Ledger.PENDING entries, not for
+    each batch: five rows in batches of two, with six entries (a client and
+    an application a row) are written when the second batch is done and at
+    the end, and the undo still finds every record."""
+    from app.services import import_undo
+
+    monkeypatch.setattr(imports, "BATCH", 2)
+    monkeypatch.setattr(import_undo.Ledger, "PENDING", 6)
+    admin = as_role("admin")
+    surname = unique("Частичнов").replace(" ", "")
+    job_id = alma_import(admin, app, surname, rows=5)
+    ids = ids_of(session, surname)
+    assert len(ids) == 5
+    parts = session.execute(select(ImportCreated.first_id, ImportCreated.last_id).where(
+        ImportCreated.job_id == job_id, ImportCreated.table_name == "client")).all()
+    session.rollback()
+    assert sorted(last - first + 1 for first, last in parts) == [1, 4]
+    response = admin.post(f"/import/job/{job_id}/undo", {}, follow=True)
+    assert "Импорт отменён" in response.text, response.text[-3000:]
+    assert count(session, Client, Client.id.in_(ids)) == 0
+    assert count(session, Application, Application.client_id.in_(ids)) == 0

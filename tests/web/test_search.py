@@ -510,3 +510,40 @@ def test_postgresql_plans_each_search_for_the_term_typed(app, database_url):
         prepared = connection.exec_driver_sql(
             "SELECT count(*) FROM pg_prepared_statements").scalar()
         assert prepared == 0
+
+
+def test_imported_clients_carry_their_search_text(app, as_role, session):
+    """An import writes clients past the ORM, with the search text its
+    conversion worked out: the name from the full name in an AlmaCRM file,
+    name, e-mail, INN and phones in a client file; the quick search finds
+    both by a part of the name and by the phone as people write it."""
+    from app.services import imports
+    from tests.import_screens import ALMA, inn10, job, job_id_of, phone, run, upload
+
+    admin = as_role("admin")
+    surname = unique("Импортов").replace(" ", "")
+    alma_phone = phone()
+    body = f"{ALMA}\r\n15.01.2026;{surname};Иван;Петрович;;Подольск;1000;{alma_phone};;;\r\n"
+    alma_job = job_id_of(upload(admin, imports.ALMA_KEY, body))
+    run(admin, app, alma_job)
+    assert job(app, alma_job).created == 1
+
+    company, inn, mail, other_phone = unique("ООО Ёлка"), inn10(), "Sale@Elka.example", phone()
+    body = (f"Название;Эл. почта;ИНН;Телефон\r\n{company};{mail};{inn};"
+            f"8 {other_phone[2:5]} {other_phone[5:]}\r\n")
+    client_job = job_id_of(upload(admin, "clients", body))
+    run(admin, app, client_job)
+    assert job(app, client_job).created == 1, job(app, client_job).report_data
+
+    person = session.scalars(select(Client).where(Client.last_name == surname)).one()
+    firm = session.scalars(select(Client).where(Client.inn == inn)).one()
+    session.rollback()
+    assert person.name == f"{surname} Иван Петрович"
+    assert person.search == search.client_words(person) == \
+        f"{search.fold(person.name)} {alma_phone[1:]}"
+    assert firm.search == search.client_words(firm) == \
+        f"{search.fold(company)} sale@elka.example {inn} {other_phone[1:]}"
+    assert person.id in _found(admin, surname[2:9].upper())
+    assert person.id in _found(admin, f"8 ({alma_phone[2:5]}) {alma_phone[5:]}")
+    assert firm.id in _found(admin, "елка")
+    assert firm.id in _found(admin, other_phone[-7:])
