@@ -174,3 +174,54 @@ def test_others_work_while_a_big_file_imports(app, as_role, session, tmp_path, d
     session.commit()
     with app.app_context():
         db.session.remove()
+
+
+def test_the_duplicate_keys_statistics_are_refreshed_on_a_small_sample(session, database_url):
+    """PostgreSQL: the key columns are analysed with a sample of ANALYSE_TARGET
+    (the setting is the session's again after), when the rows written
+    double, and not while they are few beside the rows the table had."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's statistics; SQLite's duplicate look-ups use the index")
+    from sqlalchemy import event, text
+
+    importer = imports.Importer(session, imports.alma_entity(), imports.Options(
+        mapping=["phone"]))
+    sent = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("ANALYZE"):
+            sent.append((statement, conn.exec_driver_sql(
+                "SHOW default_statistics_target").scalar()))
+
+    before = session.scalar(text("SHOW default_statistics_target"))
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        importer._fresh_statistics(["phone"])
+        estimate = session.scalar(text("SELECT reltuples FROM pg_class WHERE oid = "
+                                       "CAST('client' AS regclass)"))
+        assert importer._rows_before == max(0, int(estimate)) and sent == []
+        importer._rows_before = 0  # as into an empty table
+        importer.report.created = 4999
+        importer._fresh_statistics(["phone"])
+        assert sent == []
+        importer.report.created = 5000
+        importer._fresh_statistics(["phone"])
+        assert sent == [("ANALYZE client (phone)", str(imports.ANALYSE_TARGET))]
+        assert session.scalar(text("SHOW default_statistics_target")) == before
+        importer.report.created = 9999
+        importer._fresh_statistics(["phone"])
+        assert len(sent) == 1  # not doubled yet
+
+        beside_many = imports.Importer(session, imports.alma_entity(), imports.Options(
+            mapping=["phone"]))
+        beside_many._rows_before = 1_000_000
+        beside_many.report.created = 200_000
+        beside_many._fresh_statistics(["phone"])
+        assert len(sent) == 1
+        beside_many.report.created = 250_000
+        beside_many._fresh_statistics(["phone"])
+        assert len(sent) == 2
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+        session.rollback()
