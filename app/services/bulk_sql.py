@@ -115,9 +115,9 @@ def bulk_session(connection, cache_mb=64):
     that commits every second copied its index pages back at each commit, a
     tenth of its time; with the log copied only once it held ``cache_mb``,
     still a third of its commits' time). A database with no file of its own
-    keeps the copying in the commits, once the log holds ``cache_mb``. Durability is left
-    as it is: every connection already runs WAL with synchronous=NORMAL
-    (app/__init__.py)."""
+    keeps the copying in the commits, once the log holds ``cache_mb``.
+    Durability is left as it is: every connection already runs WAL with
+    synchronous=NORMAL (app/__init__.py)."""
     if _is_postgresql(connection):
         yield
         return

@@ -809,7 +809,7 @@ class Importer:
         self._maps = {}
         self._first_new_id = None
         self._convert = row_converter(self.columns, self.width, self.tz, self._unknown)
-        self._naming = entity.model is Client or entity.alma
+        self._naming = entity.model is Client  # the AlmaCRM format's too
         self._unknown_keys = {}
         # The chosen meanings of unknown dictionary and employee texts (_load_maps).
         self._value_ids, self._value_new = {}, {}
