@@ -164,7 +164,10 @@ class _Checkpoints:
         return checkpoints
 
     def _run(self):
-        own = sqlite3.connect(self.path, timeout=0)
+        try:
+            own = sqlite3.connect(self.path, timeout=0)
+        except sqlite3.Error:
+            return  # the log then waits for the first commit after the bulk write
         try:
             while not self.done.wait(self.EVERY):
                 self._once(own)
