@@ -11,14 +11,16 @@ NO_NAME = _l("Enter the client's name or full name")
 
 
 def full_name(last, first, middle):
-    return " ".join(part for part in (last, first, middle) if part)
+    """The name a person's parts make, cut to what the name column holds."""
+    joined = " ".join(part for part in (last, first, middle) if part)
+    return joined[:Client.name.type.length]
 
 
 def fill_name(client):
     """A person's name is their full name when left empty (screens, API and
     imports alike); a client without either is refused."""
     if not (client.name or "").strip():
-        client.name = full_name(client.last_name, client.first_name, client.middle_name)[:255]
+        client.name = full_name(client.last_name, client.first_name, client.middle_name)
     if not client.name:
         raise Refused(NO_NAME, "name")
 

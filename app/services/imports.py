@@ -992,7 +992,7 @@ class Importer:
             name = clients.full_name(values.get("last_name"), values.get("first_name"),
                                      values.get("middle_name"))
             if name:
-                values["name"] = name[:255]
+                values["name"] = name
         row.words = search.client_words(values)
 
     # -- steps --------------------------------------------------------------------
