@@ -111,8 +111,8 @@ def ranges(ids):
 
 class Ledger:
     """What one import run wrote, kept until ``flush`` writes it in the
-    import's transaction (before each commit, and whenever PENDING entries
-    wait). ``savepoint`` forgets what a block recorded if the block fails
+    import's transaction (before each commit, and at PENDING entries:
+    ``flush_if_full``). ``savepoint`` forgets what a block recorded if the block fails
     (a batch the database refused is retried row by row)."""
 
     # Entries held before they are written: a batch's two runs of ids are
@@ -137,8 +137,9 @@ class Ledger:
     def savepoint(self):
         return _Mark(self)
 
-    def pending(self):
-        return sum(map(len, self.created.values())) + len(self.changes)
+    def flush_if_full(self):
+        if sum(map(len, self.created.values())) + len(self.changes) >= self.PENDING:
+            self.flush()
 
     def flush(self):
         rows = [{"job_id": self.job_id, "table_name": table, "first_id": a, "last_id": b}

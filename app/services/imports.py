@@ -909,9 +909,8 @@ class Importer:
                         raise problem
                     self._handle(batch)
                     chunk.written(self, batch)
-                    if self.ledger is not None and \
-                            self.ledger.pending() >= self.ledger.PENDING:
-                        self.ledger.flush()
+                    if self.ledger is not None:
+                        self.ledger.flush_if_full()
                     if progress:
                         progress(report)
                     if checkpoint is not None and chunk.age() >= CHUNK_SECONDS:
