@@ -8,12 +8,15 @@ from app.models import Client
 from app.services.errors import Refused
 
 NO_NAME = _l("Enter the client's name or full name")
+# Read once: the attribute's look-up through the mapper was a tenth of an
+# import's time when asked for every row.
+NAME_LENGTH = Client.__table__.c.name.type.length
 
 
 def full_name(last, first, middle):
     """The name a person's parts make, cut to what the name column holds."""
     joined = " ".join(part for part in (last, first, middle) if part)
-    return joined[:Client.name.type.length]
+    return joined[:NAME_LENGTH]
 
 
 def fill_name(client):
