@@ -18,6 +18,8 @@ import itertools
 import sqlite3
 import threading
 
+from sqlalchemy.exc import DBAPIError
+
 
 def _is_postgresql(connection):
     return connection.dialect.name == "postgresql"
@@ -75,14 +77,20 @@ def _copy(connection, table, columns, rows, with_ids, meanwhile):
             {"table": table, "n": len(rows)}).scalars().all()
         columns = ("id", *columns)
         rows = [(i, *row) for i, row in zip(ids, rows)]
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
     cursor = connection.connection.driver_connection.cursor()
     try:
-        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        with cursor.copy(statement) as copy:
             write = copy.write_row
             for row in rows:
                 write(row)
             if meanwhile is not None:
                 meanwhile()
+    except connection.dialect.loaded_dbapi.Error as exc:
+        # As SQLAlchemy raises what the server refuses in its statements: the
+        # import's callers take back a refused batch on SQLAlchemyError.
+        raise DBAPIError.instance(statement, None, exc,
+                                  connection.dialect.loaded_dbapi.Error) from exc
     finally:
         cursor.close()
     return ids
