@@ -1452,7 +1452,7 @@ class Importer:
             return
         self._own(creates)
         try:
-            with self.session.begin_nested(), self._ledgered():
+            with self._all_or_nothing(updates), self._ledgered():
                 self._insert(creates)
                 self._update(updates)
             self.report.created += len(creates)
@@ -1476,6 +1476,17 @@ class Importer:
                     self.report.created += 1
                 else:
                     self.report.updated += 1
+
+    def _all_or_nothing(self, updates):
+        """What takes a batch back if the database refuses part of it: a
+        savepoint, but for new AlmaCRM rows on SQLite, which
+        ``_insert_alma`` takes back itself. There a savepoint a batch made
+        the import 5–10 % slower: SQLite keeps the original of every page
+        the batch changes, and the search index writes out what it holds
+        at each savepoint."""
+        if self._sqlite and self.entity.alma and not updates:
+            return contextlib.nullcontext()
+        return self.session.begin_nested()
 
     def _ledgered(self):
         """What a savepoint's block wrote is ledgered only if it holds."""
@@ -1577,6 +1588,8 @@ class Importer:
         Application.client_id, Application.date, Application.amount, Application.status,
         Application.responsible_id, Application.created_at, Application.updated_at))
 
+    ALMA_TABLES = (Client.__tablename__, Application.__tablename__)
+
     @classmethod
     def application_columns(cls, connection):
         """APPLICATION_COLUMNS, and the client's words where the rows keep them."""
@@ -1614,12 +1627,22 @@ class Importer:
             application = (day, amount, status.value if status is not None else in_processing,
                            responsible, stamp, stamp)
             applications.append(application + (words,) if copies else application)
-        ids = bulk_sql.insert_rows(connection, Client.__tablename__, self.CLIENT_COLUMNS,
-                                   clients, with_ids=True, meanwhile=self._meanwhile)
-        application_ids = bulk_sql.insert_rows(
-            connection, Application.__tablename__, self.application_columns(connection),
-            [(client_id, *values) for client_id, values in zip(ids, applications)],
-            with_ids=self.ledger is not None, meanwhile=self._meanwhile)
+        # On SQLite this transaction is the only writer: every row past the
+        # largest ids now is this batch's, and a refused batch leaves none.
+        last = [connection.exec_driver_sql(f"SELECT max(id) FROM {table}").scalar() or 0
+                for table in self.ALMA_TABLES] if sqlite else None
+        try:
+            ids = bulk_sql.insert_rows(connection, Client.__tablename__, self.CLIENT_COLUMNS,
+                                       clients, with_ids=True, meanwhile=self._meanwhile)
+            application_ids = bulk_sql.insert_rows(
+                connection, Application.__tablename__, self.application_columns(connection),
+                [(client_id, *values) for client_id, values in zip(ids, applications)],
+                with_ids=self.ledger is not None, meanwhile=self._meanwhile)
+        except SQLAlchemyError:
+            if last is not None:
+                for table, largest in reversed(list(zip(self.ALMA_TABLES, last))):
+                    connection.exec_driver_sql(f"DELETE FROM {table} WHERE id > ?", (largest,))
+            raise
         if self.ledger is not None:
             self.ledger.add_created(Client.__tablename__, ids)
             self.ledger.add_created(Application.__tablename__, application_ids)
