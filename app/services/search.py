@@ -67,7 +67,11 @@ def fold(value):
 
 
 def phone_digits(value):
-    digits = _NON_DIGIT.sub("", str(value or ""))
+    text = str(value or "")
+    # A number as stored (+79161234567) needs no pattern: an import makes
+    # the search text of every row.
+    digits = text[1:] if text[:1] == "+" and text[1:].isascii() and text[1:].isdigit() \
+        else _NON_DIGIT.sub("", text)
     if len(digits) == 11 and digits[0] == "8":
         digits = "7" + digits[1:]
     return digits
@@ -77,9 +81,19 @@ def client_words(values):
     """The search text of a client: ``values`` maps (or an object has)
     name, e-mail, INN and phones."""
     get = values.get if isinstance(values, dict) else (lambda k: getattr(values, k, None))
-    parts = [fold(get("name")), fold(get("email")), (get("inn") or "").strip(),
-             phone_digits(get("phone")), phone_digits(get("phone2"))]
-    return " ".join(part for part in parts if part)
+    parts = []
+    for key, form in CLIENT_WORD_FORMS:
+        value = get(key)
+        if value:
+            value = form(value)
+            if value:
+                parts.append(value)
+    return " ".join(parts)
+
+
+# What a client's search text is made of, in its order.
+CLIENT_WORD_FORMS = (("name", fold), ("email", fold), ("inn", str.strip),
+                     ("phone", phone_digits), ("phone2", phone_digits))
 
 
 def terms(typed):
