@@ -116,10 +116,9 @@ def _sqlite_engine_options(app):
     locked" (then the page says the server is busy: views/errors.py).
     Under WAL only writers wait. The app's write transactions are short
     (a form, a job run of at most 1 000 tasks, a bulk change commits every
-    500 records); a CSV import is one transaction by design ("nothing
-    half-imported") and holds the lock for its duration (about 4 s per
-    100 000 rows), so a large one makes other saves wait, and past the
-    timeout answer "busy"."""
+    500 records); a CSV import commits about every second and then leaves
+    the lock free for a moment (services/imports.CHUNK_SECONDS), so a save
+    waits about a second while a large file loads."""
     url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if url.get_backend_name() != "sqlite":
         return
