@@ -1642,7 +1642,10 @@ class Importer:
                 [(client_id, *values) for client_id, values in zip(ids, applications)],
                 with_ids=self.ledger is not None, meanwhile=self._meanwhile)
         except SQLAlchemyError:
-            if last is not None:
+            # Unless SQLite rolled the whole transaction back itself (a full
+            # disk, say): then nothing of the batch is left, and the rows past
+            # those ids may already be a colleague's.
+            if last is not None and connection.connection.driver_connection.in_transaction:
                 for table, largest in reversed(list(zip(self.ALMA_TABLES, last))):
                     connection.exec_driver_sql(f"DELETE FROM {table} WHERE id > ?", (largest,))
             raise
